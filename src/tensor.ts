@@ -1,0 +1,223 @@
+import ndarray, { type NdArray } from 'ndarray';
+
+/** Tensor ranks tscnn knows about. */
+export type Rank = 0 | 1 | 2 | 3 | 4 | 5 | 6;
+
+/** The shape tuple of each rank; channels-last, e.g. `[batch, height, width, channels]` for rank 4. */
+export interface ShapeMap {
+  0: [];
+  1: [number];
+  2: [number, number];
+  3: [number, number, number];
+  4: [number, number, number, number];
+  5: [number, number, number, number, number];
+  6: [number, number, number, number, number, number];
+}
+
+/** A shape of rank `R`. */
+export type Shape<R extends Rank = Rank> = ShapeMap[R];
+
+/** Values accepted by {@link tensor}: flat or nested arrays of numbers, or a typed array. */
+export type TensorLike = number | ArrayLike<number> | readonly TensorLike[];
+
+/**
+ * A dense float32 tensor. The rank is part of the type, so passing a `Tensor3D` where a
+ * `Tensor4D` is expected is a compile error.
+ *
+ * @example
+ * const x = tensor([1, 2, 3, 4], [2, 2]); // Tensor2D
+ * x.shape; // [2, 2]
+ * await x.data(); // Float32Array [1, 2, 3, 4]
+ */
+export class Tensor<R extends Rank = Rank> {
+  readonly shape: ShapeMap[R];
+  readonly rank: R;
+  readonly size: number;
+  /** Backing store, row-major. Internal: ops read it directly; users go through `data()`. */
+  readonly values: Float32Array;
+
+  constructor(values: Float32Array, shape: ShapeMap[R]) {
+    const size = shapeSize(shape as readonly number[], 'Tensor');
+    if (values.length !== size) {
+      throw new Error(`Tensor: ${values.length} values do not fill shape [${shape.join(', ')}] (needs ${size})`);
+    }
+    this.values = values;
+    this.shape = Object.freeze([...(shape as number[])]) as unknown as ShapeMap[R];
+    this.rank = (shape as number[]).length as R;
+    this.size = size;
+  }
+
+  /** The values as a new Float32Array (a copy: changing it does not change the tensor). */
+  async data(): Promise<Float32Array> {
+    return this.dataSync();
+  }
+
+  /** Synchronous {@link data}; the CPU backends always allow it. */
+  dataSync(): Float32Array {
+    return this.values.slice();
+  }
+
+  /** The values as nested JavaScript arrays. */
+  arraySync(): unknown {
+    const shape = this.shape as readonly number[];
+    if (shape.length === 0) return this.values[0];
+    const build = (dim: number, offset: number): unknown[] => {
+      const n = shape[dim];
+      let stride = 1;
+      for (let d = dim + 1; d < shape.length; d++) stride *= shape[d];
+      const out: unknown[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        out[i] = dim === shape.length - 1 ? this.values[offset + i] : build(dim + 1, offset + i * stride);
+      }
+      return out;
+    };
+    return build(0, 0);
+  }
+
+  /**
+   * The same values under another shape with the same size. One entry may be -1 (inferred).
+   * Shares no storage with this tensor.
+   */
+  reshape<const S extends readonly number[]>(shape: S): Tensor<RankOf<S>> {
+    const resolved = [...shape];
+    const inferred = resolved.indexOf(-1);
+    if (inferred >= 0) {
+      const known = resolved.reduce((a, d, i) => (i === inferred ? a : a * d), 1);
+      if (known <= 0 || this.size % known !== 0) {
+        throw new Error(`reshape: cannot infer -1 in [${shape.join(', ')}] for ${this.size} values`);
+      }
+      resolved[inferred] = this.size / known;
+    }
+    const size = shapeSize(resolved, 'reshape');
+    if (size !== this.size) {
+      throw new Error(`reshape: [${this.shape.join(', ')}] (${this.size} values) cannot become [${shape.join(', ')}] (${size} values)`);
+    }
+    return new Tensor(this.values.slice(), resolved as unknown as ShapeMap[RankOf<S>]);
+  }
+
+  /** A copy as an `ndarray` (the npm package), same shape, row-major. */
+  toNdarray(): NdArray<Float32Array> {
+    return ndarray(this.values.slice(), [...(this.shape as readonly number[])]);
+  }
+
+  /** Builds a tensor from an `ndarray`, honouring its strides and offset (any view). */
+  static fromNdarray(array: NdArray): Tensor {
+    const shape = [...array.shape];
+    if (shape.length > 6) throw new Error(`fromNdarray: rank ${shape.length} is above the supported 6`);
+    const size = shapeSize(shape, 'fromNdarray');
+    const out = new Float32Array(size);
+    const index = new Array<number>(shape.length).fill(0);
+    for (let i = 0; i < size; i++) {
+      out[i] = array.get(...index) as number;
+      for (let d = shape.length - 1; d >= 0; d--) {
+        if (++index[d] < shape[d]) break;
+        index[d] = 0;
+      }
+    }
+    return new Tensor(out, shape as unknown as Shape);
+  }
+
+  toString(): string {
+    return `Tensor(shape=[${this.shape.join(', ')}])`;
+  }
+}
+
+export type Tensor0D = Tensor<0>;
+export type Tensor1D = Tensor<1>;
+export type Tensor2D = Tensor<2>;
+export type Tensor3D = Tensor<3>;
+export type Tensor4D = Tensor<4>;
+
+/** The rank of a shape tuple type. */
+export type RankOf<S extends readonly number[]> = S['length'] extends Rank ? S['length'] : Rank;
+
+/** Number of elements of a shape; throws naming `op` when a dimension is not a non-negative integer. */
+export function shapeSize(shape: readonly number[], op: string): number {
+  let size = 1;
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) {
+      throw new Error(`${op}: shape [${shape.join(', ')}] has dimension ${d}; dimensions must be non-negative integers`);
+    }
+    size *= d;
+  }
+  return size;
+}
+
+function inferShape(values: TensorLike): number[] {
+  const shape: number[] = [];
+  let v: unknown = values;
+  while (typeof v !== 'number') {
+    const arr = v as ArrayLike<unknown>;
+    if (arr == null || typeof arr.length !== 'number') throw new Error(`tensor: values must be numbers or arrays, got ${typeof v}`);
+    shape.push(arr.length);
+    if (arr.length === 0) break;
+    v = arr[0];
+  }
+  return shape;
+}
+
+function flatten(values: TensorLike, out: Float32Array, shape: readonly number[]): void {
+  let k = 0;
+  const walk = (v: unknown, dim: number): void => {
+    if (dim === shape.length) {
+      if (typeof v !== 'number') throw new Error(`tensor: ragged nested array (expected a number at depth ${dim})`);
+      out[k++] = v;
+      return;
+    }
+    const arr = v as ArrayLike<unknown>;
+    if (typeof v === 'number' || arr.length !== shape[dim]) {
+      throw new Error(`tensor: ragged nested array: expected length ${shape[dim]} at depth ${dim}`);
+    }
+    for (let i = 0; i < arr.length; i++) walk(arr[i], dim + 1);
+  };
+  walk(values, 0);
+}
+
+/**
+ * Creates a float32 tensor.
+ *
+ * @param values numbers, nested arrays or a typed array (copied)
+ * @param shape optional shape; inferred from nested arrays when omitted
+ * @example
+ * const img = tensor(new Float32Array(100 * 100 * 3), [1, 100, 100, 3]); // Tensor4D
+ * const m = tensor([[1, 2], [3, 4]]); // shape [2, 2]
+ */
+export function tensor<const S extends readonly number[]>(values: TensorLike, shape: S): Tensor<RankOf<S>>;
+export function tensor(values: TensorLike): Tensor;
+export function tensor(values: TensorLike, shape?: readonly number[]): Tensor {
+  if (typeof values === 'number') {
+    const s = shape ?? [];
+    const size = shapeSize(s, 'tensor');
+    return new Tensor(new Float32Array(size).fill(values), [...s] as unknown as Shape);
+  }
+  const isFlat = ArrayBuffer.isView(values) || (values as ArrayLike<unknown>).length === 0 || typeof (values as ArrayLike<unknown>)[0] === 'number';
+  if (shape) {
+    const size = shapeSize(shape, 'tensor');
+    if (shape.length > 6) throw new Error(`tensor: rank ${shape.length} is above the supported 6`);
+    const out = new Float32Array(size);
+    if (isFlat) {
+      const flat = values as ArrayLike<number>;
+      if (flat.length !== size) {
+        throw new Error(`tensor: ${flat.length} values do not fill shape [${shape.join(', ')}] (needs ${size})`);
+      }
+      out.set(flat);
+    } else {
+      const inferred = inferShape(values);
+      if (shapeSize(inferred, 'tensor') !== size) {
+        throw new Error(`tensor: nested values of shape [${inferred.join(', ')}] do not fill shape [${shape.join(', ')}]`);
+      }
+      flatten(values, out, inferred);
+    }
+    return new Tensor(out, [...shape] as unknown as Shape);
+  }
+  const inferred = isFlat ? [(values as ArrayLike<number>).length] : inferShape(values);
+  const out = new Float32Array(shapeSize(inferred, 'tensor'));
+  if (isFlat) out.set(values as ArrayLike<number>);
+  else flatten(values, out, inferred);
+  return new Tensor(out, inferred as unknown as Shape);
+}
+
+/** Wraps a Float32Array without copying. Internal helper for ops. */
+export function wrap<R extends Rank>(values: Float32Array, shape: ShapeMap[R]): Tensor<R> {
+  return new Tensor<R>(values, shape);
+}

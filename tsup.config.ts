@@ -1,0 +1,14 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: { index: 'src/index.ts' },
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  // gpu.js parses kernel source text: minifiers and keepNames break kernels.
+  minify: false,
+  keepNames: false,
+  target: 'node20',
+  platform: 'node',
+});
