@@ -1,0 +1,130 @@
+import { getBackend } from '../backend/index.js';
+import type { Initializer, InitializerName } from '../initializers.js';
+import { wrap, type Tensor } from '../tensor.js';
+import { addInto, initializerName } from './conv2d.js';
+import { checkKeys, formatShape, Layer, type ForwardContext, type LayerConfig, type Param } from './layer.js';
+
+/** Options of {@link BatchNormalization}. */
+export interface BatchNormalizationConfig extends LayerConfig {
+  /** Only the last (channel) axis is supported: -1, or its positive index. */
+  axis?: number;
+  momentum?: number;
+  epsilon?: number;
+  center?: boolean;
+  scale?: boolean;
+  betaInitializer?: InitializerName | Initializer;
+  gammaInitializer?: InitializerName | Initializer;
+  movingMeanInitializer?: InitializerName | Initializer;
+  movingVarianceInitializer?: InitializerName | Initializer;
+}
+
+/**
+ * Batch normalization over the channel (last) axis. Training uses the batch mean and biased
+ * variance and updates moving = moving·momentum + batch·(1 − momentum); inference uses the
+ * moving statistics. Weights: gamma, beta (trainable), movingMean, movingVariance.
+ *
+ * @example
+ * new layers.BatchNormalization(); // momentum 0.99, epsilon 1e-3
+ */
+export class BatchNormalization extends Layer {
+  readonly className = 'BatchNormalization';
+  readonly axis: number;
+  readonly momentum: number;
+  readonly epsilon: number;
+  readonly center: boolean;
+  readonly scale: boolean;
+  private readonly inits: Record<'beta' | 'gamma' | 'movingMean' | 'movingVariance', InitializerName | Initializer>;
+  private gamma: Param | null = null;
+  private beta: Param | null = null;
+  private movingMean: Param | null = null;
+  private movingVariance: Param | null = null;
+  private saved: { xHat: Float32Array; invStd: Float32Array; gamma: Float32Array } | null = null;
+
+  constructor(config: BatchNormalizationConfig = {}) {
+    super(config, 'BatchNormalization');
+    checkKeys('BatchNormalization', config, ['axis', 'momentum', 'epsilon', 'center', 'scale', 'betaInitializer', 'gammaInitializer', 'movingMeanInitializer', 'movingVarianceInitializer']);
+    const owner = `BatchNormalization '${this.name}'`;
+    this.axis = config.axis ?? -1;
+    if (!Number.isInteger(this.axis)) throw new Error(`${owner}: axis must be an integer, got ${config.axis}`);
+    this.momentum = config.momentum ?? 0.99;
+    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new Error(`${owner}: momentum must be in [0, 1], got ${config.momentum}`);
+    this.epsilon = config.epsilon ?? 1e-3;
+    if (!(this.epsilon > 0)) throw new Error(`${owner}: epsilon must be positive, got ${config.epsilon}`);
+    this.center = config.center ?? true;
+    this.scale = config.scale ?? true;
+    this.inits = {
+      beta: config.betaInitializer ?? 'zeros',
+      gamma: config.gammaInitializer ?? 'ones',
+      movingMean: config.movingMeanInitializer ?? 'zeros',
+      movingVariance: config.movingVarianceInitializer ?? 'ones',
+    };
+  }
+
+  computeOutputShape(inputShape: readonly number[]): number[] {
+    // Sample shapes exclude the batch axis, so the channel axis of a rank-r tensor is r - 1 here plus one.
+    const rank = inputShape.length + 1;
+    if (this.axis !== -1 && this.axis !== rank - 1) {
+      throw new Error(`BatchNormalization '${this.name}': only the last axis is supported (axis -1 or ${rank - 1}), got axis ${this.axis} for input ${formatShape(inputShape)}`);
+    }
+    return [...inputShape];
+  }
+
+  protected override createParams(inputShape: readonly number[]): void {
+    const c = inputShape[inputShape.length - 1];
+    if (this.scale) this.gamma = this.addWeight('gamma', [c], this.inits.gamma);
+    if (this.center) this.beta = this.addWeight('beta', [c], this.inits.beta);
+    this.movingMean = this.addWeight('moving_mean', [c], this.inits.movingMean, false);
+    this.movingVariance = this.addWeight('moving_variance', [c], this.inits.movingVariance, false);
+  }
+
+  private channels(): number {
+    return this.movingMean!.shape[0];
+  }
+
+  forward(x: Tensor, ctx: ForwardContext): Tensor {
+    const c = this.channels();
+    if (x.shape[x.rank - 1] !== c) throw new Error(`BatchNormalization '${this.name}': expects ${c} channels on the last axis, got [${x.shape.join(', ')}]`);
+    const backend = getBackend();
+    const gamma = this.gamma?.value ?? new Float32Array(c).fill(1);
+    const beta = this.beta?.value ?? new Float32Array(c);
+    if (!ctx.training) {
+      this.saved = null;
+      return wrap(backend.batchNormInference(x.values, gamma, beta, this.movingMean!.value, this.movingVariance!.value, c, this.epsilon), x.shape);
+    }
+    const r = backend.batchNormTrain(x.values, gamma, beta, c, this.epsilon);
+    const m = this.momentum;
+    const mm = this.movingMean!.value;
+    const mv = this.movingVariance!.value;
+    for (let i = 0; i < c; i++) {
+      mm[i] = mm[i] * m + r.mean[i] * (1 - m);
+      mv[i] = mv[i] * m + r.variance[i] * (1 - m);
+    }
+    this.saved = { xHat: r.xHat, invStd: r.invStd, gamma };
+    return wrap(r.y, x.shape);
+  }
+
+  backward(dy: Tensor, needInputGrad: boolean): Tensor | null {
+    if (!this.saved) throw this.noForward();
+    const { xHat, invStd, gamma } = this.saved;
+    this.saved = null;
+    const { dx, dGamma, dBeta } = getBackend().batchNormBackward(dy.values, xHat, gamma, invStd, this.channels());
+    if (this.gamma?.trainable) addInto(this.gamma.grad, dGamma);
+    if (this.beta?.trainable) addInto(this.beta.grad, dBeta);
+    return needInputGrad ? wrap(dx, dy.shape) : null;
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return {
+      ...super.getConfig(),
+      axis: this.axis,
+      momentum: this.momentum,
+      epsilon: this.epsilon,
+      center: this.center,
+      scale: this.scale,
+      betaInitializer: initializerName(this.inits.beta),
+      gammaInitializer: initializerName(this.inits.gamma),
+      movingMeanInitializer: initializerName(this.inits.movingMean),
+      movingVarianceInitializer: initializerName(this.inits.movingVariance),
+    };
+  }
+}

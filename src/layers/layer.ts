@@ -1,0 +1,172 @@
+import { getInitializer, type Initializer, type InitializerName } from '../initializers.js';
+import type { Random } from '../random.js';
+import type { Tensor } from '../tensor.js';
+
+/** A weight with its gradient. `grad` is accumulated into by `backward` (`+=`) and zeroed per step. */
+export interface Param {
+  readonly name: string;
+  readonly shape: readonly number[];
+  value: Float32Array;
+  readonly grad: Float32Array;
+  readonly trainable: boolean;
+  readonly initializer: Initializer;
+}
+
+/** What a forward pass needs besides the input. */
+export interface ForwardContext {
+  /** Training mode: dropout drops, batch normalization uses batch statistics and updates its moving ones. */
+  training: boolean;
+  /** Draws for dropout masks when a layer has no seed of its own. */
+  rng: Random;
+}
+
+/** Options every layer accepts. */
+export interface LayerConfig {
+  /** Unique name; defaults to the snake_case class name with a counter (`conv2d_1`), as in Keras. */
+  name?: string;
+  /** Shape of one sample (no batch axis), on the first layer of a model only, e.g. `[100, 100, 3]`. */
+  inputShape?: readonly number[];
+  /** When false, the optimizer leaves this layer's weights alone. */
+  trainable?: boolean;
+}
+
+const nameCounters = new Map<string, number>();
+
+function autoName(className: string): string {
+  const base = className.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().replace(/2_d/g, '2d');
+  const n = nameCounters.get(base) ?? 0;
+  nameCounters.set(base, n + 1);
+  return n === 0 ? base : `${base}_${n}`;
+}
+
+/** Formats a sample shape as Keras prints it, with the batch axis as None: `(None, 100, 100, 16)`. */
+export function formatShape(shape: readonly number[]): string {
+  return `(None, ${shape.join(', ')})`;
+}
+
+/**
+ * Base of every layer. Lifecycle: `constructor(config)` validates → `build(inputShape)` creates
+ * parameters once → `forward(x, ctx)` saves what backward needs (in training only) →
+ * `backward(dy)` returns dx and adds into each parameter's `grad`.
+ */
+export abstract class Layer {
+  abstract readonly className: string;
+  readonly name: string;
+  readonly trainable: boolean;
+  /** The configured input shape (first layer only). */
+  readonly configInputShape: readonly number[] | null;
+  inputShape: readonly number[] | null = null;
+  outputShape: readonly number[] | null = null;
+  protected weights: Param[] = [];
+  private initialized = false;
+
+  constructor(config: LayerConfig = {}, className: string) {
+    if (config.name !== undefined && (typeof config.name !== 'string' || config.name === '')) {
+      throw new Error(`${className}: name must be a non-empty string, got ${JSON.stringify(config.name)}`);
+    }
+    this.name = config.name ?? autoName(className);
+    this.trainable = config.trainable ?? true;
+    if (config.inputShape !== undefined) {
+      if (!Array.isArray(config.inputShape) || config.inputShape.length === 0 || config.inputShape.some((d) => !Number.isInteger(d) || d < 1)) {
+        throw new Error(`${className} '${this.name}': inputShape must be positive integers (no batch axis), got ${JSON.stringify(config.inputShape)}`);
+      }
+    }
+    this.configInputShape = config.inputShape ? [...config.inputShape] : null;
+  }
+
+  /** Output sample shape for an input sample shape; throws naming the layer on a mismatch. Pure. */
+  abstract computeOutputShape(inputShape: readonly number[]): number[];
+
+  /** Creates the parameters for this input shape (once). */
+  build(inputShape: readonly number[]): void {
+    const out = this.computeOutputShape(inputShape);
+    if (this.inputShape) {
+      if (this.inputShape.join() !== inputShape.join()) {
+        throw new Error(`${this.className} '${this.name}': already built for input ${formatShape(this.inputShape)}, cannot take ${formatShape(inputShape)}`);
+      }
+      return;
+    }
+    this.inputShape = [...inputShape];
+    this.outputShape = out;
+    this.createParams(inputShape);
+  }
+
+  /** Subclasses declare their weights here via `addWeight`. */
+  protected createParams(_inputShape: readonly number[]): void {}
+
+  protected addWeight(name: string, shape: number[], initializer: InitializerName | string | Initializer, trainable = true): Param {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const param: Param = {
+      name: `${this.name}/${name}`,
+      shape,
+      value: new Float32Array(size),
+      grad: new Float32Array(size),
+      trainable: trainable && this.trainable,
+      initializer: getInitializer(initializer, `${this.className} '${this.name}'`),
+    };
+    this.weights.push(param);
+    return param;
+  }
+
+  /** Draws initial values for every weight (once; later calls do nothing). */
+  initializeWeights(rng: Random): void {
+    if (this.initialized) return;
+    for (const p of this.weights) p.value = p.initializer.init(p.shape, rng);
+    this.initialized = true;
+  }
+
+  /** Marks the weights as set from outside (setWeights, a loaded model). */
+  markInitialized(): void {
+    this.initialized = true;
+  }
+
+  get isInitialized(): boolean {
+    return this.initialized || this.weights.length === 0;
+  }
+
+  /** Runs the layer on a batch. */
+  abstract forward(x: Tensor, ctx: ForwardContext): Tensor;
+
+  /**
+   * Back-propagates `dy` through the last training-mode forward: adds into each parameter's
+   * `grad` and returns dx, or null when `needInputGrad` is false (the first layer of a model).
+   */
+  abstract backward(dy: Tensor, needInputGrad: boolean): Tensor | null;
+
+  /** Every weight in Keras order, trainable or not. */
+  params(): Param[] {
+    return this.weights;
+  }
+
+  countParams(): { trainable: number; nonTrainable: number } {
+    let trainable = 0;
+    let nonTrainable = 0;
+    for (const p of this.weights) {
+      if (p.trainable) trainable += p.value.length;
+      else nonTrainable += p.value.length;
+    }
+    return { trainable, nonTrainable };
+  }
+
+  /** The layer's configuration in tfjs-layers' camelCase form. */
+  getConfig(): Record<string, unknown> {
+    return {
+      name: this.name,
+      trainable: this.trainable,
+      ...(this.configInputShape ? { inputShape: [...this.configInputShape] } : {}),
+    };
+  }
+
+  /** Error thrown when backward runs without a training-mode forward before it. */
+  protected noForward(): Error {
+    return new Error(`${this.className} '${this.name}': backward called without a training-mode forward`);
+  }
+}
+
+/** Rejects config keys a layer does not know, naming the layer and the key. */
+export function checkKeys(className: string, config: object, allowed: readonly string[]): void {
+  const known = new Set([...allowed, 'name', 'inputShape', 'trainable']);
+  for (const key of Object.keys(config)) {
+    if (!known.has(key)) throw new Error(`${className}: unknown option '${key}'; known: ${[...known].join(', ')}`);
+  }
+}
