@@ -1,15 +1,17 @@
 import { referenceBackend, createCpuBackend } from './cpu.js';
-import { gemmReference } from './gemm.js';
+import { gemmFast } from './wasm/gemm-fast.js';
 import type { Backend } from './types.js';
 
 export type { Backend, ActivationKind, BatchNormTrainResult } from './types.js';
 export { createCpuBackend, referenceBackend } from './cpu.js';
+export { gemmReference, type Gemm } from './gemm.js';
+export { gemmFast, gemmInfo, setGemmThreads, shutdownGemmThreads } from './wasm/gemm-fast.js';
 
 /** Names `setBackend` accepts. `'cpu'` is the fast default; `'reference'` the plain TypeScript specification. */
 export type BackendName = 'cpu' | 'reference';
 
 const backends: Record<BackendName, () => Backend> = {
-  cpu: () => createCpuBackend('cpu', gemmReference),
+  cpu: () => createCpuBackend('cpu', gemmFast),
   reference: () => referenceBackend,
 };
 

@@ -1,0 +1,268 @@
+// C[m×n] (+)= op(A)[m×k] · op(B)[k×n], f32, WebAssembly SIMD (f32x4).
+//
+// GotoBLAS loop nest: B is packed in KC×NC panels of NR-wide column slivers, A in MC×KC blocks of
+// MR-tall row slivers, and a 4×8 register tile (8 f32x4 accumulators) walks the packed panels.
+// 4×8 measured fastest under V8 on x64 (16 xmm registers; 6×8 and 8×8 spill, 4×12 pads n=16/32/64).
+// All pointers are byte offsets into the (imported, shared) linear memory; the JS side lays out
+// the operands and one packing workspace per thread. No allocation, no globals: every thread runs
+// its own instance over the same memory.
+
+const MR: i32 = 4;
+const NR: i32 = 8;
+const KC: i32 = 256;
+const MC: i32 = 128;
+const NC: i32 = 512;
+
+/** Bytes of packing workspace one thread needs: packed A block, packed B panel, one edge tile. */
+export function workspaceBytes(): i32 {
+  return (MC * KC + KC * NC + MR * NR) * 4;
+}
+
+/** First byte the JS side may use. */
+export function heapBase(): i32 {
+  return <i32>((__heap_base + 63) & ~63);
+}
+
+/**
+ * C[i, j] (+)= Σ_p op(A)[i, p] · op(B)[p, j] for i < m, j < n, p < k.
+ * op(A)[i, p] is at a + 4·(i·lda + p), or a + 4·(p·lda + i) when transA; likewise op(B)[p, j]
+ * is at b + 4·(p·ldb + j), or b + 4·(j·ldb + p) when transB. C[i, j] is at c + 4·(i·ldc + j).
+ */
+export function gemm(
+  m: i32, n: i32, k: i32,
+  a: usize, lda: i32, transA: bool,
+  b: usize, ldb: i32, transB: bool,
+  c: usize, ldc: i32, accumulate: bool,
+  work: usize,
+): void {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!accumulate) {
+      for (let i = 0; i < m; i++) memory.fill(c + <usize>(i * ldc) * 4, 0, <usize>n * 4);
+    }
+    return;
+  }
+  const ap = work;
+  const bp = ap + <usize>(MC * KC) * 4;
+  const tmp = bp + <usize>(KC * NC) * 4;
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = min(NC, n - jc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      const overwrite = pc == 0 && !accumulate;
+      if (transB) packBT(b + <usize>(jc * ldb + pc) * 4, ldb, kc, nc, bp);
+      else packBN(b + <usize>(pc * ldb + jc) * 4, ldb, kc, nc, bp);
+      for (let ic = 0; ic < m; ic += MC) {
+        const mc = min(MC, m - ic);
+        if (transA) packAT(a + <usize>(pc * lda + ic) * 4, lda, mc, kc, ap);
+        else packAN(a + <usize>(ic * lda + pc) * 4, lda, mc, kc, ap);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nr = min(NR, nc - jr);
+          const bs = bp + <usize>(jr * kc) * 4;
+          for (let ir = 0; ir < mc; ir += MR) {
+            const mr = min(MR, mc - ir);
+            const as = ap + <usize>(ir * kc) * 4;
+            const ct = c + <usize>((ic + ir) * ldc + jc + jr) * 4;
+            if (mr == MR && nr == NR) {
+              kernel(kc, as, bs, ct, ldc, overwrite);
+            } else {
+              kernel(kc, as, bs, tmp, NR, true);
+              edge(tmp, ct, ldc, mr, nr, overwrite);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** dst[i] += src[i] for i < count (reduction of per-thread partial sums). */
+export function addInto(dst: usize, src: usize, count: i32): void {
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const o = <usize>i * 4;
+    v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+  }
+  for (; i < count; i++) {
+    const o = <usize>i * 4;
+    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+  }
+}
+
+// A 4×8 tile of C from kc packed steps: ap holds 4 values of A per step, bp 8 values of B.
+// Kept un-unrolled: unrolling measured slower under V8 (register pressure).
+// @ts-ignore: decorator
+@inline
+function kernel(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, overwrite: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    const a0 = v128.load32_splat(ap);
+    c00 = f32x4.add(c00, f32x4.mul(a0, b0));
+    c01 = f32x4.add(c01, f32x4.mul(a0, b1));
+    const a1 = v128.load32_splat(ap, 4);
+    c10 = f32x4.add(c10, f32x4.mul(a1, b0));
+    c11 = f32x4.add(c11, f32x4.mul(a1, b1));
+    const a2 = v128.load32_splat(ap, 8);
+    c20 = f32x4.add(c20, f32x4.mul(a2, b0));
+    c21 = f32x4.add(c21, f32x4.mul(a2, b1));
+    const a3 = v128.load32_splat(ap, 12);
+    c30 = f32x4.add(c30, f32x4.mul(a3, b0));
+    c31 = f32x4.add(c31, f32x4.mul(a3, b1));
+    ap += 16;
+    bp += 32;
+  }
+  const r1 = c + <usize>ldc * 4;
+  const r2 = r1 + <usize>ldc * 4;
+  const r3 = r2 + <usize>ldc * 4;
+  if (!overwrite) {
+    c00 = f32x4.add(c00, v128.load(c));
+    c01 = f32x4.add(c01, v128.load(c, 16));
+    c10 = f32x4.add(c10, v128.load(r1));
+    c11 = f32x4.add(c11, v128.load(r1, 16));
+    c20 = f32x4.add(c20, v128.load(r2));
+    c21 = f32x4.add(c21, v128.load(r2, 16));
+    c30 = f32x4.add(c30, v128.load(r3));
+    c31 = f32x4.add(c31, v128.load(r3, 16));
+  }
+  v128.store(c, c00);
+  v128.store(c, c01, 16);
+  v128.store(r1, c10);
+  v128.store(r1, c11, 16);
+  v128.store(r2, c20);
+  v128.store(r2, c21, 16);
+  v128.store(r3, c30);
+  v128.store(r3, c31, 16);
+}
+
+// Writes the valid mr×nr corner of a full 4×8 tile computed into tmp.
+function edge(tmp: usize, c: usize, ldc: i32, mr: i32, nr: i32, overwrite: bool): void {
+  for (let i = 0; i < mr; i++) {
+    const src = tmp + <usize>(i * NR) * 4;
+    const dst = c + <usize>(i * ldc) * 4;
+    for (let j = 0; j < nr; j++) {
+      const o = <usize>j * 4;
+      const v = load<f32>(src + o);
+      store<f32>(dst + o, overwrite ? v : load<f32>(dst + o) + v);
+    }
+  }
+}
+
+// 4×4 transpose: rows r0..r3 of 4 floats become columns, stored at dst, dst+s, dst+2s, dst+3s.
+// @ts-ignore: decorator
+@inline
+function transpose4(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, s: usize): void {
+  const t0 = v128.shuffle<i32>(r0, r1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<i32>(r2, r3, 0, 4, 1, 5);
+  const t2 = v128.shuffle<i32>(r0, r1, 2, 6, 3, 7);
+  const t3 = v128.shuffle<i32>(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<i64>(t0, t1, 0, 2));
+  v128.store(dst + s, v128.shuffle<i64>(t0, t1, 1, 3));
+  v128.store(dst + 2 * s, v128.shuffle<i64>(t2, t3, 0, 2));
+  v128.store(dst + 3 * s, v128.shuffle<i64>(t2, t3, 1, 3));
+}
+
+// A [mc×kc] at a (row i at a + 4·i·lda) → slivers of MR rows: dst[s][p][r] = A[s·MR + r, p].
+function packAN(a: usize, lda: i32, mc: i32, kc: i32, dst: usize): void {
+  const rs = <usize>lda * 4;
+  for (let i = 0; i < mc; i += MR) {
+    const mr = min(MR, mc - i);
+    const row = a + <usize>i * rs;
+    let p = 0;
+    if (mr == MR) {
+      for (; p + 4 <= kc; p += 4) {
+        const o = <usize>p * 4;
+        transpose4(
+          v128.load(row + o), v128.load(row + rs + o), v128.load(row + 2 * rs + o), v128.load(row + 3 * rs + o),
+          dst + <usize>p * 16, 16,
+        );
+      }
+    }
+    for (; p < kc; p++) {
+      const d = dst + <usize>p * 16;
+      for (let r = 0; r < MR; r++) {
+        store<f32>(d + <usize>r * 4, r < mr ? load<f32>(row + <usize>r * rs + <usize>p * 4) : 0);
+      }
+    }
+    dst += <usize>(kc * MR) * 4;
+  }
+}
+
+// op(A) = Aᵀ: element (i, p) at a + 4·(p·lda + i), so MR consecutive i are contiguous.
+function packAT(a: usize, lda: i32, mc: i32, kc: i32, dst: usize): void {
+  const rs = <usize>lda * 4;
+  for (let i = 0; i < mc; i += MR) {
+    const mr = min(MR, mc - i);
+    const col = a + <usize>i * 4;
+    if (mr == MR) {
+      for (let p = 0; p < kc; p++) v128.store(dst + <usize>p * 16, v128.load(col + <usize>p * rs));
+    } else {
+      for (let p = 0; p < kc; p++) {
+        const d = dst + <usize>p * 16;
+        const s = col + <usize>p * rs;
+        for (let r = 0; r < MR; r++) store<f32>(d + <usize>r * 4, r < mr ? load<f32>(s + <usize>r * 4) : 0);
+      }
+    }
+    dst += <usize>(kc * MR) * 4;
+  }
+}
+
+// B [kc×nc] at b (row p at b + 4·p·ldb) → slivers of NR columns: dst[s][p][j] = B[p, s·NR + j].
+function packBN(b: usize, ldb: i32, kc: i32, nc: i32, dst: usize): void {
+  const rs = <usize>ldb * 4;
+  for (let j = 0; j < nc; j += NR) {
+    const nr = min(NR, nc - j);
+    const col = b + <usize>j * 4;
+    if (nr == NR) {
+      for (let p = 0; p < kc; p++) {
+        const s = col + <usize>p * rs;
+        const d = dst + <usize>p * 32;
+        v128.store(d, v128.load(s));
+        v128.store(d, v128.load(s, 16), 16);
+      }
+    } else {
+      for (let p = 0; p < kc; p++) {
+        const s = col + <usize>p * rs;
+        const d = dst + <usize>p * 32;
+        for (let q = 0; q < NR; q++) store<f32>(d + <usize>q * 4, q < nr ? load<f32>(s + <usize>q * 4) : 0);
+      }
+    }
+    dst += <usize>(kc * NR) * 4;
+  }
+}
+
+// op(B) = Bᵀ: element (p, j) at b + 4·(j·ldb + p), so each output column j is a contiguous row.
+function packBT(b: usize, ldb: i32, kc: i32, nc: i32, dst: usize): void {
+  const rs = <usize>ldb * 4;
+  for (let j = 0; j < nc; j += NR) {
+    const nr = min(NR, nc - j);
+    const row = b + <usize>j * rs;
+    let p = 0;
+    if (nr == NR) {
+      for (; p + 4 <= kc; p += 4) {
+        const o = <usize>p * 4;
+        const d = dst + <usize>p * 32;
+        transpose4(
+          v128.load(row + o), v128.load(row + rs + o), v128.load(row + 2 * rs + o), v128.load(row + 3 * rs + o),
+          d, 32,
+        );
+        const h = row + 4 * rs;
+        transpose4(
+          v128.load(h + o), v128.load(h + rs + o), v128.load(h + 2 * rs + o), v128.load(h + 3 * rs + o),
+          d + 16, 32,
+        );
+      }
+    }
+    for (; p < kc; p++) {
+      const d = dst + <usize>p * 32;
+      for (let q = 0; q < NR; q++) {
+        store<f32>(d + <usize>q * 4, q < nr ? load<f32>(row + <usize>q * rs + <usize>p * 4) : 0);
+      }
+    }
+    dst += <usize>(kc * NR) * 4;
+  }
+}

@@ -1,0 +1,359 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { gemmReference, type Gemm } from '../gemm.js';
+import { gemmWasmBase64 } from './gemm-wasm.generated.js';
+
+/** The exports of asm/gemm.ts; pointers are byte offsets into the shared memory. */
+interface GemmExports {
+  gemm(
+    m: number, n: number, k: number,
+    a: number, lda: number, transA: number,
+    b: number, ldb: number, transB: number,
+    c: number, ldc: number, accumulate: number,
+    work: number,
+  ): void;
+  addInto(dst: number, src: number, count: number): void;
+  workspaceBytes(): number;
+  heapBase(): number;
+}
+
+// The slice of the WebAssembly JS API used here (tsconfig's lib has no DOM/WebAssembly types).
+interface WasmMemory {
+  readonly buffer: SharedArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+}
+
+/** Which path {@link gemmFast} runs. */
+export interface GemmInfo {
+  /** True when the WebAssembly SIMD kernel runs; false when gemmFast is gemmReference. */
+  simd: boolean;
+  /** Threads a large product is split over, the calling thread included (1: no workers). */
+  threads: number;
+  /** Bytes of WebAssembly memory currently held (grows to the largest product seen, never shrinks). */
+  memoryBytes: number;
+}
+
+const PAGE = 65536;
+// Matches asm/asconfig.json maximumMemory: 2 GiB keeps every byte offset a positive int32.
+const MAX_PAGES = 32768;
+const MAX_BYTES = MAX_PAGES * PAGE;
+const MAX_THREADS = 64;
+// Int32 words per worker control block (128 bytes, so two blocks never share a cache line).
+const CTL_WORDS = 32;
+const SEQ = 0;
+const DONE = 1;
+const ARGS = 2;
+const FAILED = 15;
+// Bumped when a worker is stopped: a stopped worker that wakes late never runs its successor's job.
+const EPOCH = 16;
+const MR = 4;
+const NR = 8;
+// Below this many multiply-adds, waking workers costs more than it saves.
+const THREAD_MIN_MACS = 1 << 20;
+
+// Runs in each worker: the same module over the same memory, one job per SEQ bump.
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { module, memory, ctl, epoch } = workerData;
+let seen = workerData.seen;
+const w = new Int32Array(memory.buffer, ctl, ${CTL_WORDS});
+let gemm = null;
+try {
+  gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm;
+} catch {}
+for (;;) {
+  Atomics.wait(w, ${SEQ}, seen);
+  if (Atomics.load(w, ${EPOCH}) !== epoch) break;
+  const seq = Atomics.load(w, ${SEQ});
+  if (seq === seen) continue;
+  seen = seq;
+  let failed = 1;
+  try {
+    if (gemm) {
+      gemm(w[2], w[3], w[4], w[5], w[6], w[7], w[8], w[9], w[10], w[11], w[12], w[13], w[14]);
+      failed = 0;
+    }
+  } catch {}
+  w[${FAILED}] = failed;
+  Atomics.store(w, ${DONE}, seq);
+  Atomics.notify(w, ${DONE});
+}
+`;
+
+interface Engine {
+  module: object;
+  memory: WasmMemory;
+  wasm: GemmExports;
+  ctlBase: number;
+  workBase: number;
+  workBytes: number;
+  f32: Float32Array;
+  ctl: Int32Array;
+}
+
+let engine: Engine | null | undefined;
+let workers: Worker[] = [];
+let seq = 0;
+let threadCount: number | undefined;
+
+function align(x: number, to: number): number {
+  return Math.ceil(x / to) * to;
+}
+
+function createEngine(): Engine | null {
+  try {
+    const api = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+    const module = new api.Module(Buffer.from(gemmWasmBase64, 'base64'));
+    const memory = new api.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+    const wasm = new api.Instance(module, { env: { memory } }).exports as GemmExports;
+    const ctlBase = align(wasm.heapBase(), 128);
+    const workBase = align(ctlBase + MAX_THREADS * CTL_WORDS * 4, 64);
+    const workBytes = align(wasm.workspaceBytes(), 64);
+    return {
+      module, memory, wasm, ctlBase, workBase, workBytes,
+      f32: new Float32Array(memory.buffer),
+      ctl: new Int32Array(memory.buffer, ctlBase, MAX_THREADS * CTL_WORDS),
+    };
+  } catch {
+    // No SIMD, no shared memory (e.g. SharedArrayBuffer disabled): gemmFast is gemmReference.
+    return null;
+  }
+}
+
+function getEngine(): Engine | null {
+  if (engine === undefined) engine = createEngine();
+  return engine;
+}
+
+function defaultThreads(): number {
+  const env = process.env.TSCNN_THREADS;
+  let cap = 2;
+  if (env !== undefined && env !== '') {
+    cap = Number(env);
+    if (!Number.isInteger(cap) || cap < 1) {
+      throw new Error(`gemmFast: TSCNN_THREADS must be a positive integer, got ${JSON.stringify(env)}`);
+    }
+  }
+  return Math.min(availableParallelism(), cap, MAX_THREADS);
+}
+
+function threads(): number {
+  if (threadCount === undefined) threadCount = defaultThreads();
+  return threadCount;
+}
+
+/**
+ * Sets how many threads (the calling one included) gemmFast splits large products over,
+ * exactly, ignoring TSCNN_THREADS and the core count; running workers are stopped first.
+ * @param count integer in [1, 64]
+ * @example
+ * setGemmThreads(1); // single-threaded from now on
+ */
+export function setGemmThreads(count: number): void {
+  if (!Number.isInteger(count) || count < 1 || count > MAX_THREADS) {
+    throw new Error(`setGemmThreads: count must be an integer in [1, ${MAX_THREADS}], got ${count}`);
+  }
+  shutdownGemmThreads();
+  threadCount = count;
+}
+
+/**
+ * Stops gemmFast's worker threads. They are unref()ed and never keep the process alive, so
+ * calling this is optional; the next large gemmFast call starts them again.
+ * @example
+ * shutdownGemmThreads();
+ */
+export function shutdownGemmThreads(): void {
+  const e = engine;
+  for (let t = 0; t < workers.length; t++) {
+    if (e) {
+      const base = (t + 1) * CTL_WORDS;
+      Atomics.add(e.ctl, base + EPOCH, 1);
+      Atomics.notify(e.ctl, base + SEQ);
+    }
+    void workers[t].terminate();
+  }
+  workers = [];
+}
+
+function ensureWorkers(e: Engine, count: number): void {
+  while (workers.length < count) {
+    const t = workers.length + 1;
+    const base = t * CTL_WORDS;
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: {
+        module: e.module,
+        memory: e.memory,
+        ctl: e.ctlBase + base * 4,
+        epoch: Atomics.load(e.ctl, base + EPOCH),
+        seen: Atomics.load(e.ctl, base + SEQ),
+      },
+    });
+    worker.unref();
+    workers.push(worker);
+  }
+}
+
+/** Which path gemmFast runs: SIMD WebAssembly or the TypeScript reference, and on how many threads. */
+export function gemmInfo(): GemmInfo {
+  const e = getEngine();
+  return { simd: e !== null, threads: e ? threads() : 1, memoryBytes: e ? e.memory.buffer.byteLength : 0 };
+}
+
+type Job = [number, number, number, number, number, number, number, number, number, number, number, number];
+
+/**
+ * C[m×n] = op(A)·op(B), or += when accumulate (see {@link Gemm}), with a WebAssembly SIMD
+ * kernel (packed panels, 4×8 register tile) split over worker threads that share its memory.
+ * Synchronous: the calling thread takes a share and blocks on Atomics.wait for the rest.
+ * Falls back to gemmReference where WebAssembly SIMD or shared memory is missing ({@link gemmInfo}).
+ * @example
+ * const c = new Float32Array(2 * 2);
+ * gemmFast(false, false, 2, 2, 3, new Float32Array([1, 2, 3, 4, 5, 6]), new Float32Array([1, 0, 0, 1, 1, 1]), c, false);
+ * // c = [4, 5, 10, 11]
+ */
+export const gemmFast: Gemm = (transA, transB, m, n, k, a, b, c, accumulate) => {
+  const e = getEngine();
+  if (e === null) {
+    gemmReference(transA, transB, m, n, k, a, b, c, accumulate);
+    return;
+  }
+  if (m === 0 || n === 0) return;
+  if (k === 0) {
+    if (!accumulate) c.fill(0, 0, m * n);
+    return;
+  }
+  run(e, transA, transB, m, n, k, a, b, c, accumulate);
+};
+
+function run(
+  e: Engine, transA: boolean, transB: boolean, m: number, n: number, k: number,
+  a: Float32Array, b: Float32Array, c: Float32Array, accumulate: boolean,
+): void {
+  const macs = m * n * k;
+  let t = macs < THREAD_MIN_MACS ? 1 : threads();
+  // Split the dimension whose split repacks the least: m (each thread packs all of B),
+  // n (each packs all of A), or k (partial sums reduced at the end) when m and n are both small.
+  let split: 'm' | 'n' | 'k' = 'm';
+  if (t > 1) {
+    if (m >= n && m >= t * 4 * MR) split = 'm';
+    else if (n >= t * 2 * NR) split = 'n';
+    else if (m >= t * 4 * MR) split = 'm';
+    else if (k >= t * 256) split = 'k';
+    else t = 1;
+  }
+  const sizeA = m * k;
+  const sizeB = k * n;
+  const sizeC = m * n;
+  const work = e.workBase;
+  const offA = align(work + t * e.workBytes, 64);
+  const offB = align(offA + sizeA * 4, 64);
+  const offC = align(offB + sizeB * 4, 64);
+  const offP = align(offC + sizeC * 4, 64);
+  const end = offP + (split === 'k' ? (t - 1) * align(sizeC * 4, 64) : 0);
+  if (end > MAX_BYTES) {
+    splitRows(e, transA, transB, m, n, k, a, b, c, accumulate);
+    return;
+  }
+  const have = e.memory.buffer.byteLength;
+  if (end > have) {
+    e.memory.grow(Math.ceil((end - have) / PAGE));
+    e.f32 = new Float32Array(e.memory.buffer);
+  }
+  const f32 = e.f32;
+  f32.set(a.subarray(0, sizeA), offA >> 2);
+  f32.set(b.subarray(0, sizeB), offB >> 2);
+  if (accumulate) f32.set(c.subarray(0, sizeC), offC >> 2);
+  const tA = transA ? 1 : 0;
+  const tB = transB ? 1 : 0;
+  const acc = accumulate ? 1 : 0;
+
+  const jobs: Job[] = [];
+  if (t === 1) {
+    jobs.push([m, n, k, offA, transA ? m : k, tA, offB, transB ? k : n, tB, offC, n, acc]);
+  } else if (split === 'm') {
+    const chunk = align(Math.ceil(m / t), MR);
+    for (let i0 = 0; i0 < m; i0 += chunk) {
+      const rows = Math.min(chunk, m - i0);
+      const aSub = offA + (transA ? i0 : i0 * k) * 4;
+      jobs.push([rows, n, k, aSub, transA ? m : k, tA, offB, transB ? k : n, tB, offC + i0 * n * 4, n, acc]);
+    }
+  } else if (split === 'n') {
+    const chunk = align(Math.ceil(n / t), NR);
+    for (let j0 = 0; j0 < n; j0 += chunk) {
+      const cols = Math.min(chunk, n - j0);
+      const bSub = offB + (transB ? j0 * k : j0) * 4;
+      jobs.push([m, cols, k, offA, transA ? m : k, tA, bSub, transB ? k : n, tB, offC + j0 * 4, n, acc]);
+    }
+  } else {
+    const chunk = Math.ceil(k / t);
+    for (let p0 = 0; p0 < k; p0 += chunk) {
+      const depth = Math.min(chunk, k - p0);
+      const aSub = offA + (transA ? p0 * m : p0) * 4;
+      const bSub = offB + (transB ? p0 : p0 * n) * 4;
+      const first = p0 === 0;
+      const cOut = first ? offC : offP + (jobs.length - 1) * align(sizeC * 4, 64);
+      jobs.push([m, n, depth, aSub, transA ? m : k, tA, bSub, transB ? k : n, tB, cOut, n, first ? acc : 0]);
+    }
+  }
+  dispatch(e, jobs);
+  if (split === 'k' && jobs.length > 1) {
+    for (let j = 1; j < jobs.length; j++) e.wasm.addInto(offC, jobs[j][9], sizeC);
+  }
+  c.set(f32.subarray(offC >> 2, (offC >> 2) + sizeC));
+}
+
+// Job 0 runs here; jobs 1.. go to workers 1.., and this thread waits for each to finish.
+function dispatch(e: Engine, jobs: Job[]): void {
+  const others = jobs.length - 1;
+  if (others > 0) {
+    ensureWorkers(e, others);
+    seq = seq >= 0x3fffffff ? 1 : seq + 1;
+    for (let t = 1; t <= others; t++) {
+      const base = t * CTL_WORDS;
+      const job = jobs[t];
+      for (let i = 0; i < job.length; i++) e.ctl[base + ARGS + i] = job[i];
+      e.ctl[base + ARGS + 12] = e.workBase + t * e.workBytes;
+      Atomics.store(e.ctl, base + SEQ, seq);
+      Atomics.notify(e.ctl, base + SEQ);
+    }
+  }
+  const j0 = jobs[0];
+  e.wasm.gemm(j0[0], j0[1], j0[2], j0[3], j0[4], j0[5], j0[6], j0[7], j0[8], j0[9], j0[10], j0[11], e.workBase);
+  let failed = 0;
+  for (let t = 1; t <= others; t++) {
+    const base = t * CTL_WORDS;
+    let done: number;
+    while ((done = Atomics.load(e.ctl, base + DONE)) !== seq) Atomics.wait(e.ctl, base + DONE, done);
+    failed += e.ctl[base + FAILED];
+  }
+  if (failed > 0) throw new Error(`gemmFast: ${failed} of ${others} worker threads failed to run the WebAssembly kernel`);
+}
+
+// A product too large for 2 GiB of wasm memory: two halves of the rows, each a separate call.
+function splitRows(
+  e: Engine, transA: boolean, transB: boolean, m: number, n: number, k: number,
+  a: Float32Array, b: Float32Array, c: Float32Array, accumulate: boolean,
+): void {
+  if (m < 2) {
+    gemmReference(transA, transB, m, n, k, a, b, c, accumulate);
+    return;
+  }
+  const h = m >> 1;
+  for (const [i0, rows] of [[0, h], [h, m - h]]) {
+    let aSub: Float32Array;
+    if (transA) {
+      aSub = new Float32Array(k * rows);
+      for (let p = 0; p < k; p++) aSub.set(a.subarray(p * m + i0, p * m + i0 + rows), p * rows);
+    } else {
+      aSub = a.subarray(i0 * k, (i0 + rows) * k);
+    }
+    run(e, transA, transB, rows, n, k, aSub, b, c.subarray(i0 * n, (i0 + rows) * n), accumulate);
+  }
+}
