@@ -9,3 +9,18 @@ export * as optimizers from './optimizers.js';
 export * as losses from './losses.js';
 export * as metrics from './metrics.js';
 export * as initializers from './initializers.js';
+export { loadImage, decodeImage, resizeImage, convertColorMode, detectImageFormat, ImageDecodeError, type RawImage, type LoadImageOptions, type Interpolation, type ColorMode } from './image/index.js';
+export {
+  imageDatasetFromDirectory,
+  ImageDirectoryDataset,
+  loadImagesFromDirectory,
+  trainTestSplit,
+  generateCatsDogs,
+  type Batch,
+  type Dataset,
+  type LabelMode,
+  type ImageDatasetOptions,
+  type LoadImagesOptions,
+  type TrainTestSplitOptions,
+  type GenerateCatsDogsOptions,
+} from './data/index.js';

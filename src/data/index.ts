@@ -1,0 +1,12 @@
+export type { Batch, Dataset, LabelMode } from './dataset.js';
+export { imageDatasetFromDirectory, ImageDirectoryDataset } from './image-dataset-from-directory.js';
+export type { ImageDatasetOptions, DatasetStats } from './image-dataset-from-directory.js';
+export { loadImagesFromDirectory } from './load-images-from-directory.js';
+export type { LoadImagesOptions, LoadedImages } from './load-images-from-directory.js';
+export { trainTestSplit } from './train-test-split.js';
+export type { TrainTestSplitOptions, TrainTestSplit } from './train-test-split.js';
+export { scanImageDirectory } from './scan.js';
+export type { DirectoryScan, LabelledFile, SkippedFile, OnBadFile } from './scan.js';
+export { generateCatsDogs, drawCatOrDog } from './synthetic-cats-dogs.js';
+export type { GenerateCatsDogsOptions, GeneratedCatsDogs } from './synthetic-cats-dogs.js';
+export { mulberry32 } from './random.js';

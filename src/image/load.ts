@@ -1,0 +1,59 @@
+import { readFile } from 'node:fs/promises';
+import { tensor, type Tensor3D } from '../tensor.js';
+import { decodeImage, ImageDecodeError, type RawImage } from './decode.js';
+import { convertColorMode, resizeImage, type ColorMode, type Interpolation } from './resize.js';
+
+/** Options of {@link loadImage}. */
+export interface LoadImageOptions {
+  /** `[height, width]` to resize to; the original size when omitted. */
+  targetSize?: readonly [number, number];
+  /** Default `'rgb'` (3 channels); `'grayscale'` gives 1 channel. */
+  colorMode?: ColorMode;
+  /** Default `'bilinear'`; see {@link resizeImage}. */
+  interpolation?: Interpolation;
+}
+
+const LOAD_KEYS = new Set(['targetSize', 'colorMode', 'interpolation']);
+
+/** Throws naming `fn` and the key when `options` holds a key outside `allowed`. */
+export function checkOptionKeys(fn: string, options: object | undefined, allowed: ReadonlySet<string>): void {
+  if (!options) return;
+  for (const key of Object.keys(options)) {
+    if (!allowed.has(key)) throw new Error(`${fn}: unknown option '${key}'; expected one of ${[...allowed].join(', ')}`);
+  }
+}
+
+/**
+ * Decoded bytes → colour mode → resize, the pipeline shared by {@link loadImage} and the
+ * directory datasets. Colour conversion comes first, as in Keras `load_img`.
+ */
+export function prepareImage(bytes: Uint8Array, path: string, options: LoadImageOptions = {}): RawImage<Uint8Array | Float32Array> {
+  const { targetSize, colorMode = 'rgb', interpolation = 'bilinear' } = options;
+  const converted = convertColorMode(decodeImage(bytes, path), colorMode);
+  return targetSize ? resizeImage(converted, targetSize, interpolation) : converted;
+}
+
+/**
+ * Reads a PNG or JPEG file into a `[height, width, channels]` tensor of 0–255 values, like
+ * Keras `img_to_array(load_img(path, target_size, color_mode, interpolation))`.
+ * The format comes from the file's magic bytes, not its extension. Grayscale and palette
+ * images become RGB under `colorMode: 'rgb'`, alpha is dropped (not composited), 16-bit
+ * PNGs are scaled to 0–255. Unlike PIL, resized values are not rounded to integers.
+ *
+ * Throws {@link ImageDecodeError} (message names the path and the reason) for an
+ * unreadable, truncated or non-image file.
+ *
+ * @example
+ * const x = await loadImage('data/cats/cat.1.jpg', { targetSize: [64, 64] }); // Tensor3D [64, 64, 3]
+ */
+export async function loadImage(path: string, options: LoadImageOptions = {}): Promise<Tensor3D> {
+  checkOptionKeys('loadImage', options, LOAD_KEYS);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new ImageDecodeError(path, `unreadable: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const img = prepareImage(bytes, path, options);
+  return tensor(img.data, [img.height, img.width, img.channels]);
+}
