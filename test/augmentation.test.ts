@@ -1,0 +1,65 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Random } from '../src/random.js';
+import { tensor, type Tensor } from '../src/tensor.js';
+import { RandomFlip } from '../src/layers/random-flip.js';
+import { RandomTranslation } from '../src/layers/random-translation.js';
+
+const dot = (a: Float32Array, b: Float32Array): number => a.reduce((s, v, i) => s + v * b[i], 0);
+const randomTensor = (shape: number[], seed: number): Tensor => {
+  const r = new Random(seed);
+  return tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r.uniform(-1, 1)), shape);
+};
+
+test('RandomFlip horizontal [8,1,3,1]: each image is itself or its mirror, both occur', () => {
+  const layer = new RandomFlip('horizontal', { seed: 3 });
+  layer.build([1, 3, 1]);
+  const x = tensor(Array.from({ length: 8 }, () => [[[1], [2], [3]]]).flat(3), [8, 1, 3, 1]);
+  const y = layer.forward(x, { training: true, rng: new Random(0) });
+  const rows = Array.from({ length: 8 }, (_, n) => Array.from(y.values.slice(n * 3, n * 3 + 3)).join());
+  assert.ok(rows.every((r) => r === '1,2,3' || r === '3,2,1'), rows.join(' | '));
+  assert.ok(rows.includes('1,2,3') && rows.includes('3,2,1'), 'both outcomes over 8 draws');
+});
+
+test('RandomFlip is the identity in inference', () => {
+  const layer = new RandomFlip('horizontal_and_vertical');
+  layer.build([4, 5, 2]);
+  const x = randomTensor([3, 4, 5, 2], 1);
+  assert.equal(Array.from(layer.forward(x, { training: false, rng: new Random(0) }).values), Array.from(x.values));
+});
+
+test('RandomFlip backward is the adjoint of its forward', () => {
+  const layer = new RandomFlip('horizontal_and_vertical', { seed: 5 });
+  layer.build([4, 5, 2]);
+  const x = randomTensor([6, 4, 5, 2], 2);
+  const dy = randomTensor([6, 4, 5, 2], 3);
+  const y = layer.forward(x, { training: true, rng: new Random(0) });
+  const dx = layer.backward(dy, true)!;
+  assert.ok(Math.abs(dot(y.values, dy.values) - dot(x.values, dx.values)) < 1e-4);
+});
+
+test('RandomTranslation shifts whole pixels with the chosen fill, adjoint backward', () => {
+  for (const fillMode of ['constant', 'nearest', 'reflect'] as const) {
+    const layer = new RandomTranslation({ heightFactor: 0.4, widthFactor: [0.2, 0.2], fillMode, seed: 7 });
+    layer.build([5, 5, 1]);
+    const x = tensor(Array.from({ length: 25 }, (_, i) => i + 1), [1, 5, 5, 1]);
+    const y = layer.forward(x, { training: true, rng: new Random(0) });
+    // Width shift is exactly +1 pixel: column j of the output comes from column j − 1.
+    for (let i = 0; i < 5; i++) {
+      for (let j = 1; j < 5; j++) {
+        const v = y.values[i * 5 + j];
+        const left = v === 0 ? 0 : ((v - 1) % 5);
+        if (fillMode !== 'constant' || v !== 0) assert.is(left, j - 1, `${fillMode}: row ${i} col ${j} holds ${v}`);
+      }
+    }
+    const dy = randomTensor([1, 5, 5, 1], 9);
+    const dx = layer.backward(dy, true)!;
+    assert.ok(Math.abs(dot(y.values, dy.values) - dot(x.values, dx.values)) < 1e-3, `${fillMode} adjoint`);
+  }
+});
+
+test('RandomTranslation rejects factors outside [-1, 1]', () => {
+  assert.throws(() => new RandomTranslation({ heightFactor: 1.5, widthFactor: 0 }), /heightFactor must be a fraction/);
+});
+
+test.run();
