@@ -1,4 +1,5 @@
 import type { Callback, Logs } from './callbacks.js';
+import { saveModel } from './io/save.js';
 import { formatShape, Layer, type Param } from './layers/layer.js';
 import { getLoss, type Loss } from './losses.js';
 import { getMetric, type Metric } from './metrics.js';
@@ -348,7 +349,7 @@ export class Sequential {
         val = { x: takeRows(x, nTrain, n), y: takeRows(y, nTrain, n) };
         train = { x: takeRows(x, 0, nTrain), y: takeRows(y, 0, nTrain), w: w?.slice(0, nTrain) };
         const classes = new Set(this.labelsOf(val.y));
-        if (classes.size < 2 && verbose) {
+        if (classes.size < 2) {
           console.warn(`fit: the validation split (the last ${nVal} samples, taken before shuffling) holds only class ${[...classes].join(', ')}; its precision and recall are meaningless. Shuffle the data first.`);
         }
       } else {
@@ -571,6 +572,26 @@ export class Sequential {
 
   setWeightValues(values: Float32Array[]): void {
     this.params().forEach((p, i) => p.value.set(values[i]));
+  }
+
+  /**
+   * Saves the model into directory `dir` as `model.json` + `weights.bin` in TensorFlow.js'
+   * LayersModel format, atomically (see `saveModel` in src/io). Load it with `loadModel(dir)` or
+   * TF.js' `tf.loadLayersModel`. The optimizer state is not saved.
+   *
+   * @example
+   * await model.save('models/cats-vs-dogs');
+   */
+  async save(dir: string): Promise<void> {
+    await saveModel(this, dir);
+  }
+
+  /** Number of weights (trainable and not), as the summary's "Total params". */
+  countParams(): number {
+    return this.layers.reduce((sum, l) => {
+      const c = l.countParams();
+      return sum + c.trainable + c.nonTrainable;
+    }, 0);
   }
 
   /** The Keras summary table; printed unless `print` is false, and returned. */

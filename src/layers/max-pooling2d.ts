@@ -2,7 +2,7 @@ import { getBackend } from '../backend/index.js';
 import { conv2dInfo, pair, type Conv2DInfo, type IntPair, type Padding } from '../geometry.js';
 import { wrap, type Tensor, type Tensor4D } from '../tensor.js';
 import { checkPadding, expectImageShape } from './conv2d.js';
-import { checkKeys, formatShape, Layer, type LayerConfig } from './layer.js';
+import { checkKeys, formatShape, Layer, type ForwardContext, type LayerConfig } from './layer.js';
 
 /** Options of {@link MaxPooling2D}. */
 export interface MaxPooling2DConfig extends LayerConfig {
@@ -47,7 +47,7 @@ export class MaxPooling2D extends Layer {
     return [info.outHeight, info.outWidth, c];
   }
 
-  forward(x: Tensor, ctx: { training: boolean }): Tensor4D {
+  forward(x: Tensor, ctx: ForwardContext): Tensor4D {
     if (x.rank !== 4) throw new Error(`MaxPooling2D '${this.name}': expects a rank-4 input, got [${x.shape.join(', ')}]`);
     const [batch, h, w, c] = x.shape as [number, number, number, number];
     const info = this.info(batch, h, w, c);
