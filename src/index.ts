@@ -24,3 +24,14 @@ export {
   type TrainTestSplitOptions,
   type GenerateCatsDogsOptions,
 } from './data/index.js';
+export {
+  saveModel,
+  loadModel,
+  toMemory,
+  ModelCheckpoint,
+  type ModelSource,
+  type ModelCheckpointConfig,
+  type ModelJSON,
+  type ModelArtifactsInMemory,
+  type TrainingConfig,
+} from './io/index.js';

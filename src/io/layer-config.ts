@@ -1,0 +1,280 @@
+// Layers ↔ Keras layer configs (`{ class_name: 'Conv2D', config: { kernel_size: [3, 3], ... } }`)
+// as tfjs-layers writes them: snake_case keys, the null regularizers and constraints, and
+// `batch_input_shape` with `dtype` on the first layer.
+import { Activation } from '../layers/activation.js';
+import { BatchNormalization } from '../layers/batch-normalization.js';
+import { Conv2D } from '../layers/conv2d.js';
+import { Dense } from '../layers/dense.js';
+import { Dropout } from '../layers/dropout.js';
+import { Flatten } from '../layers/flatten.js';
+import type { Layer, LayerConfig } from '../layers/layer.js';
+import { MaxPooling2D } from '../layers/max-pooling2d.js';
+import { activationFromKeras, activationToKeras, camelKey, initializerFromKeras, initializerToKeras, sampleShape } from './keras-config.js';
+import type { KerasObject } from './types.js';
+
+/** Layer classes tscnn reads and writes, by Keras class name. */
+export const SUPPORTED_LAYERS = ['Conv2D', 'MaxPooling2D', 'BatchNormalization', 'Dense', 'Dropout', 'Activation', 'Flatten'] as const;
+
+const NULLS = (...keys: string[]): Record<string, null> => Object.fromEntries(keys.map((k) => [k, null]));
+
+/** The getConfig() keys each class translates; any other key means the writer is out of date. */
+const WRITTEN_KEYS: Record<string, readonly string[]> = {
+  Conv2D: ['filters', 'kernelSize', 'strides', 'padding', 'dilationRate', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer'],
+  Dense: ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer'],
+  BatchNormalization: ['axis', 'momentum', 'epsilon', 'center', 'scale', 'betaInitializer', 'gammaInitializer', 'movingMeanInitializer', 'movingVarianceInitializer'],
+  MaxPooling2D: ['poolSize', 'strides', 'padding'],
+  Dropout: ['rate', 'seed'],
+  Activation: ['activation'],
+  Flatten: [],
+};
+
+/**
+ * A layer as tfjs-layers serialises it inside a Sequential topology. `first` adds
+ * `batch_input_shape` and `dtype`. Throws naming the layer for classes or options the format
+ * cannot hold.
+ */
+export function layerToKeras(layer: Layer, first: boolean): KerasObject {
+  const owner = `saveModel: ${layer.className} '${layer.name}'`;
+  const c = layer.getConfig();
+  const written = WRITTEN_KEYS[layer.className];
+  if (!written) throw new Error(`${owner}: layer type ${layer.className} cannot be saved (supported: ${SUPPORTED_LAYERS.join(', ')})`);
+  for (const key of Object.keys(c)) {
+    if (!['name', 'trainable', 'inputShape', ...written].includes(key)) throw new Error(`${owner}: option '${key}' has no TF.js form`);
+  }
+  const init = (key: string): unknown => initializerToKeras(String(c[key]), `${owner}: ${key}`);
+  let config: Record<string, unknown>;
+  switch (layer.className) {
+    case 'Conv2D':
+      config = {
+        filters: c.filters,
+        kernel_initializer: init('kernelInitializer'),
+        kernel_regularizer: null,
+        kernel_constraint: null,
+        kernel_size: c.kernelSize,
+        strides: c.strides,
+        padding: c.padding,
+        data_format: 'channels_last',
+        dilation_rate: c.dilationRate,
+        activation: activationToKeras(String(c.activation)),
+        use_bias: c.useBias,
+        bias_initializer: init('biasInitializer'),
+        ...NULLS('bias_regularizer', 'activity_regularizer', 'bias_constraint'),
+      };
+      break;
+    case 'Dense':
+      config = {
+        units: c.units,
+        activation: activationToKeras(String(c.activation)),
+        use_bias: c.useBias,
+        kernel_initializer: init('kernelInitializer'),
+        bias_initializer: init('biasInitializer'),
+        ...NULLS('kernel_regularizer', 'bias_regularizer', 'activity_regularizer', 'kernel_constraint', 'bias_constraint'),
+      };
+      break;
+    case 'BatchNormalization':
+      config = {
+        axis: c.axis,
+        momentum: c.momentum,
+        epsilon: c.epsilon,
+        center: c.center,
+        scale: c.scale,
+        beta_initializer: init('betaInitializer'),
+        gamma_initializer: init('gammaInitializer'),
+        moving_mean_initializer: init('movingMeanInitializer'),
+        moving_variance_initializer: init('movingVarianceInitializer'),
+        ...NULLS('beta_regularizer', 'gamma_regularizer', 'beta_constraint', 'gamma_constraint'),
+      };
+      break;
+    case 'MaxPooling2D':
+      config = { pool_size: c.poolSize, padding: c.padding, strides: c.strides, data_format: 'channels_last' };
+      break;
+    case 'Dropout':
+      config = { rate: c.rate, noise_shape: null, seed: c.seed ?? null };
+      break;
+    case 'Activation':
+      config = { activation: activationToKeras(String(c.activation)) };
+      break;
+    default:
+      config = {};
+  }
+  config.name = layer.name;
+  config.trainable = layer.trainable;
+  if (first) {
+    config.batch_input_shape = [null, ...layer.inputShape!];
+    config.dtype = 'float32';
+  }
+  return { class_name: layer.className, config };
+}
+
+/** Keys that carry nothing for tscnn when they hold their default; any other value is unsupported. */
+const DEFAULT_ONLY: Record<string, (v: unknown) => boolean> = {
+  dataFormat: (v) => v === null || v === 'channels_last' || v === 'channelsLast',
+  dtype: (v) => v === null || v === 'float32' || (typeof v === 'object' && (v as { config?: { name?: string } }).config?.name === 'float32'),
+  batchSize: (v) => v === null,
+  noiseShape: (v) => v === null,
+  groups: (v) => v === 1,
+  loraRank: (v) => v === null,
+  renorm: (v) => v === false,
+  renormClipping: (v) => v === null,
+  renormMomentum: () => true,
+  fused: () => true,
+  virtualBatchSize: (v) => v === null,
+  adjustment: (v) => v === null,
+  synchronized: (v) => v === false,
+  ...Object.fromEntries(
+    ['kernel', 'bias', 'activity', 'beta', 'gamma'].flatMap((p) => [`${p}Regularizer`, `${p}Constraint`]).map((k) => [k, (v: unknown) => v === null]),
+  ),
+};
+
+/** One entry of a Sequential topology, read: a layer, or an InputLayer's sample shape. */
+export type ReadLayer = { layer: Layer } | { inputShape: number[]; name: string };
+
+/**
+ * Builds a tscnn layer from a Keras layer object written by TF.js, Keras or tscnn. Config keys
+ * may be snake_case or camelCase. Unsupported classes or option values throw, naming the layer
+ * and the option. `InputLayer` yields its sample shape for the next layer.
+ */
+export function layerFromKeras(entry: unknown, index: number, inputShapeFromInputLayer?: number[]): ReadLayer {
+  if (typeof entry !== 'object' || entry === null || typeof (entry as KerasObject).class_name !== 'string') {
+    throw new Error(`layer ${index}: expected { class_name, config }, got ${JSON.stringify(entry)?.slice(0, 80)}`);
+  }
+  const className = (entry as KerasObject).class_name;
+  const raw = (entry as KerasObject).config;
+  if (typeof raw !== 'object' || raw === null) throw new Error(`layer ${index} (${className}): config must be an object`);
+  const cfg = new Map<string, unknown>();
+  for (const [k, v] of Object.entries(raw)) cfg.set(camelKey(k), v);
+  const name = cfg.get('name');
+  const owner = `layer ${index} (${className} '${typeof name === 'string' ? name : '?'}')`;
+  const take = (key: string): unknown => {
+    const v = cfg.get(key);
+    cfg.delete(key);
+    return v ?? undefined;
+  };
+
+  const common: LayerConfig = {};
+  if (typeof name === 'string' && name !== '') common.name = name;
+  cfg.delete('name');
+  const trainable = take('trainable');
+  if (trainable !== undefined) {
+    if (typeof trainable !== 'boolean') throw new Error(`${owner}: unsupported option trainable = ${JSON.stringify(trainable)}`);
+    common.trainable = trainable;
+  }
+  for (const key of ['batchInputShape', 'batchShape']) {
+    const v = take(key);
+    if (v !== undefined) common.inputShape = sampleShape(v, owner, key);
+  }
+  const inputShape = take('inputShape');
+  if (inputShape !== undefined) common.inputShape = sampleShape([null, ...(Array.isArray(inputShape) ? inputShape : [inputShape])], owner, 'inputShape');
+  if (inputShapeFromInputLayer && !common.inputShape) common.inputShape = inputShapeFromInputLayer;
+
+  const finish = (): void => {
+    for (const [key, value] of cfg) {
+      const ok = DEFAULT_ONLY[key];
+      if (!ok || !ok(value)) throw new Error(`${owner}: unsupported option ${key} = ${JSON.stringify(value)}`);
+    }
+  };
+  const init = (key: string) => initializerFromKeras(take(key), owner, key);
+  const opt = <T>(v: unknown): T | undefined => (v === undefined ? undefined : (v as T));
+
+  if (className === 'InputLayer') {
+    for (const key of ['sparse', 'ragged']) {
+      const v = take(key);
+      if (v !== undefined && v !== false) throw new Error(`${owner}: unsupported option ${key} = ${JSON.stringify(v)}`);
+    }
+    finish();
+    if (!common.inputShape) throw new Error(`${owner}: InputLayer without batch_input_shape`);
+    return { inputShape: [...common.inputShape], name: common.name ?? 'input' };
+  }
+
+  let layer: Layer;
+  switch (className) {
+    case 'Conv2D': {
+      const c = {
+        ...common,
+        filters: take('filters') as number,
+        kernelSize: take('kernelSize') as [number, number],
+        strides: opt<[number, number]>(take('strides')),
+        padding: opt<'valid' | 'same'>(take('padding')),
+        dilationRate: opt<[number, number]>(take('dilationRate')),
+        activation: activationFromKeras(take('activation'), owner),
+        useBias: opt<boolean>(take('useBias')),
+        kernelInitializer: init('kernelInitializer'),
+        biasInitializer: init('biasInitializer'),
+      };
+      finish();
+      layer = new Conv2D(dropUndefined(c));
+      break;
+    }
+    case 'Dense': {
+      const inputDim = take('inputDim');
+      if (inputDim !== undefined && !common.inputShape) common.inputShape = sampleShape([null, inputDim], owner, 'inputDim');
+      const c = {
+        ...common,
+        units: take('units') as number,
+        activation: activationFromKeras(take('activation'), owner),
+        useBias: opt<boolean>(take('useBias')),
+        kernelInitializer: init('kernelInitializer'),
+        biasInitializer: init('biasInitializer'),
+      };
+      finish();
+      layer = new Dense(dropUndefined(c));
+      break;
+    }
+    case 'BatchNormalization': {
+      let axis = take('axis');
+      if (Array.isArray(axis) && axis.length === 1) axis = axis[0];
+      const c = {
+        ...common,
+        axis: opt<number>(axis),
+        momentum: opt<number>(take('momentum')),
+        epsilon: opt<number>(take('epsilon')),
+        center: opt<boolean>(take('center')),
+        scale: opt<boolean>(take('scale')),
+        betaInitializer: init('betaInitializer'),
+        gammaInitializer: init('gammaInitializer'),
+        movingMeanInitializer: init('movingMeanInitializer'),
+        movingVarianceInitializer: init('movingVarianceInitializer'),
+      };
+      finish();
+      layer = new BatchNormalization(dropUndefined(c));
+      break;
+    }
+    case 'MaxPooling2D':
+    case 'MaxPool2D': {
+      const c = {
+        ...common,
+        poolSize: opt<[number, number]>(take('poolSize')),
+        strides: opt<[number, number]>(take('strides')),
+        padding: opt<'valid' | 'same'>(take('padding')),
+      };
+      finish();
+      layer = new MaxPooling2D(dropUndefined(c));
+      break;
+    }
+    case 'Dropout': {
+      const c = { ...common, rate: take('rate') as number, seed: opt<number>(take('seed')) };
+      finish();
+      layer = new Dropout(dropUndefined(c));
+      break;
+    }
+    case 'Activation': {
+      const activation = activationFromKeras(take('activation'), owner);
+      finish();
+      layer = new Activation({ ...common, activation });
+      break;
+    }
+    case 'Flatten': {
+      finish();
+      layer = new Flatten(common);
+      break;
+    }
+    default:
+      throw new Error(`${owner}: unsupported layer type ${className} (supported: ${SUPPORTED_LAYERS.join(', ')}, InputLayer)`);
+  }
+  return { layer };
+}
+
+/** Leaves out undefined values so the layer constructors apply their defaults. */
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

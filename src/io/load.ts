@@ -1,0 +1,215 @@
+// Reads a model in TensorFlow.js' LayersModel format (written by tscnn, TF.js or the Keras
+// converter) into a built Sequential with its weights. Everything is validated before the model
+// is returned; any problem throws an error naming the file.
+import * as fs from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
+import type { Layer } from '../layers/layer.js';
+import { Sequential } from '../sequential.js';
+import { Tensor, type Shape } from '../tensor.js';
+import { siblingPrefix } from './atomic.js';
+import { layerFromKeras } from './layer-config.js';
+import { MODEL_FILE } from './save.js';
+import { compiledFromTrainingConfig, compiledFromTscnn, type Compiled, type TscnnTrainingConfig } from './training-config.js';
+import type { ModelArtifactsInMemory, ModelJSON, TrainingConfig, WeightsManifestEntry } from './types.js';
+
+/** Where a model comes from: a directory (or its `model.json` path), or the two parts in memory. */
+export type ModelSource = string | ModelArtifactsInMemory;
+
+/** Bytes per element of each manifest dtype (quantized entries use their storage dtype). */
+const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Loads a saved model: from a directory holding `model.json` and its weight files (or the path
+ * of `model.json` itself), or from `{ modelJSON, weights }` in memory. Returns a built
+ * `Sequential` with the saved weights, compiled with the saved loss, optimizer and metrics
+ * when the file has a training config tscnn understands (otherwise uncompiled, with a
+ * warning). The optimizer starts fresh: its state is not in the format.
+ *
+ * @example
+ * const model = await loadModel('models/cats-vs-dogs');
+ * const p = await model.predict(x); // [batch, 1]
+ */
+export async function loadModel(source: ModelSource): Promise<Sequential> {
+  if (typeof source === 'string') return loadFromDirectory(source);
+  if (!isObject(source) || !('modelJSON' in source) || !('weights' in source)) {
+    throw new Error('loadModel: expected a directory path or { modelJSON, weights }');
+  }
+  let modelJSON: unknown = source.modelJSON;
+  if (typeof modelJSON === 'string') modelJSON = parseJSON(modelJSON, 'modelJSON');
+  const w = source.weights as unknown;
+  let bytes: Uint8Array;
+  if (w instanceof ArrayBuffer) bytes = new Uint8Array(w);
+  else if (ArrayBuffer.isView(w)) bytes = new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+  else throw new Error(`loadModel: weights must be an ArrayBuffer or a Uint8Array, got ${String(w)}`);
+  return fromArtifacts(modelJSON, bytes, 'modelJSON', 'weights');
+}
+
+function parseJSON(text: string, label: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`loadModel: ${label}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+async function loadFromDirectory(path: string): Promise<Sequential> {
+  const isJsonPath = path.endsWith('.json') && (await fs.stat(path).then((s) => s.isFile(), () => false));
+  const dir = isJsonPath ? dirname(path) : path;
+  const modelPath = isJsonPath ? path : join(dir, MODEL_FILE);
+  let text: string;
+  try {
+    text = await fs.readFile(modelPath, 'utf8');
+  } catch (e) {
+    throw new Error(`loadModel: ${modelPath}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})${await interruptedHint(dir)}`);
+  }
+  const modelJSON = parseJSON(text, modelPath);
+  const manifest = checkManifest(modelJSON, modelPath);
+  const parts: Uint8Array[] = [];
+  const files: string[] = [];
+  for (const group of manifest) {
+    for (const p of group.paths) {
+      const rel = normalize(p);
+      if (isAbsolute(rel) || rel === '..' || rel.startsWith(`..${sep}`)) throw new Error(`loadModel: ${modelPath}: weight path '${p}' points outside ${dir}`);
+      const file = join(dir, rel);
+      files.push(file);
+      try {
+        parts.push(new Uint8Array(await fs.readFile(file)));
+      } catch (e) {
+        throw new Error(`loadModel: ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}), listed in ${modelPath}`);
+      }
+    }
+  }
+  const total = parts.reduce((a, p) => a + p.length, 0);
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const p of parts) {
+    bytes.set(p, offset);
+    offset += p.length;
+  }
+  return fromArtifacts(modelJSON, bytes, modelPath, files.join(' + ') || '(no weight files)');
+}
+
+/** When `dir` is missing because a save was interrupted mid-replace, says where the previous save is. */
+async function interruptedHint(dir: string): Promise<string> {
+  const prefix = basename(siblingPrefix(dir));
+  const parent = dirname(dir);
+  const names = await fs.readdir(parent).catch(() => [] as string[]);
+  const old = names.filter((n) => n.startsWith(`${prefix}old-`));
+  return old.length ? `; an interrupted save left the previous version in ${join(parent, old[old.length - 1])}` : '';
+}
+
+/** Checks the manifest's shape (groups of { paths, weights }); returns it typed. */
+function checkManifest(modelJSON: unknown, label: string): ModelJSON['weightsManifest'] {
+  if (!isObject(modelJSON)) throw new Error(`loadModel: ${label}: expected a JSON object with modelTopology and weightsManifest`);
+  const manifest = modelJSON.weightsManifest;
+  if (!Array.isArray(manifest)) throw new Error(`loadModel: ${label}: weightsManifest is missing or not a list`);
+  manifest.forEach((g, i) => {
+    if (!isObject(g) || !Array.isArray(g.paths) || !Array.isArray(g.weights) || g.paths.some((p) => typeof p !== 'string')) {
+      throw new Error(`loadModel: ${label}: weightsManifest[${i}] must be { paths: string[], weights: [...] }`);
+    }
+  });
+  return manifest as ModelJSON['weightsManifest'];
+}
+
+/** Validates everything and builds the model; throws naming `modelLabel` or `weightsLabel`. */
+function fromArtifacts(modelJSON: unknown, bytes: Uint8Array, modelLabel: string, weightsLabel: string): Sequential {
+  const fail = (label: string, msg: string): never => {
+    throw new Error(`loadModel: ${label}: ${msg}`);
+  };
+  const manifest = checkManifest(modelJSON, modelLabel);
+  const json = modelJSON as unknown as ModelJSON;
+  if (json.format !== undefined && json.format !== 'layers-model') fail(modelLabel, `format '${json.format}' is not a layers model (only 'layers-model' can be loaded)`);
+
+  let topology = json.modelTopology as unknown;
+  if (isObject(topology) && isObject(topology.model_config)) topology = topology.model_config;
+  if (!isObject(topology)) return fail(modelLabel, 'modelTopology is missing or not an object');
+  if (topology.class_name !== 'Sequential') {
+    fail(modelLabel, `only Sequential models can be loaded, the topology is a ${JSON.stringify(topology.class_name)}`);
+  }
+  const cfg = topology.config;
+  const entries = Array.isArray(cfg) ? cfg : isObject(cfg) && Array.isArray(cfg.layers) ? cfg.layers : fail(modelLabel, 'the Sequential topology has no layers list');
+  const name = isObject(cfg) && typeof cfg.name === 'string' && cfg.name !== '' ? cfg.name : 'sequential';
+
+  let model: Sequential;
+  try {
+    const layers: Layer[] = [];
+    let inputShape: number[] | undefined;
+    entries.forEach((entry, i) => {
+      const read = layerFromKeras(entry, i, layers.length === 0 ? inputShape : undefined);
+      if ('layer' in read) layers.push(read.layer);
+      else if (layers.length === 0 && inputShape === undefined) inputShape = read.inputShape;
+      else throw new Error(`layer ${i}: an InputLayer may only come first`);
+    });
+    if (layers.length === 0) throw new Error('the model has no layers');
+    model = new Sequential({ name, layers });
+  } catch (e) {
+    return fail(modelLabel, (e as Error).message);
+  }
+
+  // Weights: walk the manifest to find each entry's byte range, then match model params by name.
+  const params = model.params();
+  const specs = manifest.flatMap((g) => g.weights) as unknown[];
+  const found = new Map<string, { entry: WeightsManifestEntry; offset: number }>();
+  let offset = 0;
+  specs.forEach((s, i) => {
+    if (!isObject(s) || typeof s.name !== 'string' || !Array.isArray(s.shape) || s.shape.some((d) => !Number.isInteger(d) || (d as number) < 0)) {
+      fail(modelLabel, `weightsManifest entry ${i} must be { name, shape, dtype }, got ${JSON.stringify(s)?.slice(0, 100)}`);
+    }
+    const entry = s as unknown as WeightsManifestEntry;
+    const storage = entry.quantization?.dtype ?? entry.dtype;
+    const bytesPer = BYTES[storage];
+    if (!bytesPer) fail(modelLabel, `weight '${entry.name}' has dtype ${JSON.stringify(storage)}, which has no fixed size`);
+    const size = entry.shape.reduce((a, b) => a * b, 1);
+    if (entry.group !== 'optimizer') {
+      if (found.has(entry.name)) fail(modelLabel, `the manifest lists weight '${entry.name}' twice`);
+      found.set(entry.name, { entry, offset });
+    }
+    offset += size * bytesPer;
+  });
+  if (offset !== bytes.length) {
+    fail(weightsLabel, `${bytes.length} bytes, but the manifest in ${modelLabel} describes ${offset} bytes (file truncated, or from another model)`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const tensors = params.map((p) => {
+    const hit = found.get(p.name);
+    if (!hit) {
+      return fail(modelLabel, `the manifest has no weight '${p.name}' [${p.shape.join(', ')}], which the topology needs (manifest lists: ${[...found.keys()].slice(0, 8).join(', ')}${found.size > 8 ? ', …' : ''})`);
+    }
+    found.delete(p.name);
+    const { entry, offset: at } = hit;
+    if (entry.dtype !== 'float32' || entry.quantization) {
+      fail(modelLabel, `weight '${entry.name}' is ${entry.quantization ? `quantized to ${entry.quantization.dtype}` : entry.dtype}; only unquantized float32 weights can be loaded`);
+    }
+    if (entry.shape.join() !== p.shape.join()) {
+      fail(modelLabel, `weight '${p.name}' has shape [${entry.shape.join(', ')}] in the manifest, the topology needs [${p.shape.join(', ')}]`);
+    }
+    const values = new Float32Array(p.value.length);
+    for (let i = 0; i < values.length; i++) values[i] = view.getFloat32(at + i * 4, true);
+    return new Tensor(values, [...p.shape] as unknown as Shape);
+  });
+  if (found.size) fail(modelLabel, `the manifest lists weights no layer of the topology has: ${[...found.keys()].join(', ')}`);
+  try {
+    model.setWeights(tensors);
+  } catch (e) {
+    fail(weightsLabel, (e as Error).message);
+  }
+
+  const compiled = readTrainingConfig(json, modelLabel, model.outputShape[model.outputShape.length - 1]);
+  if (compiled) model.compile(compiled);
+  return model;
+}
+
+/** The compile settings in the file, or null (with a warning when present but not understood). */
+function readTrainingConfig(json: ModelJSON, label: string, outputUnits: number): Compiled | null {
+  const tscnn = isObject(json.userDefinedMetadata) && isObject(json.userDefinedMetadata.tscnn) ? json.userDefinedMetadata.tscnn.trainingConfig : undefined;
+  if (tscnn === undefined && json.trainingConfig === undefined) return null;
+  try {
+    if (tscnn !== undefined) return compiledFromTscnn(tscnn as TscnnTrainingConfig);
+    return compiledFromTrainingConfig(json.trainingConfig as TrainingConfig, outputUnits);
+  } catch (e) {
+    console.warn(`loadModel: ${label}: the training config is not understood (${(e as Error).message}); the model is loaded uncompiled, call compile() before fit()`);
+    return null;
+  }
+}

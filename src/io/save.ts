@@ -1,0 +1,77 @@
+// Writes a Sequential model in TensorFlow.js' LayersModel format. Imports Sequential as a type
+// only, so sequential.ts can import this module for `model.save` without an import cycle.
+import type { Sequential } from '../sequential.js';
+import { writeDirAtomic } from './atomic.js';
+import { layerToKeras } from './layer-config.js';
+import { trainingConfigs } from './training-config.js';
+import type { ModelJSON, WeightsManifestEntry } from './types.js';
+
+/** Name of the weights file next to `model.json`. */
+export const WEIGHTS_FILE = 'weights.bin';
+/** Name of the topology-and-manifest file. */
+export const MODEL_FILE = 'model.json';
+
+/** The keras_version TF.js writes; readers key nothing on it, but Keras' converter expects the field. */
+const KERAS_VERSION = 'tfjs-layers 4.22.0';
+const GENERATED_BY = 'tscnn 0.1.0';
+
+/**
+ * The model as `model.json` content and the bytes of `weights.bin`: weights little-endian
+ * float32, concatenated in manifest order (tscnn's `getWeights()` order), each entry named
+ * `layer/weight` as TF.js names it. Draws initial weights first if the model has none yet.
+ * The optimizer state (momentum, Adam moments, step count) is not saved, as in TF.js.
+ *
+ * @example
+ * const { modelJSON, weights } = toMemory(model);
+ * const again = await loadModel({ modelJSON, weights });
+ */
+export function toMemory(model: Sequential): { modelJSON: ModelJSON; weights: ArrayBuffer } {
+  if (model.layers.length === 0) throw new Error(`saveModel: the model '${model.name}' has no layers`);
+  const layers = model.layers.map((l, i) => layerToKeras(l, i === 0));
+  const values = model.getWeights();
+  const params = model.params();
+  const specs: WeightsManifestEntry[] = params.map((p) => ({ name: p.name, shape: [...p.shape], dtype: 'float32' }));
+  const total = values.reduce((a, w) => a + w.size, 0);
+  const out = new Float32Array(total);
+  let offset = 0;
+  for (const w of values) {
+    out.set(w.values, offset);
+    offset += w.size;
+  }
+  const modelJSON: ModelJSON = {
+    modelTopology: { class_name: 'Sequential', config: { name: model.name, layers }, keras_version: KERAS_VERSION, backend: 'tensor_flow.js' },
+    weightsManifest: [{ paths: [WEIGHTS_FILE], weights: specs }],
+    format: 'layers-model',
+    generatedBy: GENERATED_BY,
+    convertedBy: null,
+  };
+  if (model.optimizer && model.loss) {
+    const { trainingConfig, tscnn } = trainingConfigs({ optimizer: model.optimizer, loss: model.loss, metrics: model.metrics });
+    if (trainingConfig) modelJSON.trainingConfig = trainingConfig;
+    modelJSON.userDefinedMetadata = { tscnn: { trainingConfig: tscnn } };
+  }
+  return { modelJSON, weights: toLittleEndian(out) };
+}
+
+/** Float32 values as little-endian bytes, whatever the machine's byte order. */
+function toLittleEndian(values: Float32Array): ArrayBuffer {
+  const buffer = new ArrayBuffer(values.length * 4);
+  const view = new DataView(buffer);
+  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i], true);
+  return buffer;
+}
+
+/**
+ * Saves the model into directory `dir` as `model.json` + `weights.bin`, readable by
+ * `loadModel` and by TF.js' `tf.loadLayersModel`. The write is atomic: a reader (or a crash)
+ * sees the previous save or the new one, never a mix. An existing `dir` holding other files
+ * is refused.
+ *
+ * @example
+ * await saveModel(model, 'models/cats-vs-dogs');
+ */
+export async function saveModel(model: Sequential, dir: string): Promise<void> {
+  if (typeof dir !== 'string' || dir === '') throw new Error(`saveModel: expected a directory path, got ${JSON.stringify(dir)}`);
+  const { modelJSON, weights } = toMemory(model);
+  await writeDirAtomic(dir, { [MODEL_FILE]: JSON.stringify(modelJSON), [WEIGHTS_FILE]: new Uint8Array(weights) }, 'saveModel');
+}
