@@ -1,0 +1,104 @@
+// y[n,oh,ow,c]      = max_{i,j} x[n, oh·sh−pt+i, ow·sw−pl+j, c]   over cells inside the image
+// argmax[n,oh,ow,c] = flat index in x of the first cell (window order) holding that max
+// dx[n,ih,iw,c]     = Σ_{oh,ow : argmax[n,oh,ow,c] = flat(n,ih,iw,c)} dy[n,oh,ow,c]   (gather form of the scatter)
+// NaN inputs are not propagated as the CPU reference does (GPU comparisons with NaN are unspecified).
+
+/** Window geometry constants (pooling keeps channels: F = C). */
+export interface PoolConstants {
+  H: number;
+  W: number;
+  C: number;
+  OH: number;
+  OW: number;
+  KH: number;
+  KW: number;
+  sh: number;
+  sw: number;
+  pt: number;
+  pl: number;
+}
+
+export function maxPoolForward(this: GpuKernelThis<PoolConstants>, x: Float32Array): number {
+  const t = this.thread.x;
+  const p = Math.floor(t / this.constants.C);
+  const c = t - p * this.constants.C;
+  const q = Math.floor(p / this.constants.OW);
+  const ow = p - q * this.constants.OW;
+  const n = Math.floor(q / this.constants.OH);
+  const oh = q - n * this.constants.OH;
+  let best = 0;
+  let found = 0;
+  for (let i = 0; i < this.constants.KH; i++) {
+    const ih = oh * this.constants.sh - this.constants.pt + i;
+    if (ih >= 0 && ih < this.constants.H) {
+      for (let j = 0; j < this.constants.KW; j++) {
+        const iw = ow * this.constants.sw - this.constants.pl + j;
+        if (iw >= 0 && iw < this.constants.W) {
+          const v = x[((n * this.constants.H + ih) * this.constants.W + iw) * this.constants.C + c];
+          if (found === 0 || v > best) {
+            best = v;
+            found = 1;
+          }
+        }
+      }
+    }
+  }
+  return best;
+}
+
+export function maxPoolArgmax(this: GpuKernelThis<PoolConstants>, x: Float32Array): number {
+  const t = this.thread.x;
+  const p = Math.floor(t / this.constants.C);
+  const c = t - p * this.constants.C;
+  const q = Math.floor(p / this.constants.OW);
+  const ow = p - q * this.constants.OW;
+  const n = Math.floor(q / this.constants.OH);
+  const oh = q - n * this.constants.OH;
+  let best = 0;
+  let at = -1;
+  for (let i = 0; i < this.constants.KH; i++) {
+    const ih = oh * this.constants.sh - this.constants.pt + i;
+    if (ih >= 0 && ih < this.constants.H) {
+      for (let j = 0; j < this.constants.KW; j++) {
+        const iw = ow * this.constants.sw - this.constants.pl + j;
+        if (iw >= 0 && iw < this.constants.W) {
+          const k = ((n * this.constants.H + ih) * this.constants.W + iw) * this.constants.C + c;
+          const v = x[k];
+          if (at < 0 || v > best) {
+            best = v;
+            at = k;
+          }
+        }
+      }
+    }
+  }
+  return at;
+}
+
+export function maxPoolBackprop(this: GpuKernelThis<PoolConstants>, dy: Float32Array, argmax: Float32Array): number {
+  const t = this.thread.x;
+  const p = Math.floor(t / this.constants.C);
+  const c = t - p * this.constants.C;
+  const q = Math.floor(p / this.constants.W);
+  const iw = p - q * this.constants.W;
+  const n = Math.floor(q / this.constants.H);
+  const ih = q - n * this.constants.H;
+  let sum = 0;
+  for (let i = 0; i < this.constants.KH; i++) {
+    const rh = ih + this.constants.pt - i;
+    const oh = Math.floor(rh / this.constants.sh);
+    if (rh >= 0 && oh * this.constants.sh === rh && oh < this.constants.OH) {
+      for (let j = 0; j < this.constants.KW; j++) {
+        const rw = iw + this.constants.pl - j;
+        const ow = Math.floor(rw / this.constants.sw);
+        if (rw >= 0 && ow * this.constants.sw === rw && ow < this.constants.OW) {
+          const o = ((n * this.constants.OH + oh) * this.constants.OW + ow) * this.constants.C + c;
+          if (argmax[o] === t) {
+            sum += dy[o];
+          }
+        }
+      }
+    }
+  }
+  return sum;
+}

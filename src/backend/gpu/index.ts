@@ -1,0 +1,49 @@
+import type { Backend } from '../types.js';
+import { chooseAuto } from './auto.js';
+import { createGpuBackend, type GpuBackend } from './gpu-backend.js';
+import type { GpuModeOption } from './probe.js';
+
+export { createGpuBackend, ACTIVATION_CODES, KERNEL_FUNCTIONS, type GpuBackend, type GpuBackendOptions } from './gpu-backend.js';
+export { probeMode, type GpuMode, type GpuModeOption, type ModeStatus } from './probe.js';
+export { chooseAuto, type AutoChoice } from './auto.js';
+
+/** Options of `setBackend('gpu', options)`. */
+export interface GpuSetOptions {
+  /** `'headlessgl'`, `'webasm'`, or `'auto'` (a hardware GL driver if there is one, else the CPU backend). */
+  mode: GpuModeOption;
+  /** Compiled kernels kept alive; default 64. */
+  maxKernels?: number;
+}
+
+let current: GpuBackend | null = null;
+
+/**
+ * Builds the backend `setBackend('gpu', options)` activates, disposing the gpu.js backend made before.
+ * A mode that cannot start throws with the reason; `'auto'` prints one line naming its choice.
+ */
+export function makeGpuBackend(options: GpuSetOptions, cpu: () => Backend): Backend {
+  const known = ['mode', 'maxKernels'];
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new Error(`setBackend('gpu'): unknown option '${key}'; known: ${known.join(', ')}`);
+  }
+  const { mode, maxKernels } = options;
+  if (mode === 'webgpu') {
+    throw new Error(
+      "setBackend('gpu'): mode 'webgpu' is not supported yet: gpu.js webgpu kernels read back asynchronously and the op table is synchronous",
+    );
+  }
+  if (mode !== 'auto' && mode !== 'headlessgl' && mode !== 'webasm') {
+    throw new Error(`setBackend('gpu'): unknown mode '${String(mode)}'; known: headlessgl, webasm, webgpu, auto`);
+  }
+  current?.dispose();
+  current = null;
+  let chosen = mode;
+  if (mode === 'auto') {
+    const choice = chooseAuto();
+    console.log(choice.line);
+    if (choice.mode === 'cpu') return cpu();
+    chosen = choice.mode;
+  }
+  current = createGpuBackend({ mode: chosen as Exclude<GpuModeOption, 'auto' | 'webgpu'>, maxKernels });
+  return current;
+}

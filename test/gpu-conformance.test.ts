@@ -1,0 +1,310 @@
+// Every gpu.js mode against the CPU reference: each op forward and backward on random inputs of
+// several shapes, a few training steps of the seed model, kernel source hygiene, and a kernel leak
+// check. Modes that cannot start here are skipped with the reason, unless TSCNN_GPU_REQUIRE lists
+// them (comma-separated; 'webasm' is always required): then they fail.
+import { existsSync, readFileSync } from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { referenceBackend } from '../src/backend/cpu.js';
+import { getBackend, setBackend } from '../src/backend/index.js';
+import { createGpuBackend, KERNEL_FUNCTIONS, probeMode, type GpuBackend, type GpuMode } from '../src/backend/gpu/index.js';
+import type { ActivationKind, Backend } from '../src/backend/types.js';
+import { conv2dInfo, type Padding } from '../src/geometry.js';
+import { setSeed, tensor } from '../src/index.js';
+import { buildSeedModel, randomBatch } from '../bench/models.js';
+import { assertClose, randomArray, type Tolerance } from './helpers.js';
+
+const TOL: Tolerance = { atol: 1e-5, rtol: 1e-4 };
+const required = new Set(['webasm', ...(process.env.TSCNN_GPU_REQUIRE ?? '').split(',').map((s) => s.trim()).filter(Boolean)]);
+
+const modes: GpuMode[] = [];
+for (const mode of ['webasm', 'headlessgl', 'webgpu'] as const) {
+  const status = probeMode(mode);
+  if (status.available && mode !== 'webgpu') {
+    modes.push(mode);
+    console.log(`gpu-conformance: mode '${mode}' runs (${status.reason})`);
+  } else if (required.has(mode)) {
+    test(`[${mode}] required by TSCNN_GPU_REQUIRE starts`, () => {
+      assert.unreachable(`mode '${mode}' is required but cannot start: ${status.reason}`);
+    });
+  } else {
+    // Logged, not test.skip: test/run.ts subtracts skips from a total that excludes them.
+    console.log(`gpu-conformance: mode '${mode}' SKIPPED: ${status.reason}`);
+  }
+}
+
+const backends = new Map<GpuMode, GpuBackend>();
+function gpu(mode: GpuMode): GpuBackend {
+  let b = backends.get(mode);
+  if (!b) backends.set(mode, (b = createGpuBackend({ mode })));
+  return b;
+}
+
+function gpuTest(name: string, body: (b: Backend, mode: GpuMode) => void | Promise<void>): void {
+  for (const mode of modes) test(`[${mode}] ${name}`, () => body(gpu(mode), mode));
+}
+
+let seed = 1;
+const rand = (n: number, lo = -1, hi = 1) => randomArray(n, seed++, lo, hi);
+
+interface ConvCase {
+  batch: number;
+  h: number;
+  w: number;
+  c: number;
+  f: number;
+  k: [number, number];
+  s: [number, number];
+  padding: Padding;
+}
+const convCases: ConvCase[] = [
+  { batch: 1, h: 5, w: 5, c: 3, f: 4, k: [3, 3], s: [1, 1], padding: 'same' },
+  { batch: 3, h: 7, w: 6, c: 2, f: 3, k: [3, 2], s: [2, 2], padding: 'valid' },
+  { batch: 2, h: 6, w: 7, c: 3, f: 5, k: [3, 3], s: [2, 2], padding: 'same' },
+  { batch: 32, h: 5, w: 4, c: 2, f: 3, k: [2, 2], s: [2, 1], padding: 'same' },
+  { batch: 2, h: 3, w: 5, c: 4, f: 2, k: [1, 1], s: [1, 1], padding: 'valid' },
+];
+const caseName = (t: ConvCase) => `${t.batch}x${t.h}x${t.w}x${t.c} k${t.k.join('x')} s${t.s.join('x')} ${t.padding} f${t.f}`;
+
+gpuTest('conv2d forward, input and filter gradients', (b) => {
+  for (const t of convCases) {
+    const info = conv2dInfo([t.batch, t.h, t.w, t.c], t.k, t.f, t.s, t.padding);
+    const x = rand(t.batch * t.h * t.w * t.c);
+    const w = rand(t.k[0] * t.k[1] * t.c * t.f);
+    const dy = rand(t.batch * info.outHeight * info.outWidth * t.f);
+    assertClose(b.conv2d(x, w, info), referenceBackend.conv2d(x, w, info), TOL, `conv2d ${caseName(t)}`);
+    assertClose(b.conv2dBackpropInput(dy, w, info), referenceBackend.conv2dBackpropInput(dy, w, info), TOL, `conv2dBackpropInput ${caseName(t)}`);
+    assertClose(b.conv2dBackpropFilter(x, dy, info), referenceBackend.conv2dBackpropFilter(x, dy, info), { atol: 1e-4, rtol: 1e-4 }, `conv2dBackpropFilter ${caseName(t)}`);
+  }
+});
+
+gpuTest('maxPool forward, argmax and backprop', (b) => {
+  const cases: ConvCase[] = [
+    { batch: 1, h: 4, w: 4, c: 3, f: 3, k: [2, 2], s: [2, 2], padding: 'valid' },
+    { batch: 2, h: 5, w: 7, c: 2, f: 2, k: [3, 3], s: [2, 2], padding: 'same' },
+    { batch: 32, h: 5, w: 5, c: 2, f: 2, k: [2, 2], s: [2, 2], padding: 'same' },
+    { batch: 3, h: 7, w: 6, c: 1, f: 1, k: [3, 2], s: [1, 2], padding: 'valid' },
+  ];
+  for (const t of cases) {
+    const info = conv2dInfo([t.batch, t.h, t.w, t.c], t.k, t.c, t.s, t.padding);
+    const x = rand(t.batch * t.h * t.w * t.c);
+    const got = b.maxPool(x, info);
+    const want = referenceBackend.maxPool(x, info);
+    assertClose(got.y, want.y, TOL, `maxPool y ${caseName(t)}`);
+    assert.equal(Array.from(got.argmax), Array.from(want.argmax), `maxPool argmax ${caseName(t)}`);
+    const dy = rand(want.y.length);
+    assertClose(b.maxPoolBackprop(dy, got.argmax, x.length), referenceBackend.maxPoolBackprop(dy, want.argmax, x.length), TOL, `maxPoolBackprop ${caseName(t)}`);
+  }
+});
+
+gpuTest('matmul with every transpose', (b) => {
+  for (const [m, k, n] of [
+    [1, 7, 3],
+    [5, 3, 9],
+    [32, 17, 5],
+  ]) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        const a = rand(m * k);
+        const bb = rand(k * n);
+        assertClose(b.matmul(a, bb, m, k, n, transA, transB), referenceBackend.matmul(a, bb, m, k, n, transA, transB), TOL, `matmul ${m}x${k}x${n} tA=${transA} tB=${transB}`);
+      }
+    }
+  }
+});
+
+gpuTest('biasAdd, biasGrad and multiply', (b) => {
+  for (const [rows, c] of [
+    [1, 5],
+    [33, 3],
+    [32 * 9, 7],
+  ]) {
+    const x = rand(rows * c);
+    const bias = rand(c);
+    assertClose(b.biasAdd(x, bias, c), referenceBackend.biasAdd(x, bias, c), TOL, `biasAdd ${rows}x${c}`);
+    assertClose(b.biasGrad(x, c), referenceBackend.biasGrad(x, c), { atol: 1e-4, rtol: 1e-4 }, `biasGrad ${rows}x${c}`);
+    const y = rand(rows * c);
+    assertClose(b.multiply(x, y), referenceBackend.multiply(x, y), TOL, `multiply ${rows}x${c}`);
+  }
+});
+
+gpuTest('batch norm: training, inference and backward', (b) => {
+  for (const [rows, c] of [
+    [2, 3],
+    [25, 4],
+    [32 * 16, 5],
+  ]) {
+    const x = rand(rows * c, -2, 3);
+    const gamma = rand(c, 0.5, 1.5);
+    const beta = rand(c);
+    const eps = 1e-3;
+    const got = b.batchNormTrain(x, gamma, beta, c, eps);
+    const want = referenceBackend.batchNormTrain(x, gamma, beta, c, eps);
+    for (const key of ['y', 'mean', 'variance', 'xHat', 'invStd'] as const) {
+      assertClose(got[key], want[key], { atol: 1e-4, rtol: 1e-4 }, `batchNormTrain ${key} ${rows}x${c}`);
+    }
+    const variance = rand(c, 0.1, 2);
+    assertClose(
+      b.batchNormInference(x, gamma, beta, want.mean, variance, c, eps),
+      referenceBackend.batchNormInference(x, gamma, beta, want.mean, variance, c, eps),
+      TOL,
+      `batchNormInference ${rows}x${c}`,
+    );
+    const dy = rand(rows * c);
+    const gb = b.batchNormBackward(dy, want.xHat, gamma, want.invStd, c);
+    const wb = referenceBackend.batchNormBackward(dy, want.xHat, gamma, want.invStd, c);
+    assertClose(gb.dx, wb.dx, { atol: 1e-4, rtol: 1e-4 }, `batchNormBackward dx ${rows}x${c}`);
+    assertClose(gb.dGamma, wb.dGamma, { atol: 1e-3, rtol: 1e-4 }, `batchNormBackward dGamma ${rows}x${c}`);
+    assertClose(gb.dBeta, wb.dBeta, { atol: 1e-3, rtol: 1e-4 }, `batchNormBackward dBeta ${rows}x${c}`);
+  }
+});
+
+const KINDS: ActivationKind[] = ['linear', 'relu', 'relu6', 'sigmoid', 'tanh', 'softmax', 'leakyRelu', 'elu', 'selu', 'softplus', 'softsign', 'swish', 'hardSigmoid'];
+
+gpuTest('every activation forward and backward', (b) => {
+  for (const kind of KINDS) {
+    for (const [rows, c] of [
+      [1, 4],
+      [9, 5],
+    ]) {
+      const x = rand(rows * c, -8, 8);
+      const dy = rand(rows * c);
+      const alpha = 0.3;
+      const y = referenceBackend.activation(kind, x, c, alpha);
+      // exp(x)−1 stands in for expm1 in the kernels: exact to a few float32 ulps of 1.
+      const tol = { atol: 2e-6, rtol: 1e-4 };
+      assertClose(b.activation(kind, x, c, alpha), y, tol, `${kind} forward ${rows}x${c}`);
+      assertClose(b.activationBackward(kind, dy, x, y, c, alpha), referenceBackend.activationBackward(kind, dy, x, y, c, alpha), tol, `${kind} backward ${rows}x${c}`);
+    }
+  }
+});
+
+gpuTest('sgd (plain, momentum, nesterov), adam and rmsprop updates in place', (b) => {
+  const n = 37;
+  const run = (backend: Backend) => {
+    const s = 7;
+    const value = randomArray(n, s);
+    const grads = [randomArray(n, s + 1), randomArray(n, s + 2), randomArray(n, s + 3)];
+    const out: Record<string, Float32Array> = {};
+    const plain = value.slice();
+    const mom = value.slice();
+    const vel = new Float32Array(n);
+    const nes = value.slice();
+    const vel2 = new Float32Array(n);
+    const adam = value.slice();
+    const m = new Float32Array(n);
+    const v = new Float32Array(n);
+    const rms = value.slice();
+    const ms = new Float32Array(n);
+    grads.forEach((g, i) => {
+      backend.sgdUpdate(plain, g, null, 0.1, 0, false);
+      backend.sgdUpdate(mom, g, vel, 0.1, 0.9, false);
+      backend.sgdUpdate(nes, g, vel2, 0.1, 0.9, true);
+      backend.adamUpdate(adam, g, m, v, 0.01, 0.9, 0.999, 1e-7, i + 1);
+      backend.rmspropUpdate(rms, g, ms, 0.01, 0.9, 1e-7);
+    });
+    Object.assign(out, { plain, mom, vel, nes, vel2, adam, m, v, rms, ms });
+    return out;
+  };
+  const got = run(b);
+  const want = run(referenceBackend);
+  for (const key of Object.keys(want)) assertClose(got[key], want[key], TOL, `update ${key}`);
+});
+
+// Training: a few steps of the seed model (16×16 images, batch 4) with the same seed on the reference
+// and on each mode; losses and weights must agree within atol 1e-3, rtol 1e-3 (float32 sums in another order).
+async function trainSeed(steps: number): Promise<{ losses: number[]; weights: Float32Array[] }> {
+  setSeed(42);
+  const model = buildSeedModel(16);
+  const losses: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const { x, y } = randomBatch(4, 16, i + 1);
+    const logs = await model.trainOnBatch(tensor(x, [4, 16, 16, 3]), tensor(y, [4, 1]));
+    losses.push(Number(logs.loss));
+  }
+  return { losses, weights: model.getWeightValues() };
+}
+
+for (const mode of modes) {
+  test(`[${mode}] three training steps of the seed model match the reference`, async () => {
+    const previous = getBackend();
+    try {
+      setBackend('reference');
+      const want = await trainSeed(3);
+      setBackend('gpu', { mode });
+      assert.is(getBackend().name, `gpu:${mode}`);
+      const got = await trainSeed(3);
+      assertClose(got.losses, want.losses, { atol: 1e-3, rtol: 1e-3 }, `${mode} losses`);
+      got.weights.forEach((w, i) => assertClose(w, want.weights[i], { atol: 1e-3, rtol: 1e-3 }, `${mode} weight ${i}`));
+    } finally {
+      setBackend(previous.name === 'reference' ? 'reference' : 'cpu');
+    }
+  });
+
+  test(`[${mode}] many training steps do not grow the live kernels`, async () => {
+    const b = createGpuBackend({ mode, maxKernels: 8 });
+    try {
+      const info = conv2dInfo([2, 5, 5, 2], [3, 3], 3, [1, 1], 'same');
+      const x = rand(50);
+      const w = rand(54);
+      const step = (lr: number) => {
+        const y = b.conv2d(x, w, info);
+        const a = b.activation('relu', y, 3, 0);
+        const dy = b.activationBackward('relu', a, y, a, 3, 0);
+        const dw = b.conv2dBackpropFilter(x, dy, info);
+        b.conv2dBackpropInput(dy, w, info);
+        b.sgdUpdate(w, dw, null, lr, 0, false);
+        // A fresh shape every step: evictions must destroy what they drop.
+        b.multiply(rand(3 + (Math.floor(lr * 1e4) % 20)), rand(3 + (Math.floor(lr * 1e4) % 20)));
+      };
+      step(1e-4);
+      const after1 = b.liveKernels();
+      for (let i = 2; i <= 40; i++) step(i * 1e-4);
+      assert.ok(b.liveKernels() <= 8, `live kernels ${b.liveKernels()} exceed the cap 8`);
+      assert.ok(b.liveKernels() <= Math.max(after1, 8), `live kernels grew from ${after1} to ${b.liveKernels()}`);
+    } finally {
+      b.dispose();
+    }
+  });
+}
+
+test('a mode asked for but unavailable fails loudly, and webgpu says why it is unsupported', () => {
+  assert.throws(() => setBackend('gpu', { mode: 'webgpu' }), /webgpu.*not supported/);
+  // @ts-expect-error an unknown mode
+  assert.throws(() => setBackend('gpu', { mode: 'cuda' }), /unknown mode 'cuda'/);
+  assert.throws(() => setBackend('gpu', { mode: 'webasm', pipeline: true } as never), /unknown option 'pipeline'/);
+  setBackend('cpu');
+});
+
+const ARTEFACTS = ['(0, import_', '__name(', 'import_', 'require('];
+
+test('kernel sources as gpu.js sees them carry no bundler artefacts (tsx)', () => {
+  const names = Object.keys(KERNEL_FUNCTIONS);
+  assert.ok(names.length >= 30, `only ${names.length} kernels`);
+  for (const [name, fn] of Object.entries(KERNEL_FUNCTIONS)) {
+    const src = fn.toString();
+    assert.ok(src.startsWith('function '), `${name}: source does not start with 'function ': ${src.slice(0, 40)}`);
+    for (const bad of ARTEFACTS) assert.not.ok(src.includes(bad), `${name}: source contains '${bad}'`);
+  }
+});
+
+test('kernel sources in dist/ carry no bundler artefacts (after npm run build)', async () => {
+  const dist = new URL('../dist/index.js', import.meta.url);
+  if (!existsSync(dist)) {
+    console.log('gpu-conformance: dist/index.js missing: run `npm run build` first; dist check SKIPPED');
+    return;
+  }
+  const text = readFileSync(dist, 'utf8');
+  for (const name of Object.keys(KERNEL_FUNCTIONS)) {
+    const at = text.indexOf(`function ${name}(`);
+    assert.ok(at >= 0, `dist/index.js has no 'function ${name}(' (renamed or minified?)`);
+    const body = text.slice(at, text.indexOf('\n}\n', at) + 2);
+    for (const bad of ARTEFACTS) assert.not.ok(body.includes(bad), `dist ${name}: source contains '${bad}'`);
+  }
+});
+
+test.after(() => {
+  for (const b of backends.values()) b.dispose();
+});
+
+test.run();
