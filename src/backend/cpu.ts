@@ -1,6 +1,7 @@
 import type { Conv2DInfo } from '../geometry.js';
 import { gemmReference, type Gemm } from './gemm.js';
 import type { ActivationKind, Backend, BatchNormTrainResult } from './types.js';
+import type { ConvKernels } from './wasm/conv-fast.js';
 
 /** Upper bound on im2col buffer size (floats) per chunk: keeps memory flat whatever the batch. */
 const COLS_BUDGET = 1 << 22;
@@ -193,9 +194,11 @@ function activationGradient(kind: ActivationKind, dy: Float32Array, x: Float32Ar
 /**
  * Builds a CPU backend around a GEMM. Everything dense (Dense, Conv2D and both of its
  * gradients) is lowered onto that one GEMM; the rest are single-pass loops over flat arrays.
+ * With `conv`, convolutions run through those kernels instead (and fusedConv2d exists),
+ * falling back to the GEMM lowering wherever a kernel returns null.
  */
-export function createCpuBackend(name: string, gemm: Gemm): Backend {
-  return {
+export function createCpuBackend(name: string, gemm: Gemm, conv?: ConvKernels): Backend {
+  const backend = {
     name,
 
     matmul(a, b, m, k, n, transA, transB) {
@@ -205,6 +208,8 @@ export function createCpuBackend(name: string, gemm: Gemm): Backend {
     },
 
     conv2d(x, w, info) {
+      const fast = conv?.conv2d(x, w, info, null, false);
+      if (fast) return fast;
       const K = info.filterHeight * info.filterWidth * info.inChannels;
       const pix = info.outHeight * info.outWidth;
       const y = new Float32Array(info.batch * pix * info.outChannels);
@@ -224,6 +229,8 @@ export function createCpuBackend(name: string, gemm: Gemm): Backend {
     },
 
     conv2dBackpropInput(dy, w, info) {
+      const fast = conv?.conv2dBackpropInput(dy, w, info);
+      if (fast) return fast;
       const K = info.filterHeight * info.filterWidth * info.inChannels;
       const pix = info.outHeight * info.outWidth;
       const dx = new Float32Array(info.batch * info.inHeight * info.inWidth * info.inChannels);
@@ -243,6 +250,8 @@ export function createCpuBackend(name: string, gemm: Gemm): Backend {
     },
 
     conv2dBackpropFilter(x, dy, info) {
+      const fast = conv?.conv2dBackpropFilter(x, dy, info);
+      if (fast) return fast;
       const K = info.filterHeight * info.filterWidth * info.inChannels;
       const pix = info.outHeight * info.outWidth;
       const dw = new Float32Array(K * info.outChannels);
@@ -424,13 +433,34 @@ export function createCpuBackend(name: string, gemm: Gemm): Backend {
     },
 
     rmspropUpdate(value, grad, ms, lr, rho, epsilon) {
+      // Keras 3 (keras/src/optimizers/rmsprop.py): ε goes inside the square root.
       for (let i = 0; i < value.length; i++) {
         const g = grad[i];
         ms[i] = rho * ms[i] + (1 - rho) * g * g;
-        value[i] -= (lr * g) / (Math.sqrt(ms[i]) + epsilon);
+        value[i] -= (lr * g) / Math.sqrt(ms[i] + epsilon);
       }
     },
   } satisfies Backend;
+  if (!conv) return backend;
+  const fusedConv2d: NonNullable<Backend['fusedConv2d']> = (x, w, bias, info, activation) => {
+    const y = conv.conv2d(x, w, info, bias, activation === 'relu');
+    if (y) return y;
+    const z = backend.conv2d(x, w, info);
+    const zb = bias ? backend.biasAdd(z, bias, info.outChannels) : z;
+    return activation === 'relu' ? activationForward('relu', zb, info.outChannels, 0) : zb;
+  };
+  const fusedConv2dBackward: NonNullable<Backend['fusedConv2dBackward']> = (x, w, dy, y, info, activation, need) => {
+    const fast = conv.conv2dBackward(x, w, dy, activation === 'relu' ? y : null, info, need);
+    if (fast) return fast;
+    const F = info.outChannels;
+    const dz = activation === 'relu' ? activationGradient('relu', dy, y, y, F, 0) : dy;
+    return {
+      dx: need.dx ? backend.conv2dBackpropInput(dz, w, info) : null,
+      dw: need.dw ? backend.conv2dBackpropFilter(x, dz, info) : null,
+      db: need.db ? backend.biasGrad(dz, F) : null,
+    };
+  };
+  return { ...backend, fusedConv2d, fusedConv2dBackward };
 }
 
 /** The plain TypeScript backend: the specification every faster path is tested against. */

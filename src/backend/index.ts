@@ -1,17 +1,22 @@
 import { referenceBackend, createCpuBackend } from './cpu.js';
 import { gemmFast } from './wasm/gemm-fast.js';
+import { convFast } from './wasm/conv-fast.js';
 import type { Backend } from './types.js';
+import { makeGpuBackend, type GpuSetOptions } from './gpu/index.js';
 
 export type { Backend, ActivationKind, BatchNormTrainResult } from './types.js';
 export { createCpuBackend, referenceBackend } from './cpu.js';
 export { gemmReference, type Gemm } from './gemm.js';
 export { gemmFast, gemmInfo, setGemmThreads, shutdownGemmThreads } from './wasm/gemm-fast.js';
 
-/** Names `setBackend` accepts. `'cpu'` is the fast default; `'reference'` the plain TypeScript specification. */
-export type BackendName = 'cpu' | 'reference';
+/**
+ * Names `setBackend` accepts. `'cpu'` is the fast default; `'reference'` the plain TypeScript specification;
+ * `'gpu'` runs gpu.js kernels in the mode given as `setBackend('gpu', { mode })`.
+ */
+export type BackendName = 'cpu' | 'reference' | 'gpu';
 
-const backends: Record<BackendName, () => Backend> = {
-  cpu: () => createCpuBackend('cpu', gemmFast),
+const backends: Record<Exclude<BackendName, 'gpu'>, () => Backend> = {
+  cpu: () => createCpuBackend('cpu', gemmFast, convFast),
   reference: () => referenceBackend,
 };
 
@@ -22,9 +27,15 @@ let active: Backend | null = null;
  *
  * @example
  * setBackend('reference'); // the plain TypeScript reference
+ * setBackend('gpu', { mode: 'webasm' }); // gpu.js kernels compiled to WebAssembly
  */
-export function setBackend(name: BackendName): Backend {
-  const make = backends[name];
+export function setBackend(name: BackendName, options?: GpuSetOptions): Backend {
+  if (name === 'gpu') {
+    active = makeGpuBackend(options ?? { mode: 'auto' }, () => backends.cpu());
+    return active;
+  }
+  if (options !== undefined) throw new Error(`setBackend: backend '${name}' takes no options, got ${JSON.stringify(options)}`);
+  const make = backends[name as Exclude<BackendName, 'gpu'>];
   if (!make) throw new Error(`setBackend: unknown backend '${String(name)}'; known: ${Object.keys(backends).join(', ')}`);
   active = make();
   return active;
@@ -35,7 +46,7 @@ export function getBackend(): Backend {
   return active ?? setBackend('cpu');
 }
 
-/** Every backend name that can run on this machine. */
+/** Every backend name that can run on this machine without options (`'gpu'` is chosen explicitly, with a mode). */
 export function listBackends(): BackendName[] {
-  return Object.keys(backends) as BackendName[];
+  return Object.keys(backends) as Exclude<BackendName, 'gpu'>[];
 }

@@ -44,6 +44,24 @@ export interface Backend {
   conv2dBackpropInput(dy: Float32Array, w: Float32Array, info: Conv2DInfo): Float32Array;
   /** dw [fh, fw, inC, outC] from x and dy. */
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, info: Conv2DInfo): Float32Array;
+  /**
+   * Optional: y = act(conv2d(x, w) + bias) in one pass, act 'linear' or 'relu' (bias null: none).
+   * Must equal conv2d, then biasAdd, then activation. Layers use it only where a backend has it.
+   */
+  fusedConv2d?(x: Float32Array, w: Float32Array, bias: Float32Array | null, info: Conv2DInfo, activation: 'linear' | 'relu'): Float32Array;
+  /**
+   * Optional: the gradients of fusedConv2d from dy, each computed only when `need` asks (else
+   * null): dz = act'·dy (for relu read off the forward's output y), db = Σ dz, dw, dx.
+   */
+  fusedConv2dBackward?(
+    x: Float32Array,
+    w: Float32Array,
+    dy: Float32Array,
+    y: Float32Array,
+    info: Conv2DInfo,
+    activation: 'linear' | 'relu',
+    need: { dx: boolean; dw: boolean; db: boolean },
+  ): { dx: Float32Array | null; dw: Float32Array | null; db: Float32Array | null };
 
   /** y = x + bias broadcast over the last axis (channels). */
   biasAdd(x: Float32Array, bias: Float32Array, channels: number): Float32Array;

@@ -51,7 +51,7 @@ export class Conv2D extends Layer {
   private readonly biasInitializer: InitializerName | Initializer;
   private kernel: Param | null = null;
   private bias: Param | null = null;
-  private saved: { x: Float32Array; info: Conv2DInfo } | null = null;
+  private saved: { x: Float32Array; info: Conv2DInfo; fusedY?: Float32Array } | null = null;
 
   constructor(config: Conv2DConfig) {
     super(config, 'Conv2D');
@@ -93,6 +93,13 @@ export class Conv2D extends Layer {
     }
     const backend = getBackend();
     const info = conv2dInfo([batch, h, w, c], this.kernelSize, this.filters, this.strides, this.padding, this.dilationRate);
+    const kind = this.act.kind;
+    if (backend.fusedConv2d && (kind === 'relu' || kind === 'linear')) {
+      // relu' can be read off y (y > 0 exactly where z > 0), so only y is kept for backward.
+      const y = backend.fusedConv2d(x.values, this.kernel!.value, this.bias?.value ?? null, info, kind);
+      this.saved = ctx.training ? { x: x.values, info, fusedY: y } : null;
+      return wrap<4>(y, [batch, info.outHeight, info.outWidth, this.filters]);
+    }
     let z = backend.conv2d(x.values, this.kernel!.value, info);
     if (this.bias) z = backend.biasAdd(z, this.bias.value, this.filters);
     const y = this.act.forward(z, this.filters, ctx.training);
@@ -102,10 +109,18 @@ export class Conv2D extends Layer {
 
   backward(dy: Tensor, needInputGrad: boolean): Tensor4D | null {
     if (!this.saved) throw this.noForward();
-    const { x, info } = this.saved;
+    const { x, info, fusedY } = this.saved;
     this.saved = null;
     const backend = getBackend();
-    const dz = this.act.backward(dy.values, this.filters);
+    const kind = this.act.kind;
+    if (fusedY && backend.fusedConv2dBackward && (kind === 'relu' || kind === 'linear')) {
+      const need = { dx: needInputGrad, dw: this.kernel!.trainable, db: !!this.bias && this.bias.trainable };
+      const g = backend.fusedConv2dBackward(x, this.kernel!.value, dy.values, fusedY, info, kind, need);
+      if (g.db) addInto(this.bias!.grad, g.db);
+      if (g.dw) addInto(this.kernel!.grad, g.dw);
+      return g.dx ? wrap<4>(g.dx, [info.batch, info.inHeight, info.inWidth, info.inChannels]) : null;
+    }
+    const dz = fusedY && kind === 'relu' ? backend.activationBackward('relu', dy.values, fusedY, fusedY, this.filters, 0) : this.act.backward(dy.values, this.filters);
     if (this.bias && this.bias.trainable) addInto(this.bias.grad, backend.biasGrad(dz, this.filters));
     if (this.kernel!.trainable) addInto(this.kernel!.grad, backend.conv2dBackpropFilter(x, dz, info));
     if (!needInputGrad) return null;

@@ -13,6 +13,10 @@ interface GemmExports {
     work: number,
   ): void;
   addInto(dst: number, src: number, count: number): void;
+  convForward(g: number, start: number, end: number, work: number): void;
+  convBackpropInput(g: number, start: number, end: number, work: number): void;
+  convBackpropFilter(g: number, start: number, end: number, work: number, part: number): void;
+  reluBackwardBiasGrad(dz: number, y: number, rows: number, F: number, relu: number, db: number): void;
   workspaceBytes(): number;
   heapBase(): number;
 }
@@ -51,10 +55,19 @@ const ARGS = 2;
 const FAILED = 15;
 // Bumped when a worker is stopped: a stopped worker that wakes late never runs its successor's job.
 const EPOCH = 16;
+// Which export a job runs: an index into JOB_EXPORTS.
+const KIND = 17;
+/** The wasm exports a worker job can run, by kind; each takes up to 13 i32 arguments. */
+const JOB_EXPORTS = ['gemm', 'convForward', 'convBackpropInput', 'convBackpropFilter'] as const;
+/** Job kinds of {@link runJobs}. */
+export const JOB_GEMM = 0;
+export const JOB_CONV_FORWARD = 1;
+export const JOB_CONV_BACKPROP_INPUT = 2;
+export const JOB_CONV_BACKPROP_FILTER = 3;
 const MR = 4;
 const NR = 8;
-// Below this many multiply-adds, waking workers costs more than it saves.
-const THREAD_MIN_MACS = 1 << 20;
+/** Below this many multiply-adds, waking workers costs more than it saves. */
+export const THREAD_MIN_MACS = 1 << 20;
 
 // Runs in each worker: the same module over the same memory, one job per SEQ bump.
 const WORKER_SOURCE = `
@@ -62,9 +75,10 @@ const { workerData } = require('node:worker_threads');
 const { module, memory, ctl, epoch } = workerData;
 let seen = workerData.seen;
 const w = new Int32Array(memory.buffer, ctl, ${CTL_WORDS});
-let gemm = null;
+let fns = null;
 try {
-  gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm;
+  const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  fns = ${JSON.stringify(JOB_EXPORTS)}.map((name) => ex[name]);
 } catch {}
 for (;;) {
   Atomics.wait(w, ${SEQ}, seen);
@@ -74,8 +88,8 @@ for (;;) {
   seen = seq;
   let failed = 1;
   try {
-    if (gemm) {
-      gemm(w[2], w[3], w[4], w[5], w[6], w[7], w[8], w[9], w[10], w[11], w[12], w[13], w[14]);
+    if (fns) {
+      fns[w[${KIND}]](w[2], w[3], w[4], w[5], w[6], w[7], w[8], w[9], w[10], w[11], w[12], w[13], w[14]);
       failed = 0;
     }
   } catch {}
@@ -85,7 +99,8 @@ for (;;) {
 }
 `;
 
-interface Engine {
+/** The shared WebAssembly instance and memory behind gemmFast and the fast convolutions. */
+export interface Engine {
   module: object;
   memory: WasmMemory;
   wasm: GemmExports;
@@ -101,7 +116,8 @@ let workers: Worker[] = [];
 let seq = 0;
 let threadCount: number | undefined;
 
-function align(x: number, to: number): number {
+/** x rounded up to a multiple of `to`. */
+export function align(x: number, to: number): number {
   return Math.ceil(x / to) * to;
 }
 
@@ -125,7 +141,8 @@ function createEngine(): Engine | null {
   }
 }
 
-function getEngine(): Engine | null {
+/** The engine, created on first use; null where WebAssembly SIMD or shared memory is missing. */
+export function getEngine(): Engine | null {
   if (engine === undefined) engine = createEngine();
   return engine;
 }
@@ -142,7 +159,8 @@ function defaultThreads(): number {
   return Math.min(availableParallelism(), cap, MAX_THREADS);
 }
 
-function threads(): number {
+/** Threads (the calling one included) large jobs are split over. */
+export function threads(): number {
   if (threadCount === undefined) threadCount = defaultThreads();
   return threadCount;
 }
@@ -206,7 +224,16 @@ export function gemmInfo(): GemmInfo {
   return { simd: e !== null, threads: e ? threads() : 1, memoryBytes: e ? e.memory.buffer.byteLength : 0 };
 }
 
-type Job = [number, number, number, number, number, number, number, number, number, number, number, number];
+/** Grows the wasm memory so that bytes [0, end) exist; false when end is beyond 2 GiB. */
+export function reserve(e: Engine, end: number): boolean {
+  if (end > MAX_BYTES) return false;
+  const have = e.memory.buffer.byteLength;
+  if (end > have) {
+    e.memory.grow(Math.ceil((end - have) / PAGE));
+    e.f32 = new Float32Array(e.memory.buffer);
+  }
+  return true;
+}
 
 /**
  * C[m×n] = op(A)·op(B), or += when accumulate (see {@link Gemm}), with a WebAssembly SIMD
@@ -261,11 +288,7 @@ function run(
     splitRows(e, transA, transB, m, n, k, a, b, c, accumulate);
     return;
   }
-  const have = e.memory.buffer.byteLength;
-  if (end > have) {
-    e.memory.grow(Math.ceil((end - have) / PAGE));
-    e.f32 = new Float32Array(e.memory.buffer);
-  }
+  reserve(e, end);
   const f32 = e.f32;
   f32.set(a.subarray(0, sizeA), offA >> 2);
   f32.set(b.subarray(0, sizeB), offB >> 2);
@@ -274,7 +297,7 @@ function run(
   const tB = transB ? 1 : 0;
   const acc = accumulate ? 1 : 0;
 
-  const jobs: Job[] = [];
+  const jobs: number[][] = [];
   if (t === 1) {
     jobs.push([m, n, k, offA, transA ? m : k, tA, offB, transB ? k : n, tB, offC, n, acc]);
   } else if (split === 'm') {
@@ -302,15 +325,19 @@ function run(
       jobs.push([m, n, depth, aSub, transA ? m : k, tA, bSub, transB ? k : n, tB, cOut, n, first ? acc : 0]);
     }
   }
-  dispatch(e, jobs);
+  for (let j = 0; j < jobs.length; j++) jobs[j].push(e.workBase + j * e.workBytes);
+  runJobs(e, JOB_GEMM, jobs);
   if (split === 'k' && jobs.length > 1) {
     for (let j = 1; j < jobs.length; j++) e.wasm.addInto(offC, jobs[j][9], sizeC);
   }
   c.set(f32.subarray(offC >> 2, (offC >> 2) + sizeC));
 }
 
-// Job 0 runs here; jobs 1.. go to workers 1.., and this thread waits for each to finish.
-function dispatch(e: Engine, jobs: Job[]): void {
+/**
+ * Runs jobs[0] of export `kind` on this thread and jobs 1.. on workers 1.., each job its
+ * argument list (at most 13 i32), and returns when all are done.
+ */
+export function runJobs(e: Engine, kind: number, jobs: number[][]): void {
   const others = jobs.length - 1;
   if (others > 0) {
     ensureWorkers(e, others);
@@ -319,13 +346,14 @@ function dispatch(e: Engine, jobs: Job[]): void {
       const base = t * CTL_WORDS;
       const job = jobs[t];
       for (let i = 0; i < job.length; i++) e.ctl[base + ARGS + i] = job[i];
-      e.ctl[base + ARGS + 12] = e.workBase + t * e.workBytes;
+      e.ctl[base + KIND] = kind;
       Atomics.store(e.ctl, base + SEQ, seq);
       Atomics.notify(e.ctl, base + SEQ);
     }
   }
   const j0 = jobs[0];
-  e.wasm.gemm(j0[0], j0[1], j0[2], j0[3], j0[4], j0[5], j0[6], j0[7], j0[8], j0[9], j0[10], j0[11], e.workBase);
+  const f = e.wasm[JOB_EXPORTS[kind]] as (...args: number[]) => void;
+  f(j0[0], j0[1], j0[2], j0[3], j0[4], j0[5], j0[6], j0[7], j0[8], j0[9], j0[10], j0[11], j0[12]);
   let failed = 0;
   for (let t = 1; t <= others; t++) {
     const base = t * CTL_WORDS;

@@ -1,0 +1,238 @@
+import type { Conv2DInfo } from '../../geometry.js';
+import {
+  align,
+  getEngine,
+  JOB_CONV_BACKPROP_FILTER,
+  JOB_CONV_BACKPROP_INPUT,
+  JOB_CONV_FORWARD,
+  reserve,
+  runJobs,
+  THREAD_MIN_MACS,
+  threads,
+  type Engine,
+} from './gemm-fast.js';
+
+/**
+ * Convolutions run whole in WebAssembly (asm/conv.ts): the operands are copied into the shared
+ * memory once, im2col/col2im and the GEMM run there block by block on every thread, and the
+ * result is copied out once. Each returns null where the WebAssembly engine is missing or the
+ * operands do not fit in its memory; the caller then lowers the op itself.
+ */
+export interface ConvKernels {
+  /** y [batch, outH, outW, outC] = x ⋆ w (+ bias[outC]), then max(·, 0) when relu. */
+  conv2d(x: Float32Array, w: Float32Array, info: Conv2DInfo, bias: Float32Array | null, relu: boolean): Float32Array | null;
+  /** dx [batch, inH, inW, inC] from dy [batch, outH, outW, outC] and w [fh, fw, inC, outC]. */
+  conv2dBackpropInput(dy: Float32Array, w: Float32Array, info: Conv2DInfo): Float32Array | null;
+  /** dw [fh, fw, inC, outC] from x and dy. */
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, info: Conv2DInfo): Float32Array | null;
+  /**
+   * All gradients of y = act(x ⋆ w + b) from one copy of dy: dz = relu'·dy when reluY (the
+   * forward's output) is given, else dy; then db = Σ dz, dw and dx, each only when asked.
+   */
+  conv2dBackward(
+    x: Float32Array, w: Float32Array, dy: Float32Array, reluY: Float32Array | null, info: Conv2DInfo,
+    need: { dx: boolean; dw: boolean; db: boolean },
+  ): { dx: Float32Array | null; dw: Float32Array | null; db: Float32Array | null } | null;
+}
+
+// Word offsets of the geometry block read by asm/conv.ts (its G_* constants).
+const G_WORDS = 32;
+const G_H = 0, G_W = 1, G_C = 2, G_OH = 3, G_OW = 4, G_F = 5, G_KH = 6, G_KW = 7;
+const G_SH = 8, G_SW = 9, G_DH = 10, G_DW = 11, G_PT = 12, G_PL = 13;
+const G_X = 14, G_WT = 15, G_OUT = 16, G_BIAS = 17, G_RELU = 18, G_DY = 19, G_ROWS = 20, G_POINTWISE = 21;
+
+// Floats of im2col columns per block: a block of rows × K stays within about 256 KiB (L2).
+const COLS_FLOATS = 1 << 16;
+
+interface Layout {
+  g: number;
+  t: number;
+  block: number;
+  /** Bytes of each thread's work area; thread i's starts at work + i·threadBytes. */
+  work: number;
+  threadBytes: number;
+  /** Next free byte, 64-aligned. */
+  next: number;
+}
+
+function isPointwise(info: Conv2DInfo): boolean {
+  return info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1 && info.padTop === 0 && info.padLeft === 0;
+}
+
+// Rows of one im2col block (at least 256 rows for the filter gradient measured no faster).
+function blockRows(K: number): number {
+  return Math.max(16, Math.min(1024, Math.floor(COLS_FLOATS / K / 4) * 4));
+}
+
+// Geometry block, then t thread work areas (gemm workspace, a block of columns, `extra` bytes).
+function layout(e: Engine, info: Conv2DInfo, t: number, extra: number): Layout {
+  const K = info.filterHeight * info.filterWidth * info.inChannels;
+  const block = blockRows(K);
+  const g = e.workBase;
+  const work = align(g + G_WORDS * 4, 64);
+  const threadBytes = align(e.workBytes, 64) + align(block * K * 4, 64) + align(extra, 64);
+  return { g, t, block, work, threadBytes, next: work + t * threadBytes };
+}
+
+function writeGeometry(e: Engine, lay: Layout, info: Conv2DInfo, ptrs: { x?: number; w?: number; out: number; bias?: number; dy?: number }, relu: boolean): void {
+  const g = new Int32Array(e.memory.buffer, lay.g, G_WORDS);
+  g[G_H] = info.inHeight;
+  g[G_W] = info.inWidth;
+  g[G_C] = info.inChannels;
+  g[G_OH] = info.outHeight;
+  g[G_OW] = info.outWidth;
+  g[G_F] = info.outChannels;
+  g[G_KH] = info.filterHeight;
+  g[G_KW] = info.filterWidth;
+  g[G_SH] = info.strideHeight;
+  g[G_SW] = info.strideWidth;
+  g[G_DH] = info.dilationHeight;
+  g[G_DW] = info.dilationWidth;
+  g[G_PT] = info.padTop;
+  g[G_PL] = info.padLeft;
+  g[G_X] = ptrs.x ?? 0;
+  g[G_WT] = ptrs.w ?? 0;
+  g[G_OUT] = ptrs.out;
+  g[G_BIAS] = ptrs.bias ?? 0;
+  g[G_RELU] = relu ? 1 : 0;
+  g[G_DY] = ptrs.dy ?? 0;
+  g[G_ROWS] = lay.block;
+  g[G_POINTWISE] = isPointwise(info) ? 1 : 0;
+}
+
+// Places arrays one after another from `at`, each 64-aligned; returns their byte offsets and the end.
+function place(at: number, sizes: number[]): { offs: number[]; end: number } {
+  const offs: number[] = [];
+  for (const size of sizes) {
+    offs.push(at);
+    at = align(at + size * 4, 64);
+  }
+  return { offs, end: at };
+}
+
+function threadCount(macs: number, units: number): number {
+  return macs < THREAD_MIN_MACS ? 1 : Math.max(1, Math.min(threads(), units));
+}
+
+// [start, end) of `count` units split into t near-equal ranges, starts multiples of `grain`.
+function ranges(count: number, t: number, grain: number): [number, number][] {
+  const chunk = align(Math.ceil(count / t), grain);
+  const out: [number, number][] = [];
+  for (let s = 0; s < count; s += chunk) out.push([s, Math.min(count, s + chunk)]);
+  if (out.length === 0) out.push([0, 0]);
+  return out;
+}
+
+/** The WebAssembly convolutions; see {@link ConvKernels}. */
+export const convFast: ConvKernels = {
+  conv2d(x, w, info, bias, relu) {
+    const e = getEngine();
+    if (e === null) return null;
+    const K = info.filterHeight * info.filterWidth * info.inChannels;
+    const F = info.outChannels;
+    const rows = info.batch * info.outHeight * info.outWidth;
+    const t = threadCount(rows * K * F, Math.ceil(rows / 4));
+    const lay = layout(e, info, t, 0);
+    const sizeY = rows * F;
+    const { offs, end } = place(lay.next, [x.length, w.length, bias ? F : 0, sizeY]);
+    if (!reserve(e, end)) return null;
+    const [offX, offW, offB, offY] = offs;
+    e.f32.set(x, offX >> 2);
+    e.f32.set(w, offW >> 2);
+    if (bias) e.f32.set(bias.subarray(0, F), offB >> 2);
+    writeGeometry(e, lay, info, { x: offX, w: offW, out: offY, bias: bias ? offB : 0 }, relu);
+    const jobs = ranges(rows, t, 4).map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes]);
+    runJobs(e, JOB_CONV_FORWARD, jobs);
+    return e.f32.slice(offY >> 2, (offY >> 2) + sizeY);
+  },
+
+  conv2dBackpropInput(dy, w, info) {
+    const e = getEngine();
+    if (e === null) return null;
+    const K = info.filterHeight * info.filterWidth * info.inChannels;
+    const F = info.outChannels;
+    const pix = info.outHeight * info.outWidth;
+    const rows = info.batch * pix;
+    const pointwise = isPointwise(info);
+    // Threads own whole images (col2im adds across neighbouring pixels), or rows when pointwise.
+    const t = threadCount(rows * K * F, pointwise ? Math.ceil(rows / 4) : info.batch);
+    const lay = layout(e, info, t, 0);
+    const sizeX = info.batch * info.inHeight * info.inWidth * info.inChannels;
+    const { offs, end } = place(lay.next, [dy.length, w.length, sizeX]);
+    if (!reserve(e, end)) return null;
+    const [offDy, offW, offX] = offs;
+    e.f32.set(dy, offDy >> 2);
+    e.f32.set(w, offW >> 2);
+    writeGeometry(e, lay, info, { w: offW, dy: offDy, out: offX }, false);
+    const parts = pointwise ? ranges(rows, t, 4) : ranges(info.batch, t, 1).map(([s, f]): [number, number] => [s * pix, f * pix]);
+    const jobs = parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes]);
+    runJobs(e, JOB_CONV_BACKPROP_INPUT, jobs);
+    return e.f32.slice(offX >> 2, (offX >> 2) + sizeX);
+  },
+
+  conv2dBackpropFilter(x, dy, info) {
+    const e = getEngine();
+    if (e === null) return null;
+    const K = info.filterHeight * info.filterWidth * info.inChannels;
+    const F = info.outChannels;
+    const rows = info.batch * info.outHeight * info.outWidth;
+    const t = threadCount(rows * K * F, Math.ceil(rows / 64));
+    const lay = layout(e, info, t, K * F * 4);
+    const { offs, end } = place(lay.next, [x.length, dy.length]);
+    if (!reserve(e, end)) return null;
+    const [offX, offDy] = offs;
+    e.f32.set(x, offX >> 2);
+    e.f32.set(dy, offDy >> 2);
+    const partAt = (i: number) => lay.work + i * lay.threadBytes + lay.threadBytes - align(K * F * 4, 64);
+    writeGeometry(e, lay, info, { x: offX, dy: offDy, out: 0 }, false);
+    const jobs = ranges(rows, t, 4).map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, partAt(i)]);
+    runJobs(e, JOB_CONV_BACKPROP_FILTER, jobs);
+    for (let i = 1; i < jobs.length; i++) e.wasm.addInto(partAt(0), partAt(i), K * F);
+    return e.f32.slice(partAt(0) >> 2, (partAt(0) >> 2) + K * F);
+  },
+
+  conv2dBackward(x, w, dy, reluY, info, need) {
+    const e = getEngine();
+    if (e === null) return null;
+    const K = info.filterHeight * info.filterWidth * info.inChannels;
+    const F = info.outChannels;
+    const pix = info.outHeight * info.outWidth;
+    const rows = info.batch * pix;
+    const pointwise = isPointwise(info);
+    const tw = threadCount(rows * K * F, Math.ceil(rows / 64));
+    const tx = threadCount(rows * K * F, pointwise ? Math.ceil(rows / 4) : info.batch);
+    const t = Math.max(tw, tx);
+    const lay = layout(e, info, t, K * F * 4);
+    const sizeX = info.batch * info.inHeight * info.inWidth * info.inChannels;
+    const { offs, end } = place(lay.next, [
+      dy.length, reluY ? reluY.length : 0, need.dw ? x.length : 0, need.dx ? w.length : 0, need.dx ? sizeX : 0, need.db ? 2 * F : 0,
+    ]);
+    if (!reserve(e, end)) return null;
+    const [offDz, offY, offX, offW, offDx, offDb] = offs;
+    e.f32.set(dy, offDz >> 2);
+    if (reluY) e.f32.set(reluY, offY >> 2);
+    e.wasm.reluBackwardBiasGrad(offDz, offY, rows, F, reluY ? 1 : 0, need.db ? offDb : 0);
+    let db: Float32Array | null = null;
+    if (need.db) db = Float32Array.from(new Float64Array(e.memory.buffer, offDb, F));
+    let dw: Float32Array | null = null;
+    if (need.dw) {
+      e.f32.set(x, offX >> 2);
+      const partAt = (i: number) => lay.work + i * lay.threadBytes + lay.threadBytes - align(K * F * 4, 64);
+      writeGeometry(e, lay, info, { x: offX, dy: offDz, out: 0 }, false);
+      const jobs = ranges(rows, tw, 4).map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, partAt(i)]);
+      runJobs(e, JOB_CONV_BACKPROP_FILTER, jobs);
+      for (let i = 1; i < jobs.length; i++) e.wasm.addInto(partAt(0), partAt(i), K * F);
+      dw = e.f32.slice(partAt(0) >> 2, (partAt(0) >> 2) + K * F);
+    }
+    let dx: Float32Array | null = null;
+    if (need.dx) {
+      e.f32.set(w, offW >> 2);
+      writeGeometry(e, lay, info, { w: offW, dy: offDz, out: offDx }, false);
+      const parts = pointwise ? ranges(rows, tx, 4) : ranges(info.batch, tx, 1).map(([s, f]): [number, number] => [s * pix, f * pix]);
+      const jobs = parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes]);
+      runJobs(e, JOB_CONV_BACKPROP_INPUT, jobs);
+      dx = e.f32.slice(offDx >> 2, (offDx >> 2) + sizeX);
+    }
+    return { dx, dw, db };
+  },
+};

@@ -1,0 +1,140 @@
+// The WebAssembly convolutions of the 'cpu' backend (asm/conv.ts via src/backend/wasm/conv-fast.ts)
+// against the plain TypeScript reference, on random inputs over many geometries, forward
+// (plain and fused with bias and relu) and the gradients (separate and fused with relu' and db), on one thread and on several.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createCpuBackend, referenceBackend } from '../src/backend/cpu.js';
+import { convFast } from '../src/backend/wasm/conv-fast.js';
+import { gemmFast, gemmInfo, setGemmThreads } from '../src/backend/wasm/gemm-fast.js';
+import { conv2dInfo, type Conv2DInfo, type Padding } from '../src/geometry.js';
+import { assertClose, randomArray } from './helpers.js';
+
+const fast = createCpuBackend('cpu', gemmFast, convFast);
+const ref = referenceBackend;
+
+interface Case {
+  batch: number;
+  h: number;
+  w: number;
+  c: number;
+  f: number;
+  k: [number, number];
+  s: [number, number];
+  pad: Padding;
+  d?: [number, number];
+}
+
+const cases: Case[] = [
+  { batch: 1, h: 5, w: 7, c: 1, f: 1, k: [3, 3], s: [1, 1], pad: 'same' },
+  { batch: 2, h: 9, w: 8, c: 3, f: 16, k: [3, 3], s: [1, 1], pad: 'same' },
+  { batch: 3, h: 11, w: 13, c: 16, f: 33, k: [3, 3], s: [2, 2], pad: 'same' },
+  { batch: 2, h: 11, w: 13, c: 33, f: 16, k: [3, 3], s: [2, 2], pad: 'valid' },
+  { batch: 1, h: 12, w: 10, c: 3, f: 8, k: [5, 5], s: [1, 1], pad: 'valid' },
+  { batch: 4, h: 13, w: 9, c: 16, f: 7, k: [5, 5], s: [1, 1], pad: 'same' },
+  { batch: 2, h: 10, w: 11, c: 33, f: 5, k: [5, 5], s: [2, 2], pad: 'same' },
+  { batch: 3, h: 7, w: 9, c: 16, f: 33, k: [1, 1], s: [1, 1], pad: 'valid' },
+  { batch: 2, h: 7, w: 9, c: 3, f: 16, k: [1, 1], s: [2, 2], pad: 'same' },
+  { batch: 1, h: 6, w: 6, c: 33, f: 3, k: [1, 1], s: [1, 1], pad: 'same' },
+  { batch: 2, h: 9, w: 10, c: 3, f: 4, k: [2, 3], s: [1, 2], pad: 'same' },
+  { batch: 2, h: 12, w: 11, c: 5, f: 6, k: [3, 3], s: [1, 1], pad: 'same', d: [2, 2] },
+  { batch: 1, h: 3, w: 3, c: 16, f: 16, k: [5, 5], s: [1, 1], pad: 'same' },
+  // Large enough to split over threads (forward rows, images for dx, rows for dw).
+  { batch: 32, h: 20, w: 20, c: 3, f: 16, k: [3, 3], s: [1, 1], pad: 'same' },
+  { batch: 32, h: 13, w: 13, c: 16, f: 32, k: [3, 3], s: [1, 1], pad: 'same' },
+  { batch: 32, h: 9, w: 9, c: 33, f: 33, k: [3, 3], s: [2, 2], pad: 'valid' },
+  { batch: 1, h: 40, w: 37, c: 16, f: 33, k: [5, 5], s: [1, 1], pad: 'same' },
+  { batch: 32, h: 8, w: 8, c: 33, f: 16, k: [1, 1], s: [1, 1], pad: 'valid' },
+];
+
+function name(t: Case): string {
+  const d = t.d ? ` dilation ${t.d.join('×')}` : '';
+  return `[${t.batch},${t.h},${t.w},${t.c}] ⋆ ${t.k.join('×')}×${t.f} stride ${t.s.join('×')} '${t.pad}'${d}`;
+}
+
+// float32 sums of k products of values in [-1, 1): rounding grows with the depth of the sum.
+function tolerance(depth: number): { atol: number; rtol: number } {
+  return { atol: 2e-6 * (4 + Math.sqrt(depth) * 2), rtol: 1e-4 };
+}
+
+function check(t: Case, seed: number): void {
+  const info: Conv2DInfo = conv2dInfo([t.batch, t.h, t.w, t.c], t.k, t.f, t.s, t.pad, t.d ?? [1, 1]);
+  const K = t.k[0] * t.k[1] * t.c;
+  const x = randomArray(t.batch * t.h * t.w * t.c, seed);
+  const w = randomArray(K * t.f, seed + 1);
+  const bias = randomArray(t.f, seed + 2);
+  const dy = randomArray(t.batch * info.outHeight * info.outWidth * t.f, seed + 3);
+  const what = name(t);
+
+  const y = ref.conv2d(x, w, info);
+  assertClose(fast.conv2d(x, w, info), y, tolerance(K), `conv2d ${what}`);
+
+  const yb = ref.biasAdd(y, bias, t.f);
+  const yr = ref.activation('relu', yb, t.f, 0);
+  assertClose(fast.fusedConv2d!(x, w, bias, info, 'linear'), yb, tolerance(K), `fusedConv2d linear ${what}`);
+  assertClose(fast.fusedConv2d!(x, w, bias, info, 'relu'), yr, tolerance(K), `fusedConv2d relu ${what}`);
+  assertClose(fast.fusedConv2d!(x, w, null, info, 'relu'), ref.activation('relu', y, t.f, 0), tolerance(K), `fusedConv2d relu no bias ${what}`);
+
+  const dx = ref.conv2dBackpropInput(dy, w, info);
+  assertClose(fast.conv2dBackpropInput(dy, w, info), dx, tolerance(t.f * K), `conv2dBackpropInput ${what}`);
+
+  const rows = t.batch * info.outHeight * info.outWidth;
+  const dw = ref.conv2dBackpropFilter(x, dy, info);
+  assertClose(fast.conv2dBackpropFilter(x, dy, info), dw, tolerance(rows), `conv2dBackpropFilter ${what}`);
+
+  // fusedConv2dBackward from the relu output computed by the reference, so both mask the same cells.
+  for (const act of ['linear', 'relu'] as const) {
+    const dz = act === 'relu' ? ref.activationBackward('relu', dy, yb, yr, t.f, 0) : dy;
+    const all = fast.fusedConv2dBackward!(x, w, dy, act === 'relu' ? yr : yb, info, act, { dx: true, dw: true, db: true });
+    assertClose(all.dx!, ref.conv2dBackpropInput(dz, w, info), tolerance(t.f * K), `fusedConv2dBackward ${act} dx ${what}`);
+    assertClose(all.dw!, ref.conv2dBackpropFilter(x, dz, info), tolerance(rows), `fusedConv2dBackward ${act} dw ${what}`);
+    assertClose(all.db!, ref.biasGrad(dz, t.f), { atol: 0, rtol: 0 }, `fusedConv2dBackward ${act} db ${what}`);
+    const some = fast.fusedConv2dBackward!(x, w, dy, yr, info, act, { dx: false, dw: true, db: false });
+    assert.is(some.dx, null, `fusedConv2dBackward ${act} dx not asked ${what}`);
+    assert.is(some.db, null, `fusedConv2dBackward ${act} db not asked ${what}`);
+    assertClose(some.dw!, all.dw!, { atol: 0, rtol: 0 }, `fusedConv2dBackward ${act} dw alone ${what}`);
+  }
+}
+
+test('the WebAssembly convolutions run here (not the fallback)', () => {
+  assert.ok(gemmInfo().simd, JSON.stringify(gemmInfo()));
+  const info = conv2dInfo([1, 4, 4, 2], [3, 3], 3, [1, 1], 'same');
+  assert.ok(convFast.conv2d(randomArray(32, 1), randomArray(54, 2), info, null, false) instanceof Float32Array);
+});
+
+function withThreads(count: number, body: () => void): void {
+  const before = gemmInfo().threads;
+  setGemmThreads(count);
+  try {
+    body();
+  } finally {
+    setGemmThreads(before);
+  }
+}
+
+test('conv2d, fusedConv2d and both gradients = reference, one thread', () => {
+  withThreads(1, () => cases.forEach((t, i) => check(t, 100 + 10 * i)));
+});
+
+test('conv2d, fusedConv2d and both gradients = reference, three threads', () => {
+  withThreads(3, () => cases.forEach((t, i) => check(t, 500 + 10 * i)));
+});
+
+test('a fast gradient overwrites: dx and dw do not depend on earlier calls', () => {
+  const t = cases[2];
+  const info = conv2dInfo([t.batch, t.h, t.w, t.c], t.k, t.f, t.s, t.pad);
+  const w = randomArray(9 * t.c * t.f, 7);
+  const dy = randomArray(t.batch * info.outHeight * info.outWidth * t.f, 8);
+  const x = randomArray(t.batch * t.h * t.w * t.c, 9);
+  const dx1 = fast.conv2dBackpropInput(dy, w, info);
+  const dw1 = fast.conv2dBackpropFilter(x, dy, info);
+  fast.conv2d(randomArray(x.length, 10), w, info);
+  assertClose(fast.conv2dBackpropInput(dy, w, info), dx1, { atol: 0, rtol: 0 }, 'dx repeated');
+  assertClose(fast.conv2dBackpropFilter(x, dy, info), dw1, { atol: 0, rtol: 0 }, 'dw repeated');
+});
+
+test('the reference backend has no fused convolution (it is the plain specification)', () => {
+  assert.is(ref.fusedConv2d, undefined);
+  assert.is(ref.fusedConv2dBackward, undefined);
+});
+
+test.run();
