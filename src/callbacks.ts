@@ -87,11 +87,15 @@ export class EarlyStopping implements Callback {
       if (this.restoreBestWeights && this.model) this.bestWeights = this.model.getWeightValues();
       return;
     }
-    if (this.wait > this.patience && epoch > 0 && this.model) {
+    // Keras 3: `wait >= patience` stops; the best weights come back at train end, stopped or not.
+    if (this.wait >= this.patience && epoch > 0 && this.model) {
       this.stoppedEpoch = epoch;
       this.model.stopTraining = true;
-      if (this.bestWeights) this.model.setWeightValues(this.bestWeights);
     }
+  }
+
+  onTrainEnd(): void {
+    if (this.restoreBestWeights && this.bestWeights && this.model) this.model.setWeightValues(this.bestWeights);
   }
 }
 

@@ -140,7 +140,7 @@ export interface RMSpropConfig {
 }
 
 /**
- * RMSprop (no momentum, not centered): ms = ρ·ms + (1 − ρ)·g²; w −= lr·g / (√ms + ε).
+ * RMSprop (no momentum, not centered), Keras 3 form: ms = ρ·ms + (1 − ρ)·g²; w −= lr·g / √(ms + ε).
  *
  * @example
  * new optimizers.RMSprop({ learningRate: 1e-3 });
