@@ -26,7 +26,8 @@ const HELP = `Usage: npm run example -- [options]
   --backend cpu|reference|gpu   (default cpu)
   --seed N              (default 1)
   --out DIR             report folder (default examples/out)
-  --save DIR            also save the trained model there (TF.js LayersModel format)`;
+  --save DIR            where the trained model is saved, TF.js LayersModel format (default OUT/model; 'none' to skip)
+  --cache DIR           where the built-in data is generated (default .cache/)`;
 
 const { values: opts } = parseArgs({
   options: {
@@ -44,6 +45,7 @@ const { values: opts } = parseArgs({
     seed: { type: 'string', default: '1' },
     out: { type: 'string', default: join(import.meta.dirname, 'out') },
     save: { type: 'string' },
+    cache: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -86,7 +88,7 @@ console.log(`Backend: ${getBackend().name}`);
 const started = performance.now();
 const dataDir = opts.data
   ? resolve(opts.data)
-  : await ensureBuiltInData({ count: num('count', true), catFraction: num('imbalance'), seed });
+  : await ensureBuiltInData({ count: num('count', true), catFraction: num('imbalance'), seed, cacheDir: opts.cache });
 
 const [train, val] = await imageDatasetFromDirectory(dataDir, {
   imageSize: [imageSize, imageSize],
@@ -155,8 +157,9 @@ const reportPath = await writeReport(opts.out as string, {
   ],
 });
 console.log(`\nReport: ${reportPath}`);
-if (opts.save) {
-  await model.save(resolve(opts.save));
-  console.log(`Model saved to ${resolve(opts.save)}`);
+const saveDir = opts.save ?? join(opts.out as string, 'model');
+if (saveDir !== 'none') {
+  await model.save(resolve(saveDir));
+  console.log(`Model saved to ${resolve(saveDir)} (classify an image with: npm run classify -- ${resolve(saveDir)} IMAGE)`);
 }
 console.log(`Done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
