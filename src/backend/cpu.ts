@@ -2,6 +2,7 @@ import type { Conv2DInfo } from '../geometry.js';
 import { gemmReference, type Gemm } from './gemm.js';
 import type { ActivationKind, Backend, BatchNormTrainResult } from './types.js';
 import type { ConvKernels } from './wasm/conv-fast.js';
+import { elementwiseFast, type ElementwiseKernels } from './wasm/elementwise-fast.js';
 
 /** Upper bound on im2col buffer size (floats) per chunk: keeps memory flat whatever the batch. */
 const COLS_BUDGET = 1 << 22;
@@ -195,9 +196,13 @@ function activationGradient(kind: ActivationKind, dy: Float32Array, x: Float32Ar
  * Builds a CPU backend around a GEMM. Everything dense (Dense, Conv2D and both of its
  * gradients) is lowered onto that one GEMM; the rest are single-pass loops over flat arrays.
  * With `conv`, convolutions run through those kernels instead (and fusedConv2d exists),
- * falling back to the GEMM lowering wherever a kernel returns null.
+ * falling back to the GEMM lowering wherever a kernel returns null. With `elementwise` (by
+ * default the WebAssembly kernels whenever `conv` is given; null: none), batch normalization,
+ * relu and max pooling run through those kernels, falling back to the loops here likewise.
  */
-export function createCpuBackend(name: string, gemm: Gemm, conv?: ConvKernels): Backend {
+export function createCpuBackend(
+  name: string, gemm: Gemm, conv?: ConvKernels, elementwise: ElementwiseKernels | null = conv ? elementwiseFast : null,
+): Backend {
   const backend = {
     name,
 
@@ -441,7 +446,8 @@ export function createCpuBackend(name: string, gemm: Gemm, conv?: ConvKernels): 
       }
     },
   } satisfies Backend;
-  if (!conv) return backend;
+  const base = elementwise ? withElementwise(backend, elementwise) : backend;
+  if (!conv) return base;
   const fusedConv2d: NonNullable<Backend['fusedConv2d']> = (x, w, bias, info, activation) => {
     const y = conv.conv2d(x, w, info, bias, activation === 'relu');
     if (y) return y;
@@ -460,7 +466,24 @@ export function createCpuBackend(name: string, gemm: Gemm, conv?: ConvKernels): 
       db: need.db ? backend.biasGrad(dz, F) : null,
     };
   };
-  return { ...backend, fusedConv2d, fusedConv2dBackward };
+  return { ...base, fusedConv2d, fusedConv2dBackward };
+}
+
+/** `base` with its batch-norm, relu and max-pool ops run by `k` wherever `k` can (it returns null where not). */
+function withElementwise(base: Backend, k: ElementwiseKernels): Backend {
+  return {
+    ...base,
+    batchNormTrain: (x, gamma, beta, channels, epsilon) =>
+      k.batchNormTrain(x, gamma, beta, channels, epsilon) ?? base.batchNormTrain(x, gamma, beta, channels, epsilon),
+    batchNormInference: (x, gamma, beta, mean, variance, channels, epsilon) =>
+      k.batchNormInference(x, gamma, beta, mean, variance, channels, epsilon) ?? base.batchNormInference(x, gamma, beta, mean, variance, channels, epsilon),
+    batchNormBackward: (dy, xHat, gamma, invStd, channels) =>
+      k.batchNormBackward(dy, xHat, gamma, invStd, channels) ?? base.batchNormBackward(dy, xHat, gamma, invStd, channels),
+    activation: (kind, x, channels, alpha) => (kind === 'relu' ? k.relu(x) : null) ?? base.activation(kind, x, channels, alpha),
+    activationBackward: (kind, dy, x, y, channels, alpha) =>
+      (kind === 'relu' ? k.reluBackward(dy, x) : null) ?? base.activationBackward(kind, dy, x, y, channels, alpha),
+    maxPool: (x, info) => k.maxPool(x, info) ?? base.maxPool(x, info),
+  };
 }
 
 /** The plain TypeScript backend: the specification every faster path is tested against. */

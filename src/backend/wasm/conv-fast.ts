@@ -1,6 +1,7 @@
 import type { Conv2DInfo } from '../../geometry.js';
 import {
   align,
+  copyOut,
   getEngine,
   JOB_CONV_BACKPROP_FILTER,
   JOB_CONV_BACKPROP_INPUT,
@@ -143,7 +144,7 @@ export const convFast: ConvKernels = {
     writeGeometry(e, lay, info, { x: offX, w: offW, out: offY, bias: bias ? offB : 0 }, relu);
     const jobs = ranges(rows, t, 4).map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes]);
     runJobs(e, JOB_CONV_FORWARD, jobs);
-    return e.f32.slice(offY >> 2, (offY >> 2) + sizeY);
+    return copyOut(e, offY, sizeY);
   },
 
   conv2dBackpropInput(dy, w, info) {
@@ -167,7 +168,7 @@ export const convFast: ConvKernels = {
     const parts = pointwise ? ranges(rows, t, 4) : ranges(info.batch, t, 1).map(([s, f]): [number, number] => [s * pix, f * pix]);
     const jobs = parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes]);
     runJobs(e, JOB_CONV_BACKPROP_INPUT, jobs);
-    return e.f32.slice(offX >> 2, (offX >> 2) + sizeX);
+    return copyOut(e, offX, sizeX);
   },
 
   conv2dBackpropFilter(x, dy, info) {
@@ -231,7 +232,7 @@ export const convFast: ConvKernels = {
       const parts = pointwise ? ranges(rows, tx, 4) : ranges(info.batch, tx, 1).map(([s, f]): [number, number] => [s * pix, f * pix]);
       const jobs = parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes]);
       runJobs(e, JOB_CONV_BACKPROP_INPUT, jobs);
-      dx = e.f32.slice(offDx >> 2, (offDx >> 2) + sizeX);
+      dx = copyOut(e, offDx, sizeX);
     }
     return { dx, dw, db };
   },

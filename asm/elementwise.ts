@@ -1,0 +1,277 @@
+// Element-wise and per-channel ops over NHWC f32 tensors, WebAssembly SIMD (f32x4):
+//   batch norm   mean[c] = Σ_r x[r, c] / R, var[c] = Σ_r (x[r, c] − mean[c])² / R  (two passes, f64 sums)
+//                xHat = (x − mean)·invStd, y = γ·xHat + β;  inference y = x·scale + shift
+//   backward     dx = k·(dy − Σdy/R − xHat·Σ(dy·xHat)/R), k = γ·invStd  (f64 sums)
+//   relu         y = x > 0 ? x : 0;  dx = x > 0 ? dy : 0  (NaN → 0, as the reference)
+//   max pool     y[o, c] = first max of the window in window order, NaN wins; argmax = flat x index
+// where r runs over every row (pixel) of C channels. Row-wise entry points take rows [r0, r1), so
+// threads can split the work by calling them with disjoint ranges; sums go to a per-call f64 array.
+// Max-pool backprop (a scatter into a fresh zeroed dx) is not here: the reference JS loop measured
+// faster than copying dy and argmax in, zeroing dx in wasm and copying it out.
+// Pointers are byte offsets into the shared memory laid out by src/backend/wasm/elementwise-fast.ts.
+
+/** acc[c] += Σ_r x[r, c] (f64), rows [r0, r1) of C channels. */
+export function channelSum(x: usize, C: i32, r0: i32, r1: i32, acc: usize): void {
+  const C4 = C & ~3;
+  const rowBytes = <usize>C << 2;
+  let p = x + <usize>r0 * rowBytes;
+  for (let r = r0; r < r1; r++, p += rowBytes) {
+    let c = 0;
+    for (; c < C4; c += 4) {
+      const v = v128.load(p + (<usize>c << 2));
+      const a = acc + (<usize>c << 3);
+      v128.store(a, f64x2.add(v128.load(a), f64x2.promote_low_f32x4(v)));
+      v128.store(a, f64x2.add(v128.load(a, 16), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1))), 16);
+    }
+    for (; c < C; c++) {
+      const a = acc + (<usize>c << 3);
+      store<f64>(a, load<f64>(a) + <f64>load<f32>(p + (<usize>c << 2)));
+    }
+  }
+}
+
+/** acc[c] += Σ_r (x[r, c] − mean[c])² (difference in f32, square and sum in f64). */
+export function channelSquaredDeviation(x: usize, mean: usize, C: i32, r0: i32, r1: i32, acc: usize): void {
+  const C4 = C & ~3;
+  const rowBytes = <usize>C << 2;
+  let p = x + <usize>r0 * rowBytes;
+  for (let r = r0; r < r1; r++, p += rowBytes) {
+    let c = 0;
+    for (; c < C4; c += 4) {
+      const d = f32x4.sub(v128.load(p + (<usize>c << 2)), v128.load(mean + (<usize>c << 2)));
+      const lo = f64x2.promote_low_f32x4(d);
+      const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(d, d, 2, 3, 0, 1));
+      const a = acc + (<usize>c << 3);
+      v128.store(a, f64x2.add(v128.load(a), f64x2.mul(lo, lo)));
+      v128.store(a, f64x2.add(v128.load(a, 16), f64x2.mul(hi, hi)), 16);
+    }
+    for (; c < C; c++) {
+      const d = <f64>(load<f32>(p + (<usize>c << 2)) - load<f32>(mean + (<usize>c << 2)));
+      const a = acc + (<usize>c << 3);
+      store<f64>(a, load<f64>(a) + d * d);
+    }
+  }
+}
+
+/** xHat = (x − mean)·invStd and y = γ·xHat + β, rows [r0, r1); xHat may be 0 (not written). */
+export function batchNormApply(x: usize, mean: usize, invStd: usize, gamma: usize, beta: usize, C: i32, r0: i32, r1: i32, xHat: usize, y: usize): void {
+  const C4 = C & ~3;
+  const rowBytes = <usize>C << 2;
+  const start = <usize>r0 * rowBytes;
+  const end = <usize>r1 * rowBytes;
+  for (let o = start; o < end; o += rowBytes) {
+    let c = 0;
+    for (; c < C4; c += 4) {
+      const k = <usize>c << 2;
+      const h = f32x4.mul(f32x4.sub(v128.load(x + o + k), v128.load(mean + k)), v128.load(invStd + k));
+      if (xHat != 0) v128.store(xHat + o + k, h);
+      v128.store(y + o + k, f32x4.add(f32x4.mul(v128.load(gamma + k), h), v128.load(beta + k)));
+    }
+    for (; c < C; c++) {
+      const k = <usize>c << 2;
+      const h = (load<f32>(x + o + k) - load<f32>(mean + k)) * load<f32>(invStd + k);
+      if (xHat != 0) store<f32>(xHat + o + k, h);
+      store<f32>(y + o + k, load<f32>(gamma + k) * h + load<f32>(beta + k));
+    }
+  }
+}
+
+/** y = x·scale + shift per channel, rows [r0, r1) (y may equal x). */
+export function scaleShift(x: usize, scale: usize, shift: usize, C: i32, r0: i32, r1: i32, y: usize): void {
+  const C4 = C & ~3;
+  const rowBytes = <usize>C << 2;
+  const start = <usize>r0 * rowBytes;
+  const end = <usize>r1 * rowBytes;
+  for (let o = start; o < end; o += rowBytes) {
+    let c = 0;
+    for (; c < C4; c += 4) {
+      const k = <usize>c << 2;
+      v128.store(y + o + k, f32x4.add(f32x4.mul(v128.load(x + o + k), v128.load(scale + k)), v128.load(shift + k)));
+    }
+    for (; c < C; c++) {
+      const k = <usize>c << 2;
+      store<f32>(y + o + k, load<f32>(x + o + k) * load<f32>(scale + k) + load<f32>(shift + k));
+    }
+  }
+}
+
+/** acc[c] += Σ_r dy[r, c] and acc[C + c] += Σ_r dy[r, c]·xHat[r, c] (f64), rows [r0, r1). */
+export function batchNormBackwardSums(dy: usize, xHat: usize, C: i32, r0: i32, r1: i32, acc: usize): void {
+  const C4 = C & ~3;
+  const rowBytes = <usize>C << 2;
+  const accDx = acc + (<usize>C << 3);
+  const start = <usize>r0 * rowBytes;
+  const end = <usize>r1 * rowBytes;
+  for (let o = start; o < end; o += rowBytes) {
+    let c = 0;
+    for (; c < C4; c += 4) {
+      const k = <usize>c << 2;
+      const g = v128.load(dy + o + k);
+      const h = v128.load(xHat + o + k);
+      const g0 = f64x2.promote_low_f32x4(g);
+      const g1 = f64x2.promote_low_f32x4(v128.shuffle<f32>(g, g, 2, 3, 0, 1));
+      const h0 = f64x2.promote_low_f32x4(h);
+      const h1 = f64x2.promote_low_f32x4(v128.shuffle<f32>(h, h, 2, 3, 0, 1));
+      const a = acc + (<usize>c << 3);
+      const b = accDx + (<usize>c << 3);
+      v128.store(a, f64x2.add(v128.load(a), g0));
+      v128.store(a, f64x2.add(v128.load(a, 16), g1), 16);
+      v128.store(b, f64x2.add(v128.load(b), f64x2.mul(g0, h0)));
+      v128.store(b, f64x2.add(v128.load(b, 16), f64x2.mul(g1, h1)), 16);
+    }
+    for (; c < C; c++) {
+      const k = <usize>c << 2;
+      const g = <f64>load<f32>(dy + o + k);
+      const a = acc + (<usize>c << 3);
+      const b = accDx + (<usize>c << 3);
+      store<f64>(a, load<f64>(a) + g);
+      store<f64>(b, load<f64>(b) + g * <f64>load<f32>(xHat + o + k));
+    }
+  }
+}
+
+/** dx = k·(dy − meanDy − xHat·meanDyX) per channel, rows [r0, r1) (dx may equal dy). */
+export function batchNormBackwardApply(dy: usize, xHat: usize, k: usize, meanDy: usize, meanDyX: usize, C: i32, r0: i32, r1: i32, dx: usize): void {
+  const C4 = C & ~3;
+  const rowBytes = <usize>C << 2;
+  const start = <usize>r0 * rowBytes;
+  const end = <usize>r1 * rowBytes;
+  for (let o = start; o < end; o += rowBytes) {
+    let c = 0;
+    for (; c < C4; c += 4) {
+      const q = <usize>c << 2;
+      const t = f32x4.sub(f32x4.sub(v128.load(dy + o + q), v128.load(meanDy + q)), f32x4.mul(v128.load(xHat + o + q), v128.load(meanDyX + q)));
+      v128.store(dx + o + q, f32x4.mul(v128.load(k + q), t));
+    }
+    for (; c < C; c++) {
+      const q = <usize>c << 2;
+      const t = load<f32>(dy + o + q) - load<f32>(meanDy + q) - load<f32>(xHat + o + q) * load<f32>(meanDyX + q);
+      store<f32>(dx + o + q, load<f32>(k + q) * t);
+    }
+  }
+}
+
+/** y[i] = x[i] > 0 ? x[i] : 0 for i in [i0, i1) (y may equal x). */
+export function reluForward(x: usize, i0: i32, i1: i32, y: usize): void {
+  const zero = f32x4.splat(0);
+  let i = i0;
+  for (; i < i1 && (i & 3) != 0; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    store<f32>(y + o, v > 0 ? v : 0);
+  }
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    v128.store(y + o, v128.and(v, f32x4.gt(v, zero)));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    store<f32>(y + o, v > 0 ? v : 0);
+  }
+}
+
+/** dx[i] = x[i] > 0 ? dy[i] : 0 for i in [i0, i1) (dx may equal dy). */
+export function reluBackward(dy: usize, x: usize, i0: i32, i1: i32, dx: usize): void {
+  const zero = f32x4.splat(0);
+  let i = i0;
+  for (; i < i1 && (i & 3) != 0; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dx + o, load<f32>(x + o) > 0 ? load<f32>(dy + o) : 0);
+  }
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dx + o, v128.and(v128.load(dy + o), f32x4.gt(v128.load(x + o), zero)));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dx + o, load<f32>(x + o) > 0 ? load<f32>(dy + o) : 0);
+  }
+}
+
+// Word offsets of the max-pool geometry block (src/backend/wasm/elementwise-fast.ts writes it).
+const P_H: i32 = 0;
+const P_W: i32 = 1;
+const P_C: i32 = 2;
+const P_OH: i32 = 3;
+const P_OW: i32 = 4;
+const P_KH: i32 = 5;
+const P_KW: i32 = 6;
+const P_SH: i32 = 7;
+const P_SW: i32 = 8;
+const P_PT: i32 = 9;
+const P_PL: i32 = 10;
+const P_X: i32 = 11;
+const P_Y: i32 = 12;
+const P_ARGMAX: i32 = 13;
+
+// @ts-ignore: decorator
+@inline
+function gi(g: usize, i: i32): i32 {
+  return load<i32>(g + (<usize>i << 2));
+}
+
+/**
+ * Max pooling of output rows (n, oh) in [q0, q1): y = the first maximum in window order, a NaN
+ * replacing any number (so the first NaN wins), argmax its flat index in x; -Infinity and -1
+ * where a window holds no input cell.
+ */
+export function maxPool(g: usize, q0: i32, q1: i32): void {
+  const H = gi(g, P_H), W = gi(g, P_W), C = gi(g, P_C), OH = gi(g, P_OH), OW = gi(g, P_OW);
+  const KH = gi(g, P_KH), KW = gi(g, P_KW), sh = gi(g, P_SH), sw = gi(g, P_SW), pt = gi(g, P_PT), pl = gi(g, P_PL);
+  const x = <usize>gi(g, P_X), y = <usize>gi(g, P_Y), am = <usize>gi(g, P_ARGMAX);
+  const C4 = C & ~3;
+  const lanes = i32x4(0, 1, 2, 3);
+  for (let q = q0; q < q1; q++) {
+    const n = q / OH;
+    const oh = q - n * OH;
+    const ihLo = max(oh * sh - pt, 0);
+    const ihHi = min(oh * sh - pt + KH, H);
+    for (let ow = 0; ow < OW; ow++) {
+      const iwLo = max(ow * sw - pl, 0);
+      const iwHi = min(ow * sw - pl + KW, W);
+      const o = (<usize>(q * OW + ow) * <usize>C) << 2;
+      if (ihLo >= ihHi || iwLo >= iwHi) {
+        for (let c = 0; c < C; c++) {
+          store<f32>(y + o + (<usize>c << 2), -Infinity);
+          store<i32>(am + o + (<usize>c << 2), -1);
+        }
+        continue;
+      }
+      const first = ((n * H + ihLo) * W + iwLo) * C;
+      let c = 0;
+      for (; c < C4; c += 4) {
+        let best = v128.load(x + (<usize>(first + c) << 2));
+        let arg = i32x4.add(i32x4.splat(first + c), lanes);
+        for (let ih = ihLo; ih < ihHi; ih++) {
+          for (let iw = ih == ihLo ? iwLo + 1 : iwLo; iw < iwHi; iw++) {
+            const src = ((n * H + ih) * W + iw) * C + c;
+            const v = v128.load(x + (<usize>src << 2));
+            const take = v128.or(f32x4.gt(v, best), v128.andnot(f32x4.eq(best, best), f32x4.eq(v, v)));
+            best = v128.bitselect(v, best, take);
+            arg = v128.bitselect(i32x4.add(i32x4.splat(src), lanes), arg, take);
+          }
+        }
+        v128.store(y + o + (<usize>c << 2), best);
+        v128.store(am + o + (<usize>c << 2), arg);
+      }
+      for (; c < C; c++) {
+        let best = load<f32>(x + (<usize>(first + c) << 2));
+        let arg = first + c;
+        for (let ih = ihLo; ih < ihHi; ih++) {
+          for (let iw = ih == ihLo ? iwLo + 1 : iwLo; iw < iwHi; iw++) {
+            const src = ((n * H + ih) * W + iw) * C + c;
+            const v = load<f32>(x + (<usize>src << 2));
+            if (v > best || (v != v && best == best)) {
+              best = v;
+              arg = src;
+            }
+          }
+        }
+        store<f32>(y + o + (<usize>c << 2), best);
+        store<i32>(am + o + (<usize>c << 2), arg);
+      }
+    }
+  }
+}

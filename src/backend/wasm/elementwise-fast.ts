@@ -1,0 +1,211 @@
+import type { Conv2DInfo } from '../../geometry.js';
+import type { BatchNormTrainResult } from '../types.js';
+import {
+  align,
+  copyOut,
+  copyOutInt32,
+  getEngine,
+  JOB_BN_APPLY,
+  JOB_BN_BACKWARD_APPLY,
+  JOB_BN_BACKWARD_SUMS,
+  JOB_CHANNEL_SQUARED_DEVIATION,
+  JOB_CHANNEL_SUM,
+  JOB_MAX_POOL,
+  JOB_RELU_BACKWARD,
+  JOB_RELU_FORWARD,
+  JOB_SCALE_SHIFT,
+  reserve,
+  runJobs,
+  threads,
+  type Engine,
+} from './gemm-fast.js';
+
+/**
+ * Batch normalization, relu and max pooling in WebAssembly SIMD (asm/elementwise.ts): operands
+ * are copied into the shared memory once, each pass runs split by rows over the threads, and
+ * results are copied out once. Same results as the reference ops within float32 rounding (sums
+ * in f64, two-pass variance); each returns null where the engine is missing or the operands do
+ * not fit in its memory, and the caller runs its own loops.
+ */
+export interface ElementwiseKernels {
+  /** See Backend.batchNormTrain. */
+  batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, channels: number, epsilon: number): BatchNormTrainResult | null;
+  /** See Backend.batchNormInference. */
+  batchNormInference(
+    x: Float32Array, gamma: Float32Array, beta: Float32Array, mean: Float32Array, variance: Float32Array, channels: number, epsilon: number,
+  ): Float32Array | null;
+  /** See Backend.batchNormBackward. */
+  batchNormBackward(
+    dy: Float32Array, xHat: Float32Array, gamma: Float32Array, invStd: Float32Array, channels: number,
+  ): { dx: Float32Array; dGamma: Float32Array; dBeta: Float32Array } | null;
+  /** y = x > 0 ? x : 0. */
+  relu(x: Float32Array): Float32Array | null;
+  /** dx = x > 0 ? dy : 0. */
+  reluBackward(dy: Float32Array, x: Float32Array): Float32Array | null;
+  /** See Backend.maxPool. */
+  maxPool(x: Float32Array, info: Conv2DInfo): { y: Float32Array; argmax: Int32Array } | null;
+}
+
+/** Below this many elements one thread does the whole pass: waking workers costs more. */
+const THREAD_MIN_ELEMENTS = 1 << 16;
+
+// Word offsets of the max-pool geometry block read by asm/elementwise.ts (its P_* constants).
+const P_WORDS = 16;
+
+// Places arrays of 4-byte elements one after another from `at`, each 64-aligned.
+function place(at: number, sizes: number[]): { offs: number[]; end: number } {
+  const offs: number[] = [];
+  for (const size of sizes) {
+    offs.push(at);
+    at = align(at + size * 4, 64);
+  }
+  return { offs, end: at };
+}
+
+// [start, end) ranges of `count` units over the threads that pay for `elements` of work.
+function split(count: number, elements: number): [number, number][] {
+  const t = elements < THREAD_MIN_ELEMENTS ? 1 : Math.max(1, Math.min(threads(), count));
+  const chunk = Math.ceil(count / t);
+  const out: [number, number][] = [];
+  for (let s = 0; s < count; s += chunk) out.push([s, Math.min(count, s + chunk)]);
+  if (out.length === 0) out.push([0, 0]);
+  return out;
+}
+
+// Runs a per-channel f64 reduction (2·C doubles per part when `pairs`) over row ranges, each part
+// into its own accumulator block from `acc`, and returns the summed f64 accumulators.
+function reduceRows(e: Engine, kind: number, parts: [number, number][], acc: number, width: number, args: (r0: number, r1: number, acc: number) => number[]): Float64Array {
+  const stride = align(width * 8, 64);
+  new Uint8Array(e.memory.buffer, acc, stride * parts.length).fill(0);
+  runJobs(e, kind, parts.map(([r0, r1], i) => args(r0, r1, acc + i * stride)));
+  const total = new Float64Array(width);
+  for (let i = 0; i < parts.length; i++) {
+    const a = new Float64Array(e.memory.buffer, acc + i * stride, width);
+    for (let c = 0; c < width; c++) total[c] += a[c];
+  }
+  return total;
+}
+
+/** The WebAssembly element-wise kernels; see {@link ElementwiseKernels}. */
+export const elementwiseFast: ElementwiseKernels = {
+  batchNormTrain(x, gamma, beta, C, epsilon) {
+    const e = getEngine();
+    if (e === null) return null;
+    const rows = x.length / C;
+    const parts = split(rows, x.length);
+    const accBytes = parts.length * align(C * 8, 64);
+    const { offs, end } = place(e.workBase, [accBytes / 4, C, C, C, C, x.length, x.length, x.length]);
+    if (!reserve(e, end)) return null;
+    const [offAcc, offMean, offInv, offG, offB, offX, offH, offY] = offs;
+    e.f32.set(x, offX >> 2);
+    const sum = reduceRows(e, JOB_CHANNEL_SUM, parts, offAcc, C, (r0, r1, acc) => [offX, C, r0, r1, acc]);
+    const mean = new Float32Array(C);
+    for (let c = 0; c < C; c++) mean[c] = sum[c] / rows;
+    e.f32.set(mean, offMean >> 2);
+    const sumSq = reduceRows(e, JOB_CHANNEL_SQUARED_DEVIATION, parts, offAcc, C, (r0, r1, acc) => [offX, offMean, C, r0, r1, acc]);
+    const variance = new Float32Array(C);
+    const invStd = new Float32Array(C);
+    for (let c = 0; c < C; c++) {
+      variance[c] = sumSq[c] / rows;
+      invStd[c] = 1 / Math.sqrt(variance[c] + epsilon);
+    }
+    e.f32.set(invStd, offInv >> 2);
+    e.f32.set(gamma.subarray(0, C), offG >> 2);
+    e.f32.set(beta.subarray(0, C), offB >> 2);
+    runJobs(e, JOB_BN_APPLY, parts.map(([r0, r1]) => [offX, offMean, offInv, offG, offB, C, r0, r1, offH, offY]));
+    return { y: copyOut(e, offY, x.length), mean, variance, xHat: copyOut(e, offH, x.length), invStd };
+  },
+
+  batchNormInference(x, gamma, beta, mean, variance, C, epsilon) {
+    const e = getEngine();
+    if (e === null) return null;
+    const scale = new Float32Array(C);
+    const shift = new Float32Array(C);
+    for (let c = 0; c < C; c++) {
+      scale[c] = gamma[c] / Math.sqrt(variance[c] + epsilon);
+      shift[c] = beta[c] - mean[c] * scale[c];
+    }
+    const { offs, end } = place(e.workBase, [C, C, x.length]);
+    if (!reserve(e, end)) return null;
+    const [offS, offT, offX] = offs;
+    e.f32.set(scale, offS >> 2);
+    e.f32.set(shift, offT >> 2);
+    e.f32.set(x, offX >> 2);
+    const parts = split(x.length / C, x.length);
+    runJobs(e, JOB_SCALE_SHIFT, parts.map(([r0, r1]) => [offX, offS, offT, C, r0, r1, offX]));
+    return copyOut(e, offX, x.length);
+  },
+
+  batchNormBackward(dy, xHat, gamma, invStd, C) {
+    const e = getEngine();
+    if (e === null) return null;
+    const rows = dy.length / C;
+    const parts = split(rows, dy.length);
+    const accBytes = parts.length * align(2 * C * 8, 64);
+    const { offs, end } = place(e.workBase, [accBytes / 4, C, C, C, dy.length, dy.length]);
+    if (!reserve(e, end)) return null;
+    const [offAcc, offK, offMd, offMdx, offDy, offH] = offs;
+    e.f32.set(dy, offDy >> 2);
+    e.f32.set(xHat, offH >> 2);
+    const sums = reduceRows(e, JOB_BN_BACKWARD_SUMS, parts, offAcc, 2 * C, (r0, r1, acc) => [offDy, offH, C, r0, r1, acc]);
+    const sumDy = sums.subarray(0, C);
+    const sumDyX = sums.subarray(C);
+    const k = new Float32Array(C);
+    const meanDy = new Float32Array(C);
+    const meanDyX = new Float32Array(C);
+    for (let c = 0; c < C; c++) {
+      k[c] = gamma[c] * invStd[c];
+      meanDy[c] = sumDy[c] / rows;
+      meanDyX[c] = sumDyX[c] / rows;
+    }
+    e.f32.set(k, offK >> 2);
+    e.f32.set(meanDy, offMd >> 2);
+    e.f32.set(meanDyX, offMdx >> 2);
+    runJobs(e, JOB_BN_BACKWARD_APPLY, parts.map(([r0, r1]) => [offDy, offH, offK, offMd, offMdx, C, r0, r1, offDy]));
+    return { dx: copyOut(e, offDy, dy.length), dGamma: Float32Array.from(sumDyX), dBeta: Float32Array.from(sumDy) };
+  },
+
+  relu(x) {
+    const e = getEngine();
+    if (e === null) return null;
+    const { offs, end } = place(e.workBase, [x.length]);
+    if (!reserve(e, end)) return null;
+    const [offX] = offs;
+    e.f32.set(x, offX >> 2);
+    const parts = split(Math.ceil(x.length / 16), x.length).map(([s, f]) => [s * 16, Math.min(x.length, f * 16)]);
+    runJobs(e, JOB_RELU_FORWARD, parts.map(([i0, i1]) => [offX, i0, i1, offX]));
+    return copyOut(e, offX, x.length);
+  },
+
+  reluBackward(dy, x) {
+    const e = getEngine();
+    if (e === null) return null;
+    const { offs, end } = place(e.workBase, [dy.length, dy.length]);
+    if (!reserve(e, end)) return null;
+    const [offDy, offX] = offs;
+    e.f32.set(dy, offDy >> 2);
+    e.f32.set(x.subarray(0, dy.length), offX >> 2);
+    const parts = split(Math.ceil(dy.length / 16), dy.length).map(([s, f]) => [s * 16, Math.min(dy.length, f * 16)]);
+    runJobs(e, JOB_RELU_BACKWARD, parts.map(([i0, i1]) => [offDy, offX, i0, i1, offDy]));
+    return copyOut(e, offDy, dy.length);
+  },
+
+  maxPool(x, info) {
+    const e = getEngine();
+    if (e === null) return null;
+    const { batch, outHeight: OH, outWidth: OW, inChannels: C } = info;
+    const sizeY = batch * OH * OW * C;
+    const { offs, end } = place(e.workBase, [P_WORDS, x.length, sizeY, sizeY]);
+    if (!reserve(e, end)) return null;
+    const [offG, offX, offY, offA] = offs;
+    const g = new Int32Array(e.memory.buffer, offG, P_WORDS);
+    g.set([
+      info.inHeight, info.inWidth, C, OH, OW, info.filterHeight, info.filterWidth,
+      info.strideHeight, info.strideWidth, info.padTop, info.padLeft, offX, offY, offA,
+    ]);
+    e.f32.set(x, offX >> 2);
+    const parts = split(batch * OH, x.length);
+    runJobs(e, JOB_MAX_POOL, parts.map(([q0, q1]) => [offG, q0, q1]));
+    return { y: copyOut(e, offY, sizeY), argmax: copyOutInt32(e, offA, sizeY) };
+  },
+};

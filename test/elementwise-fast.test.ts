@@ -1,0 +1,195 @@
+// The WebAssembly element-wise ops of the 'cpu' backend (asm/elementwise.ts via
+// src/backend/wasm/elementwise-fast.ts: batch norm train/inference/backward, relu and its
+// gradient, max pool) against the plain TypeScript reference on random inputs: odd channel
+// counts, batch 1 and 32, large means, max-pool ties, NaNs and 'same' padding, one thread and several.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createCpuBackend, referenceBackend } from '../src/backend/cpu.js';
+import { convFast } from '../src/backend/wasm/conv-fast.js';
+import { elementwiseFast } from '../src/backend/wasm/elementwise-fast.js';
+import { gemmFast, gemmInfo, setGemmThreads } from '../src/backend/wasm/gemm-fast.js';
+import { conv2dInfo, type Padding } from '../src/geometry.js';
+import { assertClose, assertIdentical, randomArray, rng } from './helpers.js';
+
+const fast = createCpuBackend('cpu', gemmFast, convFast);
+const ref = referenceBackend;
+const f32 = { atol: 1e-5, rtol: 1e-5 };
+
+// Normal-ish values with the given mean and spread (sum of uniforms), deterministic.
+function gaussian(n: number, seed: number, mean: number, std: number): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n }, () => mean + std * (r() + r() + r() - 1.5) * 2);
+}
+
+function withThreads(count: number, body: () => void): void {
+  const before = gemmInfo().threads;
+  setGemmThreads(count);
+  try {
+    body();
+  } finally {
+    setGemmThreads(before);
+  }
+}
+
+const bnShapes: [number, number][] = [
+  [1, 3], [7, 5], [32 * 9, 16], [1 * 25, 33], [32, 150], [32 * 100, 16], [32 * 40, 33], [2, 1],
+];
+
+function checkBatchNorm(rows: number, C: number, seed: number, mean = 0, std = 1): void {
+  const what = `[${rows}, ${C}] mean ${mean} std ${std}`;
+  const x = gaussian(rows * C, seed, mean, std);
+  const gamma = randomArray(C, seed + 1, 0.5, 2);
+  const beta = randomArray(C, seed + 2);
+  const want = ref.batchNormTrain(x, gamma, beta, C, 1e-3);
+  const got = fast.batchNormTrain(x, gamma, beta, C, 1e-3);
+  assertClose(got.mean, want.mean, { atol: 1e-6 * (1 + Math.abs(mean)), rtol: 1e-6 }, `batchNormTrain mean ${what}`);
+  assertClose(got.variance, want.variance, { atol: 1e-7, rtol: 1e-5 }, `batchNormTrain variance ${what}`);
+  assertClose(got.invStd, want.invStd, { atol: 1e-7, rtol: 1e-5 }, `batchNormTrain invStd ${what}`);
+  // Same f64 sums and the same f32 mean as the reference, so x − mean agrees exactly even at |mean| ≫ std.
+  const tol = { atol: 2e-6, rtol: 1e-5 };
+  assertClose(got.xHat, want.xHat, tol, `batchNormTrain xHat ${what}`);
+  assertClose(got.y, want.y, tol, `batchNormTrain y ${what}`);
+
+  const mm = randomArray(C, seed + 3, mean - 1, mean + 1);
+  const mv = randomArray(C, seed + 4, 0.5, 2);
+  assertClose(
+    fast.batchNormInference(x, gamma, beta, mm, mv, C, 1e-3),
+    ref.batchNormInference(x, gamma, beta, mm, mv, C, 1e-3),
+    { atol: 1e-5 * (1 + Math.abs(mean)), rtol: 1e-5 },
+    `batchNormInference ${what}`,
+  );
+
+  const dy = randomArray(rows * C, seed + 5);
+  const gw = ref.batchNormBackward(dy, want.xHat, gamma, want.invStd, C);
+  const gg = fast.batchNormBackward(dy, want.xHat, gamma, want.invStd, C);
+  assertClose(gg.dx, gw.dx, { atol: 1e-5, rtol: 1e-4 }, `batchNormBackward dx ${what}`);
+  assertClose(gg.dGamma, gw.dGamma, { atol: 1e-4, rtol: 1e-6 }, `batchNormBackward dGamma ${what}`);
+  assertClose(gg.dBeta, gw.dBeta, { atol: 1e-4, rtol: 1e-6 }, `batchNormBackward dBeta ${what}`);
+}
+
+test('the WebAssembly element-wise kernels run here (not the fallback)', () => {
+  assert.ok(gemmInfo().simd, JSON.stringify(gemmInfo()));
+  assert.ok(elementwiseFast.relu(new Float32Array([1, -1])) instanceof Float32Array);
+  assert.ok(elementwiseFast.batchNormTrain(new Float32Array([1, 2, 3, 4]), new Float32Array([1, 1]), new Float32Array(2), 2, 1e-3) !== null);
+});
+
+for (const t of [1, 2, 3]) {
+  test(`batchNormTrain, batchNormInference, batchNormBackward = reference, ${t} thread(s)`, () => {
+    withThreads(t, () => bnShapes.forEach(([rows, C], i) => checkBatchNorm(rows, C, 100 * t + 10 * i)));
+  });
+}
+
+test('batchNormTrain = reference on data with a large mean (100 ± 1, 1000 ± 0.5)', () => {
+  checkBatchNorm(32 * 100, 16, 7, 100, 1);
+  checkBatchNorm(32 * 25, 5, 8, 100, 1);
+  checkBatchNorm(3200, 3, 9, -1000, 0.5);
+  withThreads(2, () => checkBatchNorm(32 * 100, 33, 10, 100, 1));
+});
+
+test('batchNormTrain on [32·100·100, 16] (threaded): mean, variance, xHat and y = reference', () => {
+  checkBatchNorm(32 * 100 * 100, 16, 11, 0.3, 2);
+});
+
+test('relu and its gradient = reference (NaN → 0, −0 → 0), odd lengths, one and two threads', () => {
+  for (const t of [1, 2]) {
+    withThreads(t, () => {
+      for (const n of [1, 3, 5, 17, 150, 32 * 33, 100003]) {
+        const x = randomArray(n, n + t);
+        const dy = randomArray(n, n + 1);
+        x[0] = NaN;
+        if (n > 2) x[2] = -0;
+        assertIdentical(fast.activation('relu', x, 1, 0), ref.activation('relu', x, 1, 0), `relu [${n}]`);
+        assertIdentical(fast.activationBackward('relu', dy, x, x, 1, 0), ref.activationBackward('relu', dy, x, x, 1, 0), `relu' [${n}]`);
+      }
+    });
+  }
+  const x = randomArray(64, 1);
+  assertClose(fast.activation('elu', x, 16, 1), ref.activation('elu', x, 16, 1), f32, 'elu still the reference loop');
+});
+
+interface PoolCase {
+  batch: number;
+  h: number;
+  w: number;
+  c: number;
+  k: [number, number];
+  s: [number, number];
+  pad: Padding;
+}
+
+const poolCases: PoolCase[] = [
+  { batch: 1, h: 4, w: 4, c: 1, k: [2, 2], s: [2, 2], pad: 'valid' },
+  { batch: 2, h: 5, w: 7, c: 3, k: [2, 2], s: [2, 2], pad: 'same' },
+  { batch: 32, h: 10, w: 10, c: 16, k: [2, 2], s: [2, 2], pad: 'valid' },
+  { batch: 3, h: 9, w: 11, c: 5, k: [3, 3], s: [2, 2], pad: 'same' },
+  { batch: 2, h: 7, w: 7, c: 33, k: [3, 3], s: [1, 1], pad: 'same' },
+  { batch: 1, h: 6, w: 5, c: 150, k: [2, 3], s: [1, 2], pad: 'valid' },
+  { batch: 32, h: 25, w: 25, c: 33, k: [2, 2], s: [2, 2], pad: 'same' },
+  { batch: 32, h: 100, w: 100, c: 16, k: [2, 2], s: [2, 2], pad: 'valid' },
+];
+
+function checkPool(t: PoolCase, seed: number, mode: 'random' | 'ties' | 'nan'): void {
+  const info = conv2dInfo([t.batch, t.h, t.w, t.c], t.k, t.c, t.s, t.pad);
+  const n = t.batch * t.h * t.w * t.c;
+  const what = `[${t.batch},${t.h},${t.w},${t.c}] pool ${t.k.join('×')} stride ${t.s.join('×')} '${t.pad}' ${mode}`;
+  let x = randomArray(n, seed);
+  // Few distinct values: most windows hold ties, and the first in window order must win.
+  if (mode === 'ties') x = x.map((v) => Math.round(v * 2) / 2);
+  if (mode === 'nan') {
+    const r = rng(seed);
+    x = x.map((v) => (r() < 0.1 ? NaN : Math.round(v * 2) / 2));
+  }
+  const want = ref.maxPool(x, info);
+  const got = fast.maxPool(x, info);
+  assertIdentical(got.argmax, want.argmax, `maxPool argmax ${what}`);
+  assertIdentical(got.y, want.y, `maxPool y ${what}`);
+  const dy = randomArray(want.y.length, seed + 1);
+  assertIdentical(fast.maxPoolBackprop(dy, got.argmax, n), ref.maxPoolBackprop(dy, want.argmax, n), `maxPoolBackprop ${what}`);
+}
+
+for (const t of [1, 2]) {
+  test(`maxPool (y, argmax) and maxPoolBackprop = reference: random, ties, NaN; ${t} thread(s)`, () => {
+    withThreads(t, () => {
+      poolCases.forEach((c, i) => {
+        for (const mode of ['random', 'ties', 'nan'] as const) checkPool(c, 1000 * t + 10 * i, mode);
+      });
+    });
+  });
+}
+
+test('maxPool ties: the first cell in window order wins, NaN first in order wins over numbers', () => {
+  const info = conv2dInfo([1, 2, 2, 4], [2, 2], 4, [2, 2], 'valid');
+  // Pixels (0,0), (0,1), (1,0), (1,1), 4 channels each.
+  const x = new Float32Array([
+    1, 0, NaN, 5,
+    1, 2, 3, NaN,
+    0, 2, NaN, 5,
+    1, 2, 3, 5,
+  ]);
+  const { y, argmax } = fast.maxPool(x, info);
+  assertIdentical(y, [1, 2, NaN, NaN], 'y');
+  assertIdentical(argmax, [0, 5, 2, 7], 'argmax');
+});
+
+test('a fast op overwrites: results do not depend on earlier calls', () => {
+  const x = randomArray(32 * 16, 3);
+  const g = randomArray(16, 4);
+  const b = randomArray(16, 5);
+  const first = fast.batchNormTrain(x, g, b, 16, 1e-3);
+  fast.batchNormTrain(randomArray(32 * 16, 6), g, b, 16, 1e-3);
+  assertIdentical(fast.batchNormTrain(x, g, b, 16, 1e-3).y, first.y, 'batchNormTrain y repeated');
+  const dy = randomArray(32 * 16, 7);
+  const d1 = fast.batchNormBackward(dy, first.xHat, g, first.invStd, 16);
+  fast.batchNormBackward(randomArray(32 * 16, 8), first.xHat, g, first.invStd, 16);
+  assertIdentical(fast.batchNormBackward(dy, first.xHat, g, first.invStd, 16).dGamma, d1.dGamma, 'batchNormBackward dGamma repeated');
+});
+
+test('without the element-wise kernels (null) the cpu backend runs the reference loops', () => {
+  const plain = createCpuBackend('cpu', gemmFast, convFast, null);
+  const x = gaussian(32 * 5, 1, 3, 2);
+  const g = randomArray(5, 2);
+  const b = randomArray(5, 3);
+  assertIdentical(plain.batchNormTrain(x, g, b, 5, 1e-3).y, ref.batchNormTrain(x, g, b, 5, 1e-3).y, 'batchNormTrain');
+});
+
+test.run();
