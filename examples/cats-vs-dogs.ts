@@ -24,6 +24,7 @@ const HELP = `Usage: npm run example -- [options]
   --imbalance X         fraction of cats in the built-in data (default 0.25, as the user's set)
   --count N             images in the built-in data (default 2400)
   --backend cpu|reference|gpu   (default cpu)
+  --gpu-mode auto|headlessgl|webasm   gpu.js mode with --backend gpu (default auto)
   --seed N              (default 1)
   --out DIR             report folder (default examples/out)
   --save DIR            where the trained model is saved, TF.js LayersModel format (default OUT/model; 'none' to skip)
@@ -42,6 +43,7 @@ const { values: opts } = parseArgs({
     imbalance: { type: 'string', default: '0.25' },
     count: { type: 'string', default: '2400' },
     backend: { type: 'string', default: 'cpu' },
+    'gpu-mode': { type: 'string', default: 'auto' },
     seed: { type: 'string', default: '1' },
     out: { type: 'string', default: join(import.meta.dirname, 'out') },
     save: { type: 'string' },
@@ -82,7 +84,8 @@ if (classWeight === null) {
 }
 
 setSeed(seed);
-setBackend(opts.backend as Parameters<typeof setBackend>[0]);
+if (opts.backend === 'gpu') setBackend('gpu', { mode: opts['gpu-mode'] as 'auto' | 'headlessgl' | 'webasm' });
+else setBackend(opts.backend as 'cpu' | 'reference');
 console.log(`Backend: ${getBackend().name}`);
 
 const started = performance.now();
