@@ -21,6 +21,8 @@ const { values: opts } = parseArgs({
     only: { type: 'string', default: '1,2,3' },
     quick: { type: 'boolean', default: false },
     seed: { type: 'string', default: '1' },
+    // Fraction of cats (class 0). 0.25 makes the positive class (dogs) the 75 % majority; 0.75 makes it the 25 % minority.
+    'cat-fraction': { type: 'string', default: '0.25' },
     out: { type: 'string', default: join(import.meta.dirname, 'out') },
   },
 });
@@ -31,7 +33,8 @@ const count = quick ? 400 : 2000;
 const epochs = quick ? 2 : 10;
 const sizeEpochs = quick ? 1 : 8;
 
-const out: string[] = [`# Measured answers (${new Date().toISOString().slice(0, 10)}, ${count} built-in images, 25 % cats, seed ${seed})`, ''];
+const catFraction = Number(opts['cat-fraction']);
+const out: string[] = [`# Measured answers (${new Date().toISOString().slice(0, 10)}, ${count} built-in images, ${Math.round(catFraction * 100)} % cats, seed ${seed})`, ''];
 const log = (line = ''): void => {
   console.log(line);
   out.push(line);
@@ -44,7 +47,7 @@ interface Run {
   epochs?: number;
 }
 
-const dataDir = await ensureBuiltInData({ count, catFraction: 0.25, seed });
+const dataDir = await ensureBuiltInData({ count, catFraction, seed });
 
 /** Loads the set at `size` px, in folder order (all cats, then all dogs), as a user's arrays would be. */
 async function load(size: number): Promise<{ x: Tensor; y: Tensor; classNames: string[] }> {
@@ -71,7 +74,7 @@ async function train(run: Run, xTrain: Tensor, yTrain: Tensor, xVal: Tensor, yVa
 if (only.has(1) || only.has(2)) {
   const { x, y, classNames } = await load(64);
   const split = trainTestSplit(x, y, { testSize: 0.2, stratify: true, seed });
-  log(`Classes: 0 = ${classNames[0]} (25 %), 1 = ${classNames[1]} (75 %). Precision and recall below are for class 1 (${classNames[1]}), as the user's metric measured it.`);
+  log(`Classes: 0 = ${classNames[0]} (${Math.round(catFraction * 100)} %), 1 = ${classNames[1]} (${Math.round((1 - catFraction) * 100)} %). Precision and recall below are for class 1 (${classNames[1]}), as the user's metric measured it.`);
   log(`Images resized to 64×64; stratified 80/20 split: ${split.yTrain.shape[0]} training, ${split.yTest.shape[0]} validation images.`);
   log();
 

@@ -110,7 +110,9 @@ export async function writeReport(outDir: string, data: ReportData): Promise<str
     },
     resolve: { scale: { y: 'independent' } },
   } as vl.TopLevelSpec);
-  const chosen = data.pr.reduce((best, p) => (Math.abs(p.threshold - data.threshold) < Math.abs(best.threshold - data.threshold) ? p : best), data.pr[0] ?? { threshold: data.threshold, precision: 0, recall: 0 });
+  // Positive iff score > threshold: the curve point of the smallest score above the threshold.
+  const above = data.pr.filter((p) => p.threshold > data.threshold);
+  const chosen = above.length ? above[above.length - 1] : { threshold: data.threshold, precision: 0, recall: 0 };
   const prSvg = await toSvg({
     width: 360,
     height: 300,
