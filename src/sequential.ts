@@ -1,4 +1,5 @@
 import type { Callback, Logs } from './callbacks.js';
+import { forwardInference } from './inference-fusion.js';
 import { saveModel } from './io/save.js';
 import { formatShape, Layer, type Param } from './layers/layer.js';
 import { getLoss, type Loss } from './losses.js';
@@ -231,8 +232,9 @@ export class Sequential {
     checkFinite(op, 'y', y.values);
   }
 
-  /** Forward through every layer. */
+  /** Forward through every layer; inference folds Conv2D → BatchNormalization runs (see inference-fusion.ts). */
   private forward(x: Tensor, training: boolean, rng: Random): Tensor {
+    if (!training) return forwardInference(this.layers, x, rng);
     let h = x;
     for (const layer of this.layers) h = layer.forward(h, { training, rng });
     return h;

@@ -72,6 +72,11 @@ export class Conv2D extends Layer {
     this.biasInitializer = config.biasInitializer ?? 'zeros';
   }
 
+  /** The activation applied after the convolution and bias ('linear' when none was given). */
+  get activation(): string {
+    return this.act.kind;
+  }
+
   computeOutputShape(inputShape: readonly number[]): number[] {
     const [h, w, c] = expectImageShape(inputShape, `Conv2D '${this.name}'`);
     const info = conv2dInfo([1, h, w, c], this.kernelSize, this.filters, this.strides, this.padding, this.dilationRate);
