@@ -268,6 +268,50 @@ for (const mode of modes) {
   });
 }
 
+// A real gpu.js fallback, not a simulated one: gpu.js's own WebAssemblyKernel.build() rejects an argument
+// of a texture type (what a GL kernel with `pipeline: true` returns), requests the fallback, and gpu.js
+// swaps a CPUKernel into the shortcut, warns and sets `fallbackReason`. The only stand-in is the argument:
+// an object typed like a gpu.js NumberTexture (`toArray` is what the CPU kernel reads), since no real
+// texture can be made without GL. matmul takes its output size from m·n, not from the argument.
+test('[webasm] a kernel gpu.js quietly runs on the CPU throws, naming the kernel and the reason', () => {
+  const b = createGpuBackend({ mode: 'webasm' });
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => void warnings.push(args.join(' '));
+  try {
+    const a = Float32Array.of(1, 2, 3);
+    const w = Float32Array.of(4, 5, 6);
+    const texture = { type: 'NumberTexture', output: [3], size: [3, 1], toArray: () => a };
+    assert.throws(
+      () => b.matmul(texture as never, w, 1, 3, 1, false, false),
+      (e: Error) =>
+        /kernel 'matmul' ran on CPUKernel instead of WebAssemblyKernel \(mode 'webasm'\)/.test(e.message) &&
+        /argument "a" of type NumberTexture is not supported on the webasm backend/.test(e.message),
+    );
+    assert.ok(warnings.some((line) => line.includes('Falling back to CPU')), `gpu.js did not fall back: ${JSON.stringify(warnings)}`);
+    // The fallen-back kernel is dropped: the same op and shape compiles again in the mode and runs there.
+    assert.is(b.liveKernels(), 0);
+    assert.equal(Array.from(b.matmul(a, w, 1, 3, 1, false, false)), [32]);
+    assert.is(b.liveKernels(), 1);
+  } finally {
+    console.warn = warn;
+    b.dispose();
+  }
+});
+
+test('[webasm] switching from the gpu backend to another destroys its kernels', () => {
+  const b = setBackend('gpu', { mode: 'webasm' }) as GpuBackend;
+  try {
+    b.multiply(Float32Array.of(1, 2), Float32Array.of(3, 4));
+    b.matmul(Float32Array.of(1, 2), Float32Array.of(3, 4), 1, 2, 1, false, false);
+    assert.is(b.liveKernels(), 2);
+  } finally {
+    setBackend('cpu');
+  }
+  assert.is(b.liveKernels(), 0);
+  assert.is(getBackend().name, 'cpu');
+});
+
 test('a mode asked for but unavailable fails loudly, and webgpu says why it is unsupported', () => {
   assert.throws(() => setBackend('gpu', { mode: 'webgpu' }), /webgpu.*not supported/);
   // @ts-expect-error an unknown mode

@@ -2,7 +2,7 @@ import { referenceBackend, createCpuBackend } from './cpu.js';
 import { gemmFast } from './wasm/gemm-fast.js';
 import { convFast } from './wasm/conv-fast.js';
 import type { Backend } from './types.js';
-import { makeGpuBackend, type GpuSetOptions } from './gpu/index.js';
+import { disposeGpuBackend, makeGpuBackend, type GpuSetOptions } from './gpu/index.js';
 
 export type { Backend, ActivationKind, BatchNormTrainResult } from './types.js';
 export { createCpuBackend, referenceBackend } from './cpu.js';
@@ -37,6 +37,7 @@ export function setBackend(name: BackendName, options?: GpuSetOptions): Backend 
   if (options !== undefined) throw new Error(`setBackend: backend '${name}' takes no options, got ${JSON.stringify(options)}`);
   const make = backends[name as Exclude<BackendName, 'gpu'>];
   if (!make) throw new Error(`setBackend: unknown backend '${String(name)}'; known: ${Object.keys(backends).join(', ')}`);
+  disposeGpuBackend();
   active = make();
   return active;
 }

@@ -137,9 +137,10 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
   if (!status.available) throw new Error(`gpu backend: mode '${mode}' cannot start here: ${status.reason}`);
   const gpu = new GPU({ mode });
   const cache = new Map<string, IKernelRunShortcut>();
+  /** The kernel gpu.js built each shortcut on, in this mode: a fallback swaps another into the shortcut. */
+  const modeKernel = new WeakMap<IKernelRunShortcut, { destroy(): void }>();
 
-  function kernel(name: KernelName, size: number, constants: object): IKernelRunShortcut {
-    const key = `${name}|${size}|${JSON.stringify(constants)}`;
+  function kernel(key: string, name: KernelName, size: number, constants: object): IKernelRunShortcut {
     let k = cache.get(key);
     if (k) {
       cache.delete(key);
@@ -155,6 +156,7 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
       dynamicOutput: false,
       dynamicArguments: false,
     });
+    modeKernel.set(k, k.kernel as { destroy(): void });
     cache.set(key, k);
     while (cache.size > maxKernels) {
       const [oldKey, old] = cache.entries().next().value as [string, IKernelRunShortcut];
@@ -166,10 +168,17 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
 
   function run(name: KernelName, size: number, constants: object, ...args: Float32Array[]): Float32Array {
     if (size === 0) return new Float32Array(0);
-    const k = kernel(name, size, constants);
+    const key = `${name}|${size}|${JSON.stringify(constants)}`;
+    const k = kernel(key, name, size, constants);
     const out = k(...args) as Float32Array;
     const ran = (k.kernel as { constructor: { name: string }; fallbackReason?: string | null }) ?? null;
     if (ran.constructor.name !== KERNEL_CLASS[mode]) {
+      // gpu.js swapped its CPU kernel into the shortcut for good: drop it from the cache (a later call of
+      // this op and shape compiles afresh in the mode), and destroy the mode's kernel it replaced, which
+      // gpu.js still holds.
+      cache.delete(key);
+      k.destroy();
+      modeKernel.get(k)?.destroy();
       throw new Error(
         `gpu backend: kernel '${name}' ran on ${ran.constructor.name} instead of ${KERNEL_CLASS[mode]} (mode '${mode}'): ${ran.fallbackReason ?? 'no reason given'}`,
       );

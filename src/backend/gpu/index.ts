@@ -17,6 +17,12 @@ export interface GpuSetOptions {
 
 let current: GpuBackend | null = null;
 
+/** Destroys the kernels of the gpu.js backend `setBackend('gpu', …)` made last, if any. */
+export function disposeGpuBackend(): void {
+  current?.dispose();
+  current = null;
+}
+
 /**
  * Builds the backend `setBackend('gpu', options)` activates, disposing the gpu.js backend made before.
  * A mode that cannot start throws with the reason; `'auto'` prints one line naming its choice.
@@ -35,8 +41,7 @@ export function makeGpuBackend(options: GpuSetOptions, cpu: () => Backend): Back
   if (mode !== 'auto' && mode !== 'headlessgl' && mode !== 'webasm') {
     throw new Error(`setBackend('gpu'): unknown mode '${String(mode)}'; known: headlessgl, webasm, webgpu, auto`);
   }
-  current?.dispose();
-  current = null;
+  disposeGpuBackend();
   let chosen = mode;
   if (mode === 'auto') {
     const choice = chooseAuto();
