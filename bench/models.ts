@@ -1,27 +1,11 @@
 // The user's seed model in tscnn, random batches for it, and a timing hook that wraps each layer's
 // forward/backward (on the instances: src is untouched) to break one training step down by layer.
-import { layers, optimizers, Sequential, tensor, type Tensor } from '../src/index.js';
+import { optimizers, Sequential, tensor, type Tensor } from '../src/index.js';
+import { buildUserModel } from '../examples/lib/user-model.js';
 
 /** The seed model of issue 2 for `size`×`size`×3 images. */
 export function buildSeedModel(size: number): Sequential {
-  const model = new Sequential();
-  model.add(new layers.Conv2D({ filters: 16, kernelSize: 3, padding: 'same', inputShape: [size, size, 3] }));
-  model.add(new layers.BatchNormalization());
-  model.add(new layers.Activation('relu'));
-  model.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  model.add(new layers.Conv2D({ filters: 32, kernelSize: 3, activation: 'relu', padding: 'same' }));
-  model.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  model.add(new layers.Conv2D({ filters: 64, kernelSize: 3, activation: 'relu', padding: 'same' }));
-  model.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  model.add(new layers.Conv2D({ filters: 128, kernelSize: 3, activation: 'relu', padding: 'same' }));
-  model.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  model.add(new layers.Dropout({ rate: 0.5 }));
-  model.add(new layers.Flatten());
-  model.add(new layers.Dense({ units: 150 }));
-  model.add(new layers.Activation('relu'));
-  model.add(new layers.Dropout({ rate: 0.5 }));
-  model.add(new layers.BatchNormalization());
-  model.add(new layers.Dense({ units: 1, activation: 'sigmoid' }));
+  const model = buildUserModel(size);
   model.compile({ optimizer: new optimizers.SGD({ learningRate: 1e-4 }), loss: 'binaryCrossentropy', metrics: ['precision', 'recall', 'accuracy'] });
   return model;
 }

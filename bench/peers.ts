@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
+import { buildUserModelTfjs } from '../examples/lib/user-model.js';
 
 export { tf };
 export type PeerName = 'tfjs-wasm' | 'tfjs-cpu';
@@ -154,25 +155,7 @@ export function gradFunc(kernel: string): NonNullable<ReturnType<typeof tf.getGr
 
 /** The seed model in tf.layers, as the user wrote it in Keras. */
 export function buildTfModel(size: number): tf.Sequential {
-  const L = tf.layers;
-  const model = tf.sequential();
-  model.add(L.conv2d({ filters: 16, kernelSize: 3, padding: 'same', inputShape: [size, size, 3] }));
-  model.add(L.batchNormalization());
-  model.add(L.activation({ activation: 'relu' }));
-  model.add(L.maxPooling2d({ poolSize: 2 }));
-  model.add(L.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', padding: 'same' }));
-  model.add(L.maxPooling2d({ poolSize: 2 }));
-  model.add(L.conv2d({ filters: 64, kernelSize: 3, activation: 'relu', padding: 'same' }));
-  model.add(L.maxPooling2d({ poolSize: 2 }));
-  model.add(L.conv2d({ filters: 128, kernelSize: 3, activation: 'relu', padding: 'same' }));
-  model.add(L.maxPooling2d({ poolSize: 2 }));
-  model.add(L.dropout({ rate: 0.5 }));
-  model.add(L.flatten());
-  model.add(L.dense({ units: 150 }));
-  model.add(L.activation({ activation: 'relu' }));
-  model.add(L.dropout({ rate: 0.5 }));
-  model.add(L.batchNormalization());
-  model.add(L.dense({ units: 1, activation: 'sigmoid' }));
+  const model = buildUserModelTfjs(tf, size);
   model.compile({ optimizer: tf.train.sgd(1e-4), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
   return model;
 }

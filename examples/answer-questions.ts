@@ -31,7 +31,7 @@ const seed = Number(opts.seed);
 const only = new Set(String(opts.only).split(',').map((s) => Number(s.trim())));
 const count = quick ? 400 : 2000;
 const epochs = quick ? 2 : 10;
-const sizeEpochs = quick ? 1 : 8;
+const sizeEpochs = quick ? 1 : epochs;
 
 const catFraction = Number(opts['cat-fraction']);
 const out: string[] = [`# Measured answers (${new Date().toISOString().slice(0, 10)}, ${count} built-in images, ${Math.round(catFraction * 100)} % cats, seed ${seed})`, ''];
@@ -128,16 +128,14 @@ if (only.has(1) || only.has(2)) {
 }
 
 if (only.has(3)) {
-  log(`## 3. Image size: 64 vs 100 vs 200 (Adam lr 1e-3, ${sizeEpochs} epochs on half of the training split, same validation images)`);
+  log(`## 3. Image size: 64 vs 100 vs 200 (Adam lr 1e-3, ${sizeEpochs} epochs, same split)`);
   log();
   log('| image size | parameters | seconds per epoch | val accuracy | val precision | val recall |');
   log('|---|---|---|---|---|---|');
   for (const size of [64, 100, 200]) {
     const { x, y } = await load(size);
     const split = trainTestSplit(x, y, { testSize: 0.2, stratify: true, seed });
-    // Half of the training part (800 images by default), so that 200 px stays affordable.
-    const half = trainTestSplit(split.xTrain, split.yTrain, { testSize: 0.5, stratify: true, seed });
-    const r = await train({ label: `${size}`, optimizer: () => new optimizers.Adam({ learningRate: 1e-3 }), epochs: sizeEpochs }, half.xTrain, half.yTrain, split.xTest, split.yTest, size);
+    const r = await train({ label: `${size}`, optimizer: () => new optimizers.Adam({ learningRate: 1e-3 }), epochs: sizeEpochs }, split.xTrain, split.yTrain, split.xTest, split.yTest, size);
     const e = r.epochsRun - 1;
     const params = buildUserModel(size).countParams();
     log(`| ${size}×${size} | ${params.toLocaleString('en-US')} | ${(r.seconds / r.epochsRun).toFixed(1)} | ${fmt(r.history.val_accuracy[e])} | ${fmt(r.history.val_precision[e])} | ${fmt(r.history.val_recall[e])} |`);

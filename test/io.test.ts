@@ -14,6 +14,7 @@ import { Adam, SGD } from '../src/optimizers.js';
 import { Sequential } from '../src/sequential.js';
 import { Tensor, type Shape } from '../src/tensor.js';
 import { assertClose, assertIdentical, assertSameWeights, randomArray } from './helpers.js';
+import { buildUserModel } from '../examples/lib/user-model.js';
 
 // TF.js prints a banner about tfjs-node on its first tensor unless in test mode.
 tf.env().set('IS_TEST', true);
@@ -28,25 +29,7 @@ const SIDE = 36;
 
 /** The user's seed architecture (see issue 2) on 36×36×3 inputs: 36→18→9→4→2, Flatten 512. */
 function seedModel(): Sequential {
-  const m = new Sequential();
-  m.add(new layers.Conv2D({ filters: 16, kernelSize: 3, padding: 'same', inputShape: [SIDE, SIDE, 3] }));
-  m.add(new layers.BatchNormalization());
-  m.add(new layers.Activation('relu'));
-  m.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  m.add(new layers.Conv2D({ filters: 32, kernelSize: 3, activation: 'relu', padding: 'same' }));
-  m.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  m.add(new layers.Conv2D({ filters: 64, kernelSize: 3, activation: 'relu', padding: 'same' }));
-  m.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  m.add(new layers.Conv2D({ filters: 128, kernelSize: 3, activation: 'relu', padding: 'same' }));
-  m.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  m.add(new layers.Dropout({ rate: 0.5 }));
-  m.add(new layers.Flatten());
-  m.add(new layers.Dense({ units: 150 }));
-  m.add(new layers.Activation('relu'));
-  m.add(new layers.Dropout({ rate: 0.5 }));
-  m.add(new layers.BatchNormalization());
-  m.add(new layers.Dense({ units: 1, activation: 'sigmoid' }));
-  return m;
+  return buildUserModel(SIDE);
 }
 
 function images(n: number, seed: number): Tensor {

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { layers, optimizers, Sequential, setSeed, tensor, type Tensor } from '../src/index.js';
+import { buildUserModel, buildUserModelTfjs } from '../examples/lib/user-model.js';
 import { assertClose, rng, type Tolerance } from './helpers.js';
 
 // tfjs' CPU backend prints a "Hi, looks like you are running TensorFlow.js in Node.js" banner on
@@ -39,48 +40,12 @@ type Spec = { seedShape: [number, number, number] };
 
 /** The issue's seed model (Dropout rate 0) in tscnn. */
 function tscnnSeedModel({ seedShape }: Spec): Sequential {
-  const m = new Sequential();
-  m.add(new layers.Conv2D({ filters: 16, kernelSize: 3, padding: 'same', inputShape: seedShape }));
-  m.add(new layers.BatchNormalization());
-  m.add(new layers.Activation('relu'));
-  m.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  m.add(new layers.Conv2D({ filters: 32, kernelSize: 3, activation: 'relu', padding: 'same' }));
-  m.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  m.add(new layers.Conv2D({ filters: 64, kernelSize: 3, activation: 'relu', padding: 'same' }));
-  m.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  m.add(new layers.Conv2D({ filters: 128, kernelSize: 3, activation: 'relu', padding: 'same' }));
-  m.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  m.add(new layers.Dropout({ rate: 0 }));
-  m.add(new layers.Flatten());
-  m.add(new layers.Dense({ units: 150 }));
-  m.add(new layers.Activation('relu'));
-  m.add(new layers.Dropout({ rate: 0 }));
-  m.add(new layers.BatchNormalization());
-  m.add(new layers.Dense({ units: 1, activation: 'sigmoid' }));
-  return m;
+  return buildUserModel(seedShape[0], { inputShape: seedShape, dropoutRate: 0 });
 }
 
 /** The same model in tf.layers. */
 function tfSeedModel({ seedShape }: Spec): tf.Sequential {
-  const m = tf.sequential();
-  m.add(tf.layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', inputShape: seedShape }));
-  m.add(tf.layers.batchNormalization());
-  m.add(tf.layers.activation({ activation: 'relu' }));
-  m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-  m.add(tf.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', padding: 'same' }));
-  m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-  m.add(tf.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu', padding: 'same' }));
-  m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-  m.add(tf.layers.conv2d({ filters: 128, kernelSize: 3, activation: 'relu', padding: 'same' }));
-  m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-  m.add(tf.layers.dropout({ rate: 0 }));
-  m.add(tf.layers.flatten());
-  m.add(tf.layers.dense({ units: 150 }));
-  m.add(tf.layers.activation({ activation: 'relu' }));
-  m.add(tf.layers.dropout({ rate: 0 }));
-  m.add(tf.layers.batchNormalization());
-  m.add(tf.layers.dense({ units: 1, activation: 'sigmoid' }));
-  return m;
+  return buildUserModelTfjs(tf, seedShape[0], { inputShape: seedShape, dropoutRate: 0 });
 }
 
 /**
