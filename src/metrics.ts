@@ -104,6 +104,60 @@ function argmax(a: Float32Array, offset: number, n: number): number {
 }
 
 /**
+ * TP / (TP + X) over every element of `[batch, units]`, where X is false positives (precision)
+ * or false negatives (recall). A prediction is positive iff `p > threshold` (strictly, compared in
+ * float32 like Keras), a label iff it is non-zero; counts are weighted by sampleWeight and
+ * accumulate until `reset`. The result is 0 when TP + X is 0.
+ */
+abstract class PositiveRatio implements Metric {
+  readonly name: string;
+  readonly threshold: number;
+  protected tp = 0;
+  /** False positives (precision) or false negatives (recall). */
+  protected miss = 0;
+
+  constructor(className: string, defaultName: string, config: { threshold?: number; name?: string }) {
+    checkOptions(className, config, ['threshold', 'name']);
+    this.name = config.name ?? defaultName;
+    this.threshold = checkThreshold(this.name, config.threshold ?? 0.5);
+  }
+
+  /** Whether a non-true-positive element with this label and prediction counts in the denominator. */
+  protected abstract isMiss(labelPositive: boolean, predictedPositive: boolean): boolean;
+
+  /** Weighted count of positive labels predicted positive. */
+  get truePositives(): number {
+    return this.tp;
+  }
+
+  reset(): void {
+    this.tp = 0;
+    this.miss = 0;
+  }
+
+  update(yTrue: Float32Array, yPred: Float32Array, batch: number, units: number, sampleWeight?: Float32Array): void {
+    checkBatch(this.name, yTrue, yPred, batch, units, sampleWeight);
+    const t = asFloat32(this.threshold);
+    for (let i = 0; i < yPred.length; i++) {
+      const predicted = yPred[i] > t;
+      const label = yTrue[i] !== 0;
+      const w = sampleWeight ? sampleWeight[Math.floor(i / units)] : 1;
+      if (predicted && label) this.tp += w;
+      else if (this.isMiss(label, predicted)) this.miss += w;
+    }
+  }
+
+  result(): number {
+    const d = this.tp + this.miss;
+    return d > 0 ? this.tp / d : 0;
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { name: this.name, threshold: this.threshold };
+  }
+}
+
+/**
  * Streaming precision `TP / (TP + FP)` over every element of `[batch, units]`, Keras
  * semantics: a prediction is positive iff `p > threshold` (strictly, so p = 0.5 is negative
  * at the default threshold), a label is positive iff it is non-zero; counts are weighted by
@@ -117,50 +171,18 @@ function argmax(a: Float32Array, offset: number, n: number): number {
  * p.truePositives; // 1 (0.5 is not > 0.5)
  * p.result(); // 0.5
  */
-export class Precision implements Metric {
-  readonly name: string;
-  readonly threshold: number;
-  private tp = 0;
-  private fp = 0;
-
+export class Precision extends PositiveRatio {
   constructor(config: { threshold?: number; name?: string } = {}) {
-    checkOptions('Precision', config, ['threshold', 'name']);
-    this.name = config.name ?? 'precision';
-    this.threshold = checkThreshold(this.name, config.threshold ?? 0.5);
+    super('Precision', 'precision', config);
   }
 
-  /** Weighted count of positive labels predicted positive. */
-  get truePositives(): number {
-    return this.tp;
+  protected isMiss(labelPositive: boolean, predictedPositive: boolean): boolean {
+    return predictedPositive && !labelPositive;
   }
 
   /** Weighted count of negative labels predicted positive. */
   get falsePositives(): number {
-    return this.fp;
-  }
-
-  reset(): void {
-    this.tp = 0;
-    this.fp = 0;
-  }
-
-  update(yTrue: Float32Array, yPred: Float32Array, batch: number, units: number, sampleWeight?: Float32Array): void {
-    checkBatch(this.name, yTrue, yPred, batch, units, sampleWeight);
-    for (let i = 0; i < yPred.length; i++) {
-      if (!(yPred[i] > asFloat32(this.threshold))) continue;
-      const w = sampleWeight ? sampleWeight[Math.floor(i / units)] : 1;
-      if (yTrue[i] !== 0) this.tp += w;
-      else this.fp += w;
-    }
-  }
-
-  result(): number {
-    const d = this.tp + this.fp;
-    return d > 0 ? this.tp / d : 0;
-  }
-
-  getConfig(): Record<string, unknown> {
-    return { name: this.name, threshold: this.threshold };
+    return this.miss;
   }
 }
 
@@ -173,50 +195,18 @@ export class Precision implements Metric {
  * r.update(new Float32Array([1, 1, 0]), new Float32Array([0.9, 0.2, 0.8]), 3, 1);
  * r.result(); // 0.5
  */
-export class Recall implements Metric {
-  readonly name: string;
-  readonly threshold: number;
-  private tp = 0;
-  private fn = 0;
-
+export class Recall extends PositiveRatio {
   constructor(config: { threshold?: number; name?: string } = {}) {
-    checkOptions('Recall', config, ['threshold', 'name']);
-    this.name = config.name ?? 'recall';
-    this.threshold = checkThreshold(this.name, config.threshold ?? 0.5);
+    super('Recall', 'recall', config);
   }
 
-  /** Weighted count of positive labels predicted positive. */
-  get truePositives(): number {
-    return this.tp;
+  protected isMiss(labelPositive: boolean, predictedPositive: boolean): boolean {
+    return labelPositive && !predictedPositive;
   }
 
   /** Weighted count of positive labels predicted negative. */
   get falseNegatives(): number {
-    return this.fn;
-  }
-
-  reset(): void {
-    this.tp = 0;
-    this.fn = 0;
-  }
-
-  update(yTrue: Float32Array, yPred: Float32Array, batch: number, units: number, sampleWeight?: Float32Array): void {
-    checkBatch(this.name, yTrue, yPred, batch, units, sampleWeight);
-    for (let i = 0; i < yPred.length; i++) {
-      if (yTrue[i] === 0) continue;
-      const w = sampleWeight ? sampleWeight[Math.floor(i / units)] : 1;
-      if (yPred[i] > asFloat32(this.threshold)) this.tp += w;
-      else this.fn += w;
-    }
-  }
-
-  result(): number {
-    const d = this.tp + this.fn;
-    return d > 0 ? this.tp / d : 0;
-  }
-
-  getConfig(): Record<string, unknown> {
-    return { name: this.name, threshold: this.threshold };
+    return this.miss;
   }
 }
 
