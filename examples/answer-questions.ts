@@ -24,6 +24,7 @@ const { values: opts } = parseArgs({
     // Fraction of cats (class 0). 0.25 makes the positive class (dogs) the 75 % majority; 0.75 makes it the 25 % minority.
     'cat-fraction': { type: 'string', default: '0.25' },
     out: { type: 'string', default: join(import.meta.dirname, 'out') },
+    sizes: { type: 'string', default: '64,100,200' },
   },
 });
 const quick = opts.quick;
@@ -132,7 +133,7 @@ if (only.has(3)) {
   log();
   log('| image size | parameters | seconds per epoch | val accuracy | val precision | val recall |');
   log('|---|---|---|---|---|---|');
-  for (const size of [64, 100, 200]) {
+  for (const size of String(opts.sizes).split(',').map(Number)) {
     const { x, y } = await load(size);
     const split = trainTestSplit(x, y, { testSize: 0.2, stratify: true, seed });
     const r = await train({ label: `${size}`, optimizer: () => new optimizers.Adam({ learningRate: 1e-3 }), epochs: sizeEpochs }, split.xTrain, split.yTrain, split.xTest, split.yTest, size);
