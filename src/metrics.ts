@@ -211,6 +211,46 @@ export class Recall extends PositiveRatio {
 }
 
 /**
+ * A streaming weighted mean `Σ value / Σ weight`, 0 before anything was seen: the state of
+ * BinaryAccuracy, Accuracy and BatchAveragedPrecision.
+ */
+abstract class MeanMetric implements Metric {
+  readonly name: string;
+  protected sum = 0;
+  protected weight = 0;
+
+  constructor(className: string, defaultName: string, config: { name?: string }, allowed: readonly string[] = ['name']) {
+    checkOptions(className, config, allowed);
+    this.name = config.name ?? defaultName;
+  }
+
+  /** Σ of the values accumulated. */
+  get total(): number {
+    return this.sum;
+  }
+
+  /** Σ of the weights accumulated. */
+  get count(): number {
+    return this.weight;
+  }
+
+  reset(): void {
+    this.sum = 0;
+    this.weight = 0;
+  }
+
+  abstract update(yTrue: Float32Array, yPred: Float32Array, batch: number, units: number, sampleWeight?: Float32Array): void;
+
+  result(): number {
+    return this.weight !== 0 ? this.sum / this.weight : 0;
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { name: this.name };
+  }
+}
+
+/**
  * Streaming binary accuracy, Keras semantics: per sample the fraction of units where
  * `yTrue == (p > threshold ? 1 : 0)` (exact equality, so soft labels never match), then the
  * sampleWeight-weighted mean over samples: `Σ w_i·v_i / Σ w_i`.
@@ -222,31 +262,12 @@ export class Recall extends PositiveRatio {
  * a.update(new Float32Array([1, 0, 1, 0]), new Float32Array([0.9, 0.6, 0.5, 0.1]), 4, 1);
  * a.result(); // 0.5
  */
-export class BinaryAccuracy implements Metric {
-  readonly name: string;
+export class BinaryAccuracy extends MeanMetric {
   readonly threshold: number;
-  private sum = 0;
-  private weight = 0;
 
   constructor(config: { threshold?: number; name?: string } = {}) {
-    checkOptions('BinaryAccuracy', config, ['threshold', 'name']);
-    this.name = config.name ?? 'binary_accuracy';
+    super('BinaryAccuracy', 'binary_accuracy', config, ['threshold', 'name']);
     this.threshold = checkThreshold(this.name, config.threshold ?? 0.5);
-  }
-
-  /** Σ w_i · (fraction of sample i's units predicted correctly). */
-  get total(): number {
-    return this.sum;
-  }
-
-  /** Σ w_i over the samples seen. */
-  get count(): number {
-    return this.weight;
-  }
-
-  reset(): void {
-    this.sum = 0;
-    this.weight = 0;
   }
 
   update(yTrue: Float32Array, yPred: Float32Array, batch: number, units: number, sampleWeight?: Float32Array): void {
@@ -263,11 +284,7 @@ export class BinaryAccuracy implements Metric {
     }
   }
 
-  result(): number {
-    return this.weight !== 0 ? this.sum / this.weight : 0;
-  }
-
-  getConfig(): Record<string, unknown> {
+  override getConfig(): Record<string, unknown> {
     return { name: this.name, threshold: this.threshold };
   }
 }
@@ -283,29 +300,9 @@ export class BinaryAccuracy implements Metric {
  * a.update(new Float32Array([2, 0]), new Float32Array([0.1, 0.2, 0.7, 0.3, 0.6, 0.1]), 2, 3);
  * a.result(); // 0.5
  */
-export class Accuracy implements Metric {
-  readonly name: string;
-  private sum = 0;
-  private weight = 0;
-
+export class Accuracy extends MeanMetric {
   constructor(config: { name?: string } = {}) {
-    checkOptions('Accuracy', config, ['name']);
-    this.name = config.name ?? 'accuracy';
-  }
-
-  /** Σ w_i over correctly classified samples. */
-  get total(): number {
-    return this.sum;
-  }
-
-  /** Σ w_i over the samples seen. */
-  get count(): number {
-    return this.weight;
-  }
-
-  reset(): void {
-    this.sum = 0;
-    this.weight = 0;
+    super('Accuracy', 'accuracy', config);
   }
 
   update(yTrue: Float32Array, yPred: Float32Array, batch: number, units: number, sampleWeight?: Float32Array): void {
@@ -316,14 +313,6 @@ export class Accuracy implements Metric {
       if (argmax(yPred, b * units, units) === t) this.sum += w;
       this.weight += w;
     }
-  }
-
-  result(): number {
-    return this.weight !== 0 ? this.sum / this.weight : 0;
-  }
-
-  getConfig(): Record<string, unknown> {
-    return { name: this.name };
   }
 }
 
@@ -579,29 +568,9 @@ function roundHalfEven(x: number): number {
  * m.update(new Float32Array([1]), new Float32Array([0.9]), 1, 1); // batch value 1
  * m.result(); // ≈ 0.75, while streaming precision is 2/3
  */
-export class BatchAveragedPrecision implements Metric {
-  readonly name: string;
-  private sum = 0;
-  private batches = 0;
-
+export class BatchAveragedPrecision extends MeanMetric {
   constructor(config: { name?: string } = {}) {
-    checkOptions('BatchAveragedPrecision', config, ['name']);
-    this.name = config.name ?? 'batch_averaged_precision';
-  }
-
-  /** Σ of the per-batch values. */
-  get total(): number {
-    return this.sum;
-  }
-
-  /** Number of batches seen. */
-  get count(): number {
-    return this.batches;
-  }
-
-  reset(): void {
-    this.sum = 0;
-    this.batches = 0;
+    super('BatchAveragedPrecision', 'batch_averaged_precision', config);
   }
 
   update(yTrue: Float32Array, yPred: Float32Array, batch: number, units: number, sampleWeight?: Float32Array): void {
@@ -617,15 +586,7 @@ export class BatchAveragedPrecision implements Metric {
       pp += roundHalfEven(clip01(yPred[i]));
     }
     this.sum += tp / (pp + 1e-7);
-    this.batches += 1;
-  }
-
-  result(): number {
-    return this.batches > 0 ? this.sum / this.batches : 0;
-  }
-
-  getConfig(): Record<string, unknown> {
-    return { name: this.name };
+    this.weight += 1;
   }
 }
 
