@@ -312,6 +312,19 @@ test('[webasm] switching from the gpu backend to another destroys its kernels', 
   assert.is(getBackend().name, 'cpu');
 });
 
+test('[webasm] a gpu backend that cannot start leaves the active gpu backend usable', () => {
+  const b = setBackend('gpu', { mode: 'webasm' }) as GpuBackend;
+  try {
+    b.multiply(Float32Array.of(1, 2), Float32Array.of(3, 4));
+    assert.throws(() => setBackend('gpu', { mode: 'webasm', maxKernels: 0 }), /maxKernels must be a positive integer, got 0/);
+    assert.is(getBackend(), b);
+    assert.is(b.liveKernels(), 1);
+    assert.equal(Array.from(b.multiply(Float32Array.of(1, 2), Float32Array.of(3, 4))), [3, 8]);
+  } finally {
+    setBackend('cpu');
+  }
+});
+
 test('a mode asked for but unavailable fails loudly, and webgpu says why it is unsupported', () => {
   assert.throws(() => setBackend('gpu', { mode: 'webgpu' }), /webgpu.*not supported/);
   // @ts-expect-error an unknown mode

@@ -24,7 +24,7 @@ export function disposeGpuBackend(): void {
 }
 
 /**
- * Builds the backend `setBackend('gpu', options)` activates, disposing the gpu.js backend made before.
+ * Builds the backend `setBackend('gpu', options)` activates; the gpu.js backend made before is disposed only once the new one exists.
  * A mode that cannot start throws with the reason; `'auto'` prints one line naming its choice.
  */
 export function makeGpuBackend(options: GpuSetOptions, cpu: () => Backend): Backend {
@@ -41,14 +41,19 @@ export function makeGpuBackend(options: GpuSetOptions, cpu: () => Backend): Back
   if (mode !== 'auto' && mode !== 'headlessgl' && mode !== 'webasm') {
     throw new Error(`setBackend('gpu'): unknown mode '${String(mode)}'; known: headlessgl, webasm, webgpu, auto`);
   }
-  disposeGpuBackend();
   let chosen = mode;
   if (mode === 'auto') {
     const choice = chooseAuto();
     console.log(choice.line);
-    if (choice.mode === 'cpu') return cpu();
+    if (choice.mode === 'cpu') {
+      disposeGpuBackend();
+      return cpu();
+    }
     chosen = choice.mode;
   }
-  current = createGpuBackend({ mode: chosen as Exclude<GpuModeOption, 'auto' | 'webgpu'>, maxKernels });
+  // Build first, dispose after: a mode that cannot start leaves the active backend usable.
+  const next = createGpuBackend({ mode: chosen as Exclude<GpuModeOption, 'auto' | 'webgpu'>, maxKernels });
+  disposeGpuBackend();
+  current = next;
   return current;
 }
