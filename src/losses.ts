@@ -138,6 +138,15 @@ export function binaryCrossentropy(opts?: { fromLogits?: boolean }): Loss {
   };
 }
 
+/** log Σ_j exp(z[o + j]) over one row of `units` logits, shifted by the row max for stability. */
+function logSumExp(z: Float32Array, o: number, units: number): number {
+  let max = -Infinity;
+  for (let u = 0; u < units; u++) max = Math.max(max, z[o + u]);
+  let sumExp = 0;
+  for (let u = 0; u < units; u++) sumExp += Math.exp(z[o + u] - max);
+  return max + Math.log(sumExp);
+}
+
 /**
  * Categorical crossentropy, Keras semantics. Without logits each row of yPred is divided by
  * its sum, clipped to `[1e-7, 1 − 1e-7]`, and `l = −Σ_j y_j·log q_j`; with `fromLogits`,
@@ -168,11 +177,7 @@ export function categoricalCrossentropy(opts?: { fromLogits?: boolean }): Loss {
         const o = b * units;
         let l = 0;
         if (fromLogits) {
-          let max = -Infinity;
-          for (let u = 0; u < units; u++) max = Math.max(max, yPred[o + u]);
-          let sumExp = 0;
-          for (let u = 0; u < units; u++) sumExp += Math.exp(yPred[o + u] - max);
-          const lse = max + Math.log(sumExp);
+          const lse = logSumExp(yPred, o, units);
           let ySum = 0;
           for (let u = 0; u < units; u++) {
             l -= yTrue[o + u] * (yPred[o + u] - lse);
@@ -242,11 +247,7 @@ export function sparseCategoricalCrossentropy(opts?: { fromLogits?: boolean }): 
         const t = yTrue[b];
         let l: number;
         if (fromLogits) {
-          let max = -Infinity;
-          for (let u = 0; u < units; u++) max = Math.max(max, yPred[o + u]);
-          let sumExp = 0;
-          for (let u = 0; u < units; u++) sumExp += Math.exp(yPred[o + u] - max);
-          const lse = max + Math.log(sumExp);
+          const lse = logSumExp(yPred, o, units);
           l = lse - yPred[o + t];
           for (let u = 0; u < units; u++) {
             dyPred[o + u] = (Math.exp(yPred[o + u] - lse) - (u === t ? 1 : 0)) * scale;
