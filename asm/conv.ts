@@ -305,3 +305,139 @@ export function reluBackwardBiasGrad(dz: usize, y: usize, rows: i32, F: i32, rel
     p += <usize>F << 2;
   }
 }
+
+// y[p, f0 .. f0+8) for one output pixel p at (n, oh, ow), every tap bounds-checked: the
+// direct convolution's border and remainder path.
+// @ts-ignore: decorator
+@inline
+function directPixel(g: usize, n: i32, oh: i32, ow: i32, yp: usize): void {
+  const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), F = gi(g, G_F);
+  const KH = gi(g, G_KH), KW = gi(g, G_KW);
+  const dh = gi(g, G_DH), dw = gi(g, G_DW);
+  const x = <usize>gi(g, G_X), w = <usize>gi(g, G_WT);
+  const bias = <usize>gi(g, G_BIAS);
+  const relu = gi(g, G_RELU) != 0;
+  const ih0 = oh * gi(g, G_SH) - gi(g, G_PT);
+  const iw0 = ow * gi(g, G_SW) - gi(g, G_PL);
+  const rowF = <usize>F << 2;
+  const zero = f32x4.splat(0);
+  for (let f0 = 0; f0 < F; f0 += 8) {
+    let a0 = zero, a1 = zero;
+    for (let i = 0; i < KH; i++) {
+      const ih = ih0 + i * dh;
+      if (ih < 0 || ih >= H) continue;
+      for (let j = 0; j < KW; j++) {
+        const iw = iw0 + j * dw;
+        if (iw < 0 || iw >= W) continue;
+        const xp = x + (<usize>(((n * H + ih) * W + iw) * C) << 2);
+        let wp = w + (<usize>((i * KW + j) * C) * rowF) + (<usize>f0 << 2);
+        for (let c = 0; c < C; c++) {
+          const xv = v128.load32_splat(xp + (<usize>c << 2));
+          a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(wp)));
+          a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(wp, 16)));
+          wp += rowF;
+        }
+      }
+    }
+    if (bias != 0) {
+      a0 = f32x4.add(a0, v128.load(bias + (<usize>f0 << 2)));
+      a1 = f32x4.add(a1, v128.load(bias + (<usize>f0 << 2), 16));
+    }
+    if (relu) {
+      a0 = v128.and(a0, f32x4.gt(a0, zero));
+      a1 = v128.and(a1, f32x4.gt(a1, zero));
+    }
+    v128.store(yp + (<usize>f0 << 2), a0);
+    v128.store(yp + (<usize>f0 << 2), a1, 16);
+  }
+}
+
+/**
+ * Direct forward convolution of output pixels [start, end) for few input channels (F a multiple
+ * of 8): four horizontally adjacent pixels at a time share each weight load, accumulating
+ * y = Σ_taps x · w straight from NHWC with no im2col copy (+ bias, relu as convForward). Taps
+ * outside the image contribute nothing; a group of four whose taps would leave the image
+ * horizontally, and the pixels left over, go through directPixel.
+ */
+export function convForwardDirect(g: usize, start: i32, end: i32): void {
+  const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
+  const KH = gi(g, G_KH), KW = gi(g, G_KW), sh = gi(g, G_SH), sw = gi(g, G_SW);
+  const dh = gi(g, G_DH), dw = gi(g, G_DW), pt = gi(g, G_PT), pl = gi(g, G_PL);
+  const x = <usize>gi(g, G_X), w = <usize>gi(g, G_WT), y = <usize>gi(g, G_OUT);
+  const bias = <usize>gi(g, G_BIAS);
+  const relu = gi(g, G_RELU) != 0;
+  const pix = OH * OW;
+  const rowF = <usize>F << 2;
+  const step = <usize>(sw * C) << 2;
+  const zero = f32x4.splat(0);
+  let r = start;
+  while (r < end) {
+    const n = r / pix;
+    const rem = r - n * pix;
+    const oh = rem / OW;
+    const ow = rem - oh * OW;
+    const yp = y + <usize>r * rowF;
+    const iw0 = ow * sw - pl;
+    // Four pixels in this output row and this range, all horizontal taps inside the image.
+    if (ow + 4 <= OW && r + 4 <= end && iw0 >= 0 && iw0 + 3 * sw + (KW - 1) * dw < W) {
+      const ih0 = oh * sh - pt;
+      for (let f0 = 0; f0 < F; f0 += 8) {
+        let a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;
+        for (let i = 0; i < KH; i++) {
+          const ih = ih0 + i * dh;
+          if (ih < 0 || ih >= H) continue;
+          for (let j = 0; j < KW; j++) {
+            let xp = x + (<usize>(((n * H + ih) * W + iw0 + j * dw) * C) << 2);
+            let wp = w + (<usize>((i * KW + j) * C) * rowF) + (<usize>f0 << 2);
+            for (let c = 0; c < C; c++) {
+              const w0 = v128.load(wp);
+              const w1 = v128.load(wp, 16);
+              let xv = v128.load32_splat(xp);
+              a0 = f32x4.add(a0, f32x4.mul(xv, w0));
+              a1 = f32x4.add(a1, f32x4.mul(xv, w1));
+              xv = v128.load32_splat(xp + step);
+              a2 = f32x4.add(a2, f32x4.mul(xv, w0));
+              a3 = f32x4.add(a3, f32x4.mul(xv, w1));
+              xv = v128.load32_splat(xp + 2 * step);
+              a4 = f32x4.add(a4, f32x4.mul(xv, w0));
+              a5 = f32x4.add(a5, f32x4.mul(xv, w1));
+              xv = v128.load32_splat(xp + 3 * step);
+              a6 = f32x4.add(a6, f32x4.mul(xv, w0));
+              a7 = f32x4.add(a7, f32x4.mul(xv, w1));
+              xp += 4;
+              wp += rowF;
+            }
+          }
+        }
+        if (bias != 0) {
+          const b0 = v128.load(bias + (<usize>f0 << 2));
+          const b1 = v128.load(bias + (<usize>f0 << 2), 16);
+          a0 = f32x4.add(a0, b0); a1 = f32x4.add(a1, b1);
+          a2 = f32x4.add(a2, b0); a3 = f32x4.add(a3, b1);
+          a4 = f32x4.add(a4, b0); a5 = f32x4.add(a5, b1);
+          a6 = f32x4.add(a6, b0); a7 = f32x4.add(a7, b1);
+        }
+        if (relu) {
+          // A mask, not f32x4.max: NaN and -0 become +0 as in the reference `v > 0 ? v : 0`.
+          a0 = v128.and(a0, f32x4.gt(a0, zero)); a1 = v128.and(a1, f32x4.gt(a1, zero));
+          a2 = v128.and(a2, f32x4.gt(a2, zero)); a3 = v128.and(a3, f32x4.gt(a3, zero));
+          a4 = v128.and(a4, f32x4.gt(a4, zero)); a5 = v128.and(a5, f32x4.gt(a5, zero));
+          a6 = v128.and(a6, f32x4.gt(a6, zero)); a7 = v128.and(a7, f32x4.gt(a7, zero));
+        }
+        const o = yp + (<usize>f0 << 2);
+        v128.store(o, a0);
+        v128.store(o, a1, 16);
+        v128.store(o + rowF, a2);
+        v128.store(o + rowF, a3, 16);
+        v128.store(o + 2 * rowF, a4);
+        v128.store(o + 2 * rowF, a5, 16);
+        v128.store(o + 3 * rowF, a6);
+        v128.store(o + 3 * rowF, a7, 16);
+      }
+      r += 4;
+    } else {
+      directPixel(g, n, oh, ow, yp);
+      r++;
+    }
+  }
+}

@@ -15,6 +15,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { OutputArena } from '../src/backend/arena.js';
 import { getBackend, listBackends, setBackend, type Backend, type BackendName } from '../src/index.js';
 import { measure, type MeasureOptions, type Stats } from './harness.js';
 import { batchTensors, buildSeedModel, instrument, randomBatch, type LayerTiming } from './models.js';
@@ -151,7 +152,11 @@ for (const spec of specs) {
     setBackend(engine.slice(6) as BackendName);
     let fn: () => unknown;
     try {
-      fn = spec.tscnn(b);
+      // Each call inside an output arena, as a model step runs its ops: its outputs reuse the
+      // previous call's buffers (the tfjs cells likewise dispose theirs in tidy for the next).
+      const op = spec.tscnn(b);
+      const arena = new OutputArena();
+      fn = () => arena.run(op);
     } catch (e) {
       errors.push(`${spec.id} on ${engine}: ${(e as Error).message}`);
       continue;
@@ -372,7 +377,7 @@ if (opResults.length) {
   });
   md.push(table(head, rows, head.map((_, i) => (i < 3 ? ':--' : '--:'))));
   md.push('');
-  md.push('Ops: tscnn cells call the backend op directly (`conv2d`, `conv2dBackpropInput`, `conv2dBackpropFilter`, `maxPool`, `maxPoolBackprop`, `batchNormTrain`, `batchNormBackward`, `matmul`+`biasAdd`, `matmul`×2+`biasGrad`, `activation`, `activationBackward`); tfjs cells run the same kernels (`Conv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter`, `MaxPool`, `MaxPoolGrad`, fused `MatMul`+bias, `Relu`/`Sigmoid`) or tfjs\' own registered gradient functions (Dense, activations).');
+  md.push('Ops: tscnn cells call the backend op directly, each call inside an output arena as a model step does (src/backend/arena.ts: outputs reuse the previous call\'s buffers, as the tfjs cells\' tidy frees theirs for the next call) (`conv2d`, `conv2dBackpropInput`, `conv2dBackpropFilter`, `maxPool`, `maxPoolBackprop`, `batchNormTrain`, `batchNormBackward`, `matmul`+`biasAdd`, `matmul`×2+`biasGrad`, `activation`, `activationBackward`); tfjs cells run the same kernels (`Conv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter`, `MaxPool`, `MaxPoolGrad`, fused `MatMul`+bias, `Relu`/`Sigmoid`) or tfjs\' own registered gradient functions (Dense, activations).');
   const marks = new Set(opResults.flatMap((r) => [...r.marks.values()]));
   if (marks.has('skip')) {
     md.push('', "\\* skipped by default: tfjs-cpu's Conv2DBackpropFilter is a naive loop (≈ 6–8 s per image at these shapes: minutes per layer at batch 32) and its BatchNormalization gradient on [32,100,100,16] takes ≈ 20 s; `--full` runs them once.");

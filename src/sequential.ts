@@ -1,3 +1,4 @@
+import { OutputArena } from './backend/arena.js';
 import type { Callback, Logs } from './callbacks.js';
 import { forwardInference } from './inference-fusion.js';
 import { saveModel } from './io/save.js';
@@ -120,6 +121,13 @@ export class Sequential {
   loss: Loss | null = null;
   metrics: Metric[] = [];
   private rng: Random = getGlobalRandom();
+  /**
+   * Buffers of the arrays one training step (forward, backward, update) or one inference forward
+   * computes: the next step reuses them instead of paging in fresh memory (src/backend/arena.ts).
+   * Emptied when fit, evaluate and predict return; trainOnBatch keeps its buffers for the next call.
+   */
+  private trainArena = new OutputArena();
+  private inferArena = new OutputArena();
 
   constructor(config: { name?: string; layers?: Layer[] } = {}) {
     this.name = config.name ?? 'sequential';
@@ -244,15 +252,18 @@ export class Sequential {
   private step(x: Tensor, y: Float32Array, sampleWeight: Float32Array | undefined, rng: Random): { loss: number; yPred: Tensor } {
     const { optimizer, loss } = this.requireCompiled('fit');
     const params = this.trainableParams();
-    for (const p of params) p.grad.fill(0);
-    const yPred = this.forward(x, true, rng);
-    const batch = yPred.shape[0]!;
-    const units = yPred.size / Math.max(batch, 1);
-    const result = loss.compute(y, yPred.values, batch, units, sampleWeight);
-    let dy: Tensor | null = wrap(result.dyPred, yPred.shape);
-    for (let i = this.layers.length - 1; i >= 0 && dy; i--) dy = this.layers[i].backward(dy, i > 0);
-    optimizer.apply(params);
-    return { loss: result.loss, yPred };
+    // yPred stays valid until the next step of this arena (the caller updates metrics with it).
+    return this.trainArena.run(() => {
+      for (const p of params) p.grad.fill(0);
+      const yPred = this.forward(x, true, rng);
+      const batch = yPred.shape[0]!;
+      const units = yPred.size / Math.max(batch, 1);
+      const result = loss.compute(y, yPred.values, batch, units, sampleWeight);
+      let dy: Tensor | null = wrap(result.dyPred, yPred.shape);
+      for (let i = this.layers.length - 1; i >= 0 && dy; i--) dy = this.layers[i].backward(dy, i > 0);
+      optimizer.apply(params);
+      return { loss: result.loss, yPred };
+    });
   }
 
   /** Per-sample weights from class weights (by label) and explicit sample weights. */
@@ -440,6 +451,7 @@ export class Sequential {
       for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
     }
     for (const cb of callbacks) await cb.onTrainEnd?.();
+    this.trainArena.clear();
     return history;
   }
 
@@ -460,7 +472,7 @@ export class Sequential {
     let lossSum = 0;
     let seen = 0;
     const consume = (xb: Tensor, yb: Tensor): void => {
-      const yPred = this.forward(xb, false, this.rng);
+      const yPred = this.inferArena.run(() => this.forward(xb, false, this.rng));
       const b = xb.shape[0]!;
       const units = yPred.size / Math.max(b, 1);
       lossSum += loss.compute(yb.values, yPred.values, b, units).loss * b;
@@ -508,7 +520,7 @@ export class Sequential {
     const outRow = this.outputShape.reduce((a, b) => a * b, 1);
     if (isDataset(x)) {
       const parts: Float32Array[] = [];
-      for await (const batch of x.batches()) parts.push(this.forward(batch.x, false, this.rng).values);
+      for await (const batch of x.batches()) parts.push(this.inferArena.run(() => this.forward(batch.x, false, this.rng).values.slice()));
       const n = parts.reduce((a, p) => a + p.length, 0) / outRow;
       const out = new Float32Array(n * outRow);
       let o = 0;
@@ -522,7 +534,7 @@ export class Sequential {
     const out = new Float32Array(n * outRow);
     for (let from = 0; from < n; from += batchSize) {
       const to = Math.min(n, from + batchSize);
-      out.set(this.forward(takeRows(x, from, to), false, this.rng).values, from * outRow);
+      out.set(this.inferArena.run(() => this.forward(takeRows(x, from, to), false, this.rng).values), from * outRow);
     }
     return wrap(out, [n, ...this.outputShape] as unknown as Shape);
   }

@@ -1,6 +1,6 @@
 // The WebAssembly convolutions of the 'cpu' backend (asm/conv.ts via src/backend/wasm/conv-fast.ts)
 // against the plain TypeScript reference, on random inputs over many geometries, forward
-// (plain and fused with bias and relu) and the gradients (separate and fused with relu' and db), on one thread and on several.
+// (plain, fused with bias and relu, and fused with a max pool) and the gradients (separate and fused with relu' and db), on one thread and on several.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createCpuBackend, referenceBackend } from '../src/backend/cpu.js';
@@ -38,6 +38,12 @@ const cases: Case[] = [
   { batch: 2, h: 9, w: 10, c: 3, f: 4, k: [2, 3], s: [1, 2], pad: 'same' },
   { batch: 2, h: 12, w: 11, c: 5, f: 6, k: [3, 3], s: [1, 1], pad: 'same', d: [2, 2] },
   { batch: 1, h: 3, w: 3, c: 16, f: 16, k: [5, 5], s: [1, 1], pad: 'same' },
+  // Few input channels and outChannels a multiple of 8: the direct forward (useDirect), with its
+  // borders, groups of four pixels cut by the row end, strides, dilation and outputs narrower than four.
+  { batch: 2, h: 9, w: 10, c: 3, f: 16, k: [3, 3], s: [2, 2], pad: 'same' },
+  { batch: 2, h: 12, w: 11, c: 2, f: 8, k: [3, 3], s: [1, 1], pad: 'same', d: [2, 2] },
+  { batch: 3, h: 6, w: 5, c: 4, f: 24, k: [3, 3], s: [1, 1], pad: 'valid' },
+  { batch: 2, h: 7, w: 9, c: 1, f: 8, k: [3, 5], s: [2, 1], pad: 'valid' },
   // Large enough to split over threads (forward rows, images for dx, rows for dw).
   { batch: 32, h: 20, w: 20, c: 3, f: 16, k: [3, 3], s: [1, 1], pad: 'same' },
   { batch: 32, h: 13, w: 13, c: 16, f: 32, k: [3, 3], s: [1, 1], pad: 'same' },
@@ -73,6 +79,17 @@ function check(t: Case, seed: number): void {
   assertClose(fast.fusedConv2d!(x, w, bias, info, 'linear'), yb, tolerance(K), `fusedConv2d linear ${what}`);
   assertClose(fast.fusedConv2d!(x, w, bias, info, 'relu'), yr, tolerance(K), `fusedConv2d relu ${what}`);
   assertClose(fast.fusedConv2d!(x, w, null, info, 'relu'), ref.activation('relu', y, t.f, 0), tolerance(K), `fusedConv2d relu no bias ${what}`);
+
+  // Conv + max-pool in one call (inference): 2×2 'valid' (odd sizes drop a row/column) and 3×3 stride 2 'same'.
+  for (const [k, st, pad] of [[2, 2, 'valid'], [3, 2, 'same']] as const) {
+    if (info.outHeight < k && pad === 'valid') continue;
+    const pool = conv2dInfo([t.batch, info.outHeight, info.outWidth, t.f], [k, k], t.f, [st, st], pad);
+    if (pool.outHeight < 1 || pool.outWidth < 1) continue;
+    for (const act of ['linear', 'relu'] as const) {
+      const want = ref.maxPool(act === 'relu' ? yr : yb, pool).y;
+      assertClose(fast.fusedConv2dMaxPool!(x, w, bias, info, act, pool), want, tolerance(K), `fusedConv2dMaxPool ${act} pool ${k}×${k}/${st} ${pad} ${what}`);
+    }
+  }
 
   const dx = ref.conv2dBackpropInput(dy, w, info);
   assertClose(fast.conv2dBackpropInput(dy, w, info), dx, tolerance(t.f * K), `conv2dBackpropInput ${what}`);

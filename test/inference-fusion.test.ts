@@ -1,10 +1,11 @@
-// Inference folding of Conv2D(linear) → BatchNormalization [→ Activation] into one fusedConv2d
-// (src/inference-fusion.ts) against the layer-by-layer pass, on the seed model and on variants
-// (scale/center off, no conv bias, no or other activation after), and training left untouched.
+// Inference fusion (src/inference-fusion.ts): Conv2D(linear) → BatchNormalization [→ Activation]
+// folded into one fusedConv2d, and a following MaxPooling2D joined into fusedConv2dMaxPool, against
+// the layer-by-layer pass, on the seed model and on variants (scale/center off, no conv bias, no or
+// other activation after, pools of other geometry), and training left untouched.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getBackend, setBackend } from '../src/backend/index.js';
-import { matchConvBn } from '../src/inference-fusion.js';
+import { matchConvRun } from '../src/inference-fusion.js';
 import { Activation, BatchNormalization, Conv2D, Dense, Flatten, MaxPooling2D, type Layer } from '../src/layers/index.js';
 import { getLoss } from '../src/losses.js';
 import { SGD } from '../src/optimizers.js';
@@ -47,18 +48,21 @@ function layerByLayer(layers: readonly Layer[], x: Tensor): Tensor {
   return layers.reduce((h, l) => l.forward(h, { training: false, rng }), x);
 }
 
-/** Counts fusedConv2d and batchNormInference calls on the active backend while `body` runs. */
-async function countCalls(body: () => Promise<void>): Promise<{ fused: number; bn: number }> {
+/** Counts fusedConv2d, fusedConv2dMaxPool and batchNormInference calls on the active backend while `body` runs. */
+async function countCalls(body: () => Promise<void>): Promise<{ fused: number; pool: number; bn: number }> {
   const backend = getBackend();
   const fused = backend.fusedConv2d!;
+  const fusedPool = backend.fusedConv2dMaxPool!;
   const bn = backend.batchNormInference;
-  const counts = { fused: 0, bn: 0 };
+  const counts = { fused: 0, pool: 0, bn: 0 };
   backend.fusedConv2d = (...a) => (counts.fused++, fused(...a));
+  backend.fusedConv2dMaxPool = (...a) => (counts.pool++, fusedPool(...a));
   backend.batchNormInference = (...a) => (counts.bn++, bn(...a));
   try {
     await body();
   } finally {
     backend.fusedConv2d = fused;
+    backend.fusedConv2dMaxPool = fusedPool;
     backend.batchNormInference = bn;
   }
   return counts;
@@ -69,16 +73,22 @@ test('seed model (24×24, batch 5): predict with folding = layer-by-layer, on th
   model.getWeights();
   randomizeStats(model, 10);
   const x = images(5, 24, 24, 3, 1);
-  const run = matchConvBn(model.layers, 0);
-  assert.ok(run && run.conv === model.layers[0] && run.bn === model.layers[1], 'Conv2D → BatchNormalization found at layer 0');
-  assert.equal([run!.activation, run!.length], ['relu', 3], "Activation('relu') folded in");
+  const run = matchConvRun(model.layers, 0, { pool: true });
+  assert.ok(run && run.conv === model.layers[0] && run.bn === model.layers[1] && run.pool === model.layers[3], 'Conv2D → BatchNormalization → … → MaxPooling2D found at layer 0');
+  assert.equal([run!.activation, run!.length], ['relu', 4], "Activation('relu') folded in");
+  assert.equal(matchConvRun(model.layers, 0, { pool: false })!.length, 3, 'without a fused pool the run stops before MaxPooling2D');
+  const second = matchConvRun(model.layers, 4, { pool: true });
+  assert.ok(second && second.bn === null && second.pool === model.layers[5] && second.activation === 'relu', "Conv2D(relu) → MaxPooling2D at layer 4");
+  assert.is(matchConvRun(model.layers, 4, { pool: false }), null, 'a Conv2D(relu) with nothing to fuse is no run');
   const block = new Sequential({ layers: model.layers.slice(0, 3) });
   let yBlock!: Tensor;
   const calls = await countCalls(async () => void (yBlock = await block.predict(x)));
-  assert.equal(calls, { fused: 1, bn: 0 }, 'the block runs as one fusedConv2d, without batchNormInference');
+  assert.equal(calls, { fused: 1, pool: 0, bn: 0 }, 'the block runs as one fusedConv2d, without batchNormInference');
   assertClose(yBlock.values, layerByLayer(block.layers, x).values, TOL, 'first block [5,24,24,16]');
   assert.ok(yBlock.values.some((v) => v === 0) && yBlock.values.some((v) => v > 0.5), 'relu is active and the output non-trivial');
-  const y = await model.predict(x);
+  let y!: Tensor;
+  const all = await countCalls(async () => void (y = await model.predict(x)));
+  assert.equal(all, { fused: 0, pool: 4, bn: 1 }, 'four conv+pool calls; the BatchNormalization after Dense runs on its own');
   assertClose(y.values, layerByLayer(model.layers, x).values, TOL, 'seed model output');
 });
 
@@ -105,6 +115,8 @@ interface Variant {
   layers: () => Layer[];
   /** fusedConv2d calls expected from one predict (0 when the run must not fold). */
   fused: number;
+  /** fusedConv2dMaxPool calls expected. */
+  pool?: number;
   bn: number;
 }
 
@@ -115,12 +127,18 @@ const variants: Variant[] = [
   { name: 'scale and center off', layers: () => [conv(), new BatchNormalization({ scale: false, center: false }), new Activation('relu')], fused: 1, bn: 0 },
   { name: 'scale off, center on', layers: () => [conv(), new BatchNormalization({ scale: false }), new Activation('relu')], fused: 1, bn: 0 },
   { name: 'Conv2D useBias false', layers: () => [conv({ useBias: false }), new BatchNormalization()], fused: 1, bn: 0 },
-  { name: 'no Activation after (MaxPooling2D)', layers: () => [conv(), new BatchNormalization(), new MaxPooling2D({ poolSize: 2 })], fused: 1, bn: 0 },
+  { name: 'no Activation after, then MaxPooling2D (odd 9×11 input: the last row and column drop)', layers: () => [conv(), new BatchNormalization(), new MaxPooling2D({ poolSize: 2 })], fused: 0, pool: 1, bn: 0 },
+  { name: "Conv2D(relu) → MaxPooling2D 3×3 stride 1 'same'", layers: () => [conv({ activation: 'relu' }), new MaxPooling2D({ poolSize: 3, strides: 1, padding: 'same' })], fused: 0, pool: 1, bn: 0 },
+  { name: "Conv2D(linear) → Activation('relu') → MaxPooling2D 2×3 strides [1, 2]", layers: () => [conv(), new Activation('relu'), new MaxPooling2D({ poolSize: [2, 3], strides: [1, 2] })], fused: 0, pool: 1, bn: 0 },
+  { name: 'Conv2D strides 2 valid, no bias → MaxPooling2D', layers: () => [conv({ strides: 2, padding: 'valid', useBias: false }), new MaxPooling2D()], fused: 0, pool: 1, bn: 0 },
+  { name: "Conv2D with activation 'tanh' → MaxPooling2D: not fused", layers: () => [conv({ activation: 'tanh' }), new MaxPooling2D()], fused: 0, pool: 0, bn: 0 },
+  { name: '3 input channels, 16 filters (the direct convolution) → BN → relu → MaxPooling2D', layers: () => [new Conv2D({ filters: 16, kernelSize: 3, padding: 'same', inputShape: [9, 11, 3] }), new BatchNormalization(), new Activation('relu'), new MaxPooling2D()], fused: 0, pool: 1, bn: 0 },
   { name: "Activation('linear') after", layers: () => [conv(), new BatchNormalization({ epsilon: 0.1 }), new Activation('linear')], fused: 1, bn: 0 },
   { name: "Activation('tanh') after: folds conv+BN, tanh runs on its own", layers: () => [conv(), new BatchNormalization(), new Activation('tanh')], fused: 1, bn: 0 },
   { name: 'strides 2, valid padding, then Flatten and Dense', layers: () => [conv({ strides: 2, padding: 'valid' }), new BatchNormalization(), new Activation('relu'), new Flatten(), new Dense({ units: 3 })], fused: 1, bn: 0 },
   { name: 'two folded blocks in a row', layers: () => [conv(), new BatchNormalization(), new Activation('relu'), new Conv2D({ filters: 5, kernelSize: 1 }), new BatchNormalization()], fused: 2, bn: 0 },
   { name: "Conv2D with activation 'relu' before BN: not folded", layers: () => [conv({ activation: 'relu' }), new BatchNormalization(), new Activation('relu')], fused: 1, bn: 1 },
+  { name: "Conv2D with activation 'relu' before BN, then MaxPooling2D: BN runs on its own, the pool is not fused", layers: () => [conv({ activation: 'relu' }), new BatchNormalization(), new MaxPooling2D()], fused: 1, bn: 1 },
   { name: 'BN after Dense: not folded', layers: () => [new Flatten({ inputShape: [9, 11, 4] }), new Dense({ units: 7 }), new BatchNormalization()], fused: 0, bn: 1 },
 ];
 
@@ -129,10 +147,11 @@ for (const v of variants) {
     const model = new Sequential({ layers: v.layers() });
     model.getWeights();
     randomizeStats(model, 30);
-    const x = images(4, 9, 11, 4, 3);
+    const inC = model.layers[0].inputShape?.[2] ?? 4;
+    const x = images(4, 9, 11, inC, 3);
     let y!: Tensor;
     const calls = await countCalls(async () => void (y = await model.predict(x)));
-    assert.equal(calls, { fused: v.fused, bn: v.bn }, 'fusedConv2d / batchNormInference calls');
+    assert.equal(calls, { fused: v.fused, pool: v.pool ?? 0, bn: v.bn }, 'fusedConv2d / fusedConv2dMaxPool / batchNormInference calls');
     assertClose(y.values, layerByLayer(model.layers, x).values, TOL, v.name);
   });
 }

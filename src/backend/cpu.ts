@@ -1,4 +1,5 @@
 import type { Conv2DInfo } from '../geometry.js';
+import { outputF32 } from './arena.js';
 import { gemmReference, type Gemm } from './gemm.js';
 import type { ActivationKind, Backend, BatchNormTrainResult } from './types.js';
 import type { ConvKernels } from './wasm/conv-fast.js';
@@ -81,7 +82,7 @@ function chunkImages(info: Conv2DInfo): number {
 
 function activationForward(kind: ActivationKind, x: Float32Array, channels: number, alpha: number): Float32Array {
   const n = x.length;
-  const y = new Float32Array(n);
+  const y = outputF32(n);
   switch (kind) {
     case 'linear':
       y.set(x);
@@ -137,7 +138,7 @@ const SELU_SCALE = 1.0507009873554805;
 
 function activationGradient(kind: ActivationKind, dy: Float32Array, x: Float32Array, y: Float32Array, channels: number, alpha: number): Float32Array {
   const n = dy.length;
-  const dx = new Float32Array(n);
+  const dx = outputF32(n, true);
   switch (kind) {
     case 'linear':
       dx.set(dy);
@@ -207,7 +208,7 @@ export function createCpuBackend(
     name,
 
     matmul(a, b, m, k, n, transA, transB) {
-      const c = new Float32Array(m * n);
+      const c = outputF32(m * n);
       gemm(transA, transB, m, n, k, a, b, c, false);
       return c;
     },
@@ -325,7 +326,7 @@ export function createCpuBackend(
     },
 
     maxPoolBackprop(dy, argmax, inputSize) {
-      const dx = new Float32Array(inputSize);
+      const dx = outputF32(inputSize, true);
       for (let i = 0; i < dy.length; i++) {
         if (argmax[i] >= 0) dx[argmax[i]] += dy[i];
       }
@@ -409,7 +410,7 @@ export function createCpuBackend(
     activationBackward: activationGradient,
 
     multiply(a, b) {
-      const y = new Float32Array(a.length);
+      const y = outputF32(a.length);
       for (let i = 0; i < a.length; i++) y[i] = a[i] * b[i];
       return y;
     },
@@ -466,7 +467,9 @@ export function createCpuBackend(
       db: need.db ? backend.biasGrad(dz, F) : null,
     };
   };
-  return { ...base, fusedConv2d, fusedConv2dBackward };
+  const fusedConv2dMaxPool: NonNullable<Backend['fusedConv2dMaxPool']> = (x, w, bias, info, activation, pool) =>
+    conv.conv2dMaxPool(x, w, info, bias, activation === 'relu', pool) ?? base.maxPool(fusedConv2d(x, w, bias, info, activation), pool).y;
+  return { ...base, fusedConv2d, fusedConv2dBackward, fusedConv2dMaxPool };
 }
 
 /** `base` with its batch-norm, relu and max-pool ops run by `k` wherever `k` can (it returns null where not). */

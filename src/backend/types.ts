@@ -50,6 +50,14 @@ export interface Backend {
    */
   fusedConv2d?(x: Float32Array, w: Float32Array, bias: Float32Array | null, info: Conv2DInfo, activation: 'linear' | 'relu'): Float32Array;
   /**
+   * Optional, for inference: maxPool(fusedConv2d(x, w, bias, info, activation), pool).y in one
+   * call, so the convolution's full-size output never leaves the backend (no argmax either).
+   * `pool` is the max-pool geometry over the convolution's output. Must equal the two ops.
+   */
+  fusedConv2dMaxPool?(
+    x: Float32Array, w: Float32Array, bias: Float32Array | null, info: Conv2DInfo, activation: 'linear' | 'relu', pool: Conv2DInfo,
+  ): Float32Array;
+  /**
    * Optional: the gradients of fusedConv2d from dy, each computed only when `need` asks (else
    * null): dz = act'·dy (for relu read off the forward's output y), db = Σ dz, dw, dx.
    */

@@ -1,4 +1,5 @@
 import { getBackend } from '../backend/index.js';
+import { outputF32 } from '../backend/arena.js';
 import { Random } from '../random.js';
 import { wrap, type Tensor } from '../tensor.js';
 import { checkKeys, Layer, type ForwardContext, type LayerConfig } from './layer.js';
@@ -45,7 +46,7 @@ export class Dropout extends Layer {
     if (!ctx.training || this.rate === 0) return x;
     const rng = this.rng ?? ctx.rng;
     const keep = 1 / (1 - this.rate);
-    const mask = new Float32Array(x.size);
+    const mask = outputF32(x.size);
     for (let i = 0; i < mask.length; i++) mask[i] = rng.next() < this.rate ? 0 : keep;
     this.mask = mask;
     return wrap(getBackend().multiply(x.values, mask), x.shape);

@@ -193,19 +193,30 @@ export const elementwiseFast: ElementwiseKernels = {
   maxPool(x, info) {
     const e = getEngine();
     if (e === null) return null;
-    const { batch, outHeight: OH, outWidth: OW, inChannels: C } = info;
-    const sizeY = batch * OH * OW * C;
+    const sizeY = info.batch * info.outHeight * info.outWidth * info.inChannels;
     const { offs, end } = place(e.workBase, [P_WORDS, x.length, sizeY, sizeY]);
     if (!reserve(e, end)) return null;
     const [offG, offX, offY, offA] = offs;
-    const g = new Int32Array(e.memory.buffer, offG, P_WORDS);
-    g.set([
-      info.inHeight, info.inWidth, C, OH, OW, info.filterHeight, info.filterWidth,
-      info.strideHeight, info.strideWidth, info.padTop, info.padLeft, offX, offY, offA,
-    ]);
     e.f32.set(x, offX >> 2);
-    const parts = split(batch * OH, x.length);
-    runJobs(e, JOB_MAX_POOL, parts.map(([q0, q1]) => [offG, q0, q1]));
+    maxPoolInMemory(e, info, offG, offX, offY, offA);
     return { y: copyOut(e, offY, sizeY), argmax: copyOutInt32(e, offA, sizeY) };
   },
 };
+
+/** Words of the max-pool geometry block at `offG` that {@link maxPoolInMemory} writes. */
+export const MAX_POOL_GEOMETRY_WORDS = P_WORDS;
+
+/**
+ * Max pooling of x (at byte offX of wasm memory, [batch, inH, inW, C]) into y and argmax (at offY
+ * and offA, each batch·outH·outW·C), split over the threads; offG holds the geometry block.
+ */
+export function maxPoolInMemory(e: Engine, info: Conv2DInfo, offG: number, offX: number, offY: number, offA: number): void {
+  const { batch, outHeight: OH, outWidth: OW, inChannels: C } = info;
+  const g = new Int32Array(e.memory.buffer, offG, P_WORDS);
+  g.set([
+    info.inHeight, info.inWidth, C, OH, OW, info.filterHeight, info.filterWidth,
+    info.strideHeight, info.strideWidth, info.padTop, info.padLeft, offX, offY, offA,
+  ]);
+  const parts = split(batch * OH, batch * info.inHeight * info.inWidth * C);
+  runJobs(e, JOB_MAX_POOL, parts.map(([q0, q1]) => [offG, q0, q1]));
+}
