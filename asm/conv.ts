@@ -10,7 +10,7 @@
 // The geometry and operand pointers sit in a block of i32 words at g (layout: the G_* constants,
 // written by src/backend/wasm/gemm-fast.ts).
 
-import { gemm, workspaceBytes } from './gemm';
+import { gemm, madd, workspaceBytes } from './gemm';
 
 const G_H: i32 = 0;
 const G_W: i32 = 1;
@@ -333,8 +333,8 @@ function directPixel(g: usize, n: i32, oh: i32, ow: i32, yp: usize): void {
         let wp = w + (<usize>((i * KW + j) * C) * rowF) + (<usize>f0 << 2);
         for (let c = 0; c < C; c++) {
           const xv = v128.load32_splat(xp + (<usize>c << 2));
-          a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(wp)));
-          a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(wp, 16)));
+          a0 = madd(xv, v128.load(wp), a0);
+          a1 = madd(xv, v128.load(wp, 16), a1);
           wp += rowF;
         }
       }
@@ -393,17 +393,17 @@ export function convForwardDirect(g: usize, start: i32, end: i32): void {
               const w0 = v128.load(wp);
               const w1 = v128.load(wp, 16);
               let xv = v128.load32_splat(xp);
-              a0 = f32x4.add(a0, f32x4.mul(xv, w0));
-              a1 = f32x4.add(a1, f32x4.mul(xv, w1));
+              a0 = madd(xv, w0, a0);
+              a1 = madd(xv, w1, a1);
               xv = v128.load32_splat(xp + step);
-              a2 = f32x4.add(a2, f32x4.mul(xv, w0));
-              a3 = f32x4.add(a3, f32x4.mul(xv, w1));
+              a2 = madd(xv, w0, a2);
+              a3 = madd(xv, w1, a3);
               xv = v128.load32_splat(xp + 2 * step);
-              a4 = f32x4.add(a4, f32x4.mul(xv, w0));
-              a5 = f32x4.add(a5, f32x4.mul(xv, w1));
+              a4 = madd(xv, w0, a4);
+              a5 = madd(xv, w1, a5);
               xv = v128.load32_splat(xp + 3 * step);
-              a6 = f32x4.add(a6, f32x4.mul(xv, w0));
-              a7 = f32x4.add(a7, f32x4.mul(xv, w1));
+              a6 = madd(xv, w0, a6);
+              a7 = madd(xv, w1, a7);
               xp += 4;
               wp += rowF;
             }

@@ -89,6 +89,17 @@ export function addInto(dst: usize, src: usize, count: i32): void {
   }
 }
 
+/**
+ * a·b + c: one fused multiply-add (f32x4.relaxed_madd → vfmadd on x64 with FMA3) in the build
+ * with relaxed SIMD enabled, else a multiply and an add. asm/build.mjs compiles both builds.
+ */
+// @ts-ignore: decorator
+@inline
+export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
 // A 4×8 tile of C from kc packed steps: ap holds 4 values of A per step, bp 8 values of B.
 // Kept un-unrolled: unrolling measured slower under V8 (register pressure).
 // @ts-ignore: decorator
@@ -102,17 +113,17 @@ function kernel(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, overwrite: bo
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
     const a0 = v128.load32_splat(ap);
-    c00 = f32x4.add(c00, f32x4.mul(a0, b0));
-    c01 = f32x4.add(c01, f32x4.mul(a0, b1));
+    c00 = madd(a0, b0, c00);
+    c01 = madd(a0, b1, c01);
     const a1 = v128.load32_splat(ap, 4);
-    c10 = f32x4.add(c10, f32x4.mul(a1, b0));
-    c11 = f32x4.add(c11, f32x4.mul(a1, b1));
+    c10 = madd(a1, b0, c10);
+    c11 = madd(a1, b1, c11);
     const a2 = v128.load32_splat(ap, 8);
-    c20 = f32x4.add(c20, f32x4.mul(a2, b0));
-    c21 = f32x4.add(c21, f32x4.mul(a2, b1));
+    c20 = madd(a2, b0, c20);
+    c21 = madd(a2, b1, c21);
     const a3 = v128.load32_splat(ap, 12);
-    c30 = f32x4.add(c30, f32x4.mul(a3, b0));
-    c31 = f32x4.add(c31, f32x4.mul(a3, b1));
+    c30 = madd(a3, b0, c30);
+    c31 = madd(a3, b1, c31);
     ap += 16;
     bp += 32;
   }

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gemmReference } from '../src/backend/gemm.js';
@@ -51,11 +53,37 @@ function check(transA: boolean, transB: boolean, m: number, n: number, k: number
 
 const odd = [1, 3, 7, 17, 33, 65];
 
-test('gemmFast runs the SIMD WebAssembly kernel here', () => {
+test('gemmFast runs the SIMD WebAssembly kernel here, the relaxed-SIMD (fused multiply-add) build unless TSCNN_WASM_RELAXED=0', () => {
   const info = gemmInfo();
   assert.ok(info.simd, JSON.stringify(info));
   assert.ok(info.threads >= 1, JSON.stringify(info));
+  assert.is(info.relaxedSimd, process.env.TSCNN_WASM_RELAXED !== '0', JSON.stringify(info));
 });
+
+// The suite runs one build per process; the plain-SIMD build (what runtimes without relaxed SIMD
+// get) runs the GEMM, convolution and element-wise suites again in a child process.
+if (process.env.TSCNN_WASM_RELAXED !== '0') {
+  test('the plain-SIMD build (TSCNN_WASM_RELAXED=0) passes the gemm, conv-fast and elementwise-fast suites too', () => {
+    const child = spawnSync(process.execPath, ['--import', 'tsx', 'test/run.ts', 'gemm', 'conv-fast', 'elementwise-fast'], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      env: { ...process.env, TSCNN_WASM_RELAXED: '0' },
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    const summary = /^(\d+) passed, (\d+) failed$/m.exec(child.stdout)?.slice(1).map(Number);
+    assert.ok(child.status === 0 && summary && summary[0] > 10 && summary[1] === 0, `child: status ${child.status}, ${summary ?? 'no summary'}\n${child.stdout.slice(-3000)}${child.stderr.slice(-2000)}`);
+  });
+
+  test('TSCNN_WASM_RELAXED other than 0 or 1 is an error naming the variable, not a silent fallback', () => {
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', "const g = await import('./src/backend/wasm/gemm-fast.ts'); g.gemmInfo();"], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      env: { ...process.env, TSCNN_WASM_RELAXED: 'yes' },
+      encoding: 'utf8',
+    });
+    assert.is.not(child.status, 0);
+    assert.match(child.stderr, /TSCNN_WASM_RELAXED must be 0 or 1, got "yes"/);
+  });
+}
 
 test('gemmFast = gemmReference: odd m, n, k, all transposes, accumulate on and off (1 thread)', () => {
   setGemmThreads(1);

@@ -1,8 +1,9 @@
 import { availableParallelism } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { inArena, outputF32, outputI32 } from '../arena.js';
 import { gemmReference, type Gemm } from '../gemm.js';
-import { gemmWasmBase64 } from './gemm-wasm.generated.js';
+import { gemmWasmBase64, gemmWasmRelaxedBase64 } from './gemm-wasm.generated.js';
 
 /** The exports of asm/gemm.ts; pointers are byte offsets into the shared memory. */
 interface GemmExports {
@@ -38,6 +39,7 @@ interface WasmMemory {
   grow(pages: number): number;
 }
 interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
   Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
   Instance: new (module: object, imports: object) => { exports: unknown };
@@ -51,6 +53,12 @@ export interface GemmInfo {
   threads: number;
   /** Bytes of WebAssembly memory currently held (grows to the largest product seen, never shrinks). */
   memoryBytes: number;
+  /**
+   * True when the module built with relaxed SIMD runs: fused multiply-adds in the GEMM and
+   * convolution tiles (≈ 1.5× the GFLOP/s here). Chosen at start-up: on wherever WebAssembly accepts
+   * relaxed SIMD (Node 20 after switching on its V8 flag); TSCNN_WASM_RELAXED=0 turns it off.
+   */
+  relaxedSimd: boolean;
 }
 
 const PAGE = 65536;
@@ -127,6 +135,7 @@ for (;;) {
 /** The shared WebAssembly instance and memory behind gemmFast and the fast convolutions. */
 export interface Engine {
   module: object;
+  relaxedSimd: boolean;
   memory: WasmMemory;
   wasm: GemmExports;
   ctlBase: number;
@@ -146,17 +155,43 @@ export function align(x: number, to: number): number {
   return Math.ceil(x / to) * to;
 }
 
+/**
+ * Which build of the module to run. The relaxed-SIMD build (f32x4.relaxed_madd: one fused
+ * multiply-add per lane where the CPU has FMA, a multiply and an add where not; results may
+ * differ from the plain build in the last bits) runs wherever WebAssembly.validate accepts it:
+ * Node ≥ 22 by default. Node 20's V8 has the feature behind --experimental-wasm-relaxed-simd;
+ * there the flag is switched on once through v8.setFlagsFromString (it only widens what
+ * WebAssembly validation accepts), checked by validating again. TSCNN_WASM_RELAXED=0 keeps the
+ * plain SIMD build (bit-identical results across x64 CPUs with and without FMA).
+ */
+function relaxedSimdChoice(api: WasmApi, env: string | undefined): boolean {
+  if (env === '0') return false;
+  const bytes = Buffer.from(gemmWasmRelaxedBase64, 'base64');
+  if (api.validate(bytes)) return true;
+  try {
+    setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    return false;
+  }
+  return api.validate(bytes);
+}
+
 function createEngine(): Engine | null {
+  const env = process.env.TSCNN_WASM_RELAXED;
+  if (env !== undefined && env !== '' && env !== '0' && env !== '1') {
+    throw new Error(`gemmFast: TSCNN_WASM_RELAXED must be 0 or 1, got ${JSON.stringify(env)}`);
+  }
   try {
     const api = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-    const module = new api.Module(Buffer.from(gemmWasmBase64, 'base64'));
+    const relaxedSimd = relaxedSimdChoice(api, env);
+    const module = new api.Module(Buffer.from(relaxedSimd ? gemmWasmRelaxedBase64 : gemmWasmBase64, 'base64'));
     const memory = new api.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
     const wasm = new api.Instance(module, { env: { memory } }).exports as GemmExports;
     const ctlBase = align(wasm.heapBase(), 128);
     const workBase = align(ctlBase + MAX_THREADS * CTL_WORDS * 4, 64);
     const workBytes = align(wasm.workspaceBytes(), 64);
     return {
-      module, memory, wasm, ctlBase, workBase, workBytes,
+      module, relaxedSimd, memory, wasm, ctlBase, workBase, workBytes,
       f32: new Float32Array(memory.buffer),
       ctl: new Int32Array(memory.buffer, ctlBase, MAX_THREADS * CTL_WORDS),
     };
@@ -246,7 +281,7 @@ function ensureWorkers(e: Engine, count: number): void {
 /** Which path gemmFast runs: SIMD WebAssembly or the TypeScript reference, and on how many threads. */
 export function gemmInfo(): GemmInfo {
   const e = getEngine();
-  return { simd: e !== null, threads: e ? threads() : 1, memoryBytes: e ? e.memory.buffer.byteLength : 0 };
+  return { simd: e !== null, threads: e ? threads() : 1, memoryBytes: e ? e.memory.buffer.byteLength : 0, relaxedSimd: e?.relaxedSimd ?? false };
 }
 
 /**
