@@ -5,6 +5,9 @@
 // x̂[r,c]      = (x[r,c] − mean[c]) · invStd[c];   y[r,c] = γ[c] · x̂[r,c] + β[c]
 // inference:  y[r,c] = x[r,c] · s[c] + (β[c] − μ[c] · s[c]),  s[c] = γ[c] / √(σ²[c] + ε)
 // backward:   dx[r,c] = γ[c] · invStd[c] · (dy[r,c] − Σdy[c]/rows − x̂[r,c] · Σ(dy·x̂)[c]/rows)
+// Results an op returns together come out of one kernel, packed, so that they are read back at once:
+// channelStats → [mean | variance | invStd] (3·C), normalizeScaleShift → [x̂ | y] (2·rows·C),
+// and batchNormBackwardDx reads [Σdy | Σ(dy·x̂)] (2·C, channelSumDot in channel.ts).
 
 export interface BatchNormConstants {
   C: number;
@@ -20,30 +23,38 @@ export function channelMean(this: GpuKernelThis<BatchNormConstants>, x: Float32A
   return sum / this.constants.rows;
 }
 
-export function channelVariance(this: GpuKernelThis<BatchNormConstants>, x: Float32Array, mean: Float32Array): number {
-  const c = this.thread.x;
+export function channelStats(this: GpuKernelThis<BatchNormConstants>, x: Float32Array, mean: Float32Array, h: Float32Array): number {
+  const t = this.thread.x;
+  if (t < this.constants.C) return mean[t];
+  let c = t - this.constants.C;
+  if (c >= this.constants.C) c = c - this.constants.C;
   let sum = 0;
   for (let r = 0; r < this.constants.rows; r++) {
     const d = x[r * this.constants.C + c] - mean[c];
     sum += d * d;
   }
-  return sum / this.constants.rows;
+  const variance = sum / this.constants.rows;
+  if (t < 2 * this.constants.C) return variance;
+  return 1 / Math.sqrt(variance + h[0]);
 }
 
-export function inverseStd(this: GpuKernelThis<BatchNormConstants>, variance: Float32Array, h: Float32Array): number {
-  return 1 / Math.sqrt(variance[this.thread.x] + h[0]);
-}
-
-export function normalize(this: GpuKernelThis<BatchNormConstants>, x: Float32Array, mean: Float32Array, invStd: Float32Array): number {
-  const t = this.thread.x;
+export function normalizeScaleShift(
+  this: GpuKernelThis<BatchNormConstants>,
+  x: Float32Array,
+  stats: Float32Array,
+  gamma: Float32Array,
+  beta: Float32Array,
+): number {
+  let t = this.thread.x;
+  let half = 0;
+  if (t >= this.constants.rows * this.constants.C) {
+    t = t - this.constants.rows * this.constants.C;
+    half = 1;
+  }
   const c = t - Math.floor(t / this.constants.C) * this.constants.C;
-  return (x[t] - mean[c]) * invStd[c];
-}
-
-export function scaleShift(this: GpuKernelThis<BatchNormConstants>, xHat: Float32Array, gamma: Float32Array, beta: Float32Array): number {
-  const t = this.thread.x;
-  const c = t - Math.floor(t / this.constants.C) * this.constants.C;
-  return gamma[c] * xHat[t] + beta[c];
+  const xHat = (x[t] - stats[c]) * stats[2 * this.constants.C + c];
+  if (half === 1) return gamma[c] * xHat + beta[c];
+  return xHat;
 }
 
 export function batchNormInference(
@@ -67,10 +78,9 @@ export function batchNormBackwardDx(
   xHat: Float32Array,
   gamma: Float32Array,
   invStd: Float32Array,
-  sumDy: Float32Array,
-  sumDyX: Float32Array,
+  sums: Float32Array,
 ): number {
   const t = this.thread.x;
   const c = t - Math.floor(t / this.constants.C) * this.constants.C;
-  return gamma[c] * invStd[c] * (dy[t] - sumDy[c] / this.constants.rows - xHat[t] * (sumDyX[c] / this.constants.rows));
+  return gamma[c] * invStd[c] * (dy[t] - sums[c] / this.constants.rows - xHat[t] * (sums[this.constants.C + c] / this.constants.rows));
 }

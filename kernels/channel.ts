@@ -1,7 +1,7 @@
 // Per-channel ops over a flat [rows, C] array (C = last axis):
 // biasAdd:     y[r,c] = x[r,c] + b[c]
-// channelSum:  s[c]   = Σ_r x[r,c]              (bias gradient, Σdy of batch norm)
-// channelDot:  s[c]   = Σ_r x[r,c] · z[r,c]     (Σ dy·x̂ of batch norm)
+// channelSum:  s[c]   = Σ_r x[r,c]              (bias gradient)
+// channelSumDot: s[c] = Σ_r x[r,c],  s[C+c] = Σ_r x[r,c] · z[r,c]   (2·C: Σdy and Σ dy·x̂ of batch norm)
 
 export interface ChannelConstants {
   C: number;
@@ -23,11 +23,20 @@ export function channelSum(this: GpuKernelThis<ChannelConstants>, x: Float32Arra
   return sum;
 }
 
-export function channelDot(this: GpuKernelThis<ChannelConstants>, x: Float32Array, z: Float32Array): number {
-  const c = this.thread.x;
+export function channelSumDot(this: GpuKernelThis<ChannelConstants>, x: Float32Array, z: Float32Array): number {
+  let c = this.thread.x;
+  let dot = 0;
+  if (c >= this.constants.C) {
+    c = c - this.constants.C;
+    dot = 1;
+  }
   let sum = 0;
   for (let r = 0; r < this.constants.rows; r++) {
-    sum += x[r * this.constants.C + c] * z[r * this.constants.C + c];
+    if (dot === 1) {
+      sum += x[r * this.constants.C + c] * z[r * this.constants.C + c];
+    } else {
+      sum += x[r * this.constants.C + c];
+    }
   }
   return sum;
 }

@@ -1,13 +1,14 @@
-import { GPU, type IKernelRunShortcut } from 'gpu.js';
+import { GPU, type IKernelRunShortcut, type Texture } from 'gpu.js';
 import type { Conv2DInfo } from '../../geometry.js';
 import type { ActivationKind, Backend, BatchNormTrainResult } from '../types.js';
 import { conv2dBackpropFilter, conv2dBackpropInput, conv2dForward, type ConvConstants } from '../../../kernels/conv2d.js';
-import { maxPoolArgmax, maxPoolBackprop, maxPoolForward, type PoolConstants } from '../../../kernels/max-pool.js';
+import { maxPool, maxPoolBackprop, type PoolConstants } from '../../../kernels/max-pool.js';
 import { matmul } from '../../../kernels/matmul.js';
-import { biasAdd, channelDot, channelSum } from '../../../kernels/channel.js';
-import { batchNormBackwardDx, batchNormInference, channelMean, channelVariance, inverseStd, normalize, scaleShift } from '../../../kernels/batch-norm.js';
+import { biasAdd, channelSum, channelSumDot } from '../../../kernels/channel.js';
+import { batchNormBackwardDx, batchNormInference, channelMean, channelStats, normalizeScaleShift } from '../../../kernels/batch-norm.js';
 import { activationBackward, activationForward, softmaxBackward, softmaxForward } from '../../../kernels/activation.js';
-import { adamM, adamV, adamValue, multiply, rmspropMs, rmspropValue, sgd, sgdMomentum, sgdVelocity } from '../../../kernels/update.js';
+import { adam, multiply, rmsprop, sgd, sgdMomentum } from '../../../kernels/update.js';
+import { copy } from '../../../kernels/copy.js';
 import { probeMode, type GpuMode } from './probe.js';
 
 /** Kernel codes of `kernels/activation.ts`. */
@@ -31,18 +32,15 @@ export const KERNEL_FUNCTIONS = {
   conv2dForward,
   conv2dBackpropInput,
   conv2dBackpropFilter,
-  maxPoolForward,
-  maxPoolArgmax,
+  maxPool,
   maxPoolBackprop,
   matmul,
   biasAdd,
   channelSum,
-  channelDot,
+  channelSumDot,
   channelMean,
-  channelVariance,
-  inverseStd,
-  normalize,
-  scaleShift,
+  channelStats,
+  normalizeScaleShift,
   batchNormInference,
   batchNormBackwardDx,
   activationForward,
@@ -51,13 +49,10 @@ export const KERNEL_FUNCTIONS = {
   softmaxBackward,
   multiply,
   sgd,
-  sgdVelocity,
   sgdMomentum,
-  adamM,
-  adamV,
-  adamValue,
-  rmspropMs,
-  rmspropValue,
+  adam,
+  rmsprop,
+  copy,
 } as const;
 
 type KernelName = keyof typeof KERNEL_FUNCTIONS;
@@ -66,8 +61,30 @@ type KernelName = keyof typeof KERNEL_FUNCTIONS;
 export interface GpuBackendOptions {
   /** gpu.js mode the kernels must run in. */
   mode: GpuMode;
-  /** Compiled kernels kept alive (least recently used are destroyed beyond it); default 64. */
+  /**
+   * Compiled kernels kept alive (least recently used are destroyed beyond it); default 128. The seed
+   * model needs 72–80 per training step: at 64 the cache thrashed and recompiled ~70 kernels every
+   * step (4× slower on headlessgl, 2× on webasm, measured at 32×32 batch 8; RSS 178 vs 184 MB).
+   */
   maxKernels?: number;
+}
+
+/** Device traffic of a gpu backend: cumulative counts since it was made, and what it holds now. */
+export interface GpuStats {
+  /** Pipeline textures kernels handed to the backend that it has not deleted yet (0 between ops). */
+  liveTextures: number;
+  /** GL textures alive in the backend's headless GL context (kernel outputs and argument textures); 0 in 'webasm'. */
+  deviceTextures: number;
+  /** Kernel calls. */
+  kernelRuns: number;
+  /** Kernels compiled (a count that keeps growing in a steady loop means the kernel cache thrashes). */
+  kernelsCompiled: number;
+  /** Arrays copied from the host to the device (kernel arguments), and their bytes (the array's, not the padded texture's). */
+  uploads: number;
+  uploadBytes: number;
+  /** Arrays copied from the device back to the host, and their bytes. */
+  readbacks: number;
+  readbackBytes: number;
 }
 
 /** The gpu.js backend: the `Backend` op table plus what tests and tools inspect. */
@@ -75,7 +92,9 @@ export interface GpuBackend extends Backend {
   readonly mode: GpuMode;
   /** Kernels alive in gpu.js (compiled and not destroyed), including argument-type switches. */
   liveKernels(): number;
-  /** Destroys every kernel and the gpu.js instance. */
+  /** Device traffic so far and device memory held now. */
+  stats(): GpuStats;
+  /** Destroys every kernel, texture and the gpu.js instance. */
   dispose(): void;
 }
 
@@ -104,6 +123,7 @@ function convConstants(info: Conv2DInfo): ConvConstants {
 
 function poolConstants(info: Conv2DInfo): PoolConstants {
   return {
+    S: info.batch * info.outHeight * info.outWidth * info.inChannels,
     H: info.inHeight,
     W: info.inWidth,
     C: info.inChannels,
@@ -118,27 +138,65 @@ function poolConstants(info: Conv2DInfo): PoolConstants {
   };
 }
 
+/** A kernel's result: a texture on the device in 'headlessgl' (pipeline mode), an array already read back in 'webasm'. */
+type Value = Float32Array | Texture;
+
+/** The slice of a WebGL context whose texture calls the backend counts. */
+interface TextureContext {
+  createTexture(): object | null;
+  deleteTexture(texture: object | null): void;
+}
+
 /**
  * A backend that runs every op of the table as gpu.js kernels in one mode. Each op and shape compiles
- * one kernel (cached, least recently used destroyed beyond `maxKernels`); results are read back into
- * fresh `Float32Array`s after every kernel (no device-resident pipelining yet). A kernel that gpu.js
- * quietly ran in another mode throws.
+ * one kernel (cached, least recently used destroyed beyond `maxKernels`). In 'headlessgl' the kernels
+ * run in gpu.js pipeline mode: inside one op, results pass from kernel to kernel as textures, an input
+ * several kernels read is uploaded once, and only what the op returns is read back (results an op
+ * returns together come out of one kernel, packed, and are read back at once); every texture is deleted
+ * when the op ends. In 'webasm' there is no device memory: each kernel's result is copied out. The op
+ * table is synchronous on `Float32Array`, so nothing stays on the device between ops. A kernel that
+ * gpu.js quietly ran in another mode throws.
  *
  * @example
  * const backend = createGpuBackend({ mode: 'webasm' });
  * backend.multiply(new Float32Array([1, 2]), new Float32Array([3, 4])); // Float32Array [3, 8]
+ * backend.stats().readbacks; // 1
  */
 export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
   const { mode } = options;
-  const maxKernels = options.maxKernels ?? 64;
+  const maxKernels = options.maxKernels ?? 128;
   if (!(mode in KERNEL_CLASS)) throw new Error(`gpu backend: unknown mode '${String(mode)}'; known: ${Object.keys(KERNEL_CLASS).join(', ')}`);
   if (!Number.isInteger(maxKernels) || maxKernels < 1) throw new Error(`gpu backend: maxKernels must be a positive integer, got ${maxKernels}`);
   const status = probeMode(mode);
   if (!status.available) throw new Error(`gpu backend: mode '${mode}' cannot start here: ${status.reason}`);
+  const pipeline = mode === 'headlessgl';
   const gpu = new GPU({ mode });
   const cache = new Map<string, IKernelRunShortcut>();
   /** The kernel gpu.js built each shortcut on, in this mode: a fallback swaps another into the shortcut. */
   const modeKernel = new WeakMap<IKernelRunShortcut, { destroy(): void }>();
+  const counts = { kernelRuns: 0, kernelsCompiled: 0, uploads: 0, uploadBytes: 0, readbacks: 0, readbackBytes: 0 };
+  /** Textures the running op got from its kernels; all deleted when it ends. */
+  const held: Texture[] = [];
+  /** GL textures alive in the shared headless GL context, once the first kernel made it. */
+  let glTextures: Set<object> | null = null;
+
+  // gpu.js has no count of the textures it keeps (kernel outputs, argument uploads), so the backend's
+  // own context counts its createTexture/deleteTexture calls.
+  function trackTextures(context: TextureContext | undefined): void {
+    if (!pipeline || glTextures || !context) return;
+    const live = (glTextures = new Set());
+    const create = context.createTexture.bind(context);
+    const remove = context.deleteTexture.bind(context);
+    context.createTexture = () => {
+      const texture = create();
+      if (texture) live.add(texture);
+      return texture;
+    };
+    context.deleteTexture = (texture) => {
+      if (texture) live.delete(texture);
+      remove(texture);
+    };
+  }
 
   function kernel(key: string, name: KernelName, size: number, constants: object): IKernelRunShortcut {
     let k = cache.get(key);
@@ -155,23 +213,53 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
       optimizeFloatMemory: false,
       dynamicOutput: false,
       dynamicArguments: false,
+      // immutable: each call hands out its own reference to the output texture, so a later call of the
+      // same kernel renders into a fresh texture instead of overwriting one still in use.
+      pipeline,
+      immutable: pipeline,
     });
+    counts.kernelsCompiled++;
+    trackTextures((k.kernel as { context?: TextureContext }).context);
     modeKernel.set(k, k.kernel as { destroy(): void });
     cache.set(key, k);
+    return k;
+  }
+
+  /** Ends an op: deletes its textures, then destroys kernels beyond the cap (never mid-op, when an evicted kernel would take a texture still in use with it). */
+  function release(): void {
+    for (const texture of held) texture.delete();
+    held.length = 0;
     while (cache.size > maxKernels) {
       const [oldKey, old] = cache.entries().next().value as [string, IKernelRunShortcut];
       cache.delete(oldKey);
       old.destroy();
     }
-    return k;
   }
 
-  function run(name: KernelName, size: number, constants: object, ...args: Float32Array[]): Float32Array {
+  function op<T>(body: () => T): T {
+    try {
+      return body();
+    } finally {
+      release();
+    }
+  }
+
+  function run(name: KernelName, size: number, constants: object, ...args: Value[]): Value {
     if (size === 0) return new Float32Array(0);
-    const key = `${name}|${size}|${JSON.stringify(constants)}`;
+    // Argument kinds are part of the key: a kernel called with a texture where it was built for an array
+    // would make gpu.js compile and keep a second kernel behind the same shortcut.
+    const kinds = args.map((a) => (a instanceof Float32Array ? 'a' : 't')).join('');
+    const key = `${name}|${size}|${kinds}|${JSON.stringify(constants)}`;
     const k = kernel(key, name, size, constants);
-    const out = k(...args) as Float32Array;
-    const ran = (k.kernel as { constructor: { name: string }; fallbackReason?: string | null }) ?? null;
+    for (const a of args) {
+      if (a instanceof Float32Array) {
+        counts.uploads++;
+        counts.uploadBytes += a.byteLength;
+      }
+    }
+    counts.kernelRuns++;
+    const out = k(...args) as Float32Array | Texture;
+    const ran = k.kernel as { constructor: { name: string }; fallbackReason?: string | null };
     if (ran.constructor.name !== KERNEL_CLASS[mode]) {
       // gpu.js swapped its CPU kernel into the shortcut for good: drop it from the cache (a later call of
       // this op and shape compiles afresh in the mode), and destroy the mode's kernel it replaced, which
@@ -183,46 +271,66 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
         `gpu backend: kernel '${name}' ran on ${ran.constructor.name} instead of ${KERNEL_CLASS[mode]} (mode '${mode}'): ${ran.fallbackReason ?? 'no reason given'}`,
       );
     }
-    return Float32Array.from(out);
+    if (out instanceof Float32Array) return counted(Float32Array.from(out));
+    held.push(out);
+    return out;
+  }
+
+  function counted(array: Float32Array): Float32Array {
+    counts.readbacks++;
+    counts.readbackBytes += array.byteLength;
+    return array;
+  }
+
+  /** The value on the host: reads a texture back (an array was read back, and counted, when its kernel ran). */
+  function read(value: Value): Float32Array {
+    if (value instanceof Float32Array) return value;
+    // A single-precision 1-D texture reads back as a fresh Float32Array of the output length.
+    return counted(value.toArray() as Float32Array);
+  }
+
+  /** An input several kernels of one op read: uploaded once as a texture in pipeline mode. */
+  function share(x: Float32Array): Value {
+    return pipeline ? run('copy', x.length, { n: x.length }, x) : x;
   }
 
   const h1 = (a: number) => Float32Array.of(a);
-  const h2 = (a: number, b: number) => Float32Array.of(a, b);
   const poolInfo = new WeakMap<Int32Array, Conv2DInfo>();
+  const single = (name: KernelName, size: number, constants: object, ...args: Float32Array[]) => op(() => read(run(name, size, constants, ...args)));
 
   const backend: GpuBackend = {
     name: `gpu:${mode}`,
     mode,
 
     matmul(a, b, m, k, n, transA, transB) {
-      return run('matmul', m * n, { M: m, K: k, N: n, tA: transA ? 1 : 0, tB: transB ? 1 : 0 }, a, b);
+      return single('matmul', m * n, { M: m, K: k, N: n, tA: transA ? 1 : 0, tB: transB ? 1 : 0 }, a, b);
     },
 
     conv2d(x, w, info) {
-      return run('conv2dForward', info.batch * info.outHeight * info.outWidth * info.outChannels, convConstants(info), x, w);
+      return single('conv2dForward', info.batch * info.outHeight * info.outWidth * info.outChannels, convConstants(info), x, w);
     },
 
     conv2dBackpropInput(dy, w, info) {
-      return run('conv2dBackpropInput', info.batch * info.inHeight * info.inWidth * info.inChannels, convConstants(info), dy, w);
+      return single('conv2dBackpropInput', info.batch * info.inHeight * info.inWidth * info.inChannels, convConstants(info), dy, w);
     },
 
     conv2dBackpropFilter(x, dy, info) {
-      return run('conv2dBackpropFilter', info.filterHeight * info.filterWidth * info.inChannels * info.outChannels, convConstants(info), x, dy);
+      return single('conv2dBackpropFilter', info.filterHeight * info.filterWidth * info.inChannels * info.outChannels, convConstants(info), x, dy);
     },
 
     biasAdd(x, bias, channels) {
-      return run('biasAdd', x.length, { C: channels, rows: x.length / channels }, x, bias);
+      return single('biasAdd', x.length, { C: channels, rows: x.length / channels }, x, bias);
     },
 
     biasGrad(dy, channels) {
-      return run('channelSum', channels, { C: channels, rows: dy.length / channels }, dy);
+      return single('channelSum', channels, { C: channels, rows: dy.length / channels }, dy);
     },
 
     maxPool(x, info) {
-      const size = info.batch * info.outHeight * info.outWidth * info.inChannels;
       const c = poolConstants(info);
-      const y = run('maxPoolForward', size, c, x);
-      const argmax = Int32Array.from(run('maxPoolArgmax', size, c, x));
+      const both = single('maxPool', 2 * c.S, c, x);
+      const y = both.slice(0, c.S);
+      const argmax = Int32Array.from(both.subarray(c.S));
       poolInfo.set(argmax, info);
       return { y, argmax };
     },
@@ -235,79 +343,90 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
         for (let i = 0; i < dy.length; i++) if (argmax[i] >= 0) dx[argmax[i]] += dy[i];
         return dx;
       }
-      return run('maxPoolBackprop', inputSize, poolConstants(info), dy, Float32Array.from(argmax));
+      return single('maxPoolBackprop', inputSize, poolConstants(info), dy, Float32Array.from(argmax));
     },
 
     batchNormTrain(x, gamma, beta, channels, epsilon): BatchNormTrainResult {
-      const c = { C: channels, rows: x.length / channels };
-      const mean = run('channelMean', channels, c, x);
-      const variance = run('channelVariance', channels, c, x, mean);
-      const invStd = run('inverseStd', channels, c, variance, h1(epsilon));
-      const xHat = run('normalize', x.length, c, x, mean, invStd);
-      const y = run('scaleShift', x.length, c, xHat, gamma, beta);
-      return { y, mean, variance, xHat, invStd };
+      return op(() => {
+        const n = x.length;
+        const c = { C: channels, rows: n / channels };
+        const xs = share(x);
+        const mean = run('channelMean', channels, c, xs);
+        const stats = run('channelStats', 3 * channels, c, xs, mean, h1(epsilon));
+        const xy = read(run('normalizeScaleShift', 2 * n, c, xs, stats, gamma, beta));
+        const s = read(stats);
+        return { y: xy.slice(n), mean: s.slice(0, channels), variance: s.slice(channels, 2 * channels), xHat: xy.slice(0, n), invStd: s.slice(2 * channels) };
+      });
     },
 
     batchNormInference(x, gamma, beta, mean, variance, channels, epsilon) {
-      return run('batchNormInference', x.length, { C: channels, rows: x.length / channels }, x, gamma, beta, mean, variance, h1(epsilon));
+      return single('batchNormInference', x.length, { C: channels, rows: x.length / channels }, x, gamma, beta, mean, variance, h1(epsilon));
     },
 
     batchNormBackward(dy, xHat, gamma, invStd, channels) {
-      const c = { C: channels, rows: dy.length / channels };
-      const dBeta = run('channelSum', channels, c, dy);
-      const dGamma = run('channelDot', channels, c, dy, xHat);
-      const dx = run('batchNormBackwardDx', dy.length, c, dy, xHat, gamma, invStd, dBeta, dGamma);
-      return { dx, dGamma, dBeta };
+      return op(() => {
+        const c = { C: channels, rows: dy.length / channels };
+        const dys = share(dy);
+        const xh = share(xHat);
+        const sums = run('channelSumDot', 2 * channels, c, dys, xh);
+        const dx = read(run('batchNormBackwardDx', dy.length, c, dys, xh, gamma, invStd, sums));
+        const s = read(sums);
+        return { dx, dBeta: s.slice(0, channels), dGamma: s.slice(channels) };
+      });
     },
 
     activation(kind, x, channels, alpha) {
-      if (kind === 'softmax') return run('softmaxForward', x.length, { C: channels }, x);
-      return run('activationForward', x.length, { kind: ACTIVATION_CODES[kind] }, x, h1(alpha));
+      if (kind === 'softmax') return single('softmaxForward', x.length, { C: channels }, x);
+      return single('activationForward', x.length, { kind: ACTIVATION_CODES[kind] }, x, h1(alpha));
     },
 
     activationBackward(kind, dy, x, y, channels, alpha) {
-      if (kind === 'softmax') return run('softmaxBackward', dy.length, { C: channels }, dy, y);
-      return run('activationBackward', dy.length, { kind: ACTIVATION_CODES[kind] }, dy, x, y, h1(alpha));
+      if (kind === 'softmax') return single('softmaxBackward', dy.length, { C: channels }, dy, y);
+      return single('activationBackward', dy.length, { kind: ACTIVATION_CODES[kind] }, dy, x, y, h1(alpha));
     },
 
     multiply(a, b) {
-      return run('multiply', a.length, { nesterov: 0 }, a, b);
+      return single('multiply', a.length, { nesterov: 0, n: a.length }, a, b);
     },
 
     sgdUpdate(value, grad, velocity, lr, momentum, nesterov) {
       const n = value.length;
       if (!velocity || momentum === 0) {
-        value.set(run('sgd', n, { nesterov: 0 }, value, grad, h1(lr)));
+        value.set(single('sgd', n, { nesterov: 0, n }, value, grad, h1(lr)));
         return;
       }
-      const h = h2(lr, momentum);
-      const v = run('sgdVelocity', n, { nesterov: 0 }, velocity, grad, h);
-      value.set(run('sgdMomentum', n, { nesterov: nesterov ? 1 : 0 }, value, grad, v, h));
-      velocity.set(v);
+      const out = single('sgdMomentum', 2 * n, { nesterov: nesterov ? 1 : 0, n }, value, grad, velocity, Float32Array.of(lr, momentum));
+      velocity.set(out.subarray(0, n));
+      value.set(out.subarray(n));
     },
 
     adamUpdate(value, grad, m, v, lr, beta1, beta2, epsilon, step) {
       const n = value.length;
       const alpha = (lr * Math.sqrt(1 - Math.pow(beta2, step))) / (1 - Math.pow(beta1, step));
-      const m2 = run('adamM', n, { nesterov: 0 }, m, grad, h1(beta1));
-      const v2 = run('adamV', n, { nesterov: 0 }, v, grad, h1(beta2));
-      value.set(run('adamValue', n, { nesterov: 0 }, value, m2, v2, h2(alpha, epsilon)));
-      m.set(m2);
-      v.set(v2);
+      const out = single('adam', 3 * n, { nesterov: 0, n }, value, grad, m, v, Float32Array.of(beta1, beta2, alpha, epsilon));
+      m.set(out.subarray(0, n));
+      v.set(out.subarray(n, 2 * n));
+      value.set(out.subarray(2 * n));
     },
 
     rmspropUpdate(value, grad, ms, lr, rho, epsilon) {
       const n = value.length;
-      const s = run('rmspropMs', n, { nesterov: 0 }, ms, grad, h1(rho));
-      value.set(run('rmspropValue', n, { nesterov: 0 }, value, grad, s, h2(lr, epsilon)));
-      ms.set(s);
+      const out = single('rmsprop', 2 * n, { nesterov: 0, n }, value, grad, ms, Float32Array.of(rho, lr, epsilon));
+      ms.set(out.subarray(0, n));
+      value.set(out.subarray(n));
     },
 
     liveKernels() {
       return (gpu as unknown as { kernels: unknown[] }).kernels.length;
     },
 
+    stats() {
+      return { liveTextures: held.length, deviceTextures: glTextures?.size ?? 0, ...counts };
+    },
+
     dispose() {
+      for (const texture of held) texture.delete();
+      held.length = 0;
       for (const k of cache.values()) k.destroy();
       cache.clear();
       void gpu.destroy();

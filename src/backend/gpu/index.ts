@@ -11,7 +11,7 @@ export { chooseAuto, type AutoChoice } from './auto.js';
 export interface GpuSetOptions {
   /** `'headlessgl'`, `'webasm'`, or `'auto'` (a hardware GL driver if there is one, else the CPU backend). */
   mode: GpuModeOption;
-  /** Compiled kernels kept alive; default 64. */
+  /** Compiled kernels kept alive; default 128 (see GpuBackendOptions.maxKernels). */
   maxKernels?: number;
 }
 
