@@ -441,3 +441,206 @@ export function convForwardDirect(g: usize, start: i32, end: i32): void {
     }
   }
 }
+
+/**
+ * Direct filter gradient for few input channels (F a multiple of 8, C ≤ 4), over output rows
+ * q = (n, oh) in [q0, q1): part[(i, j, c), f] = Σ x[n, ih, iw, c] · dy[n, oh, ow, f] with
+ * ih = oh·sh − pt + i·dh, iw = ow·sw − pl + j·dw inside the image (overwritten; threads write
+ * separate parts the caller adds up). One output row at a time, so its dy and x rows stay in L1
+ * while every tap and channel group sweeps them; no im2col columns.
+ */
+export function convBackpropFilterDirect(g: usize, q0: i32, q1: i32, part: usize): void {
+  const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
+  const KH = gi(g, G_KH), KW = gi(g, G_KW), sh = gi(g, G_SH), sw = gi(g, G_SW);
+  const dh = gi(g, G_DH), dw = gi(g, G_DW), pt = gi(g, G_PT), pl = gi(g, G_PL);
+  const x = <usize>gi(g, G_X), dy = <usize>gi(g, G_DY);
+  const rowF = <usize>F << 2;
+  const xStep = <usize>(sw * C) << 2;
+  memory.fill(part, 0, <usize>(KH * KW * C) * rowF);
+  const zero = f32x4.splat(0);
+  for (let q = q0; q < q1; q++) {
+    const n = q / OH;
+    const oh = q - n * OH;
+    for (let i = 0; i < KH; i++) {
+      const ih = oh * sh - pt + i * dh;
+      if (ih < 0 || ih >= H) continue;
+      for (let j = 0; j < KW; j++) {
+        // Output columns whose tap j lands inside the image: 0 ≤ ow·sw − pl + j·dw < W.
+        const off = j * dw - pl;
+        let owLo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+        let owHi = W - 1 - off < 0 ? 0 : (W - 1 - off) / sw + 1;
+        if (owHi > OW) owHi = OW;
+        if (owLo >= owHi) continue;
+        const xRow = x + (<usize>(((n * H + ih) * W + owLo * sw + off) * C) << 2);
+        const dyRow = dy + <usize>(q * OW + owLo) * rowF;
+        const pTap = part + <usize>((i * KW + j) * C) * rowF;
+        for (let f0 = 0; f0 < F; f0 += 8) {
+          let a0 = zero, a1 = zero, b0 = zero, b1 = zero, c0 = zero, c1 = zero, d0 = zero, d1 = zero;
+          let xp = xRow;
+          let dp = dyRow + (<usize>f0 << 2);
+          for (let ow = owLo; ow < owHi; ow++) {
+            const g0 = v128.load(dp);
+            const g1 = v128.load(dp, 16);
+            let xv = v128.load32_splat(xp);
+            a0 = madd(xv, g0, a0);
+            a1 = madd(xv, g1, a1);
+            if (C > 1) {
+              xv = v128.load32_splat(xp, 4);
+              b0 = madd(xv, g0, b0);
+              b1 = madd(xv, g1, b1);
+              if (C > 2) {
+                xv = v128.load32_splat(xp, 8);
+                c0 = madd(xv, g0, c0);
+                c1 = madd(xv, g1, c1);
+                if (C > 3) {
+                  xv = v128.load32_splat(xp, 12);
+                  d0 = madd(xv, g0, d0);
+                  d1 = madd(xv, g1, d1);
+                }
+              }
+            }
+            xp += xStep;
+            dp += rowF;
+          }
+          const p = pTap + (<usize>f0 << 2);
+          v128.store(p, f32x4.add(v128.load(p), a0));
+          v128.store(p, f32x4.add(v128.load(p, 16), a1), 16);
+          if (C > 1) {
+            v128.store(p + rowF, f32x4.add(v128.load(p + rowF), b0));
+            v128.store(p + rowF, f32x4.add(v128.load(p + rowF, 16), b1), 16);
+          }
+          if (C > 2) {
+            v128.store(p + 2 * rowF, f32x4.add(v128.load(p + 2 * rowF), c0));
+            v128.store(p + 2 * rowF, f32x4.add(v128.load(p + 2 * rowF, 16), c1), 16);
+          }
+          if (C > 3) {
+            v128.store(p + 3 * rowF, f32x4.add(v128.load(p + 3 * rowF), d0));
+            v128.store(p + 3 * rowF, f32x4.add(v128.load(p + 3 * rowF, 16), d1), 16);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Σ of the four lanes.
+// @ts-ignore: decorator
+@inline
+function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+/**
+ * Direct input gradient for few input channels (F a multiple of 4, C ≤ 4), over input rows
+ * p = (n, ih) in [p0, p1): dx[n, ih, iw, c] = Σ_{i, j, f} dy[n, oh, ow, f] · w[i, j, c, f] over
+ * the taps with oh·sh − pt + i·dh = ih and ow·sw − pl + j·dw = iw inside the output. Every dx
+ * element of the rows is written (no zeroing, no col2im scatter), so threads own disjoint rows.
+ */
+export function convBackpropInputDirect(g: usize, p0: i32, p1: i32): void {
+  const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
+  const KH = gi(g, G_KH), KW = gi(g, G_KW), sh = gi(g, G_SH), sw = gi(g, G_SW);
+  const dh = gi(g, G_DH), dw = gi(g, G_DW), pt = gi(g, G_PT), pl = gi(g, G_PL);
+  const w = <usize>gi(g, G_WT), dy = <usize>gi(g, G_DY), dx = <usize>gi(g, G_OUT);
+  const rowF = <usize>F << 2;
+  const zero = f32x4.splat(0);
+  for (let p = p0; p < p1; p++) {
+    const n = p / H;
+    const ih = p - n * H;
+    let out = dx + (<usize>(p * W * C) << 2);
+    let iw = 0;
+    if (sh == 1 && sw == 1 && C == 3) {
+      // Four pixels at a time where every tap's column lands inside dy: 12 independent
+      // accumulators (4 pixels × 3 channels) share each weight load.
+      const iwLo = max(0, (KW - 1) * dw - pl);
+      const iwHi = OW - pl - 3;
+      // Pixels left of the interior go through the general path below first.
+      for (; iw < W && iw < iwLo; iw++) {
+        convBackpropInputPixel(g, n, ih, iw, out);
+        out += <usize>C << 2;
+      }
+      for (; iw < iwHi && iw + 4 <= W; iw += 4) {
+        let a0 = zero, a1 = zero, a2 = zero, b0 = zero, b1 = zero, b2 = zero;
+        let c0 = zero, c1 = zero, c2 = zero, d0 = zero, d1 = zero, d2 = zero;
+        for (let i = 0; i < KH; i++) {
+          const oh = ih + pt - i * dh;
+          if (oh < 0) break;
+          if (oh >= OH) continue;
+          for (let j = 0; j < KW; j++) {
+            let dp = dy + <usize>((n * OH + oh) * OW + iw + pl - j * dw) * rowF;
+            let wp = w + <usize>((i * KW + j) * 3) * rowF;
+            for (let f = 0; f < F; f += 4) {
+              const w0 = v128.load(wp);
+              const w1 = v128.load(wp + rowF);
+              const w2 = v128.load(wp + 2 * rowF);
+              let gv = v128.load(dp);
+              a0 = madd(gv, w0, a0); a1 = madd(gv, w1, a1); a2 = madd(gv, w2, a2);
+              gv = v128.load(dp + rowF);
+              b0 = madd(gv, w0, b0); b1 = madd(gv, w1, b1); b2 = madd(gv, w2, b2);
+              gv = v128.load(dp + 2 * rowF);
+              c0 = madd(gv, w0, c0); c1 = madd(gv, w1, c1); c2 = madd(gv, w2, c2);
+              gv = v128.load(dp + 3 * rowF);
+              d0 = madd(gv, w0, d0); d1 = madd(gv, w1, d1); d2 = madd(gv, w2, d2);
+              dp += 16;
+              wp += 16;
+            }
+          }
+        }
+        store<f32>(out, hsum(a0)); store<f32>(out, hsum(a1), 4); store<f32>(out, hsum(a2), 8);
+        store<f32>(out, hsum(b0), 12); store<f32>(out, hsum(b1), 16); store<f32>(out, hsum(b2), 20);
+        store<f32>(out, hsum(c0), 24); store<f32>(out, hsum(c1), 28); store<f32>(out, hsum(c2), 32);
+        store<f32>(out, hsum(d0), 36); store<f32>(out, hsum(d1), 40); store<f32>(out, hsum(d2), 44);
+        out += 48;
+      }
+    }
+    for (; iw < W; iw++) {
+      convBackpropInputPixel(g, n, ih, iw, out);
+      out += <usize>C << 2;
+    }
+  }
+}
+
+// dx[n, ih, iw, 0..C) at out, every tap checked (the general path of convBackpropInputDirect).
+function convBackpropInputPixel(g: usize, n: i32, ih: i32, iw: i32, out: usize): void {
+  const C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
+  const KH = gi(g, G_KH), KW = gi(g, G_KW), sh = gi(g, G_SH), sw = gi(g, G_SW);
+  const dh = gi(g, G_DH), dw = gi(g, G_DW), pt = gi(g, G_PT), pl = gi(g, G_PL);
+  const w = <usize>gi(g, G_WT), dy = <usize>gi(g, G_DY);
+  const rowF = <usize>F << 2;
+  const zero = f32x4.splat(0);
+  {
+    {
+      let a = zero, b = zero, c = zero, d = zero;
+      for (let i = 0; i < KH; i++) {
+        const t = ih + pt - i * dh;
+        if (t < 0) break;
+        // Stride 1 needs no division (the common case; a division per tap measured 2× slower).
+        const oh = sh == 1 ? t : t / sh;
+        if (oh * sh != t || oh >= OH) continue;
+        for (let j = 0; j < KW; j++) {
+          const u = iw + pl - j * dw;
+          if (u < 0) break;
+          const ow = sw == 1 ? u : u / sw;
+          if (ow * sw != u || ow >= OW) continue;
+          const dp = dy + <usize>((n * OH + oh) * OW + ow) * rowF;
+          const wp = w + <usize>((i * KW + j) * C) * rowF;
+          for (let f = 0; f < F; f += 4) {
+            const o = <usize>f << 2;
+            const gv = v128.load(dp + o);
+            a = madd(gv, v128.load(wp + o), a);
+            if (C > 1) {
+              b = madd(gv, v128.load(wp + rowF + o), b);
+              if (C > 2) {
+                c = madd(gv, v128.load(wp + 2 * rowF + o), c);
+                if (C > 3) d = madd(gv, v128.load(wp + 3 * rowF + o), d);
+              }
+            }
+          }
+        }
+      }
+      store<f32>(out, hsum(a));
+      if (C > 1) store<f32>(out, hsum(b), 4);
+      if (C > 2) store<f32>(out, hsum(c), 8);
+      if (C > 3) store<f32>(out, hsum(d), 12);
+    }
+  }
+}

@@ -42,6 +42,7 @@ const cases: Case[] = [
   // borders, groups of four pixels cut by the row end, strides, dilation and outputs narrower than four.
   { batch: 2, h: 9, w: 10, c: 3, f: 16, k: [3, 3], s: [2, 2], pad: 'same' },
   { batch: 2, h: 12, w: 11, c: 2, f: 8, k: [3, 3], s: [1, 1], pad: 'same', d: [2, 2] },
+  { batch: 2, h: 10, w: 13, c: 3, f: 16, k: [3, 3], s: [1, 1], pad: 'same', d: [2, 2] },
   { batch: 3, h: 6, w: 5, c: 4, f: 24, k: [3, 3], s: [1, 1], pad: 'valid' },
   { batch: 2, h: 7, w: 9, c: 1, f: 8, k: [3, 5], s: [2, 1], pad: 'valid' },
   // Large enough to split over threads (forward rows, images for dx, rows for dw).

@@ -7,6 +7,8 @@ import {
   JOB_CONV_BACKPROP_INPUT,
   JOB_CONV_FORWARD,
   JOB_CONV_FORWARD_DIRECT,
+  JOB_CONV_BACKPROP_FILTER_DIRECT,
+  JOB_CONV_BACKPROP_INPUT_DIRECT,
   reserve,
   runJobs,
   THREAD_MIN_MACS,
@@ -161,6 +163,43 @@ function forwardInMemory(
   else runJobs(e, JOB_CONV_FORWARD, parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes]));
 }
 
+function inputGradThreads(info: Conv2DInfo): number {
+  const K = info.filterHeight * info.filterWidth * info.inChannels;
+  const rows = info.batch * info.outHeight * info.outWidth;
+  const units = useDirect(info) ? info.batch * info.inHeight : isPointwise(info) ? Math.ceil(rows / 4) : info.batch;
+  return threadCount(rows * K * info.outChannels, units);
+}
+
+// dx (at offDx) from w and dy already in memory, over lay.t threads: the direct kernel by input
+// rows, else GEMM + col2im by whole images (col2im adds across neighbouring pixels), or by rows
+// when pointwise.
+function inputGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offW: number, offDy: number, offDx: number): void {
+  writeGeometry(e, lay, info, { w: offW, dy: offDy, out: offDx }, false);
+  if (useDirect(info)) {
+    runJobs(e, JOB_CONV_BACKPROP_INPUT_DIRECT, ranges(info.batch * info.inHeight, lay.t, 1).map(([s, f]) => [lay.g, s, f]));
+    return;
+  }
+  const pix = info.outHeight * info.outWidth;
+  const rows = info.batch * pix;
+  const parts = isPointwise(info) ? ranges(rows, lay.t, 4) : ranges(info.batch, lay.t, 1).map(([s, f]): [number, number] => [s * pix, f * pix]);
+  runJobs(e, JOB_CONV_BACKPROP_INPUT, parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes]));
+}
+
+// dw from x and dy already in memory, over lay.t threads each summing its own part (at the end
+// of its work area), then the parts added up: the direct kernel by output rows, else im2col + GEMM.
+function filterGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offX: number, offDy: number): Float32Array {
+  const K = info.filterHeight * info.filterWidth * info.inChannels;
+  const F = info.outChannels;
+  const partAt = (i: number) => lay.work + i * lay.threadBytes + lay.threadBytes - align(K * F * 4, 64);
+  writeGeometry(e, lay, info, { x: offX, dy: offDy, out: 0 }, false);
+  const jobs = useDirect(info)
+    ? ranges(info.batch * info.outHeight, lay.t, 1).map(([s, f], i) => [lay.g, s, f, partAt(i)])
+    : ranges(info.batch * info.outHeight * info.outWidth, lay.t, 4).map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, partAt(i)]);
+  runJobs(e, useDirect(info) ? JOB_CONV_BACKPROP_FILTER_DIRECT : JOB_CONV_BACKPROP_FILTER, jobs);
+  for (let i = 1; i < jobs.length; i++) e.wasm.addInto(partAt(0), partAt(i), K * F);
+  return e.f32.slice(partAt(0) >> 2, (partAt(0) >> 2) + K * F);
+}
+
 /** The WebAssembly convolutions; see {@link ConvKernels}. */
 export const convFast: ConvKernels = {
   conv2d(x, w, info, bias, relu) {
@@ -192,24 +231,14 @@ export const convFast: ConvKernels = {
   conv2dBackpropInput(dy, w, info) {
     const e = getEngine();
     if (e === null) return null;
-    const K = info.filterHeight * info.filterWidth * info.inChannels;
-    const F = info.outChannels;
-    const pix = info.outHeight * info.outWidth;
-    const rows = info.batch * pix;
-    const pointwise = isPointwise(info);
-    // Threads own whole images (col2im adds across neighbouring pixels), or rows when pointwise.
-    const t = threadCount(rows * K * F, pointwise ? Math.ceil(rows / 4) : info.batch);
-    const lay = layout(e, info, t, 0);
+    const lay = layout(e, info, inputGradThreads(info), 0);
     const sizeX = info.batch * info.inHeight * info.inWidth * info.inChannels;
     const { offs, end } = place(lay.next, [dy.length, w.length, sizeX]);
     if (!reserve(e, end)) return null;
     const [offDy, offW, offX] = offs;
     e.f32.set(dy, offDy >> 2);
     e.f32.set(w, offW >> 2);
-    writeGeometry(e, lay, info, { w: offW, dy: offDy, out: offX }, false);
-    const parts = pointwise ? ranges(rows, t, 4) : ranges(info.batch, t, 1).map(([s, f]): [number, number] => [s * pix, f * pix]);
-    const jobs = parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes]);
-    runJobs(e, JOB_CONV_BACKPROP_INPUT, jobs);
+    inputGradInMemory(e, lay, info, offW, offDy, offX);
     return copyOut(e, offX, sizeX);
   },
 
@@ -226,12 +255,7 @@ export const convFast: ConvKernels = {
     const [offX, offDy] = offs;
     e.f32.set(x, offX >> 2);
     e.f32.set(dy, offDy >> 2);
-    const partAt = (i: number) => lay.work + i * lay.threadBytes + lay.threadBytes - align(K * F * 4, 64);
-    writeGeometry(e, lay, info, { x: offX, dy: offDy, out: 0 }, false);
-    const jobs = ranges(rows, t, 4).map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, partAt(i)]);
-    runJobs(e, JOB_CONV_BACKPROP_FILTER, jobs);
-    for (let i = 1; i < jobs.length; i++) e.wasm.addInto(partAt(0), partAt(i), K * F);
-    return e.f32.slice(partAt(0) >> 2, (partAt(0) >> 2) + K * F);
+    return filterGradInMemory(e, lay, info, offX, offDy);
   },
 
   conv2dBackward(x, w, dy, reluY, info, need) {
@@ -241,9 +265,8 @@ export const convFast: ConvKernels = {
     const F = info.outChannels;
     const pix = info.outHeight * info.outWidth;
     const rows = info.batch * pix;
-    const pointwise = isPointwise(info);
     const tw = threadCount(rows * K * F, Math.ceil(rows / 64));
-    const tx = threadCount(rows * K * F, pointwise ? Math.ceil(rows / 4) : info.batch);
+    const tx = inputGradThreads(info);
     const t = Math.max(tw, tx);
     const lay = layout(e, info, t, K * F * 4);
     const sizeX = info.batch * info.inHeight * info.inWidth * info.inChannels;
@@ -260,20 +283,12 @@ export const convFast: ConvKernels = {
     let dw: Float32Array | null = null;
     if (need.dw) {
       e.f32.set(x, offX >> 2);
-      const partAt = (i: number) => lay.work + i * lay.threadBytes + lay.threadBytes - align(K * F * 4, 64);
-      writeGeometry(e, lay, info, { x: offX, dy: offDz, out: 0 }, false);
-      const jobs = ranges(rows, tw, 4).map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, partAt(i)]);
-      runJobs(e, JOB_CONV_BACKPROP_FILTER, jobs);
-      for (let i = 1; i < jobs.length; i++) e.wasm.addInto(partAt(0), partAt(i), K * F);
-      dw = e.f32.slice(partAt(0) >> 2, (partAt(0) >> 2) + K * F);
+      dw = filterGradInMemory(e, { ...lay, t: tw }, info, offX, offDz);
     }
     let dx: Float32Array | null = null;
     if (need.dx) {
       e.f32.set(w, offW >> 2);
-      writeGeometry(e, lay, info, { w: offW, dy: offDz, out: offDx }, false);
-      const parts = pointwise ? ranges(rows, tx, 4) : ranges(info.batch, tx, 1).map(([s, f]): [number, number] => [s * pix, f * pix]);
-      const jobs = parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes]);
-      runJobs(e, JOB_CONV_BACKPROP_INPUT, jobs);
+      inputGradInMemory(e, { ...lay, t: tx }, info, offW, offDz, offDx);
       dx = copyOut(e, offDx, sizeX);
     }
     return { dx, dw, db };

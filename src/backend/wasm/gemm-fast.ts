@@ -17,6 +17,8 @@ interface GemmExports {
   addInto(dst: number, src: number, count: number): void;
   convForward(g: number, start: number, end: number, work: number): void;
   convForwardDirect(g: number, start: number, end: number): void;
+  convBackpropFilterDirect(g: number, q0: number, q1: number, part: number): void;
+  convBackpropInputDirect(g: number, p0: number, p1: number): void;
   convBackpropInput(g: number, start: number, end: number, work: number): void;
   convBackpropFilter(g: number, start: number, end: number, work: number, part: number): void;
   reluBackwardBiasGrad(dz: number, y: number, rows: number, F: number, relu: number, db: number): void;
@@ -80,7 +82,7 @@ const KIND = 17;
 const JOB_EXPORTS = [
   'gemm', 'convForward', 'convBackpropInput', 'convBackpropFilter',
   'channelSum', 'channelSquaredDeviation', 'batchNormApply', 'scaleShift', 'batchNormBackwardSums', 'batchNormBackwardApply',
-  'reluForward', 'reluBackward', 'maxPool', 'convForwardDirect',
+  'reluForward', 'reluBackward', 'maxPool', 'convForwardDirect', 'convBackpropFilterDirect', 'convBackpropInputDirect',
 ] as const;
 /** Job kinds of {@link runJobs}. */
 export const JOB_GEMM = 0;
@@ -97,6 +99,8 @@ export const JOB_RELU_FORWARD = 10;
 export const JOB_RELU_BACKWARD = 11;
 export const JOB_MAX_POOL = 12;
 export const JOB_CONV_FORWARD_DIRECT = 13;
+export const JOB_CONV_BACKPROP_FILTER_DIRECT = 14;
+export const JOB_CONV_BACKPROP_INPUT_DIRECT = 15;
 const MR = 4;
 const NR = 8;
 /** Below this many multiply-adds, waking workers costs more than it saves. */
