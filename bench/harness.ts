@@ -55,3 +55,41 @@ export async function measure(name: string, fn: () => unknown, opts: MeasureOpti
   const l = r.latency;
   return { median: l.p50, min: l.min, max: l.max, mad: l.mad, n: l.samplesCount };
 }
+
+/** Speed ratio of two functions measured in alternation; see {@link pairedRatio}. */
+export interface PairedStats {
+  /** Median over the rounds of (time of `slow` ÷ time of `fast`) within the round. */
+  median: number;
+  min: number;
+  max: number;
+  rounds: number;
+}
+
+/**
+ * The speed ratio time(b) ÷ time(a), robust to the machine's speed drifting between
+ * measurements (shared machines here slow down by 30–50 % for minutes at a time): each round
+ * times one call of `a` then one of `b` back to back (a tinybench run of the two tasks, one
+ * iteration each), the round's ratio is b ÷ a, and the result is the median over the rounds.
+ * One untimed call of each comes first.
+ */
+export async function pairedRatio(name: string, a: () => unknown, b: () => unknown, rounds: number): Promise<PairedStats> {
+  await a();
+  await b();
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const bench = new Bench({ name: `${name} round ${r}`, time: 0, iterations: 1, warmup: false, throws: true });
+    bench.add('a', async () => void (await a()), { async: true });
+    bench.add('b', async () => void (await b()), { async: true });
+    await bench.run();
+    const [ta, tb] = bench.tasks.map((t) => {
+      const res = t.result;
+      if (res.state !== 'completed') throw new Error(`${name}: round ${r} ${t.name} ${res.state}`);
+      return res.latency.p50;
+    });
+    ratios.push(tb / ta);
+  }
+  ratios.sort((x, y) => x - y);
+  const mid = ratios.length >> 1;
+  const median = ratios.length % 2 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
+  return { median, min: ratios[0], max: ratios[ratios.length - 1], rounds };
+}
