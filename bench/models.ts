@@ -1,6 +1,7 @@
 // The user's seed model in tscnn, random batches for it, and a timing hook that wraps each layer's
 // forward/backward (on the instances: src is untouched) to break one training step down by layer.
 import { optimizers, Sequential, tensor, type Tensor } from '../src/index.js';
+import { BatchNormalization } from '../src/layers/batch-normalization.js';
 import { buildUserModel } from '../examples/lib/user-model.js';
 
 /** The seed model of issue 2 for `size`×`size`×3 images. */
@@ -59,6 +60,24 @@ export function instrument(model: Sequential): { timings: LayerTiming[]; mark():
       cur[i]!.bwd += performance.now() - t0;
       return r;
     }) as typeof layer.backward;
+    // A BatchNormalization fused with the Activation and MaxPooling2D after it in training
+    // (src/training-fusion.ts) runs these instead: its row then holds all three layers' time.
+    if (layer instanceof BatchNormalization) {
+      const fwdPool = layer.forwardActPool.bind(layer);
+      const bwdPool = layer.backwardActPool.bind(layer);
+      layer.forwardActPool = ((x, act, size) => {
+        const t0 = performance.now();
+        const r = fwdPool(x, act, size);
+        cur[i]!.fwd += performance.now() - t0;
+        return r;
+      }) as typeof layer.forwardActPool;
+      layer.backwardActPool = ((dy, need) => {
+        const t0 = performance.now();
+        const r = bwdPool(dy, need);
+        cur[i]!.bwd += performance.now() - t0;
+        return r;
+      }) as typeof layer.backwardActPool;
+    }
   });
   return {
     timings,

@@ -1,5 +1,6 @@
 import { OutputArena } from './backend/arena.js';
 import type { Callback, Logs } from './callbacks.js';
+import { getBackend } from './backend/index.js';
 import { forwardInference } from './inference-fusion.js';
 import { saveModel } from './io/save.js';
 import { formatShape, Layer, type Param } from './layers/layer.js';
@@ -9,6 +10,7 @@ import { getOptimizer, type Optimizer } from './optimizers.js';
 import { ProgressLine, formatLogs } from './progress.js';
 import { getGlobalRandom, Random } from './random.js';
 import { Tensor, wrap, type Shape } from './tensor.js';
+import { trainingUnits } from './training-fusion.js';
 
 /** A batch as a streaming dataset yields it. */
 export interface DataBatch {
@@ -240,12 +242,9 @@ export class Sequential {
     checkFinite(op, 'y', y.values);
   }
 
-  /** Forward through every layer; inference folds Conv2D → BatchNormalization runs (see inference-fusion.ts). */
-  private forward(x: Tensor, training: boolean, rng: Random): Tensor {
-    if (!training) return forwardInference(this.layers, x, rng);
-    let h = x;
-    for (const layer of this.layers) h = layer.forward(h, { training, rng });
-    return h;
+  /** Inference forward through every layer, with Conv2D runs fused (see inference-fusion.ts). Training runs in step(). */
+  private forward(x: Tensor, rng: Random): Tensor {
+    return forwardInference(this.layers, x, rng);
   }
 
   /** One optimizer step on a batch; returns the batch loss and predictions. */
@@ -253,14 +252,17 @@ export class Sequential {
     const { optimizer, loss } = this.requireCompiled('fit');
     const params = this.trainableParams();
     // yPred stays valid until the next step of this arena (the caller updates metrics with it).
+    // Fused runs (training-fusion.ts) where the backend has the ops; the same units run backward.
+    const steps = trainingUnits(this.layers, getBackend());
     return this.trainArena.run(() => {
       for (const p of params) p.grad.fill(0);
-      const yPred = this.forward(x, true, rng);
+      let yPred = x;
+      for (const unit of steps) yPred = unit.forward(yPred, { training: true, rng });
       const batch = yPred.shape[0]!;
       const units = yPred.size / Math.max(batch, 1);
       const result = loss.compute(y, yPred.values, batch, units, sampleWeight);
       let dy: Tensor | null = wrap(result.dyPred, yPred.shape);
-      for (let i = this.layers.length - 1; i >= 0 && dy; i--) dy = this.layers[i].backward(dy, i > 0);
+      for (let i = steps.length - 1; i >= 0 && dy; i--) dy = steps[i].backward(dy, i > 0);
       optimizer.apply(params);
       return { loss: result.loss, yPred };
     });
@@ -472,7 +474,7 @@ export class Sequential {
     let lossSum = 0;
     let seen = 0;
     const consume = (xb: Tensor, yb: Tensor): void => {
-      const yPred = this.inferArena.run(() => this.forward(xb, false, this.rng));
+      const yPred = this.inferArena.run(() => this.forward(xb, this.rng));
       const b = xb.shape[0]!;
       const units = yPred.size / Math.max(b, 1);
       lossSum += loss.compute(yb.values, yPred.values, b, units).loss * b;
@@ -520,7 +522,7 @@ export class Sequential {
     const outRow = this.outputShape.reduce((a, b) => a * b, 1);
     if (isDataset(x)) {
       const parts: Float32Array[] = [];
-      for await (const batch of x.batches()) parts.push(this.inferArena.run(() => this.forward(batch.x, false, this.rng).values.slice()));
+      for await (const batch of x.batches()) parts.push(this.inferArena.run(() => this.forward(batch.x, this.rng).values.slice()));
       const n = parts.reduce((a, p) => a + p.length, 0) / outRow;
       const out = new Float32Array(n * outRow);
       let o = 0;
@@ -534,7 +536,7 @@ export class Sequential {
     const out = new Float32Array(n * outRow);
     for (let from = 0; from < n; from += batchSize) {
       const to = Math.min(n, from + batchSize);
-      out.set(this.inferArena.run(() => this.forward(takeRows(x, from, to), false, this.rng).values), from * outRow);
+      out.set(this.inferArena.run(() => this.forward(takeRows(x, from, to), this.rng).values), from * outRow);
     }
     return wrap(out, [n, ...this.outputShape] as unknown as Shape);
   }

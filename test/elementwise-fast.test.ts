@@ -1,7 +1,8 @@
 // The WebAssembly element-wise ops of the 'cpu' backend (asm/elementwise.ts via
 // src/backend/wasm/elementwise-fast.ts: batch norm train/inference/backward, relu and its
-// gradient, max pool) against the plain TypeScript reference on random inputs: odd channel
-// counts, batch 1 and 32, large means, max-pool ties, NaNs and 'same' padding, one thread and several.
+// gradient, max pool, and batch norm → relu → max pool fused for training) against the plain
+// TypeScript reference on random inputs: odd channel counts, batch 1 and 32, large means, max-pool
+// ties, NaNs and 'same' padding, one thread and several.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createCpuBackend, referenceBackend } from '../src/backend/cpu.js';
@@ -190,6 +191,56 @@ test('without the element-wise kernels (null) the cpu backend runs the reference
   const g = randomArray(5, 2);
   const b = randomArray(5, 3);
   assertIdentical(plain.batchNormTrain(x, g, b, 5, 1e-3).y, ref.batchNormTrain(x, g, b, 5, 1e-3).y, 'batchNormTrain');
+});
+
+// Fused batch norm → act → non-overlapping max pool against the three reference ops (and the fused
+// backward against maxPoolBackprop → relu' → batchNormBackward).
+const fusedCases: { shape: [number, number, number, number]; pool: [number, number] }[] = [
+  { shape: [2, 6, 8, 16], pool: [2, 2] },
+  { shape: [3, 7, 9, 5], pool: [2, 2] },
+  { shape: [2, 9, 9, 4], pool: [3, 3] },
+  { shape: [1, 6, 7, 3], pool: [2, 3] },
+  { shape: [32, 20, 20, 16], pool: [2, 2] },
+];
+
+function checkFused(shape: [number, number, number, number], poolSize: [number, number], activation: 'relu' | 'linear', seed: number): void {
+  const [n, h, w, C] = shape;
+  const what = `[${shape.join(',')}] pool ${poolSize.join('×')} ${activation}`;
+  const x = gaussian(n * h * w * C, seed, 0.3, 1.5);
+  const gamma = randomArray(C, seed + 1, 0.5, 2);
+  const beta = randomArray(C, seed + 2);
+  const pool = conv2dInfo(shape, poolSize, C, poolSize, 'valid');
+  const bn = ref.batchNormTrain(x, gamma, beta, C, 1e-3);
+  const a = activation === 'relu' ? ref.activation('relu', bn.y, C, 0) : bn.y;
+  const want = ref.maxPool(a, pool);
+  const got = fast.batchNormActPoolTrain!(x, gamma, beta, C, 1e-3, activation, pool);
+  assertClose(got.y, want.y, { atol: 2e-6, rtol: 1e-5 }, `batchNormActPoolTrain y ${what}`);
+  assertIdentical(got.argmax, want.argmax, `batchNormActPoolTrain argmax ${what}`);
+  assertClose(got.mean, bn.mean, { atol: 1e-6, rtol: 1e-6 }, `mean ${what}`);
+  assertClose(got.variance, bn.variance, { atol: 1e-7, rtol: 1e-5 }, `variance ${what}`);
+  assertClose(got.invStd, bn.invStd, { atol: 1e-7, rtol: 1e-5 }, `invStd ${what}`);
+
+  const dy = randomArray(want.y.length, seed + 3);
+  const d = ref.maxPoolBackprop(dy, want.argmax, x.length);
+  const dz = activation === 'relu' ? ref.activationBackward('relu', d, bn.y, a, C, 0) : d;
+  const gw = ref.batchNormBackward(dz, bn.xHat, gamma, bn.invStd, C);
+  const gg = fast.batchNormActPoolBackward!(dy, x, gamma, beta, got.mean, got.invStd, got.argmax, C, activation, pool);
+  assertClose(gg.dx, gw.dx, { atol: 1e-5, rtol: 1e-4 }, `batchNormActPoolBackward dx ${what}`);
+  assertClose(gg.dGamma, gw.dGamma, { atol: 1e-4, rtol: 1e-5 }, `batchNormActPoolBackward dGamma ${what}`);
+  assertClose(gg.dBeta, gw.dBeta, { atol: 1e-4, rtol: 1e-5 }, `batchNormActPoolBackward dBeta ${what}`);
+  // Cells no window covers (odd edges) and cells that lost their window still get the dz = 0 part of dx.
+  assert.ok(gg.dx.every(Number.isFinite), `dx finite ${what}`);
+}
+
+test('batchNormActPoolTrain / Backward = batchNormTrain → act → maxPool and their gradients (one thread and three)', () => {
+  for (const threads of [1, 3]) {
+    withThreads(threads, () => {
+      fusedCases.forEach((t, i) => {
+        checkFused(t.shape, t.pool, 'relu', 900 + 10 * i);
+        checkFused(t.shape, t.pool, 'linear', 950 + 10 * i);
+      });
+    });
+  }
 });
 
 test.run();

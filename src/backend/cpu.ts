@@ -1,7 +1,7 @@
 import type { Conv2DInfo } from '../geometry.js';
 import { outputF32 } from './arena.js';
 import { gemmReference, type Gemm } from './gemm.js';
-import type { ActivationKind, Backend, BatchNormTrainResult } from './types.js';
+import type { ActivationKind, Backend, BatchNormActPoolResult, BatchNormTrainResult } from './types.js';
 import type { ConvKernels } from './wasm/conv-fast.js';
 import { elementwiseFast, type ElementwiseKernels } from './wasm/elementwise-fast.js';
 
@@ -486,7 +486,38 @@ function withElementwise(base: Backend, k: ElementwiseKernels): Backend {
     activationBackward: (kind, dy, x, y, channels, alpha) =>
       (kind === 'relu' ? k.reluBackward(dy, x) : null) ?? base.activationBackward(kind, dy, x, y, channels, alpha),
     maxPool: (x, info) => k.maxPool(x, info) ?? base.maxPool(x, info),
+    batchNormActPoolTrain: (x, gamma, beta, channels, epsilon, activation, pool) =>
+      k.batchNormActPoolTrain(x, gamma, beta, channels, epsilon, activation === 'relu', pool) ?? bnActPoolTrain(base, x, gamma, beta, channels, epsilon, activation, pool),
+    batchNormActPoolBackward: (dy, x, gamma, beta, mean, invStd, argmax, channels, activation, pool) =>
+      k.batchNormActPoolBackward(dy, x, gamma, beta, mean, invStd, argmax, channels, activation === 'relu', pool) ??
+      bnActPoolBackward(base, dy, x, gamma, beta, mean, invStd, argmax, channels, activation),
   };
+}
+
+// The fused batch norm → activation → max pool as the three ops (where the kernels cannot run).
+function bnActPoolTrain(
+  b: Backend, x: Float32Array, gamma: Float32Array, beta: Float32Array, channels: number, epsilon: number, activation: 'linear' | 'relu', pool: Conv2DInfo,
+): BatchNormActPoolResult {
+  const bn = b.batchNormTrain(x, gamma, beta, channels, epsilon);
+  const a = activation === 'relu' ? b.activation('relu', bn.y, channels, 0) : bn.y;
+  const { y, argmax } = b.maxPool(a, pool);
+  return { y, argmax, mean: bn.mean, variance: bn.variance, invStd: bn.invStd };
+}
+
+function bnActPoolBackward(
+  b: Backend, dy: Float32Array, x: Float32Array, gamma: Float32Array, beta: Float32Array, mean: Float32Array, invStd: Float32Array,
+  argmax: Int32Array, channels: number, activation: 'linear' | 'relu',
+): { dx: Float32Array; dGamma: Float32Array; dBeta: Float32Array } {
+  const xHat = new Float32Array(x.length);
+  const z = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const c = i % channels;
+    xHat[i] = Math.fround((x[i] - mean[c]) * invStd[c]);
+    z[i] = Math.fround(Math.fround(gamma[c] * xHat[i]) + beta[c]);
+  }
+  const d = b.maxPoolBackprop(dy, argmax, x.length);
+  const dz = activation === 'relu' ? b.activationBackward('relu', d, z, z, channels, 0) : d;
+  return b.batchNormBackward(dz, xHat, gamma, invStd, channels);
 }
 
 /** The plain TypeScript backend: the specification every faster path is tested against. */

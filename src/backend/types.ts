@@ -27,6 +27,18 @@ export interface BatchNormTrainResult {
   invStd: Float32Array;
 }
 
+/** Result of batchNormActPoolTrain: the pooled output and what backward needs. */
+export interface BatchNormActPoolResult {
+  /** Pooled activations [batch, outH, outW, C]. */
+  y: Float32Array;
+  /** Flat index in x of the cell that won each pooled output (as maxPool's). */
+  argmax: Int32Array;
+  mean: Float32Array;
+  /** Biased batch variance per channel (÷n). */
+  variance: Float32Array;
+  invStd: Float32Array;
+}
+
 /**
  * The op table of a backend: every forward and backward the layers and optimizers need.
  * Arrays are flat, row-major, channels-last. Ops here trust their input: the public layer and
@@ -83,6 +95,20 @@ export interface Backend {
 
   /** Batch normalization over every axis but the last, with batch statistics. */
   batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, channels: number, epsilon: number): BatchNormTrainResult;
+  /**
+   * Optional, training: maxPool(act(batchNormTrain(x).y), pool) in one call, for pools whose
+   * windows do not overlap (strides = pool size, 'valid'); act 'relu' or 'linear'. The full-size
+   * normalized tensor is never returned: backward recomputes it from x, mean and invStd. Must
+   * equal the three ops (argmax included).
+   */
+  batchNormActPoolTrain?(
+    x: Float32Array, gamma: Float32Array, beta: Float32Array, channels: number, epsilon: number, activation: 'linear' | 'relu', pool: Conv2DInfo,
+  ): BatchNormActPoolResult;
+  /** Optional: the gradients of batchNormActPoolTrain from the pooled gradient dy. */
+  batchNormActPoolBackward?(
+    dy: Float32Array, x: Float32Array, gamma: Float32Array, beta: Float32Array, mean: Float32Array, invStd: Float32Array,
+    argmax: Int32Array, channels: number, activation: 'linear' | 'relu', pool: Conv2DInfo,
+  ): { dx: Float32Array; dGamma: Float32Array; dBeta: Float32Array };
   /** Batch normalization with given (moving) statistics. */
   batchNormInference(
     x: Float32Array,

@@ -1,11 +1,15 @@
 import type { Conv2DInfo } from '../../geometry.js';
-import type { BatchNormTrainResult } from '../types.js';
+import type { BatchNormActPoolResult, BatchNormTrainResult } from '../types.js';
 import {
   align,
   copyOut,
   copyOutInt32,
   getEngine,
+  JOB_BN_ACT_MAX_POOL,
+  JOB_BN_ACT_POOL_SCATTER,
+  JOB_BN_ACT_POOL_SUMS,
   JOB_BN_APPLY,
+  JOB_BN_APPLY_ZERO,
   JOB_BN_BACKWARD_APPLY,
   JOB_BN_BACKWARD_SUMS,
   JOB_CHANNEL_SQUARED_DEVIATION,
@@ -44,6 +48,15 @@ export interface ElementwiseKernels {
   reluBackward(dy: Float32Array, x: Float32Array): Float32Array | null;
   /** See Backend.maxPool. */
   maxPool(x: Float32Array, info: Conv2DInfo): { y: Float32Array; argmax: Int32Array } | null;
+  /** See Backend.batchNormActPoolTrain (pool windows must not overlap). */
+  batchNormActPoolTrain(
+    x: Float32Array, gamma: Float32Array, beta: Float32Array, channels: number, epsilon: number, relu: boolean, pool: Conv2DInfo,
+  ): BatchNormActPoolResult | null;
+  /** See Backend.batchNormActPoolBackward. */
+  batchNormActPoolBackward(
+    dy: Float32Array, x: Float32Array, gamma: Float32Array, beta: Float32Array, mean: Float32Array, invStd: Float32Array,
+    argmax: Int32Array, channels: number, relu: boolean, pool: Conv2DInfo,
+  ): { dx: Float32Array; dGamma: Float32Array; dBeta: Float32Array } | null;
 }
 
 /** Below this many elements one thread does the whole pass: waking workers costs more. */
@@ -86,6 +99,32 @@ function reduceRows(e: Engine, kind: number, parts: [number, number][], acc: num
   return total;
 }
 
+// Batch mean, biased variance (two passes, f64 sums) and 1/sqrt(variance + ε) of x at offX; mean
+// is also written at offMean for the second pass.
+function channelStats(
+  e: Engine, offX: number, rows: number, C: number, parts: [number, number][], offAcc: number, offMean: number, epsilon: number,
+): { mean: Float32Array; variance: Float32Array; invStd: Float32Array } {
+  const sum = reduceRows(e, JOB_CHANNEL_SUM, parts, offAcc, C, (r0, r1, acc) => [offX, C, r0, r1, acc]);
+  const mean = new Float32Array(C);
+  for (let c = 0; c < C; c++) mean[c] = sum[c] / rows;
+  e.f32.set(mean, offMean >> 2);
+  const sumSq = reduceRows(e, JOB_CHANNEL_SQUARED_DEVIATION, parts, offAcc, C, (r0, r1, acc) => [offX, offMean, C, r0, r1, acc]);
+  const variance = new Float32Array(C);
+  const invStd = new Float32Array(C);
+  for (let c = 0; c < C; c++) {
+    variance[c] = sumSq[c] / rows;
+    invStd[c] = 1 / Math.sqrt(variance[c] + epsilon);
+  }
+  return { mean, variance, invStd };
+}
+
+function writePoolGeometry(e: Engine, offG: number, info: Conv2DInfo, offX: number, offY: number, offA: number): void {
+  new Int32Array(e.memory.buffer, offG, P_WORDS).set([
+    info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
+    info.strideHeight, info.strideWidth, info.padTop, info.padLeft, offX, offY, offA,
+  ]);
+}
+
 /** The WebAssembly element-wise kernels; see {@link ElementwiseKernels}. */
 export const elementwiseFast: ElementwiseKernels = {
   batchNormTrain(x, gamma, beta, C, epsilon) {
@@ -98,17 +137,7 @@ export const elementwiseFast: ElementwiseKernels = {
     if (!reserve(e, end)) return null;
     const [offAcc, offMean, offInv, offG, offB, offX, offH, offY] = offs;
     e.f32.set(x, offX >> 2);
-    const sum = reduceRows(e, JOB_CHANNEL_SUM, parts, offAcc, C, (r0, r1, acc) => [offX, C, r0, r1, acc]);
-    const mean = new Float32Array(C);
-    for (let c = 0; c < C; c++) mean[c] = sum[c] / rows;
-    e.f32.set(mean, offMean >> 2);
-    const sumSq = reduceRows(e, JOB_CHANNEL_SQUARED_DEVIATION, parts, offAcc, C, (r0, r1, acc) => [offX, offMean, C, r0, r1, acc]);
-    const variance = new Float32Array(C);
-    const invStd = new Float32Array(C);
-    for (let c = 0; c < C; c++) {
-      variance[c] = sumSq[c] / rows;
-      invStd[c] = 1 / Math.sqrt(variance[c] + epsilon);
-    }
+    const { mean, variance, invStd } = channelStats(e, offX, rows, C, parts, offAcc, offMean, epsilon);
     e.f32.set(invStd, offInv >> 2);
     e.f32.set(gamma.subarray(0, C), offG >> 2);
     e.f32.set(beta.subarray(0, C), offB >> 2);
@@ -190,6 +219,64 @@ export const elementwiseFast: ElementwiseKernels = {
     return copyOut(e, offDy, dy.length);
   },
 
+  batchNormActPoolTrain(x, gamma, beta, C, epsilon, relu, pool) {
+    const e = getEngine();
+    if (e === null) return null;
+    const rows = x.length / C;
+    const parts = split(rows, x.length);
+    const sizeY = pool.batch * pool.outHeight * pool.outWidth * C;
+    const accBytes = parts.length * align(C * 8, 64);
+    const { offs, end } = place(e.workBase, [accBytes / 4, P_WORDS, C, C, C, C, x.length, sizeY, sizeY]);
+    if (!reserve(e, end)) return null;
+    const [offAcc, offG, offMean, offInv, offGa, offB, offX, offY, offA] = offs;
+    e.f32.set(x, offX >> 2);
+    const { mean, variance, invStd } = channelStats(e, offX, rows, C, parts, offAcc, offMean, epsilon);
+    e.f32.set(invStd, offInv >> 2);
+    e.f32.set(gamma.subarray(0, C), offGa >> 2);
+    e.f32.set(beta.subarray(0, C), offB >> 2);
+    writePoolGeometry(e, offG, pool, offX, offY, offA);
+    const q = split(pool.batch * pool.outHeight, x.length);
+    runJobs(e, JOB_BN_ACT_MAX_POOL, q.map(([q0, q1]) => [offG, q0, q1, offMean, offInv, offGa, offB, relu ? 1 : 0]));
+    return { y: copyOut(e, offY, sizeY), argmax: copyOutInt32(e, offA, sizeY), mean, variance, invStd };
+  },
+
+  batchNormActPoolBackward(dy, x, gamma, beta, mean, invStd, argmax, C, relu, pool) {
+    const e = getEngine();
+    if (e === null) return null;
+    const rows = x.length / C;
+    const q = split(pool.batch * pool.outHeight, x.length);
+    const accBytes = q.length * align(2 * C * 8, 64);
+    const { offs, end } = place(e.workBase, [accBytes / 4, P_WORDS, C, C, C, C, C, C, C, x.length, dy.length, argmax.length, x.length]);
+    if (!reserve(e, end)) return null;
+    const [offAcc, offG, offMean, offInv, offGa, offB, offK, offMd, offMdx, offX, offDy, offA, offDx] = offs;
+    e.f32.set(x, offX >> 2);
+    e.f32.set(dy, offDy >> 2);
+    new Int32Array(e.memory.buffer, offA, argmax.length).set(argmax);
+    e.f32.set(mean.subarray(0, C), offMean >> 2);
+    e.f32.set(invStd.subarray(0, C), offInv >> 2);
+    e.f32.set(gamma.subarray(0, C), offGa >> 2);
+    e.f32.set(beta.subarray(0, C), offB >> 2);
+    writePoolGeometry(e, offG, pool, offX, 0, offA);
+    const r = relu ? 1 : 0;
+    const sums = reduceRows(e, JOB_BN_ACT_POOL_SUMS, q, offAcc, 2 * C, (q0, q1, acc) => [offG, q0, q1, offDy, offMean, offInv, offGa, offB, r, acc]);
+    const sumDz = sums.subarray(0, C);
+    const sumDzX = sums.subarray(C);
+    const k = new Float32Array(C);
+    const meanDz = new Float32Array(C);
+    const meanDzX = new Float32Array(C);
+    for (let c = 0; c < C; c++) {
+      k[c] = gamma[c] * invStd[c];
+      meanDz[c] = sumDz[c] / rows;
+      meanDzX[c] = sumDzX[c] / rows;
+    }
+    e.f32.set(k, offK >> 2);
+    e.f32.set(meanDz, offMd >> 2);
+    e.f32.set(meanDzX, offMdx >> 2);
+    runJobs(e, JOB_BN_APPLY_ZERO, split(rows, x.length).map(([r0, r1]) => [offX, offMean, offInv, offK, offMd, offMdx, C, r0, r1, offDx]));
+    runJobs(e, JOB_BN_ACT_POOL_SCATTER, q.map(([q0, q1]) => [offG, q0, q1, offDy, offMean, offInv, offGa, offB, r, offK, offMd, offMdx, offDx]));
+    return { dx: copyOut(e, offDx, x.length), dGamma: Float32Array.from(sumDzX), dBeta: Float32Array.from(sumDz) };
+  },
+
   maxPool(x, info) {
     const e = getEngine();
     if (e === null) return null;
@@ -212,11 +299,7 @@ export const MAX_POOL_GEOMETRY_WORDS = P_WORDS;
  */
 export function maxPoolInMemory(e: Engine, info: Conv2DInfo, offG: number, offX: number, offY: number, offA: number): void {
   const { batch, outHeight: OH, outWidth: OW, inChannels: C } = info;
-  const g = new Int32Array(e.memory.buffer, offG, P_WORDS);
-  g.set([
-    info.inHeight, info.inWidth, C, OH, OW, info.filterHeight, info.filterWidth,
-    info.strideHeight, info.strideWidth, info.padTop, info.padLeft, offX, offY, offA,
-  ]);
+  writePoolGeometry(e, offG, info, offX, offY, offA);
   const parts = split(batch * OH, batch * info.inHeight * info.inWidth * C);
   runJobs(e, JOB_MAX_POOL, parts.map(([q0, q1]) => [offG, q0, q1]));
 }

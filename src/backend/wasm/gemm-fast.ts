@@ -31,6 +31,13 @@ interface GemmExports {
   reluForward(x: number, i0: number, i1: number, y: number): void;
   reluBackward(dy: number, x: number, i0: number, i1: number, dx: number): void;
   maxPool(g: number, q0: number, q1: number): void;
+  bnActMaxPool(g: number, q0: number, q1: number, mean: number, invStd: number, gamma: number, beta: number, relu: number): void;
+  bnActPoolBackwardSums(g: number, q0: number, q1: number, dy: number, mean: number, invStd: number, gamma: number, beta: number, relu: number, acc: number): void;
+  bnBackwardApplyZero(x: number, mean: number, invStd: number, k: number, meanDz: number, meanDzX: number, C: number, r0: number, r1: number, dx: number): void;
+  bnActPoolBackwardScatter(
+    g: number, q0: number, q1: number, dy: number, mean: number, invStd: number, gamma: number, beta: number, relu: number,
+    k: number, meanDz: number, meanDzX: number, dx: number,
+  ): void;
   workspaceBytes(): number;
   heapBase(): number;
 }
@@ -83,6 +90,7 @@ const JOB_EXPORTS = [
   'gemm', 'convForward', 'convBackpropInput', 'convBackpropFilter',
   'channelSum', 'channelSquaredDeviation', 'batchNormApply', 'scaleShift', 'batchNormBackwardSums', 'batchNormBackwardApply',
   'reluForward', 'reluBackward', 'maxPool', 'convForwardDirect', 'convBackpropFilterDirect', 'convBackpropInputDirect',
+  'bnActMaxPool', 'bnActPoolBackwardSums', 'bnBackwardApplyZero', 'bnActPoolBackwardScatter',
 ] as const;
 /** Job kinds of {@link runJobs}. */
 export const JOB_GEMM = 0;
@@ -101,6 +109,10 @@ export const JOB_MAX_POOL = 12;
 export const JOB_CONV_FORWARD_DIRECT = 13;
 export const JOB_CONV_BACKPROP_FILTER_DIRECT = 14;
 export const JOB_CONV_BACKPROP_INPUT_DIRECT = 15;
+export const JOB_BN_ACT_MAX_POOL = 16;
+export const JOB_BN_ACT_POOL_SUMS = 17;
+export const JOB_BN_APPLY_ZERO = 18;
+export const JOB_BN_ACT_POOL_SCATTER = 19;
 const MR = 4;
 const NR = 8;
 /** Below this many multiply-adds, waking workers costs more than it saves. */
