@@ -644,3 +644,17 @@ function convBackpropInputPixel(g: usize, n: i32, ih: i32, iw: i32, out: usize):
     }
   }
 }
+
+/**
+ * dz for a convolution whose (relu) output fed a max pool: zeroes dz [size floats], then for
+ * each pooled element e < count puts dy[e] at its argmax cell, where relu only if the pooled
+ * value y[e] (= that cell's output) is > 0 — the pool's and relu's backward in one pass.
+ */
+export function scatterPooledGrad(dz: usize, size: i32, dy: usize, y: usize, am: usize, count: i32, relu: bool): void {
+  memory.fill(dz, 0, <usize>size << 2);
+  for (let e = 0; e < count; e++) {
+    const o = <usize>e << 2;
+    if (relu && !(load<f32>(y + o) > 0)) continue;
+    store<f32>(dz + (<usize>load<i32>(am + o) << 2), load<f32>(dy + o));
+  }
+}

@@ -2,6 +2,7 @@
 // forward/backward (on the instances: src is untouched) to break one training step down by layer.
 import { optimizers, Sequential, tensor, type Tensor } from '../src/index.js';
 import { BatchNormalization } from '../src/layers/batch-normalization.js';
+import { Conv2D } from '../src/layers/conv2d.js';
 import { buildUserModel } from '../examples/lib/user-model.js';
 
 /** The seed model of issue 2 for `size`×`size`×3 images. */
@@ -60,8 +61,24 @@ export function instrument(model: Sequential): { timings: LayerTiming[]; mark():
       cur[i]!.bwd += performance.now() - t0;
       return r;
     }) as typeof layer.backward;
-    // A BatchNormalization fused with the Activation and MaxPooling2D after it in training
-    // (src/training-fusion.ts) runs these instead: its row then holds all three layers' time.
+    // A Conv2D or BatchNormalization fused with the Activation and MaxPooling2D after it in
+    // training (src/training-fusion.ts) runs these instead: its row then holds the run's time.
+    if (layer instanceof Conv2D) {
+      const fwdPool = layer.forwardPool.bind(layer);
+      const bwdPool = layer.backwardPool.bind(layer);
+      layer.forwardPool = ((x, act, size) => {
+        const t0 = performance.now();
+        const r = fwdPool(x, act, size);
+        cur[i]!.fwd += performance.now() - t0;
+        return r;
+      }) as typeof layer.forwardPool;
+      layer.backwardPool = ((dy, need) => {
+        const t0 = performance.now();
+        const r = bwdPool(dy, need);
+        cur[i]!.bwd += performance.now() - t0;
+        return r;
+      }) as typeof layer.backwardPool;
+    }
     if (layer instanceof BatchNormalization) {
       const fwdPool = layer.forwardActPool.bind(layer);
       const bwdPool = layer.backwardActPool.bind(layer);

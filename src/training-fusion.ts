@@ -1,13 +1,15 @@
-// Training-mode fusion: BatchNormalization → [Activation('relu' | 'linear')] → MaxPooling2D whose
-// windows do not overlap (strides = pool size, 'valid' padding: Keras' default pool) runs as one
-// backend call forward (batchNormActPoolTrain) and one backward (batchNormActPoolBackward), where
-// the backend has both. The full-size normalized and activated tensors of the layer-by-layer pass
-// (each copied in and out of WebAssembly memory by its own op) are never made: on the seed model's
-// first block ([32, 100, 100, 16]) the three layers took 64 ms of a 241 ms training step.
-// Results equal the layer-by-layer pass up to the rounding of the batch-norm sums.
+// Training-mode fusion of runs that end in a MaxPooling2D whose windows do not overlap (strides =
+// pool size, 'valid' padding: Keras' default pool), where the backend has the fused ops:
+//   BatchNormalization → [Activation('relu' | 'linear')] → pool: batchNormActPoolTrain / Backward;
+//   Conv2D(relu | linear) [→ Activation('relu' | 'linear')] → pool: fusedConv2dMaxPoolTrain / Backward.
+// The full-size normalized, activated or convolved tensors of the layer-by-layer pass (each copied
+// in and out of WebAssembly memory by its own op) are never returned: on the seed model's first
+// block ([32, 100, 100, 16]) BN, relu and pool took 64 ms of a 241 ms training step.
+// Results equal the layer-by-layer pass up to the rounding of sums.
 import type { Backend } from './backend/types.js';
 import { Activation } from './layers/activation.js';
 import { BatchNormalization } from './layers/batch-normalization.js';
+import { Conv2D } from './layers/conv2d.js';
 import type { ForwardContext, Layer } from './layers/layer.js';
 import { MaxPooling2D } from './layers/max-pooling2d.js';
 import type { Tensor } from './tensor.js';
@@ -43,10 +45,43 @@ export function matchBnActPool(layers: readonly Layer[], i: number): BnActPoolRu
     activation = act.activation;
     j++;
   }
+  const pool = plainPool(layers, j);
+  return pool ? { bn, activation, pool, length: (j - i + 1) as 2 | 3 } : null;
+}
+
+/** A Conv2D [→ Activation] → MaxPooling2D run (see {@link matchConvPool}). */
+export interface ConvPoolRun {
+  conv: Conv2D;
+  activation: 'linear' | 'relu';
+  pool: MaxPooling2D;
+  length: 2 | 3;
+}
+
+// The pool at layers[j] if its windows do not overlap.
+function plainPool(layers: readonly Layer[], j: number): MaxPooling2D | null {
   const pool = layers[j];
   if (!(pool instanceof MaxPooling2D)) return null;
   if (pool.padding !== 'valid' || pool.strides[0] !== pool.poolSize[0] || pool.strides[1] !== pool.poolSize[1]) return null;
-  return { bn, activation, pool, length: (j - i + 1) as 2 | 3 };
+  return pool;
+}
+
+/**
+ * The fusable run starting at `layers[i]`, or null: a Conv2D with activation 'relu' or 'linear'
+ * (a linear one may be followed by Activation('relu' | 'linear')), then a MaxPooling2D with
+ * strides equal to its pool size and 'valid' padding.
+ */
+export function matchConvPool(layers: readonly Layer[], i: number): ConvPoolRun | null {
+  const conv = layers[i];
+  if (!(conv instanceof Conv2D) || (conv.activation !== 'relu' && conv.activation !== 'linear')) return null;
+  let activation = conv.activation as 'linear' | 'relu';
+  let j = i + 1;
+  const act = layers[j];
+  if (activation === 'linear' && act instanceof Activation && (act.activation === 'relu' || act.activation === 'linear')) {
+    activation = act.activation;
+    j++;
+  }
+  const pool = plainPool(layers, j);
+  return pool ? { conv, activation, pool, length: (j - i + 1) as 2 | 3 } : null;
 }
 
 function single(layer: Layer): TrainingUnit {
@@ -62,22 +97,32 @@ function single(layer: Layer): TrainingUnit {
  * let h = x; for (const u of units) h = u.forward(h, { training: true, rng });
  */
 export function trainingUnits(layers: readonly Layer[], backend: Backend): TrainingUnit[] {
-  const fused = !!(backend.batchNormActPoolTrain && backend.batchNormActPoolBackward);
+  const bnPool = !!(backend.batchNormActPoolTrain && backend.batchNormActPoolBackward);
+  const convPool = !!(backend.fusedConv2dMaxPoolTrain && backend.fusedConv2dMaxPoolBackward);
   const units: TrainingUnit[] = [];
   for (let i = 0; i < layers.length; ) {
-    const run = fused ? matchBnActPool(layers, i) : null;
-    if (!run) {
+    const b = bnPool ? matchBnActPool(layers, i) : null;
+    const c = !b && convPool ? matchConvPool(layers, i) : null;
+    if (b) {
+      const { bn, activation, pool } = b;
+      units.push({
+        layers: layers.slice(i, i + b.length),
+        forward: (x) => bn.forwardActPool(x, activation, pool.poolSize),
+        backward: (dy, need) => bn.backwardActPool(dy, need),
+      });
+      i += b.length;
+    } else if (c) {
+      const { conv, activation, pool } = c;
+      units.push({
+        layers: layers.slice(i, i + c.length),
+        forward: (x) => conv.forwardPool(x, activation, pool.poolSize),
+        backward: (dy, need) => conv.backwardPool(dy, need),
+      });
+      i += c.length;
+    } else {
       units.push(single(layers[i]));
       i++;
-      continue;
     }
-    const { bn, activation, pool } = run;
-    units.push({
-      layers: layers.slice(i, i + run.length),
-      forward: (x) => bn.forwardActPool(x, activation, pool.poolSize),
-      backward: (dy, need) => bn.backwardActPool(dy, need),
-    });
-    i += run.length;
   }
   return units;
 }

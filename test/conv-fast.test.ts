@@ -92,6 +92,28 @@ function check(t: Case, seed: number): void {
     }
   }
 
+  // Training conv + non-overlapping pool: pooled output and argmax, and the gradients from the pooled gradient.
+  if (info.outHeight >= 2 && info.outWidth >= 2) {
+    const pool = conv2dInfo([t.batch, info.outHeight, info.outWidth, t.f], [2, 2], t.f, [2, 2], 'valid');
+    const sizeY = t.batch * info.outHeight * info.outWidth * t.f;
+    for (const act of ['linear', 'relu'] as const) {
+      const want = ref.maxPool(act === 'relu' ? yr : yb, pool);
+      const got = fast.fusedConv2dMaxPoolTrain!(x, w, bias, info, act, pool);
+      assertClose(got.y, want.y, tolerance(K), `fusedConv2dMaxPoolTrain ${act} y ${what}`);
+      assert.equal([...got.argmax], [...want.argmax], `fusedConv2dMaxPoolTrain ${act} argmax ${what}`);
+      const dyP = randomArray(want.y.length, seed + 7);
+      const d = ref.maxPoolBackprop(dyP, want.argmax, sizeY);
+      const dz = act === 'relu' ? ref.activationBackward('relu', d, yb, yr, t.f, 0) : d;
+      const g = fast.fusedConv2dMaxPoolBackward!(x, w, dyP, want.y, want.argmax, info, act, { dx: true, dw: true, db: true });
+      const rowsP = t.batch * info.outHeight * info.outWidth;
+      assertClose(g.dx!, ref.conv2dBackpropInput(dz, w, info), tolerance(t.f * K), `fusedConv2dMaxPoolBackward ${act} dx ${what}`);
+      assertClose(g.dw!, ref.conv2dBackpropFilter(x, dz, info), tolerance(rowsP), `fusedConv2dMaxPoolBackward ${act} dw ${what}`);
+      assertClose(g.db!, ref.biasGrad(dz, t.f), { atol: 0, rtol: 0 }, `fusedConv2dMaxPoolBackward ${act} db ${what}`);
+      const only = fast.fusedConv2dMaxPoolBackward!(x, w, dyP, want.y, want.argmax, info, act, { dx: false, dw: true, db: false });
+      assert.ok(only.dx === null && only.db === null, `fusedConv2dMaxPoolBackward ${act} computes only what is asked ${what}`);
+    }
+  }
+
   const dx = ref.conv2dBackpropInput(dy, w, info);
   assertClose(fast.conv2dBackpropInput(dy, w, info), dx, tolerance(t.f * K), `conv2dBackpropInput ${what}`);
 

@@ -1,4 +1,4 @@
-// Training-mode fusion of BatchNormalization → [Activation] → MaxPooling2D (src/training-fusion.ts):
+// Training-mode fusion of BatchNormalization or Conv2D → [Activation] → MaxPooling2D (src/training-fusion.ts):
 // which runs match, that training with the fused ops equals training with the layers one by one
 // (same backend with the fused ops hidden), and that the fused ops are what actually ran.
 import { test } from 'uvu';
@@ -9,7 +9,7 @@ import { Activation, BatchNormalization, Conv2D, Dense, Flatten, MaxPooling2D, t
 import { SGD } from '../src/optimizers.js';
 import { Sequential } from '../src/sequential.js';
 import { Tensor, type Shape } from '../src/tensor.js';
-import { matchBnActPool, trainingUnits } from '../src/training-fusion.js';
+import { matchBnActPool, matchConvPool, trainingUnits } from '../src/training-fusion.js';
 import { buildUserModel } from '../examples/lib/user-model.js';
 import { assertClose, randomArray } from './helpers.js';
 
@@ -31,8 +31,17 @@ test('matchBnActPool: the seed model fuses its first BatchNormalization → relu
     ['BN → Dense', [bn(), new Dense({ units: 2 })], null],
   ];
   for (const [name, layers, length] of cases) assert.is(matchBnActPool(layers, 0)?.length ?? null, length, name);
+  const conv = () => new Conv2D({ filters: 4, kernelSize: 3 });
+  const convCases: [string, Layer[], number | null][] = [
+    ["Conv2D('relu') → pool", [new Conv2D({ filters: 4, kernelSize: 3, activation: 'relu' }), new MaxPooling2D()], 2],
+    ["Conv2D → Activation('relu') → pool", [conv(), new Activation('relu'), new MaxPooling2D()], 3],
+    ["Conv2D('relu') → Activation('relu') → pool: the Activation is a layer of its own", [new Conv2D({ filters: 4, kernelSize: 3, activation: 'relu' }), new Activation('relu'), new MaxPooling2D()], null],
+    ["Conv2D('tanh') → pool", [new Conv2D({ filters: 4, kernelSize: 3, activation: 'tanh' }), new MaxPooling2D()], null],
+    ['Conv2D → BN (the BN run is matched from the BN)', [conv(), new BatchNormalization(), new MaxPooling2D()], null],
+  ];
+  for (const [name, layers, length] of convCases) assert.is(matchConvPool(layers, 0)?.length ?? null, length, name);
   const sizes = trainingUnits(model.layers, getBackend()).map((u) => u.layers.length);
-  assert.equal(sizes, [1, 3, ...new Array(model.layers.length - 4).fill(1)], 'cpu: one fused unit, every layer once');
+  assert.equal(sizes, [1, 3, 2, 2, 2, ...new Array(model.layers.length - 10).fill(1)], 'cpu: BN → relu → pool and three Conv2D → pool units, every layer once');
   setBackend('reference');
   try {
     assert.ok(trainingUnits(model.layers, getBackend()).every((u) => u.layers.length === 1), 'reference has no fused ops: layer by layer');
@@ -41,16 +50,18 @@ test('matchBnActPool: the seed model fuses its first BatchNormalization → relu
   }
 });
 
-/** Runs body with the cpu backend's fused batch-norm/pool ops hidden (so training goes layer by layer). */
+/** Runs body with the cpu backend's fused training ops hidden (so training goes layer by layer). */
 function withoutFusedOps<T>(body: () => T): T {
   const b = getBackend() as Backend;
-  const { batchNormActPoolTrain, batchNormActPoolBackward } = b;
+  const { batchNormActPoolTrain, batchNormActPoolBackward, fusedConv2dMaxPoolTrain, fusedConv2dMaxPoolBackward } = b;
   delete b.batchNormActPoolTrain;
   delete b.batchNormActPoolBackward;
+  delete b.fusedConv2dMaxPoolTrain;
+  delete b.fusedConv2dMaxPoolBackward;
   try {
     return body();
   } finally {
-    Object.assign(b, { batchNormActPoolTrain, batchNormActPoolBackward });
+    Object.assign(b, { batchNormActPoolTrain, batchNormActPoolBackward, fusedConv2dMaxPoolTrain, fusedConv2dMaxPoolBackward });
   }
 }
 
@@ -63,11 +74,32 @@ function model(layers: () => Layer[], seed: number): Sequential {
   return m;
 }
 
-const variants: { name: string; input: [number, number, number]; layers: () => Layer[] }[] = [
+const variants: { name: string; input: [number, number, number]; layers: () => Layer[]; bnCalls?: number; convCalls?: number }[] = [
   {
-    name: 'seed-like: Conv2D → BN → relu → pool 2, Dense after',
+    name: 'seed-like: Conv2D → BN → relu → pool 2 → Conv2D(relu) → pool, Dense after',
     input: [20, 22, 3],
-    layers: () => [new Conv2D({ filters: 16, kernelSize: 3, padding: 'same', inputShape: [20, 22, 3] }), new BatchNormalization(), new Activation('relu'), new MaxPooling2D(), new Flatten(), new Dense({ units: 2 })],
+    layers: () => [
+      new Conv2D({ filters: 16, kernelSize: 3, padding: 'same', inputShape: [20, 22, 3] }), new BatchNormalization(), new Activation('relu'), new MaxPooling2D(),
+      new Conv2D({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }), new MaxPooling2D(), new Flatten(), new Dense({ units: 2 }),
+    ],
+    convCalls: 3,
+  },
+  {
+    name: "first-layer Conv2D(relu) → pool 2 (3 channels: the direct kernels; no input gradient), odd sizes",
+    input: [13, 11, 3],
+    layers: () => [new Conv2D({ filters: 16, kernelSize: 3, activation: 'relu', inputShape: [13, 11, 3] }), new MaxPooling2D(), new Flatten(), new Dense({ units: 1 })],
+    bnCalls: 0,
+    convCalls: 3,
+  },
+  {
+    name: "Conv2D stride 2 → Activation('relu') → pool 3×3, then Conv2D(linear) → pool [1, 2]",
+    input: [21, 19, 5],
+    layers: () => [
+      new Conv2D({ filters: 6, kernelSize: 3, strides: 2, inputShape: [21, 19, 5] }), new Activation('relu'), new MaxPooling2D({ poolSize: 3 }),
+      new Conv2D({ filters: 7, kernelSize: 1 }), new MaxPooling2D({ poolSize: [1, 2] }), new Flatten(), new Dense({ units: 1 }),
+    ],
+    bnCalls: 0,
+    convCalls: 6,
   },
   {
     name: 'odd sizes and channels, pool 3×3, BN → pool without activation, no scale/center',
@@ -90,9 +122,11 @@ for (const v of variants) {
     const units = fused.outputShape.reduce((a, b) => a * b, 1);
     const y = new Tensor(randomArray(n * units, 4), [n, units] as unknown as Shape);
     const b = getBackend();
-    let calls = 0;
+    const calls = { bn: 0, conv: 0 };
     const train = b.batchNormActPoolTrain!;
-    b.batchNormActPoolTrain = (...a) => (calls++, train(...a));
+    const convTrain = b.fusedConv2dMaxPoolTrain!;
+    b.batchNormActPoolTrain = (...a) => (calls.bn++, train(...a));
+    b.fusedConv2dMaxPoolTrain = (...a) => (calls.conv++, convTrain(...a));
     try {
       for (let step = 0; step < 3; step++) {
         const lf = await fused.trainOnBatch(x, y);
@@ -101,8 +135,9 @@ for (const v of variants) {
       }
     } finally {
       b.batchNormActPoolTrain = train;
+      b.fusedConv2dMaxPoolTrain = convTrain;
     }
-    assert.is(calls, 3, 'the fused op ran once per step');
+    assert.equal(calls, { bn: v.bnCalls ?? 3, conv: v.convCalls ?? 0 }, 'fused ops run once per run and step');
     const wf = fused.getWeights();
     const wp = plain.getWeights();
     wf.forEach((w, i) => assertClose(w.values, wp[i].values, { atol: 1e-5, rtol: 1e-4 }, `weight ${fused.params()[i].name}`));

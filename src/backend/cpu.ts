@@ -469,7 +469,16 @@ export function createCpuBackend(
   };
   const fusedConv2dMaxPool: NonNullable<Backend['fusedConv2dMaxPool']> = (x, w, bias, info, activation, pool) =>
     conv.conv2dMaxPool(x, w, info, bias, activation === 'relu', pool) ?? base.maxPool(fusedConv2d(x, w, bias, info, activation), pool).y;
-  return { ...base, fusedConv2d, fusedConv2dBackward, fusedConv2dMaxPool };
+  const fusedConv2dMaxPoolTrain: NonNullable<Backend['fusedConv2dMaxPoolTrain']> = (x, w, bias, info, activation, pool) =>
+    conv.conv2dMaxPoolTrain(x, w, info, bias, activation === 'relu', pool) ?? base.maxPool(fusedConv2d(x, w, bias, info, activation), pool);
+  const fusedConv2dMaxPoolBackward: NonNullable<Backend['fusedConv2dMaxPoolBackward']> = (x, w, dy, y, argmax, info, activation, need) => {
+    const fast = conv.conv2dMaxPoolBackward(x, w, dy, y, argmax, info, activation === 'relu', need);
+    if (fast) return fast;
+    const dz = new Float32Array(info.batch * info.outHeight * info.outWidth * info.outChannels);
+    for (let i = 0; i < dy.length; i++) if (activation === 'linear' || y[i] > 0) dz[argmax[i]] = dy[i];
+    return fusedConv2dBackward(x, w, dz, dz, info, 'linear', need);
+  };
+  return { ...base, fusedConv2d, fusedConv2dBackward, fusedConv2dMaxPool, fusedConv2dMaxPoolTrain, fusedConv2dMaxPoolBackward };
 }
 
 /** `base` with its batch-norm, relu and max-pool ops run by `k` wherever `k` can (it returns null where not). */

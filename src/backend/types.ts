@@ -70,6 +70,23 @@ export interface Backend {
     x: Float32Array, w: Float32Array, bias: Float32Array | null, info: Conv2DInfo, activation: 'linear' | 'relu', pool: Conv2DInfo,
   ): Float32Array;
   /**
+   * Optional, training: maxPool(fusedConv2d(x, w, bias, info, activation), pool) with its argmax
+   * (flat index into the convolution's output), for pools whose windows do not overlap. The
+   * convolution's full-size output never leaves the backend.
+   */
+  fusedConv2dMaxPoolTrain?(
+    x: Float32Array, w: Float32Array, bias: Float32Array | null, info: Conv2DInfo, activation: 'linear' | 'relu', pool: Conv2DInfo,
+  ): { y: Float32Array; argmax: Int32Array };
+  /**
+   * Optional: the gradients of fusedConv2dMaxPoolTrain from the pooled gradient dy, given its
+   * pooled output y and argmax: dz = dy at each argmax cell (where y > 0 for relu), 0 elsewhere,
+   * then db, dw and dx of the convolution as fusedConv2dBackward, each only when `need` asks.
+   */
+  fusedConv2dMaxPoolBackward?(
+    x: Float32Array, w: Float32Array, dy: Float32Array, y: Float32Array, argmax: Int32Array, info: Conv2DInfo,
+    activation: 'linear' | 'relu', need: { dx: boolean; dw: boolean; db: boolean },
+  ): { dx: Float32Array | null; dw: Float32Array | null; db: Float32Array | null };
+  /**
    * Optional: the gradients of fusedConv2d from dy, each computed only when `need` asks (else
    * null): dz = act'·dy (for relu read off the forward's output y), db = Σ dz, dw, dx.
    */

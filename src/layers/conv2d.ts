@@ -52,6 +52,7 @@ export class Conv2D extends Layer {
   private kernel: Param | null = null;
   private bias: Param | null = null;
   private saved: { x: Float32Array; info: Conv2DInfo; fusedY?: Float32Array } | null = null;
+  private savedPool: { x: Float32Array; info: Conv2DInfo; y: Float32Array; argmax: Int32Array; activation: 'linear' | 'relu' } | null = null;
 
   constructor(config: Conv2DConfig) {
     super(config, 'Conv2D');
@@ -110,6 +111,37 @@ export class Conv2D extends Layer {
     const y = this.act.forward(z, this.filters, ctx.training);
     this.saved = ctx.training ? { x: x.values, info } : null;
     return wrap<4>(y, [batch, info.outHeight, info.outWidth, this.filters]);
+  }
+
+  /**
+   * Training forward of this layer with `activation` ('relu' or 'linear': its own, or an
+   * Activation layer's after it) and a max pool of non-overlapping `poolSize` windows after it, in
+   * one backend call (fusedConv2dMaxPoolTrain; see src/training-fusion.ts). Returns the pooled output.
+   */
+  forwardPool(x: Tensor, activation: 'linear' | 'relu', poolSize: readonly [number, number]): Tensor4D {
+    const [batch, h, w, c] = x.shape as [number, number, number, number];
+    if (x.rank !== 4 || c !== this.kernel!.shape[2]) {
+      throw new Error(`Conv2D '${this.name}': expects input (None, height, width, ${this.kernel!.shape[2]}), got [${x.shape.join(', ')}]`);
+    }
+    const info = conv2dInfo([batch, h, w, c], this.kernelSize, this.filters, this.strides, this.padding, this.dilationRate);
+    const pool = conv2dInfo([batch, info.outHeight, info.outWidth, this.filters], [...poolSize], this.filters, [...poolSize], 'valid');
+    const r = getBackend().fusedConv2dMaxPoolTrain!(x.values, this.kernel!.value, this.bias?.value ?? null, info, activation, pool);
+    this.saved = null;
+    this.savedPool = { x: x.values, info, y: r.y, argmax: r.argmax, activation };
+    return wrap<4>(r.y, [batch, pool.outHeight, pool.outWidth, this.filters]);
+  }
+
+  /** Backward of {@link forwardPool}: adds the kernel and bias gradients, returns dx when asked. */
+  backwardPool(dy: Tensor, needInputGrad: boolean): Tensor4D | null {
+    const s = this.savedPool;
+    if (!s) throw this.noForward();
+    this.savedPool = null;
+    const need = { dx: needInputGrad, dw: this.kernel!.trainable, db: !!this.bias && this.bias.trainable };
+    const g = getBackend().fusedConv2dMaxPoolBackward!(s.x, this.kernel!.value, dy.values, s.y, s.argmax, s.info, s.activation, need);
+    if (g.db) addInto(this.bias!.grad, g.db);
+    if (g.dw) addInto(this.kernel!.grad, g.dw);
+    const { info } = s;
+    return g.dx ? wrap<4>(g.dx, [info.batch, info.inHeight, info.inWidth, info.inChannels]) : null;
   }
 
   backward(dy: Tensor, needInputGrad: boolean): Tensor4D | null {

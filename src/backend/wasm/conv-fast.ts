@@ -2,6 +2,7 @@ import type { Conv2DInfo } from '../../geometry.js';
 import {
   align,
   copyOut,
+  copyOutInt32,
   getEngine,
   JOB_CONV_BACKPROP_FILTER,
   JOB_CONV_BACKPROP_INPUT,
@@ -31,6 +32,19 @@ export interface ConvKernels {
    * memory and only the pooled result is copied out (inference; no argmax is kept).
    */
   conv2dMaxPool(x: Float32Array, w: Float32Array, info: Conv2DInfo, bias: Float32Array | null, relu: boolean, pool: Conv2DInfo): Float32Array | null;
+  /** conv2dMaxPool for training: the pooled output and its argmax (flat index in the conv output). */
+  conv2dMaxPoolTrain(
+    x: Float32Array, w: Float32Array, info: Conv2DInfo, bias: Float32Array | null, relu: boolean, pool: Conv2DInfo,
+  ): { y: Float32Array; argmax: Int32Array } | null;
+  /**
+   * Gradients of conv2dMaxPoolTrain from the pooled gradient dy, its pooled output y and argmax:
+   * dz = the pooled gradient at each argmax cell (where y > 0 when relu), 0 elsewhere; then
+   * db, dw, dx from dz as conv2dBackward, each only when asked.
+   */
+  conv2dMaxPoolBackward(
+    x: Float32Array, w: Float32Array, dy: Float32Array, y: Float32Array, argmax: Int32Array, info: Conv2DInfo, relu: boolean,
+    need: { dx: boolean; dw: boolean; db: boolean },
+  ): { dx: Float32Array | null; dw: Float32Array | null; db: Float32Array | null } | null;
   /** dx [batch, inH, inW, inC] from dy [batch, outH, outW, outC] and w [fh, fw, inC, outC]. */
   conv2dBackpropInput(dy: Float32Array, w: Float32Array, info: Conv2DInfo): Float32Array | null;
   /** dw [fh, fw, inC, outC] from x and dy. */
@@ -200,6 +214,62 @@ function filterGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offX: numb
   return e.f32.slice(partAt(0) >> 2, (partAt(0) >> 2) + K * F);
 }
 
+// conv (+ bias, relu) then max pool, all in wasm memory; copies out the pooled result (and its
+// argmax when `withArgmax`).
+function convPool(
+  x: Float32Array, w: Float32Array, info: Conv2DInfo, bias: Float32Array | null, relu: boolean, pool: Conv2DInfo, withArgmax: boolean,
+): { y: Float32Array; argmax: Int32Array } | null {
+  const e = getEngine();
+  if (e === null) return null;
+  const sizeY = info.batch * info.outHeight * info.outWidth * info.outChannels;
+  const sizeP = pool.batch * pool.outHeight * pool.outWidth * pool.inChannels;
+  const lay = layout(e, info, forwardThreads(info), 0);
+  const { offs, end } = place(lay.next, [x.length, w.length, bias ? info.outChannels : 0, sizeY, MAX_POOL_GEOMETRY_WORDS, sizeP, sizeP]);
+  if (!reserve(e, end)) return null;
+  const [offX, offW, offB, offY, offG, offP, offA] = offs;
+  forwardInMemory(e, lay, info, x, w, bias, relu, offX, offW, offB, offY);
+  maxPoolInMemory(e, pool, offG, offY, offP, offA);
+  return { y: copyOut(e, offP, sizeP), argmax: withArgmax ? copyOutInt32(e, offA, sizeP) : new Int32Array(0) };
+}
+
+// The layout of a backward pass: threads for the filter and input gradients, each thread's work
+// area with room for its filter-gradient part.
+function backwardLayout(e: Engine, info: Conv2DInfo): { lay: Layout; tw: number; tx: number } {
+  const K = info.filterHeight * info.filterWidth * info.inChannels;
+  const F = info.outChannels;
+  const rows = info.batch * info.outHeight * info.outWidth;
+  const tw = threadCount(rows * K * F, Math.ceil(rows / 64));
+  const tx = inputGradThreads(info);
+  return { lay: layout(e, info, Math.max(tw, tx), K * F * 4), tw, tx };
+}
+
+// db = Σ dz (f64, row order), dw and dx from dz already at offDz, each only when asked; copies
+// x and w in at offX and offW as needed.
+function backwardFromDz(
+  e: Engine, lay: Layout, tw: number, tx: number, info: Conv2DInfo, x: Float32Array, w: Float32Array,
+  need: { dx: boolean; dw: boolean; db: boolean }, offDz: number, offX: number, offW: number, offDx: number, offDb: number,
+): { dx: Float32Array | null; dw: Float32Array | null; db: Float32Array | null } {
+  const F = info.outChannels;
+  const rows = info.batch * info.outHeight * info.outWidth;
+  let db: Float32Array | null = null;
+  if (need.db) {
+    e.wasm.reluBackwardBiasGrad(offDz, 0, rows, F, 0, offDb);
+    db = Float32Array.from(new Float64Array(e.memory.buffer, offDb, F));
+  }
+  let dw: Float32Array | null = null;
+  if (need.dw) {
+    e.f32.set(x, offX >> 2);
+    dw = filterGradInMemory(e, { ...lay, t: tw }, info, offX, offDz);
+  }
+  let dx: Float32Array | null = null;
+  if (need.dx) {
+    e.f32.set(w, offW >> 2);
+    inputGradInMemory(e, { ...lay, t: tx }, info, offW, offDz, offDx);
+    dx = copyOut(e, offDx, info.batch * info.inHeight * info.inWidth * info.inChannels);
+  }
+  return { dx, dw, db };
+}
+
 /** The WebAssembly convolutions; see {@link ConvKernels}. */
 export const convFast: ConvKernels = {
   conv2d(x, w, info, bias, relu) {
@@ -215,17 +285,29 @@ export const convFast: ConvKernels = {
   },
 
   conv2dMaxPool(x, w, info, bias, relu, pool) {
+    return convPool(x, w, info, bias, relu, pool, false)?.y ?? null;
+  },
+
+  conv2dMaxPoolTrain(x, w, info, bias, relu, pool) {
+    return convPool(x, w, info, bias, relu, pool, true);
+  },
+
+  conv2dMaxPoolBackward(x, w, dy, y, argmax, info, relu, need) {
     const e = getEngine();
     if (e === null) return null;
-    const sizeY = info.batch * info.outHeight * info.outWidth * info.outChannels;
-    const sizeP = pool.batch * pool.outHeight * pool.outWidth * pool.inChannels;
-    const lay = layout(e, info, forwardThreads(info), 0);
-    const { offs, end } = place(lay.next, [x.length, w.length, bias ? info.outChannels : 0, sizeY, MAX_POOL_GEOMETRY_WORDS, sizeP, sizeP]);
+    const sizeZ = info.batch * info.outHeight * info.outWidth * info.outChannels;
+    const { lay, tw, tx } = backwardLayout(e, info);
+    const sizeX = info.batch * info.inHeight * info.inWidth * info.inChannels;
+    const { offs, end } = place(lay.next, [
+      sizeZ, dy.length, y.length, argmax.length, need.dw ? x.length : 0, need.dx ? w.length : 0, need.dx ? sizeX : 0, need.db ? 2 * info.outChannels : 0,
+    ]);
     if (!reserve(e, end)) return null;
-    const [offX, offW, offB, offY, offG, offP, offA] = offs;
-    forwardInMemory(e, lay, info, x, w, bias, relu, offX, offW, offB, offY);
-    maxPoolInMemory(e, pool, offG, offY, offP, offA);
-    return copyOut(e, offP, sizeP);
+    const [offDz, offDp, offY, offA, offX, offW, offDx, offDb] = offs;
+    e.f32.set(dy, offDp >> 2);
+    e.f32.set(y, offY >> 2);
+    new Int32Array(e.memory.buffer, offA, argmax.length).set(argmax);
+    e.wasm.scatterPooledGrad(offDz, sizeZ, offDp, offY, offA, dy.length, relu ? 1 : 0);
+    return backwardFromDz(e, lay, tw, tx, info, x, w, need, offDz, offX, offW, offDx, offDb);
   },
 
   conv2dBackpropInput(dy, w, info) {
@@ -261,36 +343,18 @@ export const convFast: ConvKernels = {
   conv2dBackward(x, w, dy, reluY, info, need) {
     const e = getEngine();
     if (e === null) return null;
-    const K = info.filterHeight * info.filterWidth * info.inChannels;
-    const F = info.outChannels;
-    const pix = info.outHeight * info.outWidth;
-    const rows = info.batch * pix;
-    const tw = threadCount(rows * K * F, Math.ceil(rows / 64));
-    const tx = inputGradThreads(info);
-    const t = Math.max(tw, tx);
-    const lay = layout(e, info, t, K * F * 4);
+    const { lay, tw, tx } = backwardLayout(e, info);
     const sizeX = info.batch * info.inHeight * info.inWidth * info.inChannels;
     const { offs, end } = place(lay.next, [
-      dy.length, reluY ? reluY.length : 0, need.dw ? x.length : 0, need.dx ? w.length : 0, need.dx ? sizeX : 0, need.db ? 2 * F : 0,
+      dy.length, reluY ? reluY.length : 0, need.dw ? x.length : 0, need.dx ? w.length : 0, need.dx ? sizeX : 0, need.db ? 2 * info.outChannels : 0,
     ]);
     if (!reserve(e, end)) return null;
     const [offDz, offY, offX, offW, offDx, offDb] = offs;
     e.f32.set(dy, offDz >> 2);
     if (reluY) e.f32.set(reluY, offY >> 2);
-    e.wasm.reluBackwardBiasGrad(offDz, offY, rows, F, reluY ? 1 : 0, need.db ? offDb : 0);
-    let db: Float32Array | null = null;
-    if (need.db) db = Float32Array.from(new Float64Array(e.memory.buffer, offDb, F));
-    let dw: Float32Array | null = null;
-    if (need.dw) {
-      e.f32.set(x, offX >> 2);
-      dw = filterGradInMemory(e, { ...lay, t: tw }, info, offX, offDz);
-    }
-    let dx: Float32Array | null = null;
-    if (need.dx) {
-      e.f32.set(w, offW >> 2);
-      inputGradInMemory(e, { ...lay, t: tx }, info, offW, offDz, offDx);
-      dx = copyOut(e, offDx, sizeX);
-    }
-    return { dx, dw, db };
+    // relu' read off y, in place on dz; db is summed by backwardFromDz.
+    if (reluY) e.wasm.reluBackwardBiasGrad(offDz, offY, dy.length / info.outChannels, info.outChannels, 1, 0);
+    return backwardFromDz(e, lay, tw, tx, info, x, w, need, offDz, offX, offW, offDx, offDb);
   },
+
 };

@@ -22,6 +22,7 @@ interface GemmExports {
   convBackpropInput(g: number, start: number, end: number, work: number): void;
   convBackpropFilter(g: number, start: number, end: number, work: number, part: number): void;
   reluBackwardBiasGrad(dz: number, y: number, rows: number, F: number, relu: number, db: number): void;
+  scatterPooledGrad(dz: number, size: number, dy: number, y: number, am: number, count: number, relu: number): void;
   channelSum(x: number, C: number, r0: number, r1: number, acc: number): void;
   channelSquaredDeviation(x: number, mean: number, C: number, r0: number, r1: number, acc: number): void;
   batchNormApply(x: number, mean: number, invStd: number, gamma: number, beta: number, C: number, r0: number, r1: number, xHat: number, y: number): void;
