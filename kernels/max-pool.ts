@@ -2,7 +2,8 @@
 // argmax[n,oh,ow,c] = flat index in x of the first cell (window order) holding that max
 // maxPool returns both in one array of 2·S: [y | argmax], S = N·OH·OW·C (one readback, x read once).
 // NaN as the CPU reference: the first NaN in window order wins, its value and its index
-// (v !== v is the NaN test; gpu.js's GLSL has no isnan, and Mesa llvmpipe keeps v != v).
+// (!(v === v) is the NaN test: gpu.js's GLSL and WGSL have no isnan; WebGPU (Dawn's shader compiler on
+// lavapipe) folds v != v to false but keeps !(v == v), and Mesa llvmpipe's GLSL keeps both).
 // dx[n,ih,iw,c]     = Σ_{oh,ow : argmax[n,oh,ow,c] = flat(n,ih,iw,c)} dy[n,oh,ow,c]   (gather form of the scatter)
 
 /** Window geometry constants (pooling keeps channels: F = C). */
@@ -45,7 +46,7 @@ export function maxPool(this: GpuKernelThis<PoolConstants>, x: Float32Array): nu
         if (iw >= 0 && iw < this.constants.W) {
           const k = ((n * this.constants.H + ih) * this.constants.W + iw) * this.constants.C + c;
           const v = x[k];
-          if (at < 0 || v > best || (v !== v && best === best)) {
+          if (at < 0 || v > best || (!(v === v) && best === best)) {
             best = v;
             at = k;
           }

@@ -1,13 +1,16 @@
 // Every gpu.js mode against the CPU reference: each op forward and backward on random inputs of
 // several shapes, a few training steps of the seed model, kernel source hygiene, and a kernel leak
 // check. Modes that cannot start here are skipped with the reason, unless TSCNN_GPU_REQUIRE lists
-// them (comma-separated; 'webasm' is always required): then they fail.
+// them (comma-separated; 'webasm' is always required): then they fail. 'webgpu' runs where Dawn finds a
+// Vulkan adapter (README "WebGPU": Mesa 25's lavapipe on Debian 12 without a GPU).
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { referenceBackend } from '../src/backend/cpu.js';
 import { getBackend, setBackend } from '../src/backend/index.js';
-import { createGpuBackend, KERNEL_FUNCTIONS, probeMode, type GpuBackend, type GpuMode } from '../src/backend/gpu/index.js';
+import { chooseAuto, createGpuBackend, KERNEL_FUNCTIONS, probeMode, type GpuBackend, type GpuMode } from '../src/backend/gpu/index.js';
+import { startWebGpuWorker } from '../src/backend/gpu/webgpu-worker.js';
 import type { ActivationKind, Backend } from '../src/backend/types.js';
 import { conv2dInfo, type Padding } from '../src/geometry.js';
 import { layers, optimizers, Sequential, setSeed, tensor } from '../src/index.js';
@@ -20,7 +23,7 @@ const required = new Set(['webasm', ...(process.env.TSCNN_GPU_REQUIRE ?? '').spl
 const modes: GpuMode[] = [];
 for (const mode of ['webasm', 'headlessgl', 'webgpu'] as const) {
   const status = probeMode(mode);
-  if (status.available && mode !== 'webgpu') {
+  if (status.available) {
     modes.push(mode);
     console.log(`gpu-conformance: mode '${mode}' runs (${status.reason})`);
   } else if (required.has(mode)) {
@@ -267,7 +270,8 @@ async function trainSeed(steps: number): Promise<{ losses: number[]; weights: Fl
 // createKernel wrapped to count calls). Now in headlessgl only what an op returns is read back, and
 // results an op returns together come back at once: 77 (batch norm training 5 → 2, batch norm backward
 // 3 → 2, max pooling 2 → 1). 'webasm' has no device memory and copies every kernel's result out: 79 (the packed kernels run there too).
-const READBACKS_PER_STEP: Record<GpuMode, number> = { headlessgl: 77, webasm: 79 };
+// 'webgpu' keeps results on the device inside an op like headlessgl: 77.
+const READBACKS_PER_STEP: Record<GpuMode, number> = { headlessgl: 77, webasm: 79, webgpu: 77 };
 
 for (const mode of modes) {
   test(`[${mode}] three training steps of the seed model match the reference, reading back ${READBACKS_PER_STEP[mode]} arrays a step (was 89)`, async () => {
@@ -312,16 +316,19 @@ for (const mode of modes) {
       const kernels1 = b.liveKernels();
       assert.ok(kernels1 > 0 && first.kernelsCompiled === kernels1, `after one step: ${kernels1} live kernels, ${first.kernelsCompiled} compiled`);
       if (mode === 'headlessgl') assert.ok(first.deviceTextures > 0, 'headlessgl: no device textures counted');
+      if (mode === 'webgpu') assert.ok(first.deviceBuffers > 0, 'webgpu: no device buffers counted');
       for (let i = 2; i <= 40; i++) await step(i);
       const last = b.stats();
       assert.is(b.liveKernels(), kernels1, `live kernels grew from ${kernels1} to ${b.liveKernels()}`);
       assert.is(last.kernelsCompiled, first.kernelsCompiled, 'kernels compiled after the first step');
       assert.is(last.deviceTextures, first.deviceTextures, `device textures grew from ${first.deviceTextures} to ${last.deviceTextures}`);
+      assert.is(last.deviceBuffers, first.deviceBuffers, `device buffers grew from ${first.deviceBuffers} to ${last.deviceBuffers}`);
       assert.is(last.liveTextures, 0, 'textures held between ops');
       assert.is((last.readbacks - first.readbacks) % 39, 0, 'readbacks per step vary');
       b.dispose();
       assert.is(b.liveKernels(), 0);
       assert.is(b.stats().deviceTextures, 0, 'device textures left after dispose');
+      assert.is(b.stats().deviceBuffers, 0, 'device buffers left after dispose');
     } finally {
       setBackend(previous.name === 'reference' ? 'reference' : 'cpu');
     }
@@ -347,15 +354,19 @@ for (const mode of modes) {
       step(1e-4);
       const after1 = b.liveKernels();
       const textures1 = b.stats().deviceTextures;
+      const buffers1 = b.stats().deviceBuffers;
       for (let i = 2; i <= 40; i++) step(i * 1e-4);
       assert.ok(b.liveKernels() <= 8, `live kernels ${b.liveKernels()} exceed the cap 8`);
       assert.ok(b.liveKernels() <= Math.max(after1, 8), `live kernels grew from ${after1} to ${b.liveKernels()}`);
       assert.ok(b.stats().deviceTextures <= Math.max(textures1, 8 * 8), `device textures grew from ${textures1} to ${b.stats().deviceTextures}`);
+      // Per webgpu kernel: a uniform buffer, one per array argument, the output and up to 3 staging buffers.
+      assert.ok(b.stats().deviceBuffers <= Math.max(buffers1, 8 * 12), `device buffers grew from ${buffers1} to ${b.stats().deviceBuffers}`);
       assert.is(b.stats().liveTextures, 0);
     } finally {
       b.dispose();
     }
     assert.is(b.stats().deviceTextures, 0, 'device textures left after dispose');
+    assert.is(b.stats().deviceBuffers, 0, 'device buffers left after dispose');
   });
 }
 
@@ -416,16 +427,102 @@ test('[webasm] a gpu backend that cannot start leaves the active gpu backend usa
   }
 });
 
-test('a mode asked for but unavailable fails loudly, and webgpu says why it is unsupported', () => {
-  assert.throws(() => setBackend('gpu', { mode: 'webgpu' }), /webgpu.*not supported/);
+test('a mode asked for but unavailable fails loudly, naming the reason', () => {
+  const webgpu = probeMode('webgpu');
+  if (!webgpu.available) {
+    assert.throws(
+      () => setBackend('gpu', { mode: 'webgpu' }),
+      (e: Error) => e.message === `gpu backend: mode 'webgpu' cannot start here: ${webgpu.reason}`,
+    );
+  }
   // @ts-expect-error an unknown mode
   assert.throws(() => setBackend('gpu', { mode: 'cuda' }), /unknown mode 'cuda'/);
   assert.throws(() => setBackend('gpu', { mode: 'webasm', pipeline: true } as never), /unknown option 'pipeline'/);
   setBackend('cpu');
 });
 
+// 'webgpu' runs gpu.js in a worker thread that owns the device; what that adds is checked here: round
+// trips, the shared buffer growing for large arrays, errors coming back from the worker, dispose ending
+// the worker and freeing the device, and the probe's answer where there is no usable adapter.
+if (modes.includes('webgpu')) {
+  test('[webgpu] one blocking round trip per kernel run or readback; 20 MB arrays pass through the growing shared buffer', () => {
+    const b = createGpuBackend({ mode: 'webgpu' });
+    try {
+      const trips = () => b.stats().workerRoundTrips;
+      let t = trips();
+      assert.equal(Array.from(b.multiply(Float32Array.of(1, 2), Float32Array.of(3, 4))), [3, 8]);
+      assert.is(trips() - t, 1, 'multiply: run and readback in one round trip');
+      t = trips();
+      b.batchNormTrain(rand(4 * 3), Float32Array.of(1, 1, 1), Float32Array.of(0, 0, 0), 3, 1e-3);
+      // copy (the shared input), mean, stats, normalizeScaleShift read at once, then stats read back.
+      assert.is(trips() - t, 5, 'batchNormTrain round trips');
+      const n = 5_000_000;
+      const x = rand(n, -4, 4);
+      const y = rand(n, -4, 4);
+      const got = b.multiply(x, y);
+      const want = referenceBackend.multiply(x, y);
+      const diff = want.findIndex((v, i) => !Object.is(v, got[i]));
+      assert.is(diff, -1, `20 MB multiply: index ${diff}: ${got[diff]} vs ${want[diff]}`);
+      assert.not.ok(got.buffer instanceof SharedArrayBuffer, 'a result must not alias the shared buffer');
+      assert.is(b.stats().liveTextures, 0);
+    } finally {
+      b.dispose();
+    }
+  });
+
+  test('[webgpu] an error in the worker comes back naming the kernel; the worker keeps serving; dispose ends it', async () => {
+    const w = startWebGpuWorker();
+    try {
+      assert.throws(
+        () => w.run('bad', 'bad', 'function bad(a) { return a[this.thread.x] + notDefinedAnywhere; }', 2, {}, [Float32Array.of(1, 2)], false),
+        // gpu.js's parser: "Identifier is not defined on line 1, position 0: …"
+        (e: Error) => /^gpu backend \(webgpu\): kernel 'bad': Identifier is not defined/.test(e.message),
+      );
+      const good = w.run('good', 'good', 'function good(a) { return a[this.thread.x] * 2; }', 2, {}, [Float32Array.of(1, 2)], false);
+      assert.equal(Array.from(good as Float32Array), [2, 4]);
+      assert.ok(w.stats().deviceBuffers > 0);
+    } finally {
+      w.dispose();
+    }
+    assert.throws(() => w.run('good', 'good', '', 2, {}, [Float32Array.of(1, 2)], false), /the device worker was disposed/);
+    const code = await Promise.race([w.exited, new Promise((r) => setTimeout(() => r('still running after 5 s'), 5000).unref())]);
+    assert.is(code, 1, 'worker exit code (terminate() ends it with 1)');
+  });
+
+  test('[webgpu] switching to another backend disposes the device worker', async () => {
+    const b = setBackend('gpu', { mode: 'webgpu' }) as GpuBackend;
+    try {
+      b.multiply(Float32Array.of(1, 2), Float32Array.of(3, 4));
+      assert.is(b.liveKernels(), 1);
+    } finally {
+      setBackend('cpu');
+    }
+    assert.is(b.liveKernels(), 0);
+    assert.is(b.stats().deviceBuffers, 0);
+    assert.throws(() => b.multiply(Float32Array.of(1), Float32Array.of(2)), /the device worker was disposed/);
+  });
+}
+
+test('webgpu without a usable Vulkan driver is unavailable with the reason, and auto never takes a software adapter', () => {
+  const here = probeMode('webgpu');
+  if (here.available && here.software) assert.is.not(chooseAuto().mode, 'webgpu', `auto took the software adapter: ${here.reason}`);
+  // A child process whose Vulkan loader finds no driver at all.
+  const code = "const m = await import('./src/backend/gpu/index.ts'); console.log(JSON.stringify({ probe: m.probeMode('webgpu'), auto: m.chooseAuto().mode }));";
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    cwd: new URL('..', import.meta.url),
+    env: { ...process.env, VK_ICD_FILENAMES: '/nonexistent/icd.json' },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const { probe, auto } = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { probe: { available: boolean; reason: string }; auto: string };
+  assert.is(probe.available, false, `webgpu available without a Vulkan driver: ${probe.reason}`);
+  assert.match(probe.reason, /^requestAdapter\(\) resolved null: (no Vulkan loader|the Vulkan loader found no driver)/);
+  assert.is.not(auto, 'webgpu');
+});
+
 const ARTEFACTS = ['(0, import_', '__name(', 'import_', 'require('];
 
+// In 'webgpu' the device worker compiles exactly this text (fn.toString() is what it is sent).
 test('kernel sources as gpu.js sees them carry no bundler artefacts (tsx)', () => {
   const names = Object.keys(KERNEL_FUNCTIONS);
   assert.ok(names.length >= 24, `only ${names.length} kernels`);

@@ -7,13 +7,17 @@ export interface AutoChoice {
 }
 
 /**
- * Picks headless GL when it runs on a hardware driver, otherwise the CPU backend. Software rasterizers
- * (Mesa llvmpipe/swrast, SwiftShader) and gpu.js's 'webasm' are never taken for a GPU: on them the CPU
- * backend is faster. WebGPU is not probed (its adapter request is asynchronous).
+ * Picks headless GL when it runs on a hardware driver, else WebGPU when its adapter is a hardware one,
+ * otherwise the CPU backend. Software renderers (Mesa llvmpipe/swrast, lavapipe, SwiftShader, WebGPU
+ * fallback adapters) and gpu.js's 'webasm' are never taken for a GPU: on them the CPU backend is faster.
+ * WebGPU is probed only when headless GL gave no hardware driver (the probe starts a worker and loads Dawn).
  */
 export function chooseAuto(): AutoChoice {
   const gl = probeMode('headlessgl');
   if (gl.available && !gl.software) return { mode: 'headlessgl', line: `tscnn: backend 'gpu' auto chose gpu.js 'headlessgl' (${gl.reason})` };
-  const why = gl.available ? gl.reason : `headlessgl unavailable: ${gl.reason}`;
-  return { mode: 'cpu', line: `tscnn: backend 'gpu' auto chose the CPU backend (no hardware GPU: ${why})` };
+  const webgpu = probeMode('webgpu');
+  if (webgpu.available && !webgpu.software) return { mode: 'webgpu', line: `tscnn: backend 'gpu' auto chose gpu.js 'webgpu' (${webgpu.reason})` };
+  const glWhy = gl.available ? gl.reason : `headlessgl unavailable: ${gl.reason}`;
+  const webgpuWhy = webgpu.available ? webgpu.reason : `webgpu unavailable: ${webgpu.reason}`;
+  return { mode: 'cpu', line: `tscnn: backend 'gpu' auto chose the CPU backend (no hardware GPU: ${glWhy}; ${webgpuWhy})` };
 }

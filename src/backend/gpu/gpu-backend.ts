@@ -10,6 +10,7 @@ import { activationBackward, activationForward, softmaxBackward, softmaxForward 
 import { adam, multiply, rmsprop, sgd, sgdMomentum } from '../../../kernels/update.js';
 import { copy } from '../../../kernels/copy.js';
 import { probeMode, type GpuMode } from './probe.js';
+import { DeviceResult, startWebGpuWorker, type WebGpuWorker } from './webgpu-worker.js';
 
 /** Kernel codes of `kernels/activation.ts`. */
 export const ACTIVATION_CODES: Record<Exclude<ActivationKind, 'softmax'>, number> = {
@@ -71,10 +72,12 @@ export interface GpuBackendOptions {
 
 /** Device traffic of a gpu backend: cumulative counts since it was made, and what it holds now. */
 export interface GpuStats {
-  /** Pipeline textures kernels handed to the backend that it has not deleted yet (0 between ops). */
+  /** Kernel results on the device (headlessgl textures, webgpu buffers) the running op holds; 0 between ops. */
   liveTextures: number;
-  /** GL textures alive in the backend's headless GL context (kernel outputs and argument textures); 0 in 'webasm'. */
+  /** GL textures alive in the backend's headless GL context (kernel outputs and argument textures); 0 in other modes. */
   deviceTextures: number;
+  /** GPU buffers alive on the backend's WebGPU device (kernel outputs, arguments, uniforms, staging); 0 in other modes. */
+  deviceBuffers: number;
   /** Kernel calls. */
   kernelRuns: number;
   /** Kernels compiled (a count that keeps growing in a steady loop means the kernel cache thrashes). */
@@ -85,6 +88,8 @@ export interface GpuStats {
   /** Arrays copied from the device back to the host, and their bytes. */
   readbacks: number;
   readbackBytes: number;
+  /** 'webgpu': requests to the device worker, each one blocking round trip (a kernel run or a readback). 0 in other modes. */
+  workerRoundTrips: number;
 }
 
 /** The gpu.js backend: the `Backend` op table plus what tests and tools inspect. */
@@ -94,12 +99,202 @@ export interface GpuBackend extends Backend {
   liveKernels(): number;
   /** Device traffic so far and device memory held now. */
   stats(): GpuStats;
-  /** Destroys every kernel, texture and the gpu.js instance. */
+  /** Destroys every kernel, texture and the gpu.js instance ('webgpu': also the device, and ends its worker). */
   dispose(): void;
 }
 
 /** The gpu.js kernel class each mode must run on; anything else is a fallback. */
-const KERNEL_CLASS: Record<GpuMode, string> = { headlessgl: 'HeadlessGLKernel', webasm: 'WebAssemblyKernel' };
+const KERNEL_CLASS: Record<GpuMode, string> = { headlessgl: 'HeadlessGLKernel', webasm: 'WebAssemblyKernel', webgpu: 'WebGPUKernel' };
+
+/**
+ * A kernel's result: an array on the host, a gpu.js texture in 'headlessgl' (pipeline mode), or a buffer
+ * the 'webgpu' device worker keeps.
+ */
+type Value = Float32Array | Texture | DeviceResult;
+
+/**
+ * Where kernels compile and run: gpu.js on this thread ('headlessgl', 'webasm'), or gpu.js in a worker that
+ * owns a WebGPU device ('webgpu'). The backend's ops, kernel cache and counters are the same for both.
+ */
+interface KernelHost {
+  /** Kernel results can stay on the device between the kernels of one op. */
+  readonly pipeline: boolean;
+  /**
+   * Runs kernel `key`, compiling `name` for output `size` and `constants` on its first run. `keep`: the
+   * result may stay on the device (pipeline hosts); else it comes back as an array. Throws when gpu.js ran
+   * it anywhere but the mode's kernel class.
+   */
+  run(key: string, name: KernelName, size: number, constants: object, args: Value[], keep: boolean): Value;
+  /** Reads a result kept on the device back. */
+  read(value: Texture | DeviceResult): Float32Array;
+  /** Ends an op: deletes the results it kept on the device. */
+  release(): void;
+  /** Destroys kernel `key`, if compiled. */
+  destroy(key: string): void;
+  counts(): { liveKernels: number; liveTextures: number; deviceTextures: number; deviceBuffers: number; roundTrips: number };
+  dispose(): void;
+}
+
+/** The slice of a WebGL context whose texture calls the backend counts. */
+interface TextureContext {
+  createTexture(): object | null;
+  deleteTexture(texture: object | null): void;
+}
+
+/** gpu.js on this thread, in a synchronous mode. In 'headlessgl' results stay on the device as textures (pipeline). */
+function localHost(mode: Exclude<GpuMode, 'webgpu'>): KernelHost {
+  const pipeline = mode === 'headlessgl';
+  const gpu = new GPU({ mode });
+  const kernels = new Map<string, IKernelRunShortcut>();
+  /** The kernel gpu.js built each shortcut on, in this mode: a fallback swaps another into the shortcut. */
+  const modeKernel = new Map<string, { destroy(): void }>();
+  /** Textures the running op got from its kernels; all deleted when it ends. */
+  const held: Texture[] = [];
+  /** GL textures alive in the shared headless GL context, once the first kernel made it. */
+  let glTextures: Set<object> | null = null;
+
+  // gpu.js has no count of the textures it keeps (kernel outputs, argument uploads), so the backend's
+  // own context counts its createTexture/deleteTexture calls.
+  function trackTextures(context: TextureContext | undefined): void {
+    if (!pipeline || glTextures || !context) return;
+    const live = (glTextures = new Set());
+    const create = context.createTexture.bind(context);
+    const remove = context.deleteTexture.bind(context);
+    context.createTexture = () => {
+      const texture = create();
+      if (texture) live.add(texture);
+      return texture;
+    };
+    context.deleteTexture = (texture) => {
+      if (texture) live.delete(texture);
+      remove(texture);
+    };
+  }
+
+  return {
+    pipeline,
+
+    run(key, name, size, constants, args) {
+      let k = kernels.get(key);
+      if (!k) {
+        k = gpu.createKernel(KERNEL_FUNCTIONS[name] as never, {
+          output: [size],
+          constants: constants as Record<string, number>,
+          precision: 'single',
+          tactic: 'precision',
+          optimizeFloatMemory: false,
+          dynamicOutput: false,
+          dynamicArguments: false,
+          // immutable: each call hands out its own reference to the output texture, so a later call of the
+          // same kernel renders into a fresh texture instead of overwriting one still in use.
+          pipeline,
+          immutable: pipeline,
+        });
+        trackTextures((k.kernel as { context?: TextureContext }).context);
+        modeKernel.set(key, k.kernel as { destroy(): void });
+        kernels.set(key, k);
+      }
+      const out = k(...(args as (Float32Array | Texture)[])) as Float32Array | Texture;
+      const ran = k.kernel as { constructor: { name: string }; fallbackReason?: string | null };
+      if (ran.constructor.name !== KERNEL_CLASS[mode]) {
+        // gpu.js swapped its CPU kernel into the shortcut for good; the backend destroys both (destroy(key)).
+        throw new Error(
+          `gpu backend: kernel '${name}' ran on ${ran.constructor.name} instead of ${KERNEL_CLASS[mode]} (mode '${mode}'): ${ran.fallbackReason ?? 'no reason given'}`,
+        );
+      }
+      if (out instanceof Float32Array) return Float32Array.from(out);
+      held.push(out);
+      return out;
+    },
+
+    read(value) {
+      // A single-precision 1-D texture reads back as a fresh Float32Array of the output length.
+      return (value as Texture).toArray() as Float32Array;
+    },
+
+    release() {
+      for (const texture of held) texture.delete();
+      held.length = 0;
+    },
+
+    destroy(key) {
+      const k = kernels.get(key);
+      if (!k) return;
+      const own = modeKernel.get(key);
+      kernels.delete(key);
+      modeKernel.delete(key);
+      const current = k.kernel;
+      k.destroy();
+      // After a fallback the shortcut holds gpu.js's CPU kernel; the mode's kernel it replaced is still alive.
+      if (own && own !== current) own.destroy();
+    },
+
+    counts() {
+      return {
+        liveKernels: (gpu as unknown as { kernels: unknown[] }).kernels.length,
+        liveTextures: held.length,
+        deviceTextures: glTextures?.size ?? 0,
+        deviceBuffers: 0,
+        roundTrips: 0,
+      };
+    },
+
+    dispose() {
+      this.release();
+      for (const key of [...kernels.keys()]) this.destroy(key);
+      void gpu.destroy();
+    },
+  };
+}
+
+/**
+ * gpu.js 'webgpu' in a worker thread that owns the device (see webgpu-worker.ts): every kernel run and
+ * readback is one blocking round trip. Results an op passes from kernel to kernel stay on the device.
+ */
+function webGpuHost(worker: WebGpuWorker): KernelHost {
+  const held: DeviceResult[] = [];
+  let final: ReturnType<KernelHost['counts']> | null = null;
+  return {
+    pipeline: true,
+
+    run(key, name, size, constants, args, keep) {
+      const out = worker.run(key, name, KERNEL_FUNCTIONS[name].toString(), size, constants, args as (Float32Array | DeviceResult)[], keep);
+      if (out instanceof DeviceResult) held.push(out);
+      return out;
+    },
+
+    read(value) {
+      return worker.read(value as DeviceResult);
+    },
+
+    release() {
+      worker.release(held);
+      held.length = 0;
+    },
+
+    destroy(key) {
+      worker.destroy(key);
+    },
+
+    counts() {
+      if (final) return final;
+      const s = worker.stats();
+      return { liveKernels: s.liveKernels, liveTextures: held.length, deviceTextures: 0, deviceBuffers: s.deviceBuffers, roundTrips: worker.roundTrips };
+    },
+
+    dispose() {
+      if (final) return;
+      held.length = 0;
+      const roundTrips = worker.roundTrips;
+      try {
+        worker.dispose();
+      } finally {
+        // The device is destroyed with everything on it; the worker is gone.
+        final = { liveKernels: 0, liveTextures: 0, deviceTextures: 0, deviceBuffers: 0, roundTrips };
+      }
+    },
+  };
+}
 
 function convConstants(info: Conv2DInfo): ConvConstants {
   return {
@@ -138,24 +333,17 @@ function poolConstants(info: Conv2DInfo): PoolConstants {
   };
 }
 
-/** A kernel's result: a texture on the device in 'headlessgl' (pipeline mode), an array already read back in 'webasm'. */
-type Value = Float32Array | Texture;
-
-/** The slice of a WebGL context whose texture calls the backend counts. */
-interface TextureContext {
-  createTexture(): object | null;
-  deleteTexture(texture: object | null): void;
-}
-
 /**
  * A backend that runs every op of the table as gpu.js kernels in one mode. Each op and shape compiles
  * one kernel (cached, least recently used destroyed beyond `maxKernels`). In 'headlessgl' the kernels
  * run in gpu.js pipeline mode: inside one op, results pass from kernel to kernel as textures, an input
  * several kernels read is uploaded once, and only what the op returns is read back (results an op
  * returns together come out of one kernel, packed, and are read back at once); every texture is deleted
- * when the op ends. In 'webasm' there is no device memory: each kernel's result is copied out. The op
- * table is synchronous on `Float32Array`, so nothing stays on the device between ops. A kernel that
- * gpu.js quietly ran in another mode throws.
+ * when the op ends. 'webgpu' does the same with device buffers, in a worker thread that owns the WebGPU
+ * device (gpu.js's WebGPU kernels are asynchronous): each kernel run and each readback is one round trip
+ * to it, the calling thread blocking until it is done. In 'webasm' there is no device memory: each
+ * kernel's result is copied out. The op table is synchronous on `Float32Array`, so nothing stays on the
+ * device between ops. A kernel that gpu.js quietly ran in another mode throws.
  *
  * @example
  * const backend = createGpuBackend({ mode: 'webasm' });
@@ -169,70 +357,19 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
   if (!Number.isInteger(maxKernels) || maxKernels < 1) throw new Error(`gpu backend: maxKernels must be a positive integer, got ${maxKernels}`);
   const status = probeMode(mode);
   if (!status.available) throw new Error(`gpu backend: mode '${mode}' cannot start here: ${status.reason}`);
-  const pipeline = mode === 'headlessgl';
-  const gpu = new GPU({ mode });
-  const cache = new Map<string, IKernelRunShortcut>();
-  /** The kernel gpu.js built each shortcut on, in this mode: a fallback swaps another into the shortcut. */
-  const modeKernel = new WeakMap<IKernelRunShortcut, { destroy(): void }>();
+  const host = mode === 'webgpu' ? webGpuHost(startWebGpuWorker()) : localHost(mode);
+  const pipeline = host.pipeline;
+  /** Compiled kernels by key, least recently used first. */
+  const cache = new Set<string>();
   const counts = { kernelRuns: 0, kernelsCompiled: 0, uploads: 0, uploadBytes: 0, readbacks: 0, readbackBytes: 0 };
-  /** Textures the running op got from its kernels; all deleted when it ends. */
-  const held: Texture[] = [];
-  /** GL textures alive in the shared headless GL context, once the first kernel made it. */
-  let glTextures: Set<object> | null = null;
 
-  // gpu.js has no count of the textures it keeps (kernel outputs, argument uploads), so the backend's
-  // own context counts its createTexture/deleteTexture calls.
-  function trackTextures(context: TextureContext | undefined): void {
-    if (!pipeline || glTextures || !context) return;
-    const live = (glTextures = new Set());
-    const create = context.createTexture.bind(context);
-    const remove = context.deleteTexture.bind(context);
-    context.createTexture = () => {
-      const texture = create();
-      if (texture) live.add(texture);
-      return texture;
-    };
-    context.deleteTexture = (texture) => {
-      if (texture) live.delete(texture);
-      remove(texture);
-    };
-  }
-
-  function kernel(key: string, name: KernelName, size: number, constants: object): IKernelRunShortcut {
-    let k = cache.get(key);
-    if (k) {
-      cache.delete(key);
-      cache.set(key, k);
-      return k;
-    }
-    k = gpu.createKernel(KERNEL_FUNCTIONS[name] as never, {
-      output: [size],
-      constants: constants as Record<string, number>,
-      precision: 'single',
-      tactic: 'precision',
-      optimizeFloatMemory: false,
-      dynamicOutput: false,
-      dynamicArguments: false,
-      // immutable: each call hands out its own reference to the output texture, so a later call of the
-      // same kernel renders into a fresh texture instead of overwriting one still in use.
-      pipeline,
-      immutable: pipeline,
-    });
-    counts.kernelsCompiled++;
-    trackTextures((k.kernel as { context?: TextureContext }).context);
-    modeKernel.set(k, k.kernel as { destroy(): void });
-    cache.set(key, k);
-    return k;
-  }
-
-  /** Ends an op: deletes its textures, then destroys kernels beyond the cap (never mid-op, when an evicted kernel would take a texture still in use with it). */
+  /** Ends an op: deletes its device results, then destroys kernels beyond the cap (never mid-op, when an evicted kernel would take a result still in use with it). */
   function release(): void {
-    for (const texture of held) texture.delete();
-    held.length = 0;
+    host.release();
     while (cache.size > maxKernels) {
-      const [oldKey, old] = cache.entries().next().value as [string, IKernelRunShortcut];
+      const oldKey = cache.values().next().value as string;
       cache.delete(oldKey);
-      old.destroy();
+      host.destroy(oldKey);
     }
   }
 
@@ -244,13 +381,17 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
     }
   }
 
-  function run(name: KernelName, size: number, constants: object, ...args: Value[]): Value {
+  function exec(name: KernelName, size: number, constants: object, args: Value[], keep: boolean): Value {
     if (size === 0) return new Float32Array(0);
     // Argument kinds are part of the key: a kernel called with a texture where it was built for an array
     // would make gpu.js compile and keep a second kernel behind the same shortcut.
     const kinds = args.map((a) => (a instanceof Float32Array ? 'a' : 't')).join('');
     const key = `${name}|${size}|${kinds}|${JSON.stringify(constants)}`;
-    const k = kernel(key, name, size, constants);
+    if (cache.delete(key)) cache.add(key);
+    else {
+      cache.add(key);
+      counts.kernelsCompiled++;
+    }
     for (const a of args) {
       if (a instanceof Float32Array) {
         counts.uploads++;
@@ -258,22 +399,26 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
       }
     }
     counts.kernelRuns++;
-    const out = k(...args) as Float32Array | Texture;
-    const ran = k.kernel as { constructor: { name: string }; fallbackReason?: string | null };
-    if (ran.constructor.name !== KERNEL_CLASS[mode]) {
-      // gpu.js swapped its CPU kernel into the shortcut for good: drop it from the cache (a later call of
-      // this op and shape compiles afresh in the mode), and destroy the mode's kernel it replaced, which
-      // gpu.js still holds.
+    let out: Value;
+    try {
+      out = host.run(key, name, size, constants, args, keep);
+    } catch (e) {
+      // A kernel that failed or fell back is dropped: a later call of this op and shape compiles afresh in the mode.
       cache.delete(key);
-      k.destroy();
-      modeKernel.get(k)?.destroy();
-      throw new Error(
-        `gpu backend: kernel '${name}' ran on ${ran.constructor.name} instead of ${KERNEL_CLASS[mode]} (mode '${mode}'): ${ran.fallbackReason ?? 'no reason given'}`,
-      );
+      host.destroy(key);
+      throw e;
     }
-    if (out instanceof Float32Array) return counted(Float32Array.from(out));
-    held.push(out);
-    return out;
+    return out instanceof Float32Array ? counted(out) : out;
+  }
+
+  /** Runs a kernel whose result may stay on the device for the op's next kernels. */
+  function run(name: KernelName, size: number, constants: object, ...args: Value[]): Value {
+    return exec(name, size, constants, args, true);
+  }
+
+  /** Runs a kernel whose result the op returns: read back at once ('webgpu': in the same round trip). */
+  function runRead(name: KernelName, size: number, constants: object, ...args: Value[]): Float32Array {
+    return read(exec(name, size, constants, args, false));
   }
 
   function counted(array: Float32Array): Float32Array {
@@ -282,21 +427,20 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
     return array;
   }
 
-  /** The value on the host: reads a texture back (an array was read back, and counted, when its kernel ran). */
+  /** The value on the host: reads a device result back (an array was read back, and counted, when its kernel ran). */
   function read(value: Value): Float32Array {
     if (value instanceof Float32Array) return value;
-    // A single-precision 1-D texture reads back as a fresh Float32Array of the output length.
-    return counted(value.toArray() as Float32Array);
+    return counted(host.read(value));
   }
 
-  /** An input several kernels of one op read: uploaded once as a texture in pipeline mode. */
+  /** An input several kernels of one op read: uploaded once in pipeline mode. */
   function share(x: Float32Array): Value {
     return pipeline ? run('copy', x.length, { n: x.length }, x) : x;
   }
 
   const h1 = (a: number) => Float32Array.of(a);
   const poolInfo = new WeakMap<Int32Array, Conv2DInfo>();
-  const single = (name: KernelName, size: number, constants: object, ...args: Float32Array[]) => op(() => read(run(name, size, constants, ...args)));
+  const single = (name: KernelName, size: number, constants: object, ...args: Float32Array[]) => op(() => runRead(name, size, constants, ...args));
 
   const backend: GpuBackend = {
     name: `gpu:${mode}`,
@@ -353,7 +497,7 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
         const xs = share(x);
         const mean = run('channelMean', channels, c, xs);
         const stats = run('channelStats', 3 * channels, c, xs, mean, h1(epsilon));
-        const xy = read(run('normalizeScaleShift', 2 * n, c, xs, stats, gamma, beta));
+        const xy = runRead('normalizeScaleShift', 2 * n, c, xs, stats, gamma, beta);
         const s = read(stats);
         return { y: xy.slice(n), mean: s.slice(0, channels), variance: s.slice(channels, 2 * channels), xHat: xy.slice(0, n), invStd: s.slice(2 * channels) };
       });
@@ -369,7 +513,7 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
         const dys = share(dy);
         const xh = share(xHat);
         const sums = run('channelSumDot', 2 * channels, c, dys, xh);
-        const dx = read(run('batchNormBackwardDx', dy.length, c, dys, xh, gamma, invStd, sums));
+        const dx = runRead('batchNormBackwardDx', dy.length, c, dys, xh, gamma, invStd, sums);
         const s = read(sums);
         return { dx, dBeta: s.slice(0, channels), dGamma: s.slice(channels) };
       });
@@ -417,19 +561,17 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
     },
 
     liveKernels() {
-      return (gpu as unknown as { kernels: unknown[] }).kernels.length;
+      return host.counts().liveKernels;
     },
 
     stats() {
-      return { liveTextures: held.length, deviceTextures: glTextures?.size ?? 0, ...counts };
+      const c = host.counts();
+      return { liveTextures: c.liveTextures, deviceTextures: c.deviceTextures, deviceBuffers: c.deviceBuffers, ...counts, workerRoundTrips: c.roundTrips };
     },
 
     dispose() {
-      for (const texture of held) texture.delete();
-      held.length = 0;
-      for (const k of cache.values()) k.destroy();
       cache.clear();
-      void gpu.destroy();
+      host.dispose();
     },
   };
   return backend;

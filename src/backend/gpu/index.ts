@@ -6,10 +6,14 @@ import type { GpuModeOption } from './probe.js';
 export { createGpuBackend, ACTIVATION_CODES, KERNEL_FUNCTIONS, type GpuBackend, type GpuBackendOptions } from './gpu-backend.js';
 export { probeMode, type GpuMode, type GpuModeOption, type ModeStatus } from './probe.js';
 export { chooseAuto, type AutoChoice } from './auto.js';
+export { probeWebGpu, type AdapterInfo, type WebGpuProbe } from './webgpu-worker.js';
 
 /** Options of `setBackend('gpu', options)`. */
 export interface GpuSetOptions {
-  /** `'headlessgl'`, `'webasm'`, or `'auto'` (a hardware GL driver if there is one, else the CPU backend). */
+  /**
+   * `'headlessgl'`, `'webasm'`, `'webgpu'` (gpu.js's WebGPU kernels in a worker thread that owns the device),
+   * or `'auto'` (a hardware GL driver, else a hardware WebGPU adapter, else the CPU backend).
+   */
   mode: GpuModeOption;
   /** Compiled kernels kept alive; default 128 (see GpuBackendOptions.maxKernels). */
   maxKernels?: number;
@@ -33,12 +37,7 @@ export function makeGpuBackend(options: GpuSetOptions, cpu: () => Backend): Back
     if (!known.includes(key)) throw new Error(`setBackend('gpu'): unknown option '${key}'; known: ${known.join(', ')}`);
   }
   const { mode, maxKernels } = options;
-  if (mode === 'webgpu') {
-    throw new Error(
-      "setBackend('gpu'): mode 'webgpu' is not supported yet: gpu.js webgpu kernels read back asynchronously and the op table is synchronous",
-    );
-  }
-  if (mode !== 'auto' && mode !== 'headlessgl' && mode !== 'webasm') {
+  if (mode !== 'auto' && mode !== 'headlessgl' && mode !== 'webasm' && mode !== 'webgpu') {
     throw new Error(`setBackend('gpu'): unknown mode '${String(mode)}'; known: headlessgl, webasm, webgpu, auto`);
   }
   let chosen = mode;
@@ -52,7 +51,7 @@ export function makeGpuBackend(options: GpuSetOptions, cpu: () => Backend): Back
     chosen = choice.mode;
   }
   // Build first, dispose after: a mode that cannot start leaves the active backend usable.
-  const next = createGpuBackend({ mode: chosen as Exclude<GpuModeOption, 'auto' | 'webgpu'>, maxKernels });
+  const next = createGpuBackend({ mode: chosen as Exclude<GpuModeOption, 'auto'>, maxKernels });
   disposeGpuBackend();
   current = next;
   return current;

@@ -1,18 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { GPU } from 'gpu.js';
+import { probeWebGpu } from './webgpu-worker.js';
 
-/** gpu.js modes this backend runs: synchronous ones only, since the op table returns arrays. */
-export type GpuMode = 'headlessgl' | 'webasm';
+/** gpu.js modes this backend runs ('webgpu' in a worker thread, since its kernels are asynchronous). */
+export type GpuMode = 'headlessgl' | 'webasm' | 'webgpu';
 
 /** Every mode `setBackend('gpu', { mode })` accepts. */
-export type GpuModeOption = GpuMode | 'webgpu' | 'auto';
+export type GpuModeOption = GpuMode | 'auto';
 
 /** Whether a mode can start here, and if not, why. */
 export interface ModeStatus {
-  mode: GpuMode | 'webgpu';
+  mode: GpuMode;
   available: boolean;
   reason: string;
-  /** For headlessgl: whether the GL driver is a software rasterizer (Mesa llvmpipe/softpipe, SwiftShader). */
+  /**
+   * For headlessgl: whether the GL driver is a software rasterizer (Mesa llvmpipe/softpipe, SwiftShader).
+   * For webgpu: whether the adapter is a software one (lavapipe/llvmpipe, SwiftShader, a fallback adapter).
+   */
   software?: boolean;
 }
 
@@ -30,18 +34,26 @@ function glDriverIsSoftware(): boolean {
   }
 }
 
-/** Probes one mode without throwing. */
-export function probeMode(mode: GpuMode | 'webgpu'): ModeStatus {
+/**
+ * Probes one mode without throwing. 'webgpu' asks Dawn for an adapter in a short-lived worker thread, once
+ * per process (~0.1–0.3 s; Dawn prints its own warnings on stderr when it finds no usable Vulkan driver).
+ */
+export function probeMode(mode: GpuMode): ModeStatus {
   if (mode === 'webasm') {
     return GPU.isWebAssemblySupported
       ? { mode, available: true, reason: 'WebAssembly is available' }
       : { mode, available: false, reason: 'this Node has no WebAssembly' };
   }
   if (mode === 'webgpu') {
+    const probe = probeWebGpu();
+    if (!probe.available) return { mode, available: false, reason: probe.reason };
+    const a = probe.adapter;
+    const name = a.description || a.device || 'unnamed adapter';
     return {
       mode,
-      available: false,
-      reason: 'webgpu kernels read back asynchronously and the op table is synchronous; not supported by this backend yet',
+      available: true,
+      reason: `WebGPU adapter '${name}' (vendor ${a.vendor || '?'}, architecture ${a.architecture || '?'})${a.software ? ', a software adapter' : ''}`,
+      software: a.software,
     };
   }
   if (!GPU.isHeadlessGLSupported) {
