@@ -269,7 +269,8 @@ if (wantTrain || wantInfer) {
 
 // Paired: the two model-level targets again, tscnn and tfjs-wasm in alternation (one call of
 // each per round), so that a drift in the machine's speed cannot pose as a speed ratio.
-const PAIRED_ROUNDS = FULL ? 15 : 7;
+// Inference rounds are cheap (~0.2 s) and noisier (a 50 ms call against a 150 ms one): more of them.
+const PAIRED_ROUNDS = { train: FULL ? 15 : 7, infer: FULL ? 41 : 21 };
 const paired: { train?: PairedStats; infer?: PairedStats } = {};
 if ((wantTrain || wantInfer) && peers.includes('tfjs-wasm')) {
   setBackend(DEFAULT_BACKEND);
@@ -280,9 +281,9 @@ if ((wantTrain || wantInfer) && peers.includes('tfjs-wasm')) {
   const b = randomBatch(E2E_BATCH, E2E_SIZE);
   const tx = tf.tensor4d(b.x, [E2E_BATCH, E2E_SIZE, E2E_SIZE, 3]);
   const ty = tf.tensor2d(b.y, [E2E_BATCH, 1]);
-  const pair = async (key: string, a: () => unknown, c: () => unknown): Promise<PairedStats | undefined> => {
+  const pair = async (key: string, a: () => unknown, c: () => unknown, rounds: number): Promise<PairedStats | undefined> => {
     try {
-      const r = await pairedRatio(key, a, c, PAIRED_ROUNDS);
+      const r = await pairedRatio(key, a, c, rounds);
       log(`${key.padEnd(22)} paired tfjs-wasm ÷ tscnn:${DEFAULT_BACKEND} = ${num(r.median)}× (${num(r.min)}–${num(r.max)}, ${r.rounds} rounds)`);
       return r;
     } catch (e) {
@@ -290,13 +291,13 @@ if ((wantTrain || wantInfer) && peers.includes('tfjs-wasm')) {
       return undefined;
     }
   };
-  if (wantTrain) paired.train = await pair('e2e/train', () => ours.trainOnBatch(x, y), () => theirs.trainOnBatch(tx, ty));
+  if (wantTrain) paired.train = await pair('e2e/train', () => ours.trainOnBatch(x, y), () => theirs.trainOnBatch(tx, ty), PAIRED_ROUNDS.train);
   if (wantInfer) {
     paired.infer = await pair('e2e/infer', () => ours.predict(x, { batchSize: E2E_BATCH }), () => {
       const out = theirs.predict(tx, { batchSize: E2E_BATCH }) as tf.Tensor;
       out.dataSync();
       out.dispose();
-    });
+    }, PAIRED_ROUNDS.infer);
   }
   tf.dispose([tx, ty]);
   theirs.dispose();
@@ -547,7 +548,7 @@ if (breakdown) {
     md.push(table(['Target', 'Measured', ''], lines));
     md.push('');
     if (paired.train || paired.infer) {
-      md.push(`"Paired": the two models timed in alternation, one call of each per round, ${PAIRED_ROUNDS} rounds after one untimed call each; the ratio is taken within each round and the median over rounds is the verdict. On these shared machines the speed drifts by 30–50 % over minutes, which the separate medians (measured a minute apart) absorb into the ratio.`);
+      md.push(`"Paired": the two models timed in alternation, one call of each per round (${PAIRED_ROUNDS.train} rounds for training, ${PAIRED_ROUNDS.infer} for inference) after one untimed call each; the ratio is taken within each round and the median over rounds is the verdict. On these shared machines the speed drifts by 30–50 % over minutes, which the separate medians (measured a minute apart) absorb into the ratio.`);
       md.push('');
     }
   }
