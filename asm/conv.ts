@@ -360,10 +360,52 @@ function directPixel(g: usize, n: i32, oh: i32, ow: i32, yp: usize): void {
  * horizontally, and the pixels left over, go through directPixel.
  */
 export function convForwardDirect(g: usize, start: i32, end: i32): void {
+  directRange(g, start, end, <usize>gi(g, G_OUT));
+}
+
+/**
+ * Inference: the direct convolution pooled by non-overlapping pkh×pkw windows ('valid'), for
+ * pooled rows (n, ph) in [q0, q1). The pkh convolution rows under each pooled row go to `scratch`
+ * (pkh·OW·F floats per thread, stays in cache), and only their window maxima reach `out`
+ * [n, POH, POW, F]: the full-size convolution output is never written to memory.
+ */
+export function convForwardDirectPool(g: usize, q0: i32, q1: i32, scratch: usize, out: usize, pkh: i32, pkw: i32, POH: i32, POW: i32): void {
+  const OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
+  const rowF = <usize>F << 2;
+  const rowBytes = <usize>OW * rowF;
+  for (let q = q0; q < q1; q++) {
+    const n = q / POH;
+    const ph = q - n * POH;
+    for (let i = 0; i < pkh; i++) {
+      const r0 = (n * OH + ph * pkh + i) * OW;
+      // directRange writes pixel r at base + r·rowF: place row r0 at scratch + i·rowBytes.
+      directRange(g, r0, r0 + OW, scratch + <usize>i * rowBytes - <usize>r0 * rowF);
+    }
+    for (let pw = 0; pw < POW; pw++) {
+      const o = out + <usize>(q * POW + pw) * rowF;
+      for (let f = 0; f < F; f += 4) {
+        const c = <usize>f << 2;
+        let best = v128.load(scratch + <usize>(pw * pkw) * rowF + c);
+        for (let i = 0; i < pkh; i++) {
+          for (let j = 0; j < pkw; j++) {
+            if (i == 0 && j == 0) continue;
+            const v = v128.load(scratch + <usize>i * rowBytes + <usize>(pw * pkw + j) * rowF + c);
+            // The reference pool's rule: a greater value, or a NaN over a number, wins.
+            best = v128.bitselect(v, best, v128.or(f32x4.gt(v, best), v128.andnot(f32x4.eq(best, best), f32x4.eq(v, v))));
+          }
+        }
+        v128.store(o + c, best);
+      }
+    }
+  }
+}
+
+// The direct convolution of output pixels [start, end), pixel r written at y + r·F floats.
+function directRange(g: usize, start: i32, end: i32, y: usize): void {
   const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
   const KH = gi(g, G_KH), KW = gi(g, G_KW), sh = gi(g, G_SH), sw = gi(g, G_SW);
   const dh = gi(g, G_DH), dw = gi(g, G_DW), pt = gi(g, G_PT), pl = gi(g, G_PL);
-  const x = <usize>gi(g, G_X), w = <usize>gi(g, G_WT), y = <usize>gi(g, G_OUT);
+  const x = <usize>gi(g, G_X), w = <usize>gi(g, G_WT);
   const bias = <usize>gi(g, G_BIAS);
   const relu = gi(g, G_RELU) != 0;
   const pix = OH * OW;

@@ -8,6 +8,7 @@ import {
   JOB_CONV_BACKPROP_INPUT,
   JOB_CONV_FORWARD,
   JOB_CONV_FORWARD_DIRECT,
+  JOB_CONV_FORWARD_DIRECT_POOL,
   JOB_CONV_BACKPROP_FILTER_DIRECT,
   JOB_CONV_BACKPROP_INPUT_DIRECT,
   reserve,
@@ -223,6 +224,10 @@ function convPool(
   if (e === null) return null;
   const sizeY = info.batch * info.outHeight * info.outWidth * info.outChannels;
   const sizeP = pool.batch * pool.outHeight * pool.outWidth * pool.inChannels;
+  if (!withArgmax && useDirect(info) && isPlainPool(pool)) {
+    const y = directPool(e, x, w, info, bias, relu, pool);
+    return y && { y, argmax: new Int32Array(0) };
+  }
   const lay = layout(e, info, forwardThreads(info), 0);
   const { offs, end } = place(lay.next, [x.length, w.length, bias ? info.outChannels : 0, sizeY, MAX_POOL_GEOMETRY_WORDS, sizeP, sizeP]);
   if (!reserve(e, end)) return null;
@@ -230,6 +235,34 @@ function convPool(
   forwardInMemory(e, lay, info, x, w, bias, relu, offX, offW, offB, offY);
   maxPoolInMemory(e, pool, offG, offY, offP, offA);
   return { y: copyOut(e, offP, sizeP), argmax: withArgmax ? copyOutInt32(e, offA, sizeP) : new Int32Array(0) };
+}
+
+// Windows that tile without overlap, inside the input: strides = pool size, no padding.
+function isPlainPool(pool: Conv2DInfo): boolean {
+  return pool.strideHeight === pool.filterHeight && pool.strideWidth === pool.filterWidth && pool.padTop === 0 && pool.padLeft === 0;
+}
+
+// Inference conv + pool with the direct kernel: each thread convolves the rows under one pooled
+// row into its own scratch and writes only the pooled maxima (asm convForwardDirectPool).
+function directPool(e: Engine, x: Float32Array, w: Float32Array, info: Conv2DInfo, bias: Float32Array | null, relu: boolean, pool: Conv2DInfo): Float32Array | null {
+  const F = info.outChannels;
+  const scratchBytes = pool.filterHeight * info.outWidth * F * 4;
+  const rowsP = pool.batch * pool.outHeight;
+  const t = threadCount(info.batch * info.outHeight * info.outWidth * info.filterHeight * info.filterWidth * info.inChannels * F, rowsP);
+  const lay = layout(e, info, t, scratchBytes);
+  const sizeP = rowsP * pool.outWidth * F;
+  const { offs, end } = place(lay.next, [x.length, w.length, bias ? F : 0, sizeP]);
+  if (!reserve(e, end)) return null;
+  const [offX, offW, offB, offP] = offs;
+  e.f32.set(x, offX >> 2);
+  e.f32.set(w, offW >> 2);
+  if (bias) e.f32.set(bias.subarray(0, F), offB >> 2);
+  writeGeometry(e, lay, info, { x: offX, w: offW, out: 0, bias: bias ? offB : 0 }, relu);
+  const scratchAt = (i: number) => lay.work + i * lay.threadBytes + lay.threadBytes - align(scratchBytes, 64);
+  runJobs(e, JOB_CONV_FORWARD_DIRECT_POOL, ranges(rowsP, t, 1).map(([s, f], i) => [
+    lay.g, s, f, scratchAt(i), offP, pool.filterHeight, pool.filterWidth, pool.outHeight, pool.outWidth,
+  ]));
+  return copyOut(e, offP, sizeP);
 }
 
 // The layout of a backward pass: threads for the filter and input gradients, each thread's work

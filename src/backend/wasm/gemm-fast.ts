@@ -17,6 +17,7 @@ interface GemmExports {
   addInto(dst: number, src: number, count: number): void;
   convForward(g: number, start: number, end: number, work: number): void;
   convForwardDirect(g: number, start: number, end: number): void;
+  convForwardDirectPool(g: number, q0: number, q1: number, scratch: number, out: number, pkh: number, pkw: number, POH: number, POW: number): void;
   convBackpropFilterDirect(g: number, q0: number, q1: number, part: number): void;
   convBackpropInputDirect(g: number, p0: number, p1: number): void;
   convBackpropInput(g: number, start: number, end: number, work: number): void;
@@ -91,7 +92,7 @@ const JOB_EXPORTS = [
   'gemm', 'convForward', 'convBackpropInput', 'convBackpropFilter',
   'channelSum', 'channelSquaredDeviation', 'batchNormApply', 'scaleShift', 'batchNormBackwardSums', 'batchNormBackwardApply',
   'reluForward', 'reluBackward', 'maxPool', 'convForwardDirect', 'convBackpropFilterDirect', 'convBackpropInputDirect',
-  'bnActMaxPool', 'bnActPoolBackwardSums', 'bnBackwardApplyZero', 'bnActPoolBackwardScatter',
+  'bnActMaxPool', 'bnActPoolBackwardSums', 'bnBackwardApplyZero', 'bnActPoolBackwardScatter', 'convForwardDirectPool',
 ] as const;
 /** Job kinds of {@link runJobs}. */
 export const JOB_GEMM = 0;
@@ -114,6 +115,7 @@ export const JOB_BN_ACT_MAX_POOL = 16;
 export const JOB_BN_ACT_POOL_SUMS = 17;
 export const JOB_BN_APPLY_ZERO = 18;
 export const JOB_BN_ACT_POOL_SCATTER = 19;
+export const JOB_CONV_FORWARD_DIRECT_POOL = 20;
 const MR = 4;
 const NR = 8;
 /** Below this many multiply-adds, waking workers costs more than it saves. */
