@@ -344,6 +344,21 @@ export function bnActMaxPool(g: usize, q0: i32, q1: i32, mean: usize, invStd: us
   }
 }
 
+// xHat = (x − mean)·invStd at the argmax cell of pooled element i (channel byte offset q).
+// @ts-ignore: decorator
+@inline
+function argmaxXHat(x: usize, am: usize, i: usize, mean: usize, invStd: usize, q: usize): f32 {
+  const cell = <usize>load<i32>(am + (i << 2));
+  return (load<f32>(x + (cell << 2)) - load<f32>(mean + q)) * load<f32>(invStd + q);
+}
+
+// relu' at a cell: z = γ·xHat + β > 0 (NaN: no).
+// @ts-ignore: decorator
+@inline
+function reluPasses(h: f32, gamma: usize, beta: usize, q: usize): bool {
+  return load<f32>(gamma + q) * h + load<f32>(beta + q) > 0;
+}
+
 /**
  * Backward sums over pooled rows [q0, q1): acc[c] += Σ dz and acc[C + c] += Σ dz·xHat (f64), where
  * dz is the pooled gradient at its argmax cell, masked by relu' (z > 0); every other cell's dz is 0.
@@ -355,10 +370,8 @@ export function bnActPoolBackwardSums(g: usize, q0: i32, q1: i32, dy: usize, mea
   for (let e = <usize>(q0 * OW * C); e < <usize>(q1 * OW * C); e += <usize>C) {
     for (let c = 0; c < C; c++) {
       const q = <usize>c << 2;
-      const cell = <usize>load<i32>(am + ((e + <usize>c) << 2));
-      const h = (load<f32>(x + (cell << 2)) - load<f32>(mean + q)) * load<f32>(invStd + q);
-      const z = load<f32>(gamma + q) * h + load<f32>(beta + q);
-      if (relu && !(z > 0)) continue;
+      const h = argmaxXHat(x, am, e + <usize>c, mean, invStd, q);
+      if (relu && !reluPasses(h, gamma, beta, q)) continue;
       const d = <f64>load<f32>(dy + ((e + <usize>c) << 2));
       const a = acc + (<usize>c << 3);
       const b = accX + (<usize>c << 3);
@@ -400,13 +413,11 @@ export function bnActPoolBackwardScatter(
   for (let e = <usize>(q0 * OW * C); e < <usize>(q1 * OW * C); e += <usize>C) {
     for (let c = 0; c < C; c++) {
       const q = <usize>c << 2;
-      const cell = <usize>load<i32>(am + ((e + <usize>c) << 2));
-      const h = (load<f32>(x + (cell << 2)) - load<f32>(mean + q)) * load<f32>(invStd + q);
-      const z = load<f32>(gamma + q) * h + load<f32>(beta + q);
-      if (relu && !(z > 0)) continue;
+      const h = argmaxXHat(x, am, e + <usize>c, mean, invStd, q);
+      if (relu && !reluPasses(h, gamma, beta, q)) continue;
       const d = load<f32>(dy + ((e + <usize>c) << 2));
       const t = (d - load<f32>(meanDz + q)) - h * load<f32>(meanDzX + q);
-      store<f32>(dx + (cell << 2), load<f32>(k + q) * t);
+      store<f32>(dx + (<usize>load<i32>(am + ((e + <usize>c) << 2)) << 2), load<f32>(k + q) * t);
     }
   }
 }

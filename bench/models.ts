@@ -37,6 +37,17 @@ export interface LayerTiming {
   bwd: number[];
 }
 
+/** Replaces obj[key] (a method) by a wrapper that reports each call's duration (ms) to `add`. */
+function timeMethod<T extends object>(obj: T, key: keyof T & string, add: (ms: number) => void): void {
+  const method = (obj[key] as (...args: unknown[]) => unknown).bind(obj);
+  (obj as Record<string, unknown>)[key] = (...args: unknown[]) => {
+    const t0 = performance.now();
+    const r = method(...args);
+    add(performance.now() - t0);
+    return r;
+  };
+}
+
 /**
  * Wraps every layer's forward and backward with a timer. Each call to `mark()` closes one step:
  * the times since the previous mark are pushed as one sample per layer.
@@ -47,53 +58,19 @@ export function instrument(model: Sequential): { timings: LayerTiming[]; mark():
   model.layers.forEach((layer, i) => {
     timings.push({ name: layer.name, className: layer.className, outputShape: `(None, ${layer.outputShape!.join(', ')})`, fwd: [], bwd: [] });
     cur.push({ fwd: 0, bwd: 0 });
-    const forward = layer.forward.bind(layer);
-    const backward = layer.backward.bind(layer);
-    layer.forward = ((x, ctx) => {
-      const t0 = performance.now();
-      const r = forward(x, ctx);
-      cur[i]!.fwd += performance.now() - t0;
-      return r;
-    }) as typeof layer.forward;
-    layer.backward = ((dy, need) => {
-      const t0 = performance.now();
-      const r = backward(dy, need);
-      cur[i]!.bwd += performance.now() - t0;
-      return r;
-    }) as typeof layer.backward;
+    const fwd = (ms: number) => void (cur[i]!.fwd += ms);
+    const bwd = (ms: number) => void (cur[i]!.bwd += ms);
+    timeMethod(layer, 'forward', fwd);
+    timeMethod(layer, 'backward', bwd);
     // A Conv2D or BatchNormalization fused with the Activation and MaxPooling2D after it in
     // training (src/training-fusion.ts) runs these instead: its row then holds the run's time.
     if (layer instanceof Conv2D) {
-      const fwdPool = layer.forwardPool.bind(layer);
-      const bwdPool = layer.backwardPool.bind(layer);
-      layer.forwardPool = ((x, act, size) => {
-        const t0 = performance.now();
-        const r = fwdPool(x, act, size);
-        cur[i]!.fwd += performance.now() - t0;
-        return r;
-      }) as typeof layer.forwardPool;
-      layer.backwardPool = ((dy, need) => {
-        const t0 = performance.now();
-        const r = bwdPool(dy, need);
-        cur[i]!.bwd += performance.now() - t0;
-        return r;
-      }) as typeof layer.backwardPool;
+      timeMethod(layer, 'forwardPool', fwd);
+      timeMethod(layer, 'backwardPool', bwd);
     }
     if (layer instanceof BatchNormalization) {
-      const fwdPool = layer.forwardActPool.bind(layer);
-      const bwdPool = layer.backwardActPool.bind(layer);
-      layer.forwardActPool = ((x, act, size) => {
-        const t0 = performance.now();
-        const r = fwdPool(x, act, size);
-        cur[i]!.fwd += performance.now() - t0;
-        return r;
-      }) as typeof layer.forwardActPool;
-      layer.backwardActPool = ((dy, need) => {
-        const t0 = performance.now();
-        const r = bwdPool(dy, need);
-        cur[i]!.bwd += performance.now() - t0;
-        return r;
-      }) as typeof layer.backwardActPool;
+      timeMethod(layer, 'forwardActPool', fwd);
+      timeMethod(layer, 'backwardActPool', bwd);
     }
   });
   return {

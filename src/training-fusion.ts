@@ -84,6 +84,21 @@ export function matchConvPool(layers: readonly Layer[], i: number): ConvPoolRun 
   return pool ? { conv, activation, pool, length: (j - i + 1) as 2 | 3 } : null;
 }
 
+// The fused run at layers[i] the backend can run, as forward/backward calls on its first layer.
+function fusedRun(
+  layers: readonly Layer[], i: number, bnPool: boolean, convPool: boolean,
+): (Pick<TrainingUnit, 'forward' | 'backward'> & { length: number }) | null {
+  const b = bnPool ? matchBnActPool(layers, i) : null;
+  if (b) {
+    return { length: b.length, forward: (x) => b.bn.forwardActPool(x, b.activation, b.pool.poolSize), backward: (dy, need) => b.bn.backwardActPool(dy, need) };
+  }
+  const c = convPool ? matchConvPool(layers, i) : null;
+  if (c) {
+    return { length: c.length, forward: (x) => c.conv.forwardPool(x, c.activation, c.pool.poolSize), backward: (dy, need) => c.conv.backwardPool(dy, need) };
+  }
+  return null;
+}
+
 function single(layer: Layer): TrainingUnit {
   return { layers: [layer], forward: (x, ctx) => layer.forward(x, ctx), backward: (dy, need) => layer.backward(dy, need) };
 }
@@ -101,28 +116,9 @@ export function trainingUnits(layers: readonly Layer[], backend: Backend): Train
   const convPool = !!(backend.fusedConv2dMaxPoolTrain && backend.fusedConv2dMaxPoolBackward);
   const units: TrainingUnit[] = [];
   for (let i = 0; i < layers.length; ) {
-    const b = bnPool ? matchBnActPool(layers, i) : null;
-    const c = !b && convPool ? matchConvPool(layers, i) : null;
-    if (b) {
-      const { bn, activation, pool } = b;
-      units.push({
-        layers: layers.slice(i, i + b.length),
-        forward: (x) => bn.forwardActPool(x, activation, pool.poolSize),
-        backward: (dy, need) => bn.backwardActPool(dy, need),
-      });
-      i += b.length;
-    } else if (c) {
-      const { conv, activation, pool } = c;
-      units.push({
-        layers: layers.slice(i, i + c.length),
-        forward: (x) => conv.forwardPool(x, activation, pool.poolSize),
-        backward: (dy, need) => conv.backwardPool(dy, need),
-      });
-      i += c.length;
-    } else {
-      units.push(single(layers[i]));
-      i++;
-    }
+    const run = fusedRun(layers, i, bnPool, convPool);
+    units.push(run ? { layers: layers.slice(i, i + run.length), forward: run.forward, backward: run.backward } : single(layers[i]));
+    i += run ? run.length : 1;
   }
   return units;
 }
