@@ -8,6 +8,9 @@
 // Results an op returns together come out of one kernel, packed, so that they are read back at once:
 // channelStats → [mean | variance | invStd] (3·C), normalizeScaleShift → [x̂ | y] (2·rows·C),
 // and batchNormBackwardDx reads [Σdy | Σ(dy·x̂)] (2·C, channelSumDot in channel.ts).
+// Fused batch norm → activation → max pool (stats as channelStats packs them; only mean and invStd are read):
+// normalizeAct:       act 0: x̂[r,c];  act 1: z[r,c] = γ[c] · x̂[r,c] + β[c];  act 2: max(z[r,c], 0)
+// normalizedReluMask: m[o] = dy[o] if z[k] > 0 else 0, k = argmax[o] (pooled cell o of channel c = o mod C)
 
 export interface BatchNormConstants {
   C: number;
@@ -83,4 +86,45 @@ export function batchNormBackwardDx(
   const t = this.thread.x;
   const c = t - Math.floor(t / this.constants.C) * this.constants.C;
   return gamma[c] * invStd[c] * (dy[t] - sums[c] / this.constants.rows - xHat[t] * (sums[this.constants.C + c] / this.constants.rows));
+}
+
+export interface NormalizeActConstants {
+  C: number;
+  rows: number;
+  /** 0: x̂, 1: γ·x̂ + β, 2: relu(γ·x̂ + β). */
+  act: number;
+}
+
+export function normalizeAct(
+  this: GpuKernelThis<NormalizeActConstants>,
+  x: Float32Array,
+  stats: Float32Array,
+  gamma: Float32Array,
+  beta: Float32Array,
+): number {
+  const t = this.thread.x;
+  const c = t - Math.floor(t / this.constants.C) * this.constants.C;
+  const xHat = (x[t] - stats[c]) * stats[2 * this.constants.C + c];
+  if (this.constants.act === 0) return xHat;
+  const z = gamma[c] * xHat + beta[c];
+  if (this.constants.act === 2) return Math.max(z, 0);
+  return z;
+}
+
+export function normalizedReluMask(
+  this: GpuKernelThis<BatchNormConstants>,
+  dy: Float32Array,
+  argmax: Float32Array,
+  x: Float32Array,
+  stats: Float32Array,
+  gamma: Float32Array,
+  beta: Float32Array,
+): number {
+  const o = this.thread.x;
+  const c = o - Math.floor(o / this.constants.C) * this.constants.C;
+  const k = argmax[o];
+  if (k < 0) return 0;
+  const z = gamma[c] * ((x[k] - stats[c]) * stats[2 * this.constants.C + c]) + beta[c];
+  if (z > 0) return dy[o];
+  return 0;
 }

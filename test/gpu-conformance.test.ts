@@ -128,6 +128,176 @@ gpuTest('maxPool with NaN and infinite inputs matches the reference exactly', (b
   }
 });
 
+// The fused ops against the reference composed exactly as src/backend/cpu.ts's fallbacks compose them.
+type Act = 'linear' | 'relu';
+type Need = { dx: boolean; dw: boolean; db: boolean };
+const R = referenceBackend;
+function refFusedConv2d(x: Float32Array, w: Float32Array, bias: Float32Array | null, info: ReturnType<typeof conv2dInfo>, act: Act): Float32Array {
+  const z = R.conv2d(x, w, info);
+  const zb = bias ? R.biasAdd(z, bias, info.outChannels) : z;
+  return act === 'relu' ? R.activation('relu', zb, info.outChannels, 0) : zb;
+}
+function refFusedConv2dBackward(
+  x: Float32Array, w: Float32Array, dy: Float32Array, y: Float32Array, info: ReturnType<typeof conv2dInfo>, act: Act, need: Need,
+): { dx: Float32Array | null; dw: Float32Array | null; db: Float32Array | null } {
+  const F = info.outChannels;
+  const dz = act === 'relu' ? R.activationBackward('relu', dy, y, y, F, 0) : dy;
+  return {
+    dx: need.dx ? R.conv2dBackpropInput(dz, w, info) : null,
+    dw: need.dw ? R.conv2dBackpropFilter(x, dz, info) : null,
+    db: need.db ? R.biasGrad(dz, F) : null,
+  };
+}
+function refConvPoolBackward(
+  x: Float32Array, w: Float32Array, dy: Float32Array, y: Float32Array, argmax: Int32Array, info: ReturnType<typeof conv2dInfo>, act: Act, need: Need,
+) {
+  const dz = new Float32Array(info.batch * info.outHeight * info.outWidth * info.outChannels);
+  for (let i = 0; i < dy.length; i++) if (act === 'linear' || y[i] > 0) dz[argmax[i]] = dy[i];
+  return refFusedConv2dBackward(x, w, dz, dz, info, 'linear', need);
+}
+const GRAD_TOL: Tolerance = { atol: 1e-4, rtol: 1e-4 };
+const NEEDS: Need[] = [
+  { dx: true, dw: true, db: true },
+  { dx: false, dw: true, db: true },
+  { dx: true, dw: false, db: false },
+];
+function assertGrads(got: Record<'dx' | 'dw' | 'db', Float32Array | null>, want: Record<'dx' | 'dw' | 'db', Float32Array | null>, what: string): void {
+  for (const key of ['dx', 'dw', 'db'] as const) {
+    if (!want[key]) assert.is(got[key], null, `${what} ${key} not asked for`);
+    else assertClose(got[key]!, want[key]!, GRAD_TOL, `${what} ${key}`);
+  }
+}
+/** In pipeline modes a fused op reads back exactly one array (its results packed); 'webasm' reads every kernel's. */
+function assertOneReadback(b: Backend, mode: GpuMode, body: () => void, what: string): void {
+  const g = b as GpuBackend;
+  const before = g.stats().readbacks;
+  body();
+  if (mode !== 'webasm') assert.is(g.stats().readbacks - before, 1, `${what}: readbacks`);
+  assert.is(g.stats().liveTextures, 0, `${what}: results held after the op`);
+}
+
+const fusedCases: (ConvCase & { pool: [number, number] })[] = [
+  { batch: 1, h: 7, w: 7, c: 3, f: 4, k: [3, 3], s: [1, 1], padding: 'same', pool: [2, 2] },
+  { batch: 3, h: 9, w: 8, c: 2, f: 3, k: [3, 2], s: [2, 2], padding: 'valid', pool: [2, 2] },
+  { batch: 2, h: 11, w: 9, c: 3, f: 5, k: [3, 3], s: [2, 2], padding: 'same', pool: [3, 2] },
+  { batch: 8, h: 6, w: 7, c: 2, f: 3, k: [2, 2], s: [1, 1], padding: 'same', pool: [2, 3] },
+];
+
+gpuTest('fusedConv2d and fusedConv2dBackward match conv2d, biasAdd, relu and their gradients', (b, mode) => {
+  for (const t of fusedCases) {
+    const info = conv2dInfo([t.batch, t.h, t.w, t.c], t.k, t.f, t.s, t.padding);
+    for (const act of ['relu', 'linear'] as const) {
+      for (const withBias of [true, false]) {
+        const what = `${caseName(t)} ${act}${withBias ? ' bias' : ''}`;
+        const x = rand(t.batch * t.h * t.w * t.c);
+        const w = rand(t.k[0] * t.k[1] * t.c * t.f);
+        const bias = withBias ? rand(t.f) : null;
+        let y: Float32Array = new Float32Array(0);
+        assertOneReadback(b, mode, () => (y = b.fusedConv2d!(x, w, bias, info, act)), `fusedConv2d ${what}`);
+        const want = refFusedConv2d(x, w, bias, info, act);
+        assertClose(y, want, TOL, `fusedConv2d ${what}`);
+        if (act === 'relu') assert.ok(want.some((v) => v === 0) && want.some((v) => v > 0), `${what}: relu clips nothing or everything`);
+        const dy = rand(y.length);
+        for (const need of NEEDS) {
+          let got: ReturnType<NonNullable<Backend['fusedConv2dBackward']>> = { dx: null, dw: null, db: null };
+          assertOneReadback(b, mode, () => (got = b.fusedConv2dBackward!(x, w, dy, want, info, act, need)), `fusedConv2dBackward ${what}`);
+          assertGrads(got, refFusedConv2dBackward(x, w, dy, want, info, act, need), `fusedConv2dBackward ${what} ${JSON.stringify(need)}`);
+        }
+      }
+    }
+  }
+});
+
+gpuTest('fusedConv2dMaxPool(Train) and fusedConv2dMaxPoolBackward match conv, bias, relu, maxPool and their gradients', (b, mode) => {
+  // Pooled cells whose relu masks the gradient (a test of the mask needs some).
+  let masked = 0;
+  for (const t of fusedCases) {
+    const info = conv2dInfo([t.batch, t.h, t.w, t.c], t.k, t.f, t.s, t.padding);
+    const pool = conv2dInfo([t.batch, info.outHeight, info.outWidth, t.f], t.pool, t.f, t.pool, 'valid');
+    // Inference takes any pool, overlapping and 'same' too.
+    const overlap = conv2dInfo([t.batch, info.outHeight, info.outWidth, t.f], [3, 3], t.f, [2, 2], 'same');
+    for (const act of ['relu', 'linear'] as const) {
+      const what = `${caseName(t)} pool ${t.pool.join('x')} ${act}`;
+      const x = rand(t.batch * t.h * t.w * t.c);
+      const w = rand(t.k[0] * t.k[1] * t.c * t.f);
+      const bias = act === 'relu' ? rand(t.f) : null;
+      const z = refFusedConv2d(x, w, bias, info, act);
+      const want = R.maxPool(z, pool);
+      let got = {} as ReturnType<NonNullable<Backend['fusedConv2dMaxPoolTrain']>>;
+      assertOneReadback(b, mode, () => (got = b.fusedConv2dMaxPoolTrain!(x, w, bias, info, act, pool)), `fusedConv2dMaxPoolTrain ${what}`);
+      assertClose(got.y, want.y, TOL, `fusedConv2dMaxPoolTrain y ${what}`);
+      assert.equal(Array.from(got.argmax), Array.from(want.argmax), `fusedConv2dMaxPoolTrain argmax ${what}`);
+      for (const p of [pool, overlap]) {
+        let y: Float32Array = new Float32Array(0);
+        assertOneReadback(b, mode, () => (y = b.fusedConv2dMaxPool!(x, w, bias, info, act, p)), `fusedConv2dMaxPool ${what}`);
+        assertClose(y, R.maxPool(z, p).y, TOL, `fusedConv2dMaxPool ${what} pool ${p.filterHeight}x${p.filterWidth}/${p.strideHeight}`);
+      }
+      const dy = rand(want.y.length);
+      if (act === 'relu') masked += want.y.filter((v) => v === 0).length;
+      for (const need of NEEDS) {
+        const expected = refConvPoolBackward(x, w, dy, want.y, want.argmax, info, act, need);
+        let g: ReturnType<NonNullable<Backend['fusedConv2dMaxPoolBackward']>> = { dx: null, dw: null, db: null };
+        assertOneReadback(b, mode, () => (g = b.fusedConv2dMaxPoolBackward!(x, w, dy, got.y, got.argmax, info, act, need)), `fusedConv2dMaxPoolBackward ${what}`);
+        assertGrads(g, expected, `fusedConv2dMaxPoolBackward ${what} ${JSON.stringify(need)}`);
+        // An argmax the backend did not produce (no pool geometry): dz is scattered on the host.
+        const foreign = b.fusedConv2dMaxPoolBackward!(x, w, dy, got.y, Int32Array.from(got.argmax), info, act, need);
+        assertGrads(foreign, expected, `fusedConv2dMaxPoolBackward (foreign argmax) ${what} ${JSON.stringify(need)}`);
+      }
+    }
+  }
+  assert.ok(masked > 0, 'no pooled relu zero in any case');
+});
+
+gpuTest('batchNormActPoolTrain and batchNormActPoolBackward match batch norm, relu, maxPool and their gradients', (b, mode) => {
+  let masked = 0;
+  const cases: [number, number, number, number, [number, number]][] = [
+    [1, 5, 7, 3, [2, 2]],
+    [4, 8, 6, 5, [2, 2]],
+    [2, 9, 9, 2, [3, 3]],
+    [8, 6, 7, 4, [2, 3]],
+  ];
+  for (const [batch, h, w, c, size] of cases) {
+    const pool = conv2dInfo([batch, h, w, c], size, c, size, 'valid');
+    for (const act of ['relu', 'linear'] as const) {
+      const what = `${batch}x${h}x${w}x${c} pool ${size.join('x')} ${act}`;
+      const x = rand(batch * h * w * c, -2, 3);
+      const gamma = rand(c, 0.5, 1.5);
+      const beta = rand(c);
+      const eps = 1e-3;
+      // The composition of cpu.ts's bnActPoolTrain.
+      const bn = R.batchNormTrain(x, gamma, beta, c, eps);
+      const want = R.maxPool(act === 'relu' ? R.activation('relu', bn.y, c, 0) : bn.y, pool);
+      let got = {} as ReturnType<NonNullable<Backend['batchNormActPoolTrain']>>;
+      assertOneReadback(b, mode, () => (got = b.batchNormActPoolTrain!(x, gamma, beta, c, eps, act, pool)), `batchNormActPoolTrain ${what}`);
+      assertClose(got.y, want.y, GRAD_TOL, `batchNormActPoolTrain y ${what}`);
+      assert.equal(Array.from(got.argmax), Array.from(want.argmax), `batchNormActPoolTrain argmax ${what}`);
+      assertClose(got.mean, bn.mean, GRAD_TOL, `batchNormActPoolTrain mean ${what}`);
+      assertClose(got.variance, bn.variance, GRAD_TOL, `batchNormActPoolTrain variance ${what}`);
+      assertClose(got.invStd, bn.invStd, GRAD_TOL, `batchNormActPoolTrain invStd ${what}`);
+      if (act === 'relu') masked += want.y.filter((v) => v === 0).length;
+      // The composition of cpu.ts's bnActPoolBackward (x̂ and z recomputed from x, mean and invStd).
+      const dy = rand(want.y.length);
+      const xHat = new Float32Array(x.length);
+      const z = new Float32Array(x.length);
+      for (let i = 0; i < x.length; i++) {
+        const ch = i % c;
+        xHat[i] = Math.fround((x[i] - bn.mean[ch]) * bn.invStd[ch]);
+        z[i] = Math.fround(Math.fround(gamma[ch] * xHat[i]) + beta[ch]);
+      }
+      const d = R.maxPoolBackprop(dy, want.argmax, x.length);
+      const expected = R.batchNormBackward(act === 'relu' ? R.activationBackward('relu', d, z, z, c, 0) : d, xHat, gamma, bn.invStd, c);
+      let g = {} as ReturnType<NonNullable<Backend['batchNormActPoolBackward']>>;
+      assertOneReadback(
+        b, mode, () => (g = b.batchNormActPoolBackward!(dy, x, gamma, beta, bn.mean, bn.invStd, got.argmax, c, act, pool)), `batchNormActPoolBackward ${what}`,
+      );
+      assertClose(g.dx, expected.dx, GRAD_TOL, `batchNormActPoolBackward dx ${what}`);
+      assertClose(g.dGamma, expected.dGamma, { atol: 1e-3, rtol: 1e-4 }, `batchNormActPoolBackward dGamma ${what}`);
+      assertClose(g.dBeta, expected.dBeta, { atol: 1e-3, rtol: 1e-4 }, `batchNormActPoolBackward dBeta ${what}`);
+    }
+  }
+  assert.ok(masked > 0, 'no pooled relu zero in any case');
+});
+
 gpuTest('matmul with every transpose', (b) => {
   for (const [m, k, n] of [
     [1, 7, 3],
@@ -244,34 +414,59 @@ gpuTest('sgd (plain, momentum, nesterov), adam and rmsprop updates in place', (b
 
 // Training: a few steps of the seed model (16×16 images, batch 4) with the same seed on the reference
 // and on each mode; losses and weights must agree within atol 1e-3, rtol 1e-3 (float32 sums in another order).
-async function trainSeed(steps: number): Promise<{ losses: number[]; weights: Float32Array[]; readbacks: number[]; uploads: number[] }> {
+const FUSED_OPS = ['fusedConv2d', 'fusedConv2dBackward', 'fusedConv2dMaxPool', 'fusedConv2dMaxPoolTrain', 'fusedConv2dMaxPoolBackward', 'batchNormActPoolTrain', 'batchNormActPoolBackward'] as const;
+
+async function trainSeed(
+  steps: number,
+): Promise<{ losses: number[]; weights: Float32Array[]; readbacks: number[]; uploads: number[]; fused: Record<string, number>; predictions: Float32Array }> {
   setSeed(42);
   const model = buildSeedModel(16);
   const losses: number[] = [];
   const readbacks: number[] = [];
   const uploads: number[] = [];
   const b = getBackend() as Partial<GpuBackend>;
-  for (let i = 0; i < steps; i++) {
-    const { x, y } = randomBatch(4, 16, i + 1);
-    const before = b.stats?.();
-    const logs = await model.trainOnBatch(tensor(x, [4, 16, 16, 3]), tensor(y, [4, 1]));
-    const after = b.stats?.();
-    if (before && after) {
-      readbacks.push(after.readbacks - before.readbacks);
-      uploads.push(after.uploads - before.uploads);
-    }
-    losses.push(Number(logs.loss));
+  // Calls of the fused ops the backend has (the reference has none: it trains layer by layer).
+  const fused: Record<string, number> = {};
+  const table = b as Record<string, unknown>;
+  const originals = new Map<string, unknown>();
+  let predictions = new Float32Array(0);
+  for (const name of FUSED_OPS) {
+    const fn = table[name];
+    if (typeof fn !== 'function') continue;
+    originals.set(name, fn);
+    fused[name] = 0;
+    table[name] = (...args: unknown[]) => (fused[name]++, (fn as (...a: unknown[]) => unknown)(...args));
   }
-  return { losses, weights: model.getWeightValues(), readbacks, uploads };
+  try {
+    for (let i = 0; i < steps; i++) {
+      const { x, y } = randomBatch(4, 16, i + 1);
+      const before = b.stats?.();
+      const logs = await model.trainOnBatch(tensor(x, [4, 16, 16, 3]), tensor(y, [4, 1]));
+      const after = b.stats?.();
+      if (before && after) {
+        readbacks.push(after.readbacks - before.readbacks);
+        uploads.push(after.uploads - before.uploads);
+      }
+      losses.push(Number(logs.loss));
+    }
+    // Inference after training: Conv2D runs (batch norm folded in) through fusedConv2dMaxPool where the backend has it.
+    const { x } = randomBatch(4, 16, 99);
+    predictions = (await model.predict(tensor(x, [4, 16, 16, 3]))).values.slice();
+  } finally {
+    for (const [name, fn] of originals) table[name] = fn;
+  }
+  return { losses, weights: model.getWeightValues(), readbacks, uploads, fused, predictions };
 }
 
 // Arrays read back per trainOnBatch step of the seed model. Before the pipelined backend every kernel's
 // result was read back: 89 kernel runs, 89 readbacks per step in both modes (measured with gpu.js's
-// createKernel wrapped to count calls). Now in headlessgl only what an op returns is read back, and
-// results an op returns together come back at once: 77 (batch norm training 5 → 2, batch norm backward
-// 3 → 2, max pooling 2 → 1). 'webasm' has no device memory and copies every kernel's result out: 79 (the packed kernels run there too).
-// 'webgpu' keeps results on the device inside an op like headlessgl: 77.
-const READBACKS_PER_STEP: Record<GpuMode, number> = { headlessgl: 77, webasm: 79, webgpu: 77 };
+// createKernel wrapped to count calls). Pipelined (headlessgl, webgpu), only what an op returns was read
+// back, results an op returns together at once: 77. With the fused ops (src/training-fusion.ts: conv →
+// pool and batch norm → relu → pool as one op each way, Conv2D through fusedConv2d) each of those ops
+// reads back one packed array: 48 (forward: conv 2 → 1, batch norm + relu + pool 4 → 1, 3 × conv + bias +
+// relu + pool 4 → 1; backward: 3 × 5 → 1, 4 → 1, conv 2 → 1). 'webasm' has no device memory and copies
+// every kernel's result out: 79, as before the fused ops (they run as many kernels there as the ops they replace).
+const READBACKS_PER_STEP: Record<GpuMode, number> = { headlessgl: 48, webasm: 79, webgpu: 48 };
 
 for (const mode of modes) {
   test(`[${mode}] three training steps of the seed model match the reference, reading back ${READBACKS_PER_STEP[mode]} arrays a step (was 89)`, async () => {
@@ -285,6 +480,13 @@ for (const mode of modes) {
       assertClose(got.losses, want.losses, { atol: 1e-3, rtol: 1e-3 }, `${mode} losses`);
       got.weights.forEach((w, i) => assertClose(w, want.weights[i], { atol: 1e-3, rtol: 1e-3 }, `${mode} weight ${i}`));
       assert.equal(got.readbacks, [READBACKS_PER_STEP[mode], READBACKS_PER_STEP[mode], READBACKS_PER_STEP[mode]], `${mode} readbacks per step`);
+      // Per step: Conv2D(linear) → BN → relu → pool, then 3 × Conv2D(relu) → pool, fused each way; predict: the
+      // same 4 runs (the first with its batch norm folded into the convolution) as fusedConv2dMaxPool.
+      const perStep = { fusedConv2d: 1, fusedConv2dBackward: 1, fusedConv2dMaxPoolTrain: 3, fusedConv2dMaxPoolBackward: 3, batchNormActPoolTrain: 1, batchNormActPoolBackward: 1 };
+      const calls = { ...Object.fromEntries(Object.entries(perStep).map(([k, n]) => [k, 3 * n])), fusedConv2dMaxPool: 4 };
+      assert.equal(got.fused, calls, `${mode}: fused ops called in 3 steps and one predict`);
+      assertClose(got.predictions, want.predictions, { atol: 1e-3, rtol: 1e-3 }, `${mode} predictions after training`);
+      assert.equal(want.fused, {}, 'the reference trains layer by layer');
       assert.ok(got.readbacks[0] < 89, `${mode}: ${got.readbacks[0]} readbacks a step, no fewer than the 89 before pipelining`);
       assert.is((getBackend() as GpuBackend).stats().liveTextures, 0);
     } finally {

@@ -1,14 +1,22 @@
 import { GPU, type IKernelRunShortcut, type Texture } from 'gpu.js';
 import type { Conv2DInfo } from '../../geometry.js';
-import type { ActivationKind, Backend, BatchNormTrainResult } from '../types.js';
+import type { ActivationKind, Backend, BatchNormActPoolResult, BatchNormTrainResult } from '../types.js';
 import { conv2dBackpropFilter, conv2dBackpropInput, conv2dForward, type ConvConstants } from '../../../kernels/conv2d.js';
 import { maxPool, maxPoolBackprop, type PoolConstants } from '../../../kernels/max-pool.js';
 import { matmul } from '../../../kernels/matmul.js';
 import { biasAdd, channelSum, channelSumDot } from '../../../kernels/channel.js';
-import { batchNormBackwardDx, batchNormInference, channelMean, channelStats, normalizeScaleShift } from '../../../kernels/batch-norm.js';
+import {
+  batchNormBackwardDx,
+  batchNormInference,
+  channelMean,
+  channelStats,
+  normalizeAct,
+  normalizedReluMask,
+  normalizeScaleShift,
+} from '../../../kernels/batch-norm.js';
 import { activationBackward, activationForward, softmaxBackward, softmaxForward } from '../../../kernels/activation.js';
 import { adam, multiply, rmsprop, sgd, sgdMomentum } from '../../../kernels/update.js';
-import { copy } from '../../../kernels/copy.js';
+import { copy, pack2, pack3 } from '../../../kernels/copy.js';
 import { probeMode, type GpuMode } from './probe.js';
 import { DeviceResult, startWebGpuWorker, type WebGpuWorker } from './webgpu-worker.js';
 
@@ -44,6 +52,8 @@ export const KERNEL_FUNCTIONS = {
   normalizeScaleShift,
   batchNormInference,
   batchNormBackwardDx,
+  normalizeAct,
+  normalizedReluMask,
   activationForward,
   activationBackward,
   softmaxForward,
@@ -54,6 +64,8 @@ export const KERNEL_FUNCTIONS = {
   adam,
   rmsprop,
   copy,
+  pack2,
+  pack3,
 } as const;
 
 type KernelName = keyof typeof KERNEL_FUNCTIONS;
@@ -64,7 +76,7 @@ export interface GpuBackendOptions {
   mode: GpuMode;
   /**
    * Compiled kernels kept alive (least recently used are destroyed beyond it); default 128. The seed
-   * model needs 72–80 per training step: at 64 the cache thrashed and recompiled ~70 kernels every
+   * model needs 72–81 per training step: at 64 the cache thrashed and recompiled ~70 kernels every
    * step (4× slower on headlessgl, 2× on webasm, measured at 32×32 batch 8; RSS 178 vs 184 MB).
    */
   maxKernels?: number;
@@ -345,6 +357,15 @@ function poolConstants(info: Conv2DInfo): PoolConstants {
  * kernel's result is copied out. The op table is synchronous on `Float32Array`, so nothing stays on the
  * device between ops. A kernel that gpu.js quietly ran in another mode throws.
  *
+ * The optional fused ops chain the same kernels inside one op: fusedConv2d is conv2dForward → biasAdd →
+ * relu, the pooled forms add maxPool ([y | argmax]); their backward gathers the pooled gradient onto the
+ * argmax cells (maxPoolBackprop, after relu' read off the pooled values), then runs the input gradient,
+ * filter gradient and channelSum it needs. batchNormActPoolTrain is channelMean → channelStats →
+ * normalizeAct → maxPool, its backward normalizedReluMask → maxPoolBackprop → normalizeAct (x̂ from x, mean
+ * and invStd) → channelSumDot → batchNormBackwardDx. In pipeline mode each reads back one array (pack2,
+ * pack3 put the results side by side). The pooled backward ops gather with the pool geometry of an argmax
+ * this backend returned; for any other argmax the pooled gradient is scattered on the host.
+ *
  * @example
  * const backend = createGpuBackend({ mode: 'webasm' });
  * backend.multiply(new Float32Array([1, 2]), new Float32Array([3, 4])); // Float32Array [3, 8]
@@ -442,6 +463,66 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
   const poolInfo = new WeakMap<Int32Array, Conv2DInfo>();
   const single = (name: KernelName, size: number, constants: object, ...args: Float32Array[]) => op(() => runRead(name, size, constants, ...args));
 
+  /**
+   * Results an op returns together, as [value, length] pairs, on the host. In pipeline mode the ones on the
+   * device come out of one pack kernel and are read back at once; in 'webasm' each is already an array.
+   */
+  function readAll(parts: [Value, number][]): Float32Array[] {
+    const device = parts.filter(([v]) => !(v instanceof Float32Array));
+    if (device.length < 2) return parts.map(([v]) => read(v));
+    if (device.length > 3) throw new Error(`gpu backend: cannot pack ${device.length} results into one readback`);
+    const [[a, A], [b, B]] = device;
+    const total = device.reduce((sum, [, n]) => sum + n, 0);
+    const packed = device.length === 2 ? runRead('pack2', total, { A, B }, a, b) : runRead('pack3', total, { A, B }, a, b, device[2][0]);
+    const out = new Map<Value, Float32Array>();
+    let at = 0;
+    for (const [v, n] of device) {
+      out.set(v, packed.slice(at, at + n));
+      at += n;
+    }
+    return parts.map(([v]) => (v instanceof Float32Array ? v : out.get(v)!));
+  }
+
+  /** act(conv2d(x, w) + bias): read back when `keep` is false, else left on the device in pipeline mode. */
+  function convBiasAct(
+    x: Float32Array, w: Float32Array, bias: Float32Array | null, info: Conv2DInfo, activation: 'linear' | 'relu', keep: boolean,
+  ): Value {
+    const n = info.batch * info.outHeight * info.outWidth * info.outChannels;
+    const relu = activation === 'relu';
+    let z = exec('conv2dForward', n, convConstants(info), [x, w], keep || !!bias || relu);
+    if (bias) z = exec('biasAdd', n, { C: info.outChannels, rows: n / info.outChannels }, [z, bias], keep || relu);
+    if (relu) z = exec('activationForward', n, { kind: ACTIVATION_CODES.relu }, [z, h1(0)], keep);
+    return z;
+  }
+
+  /** The gradients of a convolution from dz (its output's gradient) that `need` asks for, read back at once. */
+  function convGrads(
+    x: Float32Array, w: Float32Array, dz: Value, info: Conv2DInfo, need: { dx: boolean; dw: boolean; db: boolean },
+  ): { dx: Float32Array | null; dw: Float32Array | null; db: Float32Array | null } {
+    const F = info.outChannels;
+    const c = convConstants(info);
+    const rows = info.batch * info.outHeight * info.outWidth;
+    const jobs: ['dx' | 'dw' | 'db', KernelName, number, object, Value[]][] = [];
+    if (need.dx) jobs.push(['dx', 'conv2dBackpropInput', info.batch * info.inHeight * info.inWidth * info.inChannels, c, [dz, w]]);
+    if (need.dw) jobs.push(['dw', 'conv2dBackpropFilter', info.filterHeight * info.filterWidth * info.inChannels * F, c, [x, dz]]);
+    if (need.db) jobs.push(['db', 'channelSum', F, { C: F, rows }, [dz]]);
+    const result: { dx: Float32Array | null; dw: Float32Array | null; db: Float32Array | null } = { dx: null, dw: null, db: null };
+    if (jobs.length === 1) {
+      const [key, name, size, constants, args] = jobs[0];
+      result[key] = runRead(name, size, constants, ...args);
+      return result;
+    }
+    const got = readAll(jobs.map(([, name, size, constants, args]) => [run(name, size, constants, ...args), size]));
+    jobs.forEach(([key], i) => (result[key] = got[i]));
+    return result;
+  }
+
+  /** relu'(y)·dy where y > 0 (the forward's output or the pooled value), else dy. */
+  function reluMask(dy: Value, y: Float32Array, activation: 'linear' | 'relu'): Value {
+    if (activation === 'linear') return dy;
+    return run('activationBackward', y.length, { kind: ACTIVATION_CODES.relu }, dy, y, y, h1(0));
+  }
+
   const backend: GpuBackend = {
     name: `gpu:${mode}`,
     mode,
@@ -460,6 +541,53 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
 
     conv2dBackpropFilter(x, dy, info) {
       return single('conv2dBackpropFilter', info.filterHeight * info.filterWidth * info.inChannels * info.outChannels, convConstants(info), x, dy);
+    },
+
+    fusedConv2d(x, w, bias, info, activation) {
+      return op(() => read(convBiasAct(x, w, bias, info, activation, false)));
+    },
+
+    fusedConv2dBackward(x, w, dy, y, info, activation, need) {
+      return op(() => {
+        const uses = Number(need.dx) + Number(need.dw) + Number(need.db);
+        if (uses === 0) return { dx: null, dw: null, db: null };
+        const dz = activation === 'relu' ? reluMask(dy, y, activation) : uses > 1 ? share(dy) : dy;
+        return convGrads(x, w, dz, info, need);
+      });
+    },
+
+    fusedConv2dMaxPool(x, w, bias, info, activation, pool) {
+      return op(() => {
+        const c = poolConstants(pool);
+        // An output of S (not 2·S) threads runs only maxPool's first half: the pooled values, no argmax.
+        return runRead('maxPool', c.S, c, convBiasAct(x, w, bias, info, activation, true));
+      });
+    },
+
+    fusedConv2dMaxPoolTrain(x, w, bias, info, activation, pool) {
+      const c = poolConstants(pool);
+      const both = op(() => runRead('maxPool', 2 * c.S, c, convBiasAct(x, w, bias, info, activation, true)));
+      const argmax = Int32Array.from(both.subarray(c.S));
+      poolInfo.set(argmax, pool);
+      return { y: both.slice(0, c.S), argmax };
+    },
+
+    fusedConv2dMaxPoolBackward(x, w, dy, y, argmax, info, activation, need) {
+      return op(() => {
+        if (!need.dx && !need.dw && !need.db) return { dx: null, dw: null, db: null };
+        const pool = poolInfo.get(argmax);
+        const n = info.batch * info.outHeight * info.outWidth * info.outChannels;
+        let dz: Value;
+        if (pool) {
+          dz = run('maxPoolBackprop', n, poolConstants(pool), reluMask(dy, y, activation), Float32Array.from(argmax));
+        } else {
+          // An argmax this backend did not produce has no pool geometry to gather with: scatter on the host.
+          const host = new Float32Array(n);
+          for (let i = 0; i < dy.length; i++) if (argmax[i] >= 0 && (activation === 'linear' || y[i] > 0)) host[argmax[i]] = dy[i];
+          dz = share(host);
+        }
+        return convGrads(x, w, dz, info, need);
+      });
     },
 
     biasAdd(x, bias, channels) {
@@ -501,6 +629,54 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
         const s = read(stats);
         return { y: xy.slice(n), mean: s.slice(0, channels), variance: s.slice(channels, 2 * channels), xHat: xy.slice(0, n), invStd: s.slice(2 * channels) };
       });
+    },
+
+    batchNormActPoolTrain(x, gamma, beta, channels, epsilon, activation, pool): BatchNormActPoolResult {
+      const p = poolConstants(pool);
+      const [both, s] = op(() => {
+        const c = { C: channels, rows: x.length / channels };
+        const xs = share(x);
+        const mean = run('channelMean', channels, c, xs);
+        const stats = run('channelStats', 3 * channels, c, xs, mean, h1(epsilon));
+        const z = run('normalizeAct', x.length, { ...c, act: activation === 'relu' ? 2 : 1 }, xs, stats, gamma, beta);
+        return readAll([
+          [run('maxPool', 2 * p.S, p, z), 2 * p.S],
+          [stats, 3 * channels],
+        ]);
+      });
+      const argmax = Int32Array.from(both.subarray(p.S));
+      poolInfo.set(argmax, pool);
+      return {
+        y: both.slice(0, p.S),
+        argmax,
+        mean: s.slice(0, channels),
+        variance: s.slice(channels, 2 * channels),
+        invStd: s.slice(2 * channels),
+      };
+    },
+
+    batchNormActPoolBackward(dy, x, gamma, beta, mean, invStd, argmax, channels, activation, pool) {
+      const [dx, sums] = op(() => {
+        const n = x.length;
+        const c = { C: channels, rows: n / channels };
+        // The layout channelStats gives [mean | variance | invStd]; the kernels here read no variance.
+        const stats = new Float32Array(3 * channels);
+        stats.set(mean);
+        stats.set(invStd, 2 * channels);
+        const relu = activation === 'relu';
+        // x and argmax are read by two kernels with relu (uploaded once); per-channel arrays are uploaded per kernel.
+        const xs = relu ? share(x) : x;
+        const am = relu ? share(Float32Array.from(argmax)) : Float32Array.from(argmax);
+        const dyMasked = relu ? run('normalizedReluMask', dy.length, c, dy, am, xs, stats, gamma, beta) : dy;
+        const d = run('maxPoolBackprop', n, poolConstants(pool), dyMasked, am);
+        const xHat = run('normalizeAct', n, { ...c, act: 0 }, xs, stats, gamma, beta);
+        const sums = run('channelSumDot', 2 * channels, c, d, xHat);
+        return readAll([
+          [run('batchNormBackwardDx', n, c, d, xHat, gamma, invStd, sums), n],
+          [sums, 2 * channels],
+        ]);
+      });
+      return { dx, dBeta: sums.slice(0, channels), dGamma: sums.slice(channels) };
     },
 
     batchNormInference(x, gamma, beta, mean, variance, channels, epsilon) {
