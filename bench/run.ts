@@ -303,6 +303,33 @@ if ((wantTrain || wantInfer) && peers.includes('tfjs-wasm')) {
   theirs.dispose();
 }
 
+// Paired, per convolution op: the tscnn op against tfjs-wasm's forward convolution of the same
+// shape (the target's yardstick), in alternation, for the same reason as above.
+const CONV_ROUNDS = FULL ? 21 : 9;
+const convPaired = new Map<string, PairedStats>();
+const convSpecs = specs.filter((sp) => sp.layer.startsWith('Conv2D'));
+if (convSpecs.length && peers.includes('tfjs-wasm')) {
+  setBackend(DEFAULT_BACKEND);
+  await usePeer('tfjs-wasm');
+  const b = backends.get(DEFAULT_BACKEND)!;
+  for (const sp of convSpecs) {
+    const fwd = specs.find((o) => o.id === sp.id.replace(/\.\w+$/, '.fwd'));
+    if (!fwd) continue;
+    const op = sp.tscnn(b);
+    const arena = new OutputArena();
+    const theirs = fwd.tfjs();
+    try {
+      const r = await pairedRatio(`${sp.id} paired`, () => arena.run(op), theirs.fn, CONV_ROUNDS);
+      convPaired.set(sp.id, r);
+      log(`${sp.id.padEnd(22)} paired tfjs-wasm fwd ÷ tscnn:${DEFAULT_BACKEND} = ${num(r.median)}× (${num(r.min)}–${num(r.max)}, ${r.rounds} rounds)`);
+    } catch (e) {
+      errors.push(`${sp.id} paired: ${(e as Error).message}`);
+    } finally {
+      theirs.dispose();
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. Scaling: training step on the default backend vs batch and image size
 
@@ -525,20 +552,26 @@ if (breakdown) {
   modelTarget('Inference images/s', 2, paired.infer, ours?.infer, wasm?.infer);
   const convRows = opResults.filter((r) => r.spec.layer.startsWith('Conv2D'));
   if (convRows.length) {
-    const worst: string[] = [];
+    // Same FLOPs on both sides, so GFLOP/s ≥ tfjs-wasm's forward ⇔ time ratio tfjs fwd ÷ tscnn op ≥ 1.
+    // The verdict is the paired ratio where it ran; the separate medians' ratio is listed beside it.
+    const below: string[] = [];
     let ok = true;
+    let worst: { id: string; x: number } | null = null;
     for (const r of convRows) {
       const fwdWasm = opResults.find((o) => o.spec.id === r.spec.id.replace(/\.\w+$/, '.fwd'))?.stats.get('tfjs-wasm')?.median;
       const mine = r.stats.get(`tscnn:${DEFAULT_BACKEND}`)?.median;
-      if (!fwdWasm || !mine) continue;
-      const have = r.spec.flops / (mine * 1e6);
-      const want = r.spec.flops / (fwdWasm * 1e6);
-      if (have < want) {
+      const p = convPaired.get(r.spec.id);
+      const separate = fwdWasm && mine ? fwdWasm / mine : undefined;
+      const x = p ? p.median : separate;
+      if (x === undefined) continue;
+      if (!worst || x < worst.x) worst = { id: r.spec.id, x };
+      if (x < 1) {
         ok = false;
-        worst.push(`${r.spec.id} ${num(have)} < ${num(want)}`);
+        below.push(`${r.spec.id} ${num(x)}×${p && separate !== undefined ? ` (separate medians ${num(separate)}×)` : ''}`);
       }
     }
-    lines.push(['Every conv op (fwd, dx, dW) ≥ tfjs-wasm forward conv GFLOP/s, same shape', worst.length ? worst.join('; ') : 'all above', ok ? 'met' : 'not met']);
+    const shown = below.length ? `below: ${below.join('; ')}` : worst ? `all ≥ 1×; lowest ${worst.id} ${num(worst.x)}×${convPaired.size ? ' paired' : ''}` : '—';
+    lines.push(['Every conv op (fwd, dx, dW) ≥ tfjs-wasm forward conv GFLOP/s, same shape (time ratio tfjs fwd ÷ tscnn op)', shown, ok ? 'met' : 'not met']);
   }
   const r = rss.find((x) => x.engine === `tscnn:${DEFAULT_BACKEND}`);
   if (r?.peakMB !== undefined) lines.push(['Peak RSS of a training step at batch 32 < 600 MB', `${num(r.peakMB)} MB`, r.peakMB < 600 ? 'met' : 'not met']);
@@ -547,8 +580,8 @@ if (breakdown) {
     md.push('');
     md.push(table(['Target', 'Measured', ''], lines));
     md.push('');
-    if (paired.train || paired.infer) {
-      md.push(`"Paired": the two models timed in alternation, one call of each per round (${PAIRED_ROUNDS.train} rounds for training, ${PAIRED_ROUNDS.infer} for inference) after one untimed call each; the ratio is taken within each round and the median over rounds is the verdict. On these shared machines the speed drifts by 30–50 % over minutes, which the separate medians (measured a minute apart) absorb into the ratio.`);
+    if (paired.train || paired.infer || convPaired.size) {
+      md.push(`"Paired": the two sides timed in alternation, one call of each per round (${PAIRED_ROUNDS.train} rounds for training, ${PAIRED_ROUNDS.infer} for inference, ${CONV_ROUNDS} per conv op against tfjs-wasm's forward convolution of the same shape) after one untimed call each; the ratio is taken within each round and the median over rounds is the verdict. On these shared machines the speed drifts by 30–50 % over minutes, which the separate medians (measured a minute apart) absorb into the ratio.`);
       md.push('');
     }
   }
