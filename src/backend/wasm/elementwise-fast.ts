@@ -118,6 +118,27 @@ function channelStats(
   return { mean, variance, invStd };
 }
 
+// Batch-norm backward per channel from the f64 sums [Σdy | Σ(dy·xHat)]: k = γ·invStd and the two
+// means, written at offK, offMd, offMdx for the apply pass; returns the two sums.
+function writeBackwardScales(
+  e: Engine, sums: Float64Array, gamma: Float32Array, invStd: Float32Array, rows: number, C: number, offK: number, offMd: number, offMdx: number,
+): { sumDy: Float64Array; sumDyX: Float64Array } {
+  const sumDy = sums.subarray(0, C);
+  const sumDyX = sums.subarray(C);
+  const k = new Float32Array(C);
+  const meanDy = new Float32Array(C);
+  const meanDyX = new Float32Array(C);
+  for (let c = 0; c < C; c++) {
+    k[c] = gamma[c] * invStd[c];
+    meanDy[c] = sumDy[c] / rows;
+    meanDyX[c] = sumDyX[c] / rows;
+  }
+  e.f32.set(k, offK >> 2);
+  e.f32.set(meanDy, offMd >> 2);
+  e.f32.set(meanDyX, offMdx >> 2);
+  return { sumDy, sumDyX };
+}
+
 function writePoolGeometry(e: Engine, offG: number, info: Conv2DInfo, offX: number, offY: number, offA: number): void {
   new Int32Array(e.memory.buffer, offG, P_WORDS).set([
     info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
@@ -177,19 +198,7 @@ export const elementwiseFast: ElementwiseKernels = {
     e.f32.set(dy, offDy >> 2);
     e.f32.set(xHat, offH >> 2);
     const sums = reduceRows(e, JOB_BN_BACKWARD_SUMS, parts, offAcc, 2 * C, (r0, r1, acc) => [offDy, offH, C, r0, r1, acc]);
-    const sumDy = sums.subarray(0, C);
-    const sumDyX = sums.subarray(C);
-    const k = new Float32Array(C);
-    const meanDy = new Float32Array(C);
-    const meanDyX = new Float32Array(C);
-    for (let c = 0; c < C; c++) {
-      k[c] = gamma[c] * invStd[c];
-      meanDy[c] = sumDy[c] / rows;
-      meanDyX[c] = sumDyX[c] / rows;
-    }
-    e.f32.set(k, offK >> 2);
-    e.f32.set(meanDy, offMd >> 2);
-    e.f32.set(meanDyX, offMdx >> 2);
+    const { sumDy, sumDyX } = writeBackwardScales(e, sums, gamma, invStd, rows, C, offK, offMd, offMdx);
     runJobs(e, JOB_BN_BACKWARD_APPLY, parts.map(([r0, r1]) => [offDy, offH, offK, offMd, offMdx, C, r0, r1, offDy]));
     return { dx: copyOut(e, offDy, dy.length), dGamma: Float32Array.from(sumDyX), dBeta: Float32Array.from(sumDy) };
   },
@@ -259,19 +268,7 @@ export const elementwiseFast: ElementwiseKernels = {
     writePoolGeometry(e, offG, pool, offX, 0, offA);
     const r = relu ? 1 : 0;
     const sums = reduceRows(e, JOB_BN_ACT_POOL_SUMS, q, offAcc, 2 * C, (q0, q1, acc) => [offG, q0, q1, offDy, offMean, offInv, offGa, offB, r, acc]);
-    const sumDz = sums.subarray(0, C);
-    const sumDzX = sums.subarray(C);
-    const k = new Float32Array(C);
-    const meanDz = new Float32Array(C);
-    const meanDzX = new Float32Array(C);
-    for (let c = 0; c < C; c++) {
-      k[c] = gamma[c] * invStd[c];
-      meanDz[c] = sumDz[c] / rows;
-      meanDzX[c] = sumDzX[c] / rows;
-    }
-    e.f32.set(k, offK >> 2);
-    e.f32.set(meanDz, offMd >> 2);
-    e.f32.set(meanDzX, offMdx >> 2);
+    const { sumDy: sumDz, sumDyX: sumDzX } = writeBackwardScales(e, sums, gamma, invStd, rows, C, offK, offMd, offMdx);
     runJobs(e, JOB_BN_APPLY_ZERO, split(rows, x.length).map(([r0, r1]) => [offX, offMean, offInv, offK, offMd, offMdx, C, r0, r1, offDx]));
     runJobs(e, JOB_BN_ACT_POOL_SCATTER, q.map(([q0, q1]) => [offG, q0, q1, offDy, offMean, offInv, offGa, offB, r, offK, offMd, offMdx, offDx]));
     return { dx: copyOut(e, offDx, x.length), dGamma: Float32Array.from(sumDzX), dBeta: Float32Array.from(sumDz) };
