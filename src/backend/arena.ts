@@ -15,6 +15,42 @@
 const MIN_ELEMENTS = 1 << 14;
 
 /**
+ * Where resident outputs come from: regions of the WebAssembly engine's memory (byte offsets),
+ * set by src/backend/wasm/gemm-fast.ts. An op whose kernel runs in that memory writes its output
+ * straight into a region and returns a view of it; the next op reads it there: no copy out of
+ * the memory and none back in (on the seed model ~100 MB of copies per training step).
+ */
+export interface RegionAllocator {
+  /** Offset of a new region of `bytes`, or -1 where the memory cannot hold it. */
+  alloc(bytes: number): number;
+  /** Returns a region no arena uses any more. */
+  release(bytes: number, offset: number): void;
+}
+
+let regionAllocator: RegionAllocator | null = null;
+
+/** Installs the allocator of resident regions (the WebAssembly engine does, once). */
+export function setRegionAllocator(allocator: RegionAllocator): void {
+  regionAllocator = allocator;
+}
+
+// Regions an arena holds, by size (bytes); released when the arena is cleared or collected.
+class Regions {
+  free = new Map<number, number[]>();
+  used: { bytes: number; offset: number }[] = [];
+
+  releaseAll(): void {
+    for (const [bytes, list] of this.free) for (const offset of list) regionAllocator?.release(bytes, offset);
+    for (const { bytes, offset } of this.used) regionAllocator?.release(bytes, offset);
+    this.free.clear();
+    this.used = [];
+  }
+}
+
+// An arena dropped without clear() gives its regions back when it is collected.
+const regionRegistry = new FinalizationRegistry<Regions>((regions) => regions.releaseAll());
+
+/**
  * Buffers for the outputs of one step. `run(fn)` first makes every buffer handed out by the
  * previous `run` available again, then runs fn with this arena active; buffers not reused by a
  * step are released after it.
@@ -29,6 +65,12 @@ export class OutputArena {
   private free = new Map<string, ArrayBuffer[]>();
   /** Buffers handed out since the last recycle. */
   private used: { key: string; buffer: ArrayBuffer }[] = [];
+  /** Regions of the engine's memory, free and handed out. */
+  private regions = new Regions();
+
+  constructor() {
+    regionRegistry.register(this, this.regions);
+  }
 
   /** Runs fn with this arena active, after recycling every buffer of the previous run. */
   run<T>(fn: () => T): T {
@@ -42,10 +84,11 @@ export class OutputArena {
     }
   }
 
-  /** Drops every buffer (the next step allocates afresh). */
+  /** Drops every buffer and gives its regions back (the next step allocates afresh). */
   clear(): void {
     this.free.clear();
     this.used = [];
+    this.regions.releaseAll();
   }
 
   /** Bytes held (free and handed out). */
@@ -53,7 +96,21 @@ export class OutputArena {
     let n = 0;
     for (const list of this.free.values()) for (const b of list) n += b.byteLength;
     for (const u of this.used) n += u.buffer.byteLength;
+    for (const [bytes, list] of this.regions.free) n += bytes * list.length;
+    for (const u of this.regions.used) n += u.bytes;
     return n;
+  }
+
+  /** A region of `bytes` of the engine's memory for this step, or -1 (see {@link residentRegion}). */
+  takeRegion(bytes: number): number {
+    const r = this.regions;
+    let offset = r.free.get(bytes)?.pop();
+    if (offset === undefined) {
+      offset = regionAllocator ? regionAllocator.alloc(bytes) : -1;
+      if (offset < 0) return -1;
+    }
+    r.used.push({ bytes, offset });
+    return offset;
   }
 
   take(bytes: number, key: string): ArrayBuffer {
@@ -74,6 +131,15 @@ export class OutputArena {
     }
     this.free = free;
     this.used = [];
+    const r = this.regions;
+    for (const [bytes, list] of r.free) for (const offset of list) regionAllocator?.release(bytes, offset);
+    r.free = new Map();
+    for (const { bytes, offset } of r.used) {
+      let list = r.free.get(bytes);
+      if (!list) r.free.set(bytes, (list = []));
+      list.push(offset);
+    }
+    r.used = [];
   }
 }
 
@@ -102,4 +168,15 @@ export function outputI32(count: number, zero = false): Int32Array {
 /** Whether a model step's arena is active (outputs are reused by the next step). */
 export function inArena(): boolean {
   return active !== null;
+}
+
+/**
+ * Byte offset of a region of the engine's memory for an output of `count` 4-byte elements, held
+ * by the active arena until its next step; -1 outside a model step, for small outputs, or where
+ * the memory cannot hold it (the op then copies its output out as usual). Like arena buffers,
+ * a region holds the previous step's values.
+ */
+export function residentRegion(count: number): number {
+  if (active === null || count < MIN_ELEMENTS) return -1;
+  return active.takeRegion(count * 4);
 }

@@ -1,8 +1,6 @@
 import type { Conv2DInfo } from '../../geometry.js';
 import {
   align,
-  copyOut,
-  copyOutInt32,
   getEngine,
   JOB_CONV_BACKPROP_FILTER,
   JOB_CONV_BACKPROP_INPUT,
@@ -11,8 +9,15 @@ import {
   JOB_CONV_FORWARD_DIRECT_POOL,
   JOB_CONV_BACKPROP_FILTER_DIRECT,
   JOB_CONV_BACKPROP_INPUT_DIRECT,
+  JOB_RELU_BACKWARD,
   reserve,
+  residentF32,
+  residentI32,
+  result,
+  resultInt32,
   runJobs,
+  scratchFor,
+  stage,
   THREAD_MIN_MACS,
   threads,
   type Engine,
@@ -164,12 +169,13 @@ function forwardThreads(info: Conv2DInfo): number {
   return threadCount(rows * K * info.outChannels, Math.ceil(rows / 4));
 }
 
-// Copies x, w and bias in at their offsets and computes y = conv(x, w) (+ bias, relu) at offY.
+// Stages x (unless resident) and copies w and bias in at their offsets, then computes
+// y = conv(x, w) (+ bias, relu) at offY.
 function forwardInMemory(
   e: Engine, lay: Layout, info: Conv2DInfo, x: Float32Array, w: Float32Array, bias: Float32Array | null, relu: boolean,
   offX: number, offW: number, offB: number, offY: number,
 ): void {
-  e.f32.set(x, offX >> 2);
+  offX = stage(e, x, offX);
   e.f32.set(w, offW >> 2);
   if (bias) e.f32.set(bias.subarray(0, info.outChannels), offB >> 2);
   writeGeometry(e, lay, info, { x: offX, w: offW, out: offY, bias: bias ? offB : 0 }, relu);
@@ -228,13 +234,19 @@ function convPool(
     const y = directPool(e, x, w, info, bias, relu, pool);
     return y && { y, argmax: new Int32Array(0) };
   }
+  const pRes = residentF32(e, sizeP);
+  const aRes = withArgmax ? residentI32(e, sizeP) : null;
   const lay = layout(e, info, forwardThreads(info), 0);
-  const { offs, end } = place(lay.next, [x.length, w.length, bias ? info.outChannels : 0, sizeY, MAX_POOL_GEOMETRY_WORDS, sizeP, sizeP]);
+  const { offs, end } = place(lay.next, [
+    scratchFor(e, x), w.length, bias ? info.outChannels : 0, sizeY, MAX_POOL_GEOMETRY_WORDS, pRes ? 0 : sizeP, aRes ? 0 : sizeP,
+  ]);
   if (!reserve(e, end)) return null;
-  const [offX, offW, offB, offY, offG, offP, offA] = offs;
+  const [offX, offW, offB, offY, offG] = offs;
+  const offP = pRes ? pRes.byteOffset : offs[5];
+  const offA = aRes ? aRes.byteOffset : offs[6];
   forwardInMemory(e, lay, info, x, w, bias, relu, offX, offW, offB, offY);
   maxPoolInMemory(e, pool, offG, offY, offP, offA);
-  return { y: copyOut(e, offP, sizeP), argmax: withArgmax ? copyOutInt32(e, offA, sizeP) : new Int32Array(0) };
+  return { y: result(e, pRes, offP, sizeP), argmax: withArgmax ? resultInt32(e, aRes, offA, sizeP) : new Int32Array(0) };
 }
 
 // Windows that tile without overlap, inside the input: strides = pool size, no padding.
@@ -249,12 +261,14 @@ function directPool(e: Engine, x: Float32Array, w: Float32Array, info: Conv2DInf
   const scratchBytes = pool.filterHeight * info.outWidth * F * 4;
   const rowsP = pool.batch * pool.outHeight;
   const t = threadCount(info.batch * info.outHeight * info.outWidth * info.filterHeight * info.filterWidth * info.inChannels * F, rowsP);
-  const lay = layout(e, info, t, scratchBytes);
   const sizeP = rowsP * pool.outWidth * F;
-  const { offs, end } = place(lay.next, [x.length, w.length, bias ? F : 0, sizeP]);
+  const pRes = residentF32(e, sizeP);
+  const lay = layout(e, info, t, scratchBytes);
+  const { offs, end } = place(lay.next, [scratchFor(e, x), w.length, bias ? F : 0, pRes ? 0 : sizeP]);
   if (!reserve(e, end)) return null;
-  const [offX, offW, offB, offP] = offs;
-  e.f32.set(x, offX >> 2);
+  const [, offW, offB] = offs;
+  const offP = pRes ? pRes.byteOffset : offs[3];
+  const offX = stage(e, x, offs[0]);
   e.f32.set(w, offW >> 2);
   if (bias) e.f32.set(bias.subarray(0, F), offB >> 2);
   writeGeometry(e, lay, info, { x: offX, w: offW, out: 0, bias: bias ? offB : 0 }, relu);
@@ -262,7 +276,7 @@ function directPool(e: Engine, x: Float32Array, w: Float32Array, info: Conv2DInf
   runJobs(e, JOB_CONV_FORWARD_DIRECT_POOL, ranges(rowsP, t, 1).map(([s, f], i) => [
     lay.g, s, f, scratchAt(i), offP, pool.filterHeight, pool.filterWidth, pool.outHeight, pool.outWidth,
   ]));
-  return copyOut(e, offP, sizeP);
+  return result(e, pRes, offP, sizeP);
 }
 
 // The layout of a backward pass: threads for the filter and input gradients, each thread's work
@@ -276,11 +290,12 @@ function backwardLayout(e: Engine, info: Conv2DInfo): { lay: Layout; tw: number;
   return { lay: layout(e, info, Math.max(tw, tx), K * F * 4), tw, tx };
 }
 
-// db = Σ dz (f64, row order), dw and dx from dz already at offDz, each only when asked; copies
-// x and w in at offX and offW as needed.
+// db = Σ dz (f64, row order), dw and dx from dz already at offDz, each only when asked; stages
+// x and copies w in at offX and offW as needed; dx goes to dxRes when given, else offDx.
 function backwardFromDz(
   e: Engine, lay: Layout, tw: number, tx: number, info: Conv2DInfo, x: Float32Array, w: Float32Array,
   need: { dx: boolean; dw: boolean; db: boolean }, offDz: number, offX: number, offW: number, offDx: number, offDb: number,
+  dxRes: Float32Array | null,
 ): { dx: Float32Array | null; dw: Float32Array | null; db: Float32Array | null } {
   const F = info.outChannels;
   const rows = info.batch * info.outHeight * info.outWidth;
@@ -290,15 +305,13 @@ function backwardFromDz(
     db = Float32Array.from(new Float64Array(e.memory.buffer, offDb, F));
   }
   let dw: Float32Array | null = null;
-  if (need.dw) {
-    e.f32.set(x, offX >> 2);
-    dw = filterGradInMemory(e, { ...lay, t: tw }, info, offX, offDz);
-  }
+  if (need.dw) dw = filterGradInMemory(e, { ...lay, t: tw }, info, stage(e, x, offX), offDz);
   let dx: Float32Array | null = null;
   if (need.dx) {
     e.f32.set(w, offW >> 2);
+    if (dxRes) offDx = dxRes.byteOffset;
     inputGradInMemory(e, { ...lay, t: tx }, info, offW, offDz, offDx);
-    dx = copyOut(e, offDx, info.batch * info.inHeight * info.inWidth * info.inChannels);
+    dx = result(e, dxRes, offDx, info.batch * info.inHeight * info.inWidth * info.inChannels);
   }
   return { dx, dw, db };
 }
@@ -308,13 +321,14 @@ export const convFast: ConvKernels = {
   conv2d(x, w, info, bias, relu) {
     const e = getEngine();
     if (e === null) return null;
-    const rows = info.batch * info.outHeight * info.outWidth;
+    const sizeY = info.batch * info.outHeight * info.outWidth * info.outChannels;
+    const yRes = residentF32(e, sizeY);
     const lay = layout(e, info, forwardThreads(info), 0);
-    const { offs, end } = place(lay.next, [x.length, w.length, bias ? info.outChannels : 0, rows * info.outChannels]);
+    const { offs, end } = place(lay.next, [scratchFor(e, x), w.length, bias ? info.outChannels : 0, yRes ? 0 : sizeY]);
     if (!reserve(e, end)) return null;
-    const offY = offs[3];
+    const offY = yRes ? yRes.byteOffset : offs[3];
     forwardInMemory(e, lay, info, x, w, bias, relu, offs[0], offs[1], offs[2], offY);
-    return copyOut(e, offY, rows * info.outChannels);
+    return result(e, yRes, offY, sizeY);
   },
 
   conv2dMaxPool(x, w, info, bias, relu, pool) {
@@ -329,32 +343,36 @@ export const convFast: ConvKernels = {
     const e = getEngine();
     if (e === null) return null;
     const sizeZ = info.batch * info.outHeight * info.outWidth * info.outChannels;
-    const { lay, tw, tx } = backwardLayout(e, info);
     const sizeX = info.batch * info.inHeight * info.inWidth * info.inChannels;
+    const dxRes = need.dx ? residentF32(e, sizeX) : null;
+    const { lay, tw, tx } = backwardLayout(e, info);
     const { offs, end } = place(lay.next, [
-      sizeZ, dy.length, y.length, argmax.length, need.dw ? x.length : 0, need.dx ? w.length : 0, need.dx ? sizeX : 0, need.db ? 2 * info.outChannels : 0,
+      sizeZ, scratchFor(e, dy), scratchFor(e, y), scratchFor(e, argmax), need.dw ? scratchFor(e, x) : 0, need.dx ? w.length : 0,
+      need.dx && !dxRes ? sizeX : 0, need.db ? 2 * info.outChannels : 0,
     ]);
     if (!reserve(e, end)) return null;
-    const [offDz, offDp, offY, offA, offX, offW, offDx, offDb] = offs;
-    e.f32.set(dy, offDp >> 2);
-    e.f32.set(y, offY >> 2);
-    new Int32Array(e.memory.buffer, offA, argmax.length).set(argmax);
+    const [offDz, , , , offX, offW, offDx, offDb] = offs;
+    const offDp = stage(e, dy, offs[1]);
+    const offY = stage(e, y, offs[2]);
+    const offA = stage(e, argmax, offs[3]);
     e.wasm.scatterPooledGrad(offDz, sizeZ, offDp, offY, offA, dy.length, relu ? 1 : 0);
-    return backwardFromDz(e, lay, tw, tx, info, x, w, need, offDz, offX, offW, offDx, offDb);
+    return backwardFromDz(e, lay, tw, tx, info, x, w, need, offDz, offX, offW, offDx, offDb, dxRes);
   },
 
   conv2dBackpropInput(dy, w, info) {
     const e = getEngine();
     if (e === null) return null;
-    const lay = layout(e, info, inputGradThreads(info), 0);
     const sizeX = info.batch * info.inHeight * info.inWidth * info.inChannels;
-    const { offs, end } = place(lay.next, [dy.length, w.length, sizeX]);
+    const dxRes = residentF32(e, sizeX);
+    const lay = layout(e, info, inputGradThreads(info), 0);
+    const { offs, end } = place(lay.next, [scratchFor(e, dy), w.length, dxRes ? 0 : sizeX]);
     if (!reserve(e, end)) return null;
-    const [offDy, offW, offX] = offs;
-    e.f32.set(dy, offDy >> 2);
+    const offDy = stage(e, dy, offs[0]);
+    const offW = offs[1];
+    const offDx = dxRes ? dxRes.byteOffset : offs[2];
     e.f32.set(w, offW >> 2);
-    inputGradInMemory(e, lay, info, offW, offDy, offX);
-    return copyOut(e, offX, sizeX);
+    inputGradInMemory(e, lay, info, offW, offDy, offDx);
+    return result(e, dxRes, offDx, sizeX);
   },
 
   conv2dBackpropFilter(x, dy, info) {
@@ -365,29 +383,35 @@ export const convFast: ConvKernels = {
     const rows = info.batch * info.outHeight * info.outWidth;
     const t = threadCount(rows * K * F, Math.ceil(rows / 64));
     const lay = layout(e, info, t, K * F * 4);
-    const { offs, end } = place(lay.next, [x.length, dy.length]);
+    const { offs, end } = place(lay.next, [scratchFor(e, x), scratchFor(e, dy)]);
     if (!reserve(e, end)) return null;
-    const [offX, offDy] = offs;
-    e.f32.set(x, offX >> 2);
-    e.f32.set(dy, offDy >> 2);
-    return filterGradInMemory(e, lay, info, offX, offDy);
+    return filterGradInMemory(e, lay, info, stage(e, x, offs[0]), stage(e, dy, offs[1]));
   },
 
   conv2dBackward(x, w, dy, reluY, info, need) {
     const e = getEngine();
     if (e === null) return null;
-    const { lay, tw, tx } = backwardLayout(e, info);
     const sizeX = info.batch * info.inHeight * info.inWidth * info.inChannels;
+    const dxRes = need.dx ? residentF32(e, sizeX) : null;
+    const { lay, tw, tx } = backwardLayout(e, info);
+    // Without relu, dz is dy itself, read where it is (resident) or from its copy.
     const { offs, end } = place(lay.next, [
-      dy.length, reluY ? reluY.length : 0, need.dw ? x.length : 0, need.dx ? w.length : 0, need.dx ? sizeX : 0, need.db ? 2 * info.outChannels : 0,
+      reluY ? dy.length : 0, scratchFor(e, dy), reluY ? scratchFor(e, reluY) : 0, need.dw ? scratchFor(e, x) : 0, need.dx ? w.length : 0,
+      need.dx && !dxRes ? sizeX : 0, need.db ? 2 * info.outChannels : 0,
     ]);
     if (!reserve(e, end)) return null;
-    const [offDz, offY, offX, offW, offDx, offDb] = offs;
-    e.f32.set(dy, offDz >> 2);
-    if (reluY) e.f32.set(reluY, offY >> 2);
-    // relu' read off y, in place on dz; db is summed by backwardFromDz.
-    if (reluY) e.wasm.reluBackwardBiasGrad(offDz, offY, dy.length / info.outChannels, info.outChannels, 1, 0);
-    return backwardFromDz(e, lay, tw, tx, info, x, w, need, offDz, offX, offW, offDx, offDb);
+    const [, , , offX, offW, offDx, offDb] = offs;
+    const offDy = stage(e, dy, offs[1]);
+    let offDz = offDy;
+    if (reluY) {
+      // dz = relu'(y)·dy into its own place (a resident dy is never written); db by backwardFromDz.
+      offDz = offs[0];
+      const offY = stage(e, reluY, offs[2]);
+      const n = dy.length;
+      const parts = ranges(Math.ceil(n / 16), threadCount(n * 16, Math.ceil(n / 16)), 1).map(([s, f]) => [s * 16, Math.min(n, f * 16)]);
+      runJobs(e, JOB_RELU_BACKWARD, parts.map(([i0, i1]) => [offDy, offY, i0, i1, offDz]));
+    }
+    return backwardFromDz(e, lay, tw, tx, info, x, w, need, offDz, offX, offW, offDx, offDb, dxRes);
   },
 
 };

@@ -2,8 +2,6 @@ import type { Conv2DInfo } from '../../geometry.js';
 import type { BatchNormActPoolResult, BatchNormTrainResult } from '../types.js';
 import {
   align,
-  copyOut,
-  copyOutInt32,
   getEngine,
   JOB_BN_ACT_MAX_POOL,
   JOB_BN_ACT_POOL_SCATTER,
@@ -19,7 +17,13 @@ import {
   JOB_RELU_FORWARD,
   JOB_SCALE_SHIFT,
   reserve,
+  residentF32,
+  residentI32,
+  result,
+  resultInt32,
   runJobs,
+  scratchFor,
+  stage,
   threads,
   type Engine,
 } from './gemm-fast.js';
@@ -154,16 +158,20 @@ export const elementwiseFast: ElementwiseKernels = {
     const rows = x.length / C;
     const parts = split(rows, x.length);
     const accBytes = parts.length * align(C * 8, 64);
-    const { offs, end } = place(e.workBase, [accBytes / 4, C, C, C, C, x.length, x.length, x.length]);
+    const yRes = residentF32(e, x.length);
+    const hRes = residentF32(e, x.length);
+    const { offs, end } = place(e.workBase, [accBytes / 4, C, C, C, C, scratchFor(e, x), hRes ? 0 : x.length, yRes ? 0 : x.length]);
     if (!reserve(e, end)) return null;
-    const [offAcc, offMean, offInv, offG, offB, offX, offH, offY] = offs;
-    e.f32.set(x, offX >> 2);
+    const [offAcc, offMean, offInv, offG, offB] = offs;
+    const offX = stage(e, x, offs[5]);
+    const offH = hRes ? hRes.byteOffset : offs[6];
+    const offY = yRes ? yRes.byteOffset : offs[7];
     const { mean, variance, invStd } = channelStats(e, offX, rows, C, parts, offAcc, offMean, epsilon);
     e.f32.set(invStd, offInv >> 2);
     e.f32.set(gamma.subarray(0, C), offG >> 2);
     e.f32.set(beta.subarray(0, C), offB >> 2);
     runJobs(e, JOB_BN_APPLY, parts.map(([r0, r1]) => [offX, offMean, offInv, offG, offB, C, r0, r1, offH, offY]));
-    return { y: copyOut(e, offY, x.length), mean, variance, xHat: copyOut(e, offH, x.length), invStd };
+    return { y: result(e, yRes, offY, x.length), mean, variance, xHat: result(e, hRes, offH, x.length), invStd };
   },
 
   batchNormInference(x, gamma, beta, mean, variance, C, epsilon) {
@@ -175,15 +183,17 @@ export const elementwiseFast: ElementwiseKernels = {
       scale[c] = gamma[c] / Math.sqrt(variance[c] + epsilon);
       shift[c] = beta[c] - mean[c] * scale[c];
     }
-    const { offs, end } = place(e.workBase, [C, C, x.length]);
+    const yRes = residentF32(e, x.length);
+    const { offs, end } = place(e.workBase, [C, C, scratchFor(e, x), yRes ? 0 : x.length]);
     if (!reserve(e, end)) return null;
-    const [offS, offT, offX] = offs;
+    const [offS, offT] = offs;
+    const offX = stage(e, x, offs[2]);
+    const offY = yRes ? yRes.byteOffset : offs[3];
     e.f32.set(scale, offS >> 2);
     e.f32.set(shift, offT >> 2);
-    e.f32.set(x, offX >> 2);
     const parts = split(x.length / C, x.length);
-    runJobs(e, JOB_SCALE_SHIFT, parts.map(([r0, r1]) => [offX, offS, offT, C, r0, r1, offX]));
-    return copyOut(e, offX, x.length);
+    runJobs(e, JOB_SCALE_SHIFT, parts.map(([r0, r1]) => [offX, offS, offT, C, r0, r1, offY]));
+    return result(e, yRes, offY, x.length);
   },
 
   batchNormBackward(dy, xHat, gamma, invStd, C) {
@@ -192,40 +202,45 @@ export const elementwiseFast: ElementwiseKernels = {
     const rows = dy.length / C;
     const parts = split(rows, dy.length);
     const accBytes = parts.length * align(2 * C * 8, 64);
-    const { offs, end } = place(e.workBase, [accBytes / 4, C, C, C, dy.length, dy.length]);
+    const dxRes = residentF32(e, dy.length);
+    const { offs, end } = place(e.workBase, [accBytes / 4, C, C, C, scratchFor(e, dy), scratchFor(e, xHat), dxRes ? 0 : dy.length]);
     if (!reserve(e, end)) return null;
-    const [offAcc, offK, offMd, offMdx, offDy, offH] = offs;
-    e.f32.set(dy, offDy >> 2);
-    e.f32.set(xHat, offH >> 2);
+    const [offAcc, offK, offMd, offMdx] = offs;
+    const offDy = stage(e, dy, offs[4]);
+    const offH = stage(e, xHat.subarray(0, dy.length), offs[5]);
+    const offDx = dxRes ? dxRes.byteOffset : offs[6];
     const sums = reduceRows(e, JOB_BN_BACKWARD_SUMS, parts, offAcc, 2 * C, (r0, r1, acc) => [offDy, offH, C, r0, r1, acc]);
     const { sumDy, sumDyX } = writeBackwardScales(e, sums, gamma, invStd, rows, C, offK, offMd, offMdx);
-    runJobs(e, JOB_BN_BACKWARD_APPLY, parts.map(([r0, r1]) => [offDy, offH, offK, offMd, offMdx, C, r0, r1, offDy]));
-    return { dx: copyOut(e, offDy, dy.length), dGamma: Float32Array.from(sumDyX), dBeta: Float32Array.from(sumDy) };
+    runJobs(e, JOB_BN_BACKWARD_APPLY, parts.map(([r0, r1]) => [offDy, offH, offK, offMd, offMdx, C, r0, r1, offDx]));
+    return { dx: result(e, dxRes, offDx, dy.length), dGamma: Float32Array.from(sumDyX), dBeta: Float32Array.from(sumDy) };
   },
 
   relu(x) {
     const e = getEngine();
     if (e === null) return null;
-    const { offs, end } = place(e.workBase, [x.length]);
+    const yRes = residentF32(e, x.length);
+    const { offs, end } = place(e.workBase, [scratchFor(e, x), yRes ? 0 : x.length]);
     if (!reserve(e, end)) return null;
-    const [offX] = offs;
-    e.f32.set(x, offX >> 2);
+    const offX = stage(e, x, offs[0]);
+    const offY = yRes ? yRes.byteOffset : offs[1];
     const parts = split(Math.ceil(x.length / 16), x.length).map(([s, f]) => [s * 16, Math.min(x.length, f * 16)]);
-    runJobs(e, JOB_RELU_FORWARD, parts.map(([i0, i1]) => [offX, i0, i1, offX]));
-    return copyOut(e, offX, x.length);
+    runJobs(e, JOB_RELU_FORWARD, parts.map(([i0, i1]) => [offX, i0, i1, offY]));
+    return result(e, yRes, offY, x.length);
   },
 
   reluBackward(dy, x) {
     const e = getEngine();
     if (e === null) return null;
-    const { offs, end } = place(e.workBase, [dy.length, dy.length]);
+    const dxRes = residentF32(e, dy.length);
+    const xs = x.subarray(0, dy.length);
+    const { offs, end } = place(e.workBase, [scratchFor(e, dy), scratchFor(e, xs), dxRes ? 0 : dy.length]);
     if (!reserve(e, end)) return null;
-    const [offDy, offX] = offs;
-    e.f32.set(dy, offDy >> 2);
-    e.f32.set(x.subarray(0, dy.length), offX >> 2);
+    const offDy = stage(e, dy, offs[0]);
+    const offX = stage(e, xs, offs[1]);
+    const offDx = dxRes ? dxRes.byteOffset : offs[2];
     const parts = split(Math.ceil(dy.length / 16), dy.length).map(([s, f]) => [s * 16, Math.min(dy.length, f * 16)]);
-    runJobs(e, JOB_RELU_BACKWARD, parts.map(([i0, i1]) => [offDy, offX, i0, i1, offDy]));
-    return copyOut(e, offDy, dy.length);
+    runJobs(e, JOB_RELU_BACKWARD, parts.map(([i0, i1]) => [offDy, offX, i0, i1, offDx]));
+    return result(e, dxRes, offDx, dy.length);
   },
 
   batchNormActPoolTrain(x, gamma, beta, C, epsilon, relu, pool) {
@@ -235,10 +250,14 @@ export const elementwiseFast: ElementwiseKernels = {
     const parts = split(rows, x.length);
     const sizeY = pool.batch * pool.outHeight * pool.outWidth * C;
     const accBytes = parts.length * align(C * 8, 64);
-    const { offs, end } = place(e.workBase, [accBytes / 4, P_WORDS, C, C, C, C, x.length, sizeY, sizeY]);
+    const yRes = residentF32(e, sizeY);
+    const aRes = residentI32(e, sizeY);
+    const { offs, end } = place(e.workBase, [accBytes / 4, P_WORDS, C, C, C, C, scratchFor(e, x), yRes ? 0 : sizeY, aRes ? 0 : sizeY]);
     if (!reserve(e, end)) return null;
-    const [offAcc, offG, offMean, offInv, offGa, offB, offX, offY, offA] = offs;
-    e.f32.set(x, offX >> 2);
+    const [offAcc, offG, offMean, offInv, offGa, offB] = offs;
+    const offX = stage(e, x, offs[6]);
+    const offY = yRes ? yRes.byteOffset : offs[7];
+    const offA = aRes ? aRes.byteOffset : offs[8];
     const { mean, variance, invStd } = channelStats(e, offX, rows, C, parts, offAcc, offMean, epsilon);
     e.f32.set(invStd, offInv >> 2);
     e.f32.set(gamma.subarray(0, C), offGa >> 2);
@@ -246,7 +265,7 @@ export const elementwiseFast: ElementwiseKernels = {
     writePoolGeometry(e, offG, pool, offX, offY, offA);
     const q = split(pool.batch * pool.outHeight, x.length);
     runJobs(e, JOB_BN_ACT_MAX_POOL, q.map(([q0, q1]) => [offG, q0, q1, offMean, offInv, offGa, offB, relu ? 1 : 0]));
-    return { y: copyOut(e, offY, sizeY), argmax: copyOutInt32(e, offA, sizeY), mean, variance, invStd };
+    return { y: result(e, yRes, offY, sizeY), argmax: resultInt32(e, aRes, offA, sizeY), mean, variance, invStd };
   },
 
   batchNormActPoolBackward(dy, x, gamma, beta, mean, invStd, argmax, C, relu, pool) {
@@ -255,12 +274,16 @@ export const elementwiseFast: ElementwiseKernels = {
     const rows = x.length / C;
     const q = split(pool.batch * pool.outHeight, x.length);
     const accBytes = q.length * align(2 * C * 8, 64);
-    const { offs, end } = place(e.workBase, [accBytes / 4, P_WORDS, C, C, C, C, C, C, C, x.length, dy.length, argmax.length, x.length]);
+    const dxRes = residentF32(e, x.length);
+    const { offs, end } = place(e.workBase, [
+      accBytes / 4, P_WORDS, C, C, C, C, C, C, C, scratchFor(e, x), scratchFor(e, dy), scratchFor(e, argmax), dxRes ? 0 : x.length,
+    ]);
     if (!reserve(e, end)) return null;
-    const [offAcc, offG, offMean, offInv, offGa, offB, offK, offMd, offMdx, offX, offDy, offA, offDx] = offs;
-    e.f32.set(x, offX >> 2);
-    e.f32.set(dy, offDy >> 2);
-    new Int32Array(e.memory.buffer, offA, argmax.length).set(argmax);
+    const [offAcc, offG, offMean, offInv, offGa, offB, offK, offMd, offMdx] = offs;
+    const offX = stage(e, x, offs[9]);
+    const offDy = stage(e, dy, offs[10]);
+    const offA = stage(e, argmax, offs[11]);
+    const offDx = dxRes ? dxRes.byteOffset : offs[12];
     e.f32.set(mean.subarray(0, C), offMean >> 2);
     e.f32.set(invStd.subarray(0, C), offInv >> 2);
     e.f32.set(gamma.subarray(0, C), offGa >> 2);
@@ -271,19 +294,23 @@ export const elementwiseFast: ElementwiseKernels = {
     const { sumDy: sumDz, sumDyX: sumDzX } = writeBackwardScales(e, sums, gamma, invStd, rows, C, offK, offMd, offMdx);
     runJobs(e, JOB_BN_APPLY_ZERO, split(rows, x.length).map(([r0, r1]) => [offX, offMean, offInv, offK, offMd, offMdx, C, r0, r1, offDx]));
     runJobs(e, JOB_BN_ACT_POOL_SCATTER, q.map(([q0, q1]) => [offG, q0, q1, offDy, offMean, offInv, offGa, offB, r, offK, offMd, offMdx, offDx]));
-    return { dx: copyOut(e, offDx, x.length), dGamma: Float32Array.from(sumDzX), dBeta: Float32Array.from(sumDz) };
+    return { dx: result(e, dxRes, offDx, x.length), dGamma: Float32Array.from(sumDzX), dBeta: Float32Array.from(sumDz) };
   },
 
   maxPool(x, info) {
     const e = getEngine();
     if (e === null) return null;
     const sizeY = info.batch * info.outHeight * info.outWidth * info.inChannels;
-    const { offs, end } = place(e.workBase, [P_WORDS, x.length, sizeY, sizeY]);
+    const yRes = residentF32(e, sizeY);
+    const aRes = residentI32(e, sizeY);
+    const { offs, end } = place(e.workBase, [P_WORDS, scratchFor(e, x), yRes ? 0 : sizeY, aRes ? 0 : sizeY]);
     if (!reserve(e, end)) return null;
-    const [offG, offX, offY, offA] = offs;
-    e.f32.set(x, offX >> 2);
+    const offG = offs[0];
+    const offX = stage(e, x, offs[1]);
+    const offY = yRes ? yRes.byteOffset : offs[2];
+    const offA = aRes ? aRes.byteOffset : offs[3];
     maxPoolInMemory(e, info, offG, offX, offY, offA);
-    return { y: copyOut(e, offY, sizeY), argmax: copyOutInt32(e, offA, sizeY) };
+    return { y: result(e, yRes, offY, sizeY), argmax: resultInt32(e, aRes, offA, sizeY) };
   },
 };
 

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import { inArena, outputF32, outputI32 } from '../arena.js';
+import { inArena, outputF32, outputI32, residentRegion, setRegionAllocator } from '../arena.js';
 import { gemmReference, type Gemm } from '../gemm.js';
 import { gemmWasmBase64, gemmWasmRelaxedBase64 } from './gemm-wasm.generated.js';
 
@@ -158,6 +158,9 @@ export interface Engine {
   memory: WasmMemory;
   wasm: GemmExports;
   ctlBase: number;
+  /** Where resident regions (src/backend/arena.ts) start; they end at workBase. */
+  regionBase: number;
+  /** Start of every op's scratch: above the resident regions, it moves up as they are added. */
   workBase: number;
   workBytes: number;
   f32: Float32Array;
@@ -210,7 +213,7 @@ function createEngine(): Engine | null {
     const workBase = align(ctlBase + MAX_THREADS * CTL_WORDS * 4, 64);
     const workBytes = align(wasm.workspaceBytes(), 64);
     return {
-      module, relaxedSimd, memory, wasm, ctlBase, workBase, workBytes,
+      module, relaxedSimd, memory, wasm, ctlBase, regionBase: workBase, workBase, workBytes,
       f32: new Float32Array(memory.buffer),
       ctl: new Int32Array(memory.buffer, ctlBase, MAX_THREADS * CTL_WORDS),
     };
@@ -222,8 +225,127 @@ function createEngine(): Engine | null {
 
 /** The engine, created on first use; null where WebAssembly SIMD or shared memory is missing. */
 export function getEngine(): Engine | null {
-  if (engine === undefined) engine = createEngine();
+  if (engine === undefined) {
+    engine = createEngine();
+    if (engine) installRegions(engine);
+  }
   return engine;
+}
+
+/**
+ * Most bytes resident regions may take; the rest of the 2 GiB stays for the ops' scratch. Beyond
+ * it (very large images or batches) outputs are copied out of the memory as they used to be.
+ */
+const RESIDENT_MAX_BYTES = 1 << 30;
+
+let residentOn = true;
+
+/**
+ * Whether ops inside a model step write large outputs into resident regions (default) or copy
+ * them out as before; for tests and before/after measurements.
+ */
+export function setResidentOutputs(on: boolean): void {
+  residentOn = on;
+}
+
+// SharedArrayBuffers of the engine's memory that resident views were made on (one per size the
+// memory had: growing shared memory gives a new buffer object, the old ones stay valid).
+const wasmBuffers = new WeakSet<object>();
+
+// Regions of the engine's memory between regionBase and workBase, for the arenas' resident
+// outputs. A new region is cut at workBase (the ops' scratch moves up above it); released regions
+// are kept by size and handed out again, never given back to scratch (wasm memory never shrinks).
+function installRegions(e: Engine): void {
+  const released = new Map<number, number[]>();
+  setRegionAllocator({
+    alloc(bytes) {
+      const list = released.get(bytes);
+      if (list && list.length > 0) return list.pop()!;
+      const offset = e.workBase;
+      const end = align(offset + bytes, 64);
+      if (end - e.regionBase > RESIDENT_MAX_BYTES || !reserve(e, end)) return -1;
+      e.workBase = end;
+      return offset;
+    },
+    release(bytes, offset) {
+      let list = released.get(bytes);
+      if (!list) released.set(bytes, (list = []));
+      list.push(offset);
+    },
+  });
+}
+
+/**
+ * A resident output of `count` floats: a view of a region of the engine's memory that the active
+ * arena holds until its next step (see src/backend/arena.ts), or null (outside a model step,
+ * small, or no room). Call it before placing the op's scratch: a new region moves workBase.
+ * An op writes its result straight into it, and returns it: no copy out.
+ */
+export function residentF32(e: Engine, count: number): Float32Array | null {
+  if (!residentOn) return null;
+  const offset = residentRegion(count);
+  if (offset < 0) return null;
+  const buffer = e.memory.buffer;
+  wasmBuffers.add(buffer);
+  return new Float32Array(buffer, offset, count);
+}
+
+/** Like {@link residentF32}, for int32 values (max-pool argmax). */
+export function residentI32(e: Engine, count: number): Int32Array | null {
+  if (!residentOn) return null;
+  const offset = residentRegion(count);
+  if (offset < 0) return null;
+  const buffer = e.memory.buffer;
+  wasmBuffers.add(buffer);
+  return new Int32Array(buffer, offset, count);
+}
+
+/**
+ * A resident copy of `a` held by the active arena (as if an op had produced it), or `a` itself
+ * where it cannot be (no engine, outside an arena, small, no room). For benchmarks and tests
+ * that feed an op the way a model step does.
+ */
+export function residentCopy<T extends Float32Array | Int32Array>(a: T): T {
+  const e = getEngine();
+  if (e === null) return a;
+  const r = a instanceof Float32Array ? residentF32(e, a.length) : residentI32(e, a.length);
+  if (r === null) return a;
+  r.set(a);
+  return r as T;
+}
+
+/** Byte offset of `a` in the engine's memory when it is a resident output, else -1. */
+export function residentAt(e: Engine, a: Float32Array | Int32Array): number {
+  if (!wasmBuffers.has(a.buffer)) return -1;
+  const offset = a.byteOffset;
+  return offset >= e.regionBase && offset + a.byteLength <= e.workBase ? offset : -1;
+}
+
+/** Elements of scratch `a` needs: 0 when it is resident (read where it is). */
+export function scratchFor(e: Engine, a: Float32Array | Int32Array): number {
+  return residentAt(e, a) >= 0 ? 0 : a.length;
+}
+
+/**
+ * Where the kernels read `a` from: its own offset when it is resident, else a copy at `offset`.
+ * Kernels never write into a staged input.
+ */
+export function stage(e: Engine, a: Float32Array | Int32Array, offset: number): number {
+  const at = residentAt(e, a);
+  if (at >= 0) return at;
+  if (a instanceof Float32Array) e.f32.set(a, offset >> 2);
+  else new Int32Array(e.memory.buffer, offset, a.length).set(a);
+  return offset;
+}
+
+/** `resident` when the op wrote its result there, else a copy of the result at `offset`. */
+export function result(e: Engine, resident: Float32Array | null, offset: number, count: number): Float32Array {
+  return resident ?? copyOut(e, offset, count);
+}
+
+/** Like {@link result}, for int32 values. */
+export function resultInt32(e: Engine, resident: Int32Array | null, offset: number, count: number): Int32Array {
+  return resident ?? copyOutInt32(e, offset, count);
 }
 
 function defaultThreads(): number {
