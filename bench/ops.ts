@@ -1,6 +1,8 @@
 // The per-layer micro-benchmarks: each op of the seed model at batch 32, forward and backward
 // apart, as a tscnn backend op (called directly) and as the same computation in tfjs.
 import { conv2dInfo, type Backend } from '../src/index.js';
+import { OutputArena } from '../src/backend/arena.js';
+import { residentCopy } from '../src/backend/wasm/gemm-fast.js';
 import { gradFunc, tf } from './peers.js';
 
 export interface OpSpec {
@@ -17,6 +19,24 @@ export interface OpSpec {
   tfjsNote?: string;
   tscnn(b: Backend): () => unknown;
   tfjs(): { fn: () => unknown; dispose(): void };
+}
+
+// Where tscnn's inputs live. In a model step an op's input is the previous op's output, which
+// the cpu backend leaves in its WebAssembly memory (a resident region, src/backend/arena.ts);
+// tfjs's inputs likewise live in its own heap. So the cpu cells get each large input as a
+// resident copy, made once and held (by an arena kept alive here) for the whole run.
+const held = new Map<Float32Array | Int32Array, Float32Array | Int32Array>();
+const holders: OutputArena[] = [];
+function input<T extends Float32Array | Int32Array>(b: Backend, a: T): T {
+  if (b.name !== 'cpu') return a;
+  let r = held.get(a);
+  if (!r) {
+    const arena = new OutputArena();
+    holders.push(arena);
+    r = arena.run(() => residentCopy(a));
+    held.set(a, r);
+  }
+  return r as T;
 }
 
 function rand(size: number, seed: number): Float32Array {
@@ -65,7 +85,10 @@ export function opSpecs(): OpSpec[] {
       pass: 'forward',
       shape,
       flops,
-      tscnn: (b) => () => b.conv2d(x, w, info),
+      tscnn: (b) => {
+        const xi = input(b, x);
+        return () => b.conv2d(xi, w, info);
+      },
       tfjs: () => {
         const tx = tf.tensor4d(x, [...xShape]);
         const tw = tf.tensor4d(w, [...wShape]);
@@ -79,7 +102,10 @@ export function opSpecs(): OpSpec[] {
       shape,
       flops,
       slowOnTfjsCpu: 'once',
-      tscnn: (b) => () => b.conv2dBackpropInput(dy, w, info),
+      tscnn: (b) => {
+        const dyi = input(b, dy);
+        return () => b.conv2dBackpropInput(dyi, w, info);
+      },
       tfjs: () => {
         const tdy = tf.tensor4d(dy, [...yShape]);
         const tw = tf.tensor4d(w, [...wShape]);
@@ -94,7 +120,10 @@ export function opSpecs(): OpSpec[] {
       shape,
       flops,
       slowOnTfjsCpu: 'skip',
-      tscnn: (b) => () => b.conv2dBackpropFilter(x, dy, info),
+      tscnn: (b) => {
+        const [xi, dyi] = [input(b, x), input(b, dy)];
+        return () => b.conv2dBackpropFilter(xi, dyi, info);
+      },
       tfjs: () => {
         const tx = tf.tensor4d(x, [...xShape]);
         const tdy = tf.tensor4d(dy, [...yShape]);
@@ -116,7 +145,10 @@ export function opSpecs(): OpSpec[] {
       pass: 'forward',
       shape: fmt(xShape),
       flops: 0,
-      tscnn: (b) => () => b.maxPool(x, info),
+      tscnn: (b) => {
+        const xi = input(b, x);
+        return () => b.maxPool(xi, info);
+      },
       tfjs: () => {
         const tx = tf.tensor4d(x, [...xShape]);
         return { fn: tidyRun(() => tf.maxPool(tx, 2, 2, 'valid')), dispose: () => tf.dispose(tx) };
@@ -129,8 +161,9 @@ export function opSpecs(): OpSpec[] {
       shape: fmt(xShape),
       flops: 0,
       tscnn: (b) => {
-        const { argmax } = b.maxPool(x, info);
-        return () => b.maxPoolBackprop(dy, argmax, x.length);
+        const argmax = input(b, b.maxPool(x, info).argmax);
+        const dyi = input(b, dy);
+        return () => b.maxPoolBackprop(dyi, argmax, x.length);
       },
       tfjs: () => {
         const tx = tf.tensor4d(x, [...xShape]);
@@ -162,7 +195,10 @@ export function opSpecs(): OpSpec[] {
       pass: 'forward',
       shape: fmt(shape),
       flops: 0,
-      tscnn: (b) => () => b.batchNormTrain(x, gamma, beta, C, eps),
+      tscnn: (b) => {
+        const xi = input(b, x);
+        return () => b.batchNormTrain(xi, gamma, beta, C, eps);
+      },
       tfjs: () => {
         const tx = tf.tensor(x, [...shape]);
         const tg = tf.tensor1d(gamma);
@@ -180,7 +216,8 @@ export function opSpecs(): OpSpec[] {
       ...(shape.length === 4 ? { slowOnTfjsCpu: 'skip' as const } : {}),
       tscnn: (b) => {
         const r = b.batchNormTrain(x, gamma, beta, C, eps);
-        return () => b.batchNormBackward(dy, r.xHat, gamma, r.invStd, C);
+        const [dyi, xHat] = [input(b, dy), input(b, r.xHat)];
+        return () => b.batchNormBackward(dyi, xHat, gamma, r.invStd, C);
       },
       // tfjs' gradient of (moments + batchNorm) through its tape; the forward it re-runs is
       // subtracted afterwards (see run.ts), since tfjs cannot replay a recorded tape.
@@ -210,7 +247,10 @@ export function opSpecs(): OpSpec[] {
       pass: 'forward',
       shape: `${N}×${K}→${U}`,
       flops,
-      tscnn: (b) => () => b.biasAdd(b.matmul(x, w, N, K, U, false, false), bias, U),
+      tscnn: (b) => {
+        const xi = input(b, x);
+        return () => b.biasAdd(b.matmul(xi, w, N, K, U, false, false), bias, U);
+      },
       tfjs: () => {
         const tx = tf.tensor2d(x, [N, K]);
         const tw = tf.tensor2d(w, [K, U]);
@@ -224,7 +264,10 @@ export function opSpecs(): OpSpec[] {
       pass: 'backward',
       shape: `${N}×${K}→${U}`,
       flops: 2 * flops,
-      tscnn: (b) => () => [b.matmul(x, dy, K, N, U, true, false), b.matmul(dy, w, N, U, K, false, true), b.biasGrad(dy, U)],
+      tscnn: (b) => {
+        const xi = input(b, x);
+        return () => [b.matmul(xi, dy, K, N, U, true, false), b.matmul(dy, w, N, U, K, false, true), b.biasGrad(dy, U)];
+      },
       tfjs: () => {
         const tx = tf.tensor2d(x, [N, K]);
         const tw = tf.tensor2d(w, [K, U]);
@@ -250,7 +293,10 @@ export function opSpecs(): OpSpec[] {
       pass: 'forward',
       shape: fmt(shape),
       flops: 0,
-      tscnn: (b) => () => b.activation(kind, x, 16, 0),
+      tscnn: (b) => {
+        const xi = input(b, x);
+        return () => b.activation(kind, xi, 16, 0);
+      },
       tfjs: () => {
         const tx = tf.tensor(x, [...shape]);
         return { fn: tidyRun(() => (kind === 'relu' ? tf.relu(tx) : tf.sigmoid(tx))), dispose: () => tf.dispose(tx) };
@@ -263,8 +309,8 @@ export function opSpecs(): OpSpec[] {
       shape: fmt(shape),
       flops: 0,
       tscnn: (b) => {
-        const y = b.activation(kind, x, 16, 0);
-        return () => b.activationBackward(kind, dy, x, y, 16, 0);
+        const [xi, dyi, y] = [input(b, x), input(b, dy), input(b, b.activation(kind, x, 16, 0))];
+        return () => b.activationBackward(kind, dyi, xi, y, 16, 0);
       },
       tfjs: () => {
         const tx = tf.tensor(x, [...shape]);
