@@ -313,6 +313,17 @@ backendTest('Dropout in training keeps values ×1/(1−rate) or zeroes them; inf
   assert.equal([...d.forward(x, ctx).values], [...x.values]);
 });
 
+test('Random.fillBernoulli draws exactly what a loop over next() draws, and leaves the same state', () => {
+  for (const [seed, p] of [[1, 0.25], [42, 0.5], [-7, 0.9], [123456789, 0]] as const) {
+    const a = new Random(seed);
+    const b = new Random(seed);
+    const out = new Float32Array(10007);
+    a.fillBernoulli(out, p, 0, 2);
+    for (let i = 0; i < out.length; i++) assert.is(out[i], b.next() < p ? 0 : 2, `seed ${seed} value ${i}`);
+    assert.is(a.nextUint32(), b.nextUint32(), `seed ${seed}: state after the fill`);
+  }
+});
+
 backendTest('shape inference: computeOutputShape of each layer', () => {
   assert.equal(new Conv2D({ filters: 16, kernelSize: 3, padding: 'same' }).computeOutputShape([100, 100, 3]), [100, 100, 16]);
   assert.equal(new Conv2D({ filters: 8, kernelSize: 3 }).computeOutputShape([7, 5, 3]), [5, 3, 8]);

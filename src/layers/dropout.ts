@@ -47,7 +47,7 @@ export class Dropout extends Layer {
     const rng = this.rng ?? ctx.rng;
     const keep = 1 / (1 - this.rate);
     const mask = outputF32(x.size);
-    for (let i = 0; i < mask.length; i++) mask[i] = rng.next() < this.rate ? 0 : keep;
+    rng.fillBernoulli(mask, this.rate, 0, keep);
     this.mask = mask;
     return wrap(getBackend().multiply(x.values, mask), x.shape);
   }
