@@ -3,12 +3,15 @@
 //                xHat = (x − mean)·invStd, y = γ·xHat + β;  inference y = x·scale + shift
 //   backward     dx = k·(dy − Σdy/R − xHat·Σ(dy·xHat)/R), k = γ·invStd  (f64 sums)
 //   relu         y = x > 0 ? x : 0;  dx = x > 0 ? dy : 0  (NaN → 0, as the reference)
+//   sigmoid/tanh y and dx from y, with a SIMD exp (at the end of this file)
 //   max pool     y[o, c] = first max of the window in window order, NaN wins; argmax = flat x index
 // where r runs over every row (pixel) of C channels. Row-wise entry points take rows [r0, r1), so
 // threads can split the work by calling them with disjoint ranges; sums go to a per-call f64 array.
 // Max-pool backprop (a scatter into a fresh zeroed dx) is not here: the reference JS loop measured
 // faster than copying dy and argmax in, zeroing dx in wasm and copying it out.
 // Pointers are byte offsets into the shared memory laid out by src/backend/wasm/elementwise-fast.ts.
+
+import { madd } from './gemm';
 
 /** acc[c] += Σ_r x[r, c] (f64), rows [r0, r1) of C channels. */
 export function channelSum(x: usize, C: i32, r0: i32, r1: i32, acc: usize): void {
@@ -419,5 +422,89 @@ export function bnActPoolBackwardScatter(
       const t = (d - load<f32>(meanDz + q)) - h * load<f32>(meanDzX + q);
       store<f32>(dx + (<usize>load<i32>(am + ((e + <usize>c) << 2)) << 2), load<f32>(k + q) * t);
     }
+  }
+}
+
+// Sigmoid and tanh, f32x4. exp is Cephes' expf: x = n·ln2 + r (|r| ≤ ½ln2, ln2 in two parts),
+// e^r by a degree-7 polynomial (fused multiply-adds in the relaxed build), 2^n built in the
+// exponent bits; x clamped to [−87.3, 88.7] so 2^n stays normal. Max error ~2 ulp. The clamp uses
+// pmin/pmax (one instruction each; they drop NaN), so callers put NaN back from x at the end.
+//   sigmoid  y = 1 / (1 + e^−x);  dx = dy·y·(1 − y)
+//   tanh     |x| < 0.625: x + x³·P(x²) (Cephes tanhf), else sign(x)·(1 − 2/(e^{2|x|} + 1));
+//            dx = dy·(1 − y²)
+// @ts-ignore: decorator
+@inline
+function expV(x: v128): v128 {
+  x = f32x4.pmin(f32x4.pmax(x, f32x4.splat(-87.3)), f32x4.splat(88.7));
+  const fx = f32x4.floor(madd(x, f32x4.splat(1.44269504088896341), f32x4.splat(0.5)));
+  let r = madd(fx, f32x4.splat(-0.693359375), x);
+  r = madd(fx, f32x4.splat(2.12194440e-4), r);
+  const z = f32x4.mul(r, r);
+  let p = madd(f32x4.splat(1.9875691500e-4), r, f32x4.splat(1.3981999507e-3));
+  p = madd(p, r, f32x4.splat(8.3334519073e-3));
+  p = madd(p, r, f32x4.splat(4.1665795894e-2));
+  p = madd(p, r, f32x4.splat(1.6666665459e-1));
+  p = madd(p, r, f32x4.splat(5.0000001201e-1));
+  p = f32x4.add(madd(p, z, r), f32x4.splat(1));
+  // 2^fx for integral fx in [−126, 128]: fx + 1.5·2²³ holds fx in its low mantissa bits.
+  const n = i32x4.sub(f32x4.add(fx, f32x4.splat(12582912.0)), i32x4.splat(0x4b400000 - 127));
+  return f32x4.mul(p, i32x4.shl(n, 23));
+}
+
+// @ts-ignore: decorator
+@inline
+function sigmoidV(x: v128): v128 {
+  const one = f32x4.splat(1);
+  const y = f32x4.div(one, f32x4.add(one, expV(f32x4.neg(x))));
+  return v128.bitselect(x, y, f32x4.ne(x, x));
+}
+
+// @ts-ignore: decorator
+@inline
+function tanhV(x: v128): v128 {
+  const ax = f32x4.abs(x);
+  const z = f32x4.mul(x, x);
+  let p = madd(f32x4.splat(-5.70498872745e-3), z, f32x4.splat(2.06390887954e-2));
+  p = madd(p, z, f32x4.splat(-5.37397155531e-2));
+  p = madd(p, z, f32x4.splat(1.33314422036e-1));
+  p = madd(p, z, f32x4.splat(-3.33332819422e-1));
+  const small = madd(f32x4.mul(p, z), ax, ax);
+  const one = f32x4.splat(1);
+  const big = f32x4.sub(one, f32x4.div(f32x4.splat(2), f32x4.add(expV(f32x4.add(ax, ax)), one)));
+  // Both branches on |x|, then x's sign (tanh(−0) = −0); NaN put back from x.
+  const mag = v128.bitselect(small, big, f32x4.lt(ax, f32x4.splat(0.625)));
+  return v128.bitselect(x, v128.or(mag, v128.and(x, i32x4.splat(0x80000000))), f32x4.ne(x, x));
+}
+
+/** y[i] = sigmoid(x[i]) (kind 0) or tanh(x[i]) (kind 1) for i in [i0, i1). */
+export function activationForward(kind: i32, x: usize, i0: i32, i1: i32, y: usize): void {
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    v128.store(y + o, kind == 0 ? sigmoidV(v) : tanhV(v));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    const v = f32x4.splat(load<f32>(x + o));
+    store<f32>(y + o, f32x4.extract_lane(kind == 0 ? sigmoidV(v) : tanhV(v), 0));
+  }
+}
+
+/** dx[i] = dy[i]·y[i]·(1 − y[i]) (kind 0, sigmoid) or dy[i]·(1 − y[i]²) (kind 1, tanh), i in [i0, i1). */
+export function activationBackward(kind: i32, dy: usize, y: usize, i0: i32, i1: i32, dx: usize): void {
+  const one = f32x4.splat(1);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(y + o);
+    const d = v128.load(dy + o);
+    v128.store(dx + o, kind == 0 ? f32x4.mul(f32x4.mul(d, v), f32x4.sub(one, v)) : f32x4.mul(d, f32x4.sub(one, f32x4.mul(v, v))));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(y + o);
+    const d = load<f32>(dy + o);
+    store<f32>(dx + o, kind == 0 ? d * v * (1 - v) : d * (1 - v * v));
   }
 }

@@ -1,6 +1,6 @@
 // The WebAssembly element-wise ops of the 'cpu' backend (asm/elementwise.ts via
-// src/backend/wasm/elementwise-fast.ts: batch norm train/inference/backward, relu and its
-// gradient, max pool, and batch norm → relu → max pool fused for training) against the plain
+// src/backend/wasm/elementwise-fast.ts: batch norm train/inference/backward, relu, sigmoid and
+// tanh and their gradients, max pool, and batch norm → relu → max pool fused for training) against the plain
 // TypeScript reference on random inputs: odd channel counts, batch 1 and 32, large means, max-pool
 // ties, NaNs and 'same' padding, one thread and several.
 import { test } from 'uvu';
@@ -106,6 +106,40 @@ test('relu and its gradient = reference (NaN → 0, −0 → 0), odd lengths, on
   }
   const x = randomArray(64, 1);
   assertClose(fast.activation('elu', x, 16, 1), ref.activation('elu', x, 16, 1), f32, 'elu still the reference loop');
+});
+
+test('sigmoid and tanh and their gradients = reference within 2 ulp-ish: wide range, ±0, ±Inf, NaN, the 0.625 branch, odd lengths, threads', () => {
+  const specials = [0, -0, 1e-7, -1e-7, 1e-3, 0.6249, 0.625, 0.6251, -0.625, 5, -5, 20, -20, 44, -44, 87, -87, 88.5, -88.5, 89, -89, 100, -100, 1e6, -1e6, Infinity, -Infinity, NaN];
+  for (const t of [1, 2]) {
+    withThreads(t, () => {
+      for (const n of [1024, 1027, 100003]) {
+        const x = randomArray(n, n + t, -12, 12);
+        x.set(specials, 1);
+        const dy = randomArray(n, n + 7);
+        for (const kind of ['sigmoid', 'tanh'] as const) {
+          const y = fast.activation(kind, x, 1, 0);
+          const yRef = ref.activation(kind, x, 1, 0);
+          // Relative where it matters: tanh near 0 is x itself, sigmoid's left tail is e^x.
+          for (let i = 0; i < n; i++) {
+            const a = y[i], b = yRef[i];
+            if (Number.isNaN(b)) {
+              assert.ok(Number.isNaN(a), `${kind}(${x[i]}) = ${a}, reference NaN`);
+              continue;
+            }
+            const ok = Math.abs(a - b) <= 1e-37 || Math.abs(a - b) <= 4e-7 * Math.abs(b);
+            assert.ok(ok, `${kind}(${x[i]}) [${n}, ${t} threads]: ${a} vs reference ${b}`);
+          }
+          assert.ok(Object.is(y[1], 0.5) || kind === 'tanh', 'sigmoid(0) = 0.5 exactly');
+          if (kind === 'tanh') assert.ok(Object.is(y[2], -0), 'tanh(−0) = −0');
+          const dx = fast.activationBackward(kind, dy, x, yRef, 1, 0);
+          assert.ok(Number.isNaN(dx[specials.length]), `${kind}': NaN in y gives NaN`);
+          const yb = yRef.map((v) => (Number.isNaN(v) ? 0.5 : v));
+          assertClose(fast.activationBackward(kind, dy, x, yb, 1, 0), ref.activationBackward(kind, dy, x, yb, 1, 0), { atol: 1e-7, rtol: 1e-6 }, `${kind}' [${n}]`);
+        }
+      }
+    });
+  }
+  assert.ok(!fast.activation('sigmoid', new Float32Array(1023), 1, 0).some((v) => v !== 0.5), 'short arrays: the reference loop');
 });
 
 interface PoolCase {

@@ -93,6 +93,11 @@ test('every WebAssembly op: resident outputs and inputs give the same bits, inpu
   check('batchNormBackward', { dy16, xHat: bn.xHat }, (i) => ({ ...elementwiseFast.batchNormBackward(i.dy16 as Float32Array, i.xHat as Float32Array, gamma, bn.invStd, 16)! }));
   check('relu', { x16 }, (i) => ({ y: elementwiseFast.relu(i.x16 as Float32Array) }));
   check('reluBackward', { dy16, x16 }, (i) => ({ dx: elementwiseFast.reluBackward(i.dy16 as Float32Array, i.x16 as Float32Array) }));
+  for (const kind of ['sigmoid', 'tanh'] as const) {
+    const y = elementwiseFast.activation(kind, x16)!;
+    check(kind, { x16 }, (i) => ({ y: elementwiseFast.activation(kind, i.x16 as Float32Array) }));
+    check(`${kind}'`, { dy16, y }, (i) => ({ dx: elementwiseFast.activationBackward(kind, i.dy16 as Float32Array, i.y as Float32Array) }));
+  }
   check('maxPool', { x16 }, (i) => ({ ...elementwiseFast.maxPool(i.x16 as Float32Array, pool16)! }));
   const fused = elementwiseFast.batchNormActPoolTrain(x16, gamma, beta, 16, 1e-3, true, pool16)!;
   check('batchNormActPoolTrain', { x16 }, (i) => {

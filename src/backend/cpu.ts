@@ -481,7 +481,7 @@ export function createCpuBackend(
   return { ...base, fusedConv2d, fusedConv2dBackward, fusedConv2dMaxPool, fusedConv2dMaxPoolTrain, fusedConv2dMaxPoolBackward };
 }
 
-/** `base` with its batch-norm, relu and max-pool ops run by `k` wherever `k` can (it returns null where not). */
+/** `base` with its batch-norm, relu, sigmoid, tanh and max-pool ops run by `k` wherever `k` can (it returns null where not). */
 function withElementwise(base: Backend, k: ElementwiseKernels): Backend {
   return {
     ...base,
@@ -491,9 +491,11 @@ function withElementwise(base: Backend, k: ElementwiseKernels): Backend {
       k.batchNormInference(x, gamma, beta, mean, variance, channels, epsilon) ?? base.batchNormInference(x, gamma, beta, mean, variance, channels, epsilon),
     batchNormBackward: (dy, xHat, gamma, invStd, channels) =>
       k.batchNormBackward(dy, xHat, gamma, invStd, channels) ?? base.batchNormBackward(dy, xHat, gamma, invStd, channels),
-    activation: (kind, x, channels, alpha) => (kind === 'relu' ? k.relu(x) : null) ?? base.activation(kind, x, channels, alpha),
+    activation: (kind, x, channels, alpha) =>
+      (kind === 'relu' ? k.relu(x) : kind === 'sigmoid' || kind === 'tanh' ? k.activation(kind, x) : null) ?? base.activation(kind, x, channels, alpha),
     activationBackward: (kind, dy, x, y, channels, alpha) =>
-      (kind === 'relu' ? k.reluBackward(dy, x) : null) ?? base.activationBackward(kind, dy, x, y, channels, alpha),
+      (kind === 'relu' ? k.reluBackward(dy, x) : kind === 'sigmoid' || kind === 'tanh' ? k.activationBackward(kind, dy, y) : null) ??
+      base.activationBackward(kind, dy, x, y, channels, alpha),
     maxPool: (x, info) => k.maxPool(x, info) ?? base.maxPool(x, info),
     batchNormActPoolTrain: (x, gamma, beta, channels, epsilon, activation, pool) =>
       k.batchNormActPoolTrain(x, gamma, beta, channels, epsilon, activation === 'relu', pool) ?? bnActPoolTrain(base, x, gamma, beta, channels, epsilon, activation, pool),

@@ -3,6 +3,8 @@ import type { BatchNormActPoolResult, BatchNormTrainResult } from '../types.js';
 import {
   align,
   getEngine,
+  JOB_ACTIVATION_BACKWARD,
+  JOB_ACTIVATION_FORWARD,
   JOB_BN_ACT_MAX_POOL,
   JOB_BN_ACT_POOL_SCATTER,
   JOB_BN_ACT_POOL_SUMS,
@@ -50,6 +52,10 @@ export interface ElementwiseKernels {
   relu(x: Float32Array): Float32Array | null;
   /** dx = x > 0 ? dy : 0. */
   reluBackward(dy: Float32Array, x: Float32Array): Float32Array | null;
+  /** y = sigmoid(x) or tanh(x) (SIMD exp, ~2 ulp); null for other kinds and arrays under 1024 values. */
+  activation(kind: 'sigmoid' | 'tanh', x: Float32Array): Float32Array | null;
+  /** dx = dy·y·(1 − y) (sigmoid) or dy·(1 − y²) (tanh) from the forward's output y. */
+  activationBackward(kind: 'sigmoid' | 'tanh', dy: Float32Array, y: Float32Array): Float32Array | null;
   /** See Backend.maxPool. */
   maxPool(x: Float32Array, info: Conv2DInfo): { y: Float32Array; argmax: Int32Array } | null;
   /** See Backend.batchNormActPoolTrain (pool windows must not overlap). */
@@ -61,6 +67,14 @@ export interface ElementwiseKernels {
     dy: Float32Array, x: Float32Array, gamma: Float32Array, beta: Float32Array, mean: Float32Array, invStd: Float32Array,
     argmax: Int32Array, channels: number, relu: boolean, pool: Conv2DInfo,
   ): { dx: Float32Array; dGamma: Float32Array; dBeta: Float32Array } | null;
+}
+
+/** Below this many values sigmoid and tanh stay in the reference loops (a call costs more). */
+const ACTIVATION_MIN = 1024;
+
+// [i0, i1) element ranges in whole groups of 16, split over the threads for n values.
+function elementRanges(n: number): [number, number][] {
+  return split(Math.ceil(n / 16), n).map(([s, f]) => [s * 16, Math.min(n, f * 16)]);
 }
 
 /** Below this many elements one thread does the whole pass: waking workers costs more. */
@@ -240,6 +254,34 @@ export const elementwiseFast: ElementwiseKernels = {
     const offDx = dxRes ? dxRes.byteOffset : offs[2];
     const parts = split(Math.ceil(dy.length / 16), dy.length).map(([s, f]) => [s * 16, Math.min(dy.length, f * 16)]);
     runJobs(e, JOB_RELU_BACKWARD, parts.map(([i0, i1]) => [offDy, offX, i0, i1, offDx]));
+    return result(e, dxRes, offDx, dy.length);
+  },
+
+  activation(kind, x) {
+    const e = getEngine();
+    if (e === null || x.length < ACTIVATION_MIN) return null;
+    const yRes = residentF32(e, x.length);
+    const { offs, end } = place(e.workBase, [scratchFor(e, x), yRes ? 0 : x.length]);
+    if (!reserve(e, end)) return null;
+    const offX = stage(e, x, offs[0]);
+    const offY = yRes ? yRes.byteOffset : offs[1];
+    const k = kind === 'sigmoid' ? 0 : 1;
+    runJobs(e, JOB_ACTIVATION_FORWARD, elementRanges(x.length).map(([i0, i1]) => [k, offX, i0, i1, offY]));
+    return result(e, yRes, offY, x.length);
+  },
+
+  activationBackward(kind, dy, y) {
+    const e = getEngine();
+    if (e === null || dy.length < ACTIVATION_MIN) return null;
+    const dxRes = residentF32(e, dy.length);
+    const ys = y.subarray(0, dy.length);
+    const { offs, end } = place(e.workBase, [scratchFor(e, dy), scratchFor(e, ys), dxRes ? 0 : dy.length]);
+    if (!reserve(e, end)) return null;
+    const offDy = stage(e, dy, offs[0]);
+    const offY = stage(e, ys, offs[1]);
+    const offDx = dxRes ? dxRes.byteOffset : offs[2];
+    const k = kind === 'sigmoid' ? 0 : 1;
+    runJobs(e, JOB_ACTIVATION_BACKWARD, elementRanges(dy.length).map(([i0, i1]) => [k, offDy, offY, i0, i1, offDx]));
     return result(e, dxRes, offDx, dy.length);
   },
 

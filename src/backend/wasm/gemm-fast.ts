@@ -32,6 +32,8 @@ interface GemmExports {
   batchNormBackwardApply(dy: number, xHat: number, k: number, meanDy: number, meanDyX: number, C: number, r0: number, r1: number, dx: number): void;
   reluForward(x: number, i0: number, i1: number, y: number): void;
   reluBackward(dy: number, x: number, i0: number, i1: number, dx: number): void;
+  activationForward(kind: number, x: number, i0: number, i1: number, y: number): void;
+  activationBackward(kind: number, dy: number, y: number, i0: number, i1: number, dx: number): void;
   maxPool(g: number, q0: number, q1: number): void;
   bnActMaxPool(g: number, q0: number, q1: number, mean: number, invStd: number, gamma: number, beta: number, relu: number): void;
   bnActPoolBackwardSums(g: number, q0: number, q1: number, dy: number, mean: number, invStd: number, gamma: number, beta: number, relu: number, acc: number): void;
@@ -93,6 +95,7 @@ const JOB_EXPORTS = [
   'channelSum', 'channelSquaredDeviation', 'batchNormApply', 'scaleShift', 'batchNormBackwardSums', 'batchNormBackwardApply',
   'reluForward', 'reluBackward', 'maxPool', 'convForwardDirect', 'convBackpropFilterDirect', 'convBackpropInputDirect',
   'bnActMaxPool', 'bnActPoolBackwardSums', 'bnBackwardApplyZero', 'bnActPoolBackwardScatter', 'convForwardDirectPool',
+  'activationForward', 'activationBackward',
 ] as const;
 /** Job kinds of {@link runJobs}. */
 export const JOB_GEMM = 0;
@@ -116,6 +119,8 @@ export const JOB_BN_ACT_POOL_SUMS = 17;
 export const JOB_BN_APPLY_ZERO = 18;
 export const JOB_BN_ACT_POOL_SCATTER = 19;
 export const JOB_CONV_FORWARD_DIRECT_POOL = 20;
+export const JOB_ACTIVATION_FORWARD = 21;
+export const JOB_ACTIVATION_BACKWARD = 22;
 const MR = 4;
 const NR = 8;
 /** Below this many multiply-adds, waking workers costs more than it saves. */
