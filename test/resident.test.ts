@@ -7,8 +7,11 @@ import * as assert from 'uvu/assert';
 import { OutputArena } from '../src/backend/arena.js';
 import { convFast } from '../src/backend/wasm/conv-fast.js';
 import { elementwiseFast } from '../src/backend/wasm/elementwise-fast.js';
-import { getEngine, residentAt, residentCopy, setResidentOutputs } from '../src/backend/wasm/gemm-fast.js';
+import { getEngine, residentAt, residentBytes, residentCopy, setResidentOutputs } from '../src/backend/wasm/gemm-fast.js';
 import { conv2dInfo } from '../src/geometry.js';
+import { SGD } from '../src/optimizers.js';
+import { Tensor } from '../src/tensor.js';
+import { buildUserModel } from '../examples/lib/user-model.js';
 import { assertIdentical, randomArray } from './helpers.js';
 
 const e = getEngine();
@@ -109,22 +112,35 @@ test('every WebAssembly op: resident outputs and inputs give the same bits, inpu
   }));
 });
 
-test('regions: held ones survive other ops\' scratch; cleared ones are handed out again; off means copies', () => {
+test('regions: held ones survive other ops\' scratch; freed ones are reused, split and merged; off means copies', () => {
   if (e === null) return;
+  const base = residentBytes();
   const held = new OutputArena();
   const x = randomArray(4 * 20 * 20 * 16, 20);
   const kept = held.run(() => residentCopy(x));
   assert.ok(resident(kept));
-  const offset = kept.byteOffset;
   // Large ops in another arena and outside any: their scratch sits above every region.
   const other = new OutputArena();
   const big = randomArray(8 * 40 * 40 * 16, 21);
   for (let i = 0; i < 3; i++) other.run(() => elementwiseFast.batchNormTrain(big, new Float32Array(16).fill(1), new Float32Array(16), 16, 1e-3));
   convFast.conv2d(big, randomArray(3 * 3 * 16 * 16, 22), conv2dInfo([8, 40, 40, 16], [3, 3], 16, [1, 1], 'same'), null, false);
   assertIdentical(kept, x, 'a held region keeps its values');
-  held.clear();
-  const again = new OutputArena().run(() => residentCopy(x));
-  assert.is(again.byteOffset, offset, 'a cleared region of the same size is reused');
+  other.clear();
+  // A freed region takes smaller requests (the rest stays free) and merges back when they go.
+  const a = new OutputArena();
+  const b = new OutputArena();
+  const first = a.run(() => residentCopy(new Float32Array(1 << 16)));
+  const second = b.run(() => residentCopy(new Float32Array(1 << 16)));
+  a.clear();
+  const c = new OutputArena();
+  const halves = c.run(() => [residentCopy(new Float32Array(1 << 15)), residentCopy(new Float32Array(1 << 15))]);
+  assert.equal(halves.map((h) => h.byteOffset).sort((p, q) => p - q), [first.byteOffset, first.byteOffset + (1 << 17)], 'two halves in the freed region');
+  c.clear();
+  const whole = a.run(() => residentCopy(new Float32Array(1 << 16)));
+  assert.is(whole.byteOffset, first.byteOffset, 'the halves merged back into one region');
+  for (const arena of [a, b, held]) arena.clear();
+  assert.ok(second.byteOffset > first.byteOffset);
+  assert.is(residentBytes(), base, 'every region freed: the space went back to scratch');
   setResidentOutputs(false);
   try {
     const y = new OutputArena().run(() => elementwiseFast.relu(x)!);
@@ -132,6 +148,23 @@ test('regions: held ones survive other ops\' scratch; cleared ones are handed ou
   } finally {
     setResidentOutputs(true);
   }
+});
+
+test('a model reuses its regions: training and predicting at several batch sizes does not grow them', async () => {
+  if (e === null) return;
+  const m = buildUserModel(24, { dropoutRate: 0.5 });
+  m.compile({ optimizer: new SGD({ learningRate: 0.01 }), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
+  const x = new Tensor(randomArray(40 * 24 * 24 * 3, 30, 0, 1), [40, 24, 24, 3]);
+  const y = new Tensor(Float32Array.from({ length: 40 }, (_, i) => i % 2), [40, 1]);
+  const round = async () => {
+    await m.fit(x, y, { epochs: 1, batchSize: 16, validationSplit: 0.2, verbose: 0 });
+    for (const batchSize of [5, 7, 16]) await m.predict(x, { batchSize });
+  };
+  await round();
+  const after = residentBytes();
+  for (let i = 0; i < 3; i++) await round();
+  assert.ok(after > 0, 'the model used regions');
+  assert.is(residentBytes(), after, 'no growth after the first round');
 });
 
 test.run();

@@ -258,26 +258,67 @@ export function setResidentOutputs(on: boolean): void {
 const wasmBuffers = new WeakSet<object>();
 
 // Regions of the engine's memory between regionBase and workBase, for the arenas' resident
-// outputs. A new region is cut at workBase (the ops' scratch moves up above it); released regions
-// are kept by size and handed out again, never given back to scratch (wasm memory never shrinks).
+// outputs: first fit among released regions (split, the rest stays free), else cut at workBase
+// (the ops' scratch moves up above it). Released neighbours merge, and free space at the top
+// goes back to scratch, so shapes that come and go (a last partial batch, predict at several
+// batch sizes) reuse memory rather than pile it up.
 function installRegions(e: Engine): void {
-  const released = new Map<number, number[]>();
+  /** Released regions, by offset, none adjacent (merged on release). */
+  const free: { offset: number; bytes: number }[] = [];
+  /** Bytes of each region handed out, by offset. */
+  const taken = new Map<number, number>();
   setRegionAllocator({
-    alloc(bytes) {
-      const list = released.get(bytes);
-      if (list && list.length > 0) return list.pop()!;
-      const offset = e.workBase;
-      const end = align(offset + bytes, 64);
-      if (end - e.regionBase > RESIDENT_MAX_BYTES || !reserve(e, end)) return -1;
-      e.workBase = end;
+    alloc(size) {
+      const bytes = align(size, 64);
+      let best = -1;
+      for (let i = 0; i < free.length; i++) {
+        if (free[i].bytes >= bytes && (best < 0 || free[i].bytes < free[best].bytes)) best = i;
+      }
+      let offset: number;
+      if (best >= 0) {
+        const f = free[best];
+        offset = f.offset;
+        if (f.bytes === bytes) free.splice(best, 1);
+        else {
+          f.offset += bytes;
+          f.bytes -= bytes;
+        }
+      } else {
+        offset = e.workBase;
+        const end = offset + bytes;
+        if (end - e.regionBase > RESIDENT_MAX_BYTES || !reserve(e, end)) return -1;
+        e.workBase = end;
+      }
+      taken.set(offset, bytes);
       return offset;
     },
-    release(bytes, offset) {
-      let list = released.get(bytes);
-      if (!list) released.set(bytes, (list = []));
-      list.push(offset);
+    release(_size, offset) {
+      const bytes = taken.get(offset);
+      if (bytes === undefined) return;
+      taken.delete(offset);
+      let i = 0;
+      while (i < free.length && free[i].offset < offset) i++;
+      free.splice(i, 0, { offset, bytes });
+      if (i + 1 < free.length && offset + bytes === free[i + 1].offset) {
+        free[i].bytes += free[i + 1].bytes;
+        free.splice(i + 1, 1);
+      }
+      if (i > 0 && free[i - 1].offset + free[i - 1].bytes === offset) {
+        free[i - 1].bytes += free[i].bytes;
+        free.splice(i, 1);
+      }
+      const top = free[free.length - 1];
+      if (top && top.offset + top.bytes === e.workBase) {
+        e.workBase = top.offset;
+        free.pop();
+      }
     },
   });
+}
+
+/** Bytes between the first region and the ops' scratch (regions held or free); for tests. */
+export function residentBytes(): number {
+  return engine ? engine.workBase - engine.regionBase : 0;
 }
 
 /**
