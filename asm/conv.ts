@@ -741,3 +741,166 @@ export function scatterPooledGrad(dz: usize, size: i32, dy: usize, y: usize, am:
     store<f32>(dz + (<usize>load<i32>(am + o) << 2), load<f32>(dy + o));
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Winograd F(2×2, 3×3) for 3×3 filters at stride 1 and dilation 1 (Lavin & Gray, 2015): each 2×2
+// block of outputs ("tile") comes from a 4×4 input patch d as
+//   y = Aᵀ [ Σ_c (Bᵀ d_c B) ⊙ U_c ] A,   U = G w G ᵀ (the filter, transformed once by the caller)
+//   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  Aᵀ = [1 1 1 0; 0 1 −1 −1]
+// so the 9 multiply-adds per output and input channel become 4 (16 per tile), done as 16 GEMMs
+// V_ξ[tiles × C] · U_ξ[C × F] over a block of tiles whose transforms stay in cache. Channels go
+// four at a time through f32x4 (C and F multiples of 4). The input gradient of a stride-1 3×3
+// convolution is the same computation on dy with the filter rotated and transposed (the caller
+// transforms it so and writes the geometry of that convolution).
+
+/** Bytes of this thread's work area convForwardWinograd needs for blocks of `tb` tiles. */
+export function winogradWorkBytes(tb: i32, C: i32, F: i32): i32 {
+  return <i32>gemmWork() + 16 * (tb * (C + F) * 4 + 128);
+}
+
+// The 16 vectors of the 4×4 patch at (iy0, ix0) for channels [c, c+4) of image xn; 0 outside.
+// @ts-ignore: decorator
+@inline
+function patch(xn: usize, H: i32, W: i32, C: i32, iy0: i32, ix0: i32, c: i32, i: i32, j: i32): v128 {
+  const iy = iy0 + i, ix = ix0 + j;
+  if (iy < 0 || iy >= H || ix < 0 || ix >= W) return f32x4.splat(0);
+  return v128.load(xn + (<usize>((iy * W + ix) * C + c) << 2));
+}
+
+/**
+ * Output tiles [t0, t1) (tile = (n, ty, tx), ty < ⌈OH/2⌉, tx < ⌈OW/2⌉) of the convolution whose
+ * geometry is at g, with the transformed filter U (16 × C × F) at G_WT, in blocks of `tb` tiles.
+ */
+export function convForwardWinograd(g: usize, t0: i32, t1: i32, work: usize, tb: i32): void {
+  const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
+  const pt = gi(g, G_PT), pl = gi(g, G_PL);
+  const x = <usize>gi(g, G_X), u = <usize>gi(g, G_WT), y = <usize>gi(g, G_OUT);
+  const bias = <usize>gi(g, G_BIAS);
+  const relu = gi(g, G_RELU) != 0;
+  const TY = (OH + 1) >> 1, TX = (OW + 1) >> 1, perImage = TY * TX;
+  const vBase = work + gemmWork();
+  // One cache line more than the matrix, so that the 16 matrices do not all fall into the same
+  // L1 sets (strides of multiples of 4 KiB did: 1.5× slower).
+  const vStride = (<usize>(tb * C) << 2) + 64;
+  const mBase = vBase + 16 * vStride;
+  const mStride = (<usize>(tb * F) << 2) + 64;
+  const zero = f32x4.splat(0);
+  for (let b0 = t0; b0 < t1; b0 += tb) {
+    const nt = min(tb, t1 - b0);
+    // V_ξ[t, c] = (Bᵀ d B)[ξ] for the block's tiles.
+    for (let t = 0; t < nt; t++) {
+      const tile = b0 + t;
+      const n = tile / perImage;
+      const rem = tile - n * perImage;
+      const ty = rem / TX;
+      const tx = rem - ty * TX;
+      const iy0 = 2 * ty - pt, ix0 = 2 * tx - pl;
+      const xn = x + (<usize>(n * H * W * C) << 2);
+      const interior = iy0 >= 0 && iy0 + 4 <= H && ix0 >= 0 && ix0 + 4 <= W;
+      const vt = vBase + (<usize>(t * C) << 2);
+      for (let c = 0; c < C; c += 4) {
+        // Rows of Bᵀ d: r0 = d0 − d2, r1 = d1 + d2, r2 = d2 − d1, r3 = d1 − d3 (per column j).
+        const o = vt + (<usize>c << 2);
+        for (let j = 0; j < 4; j++) {
+          let d0: v128, d1: v128, d2: v128, d3: v128;
+          if (interior) {
+            const p = xn + (<usize>((iy0 * W + ix0 + j) * C + c) << 2);
+            const row = <usize>(W * C) << 2;
+            d0 = v128.load(p);
+            d1 = v128.load(p + row);
+            d2 = v128.load(p + 2 * row);
+            d3 = v128.load(p + 3 * row);
+          } else {
+            d0 = patch(xn, H, W, C, iy0, ix0, c, 0, j);
+            d1 = patch(xn, H, W, C, iy0, ix0, c, 1, j);
+            d2 = patch(xn, H, W, C, iy0, ix0, c, 2, j);
+            d3 = patch(xn, H, W, C, iy0, ix0, c, 3, j);
+          }
+          // Column j of Bᵀ d, kept in V for the second pass (rows ξ = 4i + j are filled below).
+          v128.store(o + <usize>(0 * 4 + j) * vStride, f32x4.sub(d0, d2));
+          v128.store(o + <usize>(1 * 4 + j) * vStride, f32x4.add(d1, d2));
+          v128.store(o + <usize>(2 * 4 + j) * vStride, f32x4.sub(d2, d1));
+          v128.store(o + <usize>(3 * 4 + j) * vStride, f32x4.sub(d1, d3));
+        }
+        // (Bᵀ d) B on each row i: [r0 − r2, r1 + r2, r2 − r1, r1 − r3] over its columns.
+        for (let i = 0; i < 4; i++) {
+          const q = o + <usize>(i * 4) * vStride;
+          const r0 = v128.load(q), r1 = v128.load(q + vStride), r2 = v128.load(q + 2 * vStride), r3 = v128.load(q + 3 * vStride);
+          v128.store(q, f32x4.sub(r0, r2));
+          v128.store(q + vStride, f32x4.add(r1, r2));
+          v128.store(q + 2 * vStride, f32x4.sub(r2, r1));
+          v128.store(q + 3 * vStride, f32x4.sub(r1, r3));
+        }
+      }
+    }
+    // M_ξ = V_ξ · U_ξ.
+    for (let xi = 0; xi < 16; xi++) {
+      gemm(nt, F, C, vBase + <usize>xi * vStride, C, false, u + (<usize>(xi * C * F) << 2), F, false, mBase + <usize>xi * mStride, F, false, work);
+    }
+    // y = Aᵀ M A (+ bias, relu) for the block's tiles, the parts inside the output.
+    for (let t = 0; t < nt; t++) {
+      const tile = b0 + t;
+      const n = tile / perImage;
+      const rem = tile - n * perImage;
+      const ty = rem / TX;
+      const tx = rem - ty * TX;
+      const oy = 2 * ty, ox = 2 * tx;
+      const twoRows = oy + 1 < OH, twoCols = ox + 1 < OW;
+      const yt = y + (<usize>(((n * OH + oy) * OW + ox) * F) << 2);
+      const rowBytes = <usize>(OW * F) << 2;
+      const mt = mBase + (<usize>(t * F) << 2);
+      for (let f = 0; f < F; f += 4) {
+        const o = mt + (<usize>f << 2);
+        // s_j = column j of Aᵀ M: s0_j = m0j + m1j + m2j, s1_j = m1j − m2j − m3j.
+        let a0 = zero, a1 = zero, b0v = zero, b1v = zero;
+        for (let j = 0; j < 4; j++) {
+          const m0 = v128.load(o + <usize>(0 * 4 + j) * mStride);
+          const m1 = v128.load(o + <usize>(1 * 4 + j) * mStride);
+          const m2 = v128.load(o + <usize>(2 * 4 + j) * mStride);
+          const m3 = v128.load(o + <usize>(3 * 4 + j) * mStride);
+          const s0 = f32x4.add(f32x4.add(m0, m1), m2);
+          const s1 = f32x4.sub(f32x4.sub(m1, m2), m3);
+          // (Aᵀ M) A: out[., 0] = s0 + s1 + s2 (columns 0..2), out[., 1] = s1 − s2 − s3.
+          if (j == 0) {
+            a0 = s0;
+            b0v = s1;
+          } else if (j == 1) {
+            a1 = s0;
+            b1v = s1;
+            a0 = f32x4.add(a0, s0);
+            b0v = f32x4.add(b0v, s1);
+          } else if (j == 2) {
+            a0 = f32x4.add(a0, s0);
+            b0v = f32x4.add(b0v, s1);
+            a1 = f32x4.sub(a1, s0);
+            b1v = f32x4.sub(b1v, s1);
+          } else {
+            a1 = f32x4.sub(a1, s0);
+            b1v = f32x4.sub(b1v, s1);
+          }
+        }
+        // a0 = y(0,0), a1 = y(0,1), b0v = y(1,0), b1v = y(1,1).
+        if (bias != 0) {
+          const bv = v128.load(bias + (<usize>f << 2));
+          a0 = f32x4.add(a0, bv);
+          a1 = f32x4.add(a1, bv);
+          b0v = f32x4.add(b0v, bv);
+          b1v = f32x4.add(b1v, bv);
+        }
+        if (relu) {
+          a0 = v128.and(a0, f32x4.gt(a0, zero));
+          a1 = v128.and(a1, f32x4.gt(a1, zero));
+          b0v = v128.and(b0v, f32x4.gt(b0v, zero));
+          b1v = v128.and(b1v, f32x4.gt(b1v, zero));
+        }
+        const p = yt + (<usize>f << 2);
+        v128.store(p, a0);
+        if (twoCols) v128.store(p + (<usize>F << 2), a1);
+        if (twoRows) {
+          v128.store(p + rowBytes, b0v);
+          if (twoCols) v128.store(p + rowBytes + (<usize>F << 2), b1v);
+        }
+      }
+    }
+  }
+}

@@ -1,10 +1,11 @@
 // The WebAssembly convolutions of the 'cpu' backend (asm/conv.ts via src/backend/wasm/conv-fast.ts)
 // against the plain TypeScript reference, on random inputs over many geometries, forward
-// (plain, fused with bias and relu, and fused with a max pool) and the gradients (separate and fused with relu' and db), on one thread and on several.
+// (plain, fused with bias and relu, and fused with a max pool) and the gradients (separate and fused with relu' and db), on one thread and on several;
+// im2col + GEMM, direct (few input channels) and Winograd F(2×2, 3×3) (3×3 stride 1) kernels.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createCpuBackend, referenceBackend } from '../src/backend/cpu.js';
-import { convFast } from '../src/backend/wasm/conv-fast.js';
+import { convFast, setWinograd, useWinograd } from '../src/backend/wasm/conv-fast.js';
 import { gemmFast, gemmInfo, setGemmThreads } from '../src/backend/wasm/gemm-fast.js';
 import { conv2dInfo, type Conv2DInfo, type Padding } from '../src/geometry.js';
 import { assertClose, randomArray } from './helpers.js';
@@ -45,6 +46,13 @@ const cases: Case[] = [
   { batch: 2, h: 10, w: 13, c: 3, f: 16, k: [3, 3], s: [1, 1], pad: 'same', d: [2, 2] },
   { batch: 3, h: 6, w: 5, c: 4, f: 24, k: [3, 3], s: [1, 1], pad: 'valid' },
   { batch: 2, h: 7, w: 9, c: 1, f: 8, k: [3, 5], s: [2, 1], pad: 'valid' },
+  // 3×3 stride 1 with channels in and out multiples of 4: Winograd F(2×2, 3×3) forward and input
+  // gradient (useWinograd), with partial tiles (odd sizes, a 1×1 image), 'valid' and 'same'.
+  { batch: 1, h: 5, w: 7, c: 4, f: 12, k: [3, 3], s: [1, 1], pad: 'same' },
+  { batch: 3, h: 9, w: 6, c: 8, f: 4, k: [3, 3], s: [1, 1], pad: 'valid' },
+  { batch: 2, h: 1, w: 1, c: 8, f: 8, k: [3, 3], s: [1, 1], pad: 'same' },
+  { batch: 2, h: 4, w: 3, c: 12, f: 20, k: [3, 3], s: [1, 1], pad: 'valid' },
+  { batch: 8, h: 15, w: 14, c: 32, f: 64, k: [3, 3], s: [1, 1], pad: 'same' },
   // Large enough to split over threads (forward rows, images for dx, rows for dw).
   { batch: 32, h: 20, w: 20, c: 3, f: 16, k: [3, 3], s: [1, 1], pad: 'same' },
   { batch: 32, h: 13, w: 13, c: 16, f: 32, k: [3, 3], s: [1, 1], pad: 'same' },
@@ -157,6 +165,29 @@ test('conv2d, fusedConv2d and both gradients = reference, one thread', () => {
 
 test('conv2d, fusedConv2d and both gradients = reference, three threads', () => {
   withThreads(3, () => cases.forEach((t, i) => check(t, 500 + 10 * i)));
+});
+
+test('Winograd: runs for 3×3 stride-1 layers with channels in fours (the seed model\'s layers 2–4), not elsewhere; = im2col + GEMM', () => {
+  const seed = [[50, 16, 32], [25, 32, 64], [12, 64, 128]].map(([h, c, f]) => conv2dInfo([32, h, h, c], [3, 3], f, [1, 1], 'same'));
+  assert.ok(seed.every(useWinograd), 'seed model layers 2–4');
+  assert.not.ok(useWinograd(conv2dInfo([32, 100, 100, 3], [3, 3], 16, [1, 1], 'same')), 'first layer: direct kernels');
+  assert.not.ok(useWinograd(conv2dInfo([2, 9, 9, 16], [3, 3], 16, [2, 2], 'same')), 'stride 2');
+  assert.not.ok(useWinograd(conv2dInfo([2, 9, 9, 16], [3, 3], 16, [1, 1], 'same', [2, 2])), 'dilation 2');
+  assert.not.ok(useWinograd(conv2dInfo([2, 9, 9, 6], [3, 3], 16, [1, 1], 'same')), '6 input channels');
+  assert.not.ok(useWinograd(conv2dInfo([2, 9, 9, 16], [5, 5], 16, [1, 1], 'same')), '5×5');
+  const info = conv2dInfo([4, 11, 10, 16], [3, 3], 24, [1, 1], 'same');
+  const x = randomArray(4 * 11 * 10 * 16, 80);
+  const w = randomArray(9 * 16 * 24, 81);
+  const dy = randomArray(4 * 11 * 10 * 24, 82);
+  const y = fast.conv2d(x, w, info);
+  const dx = fast.conv2dBackpropInput(dy, w, info);
+  setWinograd(false);
+  try {
+    assertClose(y, fast.conv2d(x, w, info), tolerance(9 * 16), 'forward: Winograd = im2col');
+    assertClose(dx, fast.conv2dBackpropInput(dy, w, info), tolerance(9 * 24 * 16), 'input gradient: Winograd = im2col');
+  } finally {
+    setWinograd(true);
+  }
 });
 
 test('a fast gradient overwrites: dx and dw do not depend on earlier calls', () => {

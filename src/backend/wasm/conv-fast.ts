@@ -9,6 +9,7 @@ import {
   JOB_CONV_FORWARD_DIRECT_POOL,
   JOB_CONV_BACKPROP_FILTER_DIRECT,
   JOB_CONV_BACKPROP_INPUT_DIRECT,
+  JOB_CONV_FORWARD_WINOGRAD,
   JOB_RELU_BACKWARD,
   reserve,
   residentF32,
@@ -99,6 +100,83 @@ export function useDirect(info: Conv2DInfo): boolean {
   return info.outChannels % 8 === 0 && info.inChannels <= 4;
 }
 
+let winogradOn = process.env.TSCNN_WINOGRAD !== '0';
+
+/**
+ * Whether 3×3 stride-1 convolutions use Winograd F(2×2, 3×3) for the forward and the input
+ * gradient (default; TSCNN_WINOGRAD=0 keeps im2col + GEMM). For tests and measurements.
+ */
+export function setWinograd(on: boolean): void {
+  winogradOn = on;
+}
+
+/**
+ * Whether the forward and the input gradient run as Winograd F(2×2, 3×3) (asm
+ * convForwardWinograd): 3×3 filters, stride 1, no dilation, channels in and out multiples of 4,
+ * not a first layer (direct kernels). 16 multiply-adds per 2×2 outputs and channel instead of 36:
+ * measured on the seed model's layers 2–4 (50²×16→32, 25²×32→64, 12²×64→128) at 1.6–2× the
+ * im2col + GEMM speed; results differ from it within float32 rounding of the transforms.
+ */
+export function useWinograd(info: Conv2DInfo): boolean {
+  return winogradOn && info.filterHeight === 3 && info.filterWidth === 3 && info.strideHeight === 1 && info.strideWidth === 1 &&
+    info.dilationHeight === 1 && info.dilationWidth === 1 && info.inChannels % 4 === 0 && info.outChannels % 4 === 0 &&
+    info.padTop <= 2 && info.padLeft <= 2 && !useDirect(info);
+}
+
+// Tiles per Winograd block: its 16 transformed inputs and outputs (16·tb·(C + F) floats) in
+// about 384 KiB, so they stay in L2 between the transforms and the GEMMs.
+function winogradTiles(info: Conv2DInfo): number {
+  return Math.max(8, Math.min(128, Math.floor(6144 / (info.inChannels + info.outChannels) / 4) * 4));
+}
+
+// Floats the filter takes in wasm memory: w itself, then its Winograd transform where used.
+function filterFloats(info: Conv2DInfo): number {
+  const kf = info.filterHeight * info.filterWidth * info.inChannels * info.outChannels;
+  return useWinograd(info) ? align(kf, 16) + 16 * info.inChannels * info.outChannels : kf;
+}
+
+/**
+ * U = G g Gᵀ of every 3×3 filter slice g (G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]) into wasm memory at
+ * byte `at`, as 16 matrices [cin × cout]. Forward: g = w[·, ·, c, f], cin = C, cout = F. For the
+ * input gradient (`transpose`): the filter rotated by 180° with in and out swapped,
+ * g = w[2 − i, 2 − j, c, f] at [f, c], so that dx is the forward convolution of dy with it.
+ */
+function winogradFilter(e: Engine, w: Float32Array, C: number, F: number, transpose: boolean, at: number): void {
+  const cin = transpose ? F : C;
+  const cout = transpose ? C : F;
+  const u = new Float32Array(e.memory.buffer, at, 16 * C * F);
+  const g = new Float64Array(9);
+  const t = new Float64Array(12);
+  for (let c = 0; c < C; c++) {
+    for (let f = 0; f < F; f++) {
+      for (let k = 0; k < 9; k++) g[transpose ? 8 - k : k] = w[(k * C + c) * F + f];
+      // t = G g (4 × 3), then U = t Gᵀ (4 × 4).
+      for (let j = 0; j < 3; j++) {
+        const a = g[j], b = g[3 + j], d = g[6 + j];
+        t[j] = a;
+        t[3 + j] = (a + b + d) / 2;
+        t[6 + j] = (a - b + d) / 2;
+        t[9 + j] = d;
+      }
+      const row = transpose ? f * cout + c : c * cout + f;
+      for (let i = 0; i < 4; i++) {
+        const a = t[3 * i], b = t[3 * i + 1], d = t[3 * i + 2];
+        const base = (4 * i) * cin * cout + row;
+        u[base] = a;
+        u[base + cin * cout] = (a + b + d) / 2;
+        u[base + 2 * cin * cout] = (a - b + d) / 2;
+        u[base + 3 * cin * cout] = d;
+      }
+    }
+  }
+}
+
+// Runs convForwardWinograd over all tiles of the convolution whose geometry is at lay.g.
+function winogradRun(e: Engine, lay: Layout, batch: number, OH: number, OW: number, tb: number): void {
+  const tiles = batch * Math.ceil(OH / 2) * Math.ceil(OW / 2);
+  runJobs(e, JOB_CONV_FORWARD_WINOGRAD, ranges(tiles, lay.t, 1).map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, tb]));
+}
+
 // Rows of one im2col block (at least 256 rows for the filter gradient measured no faster).
 function blockRows(K: number): number {
   return Math.max(16, Math.min(1024, Math.floor(COLS_FLOATS / K / 4) * 4));
@@ -110,7 +188,8 @@ function layout(e: Engine, info: Conv2DInfo, t: number, extra: number): Layout {
   const block = blockRows(K);
   const g = e.workBase;
   const work = align(g + G_WORDS * 4, 64);
-  const threadBytes = align(e.workBytes, 64) + align(block * K * 4, 64) + align(extra, 64);
+  const wino = useWinograd(info) ? e.wasm.winogradWorkBytes(winogradTiles(info), info.inChannels, info.outChannels) : 0;
+  const threadBytes = align(e.workBytes, 64) + Math.max(align(block * K * 4, 64), wino) + align(extra, 64);
   return { g, t, block, work, threadBytes, next: work + t * threadBytes };
 }
 
@@ -179,6 +258,13 @@ function forwardInMemory(
   e.f32.set(w, offW >> 2);
   if (bias) e.f32.set(bias.subarray(0, info.outChannels), offB >> 2);
   writeGeometry(e, lay, info, { x: offX, w: offW, out: offY, bias: bias ? offB : 0 }, relu);
+  if (useWinograd(info)) {
+    const offU = offW + align(w.length * 4, 64);
+    winogradFilter(e, w, info.inChannels, info.outChannels, false, offU);
+    new Int32Array(e.memory.buffer, lay.g, G_WORDS)[G_WT] = offU;
+    winogradRun(e, lay, info.batch, info.outHeight, info.outWidth, winogradTiles(info));
+    return;
+  }
   const parts = ranges(info.batch * info.outHeight * info.outWidth, lay.t, 4);
   if (useDirect(info)) runJobs(e, JOB_CONV_FORWARD_DIRECT, parts.map(([s, f]) => [lay.g, s, f]));
   else runJobs(e, JOB_CONV_FORWARD, parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes]));
@@ -195,6 +281,20 @@ function inputGradThreads(info: Conv2DInfo): number {
 // rows, else GEMM + col2im by whole images (col2im adds across neighbouring pixels), or by rows
 // when pointwise.
 function inputGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offW: number, offDy: number, offDx: number): void {
+  if (useWinograd(info)) {
+    // dx = the stride-1 convolution of dy [batch, OH, OW, F] with the rotated, transposed filter,
+    // padded by 2 − pad, giving [batch, H, W, C].
+    const { inChannels: C, outChannels: F } = info;
+    const offU = offW + align(9 * C * F * 4, 64);
+    winogradFilter(e, e.f32.subarray(offW >> 2, (offW >> 2) + 9 * C * F), C, F, true, offU);
+    const back: Conv2DInfo = {
+      ...info, inHeight: info.outHeight, inWidth: info.outWidth, inChannels: F, outHeight: info.inHeight, outWidth: info.inWidth,
+      outChannels: C, padTop: 2 - info.padTop, padLeft: 2 - info.padLeft,
+    };
+    writeGeometry(e, lay, back, { x: offDy, w: offU, out: offDx }, false);
+    winogradRun(e, lay, info.batch, info.inHeight, info.inWidth, winogradTiles(info));
+    return;
+  }
   writeGeometry(e, lay, info, { w: offW, dy: offDy, out: offDx }, false);
   if (useDirect(info)) {
     runJobs(e, JOB_CONV_BACKPROP_INPUT_DIRECT, ranges(info.batch * info.inHeight, lay.t, 1).map(([s, f]) => [lay.g, s, f]));
@@ -238,7 +338,7 @@ function convPool(
   const aRes = withArgmax ? residentI32(e, sizeP) : null;
   const lay = layout(e, info, forwardThreads(info), 0);
   const { offs, end } = place(lay.next, [
-    scratchFor(e, x), w.length, bias ? info.outChannels : 0, sizeY, MAX_POOL_GEOMETRY_WORDS, pRes ? 0 : sizeP, aRes ? 0 : sizeP,
+    scratchFor(e, x), filterFloats(info), bias ? info.outChannels : 0, sizeY, MAX_POOL_GEOMETRY_WORDS, pRes ? 0 : sizeP, aRes ? 0 : sizeP,
   ]);
   if (!reserve(e, end)) return null;
   const [offX, offW, offB, offY, offG] = offs;
@@ -324,7 +424,7 @@ export const convFast: ConvKernels = {
     const sizeY = info.batch * info.outHeight * info.outWidth * info.outChannels;
     const yRes = residentF32(e, sizeY);
     const lay = layout(e, info, forwardThreads(info), 0);
-    const { offs, end } = place(lay.next, [scratchFor(e, x), w.length, bias ? info.outChannels : 0, yRes ? 0 : sizeY]);
+    const { offs, end } = place(lay.next, [scratchFor(e, x), filterFloats(info), bias ? info.outChannels : 0, yRes ? 0 : sizeY]);
     if (!reserve(e, end)) return null;
     const offY = yRes ? yRes.byteOffset : offs[3];
     forwardInMemory(e, lay, info, x, w, bias, relu, offs[0], offs[1], offs[2], offY);
@@ -347,7 +447,7 @@ export const convFast: ConvKernels = {
     const dxRes = need.dx ? residentF32(e, sizeX) : null;
     const { lay, tw, tx } = backwardLayout(e, info);
     const { offs, end } = place(lay.next, [
-      sizeZ, scratchFor(e, dy), scratchFor(e, y), scratchFor(e, argmax), need.dw ? scratchFor(e, x) : 0, need.dx ? w.length : 0,
+      sizeZ, scratchFor(e, dy), scratchFor(e, y), scratchFor(e, argmax), need.dw ? scratchFor(e, x) : 0, need.dx ? filterFloats(info) : 0,
       need.dx && !dxRes ? sizeX : 0, need.db ? 2 * info.outChannels : 0,
     ]);
     if (!reserve(e, end)) return null;
@@ -365,7 +465,7 @@ export const convFast: ConvKernels = {
     const sizeX = info.batch * info.inHeight * info.inWidth * info.inChannels;
     const dxRes = residentF32(e, sizeX);
     const lay = layout(e, info, inputGradThreads(info), 0);
-    const { offs, end } = place(lay.next, [scratchFor(e, dy), w.length, dxRes ? 0 : sizeX]);
+    const { offs, end } = place(lay.next, [scratchFor(e, dy), filterFloats(info), dxRes ? 0 : sizeX]);
     if (!reserve(e, end)) return null;
     const offDy = stage(e, dy, offs[0]);
     const offW = offs[1];
@@ -396,7 +496,7 @@ export const convFast: ConvKernels = {
     const { lay, tw, tx } = backwardLayout(e, info);
     // Without relu, dz is dy itself, read where it is (resident) or from its copy.
     const { offs, end } = place(lay.next, [
-      reluY ? dy.length : 0, scratchFor(e, dy), reluY ? scratchFor(e, reluY) : 0, need.dw ? scratchFor(e, x) : 0, need.dx ? w.length : 0,
+      reluY ? dy.length : 0, scratchFor(e, dy), reluY ? scratchFor(e, reluY) : 0, need.dw ? scratchFor(e, x) : 0, need.dx ? filterFloats(info) : 0,
       need.dx && !dxRes ? sizeX : 0, need.db ? 2 * info.outChannels : 0,
     ]);
     if (!reserve(e, end)) return null;

@@ -17,6 +17,8 @@ interface GemmExports {
   addInto(dst: number, src: number, count: number): void;
   convForward(g: number, start: number, end: number, work: number): void;
   convForwardDirect(g: number, start: number, end: number): void;
+  convForwardWinograd(g: number, t0: number, t1: number, work: number, tb: number): void;
+  winogradWorkBytes(tb: number, C: number, F: number): number;
   convForwardDirectPool(g: number, q0: number, q1: number, scratch: number, out: number, pkh: number, pkw: number, POH: number, POW: number): void;
   convBackpropFilterDirect(g: number, q0: number, q1: number, part: number): void;
   convBackpropInputDirect(g: number, p0: number, p1: number): void;
@@ -95,7 +97,7 @@ const JOB_EXPORTS = [
   'channelSum', 'channelSquaredDeviation', 'batchNormApply', 'scaleShift', 'batchNormBackwardSums', 'batchNormBackwardApply',
   'reluForward', 'reluBackward', 'maxPool', 'convForwardDirect', 'convBackpropFilterDirect', 'convBackpropInputDirect',
   'bnActMaxPool', 'bnActPoolBackwardSums', 'bnBackwardApplyZero', 'bnActPoolBackwardScatter', 'convForwardDirectPool',
-  'activationForward', 'activationBackward',
+  'activationForward', 'activationBackward', 'convForwardWinograd',
 ] as const;
 /** Job kinds of {@link runJobs}. */
 export const JOB_GEMM = 0;
@@ -121,6 +123,7 @@ export const JOB_BN_ACT_POOL_SCATTER = 19;
 export const JOB_CONV_FORWARD_DIRECT_POOL = 20;
 export const JOB_ACTIVATION_FORWARD = 21;
 export const JOB_ACTIVATION_BACKWARD = 22;
+export const JOB_CONV_FORWARD_WINOGRAD = 23;
 const MR = 4;
 const NR = 8;
 /** Below this many multiply-adds, waking workers costs more than it saves. */
