@@ -167,7 +167,7 @@ test('conv2d, fusedConv2d and both gradients = reference, three threads', () => 
   withThreads(3, () => cases.forEach((t, i) => check(t, 500 + 10 * i)));
 });
 
-test('Winograd: runs for 3×3 stride-1 layers with channels in fours (the seed model\'s layers 2–4), not elsewhere; = im2col + GEMM', () => {
+test('Winograd (forward and both gradients): runs for 3×3 stride-1 layers with channels in fours (the seed model\'s layers 2–4), not elsewhere; = im2col + GEMM', () => {
   const seed = [[50, 16, 32], [25, 32, 64], [12, 64, 128]].map(([h, c, f]) => conv2dInfo([32, h, h, c], [3, 3], f, [1, 1], 'same'));
   assert.ok(seed.every(useWinograd), 'seed model layers 2–4');
   assert.not.ok(useWinograd(conv2dInfo([32, 100, 100, 3], [3, 3], 16, [1, 1], 'same')), 'first layer: direct kernels');
@@ -181,10 +181,12 @@ test('Winograd: runs for 3×3 stride-1 layers with channels in fours (the seed m
   const dy = randomArray(4 * 11 * 10 * 24, 82);
   const y = fast.conv2d(x, w, info);
   const dx = fast.conv2dBackpropInput(dy, w, info);
+  const dw = fast.conv2dBackpropFilter(x, dy, info);
   setWinograd(false);
   try {
     assertClose(y, fast.conv2d(x, w, info), tolerance(9 * 16), 'forward: Winograd = im2col');
     assertClose(dx, fast.conv2dBackpropInput(dy, w, info), tolerance(9 * 24 * 16), 'input gradient: Winograd = im2col');
+    assertClose(dw, fast.conv2dBackpropFilter(x, dy, info), tolerance(4 * 11 * 10), 'filter gradient: Winograd = im2col');
   } finally {
     setWinograd(true);
   }

@@ -10,6 +10,7 @@ import {
   JOB_CONV_BACKPROP_FILTER_DIRECT,
   JOB_CONV_BACKPROP_INPUT_DIRECT,
   JOB_CONV_FORWARD_WINOGRAD,
+  JOB_CONV_BACKPROP_FILTER_WINOGRAD,
   JOB_RELU_BACKWARD,
   reserve,
   residentF32,
@@ -103,19 +104,21 @@ export function useDirect(info: Conv2DInfo): boolean {
 let winogradOn = process.env.TSCNN_WINOGRAD !== '0';
 
 /**
- * Whether 3×3 stride-1 convolutions use Winograd F(2×2, 3×3) for the forward and the input
- * gradient (default; TSCNN_WINOGRAD=0 keeps im2col + GEMM). For tests and measurements.
+ * Whether 3×3 stride-1 convolutions use Winograd (default; TSCNN_WINOGRAD=0 keeps im2col + GEMM).
+ * For tests and measurements.
  */
 export function setWinograd(on: boolean): void {
   winogradOn = on;
 }
 
 /**
- * Whether the forward and the input gradient run as Winograd F(2×2, 3×3) (asm
- * convForwardWinograd): 3×3 filters, stride 1, no dilation, channels in and out multiples of 4,
- * not a first layer (direct kernels). 16 multiply-adds per 2×2 outputs and channel instead of 36:
- * measured on the seed model's layers 2–4 (50²×16→32, 25²×32→64, 12²×64→128) at 1.6–2× the
- * im2col + GEMM speed; results differ from it within float32 rounding of the transforms.
+ * Whether the forward and both gradients run as Winograd (asm convForwardWinograd: F(2×2, 3×3)
+ * for the forward and, on the rotated filter, the input gradient; convBackpropFilterWinograd:
+ * F(3×3, 2×2) for the filter gradient): 3×3 filters, stride 1, no dilation, channels in and out
+ * multiples of 4, not a first layer (direct kernels). 16 multiply-adds per 2×2 outputs and channel
+ * pair instead of 36: measured single-threaded on the seed model's layers 2–4 (50²×16→32,
+ * 25²×32→64, 12²×64→128) at 1.4–1.8× the im2col + GEMM speed; results differ from it within
+ * float32 rounding of the transforms.
  */
 export function useWinograd(info: Conv2DInfo): boolean {
   return winogradOn && info.filterHeight === 3 && info.filterWidth === 3 && info.strideHeight === 1 && info.strideWidth === 1 &&
@@ -169,6 +172,38 @@ function winogradFilter(e: Engine, w: Float32Array, C: number, F: number, transp
       }
     }
   }
+}
+
+/**
+ * dw [3, 3, C, F] = Gᵀ M G of the 16 summed matrices M_ξ [C × F] of convBackpropFilterWinograd
+ * (Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1]), in f64.
+ */
+function winogradFilterGrad(m: Float32Array, C: number, F: number): Float32Array {
+  const cf = C * F;
+  const dw = new Float32Array(9 * cf);
+  const t = new Float64Array(12);
+  for (let k = 0; k < cf; k++) {
+    // t = Gᵀ M (3 × 4), then dw = t G (3 × 3).
+    for (let j = 0; j < 4; j++) {
+      const m0 = m[j * cf + k], m1 = m[(4 + j) * cf + k], m2 = m[(8 + j) * cf + k], m3 = m[(12 + j) * cf + k];
+      t[j] = m0 + (m1 + m2) / 2;
+      t[4 + j] = (m1 - m2) / 2;
+      t[8 + j] = (m1 + m2) / 2 + m3;
+    }
+    for (let i = 0; i < 3; i++) {
+      const p0 = t[4 * i], p1 = t[4 * i + 1], p2 = t[4 * i + 2], p3 = t[4 * i + 3];
+      dw[(3 * i) * cf + k] = p0 + (p1 + p2) / 2;
+      dw[(3 * i + 1) * cf + k] = (p1 - p2) / 2;
+      dw[(3 * i + 2) * cf + k] = (p1 + p2) / 2 + p3;
+    }
+  }
+  return dw;
+}
+
+// Bytes of one thread's filter-gradient part: K × F, or the 16 Winograd matrices C × F.
+function filterPartBytes(info: Conv2DInfo): number {
+  const cf = info.inChannels * info.outChannels;
+  return (useWinograd(info) ? 16 * cf : info.filterHeight * info.filterWidth * cf) * 4;
 }
 
 // Runs convForwardWinograd over all tiles of the convolution whose geometry is at lay.g.
@@ -311,8 +346,17 @@ function inputGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offW: numbe
 function filterGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offX: number, offDy: number): Float32Array {
   const K = info.filterHeight * info.filterWidth * info.inChannels;
   const F = info.outChannels;
-  const partAt = (i: number) => lay.work + i * lay.threadBytes + lay.threadBytes - align(K * F * 4, 64);
+  const partAt = (i: number) => lay.work + i * lay.threadBytes + lay.threadBytes - align(filterPartBytes(info), 64);
   writeGeometry(e, lay, info, { x: offX, dy: offDy, out: 0 }, false);
+  if (useWinograd(info)) {
+    const C = info.inChannels;
+    const tiles = info.batch * Math.ceil(info.outHeight / 2) * Math.ceil(info.outWidth / 2);
+    const tb = winogradTiles(info);
+    const parts = ranges(tiles, lay.t, 1);
+    runJobs(e, JOB_CONV_BACKPROP_FILTER_WINOGRAD, parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, tb, partAt(i)]));
+    for (let i = 1; i < parts.length; i++) e.wasm.addInto(partAt(0), partAt(i), 16 * C * F);
+    return winogradFilterGrad(new Float32Array(e.memory.buffer, partAt(0), 16 * C * F), C, F);
+  }
   const jobs = useDirect(info)
     ? ranges(info.batch * info.outHeight, lay.t, 1).map(([s, f], i) => [lay.g, s, f, partAt(i)])
     : ranges(info.batch * info.outHeight * info.outWidth, lay.t, 4).map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, partAt(i)]);
@@ -387,7 +431,7 @@ function backwardLayout(e: Engine, info: Conv2DInfo): { lay: Layout; tw: number;
   const rows = info.batch * info.outHeight * info.outWidth;
   const tw = threadCount(rows * K * F, Math.ceil(rows / 64));
   const tx = inputGradThreads(info);
-  return { lay: layout(e, info, Math.max(tw, tx), K * F * 4), tw, tx };
+  return { lay: layout(e, info, Math.max(tw, tx), filterPartBytes(info)), tw, tx };
 }
 
 // db = Σ dz (f64, row order), dw and dx from dz already at offDz, each only when asked; stages
@@ -482,7 +526,7 @@ export const convFast: ConvKernels = {
     const F = info.outChannels;
     const rows = info.batch * info.outHeight * info.outWidth;
     const t = threadCount(rows * K * F, Math.ceil(rows / 64));
-    const lay = layout(e, info, t, K * F * 4);
+    const lay = layout(e, info, t, filterPartBytes(info));
     const { offs, end } = place(lay.next, [scratchFor(e, x), scratchFor(e, dy)]);
     if (!reserve(e, end)) return null;
     return filterGradInMemory(e, lay, info, stage(e, x, offs[0]), stage(e, dy, offs[1]));

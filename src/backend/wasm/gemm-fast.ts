@@ -19,6 +19,7 @@ interface GemmExports {
   convForwardDirect(g: number, start: number, end: number): void;
   convForwardWinograd(g: number, t0: number, t1: number, work: number, tb: number): void;
   winogradWorkBytes(tb: number, C: number, F: number): number;
+  convBackpropFilterWinograd(g: number, t0: number, t1: number, work: number, tb: number, part: number): void;
   convForwardDirectPool(g: number, q0: number, q1: number, scratch: number, out: number, pkh: number, pkw: number, POH: number, POW: number): void;
   convBackpropFilterDirect(g: number, q0: number, q1: number, part: number): void;
   convBackpropInputDirect(g: number, p0: number, p1: number): void;
@@ -97,7 +98,7 @@ const JOB_EXPORTS = [
   'channelSum', 'channelSquaredDeviation', 'batchNormApply', 'scaleShift', 'batchNormBackwardSums', 'batchNormBackwardApply',
   'reluForward', 'reluBackward', 'maxPool', 'convForwardDirect', 'convBackpropFilterDirect', 'convBackpropInputDirect',
   'bnActMaxPool', 'bnActPoolBackwardSums', 'bnBackwardApplyZero', 'bnActPoolBackwardScatter', 'convForwardDirectPool',
-  'activationForward', 'activationBackward', 'convForwardWinograd',
+  'activationForward', 'activationBackward', 'convForwardWinograd', 'convBackpropFilterWinograd',
 ] as const;
 /** Job kinds of {@link runJobs}. */
 export const JOB_GEMM = 0;
@@ -124,6 +125,7 @@ export const JOB_CONV_FORWARD_DIRECT_POOL = 20;
 export const JOB_ACTIVATION_FORWARD = 21;
 export const JOB_ACTIVATION_BACKWARD = 22;
 export const JOB_CONV_FORWARD_WINOGRAD = 23;
+export const JOB_CONV_BACKPROP_FILTER_WINOGRAD = 24;
 const MR = 4;
 const NR = 8;
 /** Below this many multiply-adds, waking workers costs more than it saves. */
