@@ -76,6 +76,36 @@ export function gemm(
   }
 }
 
+/**
+ * C[m×n] = A[m×k] · B with B already packed as gemm packs it (slivers of NR = 8 columns, each
+ * k × 8 floats, p-major, the last zero-padded): for a B used by many products (a Winograd
+ * filter). k ≤ 256 and n ≤ 512 (one panel); A row i at a + 4·i·lda; C overwritten.
+ */
+export function gemmPackedB(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usize, c: usize, ldc: i32, work: usize): void {
+  if (m <= 0 || n <= 0) return;
+  const ap = work;
+  const tmp = ap + <usize>(MC * KC) * 4 + <usize>(KC * NC) * 4;
+  for (let ic = 0; ic < m; ic += MC) {
+    const mc = min(MC, m - ic);
+    packAN(a + <usize>(ic * lda) * 4, lda, mc, k, ap);
+    for (let jr = 0; jr < n; jr += NR) {
+      const nr = min(NR, n - jr);
+      const bs = bp + <usize>(jr * k) * 4;
+      for (let ir = 0; ir < mc; ir += MR) {
+        const mr = min(MR, mc - ir);
+        const as = ap + <usize>(ir * k) * 4;
+        const ct = c + <usize>((ic + ir) * ldc + jr) * 4;
+        if (mr == MR && nr == NR) {
+          kernel(k, as, bs, ct, ldc, true);
+        } else {
+          kernel(k, as, bs, tmp, NR, true);
+          edge(tmp, ct, ldc, mr, nr, true);
+        }
+      }
+    }
+  }
+}
+
 /** dst[i] += src[i] for i < count (reduction of per-thread partial sums). */
 export function addInto(dst: usize, src: usize, count: i32): void {
   let i = 0;

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createCpuBackend, referenceBackend } from '../src/backend/cpu.js';
-import { convFast, setWinograd, useWinograd } from '../src/backend/wasm/conv-fast.js';
+import { convFast, setWinograd, setWinograd4, useWinograd } from '../src/backend/wasm/conv-fast.js';
 import { gemmFast, gemmInfo, setGemmThreads } from '../src/backend/wasm/gemm-fast.js';
 import { conv2dInfo, type Conv2DInfo, type Padding } from '../src/geometry.js';
 import { assertClose, randomArray } from './helpers.js';
@@ -189,6 +189,28 @@ test('Winograd (forward and both gradients): runs for 3×3 stride-1 layers with 
     assertClose(dw, fast.conv2dBackpropFilter(x, dy, info), tolerance(4 * 11 * 10), 'filter gradient: Winograd = im2col');
   } finally {
     setWinograd(true);
+  }
+});
+
+test('Winograd F(4×4, 3×3) (opt-in, TSCNN_WINOGRAD=4): forward and input gradient = reference within 20× the im2col tolerance', () => {
+  setWinograd4(true);
+  try {
+    for (const [n, h, w, c, f, pad] of [[1, 5, 7, 4, 12, 'same'], [3, 9, 6, 8, 4, 'valid'], [2, 1, 1, 8, 8, 'same'], [4, 15, 14, 32, 64, 'same'], [2, 13, 10, 16, 20, 'valid']] as const) {
+      const info = conv2dInfo([n, h, w, c], [3, 3], f, [1, 1], pad);
+      assert.ok(useWinograd(info));
+      const x = randomArray(n * h * w * c, h + c);
+      const wt = randomArray(9 * c * f, f);
+      const bias = randomArray(f, 3);
+      const dy = randomArray(n * info.outHeight * info.outWidth * f, 4);
+      const loose = (depth: number) => ({ atol: 20 * tolerance(depth).atol, rtol: 20 * tolerance(depth).rtol });
+      const what = `[${n},${h},${w},${c}]→${f} ${pad}`;
+      const y = ref.conv2d(x, wt, info);
+      assertClose(fast.conv2d(x, wt, info), y, loose(9 * c), `conv2d ${what}`);
+      assertClose(fast.fusedConv2d!(x, wt, bias, info, 'relu'), ref.activation('relu', ref.biasAdd(y, bias, f), f, 0), loose(9 * c), `fusedConv2d relu ${what}`);
+      assertClose(fast.conv2dBackpropInput(dy, wt, info), ref.conv2dBackpropInput(dy, wt, info), loose(9 * c * f), `conv2dBackpropInput ${what}`);
+    }
+  } finally {
+    setWinograd4(false);
   }
 });
 

@@ -10,6 +10,7 @@ import {
   JOB_CONV_BACKPROP_FILTER_DIRECT,
   JOB_CONV_BACKPROP_INPUT_DIRECT,
   JOB_CONV_FORWARD_WINOGRAD,
+  JOB_CONV_FORWARD_WINOGRAD4,
   JOB_CONV_BACKPROP_FILTER_WINOGRAD,
   JOB_RELU_BACKWARD,
   reserve,
@@ -102,6 +103,12 @@ export function useDirect(info: Conv2DInfo): boolean {
 }
 
 let winogradOn = process.env.TSCNN_WINOGRAD !== '0';
+{
+  const env = process.env.TSCNN_WINOGRAD;
+  if (env !== undefined && env !== '' && env !== '0' && env !== '2' && env !== '4') {
+    throw new Error(`tscnn: TSCNN_WINOGRAD must be 0 (im2col + GEMM), 2 (F(2×2, 3×3), the default) or 4 (F(4×4, 3×3)), got ${JSON.stringify(env)}`);
+  }
+}
 
 /**
  * Whether 3×3 stride-1 convolutions use Winograd (default; TSCNN_WINOGRAD=0 keeps im2col + GEMM).
@@ -135,7 +142,8 @@ function winogradTiles(info: Conv2DInfo): number {
 // Floats the filter takes in wasm memory: w itself, then its Winograd transform where used.
 function filterFloats(info: Conv2DInfo): number {
   const kf = info.filterHeight * info.filterWidth * info.inChannels * info.outChannels;
-  return useWinograd(info) ? align(kf, 16) + 16 * info.inChannels * info.outChannels : kf;
+  const { inChannels: C, outChannels: F } = info;
+  return useWinograd(info) ? align(kf, 16) + Math.max(16 * C * F, winograd4FilterFloats(C, F), winograd4FilterFloats(F, C)) : kf;
 }
 
 /**
@@ -206,10 +214,80 @@ function filterPartBytes(info: Conv2DInfo): number {
   return (useWinograd(info) ? 16 * cf : info.filterHeight * info.filterWidth * cf) * 4;
 }
 
-// Runs convForwardWinograd over all tiles of the convolution whose geometry is at lay.g.
-function winogradRun(e: Engine, lay: Layout, batch: number, OH: number, OW: number, tb: number): void {
-  const tiles = batch * Math.ceil(OH / 2) * Math.ceil(OW / 2);
-  runJobs(e, JOB_CONV_FORWARD_WINOGRAD, ranges(tiles, lay.t, 1).map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, tb]));
+// G of F(4×4, 3×3) (points 0, ±1, ±2, ∞).
+const G4 = [
+  [1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1],
+];
+
+/** Floats of the packed F(4×4) filter: 36 matrices cin × cout, cout padded to a multiple of 8. */
+function winograd4FilterFloats(cin: number, cout: number): number {
+  return 36 * cin * align(cout, 8);
+}
+
+/**
+ * U = G g Gᵀ (6 × 6, G = {@link G4}) of every 3×3 slice, as {@link winogradFilter} (same
+ * `transpose`), written at byte `at` as 36 matrices [cin × cout] packed for gemmPackedB: slivers
+ * of 8 output channels, each cin × 8, zero-padded.
+ */
+function winograd4Filter(e: Engine, w: Float32Array, C: number, F: number, transpose: boolean, at: number): void {
+  const cin = transpose ? F : C;
+  const cout = transpose ? C : F;
+  const u = new Float32Array(e.memory.buffer, at, winograd4FilterFloats(cin, cout));
+  u.fill(0);
+  const per = cin * align(cout, 8);
+  const g = new Float64Array(9);
+  const t = new Float64Array(18);
+  for (let c = 0; c < C; c++) {
+    for (let f = 0; f < F; f++) {
+      for (let k = 0; k < 9; k++) g[transpose ? 8 - k : k] = w[(k * C + c) * F + f];
+      // t = G g (6 × 3), then U = t Gᵀ (6 × 6).
+      for (let i = 0; i < 6; i++) {
+        const r = G4[i];
+        for (let j = 0; j < 3; j++) t[3 * i + j] = r[0] * g[j] + r[1] * g[3 + j] + r[2] * g[6 + j];
+      }
+      const p = transpose ? c : f;
+      const q = transpose ? f : c;
+      const at8 = (p >> 3) * cin * 8 + q * 8 + (p & 7);
+      for (let i = 0; i < 6; i++) {
+        const a = t[3 * i], b = t[3 * i + 1], d = t[3 * i + 2];
+        for (let k = 0; k < 6; k++) {
+          const r = G4[k];
+          u[(6 * i + k) * per + at8] = r[0] * a + r[1] * b + r[2] * d;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Whether the forward and input gradient use F(4×4, 3×3) rather than F(2×2, 3×3): opt-in
+ * (TSCNN_WINOGRAD=4), for at most 256 channels in and out (gemmPackedB's one panel). It runs the
+ * seed model's layers 2–4 another 1.05–1.3× faster (2 threads) but its transforms (entries up
+ * to 8 and 1/24) round about 10× worse: errors up to ~2·10⁻⁵ of the output's scale against
+ * ~10⁻⁶ for F(2×2) and im2col, measured on random 3×3×32→64 layers.
+ */
+function useWinograd4(info: Conv2DInfo): boolean {
+  return winograd4On && info.inChannels <= 256 && info.outChannels <= 256;
+}
+
+let winograd4On = process.env.TSCNN_WINOGRAD === '4';
+
+/** Whether eligible layers use F(4×4, 3×3) (opt-in) or F(2×2, 3×3) (default) for forward and dx; for tests. */
+export function setWinograd4(on: boolean): void {
+  winograd4On = on;
+}
+
+// Tiles per F(4×4) block: 36 transformed inputs and outputs in about 384 KiB.
+function winograd4Tiles(info: Conv2DInfo): number {
+  return Math.max(4, Math.min(64, Math.floor(2730 / (info.inChannels + info.outChannels) / 4) * 4));
+}
+
+// Runs convForwardWinograd (F(2×2)) or convForwardWinograd4 (F(4×4)) over all tiles of the
+// convolution whose geometry is at lay.g.
+function winogradRun(e: Engine, lay: Layout, batch: number, OH: number, OW: number, tb: number, four: boolean): void {
+  const m = four ? 4 : 2;
+  const tiles = batch * Math.ceil(OH / m) * Math.ceil(OW / m);
+  runJobs(e, four ? JOB_CONV_FORWARD_WINOGRAD4 : JOB_CONV_FORWARD_WINOGRAD, ranges(tiles, lay.t, 1).map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, tb]));
 }
 
 // Rows of one im2col block (at least 256 rows for the filter gradient measured no faster).
@@ -223,7 +301,9 @@ function layout(e: Engine, info: Conv2DInfo, t: number, extra: number): Layout {
   const block = blockRows(K);
   const g = e.workBase;
   const work = align(g + G_WORDS * 4, 64);
-  const wino = useWinograd(info) ? e.wasm.winogradWorkBytes(winogradTiles(info), info.inChannels, info.outChannels) : 0;
+  const wino = useWinograd(info)
+    ? Math.max(e.wasm.winogradWorkBytes(winogradTiles(info), info.inChannels, info.outChannels), e.wasm.winograd4WorkBytes(winograd4Tiles(info), info.inChannels, info.outChannels))
+    : 0;
   const threadBytes = align(e.workBytes, 64) + Math.max(align(block * K * 4, 64), wino) + align(extra, 64);
   return { g, t, block, work, threadBytes, next: work + t * threadBytes };
 }
@@ -295,9 +375,11 @@ function forwardInMemory(
   writeGeometry(e, lay, info, { x: offX, w: offW, out: offY, bias: bias ? offB : 0 }, relu);
   if (useWinograd(info)) {
     const offU = offW + align(w.length * 4, 64);
-    winogradFilter(e, w, info.inChannels, info.outChannels, false, offU);
+    const four = useWinograd4(info);
+    if (four) winograd4Filter(e, w, info.inChannels, info.outChannels, false, offU);
+    else winogradFilter(e, w, info.inChannels, info.outChannels, false, offU);
     new Int32Array(e.memory.buffer, lay.g, G_WORDS)[G_WT] = offU;
-    winogradRun(e, lay, info.batch, info.outHeight, info.outWidth, winogradTiles(info));
+    winogradRun(e, lay, info.batch, info.outHeight, info.outWidth, four ? winograd4Tiles(info) : winogradTiles(info), four);
     return;
   }
   const parts = ranges(info.batch * info.outHeight * info.outWidth, lay.t, 4);
@@ -321,13 +403,16 @@ function inputGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offW: numbe
     // padded by 2 − pad, giving [batch, H, W, C].
     const { inChannels: C, outChannels: F } = info;
     const offU = offW + align(9 * C * F * 4, 64);
-    winogradFilter(e, e.f32.subarray(offW >> 2, (offW >> 2) + 9 * C * F), C, F, true, offU);
+    const four = useWinograd4(info);
+    const wIn = e.f32.subarray(offW >> 2, (offW >> 2) + 9 * C * F);
+    if (four) winograd4Filter(e, wIn, C, F, true, offU);
+    else winogradFilter(e, wIn, C, F, true, offU);
     const back: Conv2DInfo = {
       ...info, inHeight: info.outHeight, inWidth: info.outWidth, inChannels: F, outHeight: info.inHeight, outWidth: info.inWidth,
       outChannels: C, padTop: 2 - info.padTop, padLeft: 2 - info.padLeft,
     };
     writeGeometry(e, lay, back, { x: offDy, w: offU, out: offDx }, false);
-    winogradRun(e, lay, info.batch, info.inHeight, info.inWidth, winogradTiles(info));
+    winogradRun(e, lay, info.batch, info.inHeight, info.inWidth, four ? winograd4Tiles(info) : winogradTiles(info), four);
     return;
   }
   writeGeometry(e, lay, info, { w: offW, dy: offDy, out: offDx }, false);

@@ -19,6 +19,8 @@ interface GemmExports {
   convForwardDirect(g: number, start: number, end: number): void;
   convForwardWinograd(g: number, t0: number, t1: number, work: number, tb: number): void;
   winogradWorkBytes(tb: number, C: number, F: number): number;
+  winograd4WorkBytes(tb: number, C: number, F: number): number;
+  convForwardWinograd4(g: number, t0: number, t1: number, work: number, tb: number): void;
   convBackpropFilterWinograd(g: number, t0: number, t1: number, work: number, tb: number, part: number): void;
   convForwardDirectPool(g: number, q0: number, q1: number, scratch: number, out: number, pkh: number, pkw: number, POH: number, POW: number): void;
   convBackpropFilterDirect(g: number, q0: number, q1: number, part: number): void;
@@ -99,6 +101,7 @@ const JOB_EXPORTS = [
   'reluForward', 'reluBackward', 'maxPool', 'convForwardDirect', 'convBackpropFilterDirect', 'convBackpropInputDirect',
   'bnActMaxPool', 'bnActPoolBackwardSums', 'bnBackwardApplyZero', 'bnActPoolBackwardScatter', 'convForwardDirectPool',
   'activationForward', 'activationBackward', 'convForwardWinograd', 'convBackpropFilterWinograd',
+  'convForwardWinograd4',
 ] as const;
 /** Job kinds of {@link runJobs}. */
 export const JOB_GEMM = 0;
@@ -126,6 +129,7 @@ export const JOB_ACTIVATION_FORWARD = 21;
 export const JOB_ACTIVATION_BACKWARD = 22;
 export const JOB_CONV_FORWARD_WINOGRAD = 23;
 export const JOB_CONV_BACKPROP_FILTER_WINOGRAD = 24;
+export const JOB_CONV_FORWARD_WINOGRAD4 = 25;
 const MR = 4;
 const NR = 8;
 /** Below this many multiply-adds, waking workers costs more than it saves. */
