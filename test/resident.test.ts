@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OutputArena } from '../src/backend/arena.js';
-import { convFast } from '../src/backend/wasm/conv-fast.js';
+import { convFast, setWinograd, setWinograd4, useWinograd } from '../src/backend/wasm/conv-fast.js';
 import { elementwiseFast } from '../src/backend/wasm/elementwise-fast.js';
 import { getEngine, residentAt, residentBytes, residentCopy, setResidentOutputs } from '../src/backend/wasm/gemm-fast.js';
 import { conv2dInfo } from '../src/geometry.js';
@@ -17,7 +17,8 @@ import { assertIdentical, randomArray } from './helpers.js';
 const e = getEngine();
 const resident = (a: Float32Array | Int32Array | null | undefined): boolean => !!a && e !== null && residentAt(e, a) >= 0;
 
-// [4, 20, 20, 3] → 16 (direct kernels) and [4, 20, 20, 16] → 8 (im2col + GEMM), 'same', then 2×2 pools.
+// [4, 20, 20, 3] → 16 (direct kernels) and [4, 20, 20, 16] → 8 (Winograd F(2×2), F(4×4), and im2col +
+// GEMM), 'same', then 2×2 pools.
 const first = conv2dInfo([4, 20, 20, 3], [3, 3], 16, [1, 1], 'same');
 const second = conv2dInfo([4, 20, 20, 16], [3, 3], 8, [1, 1], 'same');
 const pool16 = conv2dInfo([4, 20, 20, 16], [2, 2], 16, [2, 2], 'valid');
@@ -68,24 +69,36 @@ test('every WebAssembly op: resident outputs and inputs give the same bits, inpu
   const dp8 = randomArray(4 * 10 * 10 * 8, 10);
   const gamma = randomArray(16, 11, 0.5, 1.5);
   const beta = randomArray(16, 12);
-  for (const [info, x, w, b, dy, dp, pool] of [[first, x3, w1, b16, dy16, dp16, pool16], [second, x16, w2, b8, dy8, dp8, pool8]] as const) {
-    const tag = `${info.inChannels}→${info.outChannels}`;
-    check(`conv2d ${tag}`, { x, w, b }, (i) => ({ y: convFast.conv2d(i.x as Float32Array, i.w as Float32Array, info, i.b as Float32Array, true) }));
-    check(`conv2dBackpropInput ${tag}`, { dy, w }, (i) => ({ dx: convFast.conv2dBackpropInput(i.dy as Float32Array, i.w as Float32Array, info) }));
-    check(`conv2dBackpropFilter ${tag}`, { x, dy }, (i) => ({ dw: convFast.conv2dBackpropFilter(i.x as Float32Array, i.dy as Float32Array, info) }));
-    const yRelu = convFast.conv2d(x, w, info, b, true)!;
-    for (const reluY of [null, yRelu]) {
-      check(`conv2dBackward ${tag} relu ${!!reluY}`, reluY ? { x, w, dy, reluY } : { x, w, dy }, (i) => {
-        const r = convFast.conv2dBackward(i.x as Float32Array, i.w as Float32Array, i.dy as Float32Array, (i.reluY as Float32Array) ?? null, info, { dx: true, dw: true, db: true })!;
-        return { dx: r.dx, dw: r.dw, db: r.db };
-      });
+  const cases = [
+    [first, x3, w1, b16, dy16, dp16, pool16, 'direct'],
+    ...(['winograd', 'winograd4', 'im2col'] as const).map((mode) => [second, x16, w2, b8, dy8, dp8, pool8, mode] as const),
+  ] as const;
+  for (const [info, x, w, b, dy, dp, pool, mode] of cases) {
+    const tag = `${info.inChannels}→${info.outChannels} ${mode}`;
+    setWinograd(mode !== 'im2col');
+    setWinograd4(mode === 'winograd4');
+    try {
+      assert.is(useWinograd(info), mode.startsWith('winograd'), `${tag}: the path under test runs`);
+      check(`conv2d ${tag}`, { x, w, b }, (i) => ({ y: convFast.conv2d(i.x as Float32Array, i.w as Float32Array, info, i.b as Float32Array, true) }));
+      check(`conv2dBackpropInput ${tag}`, { dy, w }, (i) => ({ dx: convFast.conv2dBackpropInput(i.dy as Float32Array, i.w as Float32Array, info) }));
+      check(`conv2dBackpropFilter ${tag}`, { x, dy }, (i) => ({ dw: convFast.conv2dBackpropFilter(i.x as Float32Array, i.dy as Float32Array, info) }));
+      const yRelu = convFast.conv2d(x, w, info, b, true)!;
+      for (const reluY of [null, yRelu]) {
+        check(`conv2dBackward ${tag} relu ${!!reluY}`, reluY ? { x, w, dy, reluY } : { x, w, dy }, (i) => {
+          const r = convFast.conv2dBackward(i.x as Float32Array, i.w as Float32Array, i.dy as Float32Array, (i.reluY as Float32Array) ?? null, info, { dx: true, dw: true, db: true })!;
+          return { dx: r.dx, dw: r.dw, db: r.db };
+        });
+      }
+      check(`conv2dMaxPool ${tag}`, { x, w, b }, (i) => ({ y: convFast.conv2dMaxPool(i.x as Float32Array, i.w as Float32Array, info, i.b as Float32Array, true, pool) }));
+      const train = convFast.conv2dMaxPoolTrain(x, w, info, b, true, pool)!;
+      check(`conv2dMaxPoolTrain ${tag}`, { x, w, b }, (i) => ({ ...convFast.conv2dMaxPoolTrain(i.x as Float32Array, i.w as Float32Array, info, i.b as Float32Array, true, pool)! }));
+      check(`conv2dMaxPoolBackward ${tag}`, { x, w, dp, y: train.y, a: train.argmax }, (i) => ({
+        ...convFast.conv2dMaxPoolBackward(i.x as Float32Array, i.w as Float32Array, i.dp as Float32Array, i.y as Float32Array, i.a as Int32Array, info, true, { dx: true, dw: true, db: true })!,
+      }));
+    } finally {
+      setWinograd(true);
+      setWinograd4(false);
     }
-    check(`conv2dMaxPool ${tag}`, { x, w, b }, (i) => ({ y: convFast.conv2dMaxPool(i.x as Float32Array, i.w as Float32Array, info, i.b as Float32Array, true, pool) }));
-    const train = convFast.conv2dMaxPoolTrain(x, w, info, b, true, pool)!;
-    check(`conv2dMaxPoolTrain ${tag}`, { x, w, b }, (i) => ({ ...convFast.conv2dMaxPoolTrain(i.x as Float32Array, i.w as Float32Array, info, i.b as Float32Array, true, pool)! }));
-    check(`conv2dMaxPoolBackward ${tag}`, { x, w, dp, y: train.y, a: train.argmax }, (i) => ({
-      ...convFast.conv2dMaxPoolBackward(i.x as Float32Array, i.w as Float32Array, i.dp as Float32Array, i.y as Float32Array, i.a as Int32Array, info, true, { dx: true, dw: true, db: true })!,
-    }));
   }
   const bn = elementwiseFast.batchNormTrain(x16, gamma, beta, 16, 1e-3)!;
   check('batchNormTrain', { x16 }, (i) => {
