@@ -276,36 +276,6 @@ export function convBackpropFilter(g: usize, start: i32, end: i32, work: usize, 
   }
 }
 
-/**
- * In place over dz [rows × F]: dz = y > 0 ? dz : 0 when relu (y the forward's relu output), then
- * db[f] = Σ_r dz[r, f] in f64 in row order (as the reference sums) when db ≠ 0; db holds F f64.
- */
-export function reluBackwardBiasGrad(dz: usize, y: usize, rows: i32, F: i32, relu: bool, db: usize): void {
-  const count = rows * F;
-  if (relu) {
-    const zero = f32x4.splat(0);
-    let i = 0;
-    for (; i + 4 <= count; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(dz + o, v128.and(v128.load(dz + o), f32x4.gt(v128.load(y + o), zero)));
-    }
-    for (; i < count; i++) {
-      const o = <usize>i << 2;
-      if (!(load<f32>(y + o) > 0)) store<f32>(dz + o, 0);
-    }
-  }
-  if (db == 0) return;
-  memory.fill(db, 0, <usize>F << 3);
-  let p = dz;
-  for (let r = 0; r < rows; r++) {
-    for (let f = 0; f < F; f++) {
-      const a = db + (<usize>f << 3);
-      store<f64>(a, load<f64>(a) + <f64>load<f32>(p + (<usize>f << 2)));
-    }
-    p += <usize>F << 2;
-  }
-}
-
 // y[p, f0 .. f0+8) for one output pixel p at (n, oh, ow), every tap bounds-checked: the
 // direct convolution's border and remainder path.
 // @ts-ignore: decorator
@@ -729,16 +699,27 @@ function convBackpropInputPixel(g: usize, n: i32, ih: i32, iw: i32, out: usize):
 }
 
 /**
- * dz for a convolution whose (relu) output fed a max pool: zeroes dz [size floats], then for
- * each pooled element e < count puts dy[e] at its argmax cell, where relu only if the pooled
- * value y[e] (= that cell's output) is > 0 — the pool's and relu's backward in one pass.
+ * dz for a convolution whose (relu) output fed a max pool of windows that do not overlap, for the
+ * pooled elements [e0, e1) (whole images, so that their argmax cells are dz [z0, z1)): zeroes dz
+ * [z0, z1), then puts each dy[e] at its argmax cell, where relu only if the pooled value y[e]
+ * (= that cell's output) is > 0 — the pool's and relu's backward in one pass. When db ≠ 0 it also
+ * adds each value put to db[e mod F] (F f64; e0 a multiple of F): the bias gradient Σ dz from the
+ * pooled quarter of the data (each cell receives at most one value).
  */
-export function scatterPooledGrad(dz: usize, size: i32, dy: usize, y: usize, am: usize, count: i32, relu: bool): void {
-  memory.fill(dz, 0, <usize>size << 2);
-  for (let e = 0; e < count; e++) {
+export function scatterPooledGrad(dz: usize, dy: usize, y: usize, am: usize, e0: i32, e1: i32, z0: i32, z1: i32, F: i32, relu: bool, db: usize): void {
+  memory.fill(dz + (<usize>z0 << 2), 0, <usize>(z1 - z0) << 2);
+  let f = 0;
+  for (let e = e0; e < e1; e++) {
     const o = <usize>e << 2;
-    if (relu && !(load<f32>(y + o) > 0)) continue;
-    store<f32>(dz + (<usize>load<i32>(am + o) << 2), load<f32>(dy + o));
+    if (!relu || load<f32>(y + o) > 0) {
+      const v = load<f32>(dy + o);
+      store<f32>(dz + (<usize>load<i32>(am + o) << 2), v);
+      if (db != 0) {
+        const a = db + (<usize>f << 3);
+        store<f64>(a, load<f64>(a) + <f64>v);
+      }
+    }
+    if (++f == F) f = 0;
   }
 }
 

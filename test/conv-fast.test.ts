@@ -58,6 +58,8 @@ const cases: Case[] = [
   { batch: 32, h: 13, w: 13, c: 16, f: 32, k: [3, 3], s: [1, 1], pad: 'same' },
   { batch: 32, h: 9, w: 9, c: 33, f: 33, k: [3, 3], s: [2, 2], pad: 'valid' },
   { batch: 1, h: 40, w: 37, c: 16, f: 33, k: [5, 5], s: [1, 1], pad: 'same' },
+  // The pooled gradient's scatter (and its bias gradient) split over threads by images.
+  { batch: 8, h: 64, w: 66, c: 8, f: 8, k: [3, 3], s: [1, 1], pad: 'same' },
   { batch: 32, h: 8, w: 8, c: 33, f: 16, k: [1, 1], s: [1, 1], pad: 'valid' },
 ];
 

@@ -12,7 +12,9 @@ import {
   JOB_CONV_FORWARD_WINOGRAD,
   JOB_CONV_FORWARD_WINOGRAD4,
   JOB_CONV_BACKPROP_FILTER_WINOGRAD,
+  JOB_CHANNEL_SUM,
   JOB_RELU_BACKWARD,
+  JOB_SCATTER_POOLED_GRAD,
   reserve,
   residentF32,
   residentI32,
@@ -519,20 +521,40 @@ function backwardLayout(e: Engine, info: Conv2DInfo): { lay: Layout; tw: number;
   return { lay: layout(e, info, Math.max(tw, tx), filterPartBytes(info)), tw, tx };
 }
 
-// db = Σ dz (f64, row order), dw and dx from dz already at offDz, each only when asked; stages
-// x and copies w in at offX and offW as needed; dx goes to dxRes when given, else offDx.
+// Floats of room for the bias gradient's f64 sums: one block of F per thread.
+function biasAccFloats(F: number): number {
+  return (threads() * align(F * 8, 64)) / 4;
+}
+
+// The f64 sums of `parts` threads (blocks of F from byte `acc`), added in thread order, as f32.
+function sumParts(e: Engine, acc: number, parts: number, F: number): Float32Array {
+  const total = new Float64Array(F);
+  for (let i = 0; i < parts; i++) {
+    const a = new Float64Array(e.memory.buffer, acc + i * align(F * 8, 64), F);
+    for (let f = 0; f < F; f++) total[f] += a[f];
+  }
+  return Float32Array.from(total);
+}
+
+// db[f] = Σ_r dz[r, f]: f64 sums over row ranges on the threads (SIMD channelSum), then added.
+function biasGradInMemory(e: Engine, offDz: number, rows: number, F: number, offAcc: number): Float32Array {
+  const parts = ranges(rows, threadCount(rows * F * 16, rows), 1);
+  new Uint8Array(e.memory.buffer, offAcc, parts.length * align(F * 8, 64)).fill(0);
+  runJobs(e, JOB_CHANNEL_SUM, parts.map(([r0, r1], i) => [offDz, F, r0, r1, offAcc + i * align(F * 8, 64)]));
+  return sumParts(e, offAcc, parts.length, F);
+}
+
+// db = Σ dz (f64; `dbGiven` when the caller has it already), dw and dx from dz already at offDz,
+// each only when asked; stages x and copies w in at offX and offW as needed; dx goes to dxRes
+// when given, else offDx.
 function backwardFromDz(
   e: Engine, lay: Layout, tw: number, tx: number, info: Conv2DInfo, x: Float32Array, w: Float32Array,
   need: { dx: boolean; dw: boolean; db: boolean }, offDz: number, offX: number, offW: number, offDx: number, offDb: number,
-  dxRes: Float32Array | null,
+  dxRes: Float32Array | null, dbGiven: Float32Array | null = null,
 ): { dx: Float32Array | null; dw: Float32Array | null; db: Float32Array | null } {
   const F = info.outChannels;
   const rows = info.batch * info.outHeight * info.outWidth;
-  let db: Float32Array | null = null;
-  if (need.db) {
-    e.wasm.reluBackwardBiasGrad(offDz, 0, rows, F, 0, offDb);
-    db = Float32Array.from(new Float64Array(e.memory.buffer, offDb, F));
-  }
+  const db = need.db ? dbGiven ?? biasGradInMemory(e, offDz, rows, F, offDb) : null;
   let dw: Float32Array | null = null;
   if (need.dw) dw = filterGradInMemory(e, { ...lay, t: tw }, info, stage(e, x, offX), offDz);
   let dx: Float32Array | null = null;
@@ -577,15 +599,26 @@ export const convFast: ConvKernels = {
     const { lay, tw, tx } = backwardLayout(e, info);
     const { offs, end } = place(lay.next, [
       sizeZ, scratchFor(e, dy), scratchFor(e, y), scratchFor(e, argmax), need.dw ? scratchFor(e, x) : 0, need.dx ? filterFloats(info) : 0,
-      need.dx && !dxRes ? sizeX : 0, need.db ? 2 * info.outChannels : 0,
+      need.dx && !dxRes ? sizeX : 0, need.db ? biasAccFloats(info.outChannels) : 0,
     ]);
     if (!reserve(e, end)) return null;
     const [offDz, , , , offX, offW, offDx, offDb] = offs;
     const offDp = stage(e, dy, offs[1]);
     const offY = stage(e, y, offs[2]);
     const offA = stage(e, argmax, offs[3]);
-    e.wasm.scatterPooledGrad(offDz, sizeZ, offDp, offY, offA, dy.length, relu ? 1 : 0);
-    return backwardFromDz(e, lay, tw, tx, info, x, w, need, offDz, offX, offW, offDx, offDb, dxRes);
+    // Each thread zeroes and fills the dz of its images (a pool window stays inside its image)
+    // and sums the values it puts there by channel: db without another pass over dz.
+    const F = info.outChannels;
+    const perImage = dy.length / info.batch;
+    const zPerImage = sizeZ / info.batch;
+    const parts = ranges(info.batch, threadCount(sizeZ * 4, info.batch), 1);
+    const acc = (i: number) => (need.db ? offDb + i * align(F * 8, 64) : 0);
+    if (need.db) new Uint8Array(e.memory.buffer, offDb, parts.length * align(F * 8, 64)).fill(0);
+    runJobs(e, JOB_SCATTER_POOLED_GRAD, parts.map(([n0, n1], i) => [
+      offDz, offDp, offY, offA, n0 * perImage, n1 * perImage, n0 * zPerImage, n1 * zPerImage, F, relu ? 1 : 0, acc(i),
+    ]));
+    const db = need.db ? sumParts(e, offDb, parts.length, F) : null;
+    return backwardFromDz(e, lay, tw, tx, info, x, w, need, offDz, offX, offW, offDx, offDb, dxRes, db);
   },
 
   conv2dBackpropInput(dy, w, info) {
@@ -626,7 +659,7 @@ export const convFast: ConvKernels = {
     // Without relu, dz is dy itself, read where it is (resident) or from its copy.
     const { offs, end } = place(lay.next, [
       reluY ? dy.length : 0, scratchFor(e, dy), reluY ? scratchFor(e, reluY) : 0, need.dw ? scratchFor(e, x) : 0, need.dx ? filterFloats(info) : 0,
-      need.dx && !dxRes ? sizeX : 0, need.db ? 2 * info.outChannels : 0,
+      need.dx && !dxRes ? sizeX : 0, need.db ? biasAccFloats(info.outChannels) : 0,
     ]);
     if (!reserve(e, end)) return null;
     const [, , , offX, offW, offDx, offDb] = offs;

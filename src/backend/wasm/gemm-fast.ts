@@ -27,8 +27,7 @@ interface GemmExports {
   convBackpropInputDirect(g: number, p0: number, p1: number): void;
   convBackpropInput(g: number, start: number, end: number, work: number): void;
   convBackpropFilter(g: number, start: number, end: number, work: number, part: number): void;
-  reluBackwardBiasGrad(dz: number, y: number, rows: number, F: number, relu: number, db: number): void;
-  scatterPooledGrad(dz: number, size: number, dy: number, y: number, am: number, count: number, relu: number): void;
+  scatterPooledGrad(dz: number, dy: number, y: number, am: number, e0: number, e1: number, z0: number, z1: number, F: number, relu: number, db: number): void;
   channelSum(x: number, C: number, r0: number, r1: number, acc: number): void;
   channelSquaredDeviation(x: number, mean: number, C: number, r0: number, r1: number, acc: number): void;
   batchNormApply(x: number, mean: number, invStd: number, gamma: number, beta: number, C: number, r0: number, r1: number, xHat: number, y: number): void;
@@ -101,7 +100,7 @@ const JOB_EXPORTS = [
   'reluForward', 'reluBackward', 'maxPool', 'convForwardDirect', 'convBackpropFilterDirect', 'convBackpropInputDirect',
   'bnActMaxPool', 'bnActPoolBackwardSums', 'bnBackwardApplyZero', 'bnActPoolBackwardScatter', 'convForwardDirectPool',
   'activationForward', 'activationBackward', 'convForwardWinograd', 'convBackpropFilterWinograd',
-  'convForwardWinograd4',
+  'convForwardWinograd4', 'scatterPooledGrad',
 ] as const;
 /** Job kinds of {@link runJobs}. */
 export const JOB_GEMM = 0;
@@ -130,6 +129,7 @@ export const JOB_ACTIVATION_BACKWARD = 22;
 export const JOB_CONV_FORWARD_WINOGRAD = 23;
 export const JOB_CONV_BACKPROP_FILTER_WINOGRAD = 24;
 export const JOB_CONV_FORWARD_WINOGRAD4 = 25;
+export const JOB_SCATTER_POOLED_GRAD = 26;
 const MR = 4;
 const NR = 8;
 /** Below this many multiply-adds, waking workers costs more than it saves. */
