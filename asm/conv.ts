@@ -802,6 +802,139 @@ function winogradInput(g: usize, b0: i32, nt: i32, vBase: usize, vStride: usize)
   }
 }
 
+// Two f32 at p as f64x2, and an f64x2 rounded to f32 and stored as two f32 at p.
+// @ts-ignore: decorator
+@inline
+function load2(p: usize): v128 {
+  return f64x2.promote_low_f32x4(v128.load64_zero(p));
+}
+// @ts-ignore: decorator
+@inline
+function store2(p: usize, v: v128): void {
+  v128.store64_lane(p, f32x4.demote_f64x2_zero(v), 0);
+}
+
+/**
+ * U = G g Gᵀ (G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]) of every 3×3 filter slice g of w [9 × C·F] (tap k
+ * of slice s = c·F + f at w[k·C·F + s]) into u [16 × C·F] (element ξ = 4i + j at u[ξ·C·F + s]),
+ * in f64 before rounding, two slices per step (C·F is a multiple of 16 for Winograd layers). With
+ * `rot`: g is the filter rotated by 180° (tap 8 − k) and u holds 16 matrices [F × C] (slice (c, f)
+ * at f·C + c): the input gradient's filter, in and out swapped. The rows are C·F floats apart, a
+ * multiple of 4 KiB for the seed model's layers, and each step touches all 25 of them: in place
+ * they fell into the same L1 sets (0.23 ms for 64 × 128; 0.035 ms at an unaligned width), so the
+ * work goes through copies a cache line further apart per row in `scratch` (25·(C·F + 16) floats).
+ */
+export function winogradFilterTransform(w: usize, C: i32, F: i32, rot: bool, u: usize, scratch: usize): void {
+  const CF = C * F;
+  const row = <usize>CF << 2;
+  const prow = row + 64;
+  const uOut = scratch + 9 * prow;
+  for (let k = 0; k < 9; k++) memory.copy(scratch + <usize>k * prow, w + <usize>k * row, row);
+  for (let s = 0; s < CF; s += 2) {
+    const p = scratch + (<usize>s << 2);
+    // g's rows (taps 3i..3i+2), then t = G g (4 × 3) row by row: g0, (g0 + g1 + g2)/2,
+    // (g0 − g1 + g2)/2, g2 with gi the i-th row of g.
+    const g0 = load2(p + <usize>(rot ? 8 : 0) * prow), g1 = load2(p + <usize>(rot ? 7 : 1) * prow), g2 = load2(p + <usize>(rot ? 6 : 2) * prow);
+    const g3 = load2(p + <usize>(rot ? 5 : 3) * prow), g4 = load2(p + 4 * prow), g5 = load2(p + <usize>(rot ? 3 : 5) * prow);
+    const g6 = load2(p + <usize>(rot ? 2 : 6) * prow), g7 = load2(p + <usize>(rot ? 1 : 7) * prow), g8 = load2(p + <usize>(rot ? 0 : 8) * prow);
+    // U = t Gᵀ: row i of U from row i of t, the same combination.
+    const q = rot ? uOut + (<usize>((s % F) * C + s / F) << 2) : uOut + (<usize>s << 2);
+    filterRow(q, prow, rot, C, g0, g1, g2);
+    filterRow(q + 4 * prow, prow, rot, C, half3(g0, g3, g6), half3(g1, g4, g7), half3(g2, g5, g8));
+    filterRow(q + 8 * prow, prow, rot, C, half3m(g0, g3, g6), half3m(g1, g4, g7), half3m(g2, g5, g8));
+    filterRow(q + 12 * prow, prow, rot, C, g6, g7, g8);
+  }
+  for (let r = 0; r < 16; r++) memory.copy(u + <usize>r * row, uOut + <usize>r * prow, row);
+}
+
+// (a + b + d)/2 and (a − b + d)/2 in f64x2, in the order the reference rounds them.
+// @ts-ignore: decorator
+@inline
+function half3(a: v128, b: v128, d: v128): v128 {
+  return f64x2.mul(f64x2.add(f64x2.add(a, b), d), f64x2.splat(0.5));
+}
+// @ts-ignore: decorator
+@inline
+function half3m(a: v128, b: v128, d: v128): v128 {
+  return f64x2.mul(f64x2.add(f64x2.sub(a, b), d), f64x2.splat(0.5));
+}
+
+// One row of U = (a, b, d) Gᵀ = a, (a + b + d)/2, (a − b + d)/2, d as four consecutive rows of u
+// from q; with `rot`, the second slice of each pair goes C floats further (the [F × C] layout).
+// @ts-ignore: decorator
+@inline
+function filterRow(q: usize, row: usize, rot: bool, C: i32, a: v128, b: v128, d: v128): void {
+  put2(q, rot, C, a);
+  put2(q + row, rot, C, half3(a, b, d));
+  put2(q + 2 * row, rot, C, half3m(a, b, d));
+  put2(q + 3 * row, rot, C, d);
+}
+
+// @ts-ignore: decorator
+@inline
+function put2(q: usize, rot: bool, C: i32, v: v128): void {
+  if (rot) {
+    const h = f32x4.demote_f64x2_zero(v);
+    v128.store32_lane(q, h, 0);
+    v128.store32_lane(q + (<usize>C << 2), h, 1);
+  } else {
+    store2(q, v);
+  }
+}
+
+/**
+ * Over m [16 × C·F] (the summed matrices M_ξ of convBackpropFilterWinograd): its first 9 rows
+ * become dw [3, 3, C, F] = Gᵀ M G (Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1]) of each slice, in f64 before
+ * rounding, two slices per step (all 16 values of a pair are read before any is written), through
+ * copies of the rows a cache line further apart in `scratch` (16·(C·F + 16) floats; see
+ * winogradFilterTransform).
+ */
+export function winogradFilterGradTransform(m: usize, C: i32, F: i32, scratch: usize): void {
+  const CF = C * F;
+  const row = <usize>CF << 2;
+  const prow = row + 64;
+  for (let r = 0; r < 16; r++) memory.copy(scratch + <usize>r * prow, m + <usize>r * row, row);
+  for (let s = 0; s < CF; s += 2) {
+    const p = scratch + (<usize>s << 2);
+    const m0 = load2(p), m1 = load2(p + prow), m2 = load2(p + 2 * prow), m3 = load2(p + 3 * prow);
+    const m4 = load2(p + 4 * prow), m5 = load2(p + 5 * prow), m6 = load2(p + 6 * prow), m7 = load2(p + 7 * prow);
+    const m8 = load2(p + 8 * prow), m9 = load2(p + 9 * prow), m10 = load2(p + 10 * prow), m11 = load2(p + 11 * prow);
+    const m12 = load2(p + 12 * prow), m13 = load2(p + 13 * prow), m14 = load2(p + 14 * prow), m15 = load2(p + 15 * prow);
+    // t = Gᵀ M (3 × 4): rows r0 + (r1 + r2)/2, (r1 − r2)/2, (r1 + r2)/2 + r3 of M's rows r0..r3;
+    // then dw = t G: the same combination of each t row's four entries.
+    gradRow(p, prow, gradFirst(m0, m4, m8), gradFirst(m1, m5, m9), gradFirst(m2, m6, m10), gradFirst(m3, m7, m11));
+    gradRow(p + 3 * prow, prow, gradMid(m4, m8), gradMid(m5, m9), gradMid(m6, m10), gradMid(m7, m11));
+    gradRow(p + 6 * prow, prow, gradLast(m4, m8, m12), gradLast(m5, m9, m13), gradLast(m6, m10, m14), gradLast(m7, m11, m15));
+  }
+  for (let r = 0; r < 9; r++) memory.copy(m + <usize>r * row, scratch + <usize>r * prow, row);
+}
+
+// a + (b + c)/2, (b − c)/2 and (b + c)/2 + d in f64x2, in the order the reference rounds them.
+// @ts-ignore: decorator
+@inline
+function gradFirst(a: v128, b: v128, c: v128): v128 {
+  return f64x2.add(a, f64x2.mul(f64x2.add(b, c), f64x2.splat(0.5)));
+}
+// @ts-ignore: decorator
+@inline
+function gradMid(b: v128, c: v128): v128 {
+  return f64x2.mul(f64x2.sub(b, c), f64x2.splat(0.5));
+}
+// @ts-ignore: decorator
+@inline
+function gradLast(b: v128, c: v128, d: v128): v128 {
+  return f64x2.add(f64x2.mul(f64x2.add(b, c), f64x2.splat(0.5)), d);
+}
+
+// One row of dw = (p0, p1, p2, p3) G as three consecutive rows from q.
+// @ts-ignore: decorator
+@inline
+function gradRow(q: usize, row: usize, p0: v128, p1: v128, p2: v128, p3: v128): void {
+  store2(q, gradFirst(p0, p1, p2));
+  store2(q + row, gradMid(p1, p2));
+  store2(q + 2 * row, gradLast(p1, p2, p3));
+}
+
 /**
  * Output tiles [t0, t1) (tile = (n, ty, tx), ty < ⌈OH/2⌉, tx < ⌈OW/2⌉) of the convolution whose
  * geometry is at g, with the transformed filter U (16 × C × F) at G_WT, in blocks of `tb` tiles.

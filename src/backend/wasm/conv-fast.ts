@@ -1,6 +1,7 @@
 import type { Conv2DInfo } from '../../geometry.js';
 import {
   align,
+  copyOut,
   getEngine,
   JOB_CONV_BACKPROP_FILTER,
   JOB_CONV_BACKPROP_INPUT,
@@ -141,79 +142,24 @@ function winogradTiles(info: Conv2DInfo): number {
   return Math.max(8, Math.min(128, Math.floor(6144 / (info.inChannels + info.outChannels) / 4) * 4));
 }
 
-// Floats the filter takes in wasm memory: w itself, then its Winograd transform where used.
+// Floats the filter takes in wasm memory: w itself, then where Winograd runs its transform and the
+// room the F(2×2) transform works in (asm winogradFilterTransform: 25 rows of C·F + 16).
 function filterFloats(info: Conv2DInfo): number {
   const kf = info.filterHeight * info.filterWidth * info.inChannels * info.outChannels;
+  return useWinograd(info) ? align(kf, 16) + transformedFloats(info) + 25 * (kf / 9 + 16) : kf;
+}
+
+// Floats of the transformed filter (F(2×2) or, with room for either direction, F(4×4)).
+function transformedFloats(info: Conv2DInfo): number {
   const { inChannels: C, outChannels: F } = info;
-  return useWinograd(info) ? align(kf, 16) + Math.max(16 * C * F, winograd4FilterFloats(C, F), winograd4FilterFloats(F, C)) : kf;
+  return align(Math.max(16 * C * F, winograd4FilterFloats(C, F), winograd4FilterFloats(F, C)), 16);
 }
 
-/**
- * U = G g Gᵀ of every 3×3 filter slice g (G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]) into wasm memory at
- * byte `at`, as 16 matrices [cin × cout]. Forward: g = w[·, ·, c, f], cin = C, cout = F. For the
- * input gradient (`transpose`): the filter rotated by 180° with in and out swapped,
- * g = w[2 − i, 2 − j, c, f] at [f, c], so that dx is the forward convolution of dy with it.
- */
-function winogradFilter(e: Engine, w: Float32Array, C: number, F: number, transpose: boolean, at: number): void {
-  const cin = transpose ? F : C;
-  const cout = transpose ? C : F;
-  const u = new Float32Array(e.memory.buffer, at, 16 * C * F);
-  const g = new Float64Array(9);
-  const t = new Float64Array(12);
-  for (let c = 0; c < C; c++) {
-    for (let f = 0; f < F; f++) {
-      for (let k = 0; k < 9; k++) g[transpose ? 8 - k : k] = w[(k * C + c) * F + f];
-      // t = G g (4 × 3), then U = t Gᵀ (4 × 4).
-      for (let j = 0; j < 3; j++) {
-        const a = g[j], b = g[3 + j], d = g[6 + j];
-        t[j] = a;
-        t[3 + j] = (a + b + d) / 2;
-        t[6 + j] = (a - b + d) / 2;
-        t[9 + j] = d;
-      }
-      const row = transpose ? f * cout + c : c * cout + f;
-      for (let i = 0; i < 4; i++) {
-        const a = t[3 * i], b = t[3 * i + 1], d = t[3 * i + 2];
-        const base = (4 * i) * cin * cout + row;
-        u[base] = a;
-        u[base + cin * cout] = (a + b + d) / 2;
-        u[base + 2 * cin * cout] = (a - b + d) / 2;
-        u[base + 3 * cin * cout] = d;
-      }
-    }
-  }
-}
-
-/**
- * dw [3, 3, C, F] = Gᵀ M G of the 16 summed matrices M_ξ [C × F] of convBackpropFilterWinograd
- * (Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1]), in f64.
- */
-function winogradFilterGrad(m: Float32Array, C: number, F: number): Float32Array {
-  const cf = C * F;
-  const dw = new Float32Array(9 * cf);
-  const t = new Float64Array(12);
-  for (let k = 0; k < cf; k++) {
-    // t = Gᵀ M (3 × 4), then dw = t G (3 × 3).
-    for (let j = 0; j < 4; j++) {
-      const m0 = m[j * cf + k], m1 = m[(4 + j) * cf + k], m2 = m[(8 + j) * cf + k], m3 = m[(12 + j) * cf + k];
-      t[j] = m0 + (m1 + m2) / 2;
-      t[4 + j] = (m1 - m2) / 2;
-      t[8 + j] = (m1 + m2) / 2 + m3;
-    }
-    for (let i = 0; i < 3; i++) {
-      const p0 = t[4 * i], p1 = t[4 * i + 1], p2 = t[4 * i + 2], p3 = t[4 * i + 3];
-      dw[(3 * i) * cf + k] = p0 + (p1 + p2) / 2;
-      dw[(3 * i + 1) * cf + k] = (p1 - p2) / 2;
-      dw[(3 * i + 2) * cf + k] = (p1 + p2) / 2 + p3;
-    }
-  }
-  return dw;
-}
-
-// Bytes of one thread's filter-gradient part: K × F, or the 16 Winograd matrices C × F.
+// Bytes of one thread's filter-gradient part: K × F, or the 16 Winograd matrices C × F and the
+// room their transform back works in (asm winogradFilterGradTransform: 16 rows of C·F + 16).
 function filterPartBytes(info: Conv2DInfo): number {
   const cf = info.inChannels * info.outChannels;
-  return (useWinograd(info) ? 16 * cf : info.filterHeight * info.filterWidth * cf) * 4;
+  return (useWinograd(info) ? 16 * cf + 16 * (cf + 16) : info.filterHeight * info.filterWidth * cf) * 4;
 }
 
 // G of F(4×4, 3×3) (points 0, ±1, ±2, ∞).
@@ -379,7 +325,7 @@ function forwardInMemory(
     const offU = offW + align(w.length * 4, 64);
     const four = useWinograd4(info);
     if (four) winograd4Filter(e, w, info.inChannels, info.outChannels, false, offU);
-    else winogradFilter(e, w, info.inChannels, info.outChannels, false, offU);
+    else e.wasm.winogradFilterTransform(offW, info.inChannels, info.outChannels, 0, offU, offU + transformedFloats(info) * 4);
     new Int32Array(e.memory.buffer, lay.g, G_WORDS)[G_WT] = offU;
     winogradRun(e, lay, info.batch, info.outHeight, info.outWidth, four ? winograd4Tiles(info) : winogradTiles(info), four);
     return;
@@ -406,9 +352,8 @@ function inputGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offW: numbe
     const { inChannels: C, outChannels: F } = info;
     const offU = offW + align(9 * C * F * 4, 64);
     const four = useWinograd4(info);
-    const wIn = e.f32.subarray(offW >> 2, (offW >> 2) + 9 * C * F);
-    if (four) winograd4Filter(e, wIn, C, F, true, offU);
-    else winogradFilter(e, wIn, C, F, true, offU);
+    if (four) winograd4Filter(e, e.f32.subarray(offW >> 2, (offW >> 2) + 9 * C * F), C, F, true, offU);
+    else e.wasm.winogradFilterTransform(offW, C, F, 1, offU, offU + transformedFloats(info) * 4);
     const back: Conv2DInfo = {
       ...info, inHeight: info.outHeight, inWidth: info.outWidth, inChannels: F, outHeight: info.inHeight, outWidth: info.inWidth,
       outChannels: C, padTop: 2 - info.padTop, padLeft: 2 - info.padLeft,
@@ -442,14 +387,15 @@ function filterGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offX: numb
     const parts = ranges(tiles, lay.t, 1);
     runJobs(e, JOB_CONV_BACKPROP_FILTER_WINOGRAD, parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, tb, partAt(i)]));
     for (let i = 1; i < parts.length; i++) e.wasm.addInto(partAt(0), partAt(i), 16 * C * F);
-    return winogradFilterGrad(new Float32Array(e.memory.buffer, partAt(0), 16 * C * F), C, F);
+    e.wasm.winogradFilterGradTransform(partAt(0), C, F, partAt(0) + 16 * C * F * 4);
+    return copyOut(e, partAt(0), 9 * C * F);
   }
   const jobs = useDirect(info)
     ? ranges(info.batch * info.outHeight, lay.t, 1).map(([s, f], i) => [lay.g, s, f, partAt(i)])
     : ranges(info.batch * info.outHeight * info.outWidth, lay.t, 4).map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, partAt(i)]);
   runJobs(e, useDirect(info) ? JOB_CONV_BACKPROP_FILTER_DIRECT : JOB_CONV_BACKPROP_FILTER, jobs);
   for (let i = 1; i < jobs.length; i++) e.wasm.addInto(partAt(0), partAt(i), K * F);
-  return e.f32.slice(partAt(0) >> 2, (partAt(0) >> 2) + K * F);
+  return copyOut(e, partAt(0), K * F);
 }
 
 // conv (+ bias, relu) then max pool, all in wasm memory; copies out the pooled result (and its

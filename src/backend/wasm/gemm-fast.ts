@@ -18,6 +18,8 @@ interface GemmExports {
   convForward(g: number, start: number, end: number, work: number): void;
   convForwardDirect(g: number, start: number, end: number): void;
   convForwardWinograd(g: number, t0: number, t1: number, work: number, tb: number): void;
+  winogradFilterTransform(w: number, C: number, F: number, rot: number, u: number, scratch: number): void;
+  winogradFilterGradTransform(m: number, C: number, F: number, scratch: number): void;
   winogradWorkBytes(tb: number, C: number, F: number): number;
   winograd4WorkBytes(tb: number, C: number, F: number): number;
   convForwardWinograd4(g: number, t0: number, t1: number, work: number, tb: number): void;
