@@ -832,8 +832,8 @@ export function winogradFilterTransform(w: usize, C: i32, F: i32, rot: bool, u: 
   for (let k = 0; k < 9; k++) memory.copy(scratch + <usize>k * prow, w + <usize>k * row, row);
   for (let s = 0; s < CF; s += 2) {
     const p = scratch + (<usize>s << 2);
-    // g's rows (taps 3i..3i+2), then t = G g (4 × 3) row by row: g0, (g0 + g1 + g2)/2,
-    // (g0 − g1 + g2)/2, g2 with gi the i-th row of g.
+    // The nine taps; t = G g (4 × 3) has the rows r0, (r0 + r1 + r2)/2, (r0 − r1 + r2)/2, r2 of
+    // g's rows r0 = (g0, g1, g2), r1 = (g3, g4, g5), r2 = (g6, g7, g8).
     const g0 = load2(p + <usize>(rot ? 8 : 0) * prow), g1 = load2(p + <usize>(rot ? 7 : 1) * prow), g2 = load2(p + <usize>(rot ? 6 : 2) * prow);
     const g3 = load2(p + <usize>(rot ? 5 : 3) * prow), g4 = load2(p + 4 * prow), g5 = load2(p + <usize>(rot ? 3 : 5) * prow);
     const g6 = load2(p + <usize>(rot ? 2 : 6) * prow), g7 = load2(p + <usize>(rot ? 1 : 7) * prow), g8 = load2(p + <usize>(rot ? 0 : 8) * prow);
@@ -870,6 +870,7 @@ function filterRow(q: usize, row: usize, rot: bool, C: i32, a: v128, b: v128, d:
   put2(q + 3 * row, rot, C, d);
 }
 
+// The two slices' values of v at q, or with `rot` at q and C floats further.
 // @ts-ignore: decorator
 @inline
 function put2(q: usize, rot: bool, C: i32, v: v128): void {
