@@ -28,7 +28,7 @@ import {
   threads,
   type Engine,
 } from './gemm-fast.js';
-import { MAX_POOL_GEOMETRY_WORDS, maxPoolInMemory } from './elementwise-fast.js';
+import { MAX_POOL_GEOMETRY_WORDS, maxPoolInMemory, reduceRows } from './elementwise-fast.js';
 
 /**
  * Convolutions run whole in WebAssembly (asm/conv.ts): the operands are copied into the shared
@@ -146,7 +146,7 @@ function winogradTiles(info: Conv2DInfo): number {
 // room the F(2×2) transform works in (asm winogradFilterTransform: 25 rows of C·F + 16).
 function filterFloats(info: Conv2DInfo): number {
   const kf = info.filterHeight * info.filterWidth * info.inChannels * info.outChannels;
-  return useWinograd(info) ? align(kf, 16) + transformedFloats(info) + 25 * (kf / 9 + 16) : kf;
+  return useWinograd(info) ? align(kf, 16) + transformedFloats(info) + 25 * (info.inChannels * info.outChannels + 16) : kf;
 }
 
 // Floats of the transformed filter (F(2×2) or, with room for either direction, F(4×4)).
@@ -467,27 +467,15 @@ function backwardLayout(e: Engine, info: Conv2DInfo): { lay: Layout; tw: number;
   return { lay: layout(e, info, Math.max(tw, tx), filterPartBytes(info)), tw, tx };
 }
 
-// Floats of room for the bias gradient's f64 sums: one block of F per thread.
+// Floats of room for the bias gradient's f64 sums (reduceRows): one block of F per thread.
 function biasAccFloats(F: number): number {
   return (threads() * align(F * 8, 64)) / 4;
-}
-
-// The f64 sums of `parts` threads (blocks of F from byte `acc`), added in thread order, as f32.
-function sumParts(e: Engine, acc: number, parts: number, F: number): Float32Array {
-  const total = new Float64Array(F);
-  for (let i = 0; i < parts; i++) {
-    const a = new Float64Array(e.memory.buffer, acc + i * align(F * 8, 64), F);
-    for (let f = 0; f < F; f++) total[f] += a[f];
-  }
-  return Float32Array.from(total);
 }
 
 // db[f] = Σ_r dz[r, f]: f64 sums over row ranges on the threads (SIMD channelSum), then added.
 function biasGradInMemory(e: Engine, offDz: number, rows: number, F: number, offAcc: number): Float32Array {
   const parts = ranges(rows, threadCount(rows * F * 16, rows), 1);
-  new Uint8Array(e.memory.buffer, offAcc, parts.length * align(F * 8, 64)).fill(0);
-  runJobs(e, JOB_CHANNEL_SUM, parts.map(([r0, r1], i) => [offDz, F, r0, r1, offAcc + i * align(F * 8, 64)]));
-  return sumParts(e, offAcc, parts.length, F);
+  return Float32Array.from(reduceRows(e, JOB_CHANNEL_SUM, parts, offAcc, F, (r0, r1, acc) => [offDz, F, r0, r1, acc]));
 }
 
 // db = Σ dz (f64; `dbGiven` when the caller has it already), dw and dx from dz already at offDz,
@@ -558,12 +546,12 @@ export const convFast: ConvKernels = {
     const perImage = dy.length / info.batch;
     const zPerImage = sizeZ / info.batch;
     const parts = ranges(info.batch, threadCount(sizeZ * 4, info.batch), 1);
-    const acc = (i: number) => (need.db ? offDb + i * align(F * 8, 64) : 0);
-    if (need.db) new Uint8Array(e.memory.buffer, offDb, parts.length * align(F * 8, 64)).fill(0);
-    runJobs(e, JOB_SCATTER_POOLED_GRAD, parts.map(([n0, n1], i) => [
-      offDz, offDp, offY, offA, n0 * perImage, n1 * perImage, n0 * zPerImage, n1 * zPerImage, F, relu ? 1 : 0, acc(i),
-    ]));
-    const db = need.db ? sumParts(e, offDb, parts.length, F) : null;
+    const args = (n0: number, n1: number, acc: number) => [
+      offDz, offDp, offY, offA, n0 * perImage, n1 * perImage, n0 * zPerImage, n1 * zPerImage, F, relu ? 1 : 0, acc,
+    ];
+    let db: Float32Array | null = null;
+    if (need.db) db = Float32Array.from(reduceRows(e, JOB_SCATTER_POOLED_GRAD, parts, offDb, F, args));
+    else runJobs(e, JOB_SCATTER_POOLED_GRAD, parts.map(([n0, n1]) => args(n0, n1, 0)));
     return backwardFromDz(e, lay, tw, tx, info, x, w, need, offDz, offX, offW, offDx, offDb, dxRes, db);
   },
 

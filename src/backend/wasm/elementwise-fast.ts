@@ -103,9 +103,12 @@ function split(count: number, elements: number): [number, number][] {
   return out;
 }
 
-// Runs a per-channel f64 reduction (2·C doubles per part when `pairs`) over row ranges, each part
-// into its own accumulator block from `acc`, and returns the summed f64 accumulators.
-function reduceRows(e: Engine, kind: number, parts: [number, number][], acc: number, width: number, args: (r0: number, r1: number, acc: number) => number[]): Float64Array {
+/**
+ * Runs a per-channel f64 reduction (`width` doubles per part) over row ranges, each part into its
+ * own zeroed accumulator block from `acc` (blocks align(width·8, 64) bytes apart), and returns the
+ * accumulators added in part order.
+ */
+export function reduceRows(e: Engine, kind: number, parts: [number, number][], acc: number, width: number, args: (r0: number, r1: number, acc: number) => number[]): Float64Array {
   const stride = align(width * 8, 64);
   new Uint8Array(e.memory.buffer, acc, stride * parts.length).fill(0);
   runJobs(e, kind, parts.map(([r0, r1], i) => args(r0, r1, acc + i * stride)));
