@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadImagesFromDirectory, trainTestSplit } from '../src/data/index.js';
 import { metrics, optimizers, setSeed, type Tensor } from '../src/index.js';
-import type { Optimizer } from '../src/optimizers.js';
+import type { Optimizer } from '../src/train/optimizers.js';
 import { ensureBuiltInData } from './lib/built-in-data.js';
 import { buildUserModel } from './lib/user-model.js';
 

@@ -1,13 +1,13 @@
 export { tensor, Tensor, shapeSize, type Rank, type Shape, type ShapeMap, type TensorLike, type Tensor0D, type Tensor1D, type Tensor2D, type Tensor3D, type Tensor4D } from './tensor.js';
 export { setBackend, getBackend, listBackends, gemmInfo, setGemmThreads, shutdownGemmThreads, type Backend, type BackendName, type ActivationKind } from './backend/index.js';
 export { conv2dInfo, axisGeometry, type Conv2DInfo, type Padding } from './geometry.js';
-export { setSeed, Random } from './random.js';
-export { Sequential, History, type CompileArgs, type FitArgs, type BatchDataset, type ClassWeight } from './sequential.js';
-export { EarlyStopping, LambdaCallback, type Callback, type Logs } from './callbacks.js';
+export { setSeed, Random } from './util/random.js';
+export { Sequential, History, type CompileArgs, type FitArgs, type BatchDataset, type ClassWeight } from './model/sequential.js';
+export { EarlyStopping, LambdaCallback, type Callback, type Logs } from './train/callbacks.js';
 export * as layers from './layers/index.js';
-export * as optimizers from './optimizers.js';
-export * as losses from './losses.js';
-export * as metrics from './metrics.js';
+export * as optimizers from './train/optimizers.js';
+export * as losses from './train/losses.js';
+export * as metrics from './train/metrics.js';
 export * as initializers from './initializers.js';
 export { loadImage, decodeImage, resizeImage, convertColorMode, detectImageFormat, ImageDecodeError, type RawImage, type LoadImageOptions, type Interpolation, type ColorMode } from './image/index.js';
 export {

@@ -1,4 +1,4 @@
-import type { Random } from './random.js';
+import type { Random } from './util/random.js';
 
 /** Initializer names accepted by `kernelInitializer` / `biasInitializer` (camelCase or Keras snake_case). */
 export type InitializerName =

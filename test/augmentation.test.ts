@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Random } from '../src/random.js';
+import { Random } from '../src/util/random.js';
 import { tensor, type Tensor } from '../src/tensor.js';
 import { RandomFlip } from '../src/layers/random-flip.js';
 import { RandomTranslation } from '../src/layers/random-translation.js';

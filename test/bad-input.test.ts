@@ -6,9 +6,9 @@ import * as assert from 'uvu/assert';
 import { setBackend } from '../src/backend/index.js';
 import { Activation, BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPooling2D } from '../src/layers/index.js';
 import type { ActivationName } from '../src/layers/activations.js';
-import { SGD } from '../src/optimizers.js';
-import { Random, setSeed } from '../src/random.js';
-import { Sequential, type FitArgs } from '../src/sequential.js';
+import { SGD } from '../src/train/optimizers.js';
+import { Random, setSeed } from '../src/util/random.js';
+import { Sequential, type FitArgs } from '../src/model/sequential.js';
 import { tensor, type Tensor } from '../src/tensor.js';
 import { assertSameWeights, randomArray, rejects, throws } from './helpers.js';
 

@@ -20,9 +20,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Activation, BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPooling2D, type Layer } from '../src/layers/index.js';
 import type { ActivationName } from '../src/layers/activations.js';
-import { getLoss } from '../src/losses.js';
-import { Random } from '../src/random.js';
-import { Sequential } from '../src/sequential.js';
+import { getLoss } from '../src/train/losses.js';
+import { Random } from '../src/util/random.js';
+import { Sequential } from '../src/model/sequential.js';
 import { wrap, type Shape, type Tensor } from '../src/tensor.js';
 import { assertClose, backendTest, dot, numericGradient, randomArray, type Tolerance } from './helpers.js';
 

@@ -5,12 +5,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getBackend, setBackend } from '../src/backend/index.js';
-import { matchConvRun } from '../src/inference-fusion.js';
+import { matchConvRun } from '../src/model/inference-fusion.js';
 import { Activation, BatchNormalization, Conv2D, Dense, Flatten, MaxPooling2D, type Layer } from '../src/layers/index.js';
-import { getLoss } from '../src/losses.js';
-import { SGD } from '../src/optimizers.js';
-import { Random } from '../src/random.js';
-import { Sequential } from '../src/sequential.js';
+import { getLoss } from '../src/train/losses.js';
+import { SGD } from '../src/train/optimizers.js';
+import { Random } from '../src/util/random.js';
+import { Sequential } from '../src/model/sequential.js';
 import { Tensor, type Shape } from '../src/tensor.js';
 import { buildUserModel } from '../examples/lib/user-model.js';
 import { assertClose, assertSameWeights, randomArray } from './helpers.js';

@@ -4,10 +4,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { axisGeometry, conv2dInfo } from '../src/geometry.js';
 import { BatchNormalization, Conv2D, Dense, Dropout, MaxPooling2D } from '../src/layers/index.js';
-import { BatchAveragedPrecision } from '../src/metrics.js';
-import { Adam, RMSprop, SGD, type Optimizer } from '../src/optimizers.js';
-import { Random } from '../src/random.js';
-import { Sequential } from '../src/sequential.js';
+import { BatchAveragedPrecision } from '../src/train/metrics.js';
+import { Adam, RMSprop, SGD, type Optimizer } from '../src/train/optimizers.js';
+import { Random } from '../src/util/random.js';
+import { Sequential } from '../src/model/sequential.js';
 import { tensor, type Tensor } from '../src/tensor.js';
 import { assertClose, assertNear, backendTest } from './helpers.js';
 

@@ -14,7 +14,7 @@ import * as assert from 'uvu/assert';
 import { getBackend, listBackends, type Backend } from '../src/backend/index.js';
 import { conv2dInfo, type Conv2DInfo, type Padding } from '../src/geometry.js';
 import { BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPooling2D } from '../src/layers/index.js';
-import { Random } from '../src/random.js';
+import { Random } from '../src/util/random.js';
 import { tensor } from '../src/tensor.js';
 import { assertClose, backendTest, randomArray, type Tolerance } from './helpers.js';
 

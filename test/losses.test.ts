@@ -8,7 +8,7 @@ import {
   meanSquaredError,
   sparseCategoricalCrossentropy,
   type Loss,
-} from '../src/losses.js';
+} from '../src/train/losses.js';
 
 const f32 = (a: number[]): Float32Array => new Float32Array(a);
 

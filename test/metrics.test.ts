@@ -9,7 +9,7 @@ import {
   getMetric,
   Precision,
   Recall,
-} from '../src/metrics.js';
+} from '../src/train/metrics.js';
 
 const f32 = (a: number[]): Float32Array => new Float32Array(a);
 

@@ -3,12 +3,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { setBackend } from '../src/backend/index.js';
-import { EarlyStopping, LambdaCallback } from '../src/callbacks.js';
+import { EarlyStopping, LambdaCallback } from '../src/train/callbacks.js';
 import type { Initializer } from '../src/initializers.js';
 import { Activation, BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPooling2D } from '../src/layers/index.js';
-import { SGD } from '../src/optimizers.js';
-import { setSeed } from '../src/random.js';
-import { Sequential } from '../src/sequential.js';
+import { SGD } from '../src/train/optimizers.js';
+import { setSeed } from '../src/util/random.js';
+import { Sequential } from '../src/model/sequential.js';
 import { tensor, type Tensor } from '../src/tensor.js';
 import { assertClose, assertSameWeights, randomArray } from './helpers.js';
 

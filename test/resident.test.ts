@@ -9,7 +9,7 @@ import { convFast, setWinograd, setWinograd4, useWinograd } from '../src/backend
 import { elementwiseFast } from '../src/backend/wasm/elementwise-fast.js';
 import { getEngine, residentAt, residentBytes, residentCopy, setResidentOutputs } from '../src/backend/wasm/gemm-fast.js';
 import { conv2dInfo } from '../src/geometry.js';
-import { SGD } from '../src/optimizers.js';
+import { SGD } from '../src/train/optimizers.js';
 import { Tensor } from '../src/tensor.js';
 import { buildUserModel } from '../examples/lib/user-model.js';
 import { assertIdentical, randomArray } from './helpers.js';

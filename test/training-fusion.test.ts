@@ -6,10 +6,10 @@ import * as assert from 'uvu/assert';
 import { getBackend, setBackend } from '../src/backend/index.js';
 import type { Backend } from '../src/backend/types.js';
 import { Activation, BatchNormalization, Conv2D, Dense, Flatten, MaxPooling2D, type Layer } from '../src/layers/index.js';
-import { SGD } from '../src/optimizers.js';
-import { Sequential } from '../src/sequential.js';
+import { SGD } from '../src/train/optimizers.js';
+import { Sequential } from '../src/model/sequential.js';
 import { Tensor, type Shape } from '../src/tensor.js';
-import { matchBnActPool, matchConvPool, trainingUnits } from '../src/training-fusion.js';
+import { matchBnActPool, matchConvPool, trainingUnits } from '../src/model/training-fusion.js';
 import { buildUserModel } from '../examples/lib/user-model.js';
 import { assertClose, randomArray } from './helpers.js';
 

@@ -5,8 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Conv2D, Dense, Dropout, MaxPooling2D } from '../src/layers/index.js';
-import { SGD } from '../src/optimizers.js';
-import { Sequential } from '../src/sequential.js';
+import { SGD } from '../src/train/optimizers.js';
+import { Sequential } from '../src/model/sequential.js';
 import { tensor, type Tensor, type Tensor2D, type Tensor3D, type Tensor4D } from '../src/tensor.js';
 
 function takes4D(t: Tensor4D): number {

@@ -4,7 +4,7 @@ import { ImageDecodeError } from '../image/decode.js';
 import { checkOptionKeys, prepareImage } from '../image/load.js';
 import type { ColorMode, Interpolation } from '../image/resize.js';
 import { checkLabelMode, encodeLabels, type Batch, type Dataset, type LabelMode } from './dataset.js';
-import { mixSeed, mulberry32, randomSeed, shuffleInPlace } from './random.js';
+import { mixSeed, mulberry32, randomSeed, shuffleInPlace } from '../util/data-random.js';
 import { countClasses, reportBadFiles, scanImageDirectory, type LabelledFile, type OnBadFile, type SkippedFile } from './scan.js';
 
 /** Options of {@link imageDatasetFromDirectory}. */

@@ -9,4 +9,4 @@ export { scanImageDirectory } from './scan.js';
 export type { DirectoryScan, LabelledFile, SkippedFile, OnBadFile } from './scan.js';
 export { generateCatsDogs, drawCatOrDog } from './synthetic-cats-dogs.js';
 export type { GenerateCatsDogsOptions, GeneratedCatsDogs } from './synthetic-cats-dogs.js';
-export { mulberry32 } from './random.js';
+export { mulberry32 } from '../util/data-random.js';

@@ -4,8 +4,8 @@ import { ImageDecodeError } from '../image/decode.js';
 import { checkOptionKeys, prepareImage } from '../image/load.js';
 import type { ColorMode, Interpolation } from '../image/resize.js';
 import { checkLabelMode, encodeLabels, type LabelMode } from './dataset.js';
-import { ProgressBar } from './progress.js';
-import { mulberry32, randomSeed, shuffleInPlace } from './random.js';
+import { ProgressBar } from '../util/data-progress.js';
+import { mulberry32, randomSeed, shuffleInPlace } from '../util/data-random.js';
 import { countClasses, reportBadFiles, scanImageDirectory, type OnBadFile, type SkippedFile } from './scan.js';
 
 /** Options of {@link loadImagesFromDirectory}. */

@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { checkImageFile, decodeImage, ImageDecodeError } from '../image/decode.js';
-import { ProgressBar } from './progress.js';
+import { ProgressBar } from '../util/data-progress.js';
 
 /** What to do with a file that cannot be decoded: throw (default) or skip it with one warning. */
 export type OnBadFile = 'error' | 'skip';

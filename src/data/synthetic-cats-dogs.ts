@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import type { RawImage } from '../image/decode.js';
-import { mixSeed, mulberry32 } from './random.js';
+import { mixSeed, mulberry32 } from '../util/data-random.js';
 
 /** Options of {@link generateCatsDogs}. */
 export interface GenerateCatsDogsOptions {

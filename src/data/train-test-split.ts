@@ -1,5 +1,5 @@
 import { Tensor, type Rank } from '../tensor.js';
-import { mulberry32, randomSeed, shuffleInPlace } from './random.js';
+import { mulberry32, randomSeed, shuffleInPlace } from '../util/data-random.js';
 
 /** Options of {@link trainTestSplit}. */
 export interface TrainTestSplitOptions {

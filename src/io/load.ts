@@ -4,7 +4,7 @@
 import * as fs from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import type { Layer } from '../layers/layer.js';
-import { Sequential } from '../sequential.js';
+import { Sequential } from '../model/sequential.js';
 import { Tensor, type Shape } from '../tensor.js';
 import { siblingPrefix } from './atomic.js';
 import { layerFromKeras } from './layer-config.js';

@@ -1,5 +1,5 @@
-import type { Callback, Logs } from '../callbacks.js';
-import type { Sequential } from '../sequential.js';
+import type { Callback, Logs } from '../train/callbacks.js';
+import type { Sequential } from '../model/sequential.js';
 import { saveModel } from './save.js';
 
 /** Options of {@link ModelCheckpoint}. */

@@ -1,6 +1,6 @@
 // Writes a Sequential model in TensorFlow.js' LayersModel format. Imports Sequential as a type
 // only, so sequential.ts can import this module for `model.save` without an import cycle.
-import type { Sequential } from '../sequential.js';
+import type { Sequential } from '../model/sequential.js';
 import { writeDirAtomic } from './atomic.js';
 import { layerToKeras } from './layer-config.js';
 import { trainingConfigs } from './training-config.js';

@@ -4,9 +4,9 @@
 // - `userDefinedMetadata.tscnn`, the complete tscnn description, read first by `loadModel`.
 // Optimizer state (velocities, moments, iteration count) is not saved: TF.js does not save it
 // either unless asked, and Keras' converter drops it.
-import { binaryCrossentropy, categoricalCrossentropy, getLoss, meanSquaredError, sparseCategoricalCrossentropy, type Loss } from '../losses.js';
-import { Accuracy, AUC, BatchAveragedPrecision, BinaryAccuracy, ConfusionMatrix, getMetric, Precision, Recall, type Metric } from '../metrics.js';
-import { Adam, Optimizer, RMSprop, SGD } from '../optimizers.js';
+import { binaryCrossentropy, categoricalCrossentropy, getLoss, meanSquaredError, sparseCategoricalCrossentropy, type Loss } from '../train/losses.js';
+import { Accuracy, AUC, BatchAveragedPrecision, BinaryAccuracy, ConfusionMatrix, getMetric, Precision, Recall, type Metric } from '../train/metrics.js';
+import { Adam, Optimizer, RMSprop, SGD } from '../train/optimizers.js';
 import { camelKey, snakeCase } from './keras-config.js';
 import type { KerasObject, TrainingConfig } from './types.js';
 

@@ -1,6 +1,6 @@
 import { getBackend } from '../backend/index.js';
 import { outputF32 } from '../backend/arena.js';
-import { Random } from '../random.js';
+import { Random } from '../util/random.js';
 import { wrap, type Tensor } from '../tensor.js';
 import { checkKeys, Layer, type ForwardContext, type LayerConfig } from './layer.js';
 

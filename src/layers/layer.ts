@@ -1,5 +1,5 @@
 import { getInitializer, type Initializer, type InitializerName } from '../initializers.js';
-import type { Random } from '../random.js';
+import type { Random } from '../util/random.js';
 import type { Tensor } from '../tensor.js';
 
 /** A weight with its gradient. `grad` is accumulated into by `backward` (`+=`) and zeroed per step. */

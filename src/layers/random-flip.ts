@@ -1,4 +1,4 @@
-import { Random } from '../random.js';
+import { Random } from '../util/random.js';
 import { wrap, type Tensor, type Tensor4D } from '../tensor.js';
 import { expectImageShape } from './conv2d.js';
 import { Layer, type ForwardContext, type LayerConfig } from './layer.js';

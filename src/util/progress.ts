@@ -1,4 +1,4 @@
-import type { Logs } from './callbacks.js';
+import type { Logs } from '../train/callbacks.js';
 
 /** Formats logs as Keras does: `loss: 0.4213 - precision: 0.8810 - val_loss: 0.3012`. */
 export function formatLogs(logs: Logs): string {

@@ -5,15 +5,15 @@
 //   w'[…, f] = w[…, f] · s[f],   b'[f] = (b[f] − movingMean[f]) · s[f] + beta[f]
 // The fold runs at every inference forward from the current weights (a kernel is small next to
 // the activations it saves a pass over), so training can change the weights freely.
-import { getBackend } from './backend/index.js';
-import { conv2dInfo } from './geometry.js';
-import { Activation } from './layers/activation.js';
-import { BatchNormalization } from './layers/batch-normalization.js';
-import { Conv2D } from './layers/conv2d.js';
-import { MaxPooling2D } from './layers/max-pooling2d.js';
-import type { Layer, Param } from './layers/layer.js';
-import type { Random } from './random.js';
-import { wrap, type Tensor } from './tensor.js';
+import { getBackend } from '../backend/index.js';
+import { conv2dInfo } from '../geometry.js';
+import { Activation } from '../layers/activation.js';
+import { BatchNormalization } from '../layers/batch-normalization.js';
+import { Conv2D } from '../layers/conv2d.js';
+import { MaxPooling2D } from '../layers/max-pooling2d.js';
+import type { Layer, Param } from '../layers/layer.js';
+import type { Random } from '../util/random.js';
+import { wrap, type Tensor } from '../tensor.js';
 
 /**
  * A run of layers that inference replaces by one fused backend call: a Conv2D, the

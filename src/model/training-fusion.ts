@@ -6,13 +6,13 @@
 // in and out of WebAssembly memory by its own op) are never returned: on the seed model's first
 // block ([32, 100, 100, 16]) BN, relu and pool took 64 ms of a 241 ms training step.
 // Results equal the layer-by-layer pass up to the rounding of sums.
-import type { Backend } from './backend/types.js';
-import { Activation } from './layers/activation.js';
-import { BatchNormalization } from './layers/batch-normalization.js';
-import { Conv2D } from './layers/conv2d.js';
-import type { ForwardContext, Layer } from './layers/layer.js';
-import { MaxPooling2D } from './layers/max-pooling2d.js';
-import type { Tensor } from './tensor.js';
+import type { Backend } from '../backend/types.js';
+import { Activation } from '../layers/activation.js';
+import { BatchNormalization } from '../layers/batch-normalization.js';
+import { Conv2D } from '../layers/conv2d.js';
+import type { ForwardContext, Layer } from '../layers/layer.js';
+import { MaxPooling2D } from '../layers/max-pooling2d.js';
+import type { Tensor } from '../tensor.js';
 
 /** One step of a training pass: a layer on its own, or a fused run of layers. */
 export interface TrainingUnit {

@@ -1,15 +1,15 @@
-import { OutputArena } from './backend/arena.js';
-import type { Callback, Logs } from './callbacks.js';
-import { getBackend } from './backend/index.js';
+import { OutputArena } from '../backend/arena.js';
+import type { Callback, Logs } from '../train/callbacks.js';
+import { getBackend } from '../backend/index.js';
 import { forwardInference } from './inference-fusion.js';
-import { saveModel } from './io/save.js';
-import { formatShape, Layer, type Param } from './layers/layer.js';
-import { getLoss, type Loss } from './losses.js';
-import { getMetric, type Metric } from './metrics.js';
-import { getOptimizer, type Optimizer } from './optimizers.js';
-import { ProgressLine, formatLogs } from './progress.js';
-import { getGlobalRandom, Random } from './random.js';
-import { Tensor, wrap, type Shape } from './tensor.js';
+import { saveModel } from '../io/save.js';
+import { formatShape, Layer, type Param } from '../layers/layer.js';
+import { getLoss, type Loss } from '../train/losses.js';
+import { getMetric, type Metric } from '../train/metrics.js';
+import { getOptimizer, type Optimizer } from '../train/optimizers.js';
+import { ProgressLine, formatLogs } from '../util/progress.js';
+import { getGlobalRandom, Random } from '../util/random.js';
+import { Tensor, wrap, type Shape } from '../tensor.js';
 import { trainingUnits } from './training-fusion.js';
 
 /** A batch as a streaming dataset yields it. */

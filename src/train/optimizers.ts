@@ -1,6 +1,6 @@
-import { getBackend } from './backend/index.js';
-import { camelCase } from './initializers.js';
-import type { Param } from './layers/layer.js';
+import { getBackend } from '../backend/index.js';
+import { camelCase } from '../initializers.js';
+import type { Param } from '../layers/layer.js';
 
 function checkPositive(owner: string, key: string, value: number, allowZero = false): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
