@@ -4,7 +4,8 @@ export default defineConfig({
   entry: { index: 'src/index.ts' },
   format: ['esm', 'cjs'],
   dts: true,
-  sourcemap: true,
+  // Not shipped (package.json "files"): users debug tscnn's sources through tsx, not the bundle.
+  sourcemap: false,
   clean: true,
   // gpu.js parses kernel source text: minifiers and keepNames break kernels.
   minify: false,

@@ -1,4 +1,26 @@
-import ndarray, { type NdArray } from 'ndarray';
+import ndarray from 'ndarray';
+
+// The ndarray views of toNdarray/fromNdarray are typed here, not with @types/ndarray: the published
+// declarations then need no package the consumer may not have. An ndarray NdArray fits both.
+
+/** The parts of an `ndarray` (the npm package) view that {@link Tensor.toNdarray} returns. */
+export interface NdarrayView {
+  data: Float32Array;
+  shape: number[];
+  stride: number[];
+  offset: number;
+  size: number;
+  dimension: number;
+  get(...indices: number[]): number;
+  set(...args: number[]): number;
+  index(...indices: number[]): number;
+}
+
+/** What {@link Tensor.fromNdarray} reads from an `ndarray` view: its shape and element getter. */
+export interface NdarrayLike {
+  readonly shape: readonly number[];
+  get(...indices: number[]): unknown;
+}
 
 /** Tensor ranks tscnn knows about. */
 export type Rank = 0 | 1 | 2 | 3 | 4 | 5 | 6;
@@ -96,12 +118,12 @@ export class Tensor<R extends Rank = Rank> {
   }
 
   /** A copy as an `ndarray` (the npm package), same shape, row-major. */
-  toNdarray(): NdArray<Float32Array> {
+  toNdarray(): NdarrayView {
     return ndarray(this.values.slice(), [...(this.shape as readonly number[])]);
   }
 
   /** Builds a tensor from an `ndarray`, honouring its strides and offset (any view). */
-  static fromNdarray(array: NdArray): Tensor {
+  static fromNdarray(array: NdarrayLike): Tensor {
     const shape = [...array.shape];
     if (shape.length > 6) throw new Error(`fromNdarray: rank ${shape.length} is above the supported 6`);
     const size = shapeSize(shape, 'fromNdarray');

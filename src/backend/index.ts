@@ -7,11 +7,13 @@ import { disposeGpuBackend, makeGpuBackend, type GpuSetOptions } from './gpu/ind
 export type { Backend, ActivationKind, BatchNormTrainResult } from './types.js';
 export { createCpuBackend, referenceBackend } from './cpu.js';
 export { gemmReference, type Gemm } from './gemm.js';
+export { loadGpuBackend } from './gpu/gpujs.js';
 export { gemmFast, gemmInfo, setGemmThreads, shutdownGemmThreads } from './wasm/gemm-fast.js';
 
 /**
  * Names `setBackend` accepts. `'cpu'` is the fast default; `'reference'` the plain TypeScript specification;
- * `'gpu'` runs gpu.js kernels in the mode given as `setBackend('gpu', { mode })`.
+ * `'gpu'` runs gpu.js kernels in the mode given as `setBackend('gpu', { mode })`; gpu.js is an optional peer
+ * dependency (`npm install gpu.js`), loaded on that call.
  */
 export type BackendName = 'cpu' | 'reference' | 'gpu';
 

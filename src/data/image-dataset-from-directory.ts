@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { tensor } from '../tensor.js';
 import { ImageDecodeError } from '../image/decode.js';
 import { checkOptionKeys, prepareImage } from '../image/load.js';
@@ -6,6 +5,7 @@ import type { ColorMode, Interpolation } from '../image/resize.js';
 import { checkLabelMode, encodeLabels, type Batch, type Dataset, type LabelMode } from './dataset.js';
 import { mixSeed, mulberry32, randomSeed, shuffleInPlace } from '../util/data-random.js';
 import { countClasses, reportBadFiles, scanImageDirectory, type LabelledFile, type OnBadFile, type SkippedFile } from './scan.js';
+import { nodeBuiltin } from '../util/node-builtins.js';
 
 /** Options of {@link imageDatasetFromDirectory}. */
 export interface ImageDatasetOptions {
@@ -168,7 +168,7 @@ export class ImageDirectoryDataset implements Dataset {
     const per = h * w * c;
     const reads = await Promise.all(
       indices.map((i) =>
-        readFile(this.files[i].path).then(
+        nodeBuiltin('node:fs/promises', 'imageDatasetFromDirectory').readFile(this.files[i].path).then(
           (bytes) => ({ bytes, error: undefined }),
           (e: unknown) => ({ bytes: undefined, error: `unreadable: ${e instanceof Error ? e.message : String(e)}` }),
         ),

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { tensor, type Tensor2D, type Tensor4D } from '../tensor.js';
 import { ImageDecodeError } from '../image/decode.js';
 import { checkOptionKeys, prepareImage } from '../image/load.js';
@@ -7,6 +6,7 @@ import { checkLabelMode, encodeLabels, type LabelMode } from './dataset.js';
 import { ProgressBar } from '../util/data-progress.js';
 import { mulberry32, randomSeed, shuffleInPlace } from '../util/data-random.js';
 import { countClasses, reportBadFiles, scanImageDirectory, type OnBadFile, type SkippedFile } from './scan.js';
+import { nodeBuiltin } from '../util/node-builtins.js';
 
 /** Options of {@link loadImagesFromDirectory}. */
 export interface LoadImagesOptions {
@@ -79,7 +79,7 @@ export async function loadImagesFromDirectory(dir: string, options: LoadImagesOp
   const bar = ProgressBar.enabled(progress) ? new ProgressBar(`Loading ${dir}`, files.length) : undefined;
   for (const file of files) {
     try {
-      const img = prepareImage(await readFile(file.path), file.path, { targetSize: imageSize, colorMode, interpolation });
+      const img = prepareImage(await nodeBuiltin('node:fs/promises', 'loadImagesFromDirectory').readFile(file.path), file.path, { targetSize: imageSize, colorMode, interpolation });
       const dst = labels.length * per;
       for (let i = 0; i < per; i++) x[dst + i] = img.data[i] * rescale;
       labels.push(file.label);

@@ -1,11 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import type { RawImage } from '../image/decode.js';
 import { mixSeed, mulberry32 } from '../util/data-random.js';
+import { nodeBuiltin, nodeRequire } from '../util/node-builtins.js';
 
 /** Options of {@link generateCatsDogs}. */
 export interface GenerateCatsDogsOptions {
@@ -279,7 +276,7 @@ export function drawCatOrDog(kind: Kind, rand: () => number, width: number, heig
   return { width, height, channels: 3, data };
 }
 
-interface JpegEncoder {
+export interface JpegEncoder {
   encode(image: { width: number; height: number; data: Uint8Array }, quality: number): Uint8Array;
 }
 let jpegEncoder: JpegEncoder | null | undefined;
@@ -288,13 +285,14 @@ let jpegEncoder: JpegEncoder | null | undefined;
  * jpeg-js's `encode` builds a new encoder per call, whose table set-up costs ~40 ms; the
  * encoding itself of a 120×120 image takes ~1 ms. Its `JPEGEncoder` class is not exported,
  * so it is taken from the module source once and reused. Falls back to `jpeg.encode` if
- * that ever fails (a different jpeg-js layout): same bytes, only slower.
+ * that ever fails (a different jpeg-js layout): same bytes, only slower. Exported for the test that
+ * checks the CommonJS build finds it too.
  */
-function reusableJpegEncoder(): JpegEncoder | null {
+export function reusableJpegEncoder(): JpegEncoder | null {
   if (jpegEncoder !== undefined) return jpegEncoder;
   try {
-    const require = createRequire(import.meta.url);
-    const source = readFileSync(require.resolve('jpeg-js/lib/encoder.js'), 'utf8');
+    const require = nodeRequire('generateCatsDogs');
+    const source = nodeBuiltin('node:fs', 'generateCatsDogs').readFileSync(require.resolve('jpeg-js/lib/encoder.js'), 'utf8');
     const Encoder = new Function('module', 'exports', 'require', `${source}\n;return JPEGEncoder;`)({ exports: {} }, {}, require) as new (q: number) => JpegEncoder;
     jpegEncoder = new Encoder(90);
   } catch {
@@ -346,6 +344,8 @@ export async function generateCatsDogs(options: GenerateCatsDogsOptions): Promis
   if (format !== 'mixed' && format !== 'png' && format !== 'jpeg') throw new Error(`generateCatsDogs: format must be 'mixed', 'png' or 'jpeg', got '${String(format)}'`);
   const cats = Math.round(count * catFraction);
   const dogs = count - cats;
+  const { mkdir, writeFile } = nodeBuiltin('node:fs/promises', 'generateCatsDogs');
+  const { join } = nodeBuiltin('node:path', 'generateCatsDogs');
   const files: string[] = [];
   for (const [kind, n] of [['cat', cats], ['dog', dogs]] as const) {
     const dir = join(outDir, `${kind}s`);

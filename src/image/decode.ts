@@ -1,6 +1,6 @@
-import { open } from 'node:fs/promises';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
+import { nodeBuiltin } from '../util/node-builtins.js';
 
 /** Image formats tscnn decodes. */
 export type ImageFormat = 'png' | 'jpeg';
@@ -188,7 +188,7 @@ const CHECK_TAIL = 1024;
 export async function checkImageFile(path: string): Promise<ImageCheck> {
   let handle;
   try {
-    handle = await open(path, 'r');
+    handle = await nodeBuiltin('node:fs/promises', 'checkImageFile').open(path, 'r');
     const { size } = await handle.stat();
     const head = new Uint8Array(Math.min(64, size));
     await handle.read(head, 0, head.length, 0);

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { tensor, type Tensor3D } from '../tensor.js';
 import { decodeImage, ImageDecodeError, type RawImage } from './decode.js';
 import { convertColorMode, resizeImage, type ColorMode, type Interpolation } from './resize.js';
+import { nodeBuiltin } from '../util/node-builtins.js';
 
 /** Options of {@link loadImage}. */
 export interface LoadImageOptions {
@@ -50,7 +50,7 @@ export async function loadImage(path: string, options: LoadImageOptions = {}): P
   checkOptionKeys('loadImage', options, LOAD_KEYS);
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(path);
+    bytes = await nodeBuiltin('node:fs/promises', 'loadImage').readFile(path);
   } catch (e) {
     throw new ImageDecodeError(path, `unreadable: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -4,17 +4,20 @@
 // removed. If the second rename fails, the old one is renamed back. A process killed between
 // the two renames leaves the previous version intact in `.NAME.old-*` next to the target
 // (loadModel says so when the target is missing).
-import * as fs from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { nodeBuiltin } from '../util/node-builtins.js';
+
+// Fetched on use (see node-builtins.ts).
+const nodeFs = () => nodeBuiltin('node:fs/promises', 'saveModel');
+const nodePath = () => nodeBuiltin('node:path', 'saveModel');
 
 /**
  * The file-system calls the writer uses. Tests replace members to simulate a failure at a
  * given step (a rename that fails, a disk that fills up); not part of the public API.
  */
 export const fsOps = {
-  mkdir: (path: string) => fs.mkdir(path, { recursive: true }).then(() => undefined),
+  mkdir: (path: string) => nodeFs().mkdir(path, { recursive: true }).then(() => undefined),
   writeFile: async (path: string, data: Uint8Array | string): Promise<void> => {
-    const fh = await fs.open(path, 'w');
+    const fh = await nodeFs().open(path, 'w');
     try {
       await fh.writeFile(data);
       await fh.sync();
@@ -22,21 +25,21 @@ export const fsOps = {
       await fh.close();
     }
   },
-  rename: (from: string, to: string) => fs.rename(from, to),
-  rm: (path: string) => fs.rm(path, { recursive: true, force: true }),
+  rename: (from: string, to: string) => nodeFs().rename(from, to),
+  rm: (path: string) => nodeFs().rm(path, { recursive: true, force: true }),
 };
 
 let counter = 0;
 
 /** Prefix of the temp and old sibling directories of `dir`. */
 export function siblingPrefix(dir: string): string {
-  return join(dirname(dir), `.${basename(dir)}.`);
+  return nodePath().join(nodePath().dirname(dir), `.${nodePath().basename(dir)}.`);
 }
 
 async function syncDir(path: string): Promise<void> {
   // Makes the renames durable on POSIX; directories cannot be opened for sync on Windows.
   try {
-    const fh = await fs.open(path, 'r');
+    const fh = await nodeFs().open(path, 'r');
     try {
       await fh.sync();
     } finally {
@@ -54,21 +57,21 @@ async function syncDir(path: string): Promise<void> {
  */
 export async function writeDirAtomic(dir: string, files: Record<string, Uint8Array | string>, owner: string): Promise<void> {
   dir = dir.length > 1 ? dir.replace(/[\\/]+$/, '') : dir;
-  const existing = await fs.stat(dir).catch(() => null);
+  const existing = await nodeFs().stat(dir).catch(() => null);
   if (existing) {
     if (!existing.isDirectory()) throw new Error(`${owner}: '${dir}' exists and is not a directory`);
-    const others = (await fs.readdir(dir)).filter((f) => !(f in files));
+    const others = (await nodeFs().readdir(dir)).filter((f) => !(f in files));
     if (others.length) {
       throw new Error(`${owner}: '${dir}' holds other files (${others.slice(0, 5).join(', ')}${others.length > 5 ? ', …' : ''}); save into a new or empty directory, or one that holds only a saved model`);
     }
   }
-  await fsOps.mkdir(dirname(dir));
+  await fsOps.mkdir(nodePath().dirname(dir));
   const tag = `${process.pid}-${Date.now().toString(36)}-${counter++}`;
   const tmp = `${siblingPrefix(dir)}tmp-${tag}`;
   const old = `${siblingPrefix(dir)}old-${tag}`;
   try {
     await fsOps.mkdir(tmp);
-    for (const [name, data] of Object.entries(files)) await fsOps.writeFile(join(tmp, name), data);
+    for (const [name, data] of Object.entries(files)) await fsOps.writeFile(nodePath().join(tmp, name), data);
     await syncDir(tmp);
   } catch (e) {
     await fsOps.rm(tmp).catch(() => undefined);
@@ -87,6 +90,6 @@ export async function writeDirAtomic(dir: string, files: Record<string, Uint8Arr
     const where = restored ? 'previous contents kept' : `previous contents kept in '${old}'`;
     throw new Error(`${owner}: replacing '${dir}' failed, ${where}: ${(e as Error).message}`);
   }
-  await syncDir(dirname(dir));
+  await syncDir(nodePath().dirname(dir));
   if (movedAside) await fsOps.rm(old);
 }

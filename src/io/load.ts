@@ -1,8 +1,7 @@
 // Reads a model in TensorFlow.js' LayersModel format (written by tscnn, TF.js or the Keras
 // converter) into a built Sequential with its weights. Everything is validated before the model
 // is returned; any problem throws an error naming the file.
-import * as fs from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
+import { nodeBuiltin } from '../util/node-builtins.js';
 import type { Layer } from '../layers/layer.js';
 import { Sequential } from '../model/sequential.js';
 import { Tensor, type Shape } from '../tensor.js';
@@ -11,6 +10,10 @@ import { layerFromKeras } from './layer-config.js';
 import { MODEL_FILE } from './save.js';
 import { compiledFromTrainingConfig, compiledFromTscnn, type Compiled, type TscnnTrainingConfig } from './training-config.js';
 import type { ModelArtifactsInMemory, ModelJSON, TrainingConfig, WeightsManifestEntry } from './types.js';
+
+// Fetched on use (see node-builtins.ts).
+const nodeFs = () => nodeBuiltin('node:fs/promises', 'loadModel');
+const nodePath = () => nodeBuiltin('node:path', 'loadModel');
 
 /** Where a model comes from: a directory (or its `model.json` path), or the two parts in memory. */
 export type ModelSource = string | ModelArtifactsInMemory;
@@ -55,12 +58,12 @@ function parseJSON(text: string, label: string): unknown {
 }
 
 async function loadFromDirectory(path: string): Promise<Sequential> {
-  const isJsonPath = path.endsWith('.json') && (await fs.stat(path).then((s) => s.isFile(), () => false));
-  const dir = isJsonPath ? dirname(path) : path;
-  const modelPath = isJsonPath ? path : join(dir, MODEL_FILE);
+  const isJsonPath = path.endsWith('.json') && (await nodeFs().stat(path).then((s) => s.isFile(), () => false));
+  const dir = isJsonPath ? nodePath().dirname(path) : path;
+  const modelPath = isJsonPath ? path : nodePath().join(dir, MODEL_FILE);
   let text: string;
   try {
-    text = await fs.readFile(modelPath, 'utf8');
+    text = await nodeFs().readFile(modelPath, 'utf8');
   } catch (e) {
     throw new Error(`loadModel: ${modelPath}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})${await interruptedHint(dir)}`);
   }
@@ -70,12 +73,12 @@ async function loadFromDirectory(path: string): Promise<Sequential> {
   const files: string[] = [];
   for (const group of manifest) {
     for (const p of group.paths) {
-      const rel = normalize(p);
-      if (isAbsolute(rel) || rel === '..' || rel.startsWith(`..${sep}`)) throw new Error(`loadModel: ${modelPath}: weight path '${p}' points outside ${dir}`);
-      const file = join(dir, rel);
+      const rel = nodePath().normalize(p);
+      if (nodePath().isAbsolute(rel) || rel === '..' || rel.startsWith(`..${nodePath().sep}`)) throw new Error(`loadModel: ${modelPath}: weight path '${p}' points outside ${dir}`);
+      const file = nodePath().join(dir, rel);
       files.push(file);
       try {
-        parts.push(new Uint8Array(await fs.readFile(file)));
+        parts.push(new Uint8Array(await nodeFs().readFile(file)));
       } catch (e) {
         throw new Error(`loadModel: ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}), listed in ${modelPath}`);
       }
@@ -93,11 +96,11 @@ async function loadFromDirectory(path: string): Promise<Sequential> {
 
 /** When `dir` is missing because a save was interrupted mid-replace, says where the previous save is. */
 async function interruptedHint(dir: string): Promise<string> {
-  const prefix = basename(siblingPrefix(dir));
-  const parent = dirname(dir);
-  const names = await fs.readdir(parent).catch(() => [] as string[]);
+  const prefix = nodePath().basename(siblingPrefix(dir));
+  const parent = nodePath().dirname(dir);
+  const names = await nodeFs().readdir(parent).catch(() => [] as string[]);
   const old = names.filter((n) => n.startsWith(`${prefix}old-`));
-  return old.length ? `; an interrupted save left the previous version in ${join(parent, old[old.length - 1])}` : '';
+  return old.length ? `; an interrupted save left the previous version in ${nodePath().join(parent, old[old.length - 1])}` : '';
 }
 
 /** Checks the manifest's shape (groups of { paths, weights }); returns it typed. */

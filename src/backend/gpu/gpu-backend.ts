@@ -1,4 +1,4 @@
-import { GPU, type IKernelRunShortcut, type Texture } from 'gpu.js';
+import type { IKernelRunShortcut, Texture } from 'gpu.js';
 import type { Conv2DInfo } from '../../geometry.js';
 import type { ActivationKind, Backend, BatchNormActPoolResult, BatchNormTrainResult } from '../types.js';
 import { conv2dBackpropFilter, conv2dBackpropInput, conv2dForward, type ConvConstants } from '../../../kernels/conv2d.js';
@@ -17,6 +17,7 @@ import {
 import { activationBackward, activationForward, softmaxBackward, softmaxForward } from '../../../kernels/activation.js';
 import { adam, multiply, rmsprop, sgd, sgdMomentum } from '../../../kernels/update.js';
 import { copy, pack2, pack3 } from '../../../kernels/copy.js';
+import { gpujs } from './gpujs.js';
 import { probeMode, type GpuMode } from './probe.js';
 import { DeviceResult, startWebGpuWorker, type WebGpuWorker } from './webgpu-worker.js';
 
@@ -156,6 +157,7 @@ interface TextureContext {
 /** gpu.js on this thread, in a synchronous mode. In 'headlessgl' results stay on the device as textures (pipeline). */
 function localHost(mode: Exclude<GpuMode, 'webgpu'>): KernelHost {
   const pipeline = mode === 'headlessgl';
+  const { GPU } = gpujs();
   const gpu = new GPU({ mode });
   const kernels = new Map<string, IKernelRunShortcut>();
   /** The kernel gpu.js built each shortcut on, in this mode: a fallback swaps another into the shortcut. */

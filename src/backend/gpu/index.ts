@@ -1,11 +1,13 @@
 import type { Backend } from '../types.js';
 import { chooseAuto } from './auto.js';
 import { createGpuBackend, type GpuBackend } from './gpu-backend.js';
+import { gpujs } from './gpujs.js';
 import type { GpuModeOption } from './probe.js';
 
 export { createGpuBackend, ACTIVATION_CODES, KERNEL_FUNCTIONS, type GpuBackend, type GpuBackendOptions } from './gpu-backend.js';
 export { probeMode, type GpuMode, type GpuModeOption, type ModeStatus } from './probe.js';
 export { chooseAuto, type AutoChoice } from './auto.js';
+export { gpujs, loadGpuBackend, setGpuJsLoader, GPU_INSTALL_COMMAND, type GpuJs, type GpuJsLoader } from './gpujs.js';
 export { probeWebGpu, type AdapterInfo, type WebGpuProbe } from './webgpu-worker.js';
 
 /** Options of `setBackend('gpu', options)`. */
@@ -29,7 +31,8 @@ export function disposeGpuBackend(): void {
 
 /**
  * Builds the backend `setBackend('gpu', options)` activates; the gpu.js backend made before is disposed only once the new one exists.
- * A mode that cannot start throws with the reason; `'auto'` prints one line naming its choice.
+ * A mode that cannot start throws with the reason; `'auto'` prints one line naming its choice. Without gpu.js
+ * (an optional peer dependency) it throws naming the install command.
  */
 export function makeGpuBackend(options: GpuSetOptions, cpu: () => Backend): Backend {
   const known = ['mode', 'maxKernels'];
@@ -40,6 +43,8 @@ export function makeGpuBackend(options: GpuSetOptions, cpu: () => Backend): Back
   if (mode !== 'auto' && mode !== 'headlessgl' && mode !== 'webasm' && mode !== 'webgpu') {
     throw new Error(`setBackend('gpu'): unknown mode '${String(mode)}'; known: headlessgl, webasm, webgpu, auto`);
   }
+  // Before any probe: without gpu.js every mode fails, and the error should say how to install it.
+  gpujs();
   let chosen = mode;
   if (mode === 'auto') {
     const choice = chooseAuto();

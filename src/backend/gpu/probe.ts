@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { GPU } from 'gpu.js';
+import { nodeBuiltin } from '../../util/node-builtins.js';
+import { gpujs } from './gpujs.js';
 import { probeWebGpu } from './webgpu-worker.js';
 
 /** gpu.js modes this backend runs ('webgpu' in a worker thread, since its kernels are asynchronous). */
@@ -28,7 +28,7 @@ const SOFTWARE_DRIVERS = /swrast_dri|kms_swrast|llvmpipe|softpipe|swiftshader|lv
  */
 function glDriverIsSoftware(): boolean {
   try {
-    return SOFTWARE_DRIVERS.test(readFileSync('/proc/self/maps', 'utf8'));
+    return SOFTWARE_DRIVERS.test(nodeBuiltin('node:fs', "setBackend('gpu')").readFileSync('/proc/self/maps', 'utf8'));
   } catch {
     return true;
   }
@@ -39,6 +39,7 @@ function glDriverIsSoftware(): boolean {
  * per process (~0.1–0.3 s; Dawn prints its own warnings on stderr when it finds no usable Vulkan driver).
  */
 export function probeMode(mode: GpuMode): ModeStatus {
+  const { GPU } = gpujs('probeMode');
   if (mode === 'webasm') {
     return GPU.isWebAssemblySupported
       ? { mode, available: true, reason: 'WebAssembly is available' }

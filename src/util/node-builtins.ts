@@ -1,0 +1,42 @@
+// Node's built-in modules are fetched when a function first needs them, never imported at the top of a
+// module: importing tscnn then needs no Node built-in, so bundlers for browsers resolve it and only the
+// functions that read or write files need Node. process.getBuiltinModule exists from Node 20.16.
+
+/** The Node built-ins tscnn's file functions use, by id. */
+interface Builtins {
+  'node:fs': typeof import('node:fs');
+  'node:fs/promises': typeof import('node:fs/promises');
+  'node:path': typeof import('node:path');
+  'node:module': typeof import('node:module');
+}
+
+type GetBuiltin = (id: string) => unknown;
+
+/**
+ * A Node built-in module for `user` (the public function that needs it, named in the error).
+ * Throws outside Node (a browser) or on a Node older than 20.16.
+ */
+export function nodeBuiltin<K extends keyof Builtins>(id: K, user: string): Builtins[K] {
+  const proc = (globalThis as { process?: { getBuiltinModule?: GetBuiltin; versions?: { node?: string } } }).process;
+  const get = proc?.getBuiltinModule;
+  if (typeof get !== 'function') {
+    const where = proc?.versions?.node ? `Node ${proc.versions.node}, which has no process.getBuiltinModule (Node ≥ 20.16 has it)` : 'a runtime without Node.js';
+    throw new Error(`${user}: needs Node's '${id}', but this is ${where}`);
+  }
+  const mod = get.call(proc, id) as Builtins[K] | undefined;
+  if (!mod) throw new Error(`${user}: this runtime has no built-in module '${id}'`);
+  return mod;
+}
+
+/**
+ * The URL or path of the running module, for `createRequire`: the bundle's own file in `dist/index.cjs`
+ * (where esbuild leaves `import.meta` empty), `import.meta.url` in `dist/index.js` and under tsx.
+ */
+export function moduleLocation(): string {
+  return typeof __filename === 'string' ? __filename : import.meta.url;
+}
+
+/** Node's `require`, resolving packages from this module's location (tsx, dist/index.js or dist/index.cjs). */
+export function nodeRequire(user: string): NodeJS.Require {
+  return nodeBuiltin('node:module', user).createRequire(moduleLocation());
+}
