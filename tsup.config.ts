@@ -11,5 +11,10 @@ export default defineConfig({
   minify: false,
   keepNames: false,
   target: 'node20',
+  // import.meta is empty in the CommonJS bundle; the only readers (moduleLocation in src/util/node-builtins.ts,
+  // the WebGPU worker's paths) take __filename there first.
+  esbuildOptions(options) {
+    options.logOverride = { ...options.logOverride, 'empty-import-meta': 'silent' };
+  },
   platform: 'node',
 });
