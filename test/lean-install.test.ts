@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createContext, runInContext } from 'node:vm';
 import { build } from 'esbuild';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -149,6 +150,26 @@ test('the CommonJS build finds the reusable JPEG encoder (import.meta.url is emp
   const code = "const m = require(process.argv[1]); console.log(m.reusableJpegEncoder() === null ? 'slow' : 'fast');";
   const out = execFileSync(process.execPath, ['-e', code, file], { cwd: root, encoding: 'utf8', timeout: 30_000 });
   assert.is(out.trim(), 'fast');
+});
+
+test('without Node (a page): progress lines go to console.log and fit yields through setTimeout', async () => {
+  const bundle = await build({ entryPoints: [join(root, 'src/util/host.ts')], bundle: true, write: false, format: 'iife', globalName: 'host', platform: 'browser', logLevel: 'silent' });
+  const logged: string[] = [];
+  let timeouts = 0;
+  // A context with only what a page has: no process, no setImmediate.
+  const page = createContext({
+    console: { log: (s: string) => logged.push(s) },
+    setTimeout: (fn: () => void, ms: number) => { timeouts++; return setTimeout(fn, ms); },
+  });
+  runInContext(bundle.outputFiles[0].text, page);
+  const host = runInContext('host', page) as typeof import('../src/util/host.js');
+  assert.is(host.outIsTTY(), false);
+  host.writeOut('Epoch 1/2\n');
+  host.writeOut('2/2 - 1s - loss: ');
+  host.writeOut('0.5000\nEpoch 2/2\n');
+  assert.equal(logged, ['Epoch 1/2', '2/2 - 1s - loss: 0.5000', 'Epoch 2/2']);
+  await host.yieldToHost();
+  assert.is(timeouts, 1);
 });
 
 test('package.json: gpu.js an optional peer (and a devDependency), only the bundles and their types shipped', () => {

@@ -9,6 +9,7 @@ import { getMetric, type Metric } from '../train/metrics.js';
 import { getOptimizer, type Optimizer } from '../train/optimizers.js';
 import { ProgressLine, formatLogs } from '../util/progress.js';
 import { getGlobalRandom, Random } from '../util/random.js';
+import { writeOut, yieldToHost } from '../util/host.js';
 import { Tensor, wrap, type Shape } from '../tensor.js';
 import { trainingUnits } from './training-fusion.js';
 
@@ -419,7 +420,7 @@ export class Sequential {
 
     for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
-      if (verbose) process.stdout.write(`Epoch ${epoch + 1}/${epochs}\n`);
+      if (verbose) writeOut(`Epoch ${epoch + 1}/${epochs}\n`);
       for (const m of this.metrics) m.reset();
       let lossSum = 0;
       let seen = 0;
@@ -458,7 +459,7 @@ export class Sequential {
           const wb = w ? Float32Array.from(order.subarray(from, to), (i) => w[i]) : undefined;
           await runBatch(xb, yb, wb);
           // Let timers and I/O run between batches (progress, prefetching, Ctrl-C).
-          await new Promise<void>((resolve) => setImmediate(resolve));
+          await yieldToHost();
         }
       }
       const logs = this.collectLogs(seen ? lossSum / seen : NaN, '');

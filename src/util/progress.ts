@@ -1,4 +1,5 @@
 import type { Logs } from '../train/callbacks.js';
+import { outIsTTY, writeOut } from './host.js';
 
 /** Formats logs as Keras does: `loss: 0.4213 - precision: 0.8810 - val_loss: 0.3012`. */
 export function formatLogs(logs: Logs): string {
@@ -24,8 +25,8 @@ export class ProgressLine {
 
   constructor(
     private readonly total: number,
-    private readonly write: (s: string) => void = (s) => process.stdout.write(s),
-    tty = Boolean(process.stdout.isTTY),
+    private readonly write: (s: string) => void = writeOut,
+    tty = outIsTTY(),
   ) {
     this.tty = tty;
   }
