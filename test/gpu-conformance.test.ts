@@ -7,11 +7,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { referenceBackend } from '../src/backend/cpu.js';
+import { referenceBackend } from '../src/backend/index.js';
 import { getBackend, setBackend } from '../src/backend/index.js';
 import { chooseAuto, createGpuBackend, KERNEL_FUNCTIONS, probeMode, type GpuBackend, type GpuMode } from '../src/backend/gpu/index.js';
 import { startWebGpuWorker } from '../src/backend/gpu/webgpu-worker.js';
-import type { ActivationKind, Backend } from '../src/backend/types.js';
+import type { ActivationKind, Backend, ConvGrads, FusedBatchNormOps, FusedConvOps } from '../src/backend/types.js';
 import { conv2dInfo, type Padding } from '../src/geometry.js';
 import { layers, optimizers, Sequential, setSeed, tensor } from '../src/index.js';
 import { buildSeedModel, randomBatch } from '../bench/models.js';
@@ -193,14 +193,14 @@ gpuTest('fusedConv2d and fusedConv2dBackward match conv2d, biasAdd, relu and the
         const w = rand(t.k[0] * t.k[1] * t.c * t.f);
         const bias = withBias ? rand(t.f) : null;
         let y: Float32Array = new Float32Array(0);
-        assertOneReadback(b, mode, () => (y = b.fusedConv2d!(x, w, bias, info, act)), `fusedConv2d ${what}`);
+        assertOneReadback(b, mode, () => (y = b.fused.conv!.conv2d(x, w, bias, info, act)), `fusedConv2d ${what}`);
         const want = refFusedConv2d(x, w, bias, info, act);
         assertClose(y, want, TOL, `fusedConv2d ${what}`);
         if (act === 'relu') assert.ok(want.some((v) => v === 0) && want.some((v) => v > 0), `${what}: relu clips nothing or everything`);
         const dy = rand(y.length);
         for (const need of NEEDS) {
-          let got: ReturnType<NonNullable<Backend['fusedConv2dBackward']>> = { dx: null, dw: null, db: null };
-          assertOneReadback(b, mode, () => (got = b.fusedConv2dBackward!(x, w, dy, want, info, act, need)), `fusedConv2dBackward ${what}`);
+          let got: ConvGrads = { dx: null, dw: null, db: null };
+          assertOneReadback(b, mode, () => (got = b.fused.conv!.conv2dBackward(x, w, dy, want, info, act, need)), `fusedConv2dBackward ${what}`);
           assertGrads(got, refFusedConv2dBackward(x, w, dy, want, info, act, need), `fusedConv2dBackward ${what} ${JSON.stringify(need)}`);
         }
       }
@@ -223,24 +223,24 @@ gpuTest('fusedConv2dMaxPool(Train) and fusedConv2dMaxPoolBackward match conv, bi
       const bias = act === 'relu' ? rand(t.f) : null;
       const z = refFusedConv2d(x, w, bias, info, act);
       const want = R.maxPool(z, pool);
-      let got = {} as ReturnType<NonNullable<Backend['fusedConv2dMaxPoolTrain']>>;
-      assertOneReadback(b, mode, () => (got = b.fusedConv2dMaxPoolTrain!(x, w, bias, info, act, pool)), `fusedConv2dMaxPoolTrain ${what}`);
+      let got = {} as ReturnType<FusedConvOps['conv2dMaxPoolTrain']>;
+      assertOneReadback(b, mode, () => (got = b.fused.conv!.conv2dMaxPoolTrain(x, w, bias, info, act, pool)), `fusedConv2dMaxPoolTrain ${what}`);
       assertClose(got.y, want.y, TOL, `fusedConv2dMaxPoolTrain y ${what}`);
       assert.equal(Array.from(got.argmax), Array.from(want.argmax), `fusedConv2dMaxPoolTrain argmax ${what}`);
       for (const p of [pool, overlap]) {
         let y: Float32Array = new Float32Array(0);
-        assertOneReadback(b, mode, () => (y = b.fusedConv2dMaxPool!(x, w, bias, info, act, p)), `fusedConv2dMaxPool ${what}`);
+        assertOneReadback(b, mode, () => (y = b.fused.conv!.conv2dMaxPool(x, w, bias, info, act, p)), `fusedConv2dMaxPool ${what}`);
         assertClose(y, R.maxPool(z, p).y, TOL, `fusedConv2dMaxPool ${what} pool ${p.filterHeight}x${p.filterWidth}/${p.strideHeight}`);
       }
       const dy = rand(want.y.length);
       if (act === 'relu') masked += want.y.filter((v) => v === 0).length;
       for (const need of NEEDS) {
         const expected = refConvPoolBackward(x, w, dy, want.y, want.argmax, info, act, need);
-        let g: ReturnType<NonNullable<Backend['fusedConv2dMaxPoolBackward']>> = { dx: null, dw: null, db: null };
-        assertOneReadback(b, mode, () => (g = b.fusedConv2dMaxPoolBackward!(x, w, dy, got.y, got.argmax, info, act, need)), `fusedConv2dMaxPoolBackward ${what}`);
+        let g: ConvGrads = { dx: null, dw: null, db: null };
+        assertOneReadback(b, mode, () => (g = b.fused.conv!.conv2dMaxPoolBackward(x, w, dy, got.y, got.argmax, info, act, need)), `fusedConv2dMaxPoolBackward ${what}`);
         assertGrads(g, expected, `fusedConv2dMaxPoolBackward ${what} ${JSON.stringify(need)}`);
         // An argmax the backend did not produce (no pool geometry): dz is scattered on the host.
-        const foreign = b.fusedConv2dMaxPoolBackward!(x, w, dy, got.y, Int32Array.from(got.argmax), info, act, need);
+        const foreign = b.fused.conv!.conv2dMaxPoolBackward(x, w, dy, got.y, Int32Array.from(got.argmax), info, act, need);
         assertGrads(foreign, expected, `fusedConv2dMaxPoolBackward (foreign argmax) ${what} ${JSON.stringify(need)}`);
       }
     }
@@ -267,8 +267,8 @@ gpuTest('batchNormActPoolTrain and batchNormActPoolBackward match batch norm, re
       // The composition of cpu.ts's bnActPoolTrain.
       const bn = R.batchNormTrain(x, gamma, beta, c, eps);
       const want = R.maxPool(act === 'relu' ? R.activation('relu', bn.y, c, 0) : bn.y, pool);
-      let got = {} as ReturnType<NonNullable<Backend['batchNormActPoolTrain']>>;
-      assertOneReadback(b, mode, () => (got = b.batchNormActPoolTrain!(x, gamma, beta, c, eps, act, pool)), `batchNormActPoolTrain ${what}`);
+      let got = {} as ReturnType<FusedBatchNormOps['train']>;
+      assertOneReadback(b, mode, () => (got = b.fused.batchNormActPool!.train(x, gamma, beta, c, eps, act, pool)), `batchNormActPoolTrain ${what}`);
       assertClose(got.y, want.y, GRAD_TOL, `batchNormActPoolTrain y ${what}`);
       assert.equal(Array.from(got.argmax), Array.from(want.argmax), `batchNormActPoolTrain argmax ${what}`);
       assertClose(got.mean, bn.mean, GRAD_TOL, `batchNormActPoolTrain mean ${what}`);
@@ -286,9 +286,9 @@ gpuTest('batchNormActPoolTrain and batchNormActPoolBackward match batch norm, re
       }
       const d = R.maxPoolBackprop(dy, want.argmax, x.length);
       const expected = R.batchNormBackward(act === 'relu' ? R.activationBackward('relu', d, z, z, c, 0) : d, xHat, gamma, bn.invStd, c);
-      let g = {} as ReturnType<NonNullable<Backend['batchNormActPoolBackward']>>;
+      let g = {} as ReturnType<FusedBatchNormOps['backward']>;
       assertOneReadback(
-        b, mode, () => (g = b.batchNormActPoolBackward!(dy, x, gamma, beta, bn.mean, bn.invStd, got.argmax, c, act, pool)), `batchNormActPoolBackward ${what}`,
+        b, mode, () => (g = b.fused.batchNormActPool!.backward(dy, x, gamma, beta, bn.mean, bn.invStd, got.argmax, c, act, pool)), `batchNormActPoolBackward ${what}`,
       );
       assertClose(g.dx, expected.dx, GRAD_TOL, `batchNormActPoolBackward dx ${what}`);
       assertClose(g.dGamma, expected.dGamma, { atol: 1e-3, rtol: 1e-4 }, `batchNormActPoolBackward dGamma ${what}`);
@@ -414,7 +414,10 @@ gpuTest('sgd (plain, momentum, nesterov), adam and rmsprop updates in place', (b
 
 // Training: a few steps of the seed model (16×16 images, batch 4) with the same seed on the reference
 // and on each mode; losses and weights must agree within atol 1e-3, rtol 1e-3 (float32 sums in another order).
-const FUSED_OPS = ['fusedConv2d', 'fusedConv2dBackward', 'fusedConv2dMaxPool', 'fusedConv2dMaxPoolTrain', 'fusedConv2dMaxPoolBackward', 'batchNormActPoolTrain', 'batchNormActPoolBackward'] as const;
+const FUSED_OPS: Record<'conv' | 'batchNormActPool', readonly string[]> = {
+  conv: ['conv2d', 'conv2dBackward', 'conv2dMaxPool', 'conv2dMaxPoolTrain', 'conv2dMaxPoolBackward'],
+  batchNormActPool: ['train', 'backward'],
+};
 
 async function trainSeed(
   steps: number,
@@ -425,17 +428,20 @@ async function trainSeed(
   const readbacks: number[] = [];
   const uploads: number[] = [];
   const b = getBackend() as Partial<GpuBackend>;
-  // Calls of the fused ops the backend has (the reference has none: it trains layer by layer).
+  // Calls of the fused ops the backend has, by `group.op` of its fused-op record.
   const fused: Record<string, number> = {};
-  const table = b as Record<string, unknown>;
-  const originals = new Map<string, unknown>();
+  const originals: [Record<string, unknown>, string, unknown][] = [];
   let predictions = new Float32Array(0);
-  for (const name of FUSED_OPS) {
-    const fn = table[name];
-    if (typeof fn !== 'function') continue;
-    originals.set(name, fn);
-    fused[name] = 0;
-    table[name] = (...args: unknown[]) => (fused[name]++, (fn as (...a: unknown[]) => unknown)(...args));
+  for (const [group, names] of Object.entries(FUSED_OPS)) {
+    const ops = (getBackend().fused as unknown as Record<string, Record<string, unknown> | null>)[group];
+    if (!ops) continue;
+    for (const name of names) {
+      const fn = ops[name] as (...a: unknown[]) => unknown;
+      const key = `${group}.${name}`;
+      originals.push([ops, name, fn]);
+      fused[key] = 0;
+      ops[name] = (...args: unknown[]) => (fused[key]++, fn(...args));
+    }
   }
   try {
     for (let i = 0; i < steps; i++) {
@@ -453,7 +459,7 @@ async function trainSeed(
     const { x } = randomBatch(4, 16, 99);
     predictions = (await model.predict(tensor(x, [4, 16, 16, 3]))).values.slice();
   } finally {
-    for (const [name, fn] of originals) table[name] = fn;
+    for (const [ops, name, fn] of originals) ops[name] = fn;
   }
   return { losses, weights: model.getWeightValues(), readbacks, uploads, fused, predictions };
 }
@@ -461,7 +467,7 @@ async function trainSeed(
 // Arrays read back per trainOnBatch step of the seed model. Before the pipelined backend every kernel's
 // result was read back: 89 kernel runs, 89 readbacks per step in both modes (measured with gpu.js's
 // createKernel wrapped to count calls). Pipelined (headlessgl, webgpu), only what an op returns was read
-// back, results an op returns together at once: 77. With the fused ops (src/training-fusion.ts: conv →
+// back, results an op returns together at once: 77. With the fused ops (src/model/fusion.ts: conv →
 // pool and batch norm → relu → pool as one op each way, Conv2D through fusedConv2d) each of those ops
 // reads back one packed array: 48 (forward: conv 2 → 1, batch norm + relu + pool 4 → 1, 3 × conv + bias +
 // relu + pool 4 → 1; backward: 3 × 5 → 1, 4 → 1, conv 2 → 1). 'webasm' has no device memory and copies
@@ -482,11 +488,11 @@ for (const mode of modes) {
       assert.equal(got.readbacks, [READBACKS_PER_STEP[mode], READBACKS_PER_STEP[mode], READBACKS_PER_STEP[mode]], `${mode} readbacks per step`);
       // Per step: Conv2D(linear) → BN → relu → pool, then 3 × Conv2D(relu) → pool, fused each way; predict: the
       // same 4 runs (the first with its batch norm folded into the convolution) as fusedConv2dMaxPool.
-      const perStep = { fusedConv2d: 1, fusedConv2dBackward: 1, fusedConv2dMaxPoolTrain: 3, fusedConv2dMaxPoolBackward: 3, batchNormActPoolTrain: 1, batchNormActPoolBackward: 1 };
-      const calls = { ...Object.fromEntries(Object.entries(perStep).map(([k, n]) => [k, 3 * n])), fusedConv2dMaxPool: 4 };
+      const perStep = { 'conv.conv2d': 1, 'conv.conv2dBackward': 1, 'conv.conv2dMaxPoolTrain': 3, 'conv.conv2dMaxPoolBackward': 3, 'batchNormActPool.train': 1, 'batchNormActPool.backward': 1 };
+      const calls = { ...Object.fromEntries(Object.entries(perStep).map(([k, n]) => [k, 3 * n])), 'conv.conv2dMaxPool': 4 };
       assert.equal(got.fused, calls, `${mode}: fused ops called in 3 steps and one predict`);
       assertClose(got.predictions, want.predictions, { atol: 1e-3, rtol: 1e-3 }, `${mode} predictions after training`);
-      assert.equal(want.fused, {}, 'the reference trains layer by layer');
+      assert.equal(want.fused, calls, 'the reference runs the same plan (its fused ops are its plain ops composed)');
       assert.ok(got.readbacks[0] < 89, `${mode}: ${got.readbacks[0]} readbacks a step, no fewer than the 89 before pipelining`);
       assert.is((getBackend() as GpuBackend).stats().liveTextures, 0);
     } finally {
