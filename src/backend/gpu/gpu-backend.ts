@@ -64,10 +64,10 @@ export interface GpuBackend extends Backend {
  * kernel's result is copied out. The op table is synchronous on `Float32Array`, so nothing stays on the
  * device between ops. A kernel that gpu.js quietly ran in another mode throws.
  *
- * The optional fused ops chain the same kernels inside one op: fusedConv2d is conv2dForward → biasAdd →
+ * The fused ops (`fused.conv`, `fused.batchNormActPool`) chain the same kernels inside one op: conv.conv2d is conv2dForward → biasAdd →
  * relu, the pooled forms add maxPool ([y | argmax]); their backward gathers the pooled gradient onto the
  * argmax cells (maxPoolBackprop, after relu' read off the pooled values), then runs the input gradient,
- * filter gradient and channelSum it needs. batchNormActPoolTrain is channelMean → channelStats →
+ * filter gradient and channelSum it needs. batchNormActPool.train is channelMean → channelStats →
  * normalizeAct → maxPool, its backward normalizedReluMask → maxPoolBackprop → normalizeAct (x̂ from x, mean
  * and invStd) → channelSumDot → batchNormBackwardDx. In pipeline mode each reads back one array (pack2,
  * pack3 put the results side by side). The pooled backward ops gather with the pool geometry of an argmax
