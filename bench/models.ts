@@ -1,8 +1,6 @@
 // The user's seed model in tscnn, random batches for it, and a timing hook that wraps each layer's
-// forward/backward (on the instances: src is untouched) to break one training step down by layer.
+// and each fused unit's forward/backward (on the instances: src is untouched) to break one training step down by layer.
 import { optimizers, Sequential, tensor, type Tensor } from '../src/index.js';
-import { BatchNormalization } from '../src/layers/batch-normalization.js';
-import { Conv2D } from '../src/layers/conv2d.js';
 import { buildUserModel } from '../examples/lib/user-model.js';
 
 /** The seed model of issue 2 for `size`×`size`×3 images. */
@@ -62,17 +60,16 @@ export function instrument(model: Sequential): { timings: LayerTiming[]; mark():
     const bwd = (ms: number) => void (cur[i]!.bwd += ms);
     timeMethod(layer, 'forward', fwd);
     timeMethod(layer, 'backward', bwd);
-    // A Conv2D or BatchNormalization fused with the Activation and MaxPooling2D after it in
-    // training (src/training-fusion.ts) runs these instead: its row then holds the run's time.
-    if (layer instanceof Conv2D) {
-      timeMethod(layer, 'forwardPool', fwd);
-      timeMethod(layer, 'backwardPool', bwd);
-    }
-    if (layer instanceof BatchNormalization) {
-      timeMethod(layer, 'forwardActPool', fwd);
-      timeMethod(layer, 'backwardActPool', bwd);
-    }
   });
+  // A fused run (src/model/fusion.ts) calls no layer method: its time goes to the row of its first
+  // layer, and the rows of the layers it absorbed read 0. The plan is the one the model keeps for
+  // the backend active now, so instrument after setBackend.
+  for (const unit of model.fusionPlan('training')) {
+    if (unit.op === null) continue;
+    const i = model.layers.indexOf(unit.layers[0]!);
+    timeMethod(unit as { forward: unknown; backward: unknown }, 'forward', (ms) => void (cur[i]!.fwd += ms));
+    timeMethod(unit as { forward: unknown; backward: unknown }, 'backward', (ms) => void (cur[i]!.bwd += ms));
+  }
   return {
     timings,
     mark() {

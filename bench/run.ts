@@ -531,7 +531,7 @@ if (breakdown) {
   rows.push(['**step (median)**', '', '', '', '', `**${num(step)}**`, '100 %']);
   md.push(table(['Layer', 'Class', 'Output', 'Forward ms', 'Backward ms', 'Total ms', 'Share'], rows));
   md.push('');
-  md.push(`Per-layer medians over the ${breakdown.timings[0]?.fwd.length ?? 0} timed steps of the end-to-end run, from timers wrapped around each layer's \`forward\`/\`backward\` by the bench (src untouched). Activations fused into Conv2D/Dense count in their layer; a Conv2D or BatchNormalization fused with the Activation and MaxPooling2D after it (src/training-fusion.ts: one fused call forward, one backward) holds the whole run's time, and the rows of the layers it absorbed read 0.`);
+  md.push(`Per-layer medians over the ${breakdown.timings[0]?.fwd.length ?? 0} timed steps of the end-to-end run, from timers wrapped around each layer's and each fused unit's \`forward\`/\`backward\` by the bench (src untouched). Activations fused into Conv2D/Dense count in their layer; a fused run (src/model/fusion.ts, \`model.fusionPlan()\`: one fused call forward, one backward) holds the whole run's time in its first layer's row, and the rows of the layers it absorbed read 0.`);
   md.push('');
 }
 

@@ -4,7 +4,7 @@
 // im2col + GEMM, direct (few input channels) and Winograd F(2×2, 3×3) (3×3 stride 1) kernels.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createCpuBackend, referenceBackend } from '../src/backend/cpu.js';
+import { createCpuBackend, referenceBackend } from '../src/backend/index.js';
 import { convFast, setWinograd, setWinograd4, useWinograd } from '../src/backend/wasm/conv-fast.js';
 import { gemmFast, gemmInfo, setGemmThreads } from '../src/backend/wasm/gemm-fast.js';
 import { conv2dInfo, type Conv2DInfo, type Padding } from '../src/geometry.js';
@@ -87,9 +87,9 @@ function check(t: Case, seed: number): void {
 
   const yb = ref.biasAdd(y, bias, t.f);
   const yr = ref.activation('relu', yb, t.f, 0);
-  assertClose(fast.fusedConv2d!(x, w, bias, info, 'linear'), yb, tolerance(K), `fusedConv2d linear ${what}`);
-  assertClose(fast.fusedConv2d!(x, w, bias, info, 'relu'), yr, tolerance(K), `fusedConv2d relu ${what}`);
-  assertClose(fast.fusedConv2d!(x, w, null, info, 'relu'), ref.activation('relu', y, t.f, 0), tolerance(K), `fusedConv2d relu no bias ${what}`);
+  assertClose(fast.fused.conv!.conv2d(x, w, bias, info, 'linear'), yb, tolerance(K), `fusedConv2d linear ${what}`);
+  assertClose(fast.fused.conv!.conv2d(x, w, bias, info, 'relu'), yr, tolerance(K), `fusedConv2d relu ${what}`);
+  assertClose(fast.fused.conv!.conv2d(x, w, null, info, 'relu'), ref.activation('relu', y, t.f, 0), tolerance(K), `fusedConv2d relu no bias ${what}`);
 
   // Conv + max-pool in one call (inference): 2×2 'valid' (odd sizes drop a row/column) and 3×3 stride 2 'same'.
   for (const [k, st, pad] of [[2, 2, 'valid'], [3, 2, 'same']] as const) {
@@ -98,7 +98,7 @@ function check(t: Case, seed: number): void {
     if (pool.outHeight < 1 || pool.outWidth < 1) continue;
     for (const act of ['linear', 'relu'] as const) {
       const want = ref.maxPool(act === 'relu' ? yr : yb, pool).y;
-      assertClose(fast.fusedConv2dMaxPool!(x, w, bias, info, act, pool), want, tolerance(K), `fusedConv2dMaxPool ${act} pool ${k}×${k}/${st} ${pad} ${what}`);
+      assertClose(fast.fused.conv!.conv2dMaxPool(x, w, bias, info, act, pool), want, tolerance(K), `fusedConv2dMaxPool ${act} pool ${k}×${k}/${st} ${pad} ${what}`);
     }
   }
 
@@ -108,18 +108,18 @@ function check(t: Case, seed: number): void {
     const sizeY = t.batch * info.outHeight * info.outWidth * t.f;
     for (const act of ['linear', 'relu'] as const) {
       const want = ref.maxPool(act === 'relu' ? yr : yb, pool);
-      const got = fast.fusedConv2dMaxPoolTrain!(x, w, bias, info, act, pool);
+      const got = fast.fused.conv!.conv2dMaxPoolTrain(x, w, bias, info, act, pool);
       assertClose(got.y, want.y, tolerance(K), `fusedConv2dMaxPoolTrain ${act} y ${what}`);
       assert.equal([...got.argmax], [...want.argmax], `fusedConv2dMaxPoolTrain ${act} argmax ${what}`);
       const dyP = randomArray(want.y.length, seed + 7);
       const d = ref.maxPoolBackprop(dyP, want.argmax, sizeY);
       const dz = act === 'relu' ? ref.activationBackward('relu', d, yb, yr, t.f, 0) : d;
-      const g = fast.fusedConv2dMaxPoolBackward!(x, w, dyP, want.y, want.argmax, info, act, { dx: true, dw: true, db: true });
+      const g = fast.fused.conv!.conv2dMaxPoolBackward(x, w, dyP, want.y, want.argmax, info, act, { dx: true, dw: true, db: true });
       const rowsP = t.batch * info.outHeight * info.outWidth;
       assertClose(g.dx!, ref.conv2dBackpropInput(dz, w, info), tolerance(t.f * K), `fusedConv2dMaxPoolBackward ${act} dx ${what}`);
       assertClose(g.dw!, ref.conv2dBackpropFilter(x, dz, info), tolerance(rowsP), `fusedConv2dMaxPoolBackward ${act} dw ${what}`);
       assertClose(g.db!, ref.biasGrad(dz, t.f), { atol: 0, rtol: 0 }, `fusedConv2dMaxPoolBackward ${act} db ${what}`);
-      const only = fast.fusedConv2dMaxPoolBackward!(x, w, dyP, want.y, want.argmax, info, act, { dx: false, dw: true, db: false });
+      const only = fast.fused.conv!.conv2dMaxPoolBackward(x, w, dyP, want.y, want.argmax, info, act, { dx: false, dw: true, db: false });
       assert.ok(only.dx === null && only.db === null, `fusedConv2dMaxPoolBackward ${act} computes only what is asked ${what}`);
     }
   }
@@ -134,11 +134,11 @@ function check(t: Case, seed: number): void {
   // fusedConv2dBackward from the relu output computed by the reference, so both mask the same cells.
   for (const act of ['linear', 'relu'] as const) {
     const dz = act === 'relu' ? ref.activationBackward('relu', dy, yb, yr, t.f, 0) : dy;
-    const all = fast.fusedConv2dBackward!(x, w, dy, act === 'relu' ? yr : yb, info, act, { dx: true, dw: true, db: true });
+    const all = fast.fused.conv!.conv2dBackward(x, w, dy, act === 'relu' ? yr : yb, info, act, { dx: true, dw: true, db: true });
     assertClose(all.dx!, ref.conv2dBackpropInput(dz, w, info), tolerance(t.f * K), `fusedConv2dBackward ${act} dx ${what}`);
     assertClose(all.dw!, ref.conv2dBackpropFilter(x, dz, info), tolerance(rows), `fusedConv2dBackward ${act} dw ${what}`);
     assertClose(all.db!, ref.biasGrad(dz, t.f), { atol: 0, rtol: 0 }, `fusedConv2dBackward ${act} db ${what}`);
-    const some = fast.fusedConv2dBackward!(x, w, dy, yr, info, act, { dx: false, dw: true, db: false });
+    const some = fast.fused.conv!.conv2dBackward(x, w, dy, yr, info, act, { dx: false, dw: true, db: false });
     assert.is(some.dx, null, `fusedConv2dBackward ${act} dx not asked ${what}`);
     assert.is(some.db, null, `fusedConv2dBackward ${act} db not asked ${what}`);
     assertClose(some.dw!, all.dw!, { atol: 0, rtol: 0 }, `fusedConv2dBackward ${act} dw alone ${what}`);
@@ -208,7 +208,7 @@ test('Winograd F(4×4, 3×3) (opt-in, TSCNN_WINOGRAD=4): forward and input gradi
       const what = `[${n},${h},${w},${c}]→${f} ${pad}`;
       const y = ref.conv2d(x, wt, info);
       assertClose(fast.conv2d(x, wt, info), y, loose(9 * c), `conv2d ${what}`);
-      assertClose(fast.fusedConv2d!(x, wt, bias, info, 'relu'), ref.activation('relu', ref.biasAdd(y, bias, f), f, 0), loose(9 * c), `fusedConv2d relu ${what}`);
+      assertClose(fast.fused.conv!.conv2d(x, wt, bias, info, 'relu'), ref.activation('relu', ref.biasAdd(y, bias, f), f, 0), loose(9 * c), `fusedConv2d relu ${what}`);
       assertClose(fast.conv2dBackpropInput(dy, wt, info), ref.conv2dBackpropInput(dy, wt, info), loose(9 * c * f), `conv2dBackpropInput ${what}`);
     }
   } finally {
@@ -229,9 +229,15 @@ test('a fast gradient overwrites: dx and dw do not depend on earlier calls', () 
   assertClose(fast.conv2dBackpropFilter(x, dy, info), dw1, { atol: 0, rtol: 0 }, 'dw repeated');
 });
 
-test('the reference backend has no fused convolution (it is the plain specification)', () => {
-  assert.is(ref.fusedConv2d, undefined);
-  assert.is(ref.fusedConv2dBackward, undefined);
+test('the reference backend\'s fused convolution is its plain ops composed (conv2d → biasAdd → relu, then maxPool)', () => {
+  const info = conv2dInfo([2, 7, 6, 3], [3, 3], 5, [1, 1], 'same');
+  const x = randomArray(2 * 7 * 6 * 3, 51);
+  const w = randomArray(3 * 3 * 3 * 5, 52);
+  const bias = randomArray(5, 53);
+  const plain = ref.activation('relu', ref.biasAdd(ref.conv2d(x, w, info), bias, 5), 5, 0);
+  assertClose(ref.fused.conv!.conv2d(x, w, bias, info, 'relu'), plain, { atol: 0, rtol: 0 }, 'reference fused conv2d');
+  const pool = conv2dInfo([2, 7, 6, 5], [2, 2], 5, [2, 2], 'valid');
+  assertClose(ref.fused.conv!.conv2dMaxPool(x, w, bias, info, 'relu', pool), ref.maxPool(plain, pool).y, { atol: 0, rtol: 0 }, 'reference fused conv2dMaxPool');
 });
 
 test.run();

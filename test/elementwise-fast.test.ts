@@ -5,7 +5,7 @@
 // ties, NaNs and 'same' padding, one thread and several.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createCpuBackend, referenceBackend } from '../src/backend/cpu.js';
+import { createCpuBackend, referenceBackend } from '../src/backend/index.js';
 import { convFast } from '../src/backend/wasm/conv-fast.js';
 import { elementwiseFast } from '../src/backend/wasm/elementwise-fast.js';
 import { gemmFast, gemmInfo, setGemmThreads } from '../src/backend/wasm/gemm-fast.js';
@@ -247,7 +247,7 @@ function checkFused(shape: [number, number, number, number], poolSize: [number, 
   const bn = ref.batchNormTrain(x, gamma, beta, C, 1e-3);
   const a = activation === 'relu' ? ref.activation('relu', bn.y, C, 0) : bn.y;
   const want = ref.maxPool(a, pool);
-  const got = fast.batchNormActPoolTrain!(x, gamma, beta, C, 1e-3, activation, pool);
+  const got = fast.fused.batchNormActPool!.train(x, gamma, beta, C, 1e-3, activation, pool);
   assertClose(got.y, want.y, { atol: 2e-6, rtol: 1e-5 }, `batchNormActPoolTrain y ${what}`);
   assertIdentical(got.argmax, want.argmax, `batchNormActPoolTrain argmax ${what}`);
   assertClose(got.mean, bn.mean, { atol: 1e-6, rtol: 1e-6 }, `mean ${what}`);
@@ -258,7 +258,7 @@ function checkFused(shape: [number, number, number, number], poolSize: [number, 
   const d = ref.maxPoolBackprop(dy, want.argmax, x.length);
   const dz = activation === 'relu' ? ref.activationBackward('relu', d, bn.y, a, C, 0) : d;
   const gw = ref.batchNormBackward(dz, bn.xHat, gamma, bn.invStd, C);
-  const gg = fast.batchNormActPoolBackward!(dy, x, gamma, beta, got.mean, got.invStd, got.argmax, C, activation, pool);
+  const gg = fast.fused.batchNormActPool!.backward(dy, x, gamma, beta, got.mean, got.invStd, got.argmax, C, activation, pool);
   assertClose(gg.dx, gw.dx, { atol: 1e-5, rtol: 1e-4 }, `batchNormActPoolBackward dx ${what}`);
   assertClose(gg.dGamma, gw.dGamma, { atol: 1e-4, rtol: 1e-5 }, `batchNormActPoolBackward dGamma ${what}`);
   assertClose(gg.dBeta, gw.dBeta, { atol: 1e-4, rtol: 1e-5 }, `batchNormActPoolBackward dBeta ${what}`);

@@ -1,11 +1,12 @@
-// Inference fusion (src/inference-fusion.ts): Conv2D(linear) → BatchNormalization [→ Activation]
+// Inference fusion (src/model/fusion.ts, mode 'inference'): Conv2D(linear) → BatchNormalization [→ Activation]
 // folded into one fusedConv2d, and a following MaxPooling2D joined into fusedConv2dMaxPool, against
 // the layer-by-layer pass, on the seed model and on variants (scale/center off, no conv bias, no or
 // other activation after, pools of other geometry), and training left untouched.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getBackend, setBackend } from '../src/backend/index.js';
-import { matchConvRun } from '../src/model/inference-fusion.js';
+import { matchRun } from '../src/model/fusion.js';
+import type { FusedOps } from '../src/backend/types.js';
 import { Activation, BatchNormalization, Conv2D, Dense, Flatten, MaxPooling2D, type Layer } from '../src/layers/index.js';
 import { getLoss } from '../src/train/losses.js';
 import { SGD } from '../src/train/optimizers.js';
@@ -48,38 +49,45 @@ function layerByLayer(layers: readonly Layer[], x: Tensor): Tensor {
   return layers.reduce((h, l) => l.forward(h, { training: false, rng }), x);
 }
 
-/** Counts fusedConv2d, fusedConv2dMaxPool and batchNormInference calls on the active backend while `body` runs. */
+/** Counts fused.conv.conv2d, fused.conv.conv2dMaxPool and batchNormInference calls on the active backend while `body` runs. */
 async function countCalls(body: () => Promise<void>): Promise<{ fused: number; pool: number; bn: number }> {
   const backend = getBackend();
-  const fused = backend.fusedConv2d!;
-  const fusedPool = backend.fusedConv2dMaxPool!;
+  const ops = backend.fused.conv!;
+  const { conv2d, conv2dMaxPool } = ops;
   const bn = backend.batchNormInference;
   const counts = { fused: 0, pool: 0, bn: 0 };
-  backend.fusedConv2d = (...a) => (counts.fused++, fused(...a));
-  backend.fusedConv2dMaxPool = (...a) => (counts.pool++, fusedPool(...a));
+  ops.conv2d = (...a) => (counts.fused++, conv2d(...a));
+  ops.conv2dMaxPool = (...a) => (counts.pool++, conv2dMaxPool(...a));
   backend.batchNormInference = (...a) => (counts.bn++, bn(...a));
   try {
     await body();
   } finally {
-    backend.fusedConv2d = fused;
-    backend.fusedConv2dMaxPool = fusedPool;
+    Object.assign(ops, { conv2d, conv2dMaxPool });
     backend.batchNormInference = bn;
   }
   return counts;
 }
+
+/** matchRun in inference mode with every fused op available. */
+const ALL: FusedOps = { conv: {} as NonNullable<FusedOps['conv']>, batchNormActPool: {} as NonNullable<FusedOps['batchNormActPool']> };
+const matchInference = (layers: readonly Layer[], i: number) => matchRun(layers, i, 'inference', ALL);
 
 test('seed model (24×24, batch 5): predict with folding = layer-by-layer, on the first block and the whole model', async () => {
   const model = buildUserModel(24);
   model.getWeights();
   randomizeStats(model, 10);
   const x = images(5, 24, 24, 3, 1);
-  const run = matchConvRun(model.layers, 0, { pool: true });
-  assert.ok(run && run.conv === model.layers[0] && run.bn === model.layers[1] && run.pool === model.layers[3], 'Conv2D → BatchNormalization → … → MaxPooling2D found at layer 0');
+  const run = matchInference(model.layers, 0);
+  assert.ok(run && run.kind === 'conv' && run.conv === model.layers[0] && run.bn === model.layers[1] && run.pool === model.layers[3], 'Conv2D → BatchNormalization → … → MaxPooling2D found at layer 0');
   assert.equal([run!.activation, run!.length], ['relu', 4], "Activation('relu') folded in");
-  assert.equal(matchConvRun(model.layers, 0, { pool: false })!.length, 3, 'without a fused pool the run stops before MaxPooling2D');
-  const second = matchConvRun(model.layers, 4, { pool: true });
-  assert.ok(second && second.bn === null && second.pool === model.layers[5] && second.activation === 'relu', "Conv2D(relu) → MaxPooling2D at layer 4");
-  assert.is(matchConvRun(model.layers, 4, { pool: false }), null, 'a Conv2D(relu) with nothing to fuse is no run');
+  const second = matchInference(model.layers, 4);
+  assert.ok(second && second.kind === 'conv' && second.bn === null && second.pool === model.layers[5] && second.activation === 'relu', "Conv2D(relu) → MaxPooling2D at layer 4");
+  assert.is(matchRun(model.layers, 4, 'inference', { conv: null, batchNormActPool: null }), null, 'without fused convolution ops no run');
+  assert.equal(
+    model.fusionPlan('inference').map((u) => [u.layers.length, u.op]).slice(0, 5),
+    [[4, 'conv.conv2dMaxPool'], [2, 'conv.conv2dMaxPool'], [2, 'conv.conv2dMaxPool'], [2, 'conv.conv2dMaxPool'], [1, null]],
+    'the plan says which layers run fused, and as which op',
+  );
   const block = new Sequential({ layers: model.layers.slice(0, 3) });
   let yBlock!: Tensor;
   const calls = await countCalls(async () => void (yBlock = await block.predict(x)));
@@ -92,7 +100,7 @@ test('seed model (24×24, batch 5): predict with folding = layer-by-layer, on th
   assertClose(y.values, layerByLayer(model.layers, x).values, TOL, 'seed model output');
 });
 
-test("'reference' backend (no fusedConv2d): predict takes the plain path and agrees with the folded 'cpu' predict", async () => {
+test("'reference' backend (fused ops composed of its plain ops): predict runs the same plan and agrees with the folded 'cpu' predict", async () => {
   const model = buildUserModel(24);
   model.getWeights();
   randomizeStats(model, 20);
@@ -101,9 +109,9 @@ test("'reference' backend (no fusedConv2d): predict takes the plain path and agr
   const folded = await block.predict(x);
   setBackend('reference');
   try {
-    assert.is(getBackend().fusedConv2d, undefined);
+    assert.equal(block.fusionPlan('inference').map((u) => u.op), ['conv.conv2d'], 'conv → BN → relu folded into one call');
     const plain = await block.predict(x);
-    assertClose(plain.values, layerByLayer(block.layers, x).values, { atol: 0, rtol: 0 }, 'reference predict = its layer-by-layer pass, bit for bit');
+    assertClose(plain.values, layerByLayer(block.layers, x).values, TOL, 'reference folded predict = its layer-by-layer pass');
     assertClose(folded.values, plain.values, TOL, 'cpu folded vs reference');
   } finally {
     setBackend('cpu');

@@ -1,22 +1,34 @@
-// Training-mode fusion of BatchNormalization or Conv2D → [Activation] → MaxPooling2D (src/training-fusion.ts):
+// Training-mode fusion of BatchNormalization or Conv2D → [Activation] → MaxPooling2D (src/model/fusion.ts):
 // which runs match, that training with the fused ops equals training with the layers one by one
 // (same backend with the fused ops hidden), and that the fused ops are what actually ran.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getBackend, setBackend } from '../src/backend/index.js';
-import type { Backend } from '../src/backend/types.js';
+import { NO_FUSED_OPS, type Backend, type FusedOps } from '../src/backend/types.js';
 import { Activation, BatchNormalization, Conv2D, Dense, Flatten, MaxPooling2D, type Layer } from '../src/layers/index.js';
 import { SGD } from '../src/train/optimizers.js';
 import { Sequential } from '../src/model/sequential.js';
 import { Tensor, type Shape } from '../src/tensor.js';
-import { matchBnActPool, matchConvPool, trainingUnits } from '../src/model/training-fusion.js';
+import { matchRun, planFusion } from '../src/model/fusion.js';
+import { Random } from '../src/util/random.js';
 import { buildUserModel } from '../examples/lib/user-model.js';
 import { assertClose, randomArray } from './helpers.js';
 
 test.before(() => void setBackend('cpu'));
 test.after(() => void setBackend('cpu'));
 
-test('matchBnActPool: the seed model fuses its first BatchNormalization → relu → pool; other runs do not match', () => {
+/** matchRun in training mode with every fused op available. */
+const ALL: FusedOps = { conv: {} as NonNullable<FusedOps['conv']>, batchNormActPool: {} as NonNullable<FusedOps['batchNormActPool']> };
+const matchBnActPool = (layers: readonly Layer[], i: number) => {
+  const run = matchRun(layers, i, 'training', ALL);
+  return run?.kind === 'batchNorm' ? run : null;
+};
+const matchConvPool = (layers: readonly Layer[], i: number) => {
+  const run = matchRun(layers, i, 'training', ALL);
+  return run?.kind === 'conv' && run.pool ? run : null;
+};
+
+test('matchRun (training): the seed model fuses its first BatchNormalization → relu → pool; other runs do not match', () => {
   const model = buildUserModel(24);
   const run = matchBnActPool(model.layers, 1);
   assert.ok(run && run.bn === model.layers[1] && run.pool === model.layers[3] && run.activation === 'relu' && run.length === 3);
@@ -40,28 +52,28 @@ test('matchBnActPool: the seed model fuses its first BatchNormalization → relu
     ['Conv2D → BN (the BN run is matched from the BN)', [conv(), new BatchNormalization(), new MaxPooling2D()], null],
   ];
   for (const [name, layers, length] of convCases) assert.is(matchConvPool(layers, 0)?.length ?? null, length, name);
-  const sizes = trainingUnits(model.layers, getBackend()).map((u) => u.layers.length);
-  assert.equal(sizes, [1, 3, 2, 2, 2, ...new Array(model.layers.length - 10).fill(1)], 'cpu: BN → relu → pool and three Conv2D → pool units, every layer once');
-  setBackend('reference');
-  try {
-    assert.ok(trainingUnits(model.layers, getBackend()).every((u) => u.layers.length === 1), 'reference has no fused ops: layer by layer');
-  } finally {
-    setBackend('cpu');
-  }
+  const plan = planFusion(model.layers, getBackend(), 'training');
+  assert.equal(plan.map((u) => u.layers.length), [1, 3, 2, 2, 2, ...new Array(model.layers.length - 10).fill(1)], 'cpu: BN → relu → pool and three Conv2D → pool units, every layer once');
+  assert.equal(
+    plan.slice(0, 5).map((u) => u.op),
+    ['conv.conv2d', 'batchNormActPool.train', 'conv.conv2dMaxPoolTrain', 'conv.conv2dMaxPoolTrain', 'conv.conv2dMaxPoolTrain'],
+    'the plan names the fused op of each run (the first Conv2D alone, as conv + bias)',
+  );
+  assert.equal(model.fusionPlan('training').map((u) => u.op), plan.map((u) => u.op), 'Sequential.fusionPlan shows the same plan');
+  const noBn = planFusion(model.layers, { ...getBackend(), fused: { conv: getBackend().fused.conv, batchNormActPool: null } }, 'training');
+  assert.equal(noBn.slice(0, 4).map((u) => u.op), ['conv.conv2d', null, null, null], 'without the fused batch-norm ops BN, relu and pool run on their own');
+  assert.ok(planFusion(model.layers, { ...getBackend(), fused: NO_FUSED_OPS }, 'training').every((u) => u.layers.length === 1 && u.op === null), 'no fused ops: layer by layer');
 });
 
-/** Runs body with the cpu backend's fused training ops hidden (so training goes layer by layer). */
+/** Runs body with the cpu backend's fused ops hidden (so training goes layer by layer, each layer its own ops). */
 function withoutFusedOps<T>(body: () => T): T {
-  const b = getBackend() as Backend;
-  const { batchNormActPoolTrain, batchNormActPoolBackward, fusedConv2dMaxPoolTrain, fusedConv2dMaxPoolBackward } = b;
-  delete b.batchNormActPoolTrain;
-  delete b.batchNormActPoolBackward;
-  delete b.fusedConv2dMaxPoolTrain;
-  delete b.fusedConv2dMaxPoolBackward;
+  const b = getBackend() as { fused: FusedOps };
+  const fused = b.fused;
+  b.fused = NO_FUSED_OPS;
   try {
     return body();
   } finally {
-    Object.assign(b, { batchNormActPoolTrain, batchNormActPoolBackward, fusedConv2dMaxPoolTrain, fusedConv2dMaxPoolBackward });
+    b.fused = fused;
   }
 }
 
@@ -121,12 +133,12 @@ for (const v of variants) {
     const x = new Tensor(randomArray(n * v.input[0] * v.input[1] * v.input[2], 3, -1, 2), [n, ...v.input] as unknown as Shape);
     const units = fused.outputShape.reduce((a, b) => a * b, 1);
     const y = new Tensor(randomArray(n * units, 4), [n, units] as unknown as Shape);
-    const b = getBackend();
+    const { conv: convOps, batchNormActPool: bnOps } = getBackend().fused;
     const calls = { bn: 0, conv: 0 };
-    const train = b.batchNormActPoolTrain!;
-    const convTrain = b.fusedConv2dMaxPoolTrain!;
-    b.batchNormActPoolTrain = (...a) => (calls.bn++, train(...a));
-    b.fusedConv2dMaxPoolTrain = (...a) => (calls.conv++, convTrain(...a));
+    const train = bnOps!.train;
+    const convTrain = convOps!.conv2dMaxPoolTrain;
+    bnOps!.train = (...a) => (calls.bn++, train(...a));
+    convOps!.conv2dMaxPoolTrain = (...a) => (calls.conv++, convTrain(...a));
     try {
       for (let step = 0; step < 3; step++) {
         const lf = await fused.trainOnBatch(x, y);
@@ -134,8 +146,8 @@ for (const v of variants) {
         assertClose([lf.loss], [lp.loss], { atol: 1e-6, rtol: 1e-5 }, `step ${step} loss`);
       }
     } finally {
-      b.batchNormActPoolTrain = train;
-      b.fusedConv2dMaxPoolTrain = convTrain;
+      bnOps!.train = train;
+      convOps!.conv2dMaxPoolTrain = convTrain;
     }
     assert.equal(calls, { bn: v.bnCalls ?? 3, conv: v.convCalls ?? 0 }, 'fused ops run once per run and step');
     const wf = fused.getWeights();
@@ -145,9 +157,11 @@ for (const v of variants) {
 }
 
 test('fused forward checks its input like the layers do', () => {
-  const bn = new BatchNormalization();
-  bn.build([4, 4, 3]);
-  assert.throws(() => bn.forwardActPool(new Tensor(new Float32Array(2 * 4 * 4 * 5), [2, 4, 4, 5]), 'relu', [2, 2]), /BatchNormalization '.*': expects \(None, height, width, 3\) before a pool, got \[2, 4, 4, 5\]/);
+  const layers = [new BatchNormalization(), new MaxPooling2D()];
+  layers[0].build([4, 4, 3]);
+  const [unit] = planFusion(layers, getBackend(), 'training');
+  assert.is(unit.op, 'batchNormActPool.train');
+  assert.throws(() => unit.forward(new Tensor(new Float32Array(2 * 4 * 4 * 5), [2, 4, 4, 5]), { training: true, rng: new Random(1) }), /BatchNormalization '.*': expects \(None, height, width, 3\) before a pool, got \[2, 4, 4, 5\]/);
 });
 
 test.run();

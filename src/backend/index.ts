@@ -1,11 +1,13 @@
-import { referenceBackend, createCpuBackend } from './cpu.js';
+import { createCpuBackend } from './cpu/index.js';
+import { referenceBackend } from './reference/index.js';
 import { gemmFast } from './wasm/gemm-fast.js';
 import { convFast } from './wasm/conv-fast.js';
 import type { Backend } from './types.js';
 import { disposeGpuBackend, makeGpuBackend, type GpuSetOptions } from './gpu/index.js';
 
 export type { Backend, ActivationKind, BatchNormTrainResult } from './types.js';
-export { createCpuBackend, referenceBackend } from './cpu.js';
+export { createCpuBackend } from './cpu/index.js';
+export { referenceBackend } from './reference/index.js';
 export { gemmReference, type Gemm } from './gemm.js';
 export { loadGpuBackend } from './gpu/gpujs.js';
 export { gemmFast, gemmInfo, setGemmThreads, shutdownGemmThreads } from './wasm/gemm-fast.js';

@@ -39,6 +39,91 @@ export interface BatchNormActPoolResult {
   invStd: Float32Array;
 }
 
+/** The activations the fused ops apply: the ones whose gradient can be read off the output. */
+export type FusedActivation = 'linear' | 'relu';
+
+/** Which gradients a fused backward computes; the others come back null. */
+export interface GradNeed {
+  dx: boolean;
+  dw: boolean;
+  db: boolean;
+}
+
+/** Gradients of a fused convolution, each null unless {@link GradNeed} asked for it. */
+export interface ConvGrads {
+  dx: Float32Array | null;
+  dw: Float32Array | null;
+  db: Float32Array | null;
+}
+
+/**
+ * A convolution with its bias, activation and (optionally) a max pool in one call. Each must equal
+ * the plain ops it stands for (conv2d → biasAdd → activation → maxPool), as
+ * src/backend/reference/fused.ts composes them; bias null means none.
+ */
+export interface FusedConvOps {
+  /** y = act(conv2d(x, w) + bias). */
+  conv2d(x: Float32Array, w: Float32Array, bias: Float32Array | null, info: Conv2DInfo, activation: FusedActivation): Float32Array;
+  /**
+   * The gradients of {@link conv2d} from dy, each only when `need` asks: dz = act'·dy (for relu
+   * read off the forward's output y), db = Σ dz, dw, dx.
+   */
+  conv2dBackward(
+    x: Float32Array, w: Float32Array, dy: Float32Array, y: Float32Array, info: Conv2DInfo, activation: FusedActivation, need: GradNeed,
+  ): ConvGrads;
+  /**
+   * Inference: maxPool(conv2d(x, w, bias, info, activation), pool).y, so the convolution's
+   * full-size output never leaves the backend (no argmax either). `pool` is the max-pool geometry
+   * over the convolution's output.
+   */
+  conv2dMaxPool(
+    x: Float32Array, w: Float32Array, bias: Float32Array | null, info: Conv2DInfo, activation: FusedActivation, pool: Conv2DInfo,
+  ): Float32Array;
+  /**
+   * Training: maxPool(conv2d(x, w, bias, info, activation), pool) with its argmax (flat index into
+   * the convolution's output), for pools whose windows do not overlap.
+   */
+  conv2dMaxPoolTrain(
+    x: Float32Array, w: Float32Array, bias: Float32Array | null, info: Conv2DInfo, activation: FusedActivation, pool: Conv2DInfo,
+  ): { y: Float32Array; argmax: Int32Array };
+  /**
+   * The gradients of {@link conv2dMaxPoolTrain} from the pooled gradient dy, given its pooled
+   * output y and argmax: dz = dy at each argmax cell (where y > 0 for relu), 0 elsewhere, then
+   * db, dw and dx of the convolution as {@link conv2dBackward}.
+   */
+  conv2dMaxPoolBackward(
+    x: Float32Array, w: Float32Array, dy: Float32Array, y: Float32Array, argmax: Int32Array, info: Conv2DInfo, activation: FusedActivation, need: GradNeed,
+  ): ConvGrads;
+}
+
+/**
+ * Training-mode batch norm → activation → max pool of non-overlapping windows (strides = pool
+ * size, 'valid') in one call. The full-size normalized tensor is never returned: backward
+ * recomputes it from x, mean and invStd. Must equal batchNormTrain → activation → maxPool.
+ */
+export interface FusedBatchNormOps {
+  /** maxPool(act(batchNormTrain(x).y), pool), argmax included. */
+  train(
+    x: Float32Array, gamma: Float32Array, beta: Float32Array, channels: number, epsilon: number, activation: FusedActivation, pool: Conv2DInfo,
+  ): BatchNormActPoolResult;
+  /** The gradients of {@link train} from the pooled gradient dy. */
+  backward(
+    dy: Float32Array, x: Float32Array, gamma: Float32Array, beta: Float32Array, mean: Float32Array, invStd: Float32Array,
+    argmax: Int32Array, channels: number, activation: FusedActivation, pool: Conv2DInfo,
+  ): { dx: Float32Array; dGamma: Float32Array; dBeta: Float32Array };
+}
+
+/** A backend's fused ops: the capability record src/model/fusion.ts plans from. */
+export interface FusedOps {
+  /** Conv2D + bias + relu/linear, alone or with the max pool after it. */
+  readonly conv: FusedConvOps | null;
+  /** BatchNormalization → relu/linear → non-overlapping max pool, training. */
+  readonly batchNormActPool: FusedBatchNormOps | null;
+}
+
+/** No fused ops: every layer runs its own ops. */
+export const NO_FUSED_OPS: FusedOps = Object.freeze({ conv: null, batchNormActPool: null });
+
 /**
  * The op table of a backend: every forward and backward the layers and optimizers need.
  * Arrays are flat, row-major, channels-last. Ops here trust their input: the public layer and
@@ -47,6 +132,11 @@ export interface BatchNormActPoolResult {
  */
 export interface Backend {
   readonly name: string;
+  /**
+   * The fused ops this backend runs (each group null where it has none). src/model/fusion.ts plans
+   * from this record alone which runs of layers become one call; nothing else probes for them.
+   */
+  readonly fused: FusedOps;
 
   /** C [m×n] = op(A)·op(B); A is [m×k] ([k×m] if transA), B is [k×n] ([n×k] if transB). */
   matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, transA: boolean, transB: boolean): Float32Array;
@@ -56,50 +146,6 @@ export interface Backend {
   conv2dBackpropInput(dy: Float32Array, w: Float32Array, info: Conv2DInfo): Float32Array;
   /** dw [fh, fw, inC, outC] from x and dy. */
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, info: Conv2DInfo): Float32Array;
-  /**
-   * Optional: y = act(conv2d(x, w) + bias) in one pass, act 'linear' or 'relu' (bias null: none).
-   * Must equal conv2d, then biasAdd, then activation. Layers use it only where a backend has it.
-   */
-  fusedConv2d?(x: Float32Array, w: Float32Array, bias: Float32Array | null, info: Conv2DInfo, activation: 'linear' | 'relu'): Float32Array;
-  /**
-   * Optional, for inference: maxPool(fusedConv2d(x, w, bias, info, activation), pool).y in one
-   * call, so the convolution's full-size output never leaves the backend (no argmax either).
-   * `pool` is the max-pool geometry over the convolution's output. Must equal the two ops.
-   */
-  fusedConv2dMaxPool?(
-    x: Float32Array, w: Float32Array, bias: Float32Array | null, info: Conv2DInfo, activation: 'linear' | 'relu', pool: Conv2DInfo,
-  ): Float32Array;
-  /**
-   * Optional, training: maxPool(fusedConv2d(x, w, bias, info, activation), pool) with its argmax
-   * (flat index into the convolution's output), for pools whose windows do not overlap. The
-   * convolution's full-size output never leaves the backend.
-   */
-  fusedConv2dMaxPoolTrain?(
-    x: Float32Array, w: Float32Array, bias: Float32Array | null, info: Conv2DInfo, activation: 'linear' | 'relu', pool: Conv2DInfo,
-  ): { y: Float32Array; argmax: Int32Array };
-  /**
-   * Optional: the gradients of fusedConv2dMaxPoolTrain from the pooled gradient dy, given its
-   * pooled output y and argmax: dz = dy at each argmax cell (where y > 0 for relu), 0 elsewhere,
-   * then db, dw and dx of the convolution as fusedConv2dBackward, each only when `need` asks.
-   */
-  fusedConv2dMaxPoolBackward?(
-    x: Float32Array, w: Float32Array, dy: Float32Array, y: Float32Array, argmax: Int32Array, info: Conv2DInfo,
-    activation: 'linear' | 'relu', need: { dx: boolean; dw: boolean; db: boolean },
-  ): { dx: Float32Array | null; dw: Float32Array | null; db: Float32Array | null };
-  /**
-   * Optional: the gradients of fusedConv2d from dy, each computed only when `need` asks (else
-   * null): dz = act'·dy (for relu read off the forward's output y), db = Σ dz, dw, dx.
-   */
-  fusedConv2dBackward?(
-    x: Float32Array,
-    w: Float32Array,
-    dy: Float32Array,
-    y: Float32Array,
-    info: Conv2DInfo,
-    activation: 'linear' | 'relu',
-    need: { dx: boolean; dw: boolean; db: boolean },
-  ): { dx: Float32Array | null; dw: Float32Array | null; db: Float32Array | null };
-
   /** y = x + bias broadcast over the last axis (channels). */
   biasAdd(x: Float32Array, bias: Float32Array, channels: number): Float32Array;
   /** db[c] = Σ dy[…, c]. */
@@ -112,20 +158,6 @@ export interface Backend {
 
   /** Batch normalization over every axis but the last, with batch statistics. */
   batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, channels: number, epsilon: number): BatchNormTrainResult;
-  /**
-   * Optional, training: maxPool(act(batchNormTrain(x).y), pool) in one call, for pools whose
-   * windows do not overlap (strides = pool size, 'valid'); act 'relu' or 'linear'. The full-size
-   * normalized tensor is never returned: backward recomputes it from x, mean and invStd. Must
-   * equal the three ops (argmax included).
-   */
-  batchNormActPoolTrain?(
-    x: Float32Array, gamma: Float32Array, beta: Float32Array, channels: number, epsilon: number, activation: 'linear' | 'relu', pool: Conv2DInfo,
-  ): BatchNormActPoolResult;
-  /** Optional: the gradients of batchNormActPoolTrain from the pooled gradient dy. */
-  batchNormActPoolBackward?(
-    dy: Float32Array, x: Float32Array, gamma: Float32Array, beta: Float32Array, mean: Float32Array, invStd: Float32Array,
-    argmax: Int32Array, channels: number, activation: 'linear' | 'relu', pool: Conv2DInfo,
-  ): { dx: Float32Array; dGamma: Float32Array; dBeta: Float32Array };
   /** Batch normalization with given (moving) statistics. */
   batchNormInference(
     x: Float32Array,
@@ -170,3 +202,6 @@ export interface Backend {
   /** RMSprop, in place on value and the running mean square `ms`. */
   rmspropUpdate(value: Float32Array, grad: Float32Array, ms: Float32Array, lr: number, rho: number, epsilon: number): void;
 }
+
+/** A backend's plain ops: the table without its fused ops (what the fused ops are composed of). */
+export type PlainOps = Omit<Backend, 'fused'>;

@@ -1,7 +1,6 @@
 import { getBackend } from '../backend/index.js';
 import type { Initializer, InitializerName } from '../initializers.js';
-import { conv2dInfo, type Conv2DInfo } from '../geometry.js';
-import { wrap, type Tensor, type Tensor4D } from '../tensor.js';
+import { wrap, type Tensor } from '../tensor.js';
 import { addInto, initializerName } from './conv2d.js';
 import { checkKeys, formatShape, Layer, type ForwardContext, type LayerConfig, type Param } from './layer.js';
 
@@ -40,10 +39,6 @@ export class BatchNormalization extends Layer {
   private movingMean: Param | null = null;
   private movingVariance: Param | null = null;
   private saved: { xHat: Float32Array; invStd: Float32Array; gamma: Float32Array } | null = null;
-  private savedPool: {
-    x: Float32Array; mean: Float32Array; invStd: Float32Array; argmax: Int32Array; gamma: Float32Array; beta: Float32Array;
-    activation: 'linear' | 'relu'; pool: Conv2DInfo;
-  } | null = null;
 
   constructor(config: BatchNormalizationConfig = {}) {
     super(config, 'BatchNormalization');
@@ -102,7 +97,17 @@ export class BatchNormalization extends Layer {
     return wrap(r.y, x.shape);
   }
 
-  private updateMovingStatistics(mean: Float32Array, variance: Float32Array): void {
+  /**
+   * The layer's weights: gamma and beta (null without `scale` / `center`) and the moving statistics.
+   * Fused runs (src/model/fusion.ts) read them here.
+   */
+  bnWeights(): { gamma: Param | null; beta: Param | null; movingMean: Param; movingVariance: Param } {
+    if (!this.movingMean || !this.movingVariance) throw new Error(`BatchNormalization '${this.name}': weights read before the layer was built`);
+    return { gamma: this.gamma, beta: this.beta, movingMean: this.movingMean, movingVariance: this.movingVariance };
+  }
+
+  /** moving = moving·momentum + batch·(1 − momentum), from a training batch's mean and biased variance. */
+  updateMovingStatistics(mean: Float32Array, variance: Float32Array): void {
     const m = this.momentum;
     const mm = this.movingMean!.value;
     const mv = this.movingVariance!.value;
@@ -110,38 +115,6 @@ export class BatchNormalization extends Layer {
       mm[i] = mm[i] * m + mean[i] * (1 - m);
       mv[i] = mv[i] * m + variance[i] * (1 - m);
     }
-  }
-
-  /**
-   * Training forward of this layer, then `activation` and the max pool `pool` (windows that do not
-   * overlap) in one backend call, batchNormActPoolTrain: the same result and moving-statistics
-   * update as the three layers' forwards (see src/training-fusion.ts). Returns the pooled output.
-   */
-  forwardActPool(x: Tensor, activation: 'linear' | 'relu', poolSize: readonly [number, number]): Tensor4D {
-    const c = this.channels();
-    if (x.rank !== 4 || x.shape[3] !== c) throw new Error(`BatchNormalization '${this.name}': expects (None, height, width, ${c}) before a pool, got [${x.shape.join(', ')}]`);
-    const backend = getBackend();
-    const [batch, h, w] = x.shape as [number, number, number, number];
-    const pool = conv2dInfo([batch, h, w, c], [...poolSize], c, [...poolSize], 'valid');
-    const gamma = this.gamma?.value ?? new Float32Array(c).fill(1);
-    const beta = this.beta?.value ?? new Float32Array(c);
-    const r = backend.batchNormActPoolTrain!(x.values, gamma, beta, c, this.epsilon, activation, pool);
-    this.updateMovingStatistics(r.mean, r.variance);
-    this.saved = null;
-    this.savedPool = { x: x.values, mean: r.mean, invStd: r.invStd, argmax: r.argmax, gamma, beta, activation, pool };
-    return wrap<4>(r.y, [batch, pool.outHeight, pool.outWidth, c]);
-  }
-
-  /** Backward of {@link forwardActPool}: adds dGamma and dBeta, returns dx when asked. */
-  backwardActPool(dy: Tensor, needInputGrad: boolean): Tensor4D | null {
-    const s = this.savedPool;
-    if (!s) throw this.noForward();
-    this.savedPool = null;
-    const g = getBackend().batchNormActPoolBackward!(dy.values, s.x, s.gamma, s.beta, s.mean, s.invStd, s.argmax, this.channels(), s.activation, s.pool);
-    if (this.gamma?.trainable) addInto(this.gamma.grad, g.dGamma);
-    if (this.beta?.trainable) addInto(this.beta.grad, g.dBeta);
-    const p = s.pool;
-    return needInputGrad ? wrap<4>(g.dx, [p.batch, p.inHeight, p.inWidth, p.inChannels]) : null;
   }
 
   backward(dy: Tensor, needInputGrad: boolean): Tensor | null {

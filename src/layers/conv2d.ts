@@ -51,8 +51,7 @@ export class Conv2D extends Layer {
   private readonly biasInitializer: InitializerName | Initializer;
   private kernel: Param | null = null;
   private bias: Param | null = null;
-  private saved: { x: Float32Array; info: Conv2DInfo; fusedY?: Float32Array } | null = null;
-  private savedPool: { x: Float32Array; info: Conv2DInfo; y: Float32Array; argmax: Int32Array; activation: 'linear' | 'relu' } | null = null;
+  private saved: { x: Float32Array; info: Conv2DInfo } | null = null;
 
   constructor(config: Conv2DConfig) {
     super(config, 'Conv2D');
@@ -92,72 +91,42 @@ export class Conv2D extends Layer {
     if (this.useBias) this.bias = this.addWeight('bias', [this.filters], this.biasInitializer);
   }
 
-  forward(x: Tensor, ctx: ForwardContext): Tensor4D {
+  /**
+   * The geometry of this layer applied to `x` [batch, height, width, inChannels]; throws when x
+   * has another rank or channel count.
+   */
+  inputInfo(x: Tensor): Conv2DInfo {
+    const inC = this.convWeights().kernel.shape[2];
     const [batch, h, w, c] = x.shape as [number, number, number, number];
-    if (x.rank !== 4 || c !== this.kernel!.shape[2]) {
-      throw new Error(`Conv2D '${this.name}': expects input (None, height, width, ${this.kernel!.shape[2]}), got [${x.shape.join(', ')}]`);
+    if (x.rank !== 4 || c !== inC) {
+      throw new Error(`Conv2D '${this.name}': expects input (None, height, width, ${inC}), got [${x.shape.join(', ')}]`);
     }
+    return conv2dInfo([batch, h, w, c], this.kernelSize, this.filters, this.strides, this.padding, this.dilationRate);
+  }
+
+  /** The layer's kernel `[kh, kw, inC, filters]` and bias (null without `useBias`). Fused runs (src/model/fusion.ts) read them here. */
+  convWeights(): { kernel: Param; bias: Param | null } {
+    if (!this.kernel) throw new Error(`Conv2D '${this.name}': weights read before the layer was built`);
+    return { kernel: this.kernel, bias: this.bias };
+  }
+
+  /** conv2d → biasAdd → activation, each its own op (src/model/fusion.ts runs this layer as one fused call where the backend can). */
+  forward(x: Tensor, ctx: ForwardContext): Tensor4D {
+    const info = this.inputInfo(x);
     const backend = getBackend();
-    const info = conv2dInfo([batch, h, w, c], this.kernelSize, this.filters, this.strides, this.padding, this.dilationRate);
-    const kind = this.act.kind;
-    if (backend.fusedConv2d && (kind === 'relu' || kind === 'linear')) {
-      // relu' can be read off y (y > 0 exactly where z > 0), so only y is kept for backward.
-      const y = backend.fusedConv2d(x.values, this.kernel!.value, this.bias?.value ?? null, info, kind);
-      this.saved = ctx.training ? { x: x.values, info, fusedY: y } : null;
-      return wrap<4>(y, [batch, info.outHeight, info.outWidth, this.filters]);
-    }
     let z = backend.conv2d(x.values, this.kernel!.value, info);
     if (this.bias) z = backend.biasAdd(z, this.bias.value, this.filters);
     const y = this.act.forward(z, this.filters, ctx.training);
     this.saved = ctx.training ? { x: x.values, info } : null;
-    return wrap<4>(y, [batch, info.outHeight, info.outWidth, this.filters]);
-  }
-
-  /**
-   * Training forward of this layer with `activation` ('relu' or 'linear': its own, or an
-   * Activation layer's after it) and a max pool of non-overlapping `poolSize` windows after it, in
-   * one backend call (fusedConv2dMaxPoolTrain; see src/training-fusion.ts). Returns the pooled output.
-   */
-  forwardPool(x: Tensor, activation: 'linear' | 'relu', poolSize: readonly [number, number]): Tensor4D {
-    const [batch, h, w, c] = x.shape as [number, number, number, number];
-    if (x.rank !== 4 || c !== this.kernel!.shape[2]) {
-      throw new Error(`Conv2D '${this.name}': expects input (None, height, width, ${this.kernel!.shape[2]}), got [${x.shape.join(', ')}]`);
-    }
-    const info = conv2dInfo([batch, h, w, c], this.kernelSize, this.filters, this.strides, this.padding, this.dilationRate);
-    const pool = conv2dInfo([batch, info.outHeight, info.outWidth, this.filters], [...poolSize], this.filters, [...poolSize], 'valid');
-    const r = getBackend().fusedConv2dMaxPoolTrain!(x.values, this.kernel!.value, this.bias?.value ?? null, info, activation, pool);
-    this.saved = null;
-    this.savedPool = { x: x.values, info, y: r.y, argmax: r.argmax, activation };
-    return wrap<4>(r.y, [batch, pool.outHeight, pool.outWidth, this.filters]);
-  }
-
-  /** Backward of {@link forwardPool}: adds the kernel and bias gradients, returns dx when asked. */
-  backwardPool(dy: Tensor, needInputGrad: boolean): Tensor4D | null {
-    const s = this.savedPool;
-    if (!s) throw this.noForward();
-    this.savedPool = null;
-    const need = { dx: needInputGrad, dw: this.kernel!.trainable, db: !!this.bias && this.bias.trainable };
-    const g = getBackend().fusedConv2dMaxPoolBackward!(s.x, this.kernel!.value, dy.values, s.y, s.argmax, s.info, s.activation, need);
-    if (g.db) addInto(this.bias!.grad, g.db);
-    if (g.dw) addInto(this.kernel!.grad, g.dw);
-    const { info } = s;
-    return g.dx ? wrap<4>(g.dx, [info.batch, info.inHeight, info.inWidth, info.inChannels]) : null;
+    return wrap<4>(y, [info.batch, info.outHeight, info.outWidth, this.filters]);
   }
 
   backward(dy: Tensor, needInputGrad: boolean): Tensor4D | null {
     if (!this.saved) throw this.noForward();
-    const { x, info, fusedY } = this.saved;
+    const { x, info } = this.saved;
     this.saved = null;
     const backend = getBackend();
-    const kind = this.act.kind;
-    if (fusedY && backend.fusedConv2dBackward && (kind === 'relu' || kind === 'linear')) {
-      const need = { dx: needInputGrad, dw: this.kernel!.trainable, db: !!this.bias && this.bias.trainable };
-      const g = backend.fusedConv2dBackward(x, this.kernel!.value, dy.values, fusedY, info, kind, need);
-      if (g.db) addInto(this.bias!.grad, g.db);
-      if (g.dw) addInto(this.kernel!.grad, g.dw);
-      return g.dx ? wrap<4>(g.dx, [info.batch, info.inHeight, info.inWidth, info.inChannels]) : null;
-    }
-    const dz = fusedY && kind === 'relu' ? backend.activationBackward('relu', dy.values, fusedY, fusedY, this.filters, 0) : this.act.backward(dy.values, this.filters);
+    const dz = this.act.backward(dy.values, this.filters);
     if (this.bias && this.bias.trainable) addInto(this.bias.grad, backend.biasGrad(dz, this.filters));
     if (this.kernel!.trainable) addInto(this.kernel!.grad, backend.conv2dBackpropFilter(x, dz, info));
     if (!needInputGrad) return null;

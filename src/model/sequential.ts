@@ -1,7 +1,7 @@
 import { OutputArena } from '../backend/arena.js';
 import type { Callback, Logs } from '../train/callbacks.js';
 import { getBackend } from '../backend/index.js';
-import { forwardInference } from './inference-fusion.js';
+import { FusionPlans, type FusionMode, type FusionUnit } from './fusion.js';
 import { saveModel } from '../io/save.js';
 import { formatShape, Layer, type Param } from '../layers/layer.js';
 import { getLoss, type Loss } from '../train/losses.js';
@@ -11,7 +11,6 @@ import { ProgressLine, formatLogs } from '../util/progress.js';
 import { getGlobalRandom, Random } from '../util/random.js';
 import { writeOut, yieldToHost } from '../util/host.js';
 import { Tensor, wrap, type Shape } from '../tensor.js';
-import { trainingUnits } from './training-fusion.js';
 
 /** A batch as a streaming dataset yields it. */
 export interface DataBatch {
@@ -146,6 +145,7 @@ export class Sequential {
    */
   private trainArena = new OutputArena();
   private inferArena = new OutputArena();
+  private plans = new FusionPlans();
 
   constructor(config: { name?: string; layers?: Layer[] } = {}) {
     this.name = config.name ?? 'sequential';
@@ -258,9 +258,22 @@ export class Sequential {
     checkFinite(op, 'y', y.values);
   }
 
-  /** Inference forward through every layer, with Conv2D runs fused (see inference-fusion.ts). Training runs in step(). */
+  /**
+   * The units a pass runs on the active backend: which runs of layers go as one fused call
+   * (`op`, e.g. 'conv.conv2dMaxPoolTrain') and which layers run their own forward (`op` null).
+   * See src/model/fusion.ts.
+   *
+   * @example
+   * model.fusionPlan('inference').map((u) => [u.layers.map((l) => l.name), u.op]);
+   */
+  fusionPlan(mode: FusionMode = 'training'): readonly FusionUnit[] {
+    return this.plans.get(this.layers, getBackend(), mode);
+  }
+
+  /** Inference forward through the inference plan. Training runs in step(). */
   private forward(x: Tensor, rng: Random): Tensor {
-    return forwardInference(this.layers, x, rng);
+    const ctx = { training: false, rng };
+    return this.fusionPlan('inference').reduce((h, unit) => unit.forward(h, ctx), x);
   }
 
   /** One optimizer step on a batch; returns the batch loss and predictions. */
@@ -268,8 +281,7 @@ export class Sequential {
     const { optimizer, loss } = this.requireCompiled('fit');
     const params = this.trainableParams();
     // yPred stays valid until the next step of this arena (the caller updates metrics with it).
-    // Fused runs (training-fusion.ts) where the backend has the ops; the same units run backward.
-    const steps = trainingUnits(this.layers, getBackend());
+    const steps = this.fusionPlan('training');
     return this.trainArena.run(() => {
       for (const p of params) p.grad.fill(0);
       let yPred = x;

@@ -1,75 +1,11 @@
-import type { IKernelRunShortcut, Texture } from 'gpu.js';
 import type { Conv2DInfo } from '../../geometry.js';
-import type { ActivationKind, Backend, BatchNormActPoolResult, BatchNormTrainResult } from '../types.js';
-import { conv2dBackpropFilter, conv2dBackpropInput, conv2dForward, type ConvConstants } from '../../../kernels/conv2d.js';
-import { maxPool, maxPoolBackprop, type PoolConstants } from '../../../kernels/max-pool.js';
-import { matmul } from '../../../kernels/matmul.js';
-import { biasAdd, channelSum, channelSumDot } from '../../../kernels/channel.js';
-import {
-  batchNormBackwardDx,
-  batchNormInference,
-  channelMean,
-  channelStats,
-  normalizeAct,
-  normalizedReluMask,
-  normalizeScaleShift,
-} from '../../../kernels/batch-norm.js';
-import { activationBackward, activationForward, softmaxBackward, softmaxForward } from '../../../kernels/activation.js';
-import { adam, multiply, rmsprop, sgd, sgdMomentum } from '../../../kernels/update.js';
-import { copy, pack2, pack3 } from '../../../kernels/copy.js';
-import { gpujs } from './gpujs.js';
+import type { Backend, BatchNormActPoolResult, BatchNormTrainResult, FusedBatchNormOps, FusedConvOps } from '../types.js';
+import { KERNEL_CLASS, localHost, webGpuHost, type Value } from './hosts.js';
+import { ACTIVATION_CODES, convConstants, poolConstants, type KernelName } from './kernel-table.js';
 import { probeMode, type GpuMode } from './probe.js';
-import { DeviceResult, startWebGpuWorker, type WebGpuWorker } from './webgpu-worker.js';
+import { startWebGpuWorker } from './webgpu-worker.js';
 
-/** Kernel codes of `kernels/activation.ts`. */
-export const ACTIVATION_CODES: Record<Exclude<ActivationKind, 'softmax'>, number> = {
-  linear: 0,
-  relu: 1,
-  relu6: 2,
-  sigmoid: 3,
-  tanh: 4,
-  leakyRelu: 5,
-  elu: 6,
-  selu: 7,
-  softplus: 8,
-  softsign: 9,
-  swish: 10,
-  hardSigmoid: 11,
-};
-
-/** Every kernel function the backend compiles, by name (the test checks their source text). */
-export const KERNEL_FUNCTIONS = {
-  conv2dForward,
-  conv2dBackpropInput,
-  conv2dBackpropFilter,
-  maxPool,
-  maxPoolBackprop,
-  matmul,
-  biasAdd,
-  channelSum,
-  channelSumDot,
-  channelMean,
-  channelStats,
-  normalizeScaleShift,
-  batchNormInference,
-  batchNormBackwardDx,
-  normalizeAct,
-  normalizedReluMask,
-  activationForward,
-  activationBackward,
-  softmaxForward,
-  softmaxBackward,
-  multiply,
-  sgd,
-  sgdMomentum,
-  adam,
-  rmsprop,
-  copy,
-  pack2,
-  pack3,
-} as const;
-
-type KernelName = keyof typeof KERNEL_FUNCTIONS;
+export { ACTIVATION_CODES, KERNEL_FUNCTIONS } from './kernel-table.js';
 
 /** Options of `createGpuBackend`. */
 export interface GpuBackendOptions {
@@ -116,237 +52,6 @@ export interface GpuBackend extends Backend {
   dispose(): void;
 }
 
-/** The gpu.js kernel class each mode must run on; anything else is a fallback. */
-const KERNEL_CLASS: Record<GpuMode, string> = { headlessgl: 'HeadlessGLKernel', webasm: 'WebAssemblyKernel', webgpu: 'WebGPUKernel' };
-
-/**
- * A kernel's result: an array on the host, a gpu.js texture in 'headlessgl' (pipeline mode), or a buffer
- * the 'webgpu' device worker keeps.
- */
-type Value = Float32Array | Texture | DeviceResult;
-
-/**
- * Where kernels compile and run: gpu.js on this thread ('headlessgl', 'webasm'), or gpu.js in a worker that
- * owns a WebGPU device ('webgpu'). The backend's ops, kernel cache and counters are the same for both.
- */
-interface KernelHost {
-  /** Kernel results can stay on the device between the kernels of one op. */
-  readonly pipeline: boolean;
-  /**
-   * Runs kernel `key`, compiling `name` for output `size` and `constants` on its first run. `keep`: the
-   * result may stay on the device (pipeline hosts); else it comes back as an array. Throws when gpu.js ran
-   * it anywhere but the mode's kernel class.
-   */
-  run(key: string, name: KernelName, size: number, constants: object, args: Value[], keep: boolean): Value;
-  /** Reads a result kept on the device back. */
-  read(value: Texture | DeviceResult): Float32Array;
-  /** Ends an op: deletes the results it kept on the device. */
-  release(): void;
-  /** Destroys kernel `key`, if compiled. */
-  destroy(key: string): void;
-  counts(): { liveKernels: number; liveTextures: number; deviceTextures: number; deviceBuffers: number; roundTrips: number };
-  dispose(): void;
-}
-
-/** The slice of a WebGL context whose texture calls the backend counts. */
-interface TextureContext {
-  createTexture(): object | null;
-  deleteTexture(texture: object | null): void;
-}
-
-/** gpu.js on this thread, in a synchronous mode. In 'headlessgl' results stay on the device as textures (pipeline). */
-function localHost(mode: Exclude<GpuMode, 'webgpu'>): KernelHost {
-  const pipeline = mode === 'headlessgl';
-  const { GPU } = gpujs();
-  const gpu = new GPU({ mode });
-  const kernels = new Map<string, IKernelRunShortcut>();
-  /** The kernel gpu.js built each shortcut on, in this mode: a fallback swaps another into the shortcut. */
-  const modeKernel = new Map<string, { destroy(): void }>();
-  /** Textures the running op got from its kernels; all deleted when it ends. */
-  const held: Texture[] = [];
-  /** GL textures alive in the shared headless GL context, once the first kernel made it. */
-  let glTextures: Set<object> | null = null;
-
-  // gpu.js has no count of the textures it keeps (kernel outputs, argument uploads), so the backend's
-  // own context counts its createTexture/deleteTexture calls.
-  function trackTextures(context: TextureContext | undefined): void {
-    if (!pipeline || glTextures || !context) return;
-    const live = (glTextures = new Set());
-    const create = context.createTexture.bind(context);
-    const remove = context.deleteTexture.bind(context);
-    context.createTexture = () => {
-      const texture = create();
-      if (texture) live.add(texture);
-      return texture;
-    };
-    context.deleteTexture = (texture) => {
-      if (texture) live.delete(texture);
-      remove(texture);
-    };
-  }
-
-  return {
-    pipeline,
-
-    run(key, name, size, constants, args) {
-      let k = kernels.get(key);
-      if (!k) {
-        k = gpu.createKernel(KERNEL_FUNCTIONS[name] as never, {
-          output: [size],
-          constants: constants as Record<string, number>,
-          precision: 'single',
-          tactic: 'precision',
-          optimizeFloatMemory: false,
-          dynamicOutput: false,
-          dynamicArguments: false,
-          // immutable: each call hands out its own reference to the output texture, so a later call of the
-          // same kernel renders into a fresh texture instead of overwriting one still in use.
-          pipeline,
-          immutable: pipeline,
-        });
-        trackTextures((k.kernel as { context?: TextureContext }).context);
-        modeKernel.set(key, k.kernel as { destroy(): void });
-        kernels.set(key, k);
-      }
-      const out = k(...(args as (Float32Array | Texture)[])) as Float32Array | Texture;
-      const ran = k.kernel as { constructor: { name: string }; fallbackReason?: string | null };
-      if (ran.constructor.name !== KERNEL_CLASS[mode]) {
-        // gpu.js swapped its CPU kernel into the shortcut for good; the backend destroys both (destroy(key)).
-        throw new Error(
-          `gpu backend: kernel '${name}' ran on ${ran.constructor.name} instead of ${KERNEL_CLASS[mode]} (mode '${mode}'): ${ran.fallbackReason ?? 'no reason given'}`,
-        );
-      }
-      if (out instanceof Float32Array) return Float32Array.from(out);
-      held.push(out);
-      return out;
-    },
-
-    read(value) {
-      // A single-precision 1-D texture reads back as a fresh Float32Array of the output length.
-      return (value as Texture).toArray() as Float32Array;
-    },
-
-    release() {
-      for (const texture of held) texture.delete();
-      held.length = 0;
-    },
-
-    destroy(key) {
-      const k = kernels.get(key);
-      if (!k) return;
-      const own = modeKernel.get(key);
-      kernels.delete(key);
-      modeKernel.delete(key);
-      const current = k.kernel;
-      k.destroy();
-      // After a fallback the shortcut holds gpu.js's CPU kernel; the mode's kernel it replaced is still alive.
-      if (own && own !== current) own.destroy();
-    },
-
-    counts() {
-      return {
-        liveKernels: (gpu as unknown as { kernels: unknown[] }).kernels.length,
-        liveTextures: held.length,
-        deviceTextures: glTextures?.size ?? 0,
-        deviceBuffers: 0,
-        roundTrips: 0,
-      };
-    },
-
-    dispose() {
-      this.release();
-      for (const key of [...kernels.keys()]) this.destroy(key);
-      void gpu.destroy();
-    },
-  };
-}
-
-/**
- * gpu.js 'webgpu' in a worker thread that owns the device (see webgpu-worker.ts): every kernel run and
- * readback is one blocking round trip. Results an op passes from kernel to kernel stay on the device.
- */
-function webGpuHost(worker: WebGpuWorker): KernelHost {
-  const held: DeviceResult[] = [];
-  let final: ReturnType<KernelHost['counts']> | null = null;
-  return {
-    pipeline: true,
-
-    run(key, name, size, constants, args, keep) {
-      const out = worker.run(key, name, KERNEL_FUNCTIONS[name].toString(), size, constants, args as (Float32Array | DeviceResult)[], keep);
-      if (out instanceof DeviceResult) held.push(out);
-      return out;
-    },
-
-    read(value) {
-      return worker.read(value as DeviceResult);
-    },
-
-    release() {
-      worker.release(held);
-      held.length = 0;
-    },
-
-    destroy(key) {
-      worker.destroy(key);
-    },
-
-    counts() {
-      if (final) return final;
-      const s = worker.stats();
-      return { liveKernels: s.liveKernels, liveTextures: held.length, deviceTextures: 0, deviceBuffers: s.deviceBuffers, roundTrips: worker.roundTrips };
-    },
-
-    dispose() {
-      if (final) return;
-      held.length = 0;
-      const roundTrips = worker.roundTrips;
-      try {
-        worker.dispose();
-      } finally {
-        // The device is destroyed with everything on it; the worker is gone.
-        final = { liveKernels: 0, liveTextures: 0, deviceTextures: 0, deviceBuffers: 0, roundTrips };
-      }
-    },
-  };
-}
-
-function convConstants(info: Conv2DInfo): ConvConstants {
-  return {
-    N: info.batch,
-    H: info.inHeight,
-    W: info.inWidth,
-    C: info.inChannels,
-    OH: info.outHeight,
-    OW: info.outWidth,
-    F: info.outChannels,
-    KH: info.filterHeight,
-    KW: info.filterWidth,
-    sh: info.strideHeight,
-    sw: info.strideWidth,
-    dh: info.dilationHeight,
-    dw: info.dilationWidth,
-    pt: info.padTop,
-    pl: info.padLeft,
-  };
-}
-
-function poolConstants(info: Conv2DInfo): PoolConstants {
-  return {
-    S: info.batch * info.outHeight * info.outWidth * info.inChannels,
-    H: info.inHeight,
-    W: info.inWidth,
-    C: info.inChannels,
-    OH: info.outHeight,
-    OW: info.outWidth,
-    KH: info.filterHeight,
-    KW: info.filterWidth,
-    sh: info.strideHeight,
-    sw: info.strideWidth,
-    pt: info.padTop,
-    pl: info.padLeft,
-  };
-}
-
 /**
  * A backend that runs every op of the table as gpu.js kernels in one mode. Each op and shape compiles
  * one kernel (cached, least recently used destroyed beyond `maxKernels`). In 'headlessgl' the kernels
@@ -359,10 +64,10 @@ function poolConstants(info: Conv2DInfo): PoolConstants {
  * kernel's result is copied out. The op table is synchronous on `Float32Array`, so nothing stays on the
  * device between ops. A kernel that gpu.js quietly ran in another mode throws.
  *
- * The optional fused ops chain the same kernels inside one op: fusedConv2d is conv2dForward → biasAdd →
+ * The fused ops (`fused.conv`, `fused.batchNormActPool`) chain the same kernels inside one op: conv.conv2d is conv2dForward → biasAdd →
  * relu, the pooled forms add maxPool ([y | argmax]); their backward gathers the pooled gradient onto the
  * argmax cells (maxPoolBackprop, after relu' read off the pooled values), then runs the input gradient,
- * filter gradient and channelSum it needs. batchNormActPoolTrain is channelMean → channelStats →
+ * filter gradient and channelSum it needs. batchNormActPool.train is channelMean → channelStats →
  * normalizeAct → maxPool, its backward normalizedReluMask → maxPoolBackprop → normalizeAct (x̂ from x, mean
  * and invStd) → channelSumDot → batchNormBackwardDx. In pipeline mode each reads back one array (pack2,
  * pack3 put the results side by side). The pooled backward ops gather with the pool geometry of an argmax
@@ -525,9 +230,109 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
     return run('activationBackward', y.length, { kind: ACTIVATION_CODES.relu }, dy, y, y, h1(0));
   }
 
+  const fusedConv: FusedConvOps = {
+    conv2d(x, w, bias, info, activation) {
+          return op(() => read(convBiasAct(x, w, bias, info, activation, false)));
+        },
+
+        conv2dBackward(x, w, dy, y, info, activation, need) {
+          return op(() => {
+            const uses = Number(need.dx) + Number(need.dw) + Number(need.db);
+            if (uses === 0) return { dx: null, dw: null, db: null };
+            const dz = activation === 'relu' ? reluMask(dy, y, activation) : uses > 1 ? share(dy) : dy;
+            return convGrads(x, w, dz, info, need);
+          });
+        },
+
+        conv2dMaxPool(x, w, bias, info, activation, pool) {
+          return op(() => {
+            const c = poolConstants(pool);
+            // An output of S (not 2·S) threads runs only maxPool's first half: the pooled values, no argmax.
+            return runRead('maxPool', c.S, c, convBiasAct(x, w, bias, info, activation, true));
+          });
+        },
+
+        conv2dMaxPoolTrain(x, w, bias, info, activation, pool) {
+          const c = poolConstants(pool);
+          const both = op(() => runRead('maxPool', 2 * c.S, c, convBiasAct(x, w, bias, info, activation, true)));
+          const argmax = Int32Array.from(both.subarray(c.S));
+          poolInfo.set(argmax, pool);
+          return { y: both.slice(0, c.S), argmax };
+        },
+
+        conv2dMaxPoolBackward(x, w, dy, y, argmax, info, activation, need) {
+          return op(() => {
+            if (!need.dx && !need.dw && !need.db) return { dx: null, dw: null, db: null };
+            const pool = poolInfo.get(argmax);
+            const n = info.batch * info.outHeight * info.outWidth * info.outChannels;
+            let dz: Value;
+            if (pool) {
+              dz = run('maxPoolBackprop', n, poolConstants(pool), reluMask(dy, y, activation), Float32Array.from(argmax));
+            } else {
+              // An argmax this backend did not produce has no pool geometry to gather with: scatter on the host.
+              const host = new Float32Array(n);
+              for (let i = 0; i < dy.length; i++) if (argmax[i] >= 0 && (activation === 'linear' || y[i] > 0)) host[argmax[i]] = dy[i];
+              dz = share(host);
+            }
+            return convGrads(x, w, dz, info, need);
+          });
+        },
+  };
+
+  const fusedBatchNorm: FusedBatchNormOps = {
+    train(x, gamma, beta, channels, epsilon, activation, pool): BatchNormActPoolResult {
+          const p = poolConstants(pool);
+          const [both, s] = op(() => {
+            const c = { C: channels, rows: x.length / channels };
+            const xs = share(x);
+            const mean = run('channelMean', channels, c, xs);
+            const stats = run('channelStats', 3 * channels, c, xs, mean, h1(epsilon));
+            const z = run('normalizeAct', x.length, { ...c, act: activation === 'relu' ? 2 : 1 }, xs, stats, gamma, beta);
+            return readAll([
+              [run('maxPool', 2 * p.S, p, z), 2 * p.S],
+              [stats, 3 * channels],
+            ]);
+          });
+          const argmax = Int32Array.from(both.subarray(p.S));
+          poolInfo.set(argmax, pool);
+          return {
+            y: both.slice(0, p.S),
+            argmax,
+            mean: s.slice(0, channels),
+            variance: s.slice(channels, 2 * channels),
+            invStd: s.slice(2 * channels),
+          };
+        },
+
+        backward(dy, x, gamma, beta, mean, invStd, argmax, channels, activation, pool) {
+          const [dx, sums] = op(() => {
+            const n = x.length;
+            const c = { C: channels, rows: n / channels };
+            // The layout channelStats gives [mean | variance | invStd]; the kernels here read no variance.
+            const stats = new Float32Array(3 * channels);
+            stats.set(mean);
+            stats.set(invStd, 2 * channels);
+            const relu = activation === 'relu';
+            // x and argmax are read by two kernels with relu (uploaded once); per-channel arrays are uploaded per kernel.
+            const xs = relu ? share(x) : x;
+            const am = relu ? share(Float32Array.from(argmax)) : Float32Array.from(argmax);
+            const dyMasked = relu ? run('normalizedReluMask', dy.length, c, dy, am, xs, stats, gamma, beta) : dy;
+            const d = run('maxPoolBackprop', n, poolConstants(pool), dyMasked, am);
+            const xHat = run('normalizeAct', n, { ...c, act: 0 }, xs, stats, gamma, beta);
+            const sums = run('channelSumDot', 2 * channels, c, d, xHat);
+            return readAll([
+              [run('batchNormBackwardDx', n, c, d, xHat, gamma, invStd, sums), n],
+              [sums, 2 * channels],
+            ]);
+          });
+          return { dx, dBeta: sums.slice(0, channels), dGamma: sums.slice(channels) };
+        },
+  };
+
   const backend: GpuBackend = {
     name: `gpu:${mode}`,
     mode,
+    fused: { conv: fusedConv, batchNormActPool: fusedBatchNorm },
 
     matmul(a, b, m, k, n, transA, transB) {
       return single('matmul', m * n, { M: m, K: k, N: n, tA: transA ? 1 : 0, tB: transB ? 1 : 0 }, a, b);
@@ -543,53 +348,6 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
 
     conv2dBackpropFilter(x, dy, info) {
       return single('conv2dBackpropFilter', info.filterHeight * info.filterWidth * info.inChannels * info.outChannels, convConstants(info), x, dy);
-    },
-
-    fusedConv2d(x, w, bias, info, activation) {
-      return op(() => read(convBiasAct(x, w, bias, info, activation, false)));
-    },
-
-    fusedConv2dBackward(x, w, dy, y, info, activation, need) {
-      return op(() => {
-        const uses = Number(need.dx) + Number(need.dw) + Number(need.db);
-        if (uses === 0) return { dx: null, dw: null, db: null };
-        const dz = activation === 'relu' ? reluMask(dy, y, activation) : uses > 1 ? share(dy) : dy;
-        return convGrads(x, w, dz, info, need);
-      });
-    },
-
-    fusedConv2dMaxPool(x, w, bias, info, activation, pool) {
-      return op(() => {
-        const c = poolConstants(pool);
-        // An output of S (not 2·S) threads runs only maxPool's first half: the pooled values, no argmax.
-        return runRead('maxPool', c.S, c, convBiasAct(x, w, bias, info, activation, true));
-      });
-    },
-
-    fusedConv2dMaxPoolTrain(x, w, bias, info, activation, pool) {
-      const c = poolConstants(pool);
-      const both = op(() => runRead('maxPool', 2 * c.S, c, convBiasAct(x, w, bias, info, activation, true)));
-      const argmax = Int32Array.from(both.subarray(c.S));
-      poolInfo.set(argmax, pool);
-      return { y: both.slice(0, c.S), argmax };
-    },
-
-    fusedConv2dMaxPoolBackward(x, w, dy, y, argmax, info, activation, need) {
-      return op(() => {
-        if (!need.dx && !need.dw && !need.db) return { dx: null, dw: null, db: null };
-        const pool = poolInfo.get(argmax);
-        const n = info.batch * info.outHeight * info.outWidth * info.outChannels;
-        let dz: Value;
-        if (pool) {
-          dz = run('maxPoolBackprop', n, poolConstants(pool), reluMask(dy, y, activation), Float32Array.from(argmax));
-        } else {
-          // An argmax this backend did not produce has no pool geometry to gather with: scatter on the host.
-          const host = new Float32Array(n);
-          for (let i = 0; i < dy.length; i++) if (argmax[i] >= 0 && (activation === 'linear' || y[i] > 0)) host[argmax[i]] = dy[i];
-          dz = share(host);
-        }
-        return convGrads(x, w, dz, info, need);
-      });
     },
 
     biasAdd(x, bias, channels) {
@@ -631,54 +389,6 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
         const s = read(stats);
         return { y: xy.slice(n), mean: s.slice(0, channels), variance: s.slice(channels, 2 * channels), xHat: xy.slice(0, n), invStd: s.slice(2 * channels) };
       });
-    },
-
-    batchNormActPoolTrain(x, gamma, beta, channels, epsilon, activation, pool): BatchNormActPoolResult {
-      const p = poolConstants(pool);
-      const [both, s] = op(() => {
-        const c = { C: channels, rows: x.length / channels };
-        const xs = share(x);
-        const mean = run('channelMean', channels, c, xs);
-        const stats = run('channelStats', 3 * channels, c, xs, mean, h1(epsilon));
-        const z = run('normalizeAct', x.length, { ...c, act: activation === 'relu' ? 2 : 1 }, xs, stats, gamma, beta);
-        return readAll([
-          [run('maxPool', 2 * p.S, p, z), 2 * p.S],
-          [stats, 3 * channels],
-        ]);
-      });
-      const argmax = Int32Array.from(both.subarray(p.S));
-      poolInfo.set(argmax, pool);
-      return {
-        y: both.slice(0, p.S),
-        argmax,
-        mean: s.slice(0, channels),
-        variance: s.slice(channels, 2 * channels),
-        invStd: s.slice(2 * channels),
-      };
-    },
-
-    batchNormActPoolBackward(dy, x, gamma, beta, mean, invStd, argmax, channels, activation, pool) {
-      const [dx, sums] = op(() => {
-        const n = x.length;
-        const c = { C: channels, rows: n / channels };
-        // The layout channelStats gives [mean | variance | invStd]; the kernels here read no variance.
-        const stats = new Float32Array(3 * channels);
-        stats.set(mean);
-        stats.set(invStd, 2 * channels);
-        const relu = activation === 'relu';
-        // x and argmax are read by two kernels with relu (uploaded once); per-channel arrays are uploaded per kernel.
-        const xs = relu ? share(x) : x;
-        const am = relu ? share(Float32Array.from(argmax)) : Float32Array.from(argmax);
-        const dyMasked = relu ? run('normalizedReluMask', dy.length, c, dy, am, xs, stats, gamma, beta) : dy;
-        const d = run('maxPoolBackprop', n, poolConstants(pool), dyMasked, am);
-        const xHat = run('normalizeAct', n, { ...c, act: 0 }, xs, stats, gamma, beta);
-        const sums = run('channelSumDot', 2 * channels, c, d, xHat);
-        return readAll([
-          [run('batchNormBackwardDx', n, c, d, xHat, gamma, invStd, sums), n],
-          [sums, 2 * channels],
-        ]);
-      });
-      return { dx, dBeta: sums.slice(0, channels), dGamma: sums.slice(channels) };
     },
 
     batchNormInference(x, gamma, beta, mean, variance, channels, epsilon) {

@@ -1,0 +1,97 @@
+// The fast cpu backend: the op table wired to the WebAssembly kernels (src/backend/wasm/), each
+// falling back where a kernel declines a case: convolutions and matmul to im2col + the GEMM
+// (gemm-lowering.ts), everything else to the specification's loops (src/backend/reference/).
+import type { Gemm } from '../gemm.js';
+import { activationForward, activationGradient } from '../reference/activation.js';
+import * as el from '../reference/elementwise.js';
+import { adamUpdate, rmspropUpdate } from '../reference/optimizers.js';
+import type { Backend, PlainOps } from '../types.js';
+import type { ConvKernels } from '../wasm/conv-fast.js';
+import { elementwiseFast, type ElementwiseKernels } from '../wasm/elementwise-fast.js';
+import { cpuFusedBatchNorm, cpuFusedConv } from './fused.js';
+import { gemmOps } from './gemm-lowering.js';
+
+/** Plain SGD four elements per iteration (V8 runs that faster; same arithmetic as the reference's). */
+function sgdUpdate(value: Float32Array, grad: Float32Array, velocity: Float32Array | null, lr: number, momentum: number, nesterov: boolean): void {
+  if (!velocity || momentum === 0) {
+    const n = value.length;
+    const n4 = n & ~3;
+    let i = 0;
+    for (; i < n4; i += 4) {
+      value[i] -= lr * grad[i];
+      value[i + 1] -= lr * grad[i + 1];
+      value[i + 2] -= lr * grad[i + 2];
+      value[i + 3] -= lr * grad[i + 3];
+    }
+    for (; i < n; i++) value[i] -= lr * grad[i];
+    return;
+  }
+  for (let i = 0; i < value.length; i++) {
+    const v = momentum * velocity[i] - lr * grad[i];
+    velocity[i] = v;
+    value[i] += nesterov ? momentum * v - lr * grad[i] : v;
+  }
+}
+
+/** `base` with its batch-norm, relu, sigmoid, tanh and max-pool ops run by `k` wherever `k` can (it returns null where not). */
+function withElementwise(base: PlainOps, k: ElementwiseKernels): PlainOps {
+  return {
+    ...base,
+    batchNormTrain: (x, gamma, beta, channels, epsilon) =>
+      k.batchNormTrain(x, gamma, beta, channels, epsilon) ?? base.batchNormTrain(x, gamma, beta, channels, epsilon),
+    batchNormInference: (x, gamma, beta, mean, variance, channels, epsilon) =>
+      k.batchNormInference(x, gamma, beta, mean, variance, channels, epsilon) ?? base.batchNormInference(x, gamma, beta, mean, variance, channels, epsilon),
+    batchNormBackward: (dy, xHat, gamma, invStd, channels) =>
+      k.batchNormBackward(dy, xHat, gamma, invStd, channels) ?? base.batchNormBackward(dy, xHat, gamma, invStd, channels),
+    activation: (kind, x, channels, alpha) =>
+      (kind === 'relu' ? k.relu(x) : kind === 'sigmoid' || kind === 'tanh' ? k.activation(kind, x) : null) ?? base.activation(kind, x, channels, alpha),
+    activationBackward: (kind, dy, x, y, channels, alpha) =>
+      (kind === 'relu' ? k.reluBackward(dy, x) : kind === 'sigmoid' || kind === 'tanh' ? k.activationBackward(kind, dy, y) : null) ??
+      base.activationBackward(kind, dy, x, y, channels, alpha),
+    maxPool: (x, info) => k.maxPool(x, info) ?? base.maxPool(x, info),
+  };
+}
+
+/**
+ * Builds a CPU backend around a GEMM: matmul and the convolutions lowered onto it (im2col), the
+ * rest the reference's loops. With `conv`, convolutions run through those kernels first (and the
+ * fused convolution ops exist). With `elementwise` (by default the WebAssembly kernels whenever
+ * `conv` is given; null: none), batch normalization, relu, sigmoid, tanh and max pooling run
+ * through those kernels first (and the fused batch norm → activation → pool exists).
+ *
+ * @example
+ * const cpu = createCpuBackend('cpu', gemmFast, convFast);
+ */
+export function createCpuBackend(
+  name: string, gemm: Gemm, conv?: ConvKernels, elementwise: ElementwiseKernels | null = conv ? elementwiseFast : null,
+): Backend {
+  const lowered = gemmOps(gemm);
+  const plain = {
+    name,
+    matmul: lowered.matmul,
+    conv2d: (x, w, info) => conv?.conv2d(x, w, info, null, false) ?? lowered.conv2d(x, w, info),
+    conv2dBackpropInput: (dy, w, info) => conv?.conv2dBackpropInput(dy, w, info) ?? lowered.conv2dBackpropInput(dy, w, info),
+    conv2dBackpropFilter: (x, dy, info) => conv?.conv2dBackpropFilter(x, dy, info) ?? lowered.conv2dBackpropFilter(x, dy, info),
+    biasAdd: el.biasAdd,
+    biasGrad: el.biasGrad,
+    maxPool: el.maxPool,
+    maxPoolBackprop: el.maxPoolBackprop,
+    batchNormTrain: el.batchNormTrain,
+    batchNormInference: el.batchNormInference,
+    batchNormBackward: el.batchNormBackward,
+    activation: activationForward,
+    activationBackward: activationGradient,
+    multiply: el.multiply,
+    sgdUpdate,
+    adamUpdate,
+    rmspropUpdate,
+  } satisfies PlainOps;
+  const base = elementwise ? withElementwise(plain, elementwise) : plain;
+  return {
+    ...base,
+    fused: {
+      conv: conv ? cpuFusedConv(base, conv) : null,
+      batchNormActPool: elementwise ? cpuFusedBatchNorm(base, elementwise) : null,
+    },
+  };
+}

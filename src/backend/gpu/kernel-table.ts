@@ -1,0 +1,109 @@
+// The gpu.js kernels the backend compiles, by name, and the constants each takes from an op's geometry.
+import type { Conv2DInfo } from '../../geometry.js';
+import type { ActivationKind } from '../types.js';
+import { conv2dBackpropFilter, conv2dBackpropInput, conv2dForward, type ConvConstants } from '../../../kernels/conv2d.js';
+import { maxPool, maxPoolBackprop, type PoolConstants } from '../../../kernels/max-pool.js';
+import { matmul } from '../../../kernels/matmul.js';
+import { biasAdd, channelSum, channelSumDot } from '../../../kernels/channel.js';
+import {
+  batchNormBackwardDx,
+  batchNormInference,
+  channelMean,
+  channelStats,
+  normalizeAct,
+  normalizedReluMask,
+  normalizeScaleShift,
+} from '../../../kernels/batch-norm.js';
+import { activationBackward, activationForward, softmaxBackward, softmaxForward } from '../../../kernels/activation.js';
+import { adam, multiply, rmsprop, sgd, sgdMomentum } from '../../../kernels/update.js';
+import { copy, pack2, pack3 } from '../../../kernels/copy.js';
+
+/** Kernel codes of `kernels/activation.ts`. */
+export const ACTIVATION_CODES: Record<Exclude<ActivationKind, 'softmax'>, number> = {
+  linear: 0,
+  relu: 1,
+  relu6: 2,
+  sigmoid: 3,
+  tanh: 4,
+  leakyRelu: 5,
+  elu: 6,
+  selu: 7,
+  softplus: 8,
+  softsign: 9,
+  swish: 10,
+  hardSigmoid: 11,
+};
+
+/** Every kernel function the backend compiles, by name (the test checks their source text). */
+export const KERNEL_FUNCTIONS = {
+  conv2dForward,
+  conv2dBackpropInput,
+  conv2dBackpropFilter,
+  maxPool,
+  maxPoolBackprop,
+  matmul,
+  biasAdd,
+  channelSum,
+  channelSumDot,
+  channelMean,
+  channelStats,
+  normalizeScaleShift,
+  batchNormInference,
+  batchNormBackwardDx,
+  normalizeAct,
+  normalizedReluMask,
+  activationForward,
+  activationBackward,
+  softmaxForward,
+  softmaxBackward,
+  multiply,
+  sgd,
+  sgdMomentum,
+  adam,
+  rmsprop,
+  copy,
+  pack2,
+  pack3,
+} as const;
+
+/** The name of a kernel in {@link KERNEL_FUNCTIONS}. */
+export type KernelName = keyof typeof KERNEL_FUNCTIONS;
+
+/** The constants of the conv2d kernels for `info`. */
+export function convConstants(info: Conv2DInfo): ConvConstants {
+  return {
+    N: info.batch,
+    H: info.inHeight,
+    W: info.inWidth,
+    C: info.inChannels,
+    OH: info.outHeight,
+    OW: info.outWidth,
+    F: info.outChannels,
+    KH: info.filterHeight,
+    KW: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    dh: info.dilationHeight,
+    dw: info.dilationWidth,
+    pt: info.padTop,
+    pl: info.padLeft,
+  };
+}
+
+/** The constants of the max-pool kernels for the pool geometry `info`. */
+export function poolConstants(info: Conv2DInfo): PoolConstants {
+  return {
+    S: info.batch * info.outHeight * info.outWidth * info.inChannels,
+    H: info.inHeight,
+    W: info.inWidth,
+    C: info.inChannels,
+    OH: info.outHeight,
+    OW: info.outWidth,
+    KH: info.filterHeight,
+    KW: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    pt: info.padTop,
+    pl: info.padLeft,
+  };
+}

@@ -1,0 +1,42 @@
+// The reference backend: the specification of every op. Direct loops written to be read
+// (dense.ts, elementwise.ts, activation.ts, optimizers.ts), the fused ops as compositions of
+// those (fused.ts). It shares no code with the GEMM, im2col or WebAssembly paths it checks.
+import type { Backend, PlainOps } from '../types.js';
+import { activationForward, activationGradient } from './activation.js';
+import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, matmul } from './dense.js';
+import * as el from './elementwise.js';
+import { composedBatchNormOps, composedConvOps } from './fused.js';
+import { adamUpdate, rmspropUpdate, sgdUpdate } from './optimizers.js';
+
+const plain = {
+  name: 'reference',
+  matmul,
+  conv2d,
+  conv2dBackpropInput,
+  conv2dBackpropFilter,
+  biasAdd: el.biasAdd,
+  biasGrad: el.biasGrad,
+  maxPool: el.maxPool,
+  maxPoolBackprop: el.maxPoolBackprop,
+  batchNormTrain: el.batchNormTrain,
+  batchNormInference: el.batchNormInference,
+  batchNormBackward: el.batchNormBackward,
+  activation: activationForward,
+  activationBackward: activationGradient,
+  multiply: el.multiply,
+  sgdUpdate,
+  adamUpdate,
+  rmspropUpdate,
+} satisfies PlainOps;
+
+/**
+ * The plain TypeScript backend: the specification every faster path is tested against
+ * (`setBackend('reference')`). Its fused ops are the compositions of its plain ops.
+ *
+ * @example
+ * referenceBackend.conv2d(x, w, conv2dInfo([1, 5, 5, 3], 3, 8, 1, 'same'));
+ */
+export const referenceBackend: Backend = {
+  ...plain,
+  fused: { conv: composedConvOps(plain), batchNormActPool: composedBatchNormOps(plain) },
+};
