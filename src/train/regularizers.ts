@@ -57,7 +57,7 @@ export class L1L2 {
  * regularizers.l1({ l1: 1e-5 });
  */
 export function l1(config: { l1?: number } = {}): L1L2 {
-  return new L1L2({ l1: config.l1 ?? 0.01, ...rest(config, 'l1') }, 'l1');
+  return new L1L2({ l1: config.l1 ?? 0.01, ...rest(config, 'l1', 'l1') }, 'l1');
 }
 
 /**
@@ -67,7 +67,7 @@ export function l1(config: { l1?: number } = {}): L1L2 {
  * regularizers.l2({ l2: 1e-4 });
  */
 export function l2(config: { l2?: number } = {}): L1L2 {
-  return new L1L2({ l2: config.l2 ?? 0.01, ...rest(config, 'l2') }, 'l2');
+  return new L1L2({ l2: config.l2 ?? 0.01, ...rest(config, 'l2', 'l2') }, 'l2');
 }
 
 /**
@@ -78,12 +78,14 @@ export function l2(config: { l2?: number } = {}): L1L2 {
  * regularizers.l1l2({ l1: 1e-5, l2: 1e-4 });
  */
 export function l1l2(config: { l1?: number; l2?: number } = {}): L1L2 {
-  return new L1L2({ l1: config.l1 ?? 0.01, l2: config.l2 ?? 0.01, ...rest(config, 'l1', 'l2') }, 'l1l2');
+  return new L1L2({ l1: config.l1 ?? 0.01, l2: config.l2 ?? 0.01, ...rest(config, 'l1l2', 'l1', 'l2') }, 'l1l2');
 }
 
-function rest(config: object, ...known: string[]): Record<string, unknown> {
-  if (typeof config !== 'object' || config === null) return {};
-  return Object.fromEntries(Object.entries(config).filter(([k]) => !known.includes(k)));
+/** Throws on keys other than `known`, naming the factory. */
+function rest(config: object, owner: string, ...known: string[]): Record<string, never> {
+  if (typeof config !== 'object' || config === null) throw new Error(`${owner}: expected { ${known.join(', ')} }, got ${String(config)}`);
+  for (const k of Object.keys(config)) if (!known.includes(k)) throw new Error(`${owner}: unknown option '${k}'; known: ${known.join(', ')}`);
+  return {};
 }
 
 /** What layers accept as `kernelRegularizer` / `biasRegularizer`: an instance or a name with its defaults. */
