@@ -2,7 +2,7 @@
 // val_loss, as Keras' test step), its gradient in the update, frozen layers, configs and save/load.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { layers, loadModel, optimizers, regularizers, Sequential, tensor, toMemory } from '../src/index.js';
+import { layers, loadModel, losses, metrics, optimizers, regularizers, schedules, Sequential, tensor, toMemory } from '../src/index.js';
 import { assertClose, assertNear, backendTest, throws } from './helpers.js';
 
 const F32 = { atol: 1e-6, rtol: 1e-5 };
@@ -95,6 +95,27 @@ test('save/load: regularizers written as TF.js L1L2, read back (also Keras L1/L2
   cfgs[2].kernel_regularizer = { module: 'keras.regularizers', class_name: 'L2', config: { l2: 0.05 }, registered_name: null };
   const keras = await loadModel({ modelJSON, weights });
   assert.equal((keras.layers[2] as layers.Dense).kernelRegularizer?.getConfig(), { l1: 0, l2: 0.05 });
+});
+
+test('save/load: compile settings with a schedule, AdamW, clipping, a new loss and new metrics round-trip through tscnn metadata', async () => {
+  const m = new Sequential({ layers: [new layers.Dense({ units: 3, inputShape: [2], activation: 'sigmoid' })] });
+  const lr = new schedules.CosineDecay({ initialLearningRate: 0, decaySteps: 100, warmupTarget: 0.01, warmupSteps: 10, alpha: 0.1 });
+  m.compile({
+    optimizer: new optimizers.AdamW({ learningRate: lr, weightDecay: 0.01, globalClipNorm: 1 }),
+    loss: losses.binaryFocalCrossentropy({ gamma: 3, applyClassBalancing: true }),
+    metrics: ['mae', new metrics.TopKCategoricalAccuracy({ k: 2 }), 'binaryAccuracy'],
+  });
+  const { modelJSON, weights } = toMemory(m);
+  assert.is(modelJSON.trainingConfig, undefined, 'TF.js cannot compile AdamW with a schedule: no trainingConfig');
+  const loaded = await loadModel({ modelJSON, weights });
+  assert.equal(loaded.optimizer?.getConfig(), m.optimizer!.getConfig());
+  assert.is(loaded.optimizer?.className, 'AdamW');
+  assert.equal(loaded.loss?.getConfig(), m.loss!.getConfig());
+  assert.equal(loaded.metrics.map((x) => [x.name, x.getConfig()]), m.metrics.map((x) => [x.name, x.getConfig()]));
+
+  const plain = new Sequential({ layers: [new layers.Dense({ units: 1, inputShape: [2], activation: 'sigmoid' })] });
+  plain.compile({ optimizer: new optimizers.SGD({ learningRate: 0.1 }), loss: 'meanAbsoluteError', metrics: ['binaryAccuracy', 'mae', 'mse'] });
+  assert.equal(toMemory(plain).modelJSON.trainingConfig, { loss: 'mean_absolute_error', metrics: ['binary_accuracy', 'mae', 'mse'], optimizer_config: { class_name: 'SGD', config: { learningRate: 0.1 } } });
 });
 
 test.run();

@@ -132,4 +132,29 @@ test('regularized model: tscnn → TF.js loadLayersModel keeps the regularizers;
   m.dispose();
 });
 
+test('TF.js compiles the training config tscnn writes for meanAbsoluteError with binaryAccuracy, mae and mse, and evaluates the same', async () => {
+  const ours = new Sequential({ layers: [new layers.Dense({ units: 2, inputShape: [3], activation: 'sigmoid' })] });
+  ours.compile({ optimizer: new optimizers.SGD({ learningRate: 0.1 }), loss: 'meanAbsoluteError', metrics: ['binaryAccuracy', 'mae', 'mse'] });
+  await ours.predict(tensor(new Float32Array(3), [1, 3]));
+  const { modelJSON, weights } = toMemory(ours);
+  const tfModel = await tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: modelJSON.modelTopology as tf.io.ModelJSON['modelTopology'],
+      weightSpecs: modelJSON.weightsManifest[0].weights as tf.io.WeightsManifestEntry[],
+      weightData: weights,
+      trainingConfig: modelJSON.trainingConfig as unknown as tf.io.TrainingConfig,
+    }),
+  );
+  const n = 6;
+  const xv = randomArray(n * 3, 7, -2, 2);
+  const yv = Float32Array.from({ length: n * 2 }, (_, i) => (i % 3 === 0 ? 1 : 0));
+  const tx = tf.tensor2d(xv, [n, 3]);
+  const ty = tf.tensor2d(yv, [n, 2]);
+  const theirs = (tfModel.evaluate(tx, ty, { batchSize: n }) as tf.Scalar[]).map((t) => t.dataSync()[0]);
+  const logs = await ours.evaluate(tensor(xv, [n, 3]), tensor(yv, [n, 2]), { batchSize: n });
+  assertClose([logs.loss, logs.binaryAccuracy, logs.mae, logs.mse], theirs, FORWARD, 'loss, binaryAccuracy, mae, mse');
+  tf.dispose([tx, ty]);
+  tfModel.dispose();
+});
+
 test.run();
