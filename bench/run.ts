@@ -4,7 +4,7 @@
 //   npm run bench -- --full          everything, more samples, tfjs cpu's slowest ops and training
 //   npm run bench -- --filter conv3  only measurements whose key contains the text
 //                                    (keys: layers/conv1.fwd … layers/sigmoid.bwd, e2e/train, e2e/infer,
-//                                    scaling/b8s100 …, rss, breakdown); not written to RESULTS.md
+//                                    scaling/b8s100 …, controls/apply, controls/step, rss, breakdown); not written to RESULTS.md
 //   npm run bench -- --out FILE      write the Markdown somewhere else
 //
 // Sections: per-layer ops (forward / backward apart, batch 32, the seed model's shapes), the
@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { OutputArena } from '../src/backend/arena.js';
 import { gemmInfo, getBackend, listBackends, setBackend, type Backend, type BackendName } from '../src/index.js';
 import { measure, pairedRatio, type MeasureOptions, type PairedStats, type Stats } from './harness.js';
+import { benchControls } from './controls.js';
 import { batchTensors, buildSeedModel, instrument, randomBatch, type LayerTiming } from './models.js';
 import { opSpecs, type OpSpec } from './ops.js';
 import { buildTfModel, loadPeers, tf, usePeer, verifyWasmFilterGradient, type PeerName } from './peers.js';
@@ -364,6 +365,9 @@ if (['b1s100', 'b8s100', 'b32s100', 'b128s100', 'b32s64', 'b32s200'].some((k) =>
   if (!with128) notes.push(`Scaling: batch 128 is skipped by default when a batch-32 step takes over 1.5 s (here ${num(base?.median ?? NaN)} ms); \`--full\` runs it.`);
 }
 
+setBackend(DEFAULT_BACKEND);
+const controlsSection = await benchControls(selected, log);
+
 // ---------------------------------------------------------------------------------------------
 // 4. Peak RSS of a training step, each in a fresh child process
 
@@ -590,6 +594,8 @@ if (breakdown) {
     }
   }
 }
+
+md.push(...controlsSection);
 
 if (errors.length) {
   md.push('## Errors');

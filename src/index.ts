@@ -4,10 +4,14 @@ export { conv2dInfo, axisGeometry, type Conv2DInfo, type Padding } from './geome
 export { setSeed, Random } from './util/random.js';
 export { Sequential, History, type CompileArgs, type FitArgs, type BatchDataset, type ClassWeight } from './model/sequential.js';
 export { EarlyStopping, LambdaCallback, type Callback, type Logs } from './train/callbacks.js';
+export { ReduceLROnPlateau, LearningRateScheduler, type ReduceLROnPlateauConfig } from './train/lr-callbacks.js';
+export { CSVLogger, type CSVLoggerConfig } from './train/csv-logger.js';
 export * as layers from './layers/index.js';
 export * as optimizers from './train/optimizers.js';
 export * as losses from './train/losses.js';
-export * as metrics from './train/metrics.js';
+export * as schedules from './train/schedules.js';
+export * as regularizers from './train/regularizers.js';
+export * as metrics from './train/metrics/index.js';
 export * as initializers from './initializers.js';
 export { loadImage, decodeImage, resizeImage, convertColorMode, detectImageFormat, ImageDecodeError, type RawImage, type LoadImageOptions, type Interpolation, type ColorMode } from './image/index.js';
 export {

@@ -112,7 +112,7 @@ test('unknown activation, loss, optimizer and metric names are named, with the k
   throws(() => new Activation('gelu2' as ActivationName), /Activation '.*': unknown activation 'gelu2'/);
   const compileWith = (args: object) => async (m: Sequential): Promise<void> => m.compile({ optimizer: 'sgd', loss: 'mse', ...args });
   await expectRejected('unknown loss', compileWith({ loss: 'binary_crossentropyy' }), /unknown loss 'binary_crossentropyy'/);
-  await expectRejected('unknown optimizer', compileWith({ optimizer: 'sgdd' }), /unknown optimizer "sgdd"; known: sgd, adam, rmsprop/);
+  await expectRejected('unknown optimizer', compileWith({ optimizer: 'sgdd' }), /unknown optimizer "sgdd"; known: sgd, adam, adamw, rmsprop/);
   await expectRejected('unknown metric', compileWith({ metrics: ['precission'] }), /unknown metric 'precission' \(known: .*precision/);
   // A failed compile leaves the previous compile in place.
   const m = model();

@@ -343,9 +343,9 @@ test('bad files: each problem gets an error naming the file (and the layer, opti
     return { json: j };
   }, /model\.json: layer 1 \(LSTM 'lstm'\): unsupported layer type LSTM/);
   await expectBad('unsupported option', (j) => {
-    layerCfg(j, 2).kernel_regularizer = { class_name: 'L2', config: { l2: 0.01 } };
+    layerCfg(j, 2).activity_regularizer = { class_name: 'L2', config: { l2: 0.01 } };
     return { json: j };
-  }, /model\.json: layer 2 \(Dense '[^']+'\): unsupported option kernelRegularizer = \{"class_name":"L2"/);
+  }, /model\.json: layer 2 \(Dense '[^']+'\): unsupported option activityRegularizer = \{"class_name":"L2"/);
   await expectBad('unknown option', (j) => {
     layerCfg(j, 0).frobnicate = 3;
     return { json: j };
@@ -412,7 +412,7 @@ test('reads TF.js/Keras variants: InputLayer, list-form config, model_config wra
 
 test('a training config tscnn does not understand loads the model uncompiled, with a warning', async () => {
   const { json, bin } = await smallSaved();
-  json.trainingConfig = { loss: 'huber', optimizer_config: { class_name: 'Adagrad', config: {} } };
+  json.trainingConfig = { loss: 'poisson', optimizer_config: { class_name: 'Adagrad', config: {} } };
   const warn = console.warn;
   const warnings: string[] = [];
   console.warn = (msg: string) => warnings.push(msg);
@@ -420,7 +420,7 @@ test('a training config tscnn does not understand loads the model uncompiled, wi
     const loaded = await loadModel({ modelJSON: json, weights: bin });
     assert.is(loaded.optimizer, null);
     assert.is(warnings.length, 1);
-    assert.match(warnings[0], /modelJSON: the training config is not understood \(.*huber/);
+    assert.match(warnings[0], /modelJSON: the training config is not understood \(.*poisson/);
   } finally {
     console.warn = warn;
   }

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { axisGeometry, conv2dInfo } from '../src/geometry.js';
 import { BatchNormalization, Conv2D, Dense, Dropout, MaxPooling2D } from '../src/layers/index.js';
-import { BatchAveragedPrecision } from '../src/train/metrics.js';
+import { BatchAveragedPrecision } from '../src/train/metrics/index.js';
 import { Adam, RMSprop, SGD, type Optimizer } from '../src/train/optimizers.js';
 import { Random } from '../src/util/random.js';
 import { Sequential } from '../src/model/sequential.js';

@@ -11,6 +11,7 @@ import type { Layer, LayerConfig } from '../layers/layer.js';
 import { MaxPooling2D } from '../layers/max-pooling2d.js';
 import { activationFromKeras, activationToKeras, camelKey, initializerFromKeras, initializerToKeras, sampleShape } from './keras-config.js';
 import type { KerasObject } from './types.js';
+import { regularizerFromKeras, type L1L2 } from '../train/regularizers.js';
 
 /** Layer classes tscnn reads and writes, by Keras class name. */
 export const SUPPORTED_LAYERS = ['Conv2D', 'MaxPooling2D', 'BatchNormalization', 'Dense', 'Dropout', 'Activation', 'Flatten'] as const;
@@ -19,8 +20,8 @@ const NULLS = (...keys: string[]): Record<string, null> => Object.fromEntries(ke
 
 /** The getConfig() keys each class translates; any other key means the writer is out of date. */
 const WRITTEN_KEYS: Record<string, readonly string[]> = {
-  Conv2D: ['filters', 'kernelSize', 'strides', 'padding', 'dilationRate', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer'],
-  Dense: ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer'],
+  Conv2D: ['filters', 'kernelSize', 'strides', 'padding', 'dilationRate', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'kernelRegularizer', 'biasRegularizer'],
+  Dense: ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'kernelRegularizer', 'biasRegularizer'],
   BatchNormalization: ['axis', 'momentum', 'epsilon', 'center', 'scale', 'betaInitializer', 'gammaInitializer', 'movingMeanInitializer', 'movingVarianceInitializer'],
   MaxPooling2D: ['poolSize', 'strides', 'padding'],
   Dropout: ['rate', 'seed'],
@@ -42,13 +43,18 @@ export function layerToKeras(layer: Layer, first: boolean): KerasObject {
     if (!['name', 'trainable', 'inputShape', ...written].includes(key)) throw new Error(`${owner}: option '${key}' has no TF.js form`);
   }
   const init = (key: string): unknown => initializerToKeras(String(c[key]), `${owner}: ${key}`);
+  // tfjs-layers registers only L1L2 (l1() and l2() are L1L2 with the other term 0).
+  const reg = (key: string): unknown => {
+    const r = c[key] as L1L2 | undefined;
+    return r ? { class_name: 'L1L2', config: r.getConfig() } : null;
+  };
   let config: Record<string, unknown>;
   switch (layer.className) {
     case 'Conv2D':
       config = {
         filters: c.filters,
         kernel_initializer: init('kernelInitializer'),
-        kernel_regularizer: null,
+        kernel_regularizer: reg('kernelRegularizer'),
         kernel_constraint: null,
         kernel_size: c.kernelSize,
         strides: c.strides,
@@ -58,7 +64,8 @@ export function layerToKeras(layer: Layer, first: boolean): KerasObject {
         activation: activationToKeras(String(c.activation)),
         use_bias: c.useBias,
         bias_initializer: init('biasInitializer'),
-        ...NULLS('bias_regularizer', 'activity_regularizer', 'bias_constraint'),
+        bias_regularizer: reg('biasRegularizer'),
+        ...NULLS('activity_regularizer', 'bias_constraint'),
       };
       break;
     case 'Dense':
@@ -68,7 +75,9 @@ export function layerToKeras(layer: Layer, first: boolean): KerasObject {
         use_bias: c.useBias,
         kernel_initializer: init('kernelInitializer'),
         bias_initializer: init('biasInitializer'),
-        ...NULLS('kernel_regularizer', 'bias_regularizer', 'activity_regularizer', 'kernel_constraint', 'bias_constraint'),
+        kernel_regularizer: reg('kernelRegularizer'),
+        bias_regularizer: reg('biasRegularizer'),
+        ...NULLS('activity_regularizer', 'kernel_constraint', 'bias_constraint'),
       };
       break;
     case 'BatchNormalization':
@@ -174,6 +183,7 @@ export function layerFromKeras(entry: unknown, index: number, inputShapeFromInpu
     }
   };
   const init = (key: string) => initializerFromKeras(take(key), owner, key);
+  const reg = (key: string): L1L2 | undefined => regularizerFromKeras(take(key), `${owner}: ${key}`) ?? undefined;
   const opt = <T>(v: unknown): T | undefined => (v === undefined ? undefined : (v as T));
 
   if (className === 'InputLayer') {
@@ -200,6 +210,8 @@ export function layerFromKeras(entry: unknown, index: number, inputShapeFromInpu
         useBias: opt<boolean>(take('useBias')),
         kernelInitializer: init('kernelInitializer'),
         biasInitializer: init('biasInitializer'),
+        kernelRegularizer: reg('kernelRegularizer'),
+        biasRegularizer: reg('biasRegularizer'),
       };
       finish();
       layer = new Conv2D(dropUndefined(c));
@@ -215,6 +227,8 @@ export function layerFromKeras(entry: unknown, index: number, inputShapeFromInpu
         useBias: opt<boolean>(take('useBias')),
         kernelInitializer: init('kernelInitializer'),
         biasInitializer: init('biasInitializer'),
+        kernelRegularizer: reg('kernelRegularizer'),
+        biasRegularizer: reg('biasRegularizer'),
       };
       finish();
       layer = new Dense(dropUndefined(c));

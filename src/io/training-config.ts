@@ -4,9 +4,34 @@
 // - `userDefinedMetadata.tscnn`, the complete tscnn description, read first by `loadModel`.
 // Optimizer state (velocities, moments, iteration count) is not saved: TF.js does not save it
 // either unless asked, and Keras' converter drops it.
-import { binaryCrossentropy, categoricalCrossentropy, getLoss, meanSquaredError, sparseCategoricalCrossentropy, type Loss } from '../train/losses.js';
-import { Accuracy, AUC, BatchAveragedPrecision, BinaryAccuracy, ConfusionMatrix, getMetric, Precision, Recall, type Metric } from '../train/metrics.js';
-import { Adam, Optimizer, RMSprop, SGD } from '../train/optimizers.js';
+import {
+  binaryCrossentropy,
+  binaryFocalCrossentropy,
+  categoricalCrossentropy,
+  getLoss,
+  hinge,
+  huber,
+  meanAbsoluteError,
+  meanSquaredError,
+  sparseCategoricalCrossentropy,
+  type Loss,
+} from '../train/losses.js';
+import {
+  Accuracy,
+  AUC,
+  BatchAveragedPrecision,
+  BinaryAccuracy,
+  ConfusionMatrix,
+  getMetric,
+  MeanAbsoluteError,
+  MeanSquaredError,
+  Precision,
+  Recall,
+  TopKCategoricalAccuracy,
+  type Metric,
+} from '../train/metrics/index.js';
+import { Adam, AdamW, Optimizer, RMSprop, SGD, type OptimizerConfig } from '../train/optimizers.js';
+import { LearningRateSchedule, scheduleFromKeras } from '../train/schedules.js';
 import { camelKey, snakeCase } from './keras-config.js';
 import type { KerasObject, TrainingConfig } from './types.js';
 
@@ -24,7 +49,18 @@ export interface TscnnTrainingConfig {
   metrics: KerasObject[];
 }
 
-const METRIC_CLASSES = { Precision, Recall, BinaryAccuracy, Accuracy, AUC, ConfusionMatrix, BatchAveragedPrecision } as const;
+const METRIC_CLASSES = {
+  Precision,
+  Recall,
+  BinaryAccuracy,
+  Accuracy,
+  AUC,
+  ConfusionMatrix,
+  BatchAveragedPrecision,
+  TopKCategoricalAccuracy,
+  MeanAbsoluteError,
+  MeanSquaredError,
+} as const;
 type MetricClassName = keyof typeof METRIC_CLASSES;
 
 function metricClassName(m: Metric): string {
@@ -41,7 +77,7 @@ export function trainingConfigs(c: Compiled): { trainingConfig: TrainingConfig |
   };
   const lossCfg = c.loss.getConfig();
   const lossName = typeof lossCfg.name === 'string' ? lossCfg.name : '';
-  const tfLossOk = ['binaryCrossentropy', 'categoricalCrossentropy', 'sparseCategoricalCrossentropy', 'meanSquaredError'].includes(lossName) && !lossCfg.fromLogits;
+  const tfLossOk = ['binaryCrossentropy', 'categoricalCrossentropy', 'sparseCategoricalCrossentropy', 'meanSquaredError', 'meanAbsoluteError', 'hinge'].includes(lossName) && !lossCfg.fromLogits;
   const optimizer = tfOptimizer(c.optimizer);
   if (!tfLossOk || !optimizer) return { trainingConfig: null, tscnn };
   const metrics: string[] = [];
@@ -51,13 +87,19 @@ export function trainingConfigs(c: Compiled): { trainingConfig: TrainingConfig |
     if (m instanceof Precision && m.name === 'precision' && defaultThreshold) metrics.push('precision');
     else if ((m instanceof BinaryAccuracy || m instanceof Accuracy) && ['accuracy', 'acc', 'binary_accuracy', 'categorical_accuracy'].includes(m.name) && defaultThreshold) {
       metrics.push(m.name);
-    }
+    } else if (m instanceof BinaryAccuracy && m.name === 'binaryAccuracy' && defaultThreshold) metrics.push('binary_accuracy');
+    else if (m instanceof Accuracy && m.name === 'categoricalAccuracy') metrics.push('categorical_accuracy');
+    // TF.js reads metric names back through snake → camel, so only its short aliases survive.
+    else if (m instanceof MeanAbsoluteError && ['mae', 'MAE'].includes(m.name)) metrics.push(m.name);
+    else if (m instanceof MeanSquaredError && ['mse', 'MSE'].includes(m.name)) metrics.push(m.name);
   }
   return { trainingConfig: { loss: snakeCase(lossName), metrics, optimizer_config: optimizer }, tscnn };
 }
 
 /** The optimizer as TF.js names it (`SGD`, `Momentum`, `Adam`, `RMSProp`), camelCase settings as TF.js writes them. */
 function tfOptimizer(o: Optimizer): KerasObject | null {
+  // TF.js optimizers have no schedules, weight decay or clipping, and no AdamW.
+  if (o.learningRateSchedule || o.weightDecay !== null || o.clipNorm !== null || o.clipValue !== null || o.globalClipNorm !== null || o instanceof AdamW) return null;
   if (o instanceof SGD) {
     if (o.momentum === 0 && !o.nesterov) return { class_name: 'SGD', config: { learningRate: o.learningRate } };
     return { class_name: 'Momentum', config: { learningRate: o.learningRate, momentum: o.momentum, useNesterov: o.nesterov } };
@@ -75,6 +117,10 @@ export function compiledFromTscnn(t: TscnnTrainingConfig): Compiled {
     categoricalCrossentropy: (o) => categoricalCrossentropy(o),
     sparseCategoricalCrossentropy: (o) => sparseCategoricalCrossentropy(o),
     meanSquaredError: () => meanSquaredError(),
+    meanAbsoluteError: () => meanAbsoluteError(),
+    huber: (o) => huber(o),
+    hinge: () => hinge(),
+    binaryFocalCrossentropy: (o) => binaryFocalCrossentropy(o),
   };
   const lossFactory = typeof name === 'string' ? lossFactories[name] : undefined;
   if (!lossFactory) throw new Error(`loss ${JSON.stringify(t.loss)} is not a built-in tscnn loss`);
@@ -113,10 +159,6 @@ export function compiledFromTrainingConfig(tc: TrainingConfig, outputUnits: numb
 /** Optimizer settings Keras writes that change nothing when they hold these values. */
 const OPTIMIZER_INERT: Record<string, (v: unknown) => boolean> = {
   name: () => true,
-  weightDecay: (v) => v === null || v === 0,
-  clipnorm: (v) => v === null,
-  globalClipnorm: (v) => v === null,
-  clipvalue: (v) => v === null,
   useEma: (v) => v === false,
   emaMomentum: () => true,
   emaOverwriteFrequency: (v) => v === null,
@@ -150,29 +192,49 @@ export function optimizerFromKeras(o: unknown): Optimizer {
     }
     return (out ?? undefined) as number | boolean | undefined;
   };
-  const learningRate = take('learningRate', 'lr') as number | undefined;
+  // Keras writes a schedule as { class_name, config } (with module and registered_name).
+  let schedule: LearningRateSchedule | undefined;
+  for (const key of ['learningRate', 'lr']) {
+    const v = cfg.get(key);
+    if (typeof v === 'object' && v !== null) {
+      schedule = scheduleFromKeras(v);
+      cfg.delete(key);
+    }
+  }
+  const rate = take('learningRate', 'lr') as number | undefined;
+  const zeroIsNone = (v: number | boolean | undefined): number | undefined => (v === 0 ? undefined : (v as number | undefined));
+  const common: OptimizerConfig = clean({
+    learningRate: schedule ?? rate,
+    weightDecay: zeroIsNone(take('weightDecay')),
+    clipNorm: zeroIsNone(take('clipnorm', 'clipNorm')),
+    clipValue: zeroIsNone(take('clipvalue', 'clipValue')),
+    globalClipNorm: zeroIsNone(take('globalClipnorm', 'globalClipNorm')),
+  });
   let optimizer: Optimizer;
   switch (className.toLowerCase()) {
     case 'sgd':
     case 'momentum': {
       const momentum = take('momentum') as number | undefined;
       const nesterov = take('nesterov', 'useNesterov') as boolean | undefined;
-      optimizer = new SGD(clean({ learningRate, momentum, nesterov }));
+      optimizer = new SGD({ ...common, ...clean({ momentum, nesterov }) });
       break;
     }
     case 'adam':
-      optimizer = new Adam(clean({ learningRate, beta1: take('beta1') as number, beta2: take('beta2') as number, epsilon: take('epsilon') as number }));
+    case 'adamw': {
+      const own = clean({ beta1: take('beta1') as number, beta2: take('beta2') as number, epsilon: take('epsilon') as number });
+      optimizer = className.toLowerCase() === 'adamw' ? new AdamW({ ...common, ...own }) : new Adam({ ...common, ...own });
       break;
+    }
     case 'rmsprop': {
       // TF.js' RMSProp calls ρ 'decay'; Keras 2's RMSprop uses 'decay' for learning-rate decay.
       const rho = take(className === 'RMSProp' ? 'decay' : 'rho') as number | undefined;
       const momentum = take('momentum');
       if (momentum !== undefined && momentum !== 0) throw new Error(`optimizer ${className}: momentum = ${momentum} is not supported`);
-      optimizer = new RMSprop(clean({ learningRate, rho, epsilon: take('epsilon') as number }));
+      optimizer = new RMSprop({ ...common, ...clean({ rho, epsilon: take('epsilon') as number }) });
       break;
     }
     default:
-      throw new Error(`optimizer ${className} is not supported (known: SGD, Momentum, Adam, RMSprop)`);
+      throw new Error(`optimizer ${className} is not supported (known: SGD, Momentum, Adam, AdamW, RMSprop)`);
   }
   for (const [key, value] of cfg) {
     const ok = OPTIMIZER_INERT[key];

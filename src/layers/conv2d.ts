@@ -1,6 +1,7 @@
 import { getBackend } from '../backend/index.js';
 import { conv2dInfo, pair, type Conv2DInfo, type IntPair, type Padding } from '../geometry.js';
 import type { Initializer, InitializerName } from '../initializers.js';
+import { getRegularizer, type L1L2, type RegularizerSpec } from '../train/regularizers.js';
 import { wrap, type Tensor, type Tensor4D } from '../tensor.js';
 import { ActivationStep, resolveActivation, type ActivationName } from './activations.js';
 import { checkKeys, formatShape, Layer, type ForwardContext, type LayerConfig, type Param } from './layer.js';
@@ -16,6 +17,10 @@ export interface Conv2DConfig extends LayerConfig {
   useBias?: boolean;
   kernelInitializer?: InitializerName | Initializer;
   biasInitializer?: InitializerName | Initializer;
+  /** Penalty on the kernel added to the training loss: `'l1'`, `'l2'`, `'l1l2'` or `regularizers.l2({ l2 })`. */
+  kernelRegularizer?: RegularizerSpec | null;
+  /** Penalty on the bias added to the training loss. */
+  biasRegularizer?: RegularizerSpec | null;
 }
 
 /** Checks a padding option, naming the layer. */
@@ -49,6 +54,10 @@ export class Conv2D extends Layer {
   private readonly act: ActivationStep;
   private readonly kernelInitializer: InitializerName | Initializer;
   private readonly biasInitializer: InitializerName | Initializer;
+  /** Penalty on the kernel, or null. */
+  readonly kernelRegularizer: L1L2 | null;
+  /** Penalty on the bias, or null. */
+  readonly biasRegularizer: L1L2 | null;
   private kernel: Param | null = null;
   private bias: Param | null = null;
   private saved: { x: Float32Array; info: Conv2DInfo } | null = null;
@@ -56,7 +65,7 @@ export class Conv2D extends Layer {
   constructor(config: Conv2DConfig) {
     super(config, 'Conv2D');
     const owner = `Conv2D '${this.name}'`;
-    checkKeys('Conv2D', config, ['filters', 'kernelSize', 'strides', 'padding', 'dilationRate', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer']);
+    checkKeys('Conv2D', config, ['filters', 'kernelSize', 'strides', 'padding', 'dilationRate', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'kernelRegularizer', 'biasRegularizer']);
     if (!Number.isInteger(config.filters) || config.filters < 1) throw new Error(`${owner}: filters must be a positive integer, got ${config.filters}`);
     this.filters = config.filters;
     this.kernelSize = pair(config.kernelSize, 'kernelSize', owner);
@@ -70,6 +79,8 @@ export class Conv2D extends Layer {
     this.act = new ActivationStep(resolveActivation(config.activation, owner));
     this.kernelInitializer = config.kernelInitializer ?? 'glorotUniform';
     this.biasInitializer = config.biasInitializer ?? 'zeros';
+    this.kernelRegularizer = getRegularizer(config.kernelRegularizer, `${owner}: kernelRegularizer`);
+    this.biasRegularizer = getRegularizer(config.biasRegularizer, `${owner}: biasRegularizer`);
   }
 
   /** The activation applied after the convolution and bias ('linear' when none was given). */
@@ -87,8 +98,8 @@ export class Conv2D extends Layer {
   }
 
   protected override createParams(inputShape: readonly number[]): void {
-    this.kernel = this.addWeight('kernel', [...this.kernelSize, inputShape[2], this.filters], this.kernelInitializer);
-    if (this.useBias) this.bias = this.addWeight('bias', [this.filters], this.biasInitializer);
+    this.kernel = this.addWeight('kernel', [...this.kernelSize, inputShape[2], this.filters], this.kernelInitializer, true, this.kernelRegularizer);
+    if (this.useBias) this.bias = this.addWeight('bias', [this.filters], this.biasInitializer, true, this.biasRegularizer);
   }
 
   /**
@@ -145,6 +156,8 @@ export class Conv2D extends Layer {
       useBias: this.useBias,
       kernelInitializer: initializerName(this.kernelInitializer),
       biasInitializer: initializerName(this.biasInitializer),
+      ...(this.kernelRegularizer ? { kernelRegularizer: this.kernelRegularizer } : {}),
+      ...(this.biasRegularizer ? { biasRegularizer: this.biasRegularizer } : {}),
     };
   }
 }

@@ -1,5 +1,6 @@
 import { getBackend } from '../backend/index.js';
 import type { Initializer, InitializerName } from '../initializers.js';
+import { getRegularizer, type L1L2, type RegularizerSpec } from '../train/regularizers.js';
 import { wrap, type Shape, type Tensor } from '../tensor.js';
 import { ActivationStep, resolveActivation, type ActivationName } from './activations.js';
 import { addInto, initializerName } from './conv2d.js';
@@ -12,6 +13,10 @@ export interface DenseConfig extends LayerConfig {
   useBias?: boolean;
   kernelInitializer?: InitializerName | Initializer;
   biasInitializer?: InitializerName | Initializer;
+  /** Penalty on the kernel added to the training loss: `'l1'`, `'l2'`, `'l1l2'` or `regularizers.l2({ l2 })`. */
+  kernelRegularizer?: RegularizerSpec | null;
+  /** Penalty on the bias added to the training loss. */
+  biasRegularizer?: RegularizerSpec | null;
 }
 
 /**
@@ -28,13 +33,17 @@ export class Dense extends Layer {
   private readonly act: ActivationStep;
   private readonly kernelInitializer: InitializerName | Initializer;
   private readonly biasInitializer: InitializerName | Initializer;
+  /** Penalty on the kernel, or null. */
+  readonly kernelRegularizer: L1L2 | null;
+  /** Penalty on the bias, or null. */
+  readonly biasRegularizer: L1L2 | null;
   private kernel: Param | null = null;
   private bias: Param | null = null;
   private saved: { x: Float32Array; rows: number } | null = null;
 
   constructor(config: DenseConfig) {
     super(config, 'Dense');
-    checkKeys('Dense', config, ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer']);
+    checkKeys('Dense', config, ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'kernelRegularizer', 'biasRegularizer']);
     const owner = `Dense '${this.name}'`;
     if (!Number.isInteger(config.units) || config.units < 1) throw new Error(`${owner}: units must be a positive integer, got ${config.units}`);
     this.units = config.units;
@@ -42,6 +51,8 @@ export class Dense extends Layer {
     this.act = new ActivationStep(resolveActivation(config.activation, owner));
     this.kernelInitializer = config.kernelInitializer ?? 'glorotUniform';
     this.biasInitializer = config.biasInitializer ?? 'zeros';
+    this.kernelRegularizer = getRegularizer(config.kernelRegularizer, `${owner}: kernelRegularizer`);
+    this.biasRegularizer = getRegularizer(config.biasRegularizer, `${owner}: biasRegularizer`);
   }
 
   computeOutputShape(inputShape: readonly number[]): number[] {
@@ -49,8 +60,8 @@ export class Dense extends Layer {
   }
 
   protected override createParams(inputShape: readonly number[]): void {
-    this.kernel = this.addWeight('kernel', [inputShape[inputShape.length - 1], this.units], this.kernelInitializer);
-    if (this.useBias) this.bias = this.addWeight('bias', [this.units], this.biasInitializer);
+    this.kernel = this.addWeight('kernel', [inputShape[inputShape.length - 1], this.units], this.kernelInitializer, true, this.kernelRegularizer);
+    if (this.useBias) this.bias = this.addWeight('bias', [this.units], this.biasInitializer, true, this.biasRegularizer);
   }
 
   forward(x: Tensor, ctx: ForwardContext): Tensor {
@@ -89,6 +100,8 @@ export class Dense extends Layer {
       useBias: this.useBias,
       kernelInitializer: initializerName(this.kernelInitializer),
       biasInitializer: initializerName(this.biasInitializer),
+      ...(this.kernelRegularizer ? { kernelRegularizer: this.kernelRegularizer } : {}),
+      ...(this.biasRegularizer ? { biasRegularizer: this.biasRegularizer } : {}),
     };
   }
 }

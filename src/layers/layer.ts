@@ -1,6 +1,7 @@
 import { getInitializer, type Initializer, type InitializerName } from '../initializers.js';
 import type { Random } from '../util/random.js';
 import type { Tensor } from '../tensor.js';
+import type { L1L2 } from '../train/regularizers.js';
 
 /** A weight with its gradient. `grad` is accumulated into by `backward` (`+=`) and zeroed per step. */
 export interface Param {
@@ -10,6 +11,8 @@ export interface Param {
   readonly grad: Float32Array;
   readonly trainable: boolean;
   readonly initializer: Initializer;
+  /** Penalty added to the training loss (kernelRegularizer / biasRegularizer), if any. */
+  readonly regularizer?: L1L2 | null;
 }
 
 /** What a forward pass needs besides the input. */
@@ -94,7 +97,7 @@ export abstract class Layer {
   /** Subclasses declare their weights here via `addWeight`. */
   protected createParams(_inputShape: readonly number[]): void {}
 
-  protected addWeight(name: string, shape: number[], initializer: InitializerName | string | Initializer, trainable = true): Param {
+  protected addWeight(name: string, shape: number[], initializer: InitializerName | string | Initializer, trainable = true, regularizer: L1L2 | null = null): Param {
     const size = shape.reduce((a, b) => a * b, 1);
     const param: Param = {
       name: `${this.name}/${name}`,
@@ -103,6 +106,7 @@ export abstract class Layer {
       grad: new Float32Array(size),
       trainable: trainable && this.trainable,
       initializer: getInitializer(initializer, `${this.className} '${this.name}'`),
+      regularizer,
     };
     this.weights.push(param);
     return param;

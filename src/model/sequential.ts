@@ -5,8 +5,9 @@ import { FusionPlans, type FusionMode, type FusionUnit } from './fusion.js';
 import { saveModel } from '../io/save.js';
 import { formatShape, Layer, type Param } from '../layers/layer.js';
 import { getLoss, type Loss } from '../train/losses.js';
-import { getMetric, type Metric } from '../train/metrics.js';
+import { getMetric, type Metric } from '../train/metrics/index.js';
 import { getOptimizer, type Optimizer } from '../train/optimizers.js';
+import { regularizationLoss } from '../train/regularizers.js';
 import { ProgressLine, formatLogs } from '../util/progress.js';
 import { getGlobalRandom, Random } from '../util/random.js';
 import { writeOut, yieldToHost } from '../util/host.js';
@@ -291,8 +292,10 @@ export class Sequential {
       const result = loss.compute(y, yPred.values, batch, units, sampleWeight);
       let dy: Tensor | null = wrap(result.dyPred, yPred.shape);
       for (let i = steps.length - 1; i >= 0 && dy; i--) dy = steps[i].backward(dy, i > 0);
+      // Keras adds the weight penalties (before this step's update) to the loss it reports.
+      const penalty = regularizationLoss(params, true);
       optimizer.apply(params);
-      return { loss: result.loss, yPred };
+      return { loss: result.loss + penalty, yPred };
     });
   }
 
@@ -477,8 +480,9 @@ export class Sequential {
       const logs = this.collectLogs(seen ? lossSum / seen : NaN, '');
       if (val) Object.assign(logs, await this.evaluateInternal(val, batchSize, 'val_'));
       progress?.finish(batchIndex, logs);
-      history.record(epoch, logs);
       for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
+      // After the callbacks, as Keras' History: ReduceLROnPlateau adds `learning_rate` to the logs.
+      history.record(epoch, logs);
     }
     for (const cb of callbacks) await cb.onTrainEnd?.();
     this.trainArena.clear();
@@ -501,11 +505,13 @@ export class Sequential {
     for (const m of this.metrics) m.reset();
     let lossSum = 0;
     let seen = 0;
+    // Keras' test step adds the weight penalties too, so val_loss is comparable to loss.
+    const penalty = regularizationLoss(this.params(), false);
     const consume = (xb: Tensor, yb: Tensor): void => {
       const yPred = this.inferArena.run(() => this.forward(xb, this.rng));
       const b = xb.shape[0]!;
       const units = yPred.size / Math.max(b, 1);
-      lossSum += loss.compute(yb.values, yPred.values, b, units).loss * b;
+      lossSum += (loss.compute(yb.values, yPred.values, b, units).loss + penalty) * b;
       seen += b;
       for (const m of this.metrics) m.update(yb.values, yPred.values, b, units);
     };

@@ -1,6 +1,8 @@
 import { getBackend } from '../backend/index.js';
 import { camelCase } from '../initializers.js';
 import type { Param } from '../layers/layer.js';
+import { applyWeightDecay, checkClipping, clipGradients, type ClipConfig, type Clipping } from './clipping.js';
+import { LearningRateSchedule } from './schedules.js';
 
 function checkPositive(owner: string, key: string, value: number, allowZero = false): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
@@ -15,34 +17,99 @@ function checkOptions(owner: string, config: object, allowed: readonly string[])
   }
 }
 
-/** Updates trainable parameters from their gradients, exactly as Keras does. */
+/** Options every optimizer accepts besides its own. */
+export interface OptimizerConfig extends ClipConfig {
+  /** A constant rate or a {@link LearningRateSchedule} of the step count. */
+  learningRate?: number | LearningRateSchedule;
+  /** Decoupled weight decay `w ← w − w·weightDecay·lr` before each update (Keras 3; default none). */
+  weightDecay?: number;
+}
+
+const COMMON_KEYS = ['learningRate', 'weightDecay', 'clipNorm', 'clipValue', 'globalClipNorm'];
+
+/**
+ * Updates trainable parameters from their gradients, exactly as Keras 3 does. Each `apply`:
+ * lr = the schedule at `iterations` (or the constant rate); gradients clipped (clipNorm,
+ * clipValue or globalClipNorm); weights decayed `w −= w·weightDecay·lr`; the update rule.
+ */
 export abstract class Optimizer {
   abstract readonly className: string;
-  learningRate: number;
   /** Number of update steps applied so far (Keras `iterations`). */
   iterations = 0;
+  /** The schedule given as `learningRate`, or null for a constant rate. */
+  readonly learningRateSchedule: LearningRateSchedule | null;
+  readonly weightDecay: number | null;
+  readonly clipNorm: number | null;
+  readonly clipValue: number | null;
+  readonly globalClipNorm: number | null;
+  private rate: number;
+  private readonly clipping: Clipping;
+  private readonly owner: string;
 
-  constructor(learningRate: number, owner: string) {
-    this.learningRate = checkPositive(owner, 'learningRate', learningRate);
+  constructor(config: OptimizerConfig, defaultLearningRate: number, owner: string) {
+    this.owner = owner;
+    const lr = config.learningRate ?? defaultLearningRate;
+    if (lr instanceof LearningRateSchedule) {
+      this.learningRateSchedule = lr;
+      this.rate = NaN;
+    } else {
+      this.learningRateSchedule = null;
+      this.rate = checkPositive(owner, 'learningRate', lr);
+    }
+    this.weightDecay = config.weightDecay === undefined || config.weightDecay === null ? null : checkPositive(owner, 'weightDecay', config.weightDecay, true);
+    this.clipping = checkClipping(owner, config);
+    this.clipNorm = this.clipping?.kind === 'norm' ? this.clipping.limit : null;
+    this.clipValue = this.clipping?.kind === 'value' ? this.clipping.limit : null;
+    this.globalClipNorm = this.clipping?.kind === 'globalNorm' ? this.clipping.limit : null;
   }
 
-  /** One update of every trainable parameter from its current `grad`. */
+  /**
+   * The learning rate of the next update: the schedule at `iterations`, or the constant rate.
+   * Settable (callbacks such as ReduceLROnPlateau do) only when it is not a schedule, as in Keras.
+   */
+  get learningRate(): number {
+    return this.learningRateSchedule ? this.learningRateSchedule.at(this.iterations) : this.rate;
+  }
+
+  set learningRate(value: number) {
+    if (this.learningRateSchedule) {
+      throw new Error(`${this.owner}: the learning rate is the schedule ${this.learningRateSchedule.className} and cannot be set to ${value}`);
+    }
+    this.rate = checkPositive(this.owner, 'learningRate', value);
+  }
+
+  /** One update of every trainable parameter from its current `grad` (the grads are clipped in place). */
   apply(params: readonly Param[]): void {
+    const lr = this.learningRate;
+    const trainable = params.filter((p) => p.trainable);
+    clipGradients(trainable, this.clipping);
+    if (this.weightDecay) applyWeightDecay(trainable, this.weightDecay, lr);
     this.iterations++;
-    for (const p of params) if (p.trainable) this.update(p);
+    for (const p of trainable) this.update(p, lr);
   }
 
-  protected abstract update(p: Param): void;
+  protected abstract update(p: Param, lr: number): void;
 
   /** Forgets the slot variables (velocities, moments) and the step count. */
   abstract reset(): void;
 
-  abstract getConfig(): Record<string, unknown>;
+  /** The optimizer's own settings; {@link getConfig} adds the common ones. */
+  protected abstract ownConfig(): Record<string, unknown>;
+
+  /** Settings in tscnn's camelCase form; a schedule as Keras serialises it (`{ class_name, config }`). */
+  getConfig(): Record<string, unknown> {
+    const s = this.learningRateSchedule;
+    const out: Record<string, unknown> = { learningRate: s ? { class_name: s.className, config: s.getConfig() } : this.rate, ...this.ownConfig() };
+    if (this.weightDecay !== null) out.weightDecay = this.weightDecay;
+    if (this.clipNorm !== null) out.clipNorm = this.clipNorm;
+    if (this.clipValue !== null) out.clipValue = this.clipValue;
+    if (this.globalClipNorm !== null) out.globalClipNorm = this.globalClipNorm;
+    return out;
+  }
 }
 
 /** Options of {@link SGD}. */
-export interface SGDConfig {
-  learningRate?: number;
+export interface SGDConfig extends OptimizerConfig {
   momentum?: number;
   nesterov?: boolean;
 }
@@ -61,19 +128,19 @@ export class SGD extends Optimizer {
   private velocity = new WeakMap<Param, Float32Array>();
 
   constructor(config: SGDConfig = {}) {
-    super(config.learningRate ?? 0.01, 'SGD');
-    checkOptions('SGD', config, ['learningRate', 'momentum', 'nesterov']);
+    checkOptions('SGD', config, [...COMMON_KEYS, 'momentum', 'nesterov']);
+    super(config, 0.01, 'SGD');
     this.momentum = checkPositive('SGD', 'momentum', config.momentum ?? 0, true);
     this.nesterov = config.nesterov ?? false;
   }
 
-  protected update(p: Param): void {
+  protected update(p: Param, lr: number): void {
     let v: Float32Array | null = null;
     if (this.momentum !== 0) {
       v = this.velocity.get(p) ?? null;
       if (!v) this.velocity.set(p, (v = new Float32Array(p.value.length)));
     }
-    getBackend().sgdUpdate(p.value, p.grad, v, this.learningRate, this.momentum, this.nesterov);
+    getBackend().sgdUpdate(p.value, p.grad, v, lr, this.momentum, this.nesterov);
   }
 
   reset(): void {
@@ -81,14 +148,13 @@ export class SGD extends Optimizer {
     this.iterations = 0;
   }
 
-  getConfig(): Record<string, unknown> {
-    return { learningRate: this.learningRate, momentum: this.momentum, nesterov: this.nesterov };
+  protected ownConfig(): Record<string, unknown> {
+    return { momentum: this.momentum, nesterov: this.nesterov };
   }
 }
 
 /** Options of {@link Adam}. */
-export interface AdamConfig {
-  learningRate?: number;
+export interface AdamConfig extends OptimizerConfig {
   beta1?: number;
   beta2?: number;
   epsilon?: number;
@@ -101,25 +167,25 @@ export interface AdamConfig {
  * new optimizers.Adam({ learningRate: 1e-3 });
  */
 export class Adam extends Optimizer {
-  readonly className = 'Adam';
+  readonly className: string = 'Adam';
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
   private moments = new WeakMap<Param, { m: Float32Array; v: Float32Array }>();
 
-  constructor(config: AdamConfig = {}) {
-    super(config.learningRate ?? 1e-3, 'Adam');
-    checkOptions('Adam', config, ['learningRate', 'beta1', 'beta2', 'epsilon']);
-    this.beta1 = checkPositive('Adam', 'beta1', config.beta1 ?? 0.9, true);
-    this.beta2 = checkPositive('Adam', 'beta2', config.beta2 ?? 0.999, true);
-    this.epsilon = checkPositive('Adam', 'epsilon', config.epsilon ?? 1e-7, true);
-    if (this.beta1 >= 1 || this.beta2 >= 1) throw new Error(`Adam: beta1 and beta2 must be below 1, got ${this.beta1}, ${this.beta2}`);
+  constructor(config: AdamConfig = {}, owner = 'Adam') {
+    checkOptions(owner, config, [...COMMON_KEYS, 'beta1', 'beta2', 'epsilon']);
+    super(config, 1e-3, owner);
+    this.beta1 = checkPositive(owner, 'beta1', config.beta1 ?? 0.9, true);
+    this.beta2 = checkPositive(owner, 'beta2', config.beta2 ?? 0.999, true);
+    this.epsilon = checkPositive(owner, 'epsilon', config.epsilon ?? 1e-7, true);
+    if (this.beta1 >= 1 || this.beta2 >= 1) throw new Error(`${owner}: beta1 and beta2 must be below 1, got ${this.beta1}, ${this.beta2}`);
   }
 
-  protected update(p: Param): void {
+  protected update(p: Param, lr: number): void {
     let s = this.moments.get(p);
     if (!s) this.moments.set(p, (s = { m: new Float32Array(p.value.length), v: new Float32Array(p.value.length) }));
-    getBackend().adamUpdate(p.value, p.grad, s.m, s.v, this.learningRate, this.beta1, this.beta2, this.epsilon, this.iterations);
+    getBackend().adamUpdate(p.value, p.grad, s.m, s.v, lr, this.beta1, this.beta2, this.epsilon, this.iterations);
   }
 
   reset(): void {
@@ -127,14 +193,13 @@ export class Adam extends Optimizer {
     this.iterations = 0;
   }
 
-  getConfig(): Record<string, unknown> {
-    return { learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
+  protected ownConfig(): Record<string, unknown> {
+    return { beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
   }
 }
 
 /** Options of {@link RMSprop}. */
-export interface RMSpropConfig {
-  learningRate?: number;
+export interface RMSpropConfig extends OptimizerConfig {
   rho?: number;
   epsilon?: number;
 }
@@ -152,16 +217,16 @@ export class RMSprop extends Optimizer {
   private ms = new WeakMap<Param, Float32Array>();
 
   constructor(config: RMSpropConfig = {}) {
-    super(config.learningRate ?? 1e-3, 'RMSprop');
-    checkOptions('RMSprop', config, ['learningRate', 'rho', 'epsilon']);
+    checkOptions('RMSprop', config, [...COMMON_KEYS, 'rho', 'epsilon']);
+    super(config, 1e-3, 'RMSprop');
     this.rho = checkPositive('RMSprop', 'rho', config.rho ?? 0.9, true);
     this.epsilon = checkPositive('RMSprop', 'epsilon', config.epsilon ?? 1e-7, true);
   }
 
-  protected update(p: Param): void {
+  protected update(p: Param, lr: number): void {
     let s = this.ms.get(p);
     if (!s) this.ms.set(p, (s = new Float32Array(p.value.length)));
-    getBackend().rmspropUpdate(p.value, p.grad, s, this.learningRate, this.rho, this.epsilon);
+    getBackend().rmspropUpdate(p.value, p.grad, s, lr, this.rho, this.epsilon);
   }
 
   reset(): void {
@@ -169,17 +234,38 @@ export class RMSprop extends Optimizer {
     this.iterations = 0;
   }
 
-  getConfig(): Record<string, unknown> {
-    return { learningRate: this.learningRate, rho: this.rho, epsilon: this.epsilon };
+  protected ownConfig(): Record<string, unknown> {
+    return { rho: this.rho, epsilon: this.epsilon };
   }
 }
 
-/** Builds an optimizer from a name ('sgd', 'adam', 'rmsprop') with Keras defaults, or passes one through. */
+/** Options of {@link AdamW}: Adam's, with `weightDecay` defaulting to 0.004. */
+export type AdamWConfig = AdamConfig;
+
+/**
+ * Adam with decoupled weight decay (Loshchilov & Hutter), Keras 3's AdamW: before each Adam
+ * update `w ← w − w·weightDecay·lr`, on every trainable weight (biases included, as Keras'
+ * default). Defaults: learningRate 1e-3, weightDecay 0.004, beta1 0.9, beta2 0.999, epsilon 1e-7.
+ *
+ * @example
+ * new optimizers.AdamW({ learningRate: 1e-3, weightDecay: 0.01 });
+ */
+export class AdamW extends Adam {
+  override readonly className: string = 'AdamW';
+
+  constructor(config: AdamWConfig = {}) {
+    if (config.weightDecay === null) throw new Error('AdamW: weightDecay must be a number, got null');
+    super({ ...config, weightDecay: config.weightDecay ?? 0.004 }, 'AdamW');
+  }
+}
+
+/** Builds an optimizer from a name ('sgd', 'adam', 'adamw', 'rmsprop') with Keras defaults, or passes one through. */
 export function getOptimizer(spec: string | Optimizer): Optimizer {
   if (spec instanceof Optimizer) return spec;
   const key = typeof spec === 'string' ? camelCase(spec).toLowerCase() : '';
   if (key === 'sgd') return new SGD();
   if (key === 'adam') return new Adam();
   if (key === 'rmsprop') return new RMSprop();
-  throw new Error(`compile: unknown optimizer ${JSON.stringify(spec)}; known: sgd, adam, rmsprop (or an Optimizer instance)`);
+  if (key === 'adamw') return new AdamW();
+  throw new Error(`compile: unknown optimizer ${JSON.stringify(spec)}; known: sgd, adam, adamw, rmsprop (or an Optimizer instance)`);
 }
