@@ -4,6 +4,7 @@ export { conv2dInfo, axisGeometry, type Conv2DInfo, type Padding } from './geome
 export { setSeed, Random } from './util/random.js';
 export { Sequential, History, type CompileArgs, type FitArgs, type BatchDataset, type ClassWeight } from './model/sequential.js';
 export { EarlyStopping, LambdaCallback, type Callback, type Logs } from './train/callbacks.js';
+export { formatDiagnostic, type Diagnostic, type DiagnosticCode } from './train/doctor/index.js';
 export * as layers from './layers/index.js';
 export * as optimizers from './train/optimizers.js';
 export * as losses from './train/losses.js';
