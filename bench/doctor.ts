@@ -20,7 +20,7 @@ const steps = Number(values.steps);
 const rounds = Number(values.rounds);
 setBackend('cpu');
 
-const perStep = ['beginStep', 'afterUnit', 'outputFinite', 'lossFinite', 'updateFinite', 'afterBatch', 'observeValidation'] as const;
+const perStep = ['beginStep', 'afterUnit', 'outputFinite', 'lossFinite', 'afterUpdate', 'afterBatch', 'observeValidation'] as const;
 const spent = { step: 0, epoch: 0 };
 const proto = Doctor.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
 for (const name of [...perStep, 'endEpoch']) {

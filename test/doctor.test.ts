@@ -169,8 +169,9 @@ test('dead-units: a ReLU layer with biases of -100 never fires and is named; the
   const w = m.getWeights();
   w[1] = tensor(new Float32Array(64).fill(-100), [64]);
   m.setWeights(w);
-  const h = await m.fit(images(train10), oneHot(train10), { epochs: 1, batchSize: 32, seed: 1, verbose: 0 });
+  const h = await m.fit(images(train10), oneHot(train10), { epochs: 2, batchSize: 32, seed: 1, verbose: 0 });
   const d = h.diagnostics.find((x) => x.code === 'dead-units');
+  assert.not.ok(has(h, 'lr-too-low'), `zero gradients are not a learning-rate problem:\n${describe(h)}`);
   assert.ok(d, describe(h));
   assert.is(d!.layer, 'hidden');
   assert.match(d!.message, /64 of the 64 units/);

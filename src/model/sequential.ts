@@ -290,7 +290,7 @@ export class Sequential {
       let dy: Tensor | null = wrap(result.dyPred, yPred.shape);
       for (let i = steps.length - 1; i >= 0 && dy; i--) dy = steps[i].backward(dy, i > 0);
       optimizer.apply(params);
-      if (doctor && !doctor.updateFinite()) return null;
+      doctor?.afterUpdate();
       return { loss: result.loss, yPred };
     });
   }

@@ -14,9 +14,9 @@ export const DEAD_SHARE = 0.5;
  * Inputs sampled per step for dead-units: the first rows of each (shuffled) batch. A conv unit
  * counts as firing for an input when any of its positions is positive.
  */
-export const DEAD_SAMPLES_PER_STEP = 4;
+export const DEAD_SAMPLES_PER_STEP = 2;
 /** dead-units: counts carry over into the next epoch until a layer has this many sampled inputs, so a short epoch is not judged on a handful. */
-export const DEAD_MIN_INPUTS = 64;
+export const DEAD_MIN_INPUTS = 48;
 /**
  * bn-statistics: the median over channels of |moving mean − batch mean| / batch standard deviation
  * at or above this, where the batch statistics are those of the layer's input in inference mode

@@ -94,7 +94,11 @@ export class Doctor {
     const bad = this.unitOutputs.find((u) => firstNonFinite(u.out.values) >= 0) ?? this.unitOutputs[this.unitOutputs.length - 1];
     const names = bad.layers.map((l) => l.name);
     const index = firstNonFinite(bad.out.values);
-    return this.stop(names[names.length - 1], `the output of layer '${names.join(' → ')}' holds ${bad.out.values[index]} (flat index ${index}) in the forward pass`);
+    const weight = this.updates.firstNonFiniteWeight();
+    const cause = weight
+      ? `; weight ${weight.param.name} already holds ${weight.param.value[weight.index]} (flat index ${weight.index}) from the previous step's update`
+      : '';
+    return this.stop(weight?.layer ?? names[0], `the output of '${names.join(' → ')}' holds ${bad.out.values[index]} (flat index ${index}) in the forward pass${cause}`);
   }
 
   /** Step hook, after the loss: false (and training stops) when it is not finite. */
@@ -102,25 +106,21 @@ export class Doctor {
     return Number.isFinite(loss) || this.stop(undefined, `the batch loss is ${loss} while the predictions are finite (logits too large for the loss)`);
   }
 
-  /** Step hook, after the optimizer's update: false (and training stops) when a weight is not finite. */
-  updateFinite(): boolean {
-    const bad = this.updates.measure();
-    if (!bad) return true;
-    const g = firstNonFinite(bad.param.grad);
-    const cause = g >= 0 ? `its gradient holds ${bad.param.grad[g]} (flat index ${g})` : `the update overflowed (value ${bad.param.value[bad.index]} at flat index ${bad.index})`;
-    return this.stop(bad.layer, `weight ${bad.param.name} is not finite after the update: ${cause}`);
+  /** Step hook, after the optimizer's update: estimates the update size (finiteness shows in the next step's output). */
+  afterUpdate(): void {
+    this.updates.measure();
   }
 
-  private stop(layer: string | undefined, what: string): false {
-    this.updates.restore();
+  private stop(layer: string | undefined, what: string, step = this.step): false {
+    const restored = this.updates.restore();
     this.stopped = true;
     this.raise({
       code: 'non-finite',
       epoch: this.epoch,
-      step: this.step,
+      step,
       ...(layer ? { layer } : {}),
       message:
-        `${what}. Training stopped here, with the weights of the last finite step. Usual causes: a learning rate too high (see lr-too-high), ` +
+        `${what}. Training stopped here${restored ? ', with the weights of the last finite step' : ' (no finite copy of the weights was left)'}. Usual causes: a learning rate too high (see lr-too-high), ` +
         `inputs far from unit scale, or a loss on probabilities given logits (use fromLogits). Lower the learning rate tenfold and check the inputs.`,
     });
     return false;
@@ -148,6 +148,9 @@ export class Doctor {
   endEpoch(logs: Record<string, number>, infer: (prefix: readonly Layer[], x: Tensor) => Tensor): void {
     const epoch = this.epoch;
     const names = this.cfg.classNames;
+    // The epoch's last update has no next forward pass to show a non-finite weight: check it in full.
+    const weight = this.stopped ? null : this.updates.firstNonFiniteWeight();
+    if (weight) this.stop(weight.layer, `weight ${weight.param.name} holds ${weight.param.value[weight.index]} (flat index ${weight.index}) after the epoch's last update`, this.step - 1);
     if (this.first) this.raise(checkImbalance(this.train, epoch, this.cfg.weighted, names));
     if (this.first && this.val.n > 0) this.raise(checkOneClassValidation(this.val, epoch, this.cfg.validationSource ?? 'validation', names));
     const baseline = this.train.baselineLoss();

@@ -1,20 +1,22 @@
 // Update-size and finiteness checks: lr-too-low, lr-too-high, non-finite.
 //
-// Every step the weights are copied before the forward pass (a native copy into buffers kept for
-// the whole fit) and compared with their values after the optimizer's update in one pass per
-// weight. That pass gives both ‖Δw‖/‖w‖ for every kernel and, through the sums turning
-// non-finite, whether any weight (trainable or a BatchNormalization moving statistic) stopped
-// being finite; the copy is what lets fit stop with the weights of the last finite step.
+// Every step the weights are copied before the forward pass (a native copy into two buffers kept
+// for the whole fit, alternating, so the copy from one step earlier is always there too). After
+// the optimizer's update, ‖Δw‖/‖w‖ of every kernel is estimated on a fixed strided sample of its
+// elements against the copy: a full pass over the seed model's 790k weights in JavaScript cost
+// more than the 2 % budget of a step. A weight that stops being finite shows in the next step's
+// forward output (every kernel, bias and gamma element enters some output, and NaN·0 is NaN), and
+// the last update of an epoch is checked in full at the epoch's end; fit then stops with the
+// newest copy that is entirely finite.
 import type { Param } from '../../layers/layer.js';
 import { median, num, type Diagnostic } from './types.js';
-
 /**
  * lr-too-low, first condition: a kernel's median ‖Δw‖/‖w‖ per step over the first epoch below
  * this. The usual range is around 1e-3 (updates a thousandth of the weights per step); 1e-4 is a
  * tenth of it, where a few hundred steps move the weights by a few per cent.
  */
 export const LOW_RATIO = 1e-4;
-/** lr-too-low, second condition: more than this share of the kernels are below {@link LOW_RATIO}. */
+/** lr-too-low, second condition: more than this share of the kernels that moved at all are below {@link LOW_RATIO}. */
 export const LOW_SHARE = 0.5;
 /**
  * lr-too-low, third condition: the loss is not falling: the mean batch loss of the epoch's last
@@ -38,11 +40,14 @@ export const HIGH_RATIO_ONCE = 1;
 /** lr-too-high, loss form: the epoch's last third averages at least this multiple of its first third. */
 export const LOSS_GROWTH = 1.5;
 
+/** Elements per kernel that the update ratio is estimated on (evenly strided). */
+export const RATIO_SAMPLE = 2048;
+
 interface Tracked {
   param: Param;
   layer: string;
   kernel: boolean;
-  copy: Float32Array;
+  copies: [Float32Array, Float32Array];
 }
 
 /** Index of the first value that is NaN or ±Infinity, or -1. */
@@ -74,52 +79,74 @@ export function lossThirds(losses: readonly number[]): { first: number; last: nu
   return { first: mean(losses, 0, third), last: mean(losses, losses.length - third, losses.length) };
 }
 
-/** Copies the weights before each step, measures each update, and restores the last finite weights. */
+/** Copies the weights before each step, estimates each update, and restores the last finite weights. */
 export class UpdateMonitor {
   private readonly tracked: Tracked[];
   /** ‖Δw‖/‖w‖ of every step of the current epoch, per kernel name. */
   private ratios = new Map<string, number[]>();
+  /** Which of the two copies the last snapshot wrote; -1 before the first. */
+  private current = -1;
+  private snapshots = 0;
 
   constructor(params: readonly { param: Param; layer: string }[]) {
-    this.tracked = params.map(({ param, layer }) => ({ param, layer, kernel: param.trainable && param.name.endsWith('/kernel'), copy: new Float32Array(0) }));
+    this.tracked = params.map(({ param, layer }) => ({
+      param, layer, kernel: param.trainable && param.name.endsWith('/kernel'), copies: [new Float32Array(0), new Float32Array(0)],
+    }));
   }
 
   /** Copies every weight (called before the forward pass, which moves the BN statistics). */
   snapshot(): void {
+    this.current = this.current === 0 ? 1 : 0;
+    this.snapshots++;
     for (const t of this.tracked) {
-      if (t.copy.length !== t.param.value.length) t.copy = new Float32Array(t.param.value.length);
-      t.copy.set(t.param.value);
+      const n = t.param.value.length;
+      if (t.copies[this.current].length !== n) t.copies[this.current] = new Float32Array(n);
+      t.copies[this.current].set(t.param.value);
     }
   }
 
-  /** Puts back the weights of the last {@link snapshot}. */
-  restore(): void {
-    for (const t of this.tracked) t.param.value.set(t.copy);
+  /** The first weight holding a non-finite value now, or null (a full pass: for rare checks). */
+  firstNonFiniteWeight(): { param: Param; layer: string; index: number } | null {
+    for (const t of this.tracked) {
+      const index = firstNonFinite(t.param.value);
+      if (index >= 0) return { param: t.param, layer: t.layer, index };
+    }
+    return null;
   }
 
   /**
-   * After the update: records each kernel's ‖Δw‖/‖w‖ and returns the first weight holding a
-   * non-finite value (with its index), or null.
+   * Puts back the newest copy whose every value is finite (the one taken before this step, or
+   * the one before it when the previous update already broke the weights). False if neither is.
    */
-  measure(): { param: Param; layer: string; index: number } | null {
+  restore(): boolean {
+    const order = [this.current, 1 - this.current].slice(0, Math.min(2, this.snapshots));
+    for (const k of order) {
+      if (this.tracked.some((t) => firstNonFinite(t.copies[k]) >= 0)) continue;
+      for (const t of this.tracked) t.param.value.set(t.copies[k]);
+      return true;
+    }
+    return false;
+  }
+
+  /** After the update: records each kernel's ‖Δw‖/‖w‖, estimated on {@link RATIO_SAMPLE} strided elements. */
+  measure(): void {
     for (const t of this.tracked) {
+      if (!t.kernel) continue;
       const w = t.param.value;
-      const c = t.copy;
+      const c = t.copies[this.current];
+      const stride = Math.max(1, Math.floor(w.length / RATIO_SAMPLE));
       let d2 = 0, w2 = 0;
-      for (let i = 0; i < w.length; i++) {
+      for (let i = 0; i < w.length; i += stride) {
         const a = c[i];
         const d = w[i] - a;
         d2 += d * d;
         w2 += a * a;
       }
-      if (!Number.isFinite(d2 + w2)) return { param: t.param, layer: t.layer, index: firstNonFinite(w) };
-      if (t.kernel && w2 > 0) {
-        let list = this.ratios.get(t.param.name);
-        if (!list) this.ratios.set(t.param.name, (list = []));
-        list.push(Math.sqrt(d2 / w2));
-      }
+      if (!(w2 > 0) || !Number.isFinite(d2)) continue;
+      let list = this.ratios.get(t.param.name);
+      if (!list) this.ratios.set(t.param.name, (list = []));
+      list.push(Math.sqrt(d2 / w2));
     }
-    return null;
   }
 
   /** Median and largest ‖Δw‖/‖w‖ per kernel over the epoch so far, with the kernel's layer. */
@@ -187,14 +214,17 @@ export function checkLearningRate(monitor: UpdateMonitor, ctx: LearningRateConte
     });
   }
   if (out.length === 0 && ctx.first && kernels.length > 0 && ctx.losses.length >= 3) {
-    const low = kernels.filter((k) => k.ratio < LOW_RATIO);
-    if (low.length > LOW_SHARE * kernels.length && (drop < MIN_LOSS_DROP || last >= ctx.baseline)) {
-      const all = median(kernels.map((k) => k.ratio));
+    // A kernel that did not move at all has a zero gradient (dead units, zero inputs): that is not
+    // the learning rate's doing, so it counts for neither side.
+    const moving = kernels.filter((k) => k.ratio > 0);
+    const low = moving.filter((k) => k.ratio < LOW_RATIO);
+    if (moving.length > LOW_SHARE * kernels.length && low.length > LOW_SHARE * moving.length && (drop < MIN_LOSS_DROP || last >= ctx.baseline)) {
+      const all = median(moving.map((k) => k.ratio));
       out.push({
         code: 'lr-too-low',
         epoch: ctx.epoch,
         message:
-          `each step changes the weights by a median ${num(all)} of their size (${low.length} of ${kernels.length} kernels under ${num(LOW_RATIO)}; ` +
+          `each step changes the weights by a median ${num(all)} of their size (${low.length} of ${moving.length} kernels under ${num(LOW_RATIO)}; ` +
           `the usual range is around 1e-3), and the loss is not falling (${num(first)} in the first third of the epoch, ${num(last)} in the last; ${num(ctx.baseline)} for always predicting the class frequencies). ` +
           `${ctx.optimizer} is too small for this model: raise the learning rate (SGD 1e-2 with momentum 0.9) or use Adam (1e-3).`,
       });
