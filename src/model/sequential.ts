@@ -11,7 +11,7 @@ import { ProgressLine, formatLogs } from '../util/progress.js';
 import { getGlobalRandom, Random } from '../util/random.js';
 import { Tensor, wrap, type Shape } from '../tensor.js';
 import { trainingUnits } from './training-fusion.js';
-import { describeOptimizer, Doctor, type Diagnostic } from '../train/doctor/index.js';
+import { createDoctor, type Doctor, type Diagnostic } from '../train/doctor/index.js';
 
 /** A batch as a streaming dataset yields it. */
 export interface DataBatch {
@@ -426,7 +426,7 @@ export class Sequential {
     const rng = args.seed !== undefined ? new Random(args.seed) : this.rng;
     this.ensureInitialized(rng);
     const history = new History();
-    const doctor = args.diagnose === false ? null : this.makeDoctor(args, epochs, verbose, split, dataMode ? (xOrData as BatchDataset).classNames : undefined);
+    const doctor = args.diagnose === false ? null : createDoctor(this, args, { epochs, verbose, classNames: dataMode ? (xOrData as BatchDataset).classNames : undefined });
     const callbacks = args.callbacks ?? [];
     this.stopTraining = false;
     for (const cb of callbacks) cb.setModel?.(this);
@@ -494,21 +494,6 @@ export class Sequential {
     this.trainArena.clear();
     history.diagnostics.push(...(doctor?.diagnostics ?? []));
     return history;
-  }
-
-  private makeDoctor(args: FitArgs, epochs: number, verbose: number, split: number, classNames?: string[]): Doctor {
-    const loss = this.loss!;
-    return new Doctor({
-      layers: this.layers,
-      lossName: loss.name,
-      fromLogits: loss.getConfig().fromLogits === true,
-      optimizer: describeOptimizer(this.optimizer!),
-      weighted: args.classWeight !== undefined || args.sampleWeight !== undefined,
-      lastEpoch: epochs - 1,
-      print: verbose > 0,
-      classNames,
-      validationSource: args.validationData !== undefined ? 'validationData' : `validationSplit ${split}: the last ${Math.round(split * 100)} % of the arrays, taken before shuffling`,
-    });
   }
 
   private weightsFromTable(y: Tensor, table: Map<number, number>): Float32Array {

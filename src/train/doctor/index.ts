@@ -192,3 +192,36 @@ export function describeOptimizer(opt: { className: string; learningRate: number
   const momentum = opt.getConfig().momentum;
   return `${opt.className} (learning rate ${num(opt.learningRate)}${typeof momentum === 'number' && momentum > 0 ? `, momentum ${momentum}` : ''})`;
 }
+
+/** What {@link createDoctor} reads of a model. */
+export interface DiagnosableModel {
+  readonly layers: readonly Layer[];
+  loss: { name: string; getConfig(): Record<string, unknown> } | null;
+  optimizer: { className: string; learningRate: number; getConfig(): Record<string, unknown> } | null;
+}
+
+/**
+ * The doctor for one `fit` call of a compiled model, from fit's options.
+ *
+ * @example
+ * const doctor = createDoctor(model, { validationSplit: 0.2 }, { epochs: 10, verbose: 1 });
+ */
+export function createDoctor(
+  model: DiagnosableModel,
+  args: { classWeight?: unknown; sampleWeight?: unknown; validationData?: unknown; validationSplit?: number },
+  run: { epochs: number; verbose: number; classNames?: readonly string[] },
+): Doctor {
+  const loss = model.loss!;
+  const split = args.validationSplit ?? 0;
+  return new Doctor({
+    layers: model.layers,
+    lossName: loss.name,
+    fromLogits: loss.getConfig().fromLogits === true,
+    optimizer: describeOptimizer(model.optimizer!),
+    weighted: args.classWeight !== undefined || args.sampleWeight !== undefined,
+    lastEpoch: run.epochs - 1,
+    print: run.verbose > 0,
+    classNames: run.classNames,
+    validationSource: args.validationData !== undefined ? 'validationData' : `validationSplit ${split}: the last ${Math.round(split * 100)} % of the arrays, taken before shuffling`,
+  });
+}

@@ -9,6 +9,13 @@ import { num, type Diagnostic } from './types.js';
  * through it within the epoch is not reported.
  */
 export const NOT_LEARNING_RATIO = 0.99;
+/**
+ * not-learning is not raised while the loss is clearly falling: the last third of the epoch at
+ * least this fraction below the first third. A model that starts slowly (the example with Adam
+ * 1e-3 ends its first epoch just above the baseline, falling by about a fifth within it) is
+ * learning; the seed's SGD 1e-4 moves by a few per cent of Dropout noise.
+ */
+export const FALLING = 0.1;
 /** overfitting: validation loss above its best for this many epochs in a row … */
 export const OVERFIT_EPOCHS = 3;
 /** … and at least this fraction above the best, while the training loss is below its value at the best epoch. */
@@ -17,13 +24,13 @@ export const OVERFIT_RISE = 0.05;
 /** not-learning at the end of an epoch. */
 export function checkNotLearning(losses: readonly number[], baseline: number, epoch: number): Diagnostic | null {
   if (!(baseline > 0) || losses.length === 0) return null;
-  const { last } = lossThirds(losses);
-  if (!(last >= NOT_LEARNING_RATIO * baseline)) return null;
+  const { first, last } = lossThirds(losses);
+  if (!(last >= NOT_LEARNING_RATIO * baseline) || (first > 0 && (first - last) / first >= FALLING)) return null;
   return {
     code: 'not-learning',
     epoch,
     message:
-      `the training loss at the end of the epoch (${num(last)}, mean of its last third) is no better than ${num(baseline)}, the loss of always predicting the class frequencies ` +
+      `the training loss at the end of the epoch (${num(last)}, mean of its last third; ${num(first)} in its first third) is no better than ${num(baseline)}, the loss of always predicting the class frequencies ` +
       `(or the mean target): the model has learned nothing yet. Check the learning rate (see lr-too-low), that inputs are scaled (e.g. rescale 1/255), and that labels match the inputs.`,
   };
 }
