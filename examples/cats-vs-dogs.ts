@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { imageDatasetFromDirectory } from '../src/data/index.js';
-import { metrics, optimizers, setBackend, setSeed, getBackend, type Tensor } from '../src/index.js';
+import { formatDiagnostic, metrics, optimizers, setBackend, setSeed, getBackend, type Tensor } from '../src/index.js';
 import { ensureBuiltInData } from './lib/built-in-data.js';
 import { asciiChart, precisionRecallCurve, writeReport } from './lib/report.js';
 import { buildUserModel } from './lib/user-model.js';
@@ -133,6 +133,8 @@ const accuracy = (tp + tn) / Math.max(1, yTrue.length);
 console.log(`\nConfusion matrix on the validation set (rows: true class, columns: predicted; threshold ${threshold})`);
 console.log(confusion.toString());
 console.log(`validation: accuracy ${accuracy.toFixed(4)}, precision ${precision.toFixed(4)}, recall ${recall.toFixed(4)}`);
+console.log(`\nTraining doctor: ${history.diagnostics.length === 0 ? 'nothing wrong found' : `${history.diagnostics.length} finding(s)`}`);
+for (const d of history.diagnostics) console.log(`  ${formatDiagnostic(d)}`);
 const h = history.history;
 console.log('\n' + asciiChart([{ name: 'loss', values: h.loss }, { name: 'val_loss', values: h.val_loss }], { title: 'Loss' }));
 console.log('\n' + asciiChart([{ name: 'precision', values: h.precision }, { name: 'val_precision', values: h.val_precision }, { name: 'val_recall', values: h.val_recall }], { title: 'Precision / recall' }));
@@ -155,6 +157,7 @@ const reportPath = await writeReport(opts.out as string, {
   threshold,
   confusion: { matrix, classNames: train.classNames },
   summary: model.summary({ print: false }),
+  diagnostics: history.diagnostics,
   notes: [
     'Precision, recall and accuracy are streaming metrics: counts accumulate over the whole epoch, so they are exact for the epoch, unlike a per-batch average.',
   ],

@@ -6,6 +6,7 @@ export { Sequential, History, type CompileArgs, type FitArgs, type BatchDataset,
 export { EarlyStopping, LambdaCallback, type Callback, type Logs } from './train/callbacks.js';
 export { ReduceLROnPlateau, LearningRateScheduler, type ReduceLROnPlateauConfig } from './train/lr-callbacks.js';
 export { CSVLogger, type CSVLoggerConfig } from './train/csv-logger.js';
+export { formatDiagnostic, type Diagnostic, type DiagnosticCode } from './train/doctor/index.js';
 export * as layers from './layers/index.js';
 export * as optimizers from './train/optimizers.js';
 export * as losses from './train/losses.js';

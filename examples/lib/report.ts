@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
+import type { Diagnostic } from '../../src/index.js';
 
 /** One point of a precision–recall curve. */
 export interface PrPoint {
@@ -76,10 +77,21 @@ export interface ReportData {
   confusion: { matrix: number[][]; classNames: string[] };
   summary: string;
   notes?: string[];
+  /** The training doctor's findings (`history.diagnostics`), shown beside the training curves. */
+  diagnostics?: readonly Diagnostic[];
 }
 
 function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function diagnosticsHtml(list: readonly Diagnostic[]): string {
+  if (list.length === 0) return '<p>The training doctor found nothing wrong.</p>';
+  const items = list.map((d) => {
+    const where = `epoch ${d.epoch + 1}${d.step !== undefined ? `, step ${d.step + 1}` : ''}${d.layer ? `, ${d.layer}` : ''}`;
+    return `<li><b>${escapeHtml(d.code)}</b> <small>(${escapeHtml(where)})</small><br>${escapeHtml(d.message)}</li>`;
+  });
+  return `<ul class="doctor">${items.join('')}</ul>`;
 }
 
 /**
@@ -136,13 +148,13 @@ export async function writeReport(outDir: string, data: ReportData): Promise<str
     .join('');
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(data.title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}pre{background:#f6f6f6;padding:1em;overflow:auto}</style>
+<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}.doctor li{margin-bottom:.8em}pre{background:#f6f6f6;padding:1em;overflow:auto}</style>
 </head><body>
 <h1>${escapeHtml(data.title)}</h1>
 <h2>Settings</h2>
 <table>${Object.entries(data.settings).map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(String(v))}</td></tr>`).join('')}</table>
-<h2>Training curves</h2>
-${curvesSvg}
+<h2>Training curves and the doctor's diagnostics</h2>
+<div style="display:flex;gap:1.5em;align-items:flex-start"><div>${curvesSvg}</div><div style="flex:1;min-width:280px">${diagnosticsHtml(data.diagnostics ?? [])}</div></div>
 <h2>Precision–recall on the validation set</h2>
 ${prSvg}
 <h2>Confusion matrix (validation, threshold ${data.threshold})</h2>

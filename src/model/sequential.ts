@@ -1,7 +1,7 @@
 import { OutputArena } from '../backend/arena.js';
 import type { Callback, Logs } from '../train/callbacks.js';
 import { getBackend } from '../backend/index.js';
-import { FusionPlans, type FusionMode, type FusionUnit } from './fusion.js';
+import { FusionPlans, planFusion, type FusionMode, type FusionUnit } from './fusion.js';
 import { saveModel } from '../io/save.js';
 import { formatShape, Layer, type Param } from '../layers/layer.js';
 import { getLoss, type Loss } from '../train/losses.js';
@@ -12,6 +12,7 @@ import { ProgressLine, formatLogs } from '../util/progress.js';
 import { getGlobalRandom, Random } from '../util/random.js';
 import { writeOut, yieldToHost } from '../util/host.js';
 import { Tensor, wrap, type Shape } from '../tensor.js';
+import { createDoctor, type Doctor, type Diagnostic } from '../train/doctor/index.js';
 
 /** A batch as a streaming dataset yields it. */
 export interface DataBatch {
@@ -54,12 +55,16 @@ export interface FitArgs {
   /** Seeds weight initialization (if not yet done), shuffling and dropout masks. */
   seed?: number;
   initialEpoch?: number;
+  /** The training doctor (src/train/doctor): diagnostics in `history.diagnostics`, printed when verbose. Default true. */
+  diagnose?: boolean;
 }
 
 /** The value `fit` resolves to. */
 export class History {
   readonly epoch: number[] = [];
   readonly history: Record<string, number[]> = {};
+  /** What the training doctor found (empty when nothing is wrong, or with `diagnose: false`). */
+  readonly diagnostics: Diagnostic[] = [];
 
   record(epoch: number, logs: Logs): void {
     this.epoch.push(epoch);
@@ -67,7 +72,7 @@ export class History {
   }
 }
 
-const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'classWeight', 'sampleWeight', 'callbacks', 'verbose', 'seed', 'initialEpoch'];
+const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'classWeight', 'sampleWeight', 'callbacks', 'verbose', 'seed', 'initialEpoch', 'diagnose'];
 
 function checkOptions(op: string, options: object, allowed: readonly string[]): void {
   for (const key of Object.keys(options)) {
@@ -271,30 +276,43 @@ export class Sequential {
     return this.plans.get(this.layers, getBackend(), mode);
   }
 
+  /** Inference forward through the first layers only (the doctor's probes), planned like a whole model. */
+  private forwardPrefix(layers: readonly Layer[], x: Tensor): Tensor {
+    const ctx = { training: false, rng: this.rng };
+    return planFusion(layers, getBackend(), 'inference').reduce((h, unit) => unit.forward(h, ctx), x);
+  }
+
   /** Inference forward through the inference plan. Training runs in step(). */
   private forward(x: Tensor, rng: Random): Tensor {
     const ctx = { training: false, rng };
     return this.fusionPlan('inference').reduce((h, unit) => unit.forward(h, ctx), x);
   }
 
-  /** One optimizer step on a batch; returns the batch loss and predictions. */
-  private step(x: Tensor, y: Float32Array, sampleWeight: Float32Array | undefined, rng: Random): { loss: number; yPred: Tensor } {
+  /** One optimizer step on a batch; returns the batch loss and predictions, or null when the doctor stopped training. */
+  private step(x: Tensor, y: Float32Array, sampleWeight: Float32Array | undefined, rng: Random, doctor?: Doctor | null): { loss: number; yPred: Tensor } | null {
     const { optimizer, loss } = this.requireCompiled('fit');
     const params = this.trainableParams();
     // yPred stays valid until the next step of this arena (the caller updates metrics with it).
     const steps = this.fusionPlan('training');
     return this.trainArena.run(() => {
       for (const p of params) p.grad.fill(0);
+      doctor?.beginStep();
       let yPred = x;
-      for (const unit of steps) yPred = unit.forward(yPred, { training: true, rng });
+      for (const unit of steps) {
+        yPred = unit.forward(yPred, { training: true, rng });
+        doctor?.afterUnit(unit.layers, yPred);
+      }
+      if (doctor && !doctor.outputFinite(yPred)) return null;
       const batch = yPred.shape[0]!;
       const units = yPred.size / Math.max(batch, 1);
       const result = loss.compute(y, yPred.values, batch, units, sampleWeight);
+      if (doctor && !doctor.lossFinite(result.loss)) return null;
       let dy: Tensor | null = wrap(result.dyPred, yPred.shape);
       for (let i = steps.length - 1; i >= 0 && dy; i--) dy = steps[i].backward(dy, i > 0);
       // Keras adds the weight penalties (before this step's update) to the loss it reports.
       const penalty = regularizationLoss(params, true);
       optimizer.apply(params);
+      doctor?.afterUpdate();
       return { loss: result.loss + penalty, yPred };
     });
   }
@@ -395,7 +413,7 @@ export class Sequential {
         val = { x: takeRows(x, nTrain, n), y: takeRows(y, nTrain, n) };
         train = { x: takeRows(x, 0, nTrain), y: takeRows(y, 0, nTrain), w: w?.slice(0, nTrain) };
         const classes = new Set(this.labelsOf(val.y));
-        if (classes.size < 2) {
+        if (classes.size < 2 && args.diagnose === false) {
           console.warn(`fit: the validation split (the last ${nVal} samples, taken before shuffling) holds only class ${[...classes].join(', ')}; its precision and recall are meaningless. Shuffle the data first.`);
         }
       } else {
@@ -425,9 +443,12 @@ export class Sequential {
       }
     }
 
+    if (args.diagnose !== undefined && typeof args.diagnose !== 'boolean') throw new Error(`${op}: diagnose must be true or false, got ${String(args.diagnose)}`);
+
     const rng = args.seed !== undefined ? new Random(args.seed) : this.rng;
     this.ensureInitialized(rng);
     const history = new History();
+    const doctor = args.diagnose === false ? null : createDoctor(this, args, { epochs, verbose, classNames: dataMode ? (xOrData as BatchDataset).classNames : undefined });
     const callbacks = args.callbacks ?? [];
     this.stopTraining = false;
     for (const cb of callbacks) cb.setModel?.(this);
@@ -435,6 +456,7 @@ export class Sequential {
 
     for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
+      doctor?.beginEpoch(epoch);
       if (verbose) writeOut(`Epoch ${epoch + 1}/${epochs}\n`);
       for (const m of this.metrics) m.reset();
       let lossSum = 0;
@@ -444,7 +466,10 @@ export class Sequential {
       const progress = verbose ? new ProgressLine(numBatches) : null;
       const runBatch = async (xb: Tensor, yb: Tensor, wb: Float32Array | undefined): Promise<void> => {
         for (const cb of callbacks) await cb.onBatchBegin?.(batchIndex);
-        const { loss, yPred } = this.step(xb, yb.values, wb, rng);
+        const stepped = this.step(xb, yb.values, wb, rng, doctor);
+        if (!stepped) return;
+        const { loss, yPred } = stepped;
+        doctor?.afterBatch(xb, yb, wb, loss);
         const b = xb.shape[0]!;
         lossSum += loss * b;
         seen += b;
@@ -459,6 +484,7 @@ export class Sequential {
         for await (const batch of (xOrData as BatchDataset).batches({ epoch })) {
           const wb = classWeightTable ? this.weightsFromTable(batch.y, classWeightTable) : undefined;
           await runBatch(batch.x, batch.y, wb);
+          if (doctor?.stopped) break;
         }
       } else {
         const { x, y, w } = train!;
@@ -473,19 +499,23 @@ export class Sequential {
           const yb = wrap(gatherRows(y.values, yRow, order, from, to), [to - from, ...(y.shape as number[]).slice(1)] as unknown as Shape);
           const wb = w ? Float32Array.from(order.subarray(from, to), (i) => w[i]) : undefined;
           await runBatch(xb, yb, wb);
+          if (doctor?.stopped) break;
           // Let timers and I/O run between batches (progress, prefetching, Ctrl-C).
           await yieldToHost();
         }
       }
       const logs = this.collectLogs(seen ? lossSum / seen : NaN, '');
-      if (val) Object.assign(logs, await this.evaluateInternal(val, batchSize, 'val_'));
+      if (val) Object.assign(logs, await this.evaluateInternal(val, batchSize, 'val_', doctor));
       progress?.finish(batchIndex, logs);
+      doctor?.endEpoch(logs, (prefix, x) => this.inferArena.run(() => copyTensor(this.forwardPrefix(prefix, x))));
+      if (doctor?.stopped) this.stopTraining = true;
       for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
       // After the callbacks, as Keras' History: ReduceLROnPlateau adds `learning_rate` to the logs.
       history.record(epoch, logs);
     }
     for (const cb of callbacks) await cb.onTrainEnd?.();
     this.trainArena.clear();
+    history.diagnostics.push(...(doctor?.diagnostics ?? []));
     return history;
   }
 
@@ -500,7 +530,7 @@ export class Sequential {
     return logs;
   }
 
-  private async evaluateInternal(data: { x: Tensor; y: Tensor } | BatchDataset, batchSize: number, prefix: string): Promise<Logs> {
+  private async evaluateInternal(data: { x: Tensor; y: Tensor } | BatchDataset, batchSize: number, prefix: string, doctor?: Doctor | null): Promise<Logs> {
     const { loss } = this.requireCompiled('evaluate');
     for (const m of this.metrics) m.reset();
     let lossSum = 0;
@@ -514,6 +544,7 @@ export class Sequential {
       lossSum += (loss.compute(yb.values, yPred.values, b, units).loss + penalty) * b;
       seen += b;
       for (const m of this.metrics) m.update(yb.values, yPred.values, b, units);
+      doctor?.observeValidation(yb, yPred);
     };
     if (isDataset(data)) {
       for await (const batch of data.batches()) consume(batch.x, batch.y);
@@ -584,7 +615,7 @@ export class Sequential {
     this.checkY(op, y, n);
     const w = this.sampleWeights(op, y, args.classWeight, args.sampleWeight);
     this.ensureInitialized();
-    const { loss, yPred } = this.step(x, y.values, w, this.rng);
+    const { loss, yPred } = this.step(x, y.values, w, this.rng)!;
     for (const m of this.metrics) {
       m.reset();
       m.update(y.values, yPred.values, n, yPred.size / Math.max(n, 1));
@@ -680,4 +711,8 @@ export class Sequential {
 function tensorOfUnits(outputShape: readonly number[]): Tensor {
   const units = outputShape[outputShape.length - 1];
   return new Tensor(new Float32Array(units), [1, units]);
+}
+
+function copyTensor(t: Tensor): Tensor {
+  return new Tensor(t.values.slice(), [...(t.shape as readonly number[])] as unknown as Shape);
 }
