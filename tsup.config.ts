@@ -1,11 +1,15 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  // The worker thread entries sit beside the bundle: src/backend/wasm/engine.ts starts
+  // ./wasm-worker.js (ESM) or ./wasm-worker.cjs (CJS) from the directory of the running bundle.
+  entry: { index: 'src/index.ts', 'wasm-worker': 'src/backend/wasm/worker.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
   clean: true,
+  // import.meta.url in the CJS build (where the engine finds its worker entry).
+  shims: true,
   // gpu.js parses kernel source text: minifiers and keepNames break kernels.
   minify: false,
   keepNames: false,
