@@ -11,7 +11,7 @@ import {
 import { winograd4Filter, winogradRun } from './conv-winograd.js';
 
 /**
- * Convolutions run whole in WebAssembly (asm/conv.ts): the operands are copied into the shared
+ * Convolutions run whole in WebAssembly (asm/im2col.ts, direct.ts, winograd2.ts, winograd4.ts): the operands are copied into the shared
  * memory once, im2col/col2im and the GEMM run there block by block on every thread, and the
  * result is copied out once. Each returns null where the WebAssembly engine is missing or the
  * operands do not fit in its memory; the caller then lowers the op itself.
