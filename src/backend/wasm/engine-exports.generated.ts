@@ -122,57 +122,16 @@ export type JobArgs<K extends JobName> = Parameters<EngineExports[K]>;
 export const MAX_JOB_ARGS = 13;
 
 /** Word offsets of the convolution geometry block (G_* of asm/geometry.ts). */
-export const CONV_GEOMETRY = {
-  H: 0,
-  W: 1,
-  C: 2,
-  OH: 3,
-  OW: 4,
-  F: 5,
-  KH: 6,
-  KW: 7,
-  SH: 8,
-  SW: 9,
-  DH: 10,
-  DW: 11,
-  PT: 12,
-  PL: 13,
-  X: 14,
-  WT: 15,
-  OUT: 16,
-  BIAS: 17,
-  RELU: 18,
-  DY: 19,
-  ROWS: 20,
-  POINTWISE: 21,
-} as const;
+export const CONV_GEOMETRY = { H: 0, W: 1, C: 2, OH: 3, OW: 4, F: 5, KH: 6, KW: 7, SH: 8, SW: 9, DH: 10, DW: 11, PT: 12, PL: 13, X: 14, WT: 15, OUT: 16, BIAS: 17, RELU: 18, DY: 19, ROWS: 20, POINTWISE: 21 } as const;
 
 /** Words of the convolution geometry block. */
 export const CONV_GEOMETRY_WORDS = 32;
 
 /** Word offsets of the max-pool geometry block (P_* of asm/geometry.ts). */
-export const POOL_GEOMETRY = {
-  H: 0,
-  W: 1,
-  C: 2,
-  OH: 3,
-  OW: 4,
-  KH: 5,
-  KW: 6,
-  SH: 7,
-  SW: 8,
-  PT: 9,
-  PL: 10,
-  X: 11,
-  Y: 12,
-  ARGMAX: 13,
-} as const;
+export const POOL_GEOMETRY = { H: 0, W: 1, C: 2, OH: 3, OW: 4, KH: 5, KW: 6, SH: 7, SW: 8, PT: 9, PL: 10, X: 11, Y: 12, ARGMAX: 13 } as const;
 
 /** Words of the max-pool geometry block. */
 export const POOL_GEOMETRY_WORDS = 16;
 
 /** Activation codes of activationForward and activationBackward (ACT_* of asm/geometry.ts). */
-export const ACTIVATION_CODE = {
-  SIGMOID: 0,
-  TANH: 1,
-} as const;
+export const ACTIVATION_CODE = { SIGMOID: 0, TANH: 1 } as const;

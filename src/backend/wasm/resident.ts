@@ -82,31 +82,26 @@ export function resultInt32(e: Engine, resident: Int32Array | null, offset: numb
   return resident ?? copyOutInt32(e, offset, count);
 }
 
+// Fresh storage from Buffer.allocUnsafeSlow (not zero-filled, then fully overwritten): on large
+// results that measured faster than new Float32Array + set, or slice.
+function fresh<T extends Float32Array | Int32Array>(make: new (b: ArrayBufferLike, at: number, n: number) => T, count: number): T {
+  const b = Buffer.allocUnsafeSlow(count * 4);
+  return new make(b.buffer, b.byteOffset, count);
+}
+
 /**
  * A Float32Array holding `count` floats of wasm memory from byte `offset`: inside a model step a
- * buffer of the step's arena (src/backend/arena.ts, already paged in), else fresh storage from
- * Buffer.allocUnsafeSlow (not zero-filled, then fully overwritten): on large results that
- * measured faster than new Float32Array + set, or slice.
+ * buffer of the step's arena (src/backend/arena.ts, already paged in), else fresh storage.
  */
 export function copyOut(e: Engine, offset: number, count: number): Float32Array {
-  let out: Float32Array;
-  if (inArena()) out = outputF32(count);
-  else {
-    const b = Buffer.allocUnsafeSlow(count * 4);
-    out = new Float32Array(b.buffer, b.byteOffset, count);
-  }
+  const out = inArena() ? outputF32(count) : fresh(Float32Array, count);
   out.set(e.f32.subarray(offset >> 2, (offset >> 2) + count));
   return out;
 }
 
 /** Like {@link copyOut}, for int32 values. */
 export function copyOutInt32(e: Engine, offset: number, count: number): Int32Array {
-  let out: Int32Array;
-  if (inArena()) out = outputI32(count);
-  else {
-    const b = Buffer.allocUnsafeSlow(count * 4);
-    out = new Int32Array(b.buffer, b.byteOffset, count);
-  }
+  const out = inArena() ? outputI32(count) : fresh(Int32Array, count);
   out.set(new Int32Array(e.memory.buffer, offset, count));
   return out;
 }
