@@ -1,7 +1,9 @@
 // The seed model's training step and inference, this checkout against another build of tscnn
-// (e.g. the commit before a change), paired in one process: each round runs one call of the other
-// build then one of this one, and the ratio is this ÷ other (below 1: this one is faster); the
-// median over the rounds is robust to the shared machine's speed drifting.
+// (e.g. the commit before a change), paired in one process: each round runs one call of each
+// build back to back, and the ratio is this ÷ other (below 1: this one is faster); the median over
+// the rounds is robust to the shared machine's speed drifting. Half the rounds run the other build
+// first, half this one, so that going first or second does not favour either: the result is the
+// geometric mean of the two medians.
 //
 //   git worktree add /tmp/old 21a63f0 && ln -s "$PWD/node_modules" /tmp/old/node_modules
 //   (cd /tmp/old && node asm/build.mjs)
@@ -45,11 +47,23 @@ const theirs = otherModels.buildSeedModel(SIZE);
 const a = batchTensors(BATCH, SIZE);
 const b = otherModels.batchTensors(BATCH, SIZE);
 
+// this ÷ other from rounds in both orders: pairedRatio(a, b) is time(b) ÷ time(a).
+async function both(name: string, theirsFn: () => unknown, mineFn: () => unknown): Promise<PairedStats> {
+  const half = Math.ceil(rounds / 2);
+  const otherFirst = await pairedRatio(`${name} other first`, theirsFn, mineFn, half);
+  const thisFirst = await pairedRatio(`${name} this first`, mineFn, theirsFn, half);
+  return {
+    median: Math.sqrt(otherFirst.median / thisFirst.median),
+    min: Math.min(otherFirst.min, 1 / thisFirst.max),
+    max: Math.max(otherFirst.max, 1 / thisFirst.min),
+    rounds: 2 * half,
+  };
+}
 const results: [string, PairedStats][] = [];
-results.push(['training step', await pairedRatio('train', () => theirs.trainOnBatch(b.x, b.y), () => mine.trainOnBatch(a.x, a.y), rounds)]);
-results.push(['inference', await pairedRatio('infer', () => theirs.predict(b.x, { batchSize: BATCH }), () => mine.predict(a.x, { batchSize: BATCH }), rounds)]);
+results.push(['training step', await both('train', () => theirs.trainOnBatch(b.x, b.y), () => mine.trainOnBatch(a.x, a.y))]);
+results.push(['inference', await both('infer', () => theirs.predict(b.x, { batchSize: BATCH }), () => mine.predict(a.x, { batchSize: BATCH }))]);
 console.log(`this build: ${JSON.stringify(getBackendConfig())}; other: ${other}`);
-console.log(`seed model, batch ${BATCH}, ${SIZE}×${SIZE}×3, ${rounds} paired rounds; time(this) ÷ time(other), median [min, max]:`);
+console.log(`seed model, batch ${BATCH}, ${SIZE}×${SIZE}×3, ${results[0][1].rounds} paired rounds (half in each order); time(this) ÷ time(other), geometric mean of the two orders' medians [min, max]:`);
 for (const [what, r] of results) console.log(`  ${what.padEnd(14)} ${r.median.toFixed(3)} [${r.min.toFixed(3)}, ${r.max.toFixed(3)}]`);
 shutdownEngineThreads();
 process.exit(0);
