@@ -1,27 +1,41 @@
-// Compiles asm/gemm.ts, asm/conv.ts and asm/elementwise.ts (AssemblyScript) to WebAssembly twice,
-// with and without relaxed SIMD (fused multiply-add in the GEMM and convolution tiles), and writes
-// both as base64 into src/backend/wasm/gemm-wasm.generated.ts, so tsup bundles them into dist/ and
-// tsx-run tests import them without a separate .wasm file. The runtime takes the relaxed build
-// where WebAssembly.validate accepts it (src/backend/wasm/gemm-fast.ts). Run by
-// `npm run build:wasm` (pretest, prebuild).
+// Compiles the AssemblyScript kernels (the entries of asm/asconfig.json) to WebAssembly twice, with
+// and without relaxed SIMD (fused multiply-add in the GEMM and convolution tiles), and writes
+//   src/backend/wasm/engine-wasm.generated.ts     both builds as base64, so tsup bundles them into
+//                                                 dist/ and tsx-run tests need no .wasm file;
+//   src/backend/wasm/engine-exports.generated.ts  the typed interface: every exported function with
+//                                                 its parameters (read from the entries' source), the
+//                                                 job table the worker threads run by index, and the
+//                                                 constants of asm/geometry.ts.
+// So a job's arguments are checked by TypeScript against the AssemblyScript signature, and the
+// geometry word offsets are written once (asm/geometry.ts). Run by `npm run build:wasm`
+// (pretest, prebuild).
 import asc from 'assemblyscript/asc';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const out = resolve(root, 'src/backend/wasm/gemm-wasm.generated.ts');
+const outWasm = resolve(root, 'src/backend/wasm/engine-wasm.generated.ts');
+const outExports = resolve(root, 'src/backend/wasm/engine-exports.generated.ts');
+const entries = JSON.parse(readFileSync(resolve(root, 'asm/asconfig.json'), 'utf8')).entries.map((e) => `asm/${e.replace(/^\.\//, '')}`);
+
+function fail(message) {
+  console.error(`build:wasm: ${message}`);
+  process.exit(1);
+}
 
 async function compile(extraFeatures) {
   let wasm;
-  const args = ['asm/gemm.ts', 'asm/conv.ts', 'asm/elementwise.ts', '--config', 'asm/asconfig.json', '--outFile', 'gemm.wasm'];
+  const args = [...entries, '--config', 'asm/asconfig.json', '--outFile', 'engine.wasm'];
   for (const f of extraFeatures) args.push('--enable', f);
   const { error, stderr } = await asc.main(args, {
     readFile: (name, baseDir) => {
       try {
         return readFileSync(resolve(root, baseDir, name), 'utf8');
-      } catch {
-        return null;
+      } catch (e) {
+        // asc probes several paths per import; a missing one is its signal to try the next.
+        if (e.code === 'ENOENT') return null;
+        throw e;
       }
     },
     writeFile: (name, contents) => {
@@ -31,10 +45,88 @@ async function compile(extraFeatures) {
   });
   if (error || !wasm) {
     console.error(stderr.toString());
-    console.error(`build:wasm: asc failed${extraFeatures.length ? ` (--enable ${extraFeatures.join(' ')})` : ''}: ${error ? error.message : 'no .wasm emitted'}`);
-    process.exit(1);
+    fail(`asc failed${extraFeatures.length ? ` (--enable ${extraFeatures.join(' ')})` : ''}: ${error ? error.message : 'no .wasm emitted'}`);
   }
   return wasm;
+}
+
+// TypeScript types of the AssemblyScript parameter types a JS caller can pass.
+const SCALAR = { i32: 'number', u32: 'number', usize: 'number', f32: 'number', f64: 'number', bool: '0 | 1' };
+
+/** Every `export function` of the entries: name, typed parameters, result; v128 ones are skipped (not callable from JS). */
+function readExports() {
+  const fns = [];
+  for (const file of entries) {
+    const text = readFileSync(resolve(root, file), 'utf8');
+    for (const m of text.matchAll(/^export function (\w+)\(([^)]*)\)\s*:\s*(\w+)/gm)) {
+      const [, name, paramText, result] = m;
+      const params = paramText.split(',').map((p) => p.trim()).filter(Boolean).map((p) => {
+        const [pname, ptype] = p.split(':').map((s) => s.trim());
+        return { name: pname, type: ptype };
+      });
+      if (params.some((p) => p.type === 'v128') || result === 'v128') continue;
+      for (const p of params) if (!(p.type in SCALAR)) fail(`${file}: ${name}(${p.name}: ${p.type}): no TypeScript type for ${p.type}`);
+      if (result !== 'void' && !(result in SCALAR)) fail(`${file}: ${name} returns ${result}: no TypeScript type for it`);
+      if (fns.some((f) => f.name === name)) fail(`${file}: ${name} is exported twice`);
+      fns.push({ name, params, result, file });
+    }
+  }
+  return fns;
+}
+
+/** The `export const NAME: i32 = N;` lines of asm/geometry.ts. */
+function readConstants() {
+  const text = readFileSync(resolve(root, 'asm/geometry.ts'), 'utf8');
+  return [...text.matchAll(/^export const (\w+): i32 = (-?\d+);/gm)].map(([, name, value]) => ({ name, value: Number(value) }));
+}
+
+function exportsModule(fns, constants) {
+  const sig = (f) => `${f.name}(${f.params.map((p) => `${p.name}: ${SCALAR[p.type]}`).join(', ')}): ${f.result === 'void' ? 'void' : SCALAR[f.result]};`;
+  const jobs = fns.filter((f) => f.result === 'void');
+  const maxArgs = Math.max(...jobs.map((f) => f.params.length));
+  // One line per group: the word offsets read as a table, not as dozens of look-alike lines.
+  const group = (prefix) => constants.filter((c) => c.name.startsWith(prefix) && !c.name.endsWith('_WORDS'))
+    .map((c) => `${c.name.slice(prefix.length)}: ${c.value}`).join(', ');
+  const words = (prefix) => constants.find((c) => c.name === `${prefix}WORDS`)?.value ?? fail(`asm/geometry.ts has no ${prefix}WORDS`);
+  return `// Generated by asm/build.mjs from ${entries.join(', ')} and asm/geometry.ts: do not edit.
+
+/** The WebAssembly module's exports, as declared in asm/ (pointers: byte offsets into the shared memory). */
+export interface EngineExports {
+${fns.map((f) => `  /** ${f.file} */\n  ${sig(f)}`).join('\n')}
+}
+
+/**
+ * The exports a worker thread can run as a job (every export that returns nothing), by index:
+ * a job's kind is its name's position here, the same table on both sides of the control block.
+ */
+export const JOB_NAMES = [
+${jobs.map((f) => `  '${f.name}',`).join('\n')}
+] as const;
+
+/** Name of an export a job runs. */
+export type JobName = (typeof JOB_NAMES)[number];
+
+/** The typed argument list of job \`K\`, as its AssemblyScript signature declares it. */
+export type JobArgs<K extends JobName> = Parameters<EngineExports[K]>;
+
+/** Most arguments any job takes (the control block's argument words). */
+export const MAX_JOB_ARGS = ${maxArgs};
+
+/** Word offsets of the convolution geometry block (G_* of asm/geometry.ts). */
+export const CONV_GEOMETRY = { ${group('G_')} } as const;
+
+/** Words of the convolution geometry block. */
+export const CONV_GEOMETRY_WORDS = ${words('G_')};
+
+/** Word offsets of the max-pool geometry block (P_* of asm/geometry.ts). */
+export const POOL_GEOMETRY = { ${group('P_')} } as const;
+
+/** Words of the max-pool geometry block. */
+export const POOL_GEOMETRY_WORDS = ${words('P_')};
+
+/** Activation codes of activationForward and activationBackward (ACT_* of asm/geometry.ts). */
+export const ACTIVATION_CODE = { ${group('ACT_')} } as const;
+`;
 }
 
 const base = await compile([]);
@@ -43,18 +135,25 @@ const literal = (bytes) => {
   const lines = Buffer.from(bytes).toString('base64').match(/.{1,100}/g).map((l) => `  '${l}' +`).join('\n');
   return lines.slice(0, -2);
 };
-const text = `// Generated by asm/build.mjs from asm/gemm.ts, asm/conv.ts and asm/elementwise.ts: do not edit.
-/** The GEMM, convolution and element-wise WebAssembly module (SIMD, imported shared memory), base64 (${base.length} bytes). */
-export const gemmWasmBase64 =
+const wasmText = `// Generated by asm/build.mjs from ${entries.join(', ')}: do not edit.
+/** The engine's WebAssembly module (SIMD, imported shared memory), base64 (${base.length} bytes). */
+export const engineWasmBase64 =
 ${literal(base)};
 
 /** The same module built with relaxed SIMD (fused multiply-add), base64 (${relaxed.length} bytes). */
-export const gemmWasmRelaxedBase64 =
+export const engineWasmRelaxedBase64 =
 ${literal(relaxed)};
 `;
-let previous = '';
-try {
-  previous = readFileSync(out, 'utf8');
-} catch {}
-if (previous !== text) writeFileSync(out, text);
-console.log(`build:wasm: ${base.length} + ${relaxed.length} (relaxed SIMD) bytes -> ${out.slice(root.length + 1)}`);
+
+function writeIfChanged(file, text) {
+  let previous = '';
+  try {
+    previous = readFileSync(file, 'utf8');
+  } catch (e) {
+    if (e.code !== 'ENOENT') throw e;
+  }
+  if (previous !== text) writeFileSync(file, text);
+}
+writeIfChanged(outWasm, wasmText);
+writeIfChanged(outExports, exportsModule(readExports(), readConstants()));
+console.log(`build:wasm: ${base.length} + ${relaxed.length} (relaxed SIMD) bytes -> ${outWasm.slice(root.length + 1)}, interface -> ${outExports.slice(root.length + 1)}`);

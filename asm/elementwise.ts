@@ -4,13 +4,13 @@
 //   backward     dx = k·(dy − Σdy/R − xHat·Σ(dy·xHat)/R), k = γ·invStd  (f64 sums)
 //   relu         y = x > 0 ? x : 0;  dx = x > 0 ? dy : 0  (NaN → 0, as the reference)
 //   sigmoid/tanh y and dx from y, with a SIMD exp (at the end of this file)
-//   max pool     y[o, c] = first max of the window in window order, NaN wins; argmax = flat x index
 // where r runs over every row (pixel) of C channels. Row-wise entry points take rows [r0, r1), so
 // threads can split the work by calling them with disjoint ranges; sums go to a per-call f64 array.
 // Max-pool backprop (a scatter into a fresh zeroed dx) is not here: the reference JS loop measured
 // faster than copying dy and argmax in, zeroing dx in wasm and copying it out.
 // Pointers are byte offsets into the shared memory laid out by src/backend/wasm/elementwise-fast.ts.
 
+import { ACT_SIGMOID } from './geometry';
 import { madd } from './gemm';
 
 /** acc[c] += Σ_r x[r, c] (f64), rows [r0, r1) of C channels. */
@@ -194,236 +194,6 @@ export function reluBackward(dy: usize, x: usize, i0: i32, i1: i32, dx: usize): 
 }
 
 // Word offsets of the max-pool geometry block (src/backend/wasm/elementwise-fast.ts writes it).
-const P_H: i32 = 0;
-const P_W: i32 = 1;
-const P_C: i32 = 2;
-const P_OH: i32 = 3;
-const P_OW: i32 = 4;
-const P_KH: i32 = 5;
-const P_KW: i32 = 6;
-const P_SH: i32 = 7;
-const P_SW: i32 = 8;
-const P_PT: i32 = 9;
-const P_PL: i32 = 10;
-const P_X: i32 = 11;
-const P_Y: i32 = 12;
-const P_ARGMAX: i32 = 13;
-
-// @ts-ignore: decorator
-@inline
-function gi(g: usize, i: i32): i32 {
-  return load<i32>(g + (<usize>i << 2));
-}
-
-/**
- * Max pooling of output rows (n, oh) in [q0, q1): y = the first maximum in window order, a NaN
- * replacing any number (so the first NaN wins), argmax its flat index in x; -Infinity and -1
- * where a window holds no input cell.
- */
-export function maxPool(g: usize, q0: i32, q1: i32): void {
-  const H = gi(g, P_H), W = gi(g, P_W), C = gi(g, P_C), OH = gi(g, P_OH), OW = gi(g, P_OW);
-  const KH = gi(g, P_KH), KW = gi(g, P_KW), sh = gi(g, P_SH), sw = gi(g, P_SW), pt = gi(g, P_PT), pl = gi(g, P_PL);
-  const x = <usize>gi(g, P_X), y = <usize>gi(g, P_Y), am = <usize>gi(g, P_ARGMAX);
-  const C4 = C & ~3;
-  const lanes = i32x4(0, 1, 2, 3);
-  for (let q = q0; q < q1; q++) {
-    const n = q / OH;
-    const oh = q - n * OH;
-    const ihLo = max(oh * sh - pt, 0);
-    const ihHi = min(oh * sh - pt + KH, H);
-    for (let ow = 0; ow < OW; ow++) {
-      const iwLo = max(ow * sw - pl, 0);
-      const iwHi = min(ow * sw - pl + KW, W);
-      const o = (<usize>(q * OW + ow) * <usize>C) << 2;
-      if (ihLo >= ihHi || iwLo >= iwHi) {
-        for (let c = 0; c < C; c++) {
-          store<f32>(y + o + (<usize>c << 2), -Infinity);
-          store<i32>(am + o + (<usize>c << 2), -1);
-        }
-        continue;
-      }
-      const first = ((n * H + ihLo) * W + iwLo) * C;
-      let c = 0;
-      for (; c < C4; c += 4) {
-        let best = v128.load(x + (<usize>(first + c) << 2));
-        let arg = i32x4.add(i32x4.splat(first + c), lanes);
-        for (let ih = ihLo; ih < ihHi; ih++) {
-          for (let iw = ih == ihLo ? iwLo + 1 : iwLo; iw < iwHi; iw++) {
-            const src = ((n * H + ih) * W + iw) * C + c;
-            const v = v128.load(x + (<usize>src << 2));
-            const take = v128.or(f32x4.gt(v, best), v128.andnot(f32x4.eq(best, best), f32x4.eq(v, v)));
-            best = v128.bitselect(v, best, take);
-            arg = v128.bitselect(i32x4.add(i32x4.splat(src), lanes), arg, take);
-          }
-        }
-        v128.store(y + o + (<usize>c << 2), best);
-        v128.store(am + o + (<usize>c << 2), arg);
-      }
-      for (; c < C; c++) {
-        let best = load<f32>(x + (<usize>(first + c) << 2));
-        let arg = first + c;
-        for (let ih = ihLo; ih < ihHi; ih++) {
-          for (let iw = ih == ihLo ? iwLo + 1 : iwLo; iw < iwHi; iw++) {
-            const src = ((n * H + ih) * W + iw) * C + c;
-            const v = load<f32>(x + (<usize>src << 2));
-            if (v > best || (v != v && best == best)) {
-              best = v;
-              arg = src;
-            }
-          }
-        }
-        store<f32>(y + o + (<usize>c << 2), best);
-        store<i32>(am + o + (<usize>c << 2), arg);
-      }
-    }
-  }
-}
-
-// Fused training-mode batch norm → relu (or linear) → max pool over windows that do not overlap
-// (strides = pool size, 'valid'): the same values, in the same f32 operations, as batchNormApply,
-// reluForward, maxPool and their backward passes one after the other, without the full-size
-// intermediates. z = γ·((x − mean)·invStd) + β, a = relu ? (z > 0 ? z : 0) : z.
-
-/** Pooled rows (n, oh) in [q0, q1) of max(a) over each window: y and argmax (flat x index) as maxPool. */
-export function bnActMaxPool(g: usize, q0: i32, q1: i32, mean: usize, invStd: usize, gamma: usize, beta: usize, relu: bool): void {
-  const H = gi(g, P_H), W = gi(g, P_W), C = gi(g, P_C), OH = gi(g, P_OH), OW = gi(g, P_OW);
-  const KH = gi(g, P_KH), KW = gi(g, P_KW), sh = gi(g, P_SH), sw = gi(g, P_SW);
-  const x = <usize>gi(g, P_X), y = <usize>gi(g, P_Y), am = <usize>gi(g, P_ARGMAX);
-  const C4 = C & ~3;
-  const lanes = i32x4(0, 1, 2, 3);
-  const zero = f32x4.splat(0);
-  for (let q = q0; q < q1; q++) {
-    const n = q / OH;
-    const oh = q - n * OH;
-    const ih0 = oh * sh;
-    for (let ow = 0; ow < OW; ow++) {
-      const iw0 = ow * sw;
-      const o = (<usize>(q * OW + ow) * <usize>C) << 2;
-      let c = 0;
-      for (; c < C4; c += 4) {
-        const k = <usize>c << 2;
-        const mv = v128.load(mean + k), sv = v128.load(invStd + k), gv = v128.load(gamma + k), bv = v128.load(beta + k);
-        let best = zero;
-        let arg = zero;
-        for (let i = 0; i < KH; i++) {
-          for (let j = 0; j < KW; j++) {
-            const src = ((n * H + ih0 + i) * W + iw0 + j) * C + c;
-            let v = f32x4.add(f32x4.mul(gv, f32x4.mul(f32x4.sub(v128.load(x + (<usize>src << 2)), mv), sv)), bv);
-            if (relu) v = v128.and(v, f32x4.gt(v, zero));
-            const idx = i32x4.add(i32x4.splat(src), lanes);
-            if (i == 0 && j == 0) {
-              best = v;
-              arg = idx;
-              continue;
-            }
-            const take = v128.or(f32x4.gt(v, best), v128.andnot(f32x4.eq(best, best), f32x4.eq(v, v)));
-            best = v128.bitselect(v, best, take);
-            arg = v128.bitselect(idx, arg, take);
-          }
-        }
-        v128.store(y + o + k, best);
-        v128.store(am + o + k, arg);
-      }
-      for (; c < C; c++) {
-        const k = <usize>c << 2;
-        const m = load<f32>(mean + k), s = load<f32>(invStd + k), gm = load<f32>(gamma + k), bt = load<f32>(beta + k);
-        let best: f32 = 0;
-        let arg = 0;
-        for (let i = 0; i < KH; i++) {
-          for (let j = 0; j < KW; j++) {
-            const src = ((n * H + ih0 + i) * W + iw0 + j) * C + c;
-            let v = gm * ((load<f32>(x + (<usize>src << 2)) - m) * s) + bt;
-            if (relu) v = v > 0 ? v : 0;
-            if ((i == 0 && j == 0) || v > best || (v != v && best == best)) {
-              best = v;
-              arg = src;
-            }
-          }
-        }
-        store<f32>(y + o + k, best);
-        store<i32>(am + o + k, arg);
-      }
-    }
-  }
-}
-
-// xHat = (x − mean)·invStd at the argmax cell of pooled element i (channel byte offset q).
-// @ts-ignore: decorator
-@inline
-function argmaxXHat(x: usize, am: usize, i: usize, mean: usize, invStd: usize, q: usize): f32 {
-  const cell = <usize>load<i32>(am + (i << 2));
-  return (load<f32>(x + (cell << 2)) - load<f32>(mean + q)) * load<f32>(invStd + q);
-}
-
-// relu' at a cell: z = γ·xHat + β > 0 (NaN: no).
-// @ts-ignore: decorator
-@inline
-function reluPasses(h: f32, gamma: usize, beta: usize, q: usize): bool {
-  return load<f32>(gamma + q) * h + load<f32>(beta + q) > 0;
-}
-
-/**
- * Backward sums over pooled rows [q0, q1): acc[c] += Σ dz and acc[C + c] += Σ dz·xHat (f64), where
- * dz is the pooled gradient at its argmax cell, masked by relu' (z > 0); every other cell's dz is 0.
- */
-export function bnActPoolBackwardSums(g: usize, q0: i32, q1: i32, dy: usize, mean: usize, invStd: usize, gamma: usize, beta: usize, relu: bool, acc: usize): void {
-  const C = gi(g, P_C), OW = gi(g, P_OW);
-  const x = <usize>gi(g, P_X), am = <usize>gi(g, P_ARGMAX);
-  const accX = acc + (<usize>C << 3);
-  for (let e = <usize>(q0 * OW * C); e < <usize>(q1 * OW * C); e += <usize>C) {
-    for (let c = 0; c < C; c++) {
-      const q = <usize>c << 2;
-      const h = argmaxXHat(x, am, e + <usize>c, mean, invStd, q);
-      if (relu && !reluPasses(h, gamma, beta, q)) continue;
-      const d = <f64>load<f32>(dy + ((e + <usize>c) << 2));
-      const a = acc + (<usize>c << 3);
-      const b = accX + (<usize>c << 3);
-      store<f64>(a, load<f64>(a) + d);
-      store<f64>(b, load<f64>(b) + d * <f64>h);
-    }
-  }
-}
-
-/** dx = k·((0 − meanDz) − xHat·meanDzX) for input rows [r0, r1): every cell as if its dz were 0. */
-export function bnBackwardApplyZero(x: usize, mean: usize, invStd: usize, k: usize, meanDz: usize, meanDzX: usize, C: i32, r0: i32, r1: i32, dx: usize): void {
-  const C4 = C & ~3;
-  const rowBytes = <usize>C << 2;
-  const zero = f32x4.splat(0);
-  for (let o = <usize>r0 * rowBytes; o < <usize>r1 * rowBytes; o += rowBytes) {
-    let c = 0;
-    for (; c < C4; c += 4) {
-      const q = <usize>c << 2;
-      const h = f32x4.mul(f32x4.sub(v128.load(x + o + q), v128.load(mean + q)), v128.load(invStd + q));
-      const t = f32x4.sub(f32x4.sub(zero, v128.load(meanDz + q)), f32x4.mul(h, v128.load(meanDzX + q)));
-      v128.store(dx + o + q, f32x4.mul(v128.load(k + q), t));
-    }
-    for (; c < C; c++) {
-      const q = <usize>c << 2;
-      const h = (load<f32>(x + o + q) - load<f32>(mean + q)) * load<f32>(invStd + q);
-      const t: f32 = (<f32>0 - load<f32>(meanDz + q)) - h * load<f32>(meanDzX + q);
-      store<f32>(dx + o + q, load<f32>(k + q) * t);
-    }
-  }
-}
-
-/** dx at each argmax cell of pooled rows [q0, q1) = k·((dz − meanDz) − xHat·meanDzX), over bnBackwardApplyZero's value. */
-export function bnActPoolBackwardScatter(
-  g: usize, q0: i32, q1: i32, dy: usize, mean: usize, invStd: usize, gamma: usize, beta: usize, relu: bool,
-  k: usize, meanDz: usize, meanDzX: usize, dx: usize,
-): void {
-  const C = gi(g, P_C), OW = gi(g, P_OW);
-  const x = <usize>gi(g, P_X), am = <usize>gi(g, P_ARGMAX);
-  for (let e = <usize>(q0 * OW * C); e < <usize>(q1 * OW * C); e += <usize>C) {
-    for (let c = 0; c < C; c++) {
-      const q = <usize>c << 2;
-      const h = argmaxXHat(x, am, e + <usize>c, mean, invStd, q);
-      if (relu && !reluPasses(h, gamma, beta, q)) continue;
-      const d = load<f32>(dy + ((e + <usize>c) << 2));
-      const t = (d - load<f32>(meanDz + q)) - h * load<f32>(meanDzX + q);
-      store<f32>(dx + (<usize>load<i32>(am + ((e + <usize>c) << 2)) << 2), load<f32>(k + q) * t);
-    }
-  }
-}
 
 // Sigmoid and tanh, f32x4. exp is Cephes' expf: x = n·ln2 + r (|r| ≤ ½ln2, ln2 in two parts),
 // e^r by a degree-7 polynomial (fused multiply-adds in the relaxed build), 2^n built in the
@@ -476,22 +246,22 @@ function tanhV(x: v128): v128 {
   return v128.bitselect(x, v128.or(mag, v128.and(x, i32x4.splat(0x80000000))), f32x4.ne(x, x));
 }
 
-/** y[i] = sigmoid(x[i]) (kind 0) or tanh(x[i]) (kind 1) for i in [i0, i1). */
+/** y[i] = sigmoid(x[i]) (ACT_SIGMOID) or tanh(x[i]) (ACT_TANH) for i in [i0, i1). */
 export function activationForward(kind: i32, x: usize, i0: i32, i1: i32, y: usize): void {
   let i = i0;
   for (; i + 4 <= i1; i += 4) {
     const o = <usize>i << 2;
     const v = v128.load(x + o);
-    v128.store(y + o, kind == 0 ? sigmoidV(v) : tanhV(v));
+    v128.store(y + o, kind == ACT_SIGMOID ? sigmoidV(v) : tanhV(v));
   }
   for (; i < i1; i++) {
     const o = <usize>i << 2;
     const v = f32x4.splat(load<f32>(x + o));
-    store<f32>(y + o, f32x4.extract_lane(kind == 0 ? sigmoidV(v) : tanhV(v), 0));
+    store<f32>(y + o, f32x4.extract_lane(kind == ACT_SIGMOID ? sigmoidV(v) : tanhV(v), 0));
   }
 }
 
-/** dx[i] = dy[i]·y[i]·(1 − y[i]) (kind 0, sigmoid) or dy[i]·(1 − y[i]²) (kind 1, tanh), i in [i0, i1). */
+/** dx[i] = dy[i]·y[i]·(1 − y[i]) (ACT_SIGMOID) or dy[i]·(1 − y[i]²) (ACT_TANH), i in [i0, i1). */
 export function activationBackward(kind: i32, dy: usize, y: usize, i0: i32, i1: i32, dx: usize): void {
   const one = f32x4.splat(1);
   let i = i0;
@@ -499,12 +269,12 @@ export function activationBackward(kind: i32, dy: usize, y: usize, i0: i32, i1: 
     const o = <usize>i << 2;
     const v = v128.load(y + o);
     const d = v128.load(dy + o);
-    v128.store(dx + o, kind == 0 ? f32x4.mul(f32x4.mul(d, v), f32x4.sub(one, v)) : f32x4.mul(d, f32x4.sub(one, f32x4.mul(v, v))));
+    v128.store(dx + o, kind == ACT_SIGMOID ? f32x4.mul(f32x4.mul(d, v), f32x4.sub(one, v)) : f32x4.mul(d, f32x4.sub(one, f32x4.mul(v, v))));
   }
   for (; i < i1; i++) {
     const o = <usize>i << 2;
     const v = load<f32>(y + o);
     const d = load<f32>(dy + o);
-    store<f32>(dx + o, kind == 0 ? d * v * (1 - v) : d * (1 - v * v));
+    store<f32>(dx + o, kind == ACT_SIGMOID ? d * v * (1 - v) : d * (1 - v * v));
   }
 }

@@ -3,7 +3,9 @@
 // and the Dense layer. Best of several timed runs after a warm-up.
 // Run: npx tsx bench/gemm.ts [--quick]
 import { gemmReference, type Gemm } from '../src/backend/gemm.js';
-import { gemmFast, gemmInfo, setGemmThreads, shutdownGemmThreads } from '../src/backend/wasm/gemm-fast.js';
+import { setBackend } from '../src/backend/index.js';
+import { engineInfo, shutdownEngineThreads } from '../src/backend/wasm/engine.js';
+import { gemmFast } from '../src/backend/wasm/gemm.js';
 
 interface Shape {
   name: string;
@@ -56,14 +58,14 @@ for (const s of shapes) {
   const b = random(s.k * s.n);
   const c = new Float32Array(s.m * s.n);
   const ref = quick ? NaN : gflops(gemmReference, s, a, b, c, 300);
-  setGemmThreads(1);
+  setBackend('cpu', { threads: 1 });
   const one = gflops(gemmFast, s, a, b, c, quick ? 150 : 600);
-  setGemmThreads(2);
+  setBackend('cpu', { threads: 2 });
   const two = gflops(gemmFast, s, a, b, c, quick ? 150 : 600);
   rows.push([s.name, `${s.m}`, `${s.n}`, `${s.k}`, ref.toFixed(1), one.toFixed(1), two.toFixed(1)]);
 }
-shutdownGemmThreads();
+shutdownEngineThreads();
 
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-console.log(`gemmInfo: ${JSON.stringify(gemmInfo())}; GFLOP/s (2·m·n·k / best time)`);
+console.log(`engineInfo: ${JSON.stringify(engineInfo())}; GFLOP/s (2·m·n·k / best time)`);
 for (const r of rows) console.log(r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  '));

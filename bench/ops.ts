@@ -2,7 +2,7 @@
 // apart, as a tscnn backend op (called directly) and as the same computation in tfjs.
 import { conv2dInfo, type Backend } from '../src/index.js';
 import { OutputArena } from '../src/backend/arena.js';
-import { residentCopy } from '../src/backend/wasm/gemm-fast.js';
+import { residentCopy } from '../src/backend/wasm/resident.js';
 import { gradFunc, tf } from './peers.js';
 
 export interface OpSpec {

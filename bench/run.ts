@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OutputArena } from '../src/backend/arena.js';
-import { gemmInfo, getBackend, listBackends, setBackend, type Backend, type BackendName } from '../src/index.js';
+import { engineInfo, getBackend, listBackends, setBackend, type Backend, type BackendName } from '../src/index.js';
 import { measure, pairedRatio, type MeasureOptions, type PairedStats, type Stats } from './harness.js';
 import { benchControls } from './controls.js';
 import { batchTensors, buildSeedModel, instrument, randomBatch, type LayerTiming } from './models.js';
@@ -417,8 +417,8 @@ md.push('');
 md.push(`- Machine: ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} logical cores (os.availableParallelism ${os.availableParallelism()}), ${num(os.totalmem() / 2 ** 30)} GiB RAM, ${os.platform()} ${os.release()}`);
 md.push(`- Node ${process.version}; tscnn backends: ${[...backends.keys()].map((n) => (n === DEFAULT_BACKEND ? `**${n}** (default)` : n)).join(', ')}`);
 {
-  const g = gemmInfo();
-  md.push(`- tscnn WebAssembly: ${g.simd ? `SIMD, ${g.relaxedSimd ? 'relaxed SIMD (fused multiply-add)' : 'plain SIMD (TSCNN_WASM_RELAXED=0 or not accepted here)'}, ${g.threads} threads` : 'not available (TypeScript fallback)'}`);
+  const g = engineInfo();
+  md.push(`- tscnn WebAssembly: ${g.simd ? `SIMD, ${g.relaxedSimd ? 'relaxed SIMD (fused multiply-add)' : 'plain SIMD (relaxedSimd off, or auto where this Node does not accept relaxed SIMD)'}, ${g.threads} threads` : 'not available (TypeScript fallback)'}`);
 }
 md.push(`- Peers in the same process: TensorFlow.js ${tf.version.tfjs} — \`tfjs-wasm\` (@tensorflow/tfjs-backend-wasm, XNNPACK, SIMD ${wasmInfo.simd ? 'on' : 'off'}, ${wasmInfo.threads ? 'multi-threaded' : 'one thread'}) and \`tfjs-cpu\` (pure JS).`);
 md.push(

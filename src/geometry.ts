@@ -97,3 +97,8 @@ export function conv2dInfo(
     padRight: w.padAfter,
   };
 }
+
+/** Whether a convolution is a 1×1 stride-1 unpadded one: its im2col columns are its input rows. */
+export function isPointwise(info: Conv2DInfo): boolean {
+  return info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1 && info.padTop === 0 && info.padLeft === 0;
+}

@@ -1,5 +1,9 @@
 export { tensor, Tensor, shapeSize, type NdarrayView, type NdarrayLike, type Rank, type Shape, type ShapeMap, type TensorLike, type Tensor0D, type Tensor1D, type Tensor2D, type Tensor3D, type Tensor4D } from './tensor.js';
-export { setBackend, getBackend, listBackends, loadGpuBackend, gemmInfo, setGemmThreads, shutdownGemmThreads, type Backend, type BackendName, type ActivationKind } from './backend/index.js';
+export {
+  setBackend, getBackend, getBackendConfig, listBackends, loadGpuBackend, engineInfo, shutdownEngineThreads,
+  type Backend, type BackendName, type BackendConfig, type ActivationKind, type CpuBackendOptions, type CpuBackendConfig,
+  type EngineInfo, type RelaxedSimdSetting, type WinogradSetting,
+} from './backend/index.js';
 export { conv2dInfo, axisGeometry, type Conv2DInfo, type Padding } from './geometry.js';
 export { setSeed, Random } from './util/random.js';
 export { Sequential, History, type CompileArgs, type FitArgs, type BatchDataset, type ClassWeight } from './model/sequential.js';

@@ -5,8 +5,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createCpuBackend, referenceBackend } from '../src/backend/index.js';
-import { convFast, setWinograd, setWinograd4, useWinograd } from '../src/backend/wasm/conv-fast.js';
-import { gemmFast, gemmInfo, setGemmThreads } from '../src/backend/wasm/gemm-fast.js';
+import { setBackend } from '../src/backend/index.js';
+import { convFast } from '../src/backend/wasm/conv-fast.js';
+import { useWinograd } from '../src/backend/wasm/conv-plan.js';
+import { engineInfo } from '../src/backend/wasm/engine.js';
+import { gemmFast } from '../src/backend/wasm/gemm.js';
 import { conv2dInfo, type Conv2DInfo, type Padding } from '../src/geometry.js';
 import { assertClose, randomArray } from './helpers.js';
 
@@ -146,18 +149,17 @@ function check(t: Case, seed: number): void {
 }
 
 test('the WebAssembly convolutions run here (not the fallback)', () => {
-  assert.ok(gemmInfo().simd, JSON.stringify(gemmInfo()));
+  assert.ok(engineInfo().simd, JSON.stringify(engineInfo()));
   const info = conv2dInfo([1, 4, 4, 2], [3, 3], 3, [1, 1], 'same');
   assert.ok(convFast.conv2d(randomArray(32, 1), randomArray(54, 2), info, null, false) instanceof Float32Array);
 });
 
 function withThreads(count: number, body: () => void): void {
-  const before = gemmInfo().threads;
-  setGemmThreads(count);
+  setBackend('cpu', { threads: count });
   try {
     body();
   } finally {
-    setGemmThreads(before);
+    setBackend('cpu');
   }
 }
 
@@ -184,18 +186,18 @@ test('Winograd (forward and both gradients): runs for 3×3 stride-1 layers with 
   const y = fast.conv2d(x, w, info);
   const dx = fast.conv2dBackpropInput(dy, w, info);
   const dw = fast.conv2dBackpropFilter(x, dy, info);
-  setWinograd(false);
+  setBackend('cpu', { winograd: 0 });
   try {
     assertClose(y, fast.conv2d(x, w, info), tolerance(9 * 16), 'forward: Winograd = im2col');
     assertClose(dx, fast.conv2dBackpropInput(dy, w, info), tolerance(9 * 24 * 16), 'input gradient: Winograd = im2col');
     assertClose(dw, fast.conv2dBackpropFilter(x, dy, info), tolerance(4 * 11 * 10), 'filter gradient: Winograd = im2col');
   } finally {
-    setWinograd(true);
+    setBackend('cpu');
   }
 });
 
-test('Winograd F(4×4, 3×3) (opt-in, TSCNN_WINOGRAD=4): forward and input gradient = reference within 20× the im2col tolerance', () => {
-  setWinograd4(true);
+test('Winograd F(4×4, 3×3) (opt-in, winograd: 4): forward and input gradient = reference within 20× the im2col tolerance', () => {
+  setBackend('cpu', { winograd: 4 });
   try {
     for (const [n, h, w, c, f, pad] of [[1, 5, 7, 4, 12, 'same'], [3, 9, 6, 8, 4, 'valid'], [2, 1, 1, 8, 8, 'same'], [4, 15, 14, 32, 64, 'same'], [2, 13, 10, 16, 20, 'valid']] as const) {
       const info = conv2dInfo([n, h, w, c], [3, 3], f, [1, 1], pad);
@@ -212,7 +214,7 @@ test('Winograd F(4×4, 3×3) (opt-in, TSCNN_WINOGRAD=4): forward and input gradi
       assertClose(fast.conv2dBackpropInput(dy, wt, info), ref.conv2dBackpropInput(dy, wt, info), loose(9 * c * f), `conv2dBackpropInput ${what}`);
     }
   } finally {
-    setWinograd4(false);
+    setBackend('cpu');
   }
 });
 

@@ -8,7 +8,9 @@ import * as assert from 'uvu/assert';
 import { createCpuBackend, referenceBackend } from '../src/backend/index.js';
 import { convFast } from '../src/backend/wasm/conv-fast.js';
 import { elementwiseFast } from '../src/backend/wasm/elementwise-fast.js';
-import { gemmFast, gemmInfo, setGemmThreads } from '../src/backend/wasm/gemm-fast.js';
+import { setBackend } from '../src/backend/index.js';
+import { engineInfo } from '../src/backend/wasm/engine.js';
+import { gemmFast } from '../src/backend/wasm/gemm.js';
 import { conv2dInfo, type Padding } from '../src/geometry.js';
 import { assertClose, assertIdentical, randomArray, rng } from './helpers.js';
 
@@ -23,12 +25,11 @@ function gaussian(n: number, seed: number, mean: number, std: number): Float32Ar
 }
 
 function withThreads(count: number, body: () => void): void {
-  const before = gemmInfo().threads;
-  setGemmThreads(count);
+  setBackend('cpu', { threads: count });
   try {
     body();
   } finally {
-    setGemmThreads(before);
+    setBackend('cpu');
   }
 }
 
@@ -69,7 +70,7 @@ function checkBatchNorm(rows: number, C: number, seed: number, mean = 0, std = 1
 }
 
 test('the WebAssembly element-wise kernels run here (not the fallback)', () => {
-  assert.ok(gemmInfo().simd, JSON.stringify(gemmInfo()));
+  assert.ok(engineInfo().simd, JSON.stringify(engineInfo()));
   assert.ok(elementwiseFast.relu(new Float32Array([1, -1])) instanceof Float32Array);
   assert.ok(elementwiseFast.batchNormTrain(new Float32Array([1, 2, 3, 4]), new Float32Array([1, 1]), new Float32Array(2), 2, 1e-3) !== null);
 });

@@ -3,7 +3,11 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gemmReference } from '../src/backend/gemm.js';
-import { gemmFast, gemmInfo, setGemmThreads, shutdownGemmThreads } from '../src/backend/wasm/gemm-fast.js';
+import { setBackend } from '../src/backend/index.js';
+import { cpuConfig } from '../src/backend/config.js';
+import { engineInfo, shutdownEngineThreads } from '../src/backend/wasm/engine.js';
+import { engineWasmRelaxedBase64 } from '../src/backend/wasm/engine-wasm.generated.js';
+import { gemmFast } from '../src/backend/wasm/gemm.js';
 
 // Deterministic uniform [-1, 1) values (mulberry32), so a failure reproduces.
 function random(size: number, seed: number): Float32Array {
@@ -53,40 +57,35 @@ function check(transA: boolean, transB: boolean, m: number, n: number, k: number
 
 const odd = [1, 3, 7, 17, 33, 65];
 
-test('gemmFast runs the SIMD WebAssembly kernel here, the relaxed-SIMD (fused multiply-add) build unless TSCNN_WASM_RELAXED=0', () => {
-  const info = gemmInfo();
+// Whether this process's V8 accepts relaxed SIMD before the engine starts (Node ≥ 22, or the flag set).
+const relaxedAccepted = (globalThis as unknown as { WebAssembly: { validate(b: Uint8Array): boolean } }).WebAssembly.validate(Buffer.from(engineWasmRelaxedBase64, 'base64'));
+
+test('gemmFast runs the SIMD WebAssembly kernel here; the relaxed-SIMD build where the relaxedSimd setting and this Node allow it', () => {
+  const info = engineInfo();
   assert.ok(info.simd, JSON.stringify(info));
   assert.ok(info.threads >= 1, JSON.stringify(info));
-  assert.is(info.relaxedSimd, process.env.TSCNN_WASM_RELAXED !== '0', JSON.stringify(info));
+  const setting = cpuConfig().relaxedSimd;
+  assert.is(info.relaxedSimd, setting === 'force' || (setting === 'auto' && relaxedAccepted), `${setting}: ${JSON.stringify(info)}`);
 });
 
-// The suite runs one build per process; the plain-SIMD build (what runtimes without relaxed SIMD
-// get) runs the GEMM, convolution and element-wise suites again in a child process.
-if (process.env.TSCNN_WASM_RELAXED !== '0') {
-  test('the plain-SIMD build (TSCNN_WASM_RELAXED=0) passes the gemm, conv-fast and elementwise-fast suites too', () => {
+// The suite runs one build per process; the other build (plain SIMD where relaxed runs, relaxed
+// forced where plain runs) runs the GEMM, convolution and element-wise suites again in a child.
+if (process.env.TSCNN_WASM_RELAXED === undefined) {
+  const other = engineInfo().relaxedSimd ? '0' : 'force';
+  test(`the other build (TSCNN_WASM_RELAXED=${other}) passes the gemm, conv-fast and elementwise-fast suites too`, () => {
     const child = spawnSync(process.execPath, ['--import', 'tsx', 'test/run.ts', 'gemm', 'conv-fast', 'elementwise-fast'], {
       cwd: fileURLToPath(new URL('..', import.meta.url)),
-      env: { ...process.env, TSCNN_WASM_RELAXED: '0' },
+      env: { ...process.env, TSCNN_WASM_RELAXED: other },
       encoding: 'utf8',
       timeout: 300_000,
     });
     const summary = /^(\d+) passed, (\d+) failed$/m.exec(child.stdout)?.slice(1).map(Number);
     assert.ok(child.status === 0 && summary && summary[0] > 10 && summary[1] === 0, `child: status ${child.status}, ${summary ?? 'no summary'}\n${child.stdout.slice(-3000)}${child.stderr.slice(-2000)}`);
   });
-
-  test('TSCNN_WASM_RELAXED other than 0 or 1 is an error naming the variable, not a silent fallback', () => {
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', "const g = await import('./src/backend/wasm/gemm-fast.ts'); g.gemmInfo();"], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
-      env: { ...process.env, TSCNN_WASM_RELAXED: 'yes' },
-      encoding: 'utf8',
-    });
-    assert.is.not(child.status, 0);
-    assert.match(child.stderr, /TSCNN_WASM_RELAXED must be 0 or 1, got "yes"/);
-  });
 }
 
 test('gemmFast = gemmReference: odd m, n, k, all transposes, accumulate on and off (1 thread)', () => {
-  setGemmThreads(1);
+  setBackend('cpu', { threads: 1 });
   let seed = 1;
   for (const transA of [false, true]) {
     for (const transB of [false, true]) {
@@ -122,7 +121,7 @@ test('gemmFast k=0 zeroes C unless accumulating; m=0 and n=0 are no-ops', () => 
 });
 
 test('gemmFast = gemmReference on the seed CNN shapes: conv1 forward, dW, dCols; dense (2 threads)', () => {
-  setGemmThreads(2);
+  setBackend('cpu', { threads: 2 });
   check(false, false, 20000, 16, 27, false, 101);
   check(true, false, 27, 16, 20000, true, 102);
   check(false, true, 20000, 27, 16, false, 103);
@@ -143,9 +142,9 @@ test('2 threads give the same bits as 1 thread when splitting m or n, and close 
     const b = random(k * n, 8);
     const c1 = random(m * n, 9);
     const c2 = c1.slice();
-    setGemmThreads(1);
+    setBackend('cpu', { threads: 1 });
     gemmFast(transA, transB, m, n, k, a, b, c1, true);
-    setGemmThreads(2);
+    setBackend('cpu', { threads: 2 });
     gemmFast(transA, transB, m, n, k, a, b, c2, true);
     const what = `threads 1 vs 2: transA=${transA} transB=${transB} m=${m} n=${n} k=${k}`;
     if (m >= n && m > 64) assert.equal(c2, c1, what);
@@ -155,26 +154,21 @@ test('2 threads give the same bits as 1 thread when splitting m or n, and close 
 });
 
 test('repeated calls reuse WebAssembly memory instead of growing it', () => {
-  setGemmThreads(2);
+  setBackend('cpu', { threads: 2 });
   const [m, n, k] = [2000, 64, 288];
   const a = random(m * k, 11);
   const b = random(k * n, 12);
   const c = new Float32Array(m * n);
   gemmFast(false, false, m, n, k, a, b, c, false);
   gemmFast(true, false, 100, 100, 100, a, b, c, false);
-  const held = gemmInfo().memoryBytes;
+  const held = engineInfo().memoryBytes;
   assert.ok(held > 0 && held < 64 * 1024 * 1024, `memory held ${held}`);
   for (let i = 0; i < 30; i++) {
     gemmFast(i % 2 === 0, i % 3 === 0, m, n, k, a, b, c, i % 2 === 1);
     gemmFast(false, false, 100, 100, 100, a, b, c, false);
   }
-  assert.is(gemmInfo().memoryBytes, held);
-  shutdownGemmThreads();
-});
-
-test('setGemmThreads rejects a bad count', () => {
-  assert.throws(() => setGemmThreads(0), /setGemmThreads: count must be an integer in \[1, 64\], got 0/);
-  assert.throws(() => setGemmThreads(1.5), /got 1.5/);
+  assert.is(engineInfo().memoryBytes, held);
+  shutdownEngineThreads();
 });
 
 test.run();

@@ -99,7 +99,7 @@ test('importing tscnn loads no gpu.js; setBackend(gpu) loads it', () => {
     'const before = loaded();',
     "m.setBackend('gpu', { mode: 'webasm' });",
     'console.log(JSON.stringify({ before, after: loaded() }));',
-    "m.setBackend('cpu'); m.shutdownGemmThreads();",
+    "m.setBackend('cpu'); m.shutdownEngineThreads();",
   ].join('\n');
   const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: root, encoding: 'utf8', timeout: 60_000 });
   assert.equal(JSON.parse(out.trim().split('\n').pop()!), { before: false, after: true });

@@ -1,13 +1,16 @@
-// Resident outputs (src/backend/arena.ts, src/backend/wasm/gemm-fast.ts): inside a model step the
+// Resident outputs (src/backend/arena.ts, src/backend/wasm/resident.ts): inside a model step the
 // WebAssembly ops write large outputs into regions of the engine's memory and read resident
 // inputs where they are. Each op must give the same bits as outside any arena, never write into
 // an input it reads in place, and no op's scratch may land on a region an arena still holds.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OutputArena } from '../src/backend/arena.js';
-import { convFast, setWinograd, setWinograd4, useWinograd } from '../src/backend/wasm/conv-fast.js';
+import { setBackend } from '../src/backend/index.js';
+import { convFast } from '../src/backend/wasm/conv-fast.js';
+import { useWinograd } from '../src/backend/wasm/conv-plan.js';
 import { elementwiseFast } from '../src/backend/wasm/elementwise-fast.js';
-import { getEngine, residentAt, residentBytes, residentCopy, setResidentOutputs } from '../src/backend/wasm/gemm-fast.js';
+import { getEngine } from '../src/backend/wasm/engine.js';
+import { residentAt, residentBytes, residentCopy } from '../src/backend/wasm/resident.js';
 import { conv2dInfo } from '../src/geometry.js';
 import { SGD } from '../src/train/optimizers.js';
 import { Tensor } from '../src/tensor.js';
@@ -75,8 +78,7 @@ test('every WebAssembly op: resident outputs and inputs give the same bits, inpu
   ] as const;
   for (const [info, x, w, b, dy, dp, pool, mode] of cases) {
     const tag = `${info.inChannels}→${info.outChannels} ${mode}`;
-    setWinograd(mode !== 'im2col');
-    setWinograd4(mode === 'winograd4');
+    setBackend('cpu', { winograd: mode === 'im2col' ? 0 : mode === 'winograd4' ? 4 : 2 });
     try {
       assert.is(useWinograd(info), mode.startsWith('winograd'), `${tag}: the path under test runs`);
       check(`conv2d ${tag}`, { x, w, b }, (i) => ({ y: convFast.conv2d(i.x as Float32Array, i.w as Float32Array, info, i.b as Float32Array, true) }));
@@ -96,8 +98,7 @@ test('every WebAssembly op: resident outputs and inputs give the same bits, inpu
         ...convFast.conv2dMaxPoolBackward(i.x as Float32Array, i.w as Float32Array, i.dp as Float32Array, i.y as Float32Array, i.a as Int32Array, info, true, { dx: true, dw: true, db: true })!,
       }));
     } finally {
-      setWinograd(true);
-      setWinograd4(false);
+      setBackend('cpu');
     }
   }
   const bn = elementwiseFast.batchNormTrain(x16, gamma, beta, 16, 1e-3)!;
@@ -154,12 +155,12 @@ test('regions: held ones survive other ops\' scratch; freed ones are reused, spl
   for (const arena of [a, b, held]) arena.clear();
   assert.ok(second.byteOffset > first.byteOffset);
   assert.is(residentBytes(), base, 'every region freed: the space went back to scratch');
-  setResidentOutputs(false);
+  setBackend('cpu', { residentOutputs: false });
   try {
     const y = new OutputArena().run(() => elementwiseFast.relu(x)!);
     assert.ok(!resident(y), 'switched off: outputs are copied out');
   } finally {
-    setResidentOutputs(true);
+    setBackend('cpu');
   }
 });
 

@@ -16,7 +16,7 @@ const MIN_ELEMENTS = 1 << 14;
 
 /**
  * Where resident outputs come from: regions of the WebAssembly engine's memory (byte offsets),
- * set by src/backend/wasm/gemm-fast.ts. An op whose kernel runs in that memory writes its output
+ * set by src/backend/wasm/engine.ts. An op whose kernel runs in that memory writes its output
  * straight into a region and returns a view of it; the next op reads it there: no copy out of
  * the memory and none back in (on the seed model ~100 MB of copies per training step).
  */

@@ -8,7 +8,7 @@ import { createCpuBackend, referenceBackend } from '../../src/backend/index.js';
 import { createGpuBackend, probeMode, type GpuBackend, type GpuMode } from '../../src/backend/gpu/index.js';
 import type { Backend } from '../../src/backend/types.js';
 import { convFast } from '../../src/backend/wasm/conv-fast.js';
-import { gemmFast } from '../../src/backend/wasm/gemm-fast.js';
+import { gemmFast } from '../../src/backend/wasm/gemm.js';
 import { assertClose, randomArray } from '../helpers.js';
 
 /** The specification every backend is compared with. */

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { CTL_WORDS, DEAD, DONE, type AdapterInfo, type Reply, type WebGpuWorkerData, type WireArg } from './webgpu-protocol.js';
 
 // gpu.js 'webgpu' kernels return Promises (readback is mapAsync) while the op table is synchronous. So a
 // worker thread owns the WebGPU device and runs gpu.js there; the calling thread posts each request and
@@ -9,255 +10,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 // the result into a shared buffer and bumped DONE. Replies (errors, counts) come back on a MessagePort
 // read synchronously with receiveMessageOnPort once DONE says they are there.
 
-// Int32 words of the control buffer.
-const DONE = 0;
-// Set by the worker as it exits: a caller blocked on DONE wakes and throws instead of waiting forever.
-const DEAD = 1;
-const CTL_WORDS = 16;
-
-/** The worker's answer to a request. */
-interface Reply {
-  seq: number;
-  error?: string;
-  /** Kernels alive in the worker's gpu.js instance. */
-  liveKernels: number;
-  /** GPU buffers alive on the worker's WebGPU device (created and not destroyed). */
-  deviceBuffers: number;
-  /** Kernel results the worker keeps on the device for the running op. */
-  heldResults: number;
-  adapter?: AdapterInfo | null;
-  reason?: string;
-}
-
-/** What the WebGPU adapter says about itself. */
-export interface AdapterInfo {
-  vendor: string;
-  architecture: string;
-  device: string;
-  description: string;
-  /** A software implementation (lavapipe/llvmpipe, SwiftShader, a fallback adapter), never a GPU. */
-  software: boolean;
-}
-
-/** A kernel argument as the worker receives it: [0, offset, length] in the shared data buffer, or [1, result id]. */
-type WireArg = [0, number, number] | [1, number];
-
-// Runs in the worker (CommonJS, eval). One request at a time, in the order posted: each message is chained
-// on the previous one's promise, so a buffer handover or a kernel destroy never overtakes a kernel run.
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { readFileSync } = require('node:fs');
-const { ctlBuffer, port, gpujsPath, contextPath, webgpuUrl, probeOnly } = workerData;
-const ctl = new Int32Array(ctlBuffer);
-let data = new Float32Array(0);
-let gpu = null;
-let WebGPUContext = null;
-const kernels = new Map();
-const modeKernels = new Map();
-const results = new Map();
-let liveBuffers = 0;
-let deferred = null;
-
-process.on('exit', () => {
-  Atomics.store(ctl, ${DEAD}, 1);
-  Atomics.notify(ctl, ${DONE});
-});
-
-function reply(seq, body) {
-  port.postMessage(Object.assign({
-    seq,
-    liveKernels: gpu ? gpu.kernels.length : 0,
-    deviceBuffers: liveBuffers,
-    heldResults: results.size,
-  }, deferred && !body.error ? { error: deferred } : {}, body));
-  deferred = null;
-  Atomics.store(ctl, ${DONE}, seq);
-  Atomics.notify(ctl, ${DONE});
-}
-
-const SOFTWARE = /llvmpipe|lavapipe|softpipe|swiftshader|software/i;
-
-// Whether the dynamic linker finds a loadable libvulkan.so.1 (Dawn unloads it again when it found no
-// driver). process.dlopen loads it, then rejects it for not being a Node addon: that rejection means it loaded.
-function vulkanLoaderLoads() {
-  try {
-    process.dlopen({ exports: {} }, 'libvulkan.so.1');
-    return true;
-  } catch (e) {
-    return /did not self-register/.test(String(e && e.message));
-  }
-}
-
-// Why requestAdapter() gave nothing, read off the shared objects Dawn loaded into this process.
-function noAdapterReason() {
-  let maps = '';
-  try { maps = readFileSync('/proc/self/maps', 'utf8'); } catch {}
-  const icds = [...new Set((maps.match(/libvulkan_\\w+\\.so[.\\d]*/g) || []))];
-  if (!/libvulkan\\.so/.test(maps) && !vulkanLoaderLoads()) {
-    return 'requestAdapter() resolved null: no Vulkan loader (libvulkan.so.1) could be loaded; install libvulkan1 and a Vulkan driver (no GPU: Mesa 25 lavapipe, see README "WebGPU")';
-  }
-  if (icds.length === 0) {
-    return 'requestAdapter() resolved null: the Vulkan loader found no driver (ICD); install one (no GPU: Mesa 25 lavapipe, see README "WebGPU"), or check VK_ICD_FILENAMES';
-  }
-  const lvp = icds.find((p) => /lvp/.test(p));
-  return 'requestAdapter() resolved null: Dawn rejected every Vulkan driver loaded (' + icds.join(', ') + ')' +
-    (lvp ? '; Debian 12\\'s own lavapipe (Mesa 22.3) is too old for Dawn, Mesa 25 from bookworm-backports works (README "WebGPU")' : '');
-}
-
-async function init(m) {
-  let api;
-  try {
-    api = await import(webgpuUrl);
-  } catch (e) {
-    return { adapter: null, reason: 'the webgpu package did not load: ' + (e && e.message) };
-  }
-  Object.assign(globalThis, api.globals);
-  if (!globalThis.navigator) globalThis.navigator = {};
-  Object.defineProperty(globalThis.navigator, 'gpu', { value: api.create([]), configurable: true });
-  const adapter = await navigator.gpu.requestAdapter();
-  if (!adapter) return { adapter: null, reason: noAdapterReason() };
-  const i = adapter.info || {};
-  const info = {
-    vendor: String(i.vendor || ''),
-    architecture: String(i.architecture || ''),
-    device: String(i.device || ''),
-    description: String(i.description || ''),
-  };
-  info.software = Boolean(i.isFallbackAdapter || adapter.isFallbackAdapter) || SOFTWARE.test(info.architecture + ' ' + info.device + ' ' + info.description);
-  if (probeOnly) return { adapter: info };
-  WebGPUContext = require(contextPath).WebGPUContext;
-  const { GPU } = require(gpujsPath);
-  const context = await WebGPUContext.acquire();
-  // gpu.js keeps no count of its device buffers: count them at the device every kernel shares.
-  const device = context.device;
-  const createBuffer = device.createBuffer.bind(device);
-  device.createBuffer = (descriptor) => {
-    const buffer = createBuffer(descriptor);
-    liveBuffers++;
-    const destroy = buffer.destroy.bind(buffer);
-    let alive = true;
-    buffer.destroy = () => {
-      if (alive) liveBuffers--;
-      alive = false;
-      destroy();
-    };
-    return buffer;
-  };
-  gpu = new GPU({ mode: 'webgpu' });
-  return { adapter: info };
-}
-
-function destroyKernel(key) {
-  const k = kernels.get(key);
-  if (!k) return;
-  kernels.delete(key);
-  const own = modeKernels.get(key);
-  modeKernels.delete(key);
-  k.destroy();
-  if (own && own !== k.kernel) own.destroy();
-}
-
-function argument(a) {
-  if (a[0] === 0) return data.subarray(a[1], a[1] + a[2]);
-  const r = results.get(a[1]);
-  if (!r) throw new Error('result ' + a[1] + ' is not on the device (released?)');
-  return r;
-}
-
-async function run(m) {
-  try {
-    await runKernel(m);
-  } catch (e) {
-    // A kernel that failed (or fell back) is not kept: the caller compiles it afresh next time.
-    destroyKernel(m.key);
-    const message = String((e && e.message) || e);
-    throw new Error(message.startsWith("kernel '") ? message : "kernel '" + m.name + "': " + message);
-  }
-}
-
-async function runKernel(m) {
-  let k = kernels.get(m.key);
-  if (!k) {
-    const fn = new Function('return (' + m.source + ')')();
-    k = gpu.createKernel(fn, {
-      output: [m.size],
-      constants: m.constants,
-      precision: 'single',
-      tactic: 'precision',
-      optimizeFloatMemory: false,
-      dynamicOutput: false,
-      dynamicArguments: false,
-      // Results stay on the device as buffers; immutable: each call gets a buffer of its own.
-      pipeline: true,
-      immutable: true,
-    });
-    kernels.set(m.key, k);
-    modeKernels.set(m.key, k.kernel);
-  }
-  const out = await k(...m.args.map(argument));
-  const ran = k.kernel;
-  if (ran.constructor.name !== 'WebGPUKernel') {
-    throw new Error("kernel '" + m.name + "' ran on " + ran.constructor.name + " instead of WebGPUKernel (mode 'webgpu'): " + (ran.fallbackReason || 'no reason given'));
-  }
-  if (!out || out.constructor.name !== 'WebGPUBufferResult') {
-    throw new Error("kernel '" + m.name + "' returned " + (out && out.constructor.name) + ' instead of a WebGPUBufferResult');
-  }
-  if (m.keep) {
-    results.set(m.id, out);
-    return;
-  }
-  try {
-    data.set(await out.toArray(), m.out);
-  } finally {
-    out.delete();
-  }
-}
-
-async function read(m) {
-  data.set(await argument([1, m.id]).toArray(), m.out);
-}
-
-function release(ids) {
-  for (const id of ids) {
-    const r = results.get(id);
-    results.delete(id);
-    if (r) r.delete();
-  }
-}
-
-async function dispose() {
-  release([...results.keys()]);
-  for (const key of [...kernels.keys()]) destroyKernel(key);
-  if (gpu) await gpu.destroy();
-  if (WebGPUContext) await WebGPUContext.destroy();
-}
-
-async function handle(m) {
-  try {
-    switch (m.type) {
-      case 'buffer': data = new Float32Array(m.buffer); return;
-      case 'destroy': destroyKernel(m.key); return;
-      case 'release': release(m.ids); return;
-      case 'init': reply(m.seq, await init(m)); return;
-      case 'run': await run(m); break;
-      case 'read': await read(m); break;
-      case 'stats': break;
-      case 'dispose': await dispose(); break;
-      default: throw new Error('unknown request ' + m.type);
-    }
-    reply(m.seq, {});
-  } catch (e) {
-    const message = String((e && e.message) || e);
-    if (m.seq === undefined) deferred = deferred || message;
-    else reply(m.seq, { error: message });
-  }
-}
-
-let queue = Promise.resolve();
-parentPort.on('message', (m) => {
-  queue = queue.then(() => handle(m));
-});
-`;
+export type { AdapterInfo } from './webgpu-protocol.js';
 
 /** A kernel result the worker keeps on the device until the op ends. */
 export class DeviceResult {
@@ -271,6 +24,14 @@ export class DeviceResult {
 const REQUEST_TIMEOUT_MS = 120_000;
 /** The probe and start-up: loading Dawn and asking for an adapter (~40–300 ms here). */
 const START_TIMEOUT_MS = 30_000;
+
+// The compiled worker entry beside the bundle (dist/), or the TypeScript one through the tsx
+// loader when running from source.
+function workerEntry(): { url: URL; entry?: string } {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) return { url: new URL('../worker-loader.mjs', here), entry: new URL('./webgpu-device-worker.ts', here).href };
+  return { url: new URL(here.endsWith('.cjs') ? './webgpu-worker.cjs' : './webgpu-worker.js', here) };
+}
 
 /** Paths the worker loads gpu.js and webgpu from, resolved from this module (tsx, dist/index.js or dist/index.cjs). */
 function modulePaths(): { gpujsPath: string; contextPath: string; webgpuUrl: string } {
@@ -322,7 +83,11 @@ export class WebGpuWorker {
       throw new Error(`gpu backend (webgpu): request '${String(message.type)}' failed: ${why}; the backend is unusable now`);
     }
     this.last = reply;
-    if (reply.error) throw new Error(`gpu backend (webgpu): ${reply.error}`);
+    if (reply.error) {
+      const err = new Error(`gpu backend (webgpu): ${reply.error}`);
+      if (reply.stack) err.stack = `${err.stack}\n  caused in the device worker by: ${reply.stack}`;
+      throw err;
+    }
     return reply;
   }
 
@@ -432,11 +197,12 @@ function waitReply(ctl: Int32Array, port: MessagePort, seq: number, timeoutMs: n
 function spawn(probeOnly: boolean): { worker: Worker; ctl: Int32Array; port: MessagePort; reply: Reply | null } {
   const ctl = new Int32Array(new SharedArrayBuffer(CTL_WORDS * 4));
   const { port1, port2 } = new MessageChannel();
-  const worker = new Worker(WORKER_SOURCE, {
-    eval: true,
-    // Plain Node in the worker: no loader hooks (tsx) of the calling process.
+  const { url, entry } = workerEntry();
+  const workerData: WebGpuWorkerData = { ctlBuffer: ctl.buffer, port: port2, probeOnly, entry, ...modulePaths() };
+  const worker = new Worker(url, {
+    // No loader hooks of the calling process in the worker (from source, worker-loader.mjs registers tsx's).
     execArgv: [],
-    workerData: { ctlBuffer: ctl.buffer, port: port2, probeOnly, ...modulePaths() },
+    workerData,
     transferList: [port2],
   });
   worker.unref();

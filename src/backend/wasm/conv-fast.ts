@@ -1,37 +1,17 @@
-import type { Conv2DInfo } from '../../geometry.js';
+import { isPointwise, type Conv2DInfo } from '../../geometry.js';
+import { CONV_GEOMETRY, CONV_GEOMETRY_WORDS, POOL_GEOMETRY_WORDS, type JobArgs } from './engine-exports.generated.js';
+import { align, getEngine, reserve, runJobs, threads, type Engine } from './engine.js';
+import { maxPoolInMemory, reduceRows } from './elementwise-fast.js';
+import { elementRanges, place, ranges, threadCount } from './parts.js';
+import { copyOut, residentF32, residentI32, result, resultInt32, scratchFor, stage } from './resident.js';
 import {
-  align,
-  copyOut,
-  getEngine,
-  JOB_CONV_BACKPROP_FILTER,
-  JOB_CONV_BACKPROP_INPUT,
-  JOB_CONV_FORWARD,
-  JOB_CONV_FORWARD_DIRECT,
-  JOB_CONV_FORWARD_DIRECT_POOL,
-  JOB_CONV_BACKPROP_FILTER_DIRECT,
-  JOB_CONV_BACKPROP_INPUT_DIRECT,
-  JOB_CONV_FORWARD_WINOGRAD,
-  JOB_CONV_FORWARD_WINOGRAD4,
-  JOB_CONV_BACKPROP_FILTER_WINOGRAD,
-  JOB_CHANNEL_SUM,
-  JOB_RELU_BACKWARD,
-  JOB_SCATTER_POOLED_GRAD,
-  reserve,
-  residentF32,
-  residentI32,
-  result,
-  resultInt32,
-  runJobs,
-  scratchFor,
-  stage,
-  THREAD_MIN_MACS,
-  threads,
-  type Engine,
-} from './gemm-fast.js';
-import { MAX_POOL_GEOMETRY_WORDS, maxPoolInMemory, reduceRows } from './elementwise-fast.js';
+  filterFloats, filterPartBytes, forwardThreads, layout, transformedFloats, useDirect, useWinograd, useWinograd4, winograd4Tiles,
+  winogradTiles, writeGeometry, type Layout,
+} from './conv-plan.js';
+import { winograd4Filter, winogradRun } from './conv-winograd.js';
 
 /**
- * Convolutions run whole in WebAssembly (asm/conv.ts): the operands are copied into the shared
+ * Convolutions run whole in WebAssembly (asm/im2col.ts, direct.ts, winograd2.ts, winograd4.ts): the operands are copied into the shared
  * memory once, im2col/col2im and the GEMM run there block by block on every thread, and the
  * result is copied out once. Each returns null where the WebAssembly engine is missing or the
  * operands do not fit in its memory; the caller then lowers the op itself.
@@ -71,246 +51,6 @@ export interface ConvKernels {
   ): { dx: Float32Array | null; dw: Float32Array | null; db: Float32Array | null } | null;
 }
 
-// Word offsets of the geometry block read by asm/conv.ts (its G_* constants).
-const G_WORDS = 32;
-const G_H = 0, G_W = 1, G_C = 2, G_OH = 3, G_OW = 4, G_F = 5, G_KH = 6, G_KW = 7;
-const G_SH = 8, G_SW = 9, G_DH = 10, G_DW = 11, G_PT = 12, G_PL = 13;
-const G_X = 14, G_WT = 15, G_OUT = 16, G_BIAS = 17, G_RELU = 18, G_DY = 19, G_ROWS = 20, G_POINTWISE = 21;
-
-// Floats of im2col columns per block: a block of rows × K stays within about 256 KiB (L2).
-const COLS_FLOATS = 1 << 16;
-
-interface Layout {
-  g: number;
-  t: number;
-  block: number;
-  /** Bytes of each thread's work area; thread i's starts at work + i·threadBytes. */
-  work: number;
-  threadBytes: number;
-  /** Next free byte, 64-aligned. */
-  next: number;
-}
-
-function isPointwise(info: Conv2DInfo): boolean {
-  return info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1 && info.padTop === 0 && info.padLeft === 0;
-}
-
-/**
- * Whether the forward runs as a direct convolution (asm convForwardDirect) rather than im2col +
- * GEMM: with few input channels (a first layer on RGB) K = kh·kw·C is too short for the GEMM's
- * packing to pay, and the direct loop writes no im2col columns. Measured on [32,100,100,3] → 16:
- * 8–12 ms against 15–16 ms; at 16 input channels the two are even, so the GEMM keeps those.
- */
-export function useDirect(info: Conv2DInfo): boolean {
-  return info.outChannels % 8 === 0 && info.inChannels <= 4;
-}
-
-let winogradOn = process.env.TSCNN_WINOGRAD !== '0';
-{
-  const env = process.env.TSCNN_WINOGRAD;
-  if (env !== undefined && env !== '' && env !== '0' && env !== '2' && env !== '4') {
-    throw new Error(`tscnn: TSCNN_WINOGRAD must be 0 (im2col + GEMM), 2 (F(2×2, 3×3), the default) or 4 (F(4×4, 3×3)), got ${JSON.stringify(env)}`);
-  }
-}
-
-/**
- * Whether 3×3 stride-1 convolutions use Winograd (default; TSCNN_WINOGRAD=0 keeps im2col + GEMM).
- * For tests and measurements.
- */
-export function setWinograd(on: boolean): void {
-  winogradOn = on;
-}
-
-/**
- * Whether the forward and both gradients run as Winograd (asm convForwardWinograd: F(2×2, 3×3)
- * for the forward and, on the rotated filter, the input gradient; convBackpropFilterWinograd:
- * F(3×3, 2×2) for the filter gradient): 3×3 filters, stride 1, no dilation, channels in and out
- * multiples of 4, not a first layer (direct kernels). 16 multiply-adds per 2×2 outputs and channel
- * pair instead of 36: measured single-threaded on the seed model's layers 2–4 (50²×16→32,
- * 25²×32→64, 12²×64→128) at 1.4–1.8× the im2col + GEMM speed; results differ from it within
- * float32 rounding of the transforms.
- */
-export function useWinograd(info: Conv2DInfo): boolean {
-  return winogradOn && info.filterHeight === 3 && info.filterWidth === 3 && info.strideHeight === 1 && info.strideWidth === 1 &&
-    info.dilationHeight === 1 && info.dilationWidth === 1 && info.inChannels % 4 === 0 && info.outChannels % 4 === 0 &&
-    info.padTop <= 2 && info.padLeft <= 2 && !useDirect(info);
-}
-
-// Tiles per Winograd block: its 16 transformed inputs and outputs (16·tb·(C + F) floats) in
-// about 384 KiB, so they stay in L2 between the transforms and the GEMMs.
-function winogradTiles(info: Conv2DInfo): number {
-  return Math.max(8, Math.min(128, Math.floor(6144 / (info.inChannels + info.outChannels) / 4) * 4));
-}
-
-// Floats the filter takes in wasm memory: w itself, then where Winograd runs its transform and the
-// room the F(2×2) transform works in (asm winogradFilterTransform: 25 rows of C·F + 16).
-function filterFloats(info: Conv2DInfo): number {
-  const kf = info.filterHeight * info.filterWidth * info.inChannels * info.outChannels;
-  return useWinograd(info) ? align(kf, 16) + transformedFloats(info) + 25 * (info.inChannels * info.outChannels + 16) : kf;
-}
-
-// Floats of the transformed filter (F(2×2) or, with room for either direction, F(4×4)).
-function transformedFloats(info: Conv2DInfo): number {
-  const { inChannels: C, outChannels: F } = info;
-  return align(Math.max(16 * C * F, winograd4FilterFloats(C, F), winograd4FilterFloats(F, C)), 16);
-}
-
-// Bytes of one thread's filter-gradient part: K × F, or the 16 Winograd matrices C × F and the
-// room their transform back works in (asm winogradFilterGradTransform: 16 rows of C·F + 16).
-function filterPartBytes(info: Conv2DInfo): number {
-  const cf = info.inChannels * info.outChannels;
-  return (useWinograd(info) ? 16 * cf + 16 * (cf + 16) : info.filterHeight * info.filterWidth * cf) * 4;
-}
-
-// G of F(4×4, 3×3) (points 0, ±1, ±2, ∞).
-const G4 = [
-  [1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1],
-];
-
-/** Floats of the packed F(4×4) filter: 36 matrices cin × cout, cout padded to a multiple of 8. */
-function winograd4FilterFloats(cin: number, cout: number): number {
-  return 36 * cin * align(cout, 8);
-}
-
-/**
- * U = G g Gᵀ (6 × 6, G = {@link G4}) of every 3×3 slice, as {@link winogradFilter} (same
- * `transpose`), written at byte `at` as 36 matrices [cin × cout] packed for gemmPackedB: slivers
- * of 8 output channels, each cin × 8, zero-padded.
- */
-function winograd4Filter(e: Engine, w: Float32Array, C: number, F: number, transpose: boolean, at: number): void {
-  const cin = transpose ? F : C;
-  const cout = transpose ? C : F;
-  const u = new Float32Array(e.memory.buffer, at, winograd4FilterFloats(cin, cout));
-  u.fill(0);
-  const per = cin * align(cout, 8);
-  const g = new Float64Array(9);
-  const t = new Float64Array(18);
-  for (let c = 0; c < C; c++) {
-    for (let f = 0; f < F; f++) {
-      for (let k = 0; k < 9; k++) g[transpose ? 8 - k : k] = w[(k * C + c) * F + f];
-      // t = G g (6 × 3), then U = t Gᵀ (6 × 6).
-      for (let i = 0; i < 6; i++) {
-        const r = G4[i];
-        for (let j = 0; j < 3; j++) t[3 * i + j] = r[0] * g[j] + r[1] * g[3 + j] + r[2] * g[6 + j];
-      }
-      const p = transpose ? c : f;
-      const q = transpose ? f : c;
-      const at8 = (p >> 3) * cin * 8 + q * 8 + (p & 7);
-      for (let i = 0; i < 6; i++) {
-        const a = t[3 * i], b = t[3 * i + 1], d = t[3 * i + 2];
-        for (let k = 0; k < 6; k++) {
-          const r = G4[k];
-          u[(6 * i + k) * per + at8] = r[0] * a + r[1] * b + r[2] * d;
-        }
-      }
-    }
-  }
-}
-
-/**
- * Whether the forward and input gradient use F(4×4, 3×3) rather than F(2×2, 3×3): opt-in
- * (TSCNN_WINOGRAD=4), for at most 256 channels in and out (gemmPackedB's one panel). It runs the
- * seed model's layers 2–4 another 1.05–1.3× faster (2 threads) but its transforms (entries up
- * to 8 and 1/24) round about 10× worse: errors up to ~2·10⁻⁵ of the output's scale against
- * ~10⁻⁶ for F(2×2) and im2col, measured on random 3×3×32→64 layers.
- */
-function useWinograd4(info: Conv2DInfo): boolean {
-  return winograd4On && info.inChannels <= 256 && info.outChannels <= 256;
-}
-
-let winograd4On = process.env.TSCNN_WINOGRAD === '4';
-
-/** Whether eligible layers use F(4×4, 3×3) (opt-in) or F(2×2, 3×3) (default) for forward and dx; for tests. */
-export function setWinograd4(on: boolean): void {
-  winograd4On = on;
-}
-
-// Tiles per F(4×4) block: 36 transformed inputs and outputs in about 384 KiB.
-function winograd4Tiles(info: Conv2DInfo): number {
-  return Math.max(4, Math.min(64, Math.floor(2730 / (info.inChannels + info.outChannels) / 4) * 4));
-}
-
-// Runs convForwardWinograd (F(2×2)) or convForwardWinograd4 (F(4×4)) over all tiles of the
-// convolution whose geometry is at lay.g.
-function winogradRun(e: Engine, lay: Layout, batch: number, OH: number, OW: number, tb: number, four: boolean): void {
-  const m = four ? 4 : 2;
-  const tiles = batch * Math.ceil(OH / m) * Math.ceil(OW / m);
-  runJobs(e, four ? JOB_CONV_FORWARD_WINOGRAD4 : JOB_CONV_FORWARD_WINOGRAD, ranges(tiles, lay.t, 1).map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, tb]));
-}
-
-// Rows of one im2col block (at least 256 rows for the filter gradient measured no faster).
-function blockRows(K: number): number {
-  return Math.max(16, Math.min(1024, Math.floor(COLS_FLOATS / K / 4) * 4));
-}
-
-// Geometry block, then t thread work areas (gemm workspace, a block of columns, `extra` bytes).
-function layout(e: Engine, info: Conv2DInfo, t: number, extra: number): Layout {
-  const K = info.filterHeight * info.filterWidth * info.inChannels;
-  const block = blockRows(K);
-  const g = e.workBase;
-  const work = align(g + G_WORDS * 4, 64);
-  const wino = useWinograd(info)
-    ? Math.max(e.wasm.winogradWorkBytes(winogradTiles(info), info.inChannels, info.outChannels), e.wasm.winograd4WorkBytes(winograd4Tiles(info), info.inChannels, info.outChannels))
-    : 0;
-  const threadBytes = align(e.workBytes, 64) + Math.max(align(block * K * 4, 64), wino) + align(extra, 64);
-  return { g, t, block, work, threadBytes, next: work + t * threadBytes };
-}
-
-function writeGeometry(e: Engine, lay: Layout, info: Conv2DInfo, ptrs: { x?: number; w?: number; out: number; bias?: number; dy?: number }, relu: boolean): void {
-  const g = new Int32Array(e.memory.buffer, lay.g, G_WORDS);
-  g[G_H] = info.inHeight;
-  g[G_W] = info.inWidth;
-  g[G_C] = info.inChannels;
-  g[G_OH] = info.outHeight;
-  g[G_OW] = info.outWidth;
-  g[G_F] = info.outChannels;
-  g[G_KH] = info.filterHeight;
-  g[G_KW] = info.filterWidth;
-  g[G_SH] = info.strideHeight;
-  g[G_SW] = info.strideWidth;
-  g[G_DH] = info.dilationHeight;
-  g[G_DW] = info.dilationWidth;
-  g[G_PT] = info.padTop;
-  g[G_PL] = info.padLeft;
-  g[G_X] = ptrs.x ?? 0;
-  g[G_WT] = ptrs.w ?? 0;
-  g[G_OUT] = ptrs.out;
-  g[G_BIAS] = ptrs.bias ?? 0;
-  g[G_RELU] = relu ? 1 : 0;
-  g[G_DY] = ptrs.dy ?? 0;
-  g[G_ROWS] = lay.block;
-  g[G_POINTWISE] = isPointwise(info) ? 1 : 0;
-}
-
-// Places arrays one after another from `at`, each 64-aligned; returns their byte offsets and the end.
-function place(at: number, sizes: number[]): { offs: number[]; end: number } {
-  const offs: number[] = [];
-  for (const size of sizes) {
-    offs.push(at);
-    at = align(at + size * 4, 64);
-  }
-  return { offs, end: at };
-}
-
-function threadCount(macs: number, units: number): number {
-  return macs < THREAD_MIN_MACS ? 1 : Math.max(1, Math.min(threads(), units));
-}
-
-// [start, end) of `count` units split into t near-equal ranges, starts multiples of `grain`.
-function ranges(count: number, t: number, grain: number): [number, number][] {
-  const chunk = align(Math.ceil(count / t), grain);
-  const out: [number, number][] = [];
-  for (let s = 0; s < count; s += chunk) out.push([s, Math.min(count, s + chunk)]);
-  if (out.length === 0) out.push([0, 0]);
-  return out;
-}
-
-function forwardThreads(info: Conv2DInfo): number {
-  const K = info.filterHeight * info.filterWidth * info.inChannels;
-  const rows = info.batch * info.outHeight * info.outWidth;
-  return threadCount(rows * K * info.outChannels, Math.ceil(rows / 4));
-}
-
 // Stages x (unless resident) and copies w and bias in at their offsets, then computes
 // y = conv(x, w) (+ bias, relu) at offY.
 function forwardInMemory(
@@ -326,13 +66,13 @@ function forwardInMemory(
     const four = useWinograd4(info);
     if (four) winograd4Filter(e, w, info.inChannels, info.outChannels, false, offU);
     else e.wasm.winogradFilterTransform(offW, info.inChannels, info.outChannels, 0, offU, offU + transformedFloats(info) * 4);
-    new Int32Array(e.memory.buffer, lay.g, G_WORDS)[G_WT] = offU;
+    new Int32Array(e.memory.buffer, lay.g, CONV_GEOMETRY_WORDS)[CONV_GEOMETRY.WT] = offU;
     winogradRun(e, lay, info.batch, info.outHeight, info.outWidth, four ? winograd4Tiles(info) : winogradTiles(info), four);
     return;
   }
   const parts = ranges(info.batch * info.outHeight * info.outWidth, lay.t, 4);
-  if (useDirect(info)) runJobs(e, JOB_CONV_FORWARD_DIRECT, parts.map(([s, f]) => [lay.g, s, f]));
-  else runJobs(e, JOB_CONV_FORWARD, parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes]));
+  if (useDirect(info)) runJobs(e, 'convForwardDirect', parts.map(([s, f]) => [lay.g, s, f]));
+  else runJobs(e, 'convForward', parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes]));
 }
 
 function inputGradThreads(info: Conv2DInfo): number {
@@ -364,13 +104,13 @@ function inputGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offW: numbe
   }
   writeGeometry(e, lay, info, { w: offW, dy: offDy, out: offDx }, false);
   if (useDirect(info)) {
-    runJobs(e, JOB_CONV_BACKPROP_INPUT_DIRECT, ranges(info.batch * info.inHeight, lay.t, 1).map(([s, f]) => [lay.g, s, f]));
+    runJobs(e, 'convBackpropInputDirect', ranges(info.batch * info.inHeight, lay.t).map(([s, f]) => [lay.g, s, f]));
     return;
   }
   const pix = info.outHeight * info.outWidth;
   const rows = info.batch * pix;
-  const parts = isPointwise(info) ? ranges(rows, lay.t, 4) : ranges(info.batch, lay.t, 1).map(([s, f]): [number, number] => [s * pix, f * pix]);
-  runJobs(e, JOB_CONV_BACKPROP_INPUT, parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes]));
+  const parts = isPointwise(info) ? ranges(rows, lay.t, 4) : ranges(info.batch, lay.t).map(([s, f]): [number, number] => [s * pix, f * pix]);
+  runJobs(e, 'convBackpropInput', parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes]));
 }
 
 // dw from x and dy already in memory, over lay.t threads each summing its own part (at the end
@@ -385,16 +125,22 @@ function filterGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offX: numb
     const tiles = info.batch * Math.ceil(info.outHeight / 2) * Math.ceil(info.outWidth / 2);
     const tb = winogradTiles(info);
     const parts = ranges(tiles, lay.t, 1);
-    runJobs(e, JOB_CONV_BACKPROP_FILTER_WINOGRAD, parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, tb, partAt(i)]));
+    runJobs(e, 'convBackpropFilterWinograd', parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, tb, partAt(i)]));
     for (let i = 1; i < parts.length; i++) e.wasm.addInto(partAt(0), partAt(i), 16 * C * F);
     e.wasm.winogradFilterGradTransform(partAt(0), C, F, partAt(0) + 16 * C * F * 4);
     return copyOut(e, partAt(0), 9 * C * F);
   }
-  const jobs = useDirect(info)
-    ? ranges(info.batch * info.outHeight, lay.t, 1).map(([s, f], i) => [lay.g, s, f, partAt(i)])
-    : ranges(info.batch * info.outHeight * info.outWidth, lay.t, 4).map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, partAt(i)]);
-  runJobs(e, useDirect(info) ? JOB_CONV_BACKPROP_FILTER_DIRECT : JOB_CONV_BACKPROP_FILTER, jobs);
-  for (let i = 1; i < jobs.length; i++) e.wasm.addInto(partAt(0), partAt(i), K * F);
+  let count: number;
+  if (useDirect(info)) {
+    const parts = ranges(info.batch * info.outHeight, lay.t);
+    runJobs(e, 'convBackpropFilterDirect', parts.map(([s, f], i) => [lay.g, s, f, partAt(i)]));
+    count = parts.length;
+  } else {
+    const parts = ranges(info.batch * info.outHeight * info.outWidth, lay.t, 4);
+    runJobs(e, 'convBackpropFilter', parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, partAt(i)]));
+    count = parts.length;
+  }
+  for (let i = 1; i < count; i++) e.wasm.addInto(partAt(0), partAt(i), K * F);
   return copyOut(e, partAt(0), K * F);
 }
 
@@ -415,7 +161,7 @@ function convPool(
   const aRes = withArgmax ? residentI32(e, sizeP) : null;
   const lay = layout(e, info, forwardThreads(info), 0);
   const { offs, end } = place(lay.next, [
-    scratchFor(e, x), filterFloats(info), bias ? info.outChannels : 0, sizeY, MAX_POOL_GEOMETRY_WORDS, pRes ? 0 : sizeP, aRes ? 0 : sizeP,
+    scratchFor(e, x), filterFloats(info), bias ? info.outChannels : 0, sizeY, POOL_GEOMETRY_WORDS, pRes ? 0 : sizeP, aRes ? 0 : sizeP,
   ]);
   if (!reserve(e, end)) return null;
   const [offX, offW, offB, offY, offG] = offs;
@@ -450,7 +196,7 @@ function directPool(e: Engine, x: Float32Array, w: Float32Array, info: Conv2DInf
   if (bias) e.f32.set(bias.subarray(0, F), offB >> 2);
   writeGeometry(e, lay, info, { x: offX, w: offW, out: 0, bias: bias ? offB : 0 }, relu);
   const scratchAt = (i: number) => lay.work + i * lay.threadBytes + lay.threadBytes - align(scratchBytes, 64);
-  runJobs(e, JOB_CONV_FORWARD_DIRECT_POOL, ranges(rowsP, t, 1).map(([s, f], i) => [
+  runJobs(e, 'convForwardDirectPool', ranges(rowsP, t).map(([s, f], i) => [
     lay.g, s, f, scratchAt(i), offP, pool.filterHeight, pool.filterWidth, pool.outHeight, pool.outWidth,
   ]));
   return result(e, pRes, offP, sizeP);
@@ -475,7 +221,7 @@ function biasAccFloats(F: number): number {
 // db[f] = Σ_r dz[r, f]: f64 sums over row ranges on the threads (SIMD channelSum), then added.
 function biasGradInMemory(e: Engine, offDz: number, rows: number, F: number, offAcc: number): Float32Array {
   const parts = ranges(rows, threadCount(rows * F * 16, rows), 1);
-  return Float32Array.from(reduceRows(e, JOB_CHANNEL_SUM, parts, offAcc, F, (r0, r1, acc) => [offDz, F, r0, r1, acc]));
+  return Float32Array.from(reduceRows(e, 'channelSum', parts, offAcc, F, (r0, r1, acc) => [offDz, F, r0, r1, acc]));
 }
 
 // db = Σ dz (f64; `dbGiven` when the caller has it already), dw and dx from dz already at offDz,
@@ -546,12 +292,12 @@ export const convFast: ConvKernels = {
     const perImage = dy.length / info.batch;
     const zPerImage = sizeZ / info.batch;
     const parts = ranges(info.batch, threadCount(sizeZ * 4, info.batch), 1);
-    const args = (n0: number, n1: number, acc: number) => [
+    const args = (n0: number, n1: number, acc: number): JobArgs<'scatterPooledGrad'> => [
       offDz, offDp, offY, offA, n0 * perImage, n1 * perImage, n0 * zPerImage, n1 * zPerImage, F, relu ? 1 : 0, acc,
     ];
     let db: Float32Array | null = null;
-    if (need.db) db = Float32Array.from(reduceRows(e, JOB_SCATTER_POOLED_GRAD, parts, offDb, F, args));
-    else runJobs(e, JOB_SCATTER_POOLED_GRAD, parts.map(([n0, n1]) => args(n0, n1, 0)));
+    if (need.db) db = Float32Array.from(reduceRows(e, 'scatterPooledGrad', parts, offDb, F, args));
+    else runJobs(e, 'scatterPooledGrad', parts.map(([n0, n1]) => args(n0, n1, 0)));
     return backwardFromDz(e, lay, tw, tx, info, x, w, need, offDz, offX, offW, offDx, offDb, dxRes, db);
   },
 
@@ -604,8 +350,8 @@ export const convFast: ConvKernels = {
       offDz = offs[0];
       const offY = stage(e, reluY, offs[2]);
       const n = dy.length;
-      const parts = ranges(Math.ceil(n / 16), threadCount(n * 16, Math.ceil(n / 16)), 1).map(([s, f]) => [s * 16, Math.min(n, f * 16)]);
-      runJobs(e, JOB_RELU_BACKWARD, parts.map(([i0, i1]) => [offDy, offY, i0, i1, offDz]));
+      const parts = ranges(Math.ceil(n / 16), threadCount(n * 16, Math.ceil(n / 16))).map(([s, f]) => [s * 16, Math.min(n, f * 16)]);
+      runJobs(e, 'reluBackward', parts.map(([i0, i1]) => [offDy, offY, i0, i1, offDz]));
     }
     return backwardFromDz(e, lay, tw, tx, info, x, w, need, offDz, offX, offW, offDx, offDb, dxRes);
   },

@@ -1,34 +1,9 @@
 import type { Conv2DInfo } from '../../geometry.js';
 import type { BatchNormActPoolResult, BatchNormTrainResult } from '../types.js';
-import {
-  align,
-  getEngine,
-  JOB_ACTIVATION_BACKWARD,
-  JOB_ACTIVATION_FORWARD,
-  JOB_BN_ACT_MAX_POOL,
-  JOB_BN_ACT_POOL_SCATTER,
-  JOB_BN_ACT_POOL_SUMS,
-  JOB_BN_APPLY,
-  JOB_BN_APPLY_ZERO,
-  JOB_BN_BACKWARD_APPLY,
-  JOB_BN_BACKWARD_SUMS,
-  JOB_CHANNEL_SQUARED_DEVIATION,
-  JOB_CHANNEL_SUM,
-  JOB_MAX_POOL,
-  JOB_RELU_BACKWARD,
-  JOB_RELU_FORWARD,
-  JOB_SCALE_SHIFT,
-  reserve,
-  residentF32,
-  residentI32,
-  result,
-  resultInt32,
-  runJobs,
-  scratchFor,
-  stage,
-  threads,
-  type Engine,
-} from './gemm-fast.js';
+import { ACTIVATION_CODE, POOL_GEOMETRY as P, POOL_GEOMETRY_WORDS, type JobArgs, type JobName } from './engine-exports.generated.js';
+import { align, getEngine, reserve, runJobs, type Engine } from './engine.js';
+import { elementRanges, place, split } from './parts.js';
+import { residentF32, residentI32, result, resultInt32, scratchFor, stage } from './resident.js';
 
 /**
  * Batch normalization, relu and max pooling in WebAssembly SIMD (asm/elementwise.ts): operands
@@ -72,43 +47,14 @@ export interface ElementwiseKernels {
 /** Below this many values sigmoid and tanh stay in the reference loops (a call costs more). */
 const ACTIVATION_MIN = 1024;
 
-// [i0, i1) element ranges in whole groups of 16, split over the threads for n values.
-function elementRanges(n: number): [number, number][] {
-  return split(Math.ceil(n / 16), n).map(([s, f]) => [s * 16, Math.min(n, f * 16)]);
-}
-
-/** Below this many elements one thread does the whole pass: waking workers costs more. */
-const THREAD_MIN_ELEMENTS = 1 << 16;
-
-// Word offsets of the max-pool geometry block read by asm/elementwise.ts (its P_* constants).
-const P_WORDS = 16;
-
-// Places arrays of 4-byte elements one after another from `at`, each 64-aligned.
-function place(at: number, sizes: number[]): { offs: number[]; end: number } {
-  const offs: number[] = [];
-  for (const size of sizes) {
-    offs.push(at);
-    at = align(at + size * 4, 64);
-  }
-  return { offs, end: at };
-}
-
-// [start, end) ranges of `count` units over the threads that pay for `elements` of work.
-function split(count: number, elements: number): [number, number][] {
-  const t = elements < THREAD_MIN_ELEMENTS ? 1 : Math.max(1, Math.min(threads(), count));
-  const chunk = Math.ceil(count / t);
-  const out: [number, number][] = [];
-  for (let s = 0; s < count; s += chunk) out.push([s, Math.min(count, s + chunk)]);
-  if (out.length === 0) out.push([0, 0]);
-  return out;
-}
-
 /**
  * Runs a per-channel f64 reduction (`width` doubles per part) over row ranges, each part into its
  * own zeroed accumulator block from `acc` (blocks align(width·8, 64) bytes apart), and returns the
  * accumulators added in part order.
  */
-export function reduceRows(e: Engine, kind: number, parts: [number, number][], acc: number, width: number, args: (r0: number, r1: number, acc: number) => number[]): Float64Array {
+export function reduceRows<K extends JobName>(
+  e: Engine, kind: K, parts: [number, number][], acc: number, width: number, args: (r0: number, r1: number, acc: number) => NoInfer<JobArgs<K>>,
+): Float64Array {
   const stride = align(width * 8, 64);
   new Uint8Array(e.memory.buffer, acc, stride * parts.length).fill(0);
   runJobs(e, kind, parts.map(([r0, r1], i) => args(r0, r1, acc + i * stride)));
@@ -125,11 +71,11 @@ export function reduceRows(e: Engine, kind: number, parts: [number, number][], a
 function channelStats(
   e: Engine, offX: number, rows: number, C: number, parts: [number, number][], offAcc: number, offMean: number, epsilon: number,
 ): { mean: Float32Array; variance: Float32Array; invStd: Float32Array } {
-  const sum = reduceRows(e, JOB_CHANNEL_SUM, parts, offAcc, C, (r0, r1, acc) => [offX, C, r0, r1, acc]);
+  const sum = reduceRows(e, 'channelSum', parts, offAcc, C, (r0, r1, acc) => [offX, C, r0, r1, acc]);
   const mean = new Float32Array(C);
   for (let c = 0; c < C; c++) mean[c] = sum[c] / rows;
   e.f32.set(mean, offMean >> 2);
-  const sumSq = reduceRows(e, JOB_CHANNEL_SQUARED_DEVIATION, parts, offAcc, C, (r0, r1, acc) => [offX, offMean, C, r0, r1, acc]);
+  const sumSq = reduceRows(e, 'channelSquaredDeviation', parts, offAcc, C, (r0, r1, acc) => [offX, offMean, C, r0, r1, acc]);
   const variance = new Float32Array(C);
   const invStd = new Float32Array(C);
   for (let c = 0; c < C; c++) {
@@ -161,10 +107,21 @@ function writeBackwardScales(
 }
 
 function writePoolGeometry(e: Engine, offG: number, info: Conv2DInfo, offX: number, offY: number, offA: number): void {
-  new Int32Array(e.memory.buffer, offG, P_WORDS).set([
-    info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
-    info.strideHeight, info.strideWidth, info.padTop, info.padLeft, offX, offY, offA,
-  ]);
+  const g = new Int32Array(e.memory.buffer, offG, POOL_GEOMETRY_WORDS);
+  g[P.H] = info.inHeight;
+  g[P.W] = info.inWidth;
+  g[P.C] = info.inChannels;
+  g[P.OH] = info.outHeight;
+  g[P.OW] = info.outWidth;
+  g[P.KH] = info.filterHeight;
+  g[P.KW] = info.filterWidth;
+  g[P.SH] = info.strideHeight;
+  g[P.SW] = info.strideWidth;
+  g[P.PT] = info.padTop;
+  g[P.PL] = info.padLeft;
+  g[P.X] = offX;
+  g[P.Y] = offY;
+  g[P.ARGMAX] = offA;
 }
 
 /** The WebAssembly element-wise kernels; see {@link ElementwiseKernels}. */
@@ -187,7 +144,7 @@ export const elementwiseFast: ElementwiseKernels = {
     e.f32.set(invStd, offInv >> 2);
     e.f32.set(gamma.subarray(0, C), offG >> 2);
     e.f32.set(beta.subarray(0, C), offB >> 2);
-    runJobs(e, JOB_BN_APPLY, parts.map(([r0, r1]) => [offX, offMean, offInv, offG, offB, C, r0, r1, offH, offY]));
+    runJobs(e, 'batchNormApply', parts.map(([r0, r1]) => [offX, offMean, offInv, offG, offB, C, r0, r1, offH, offY]));
     return { y: result(e, yRes, offY, x.length), mean, variance, xHat: result(e, hRes, offH, x.length), invStd };
   },
 
@@ -209,7 +166,7 @@ export const elementwiseFast: ElementwiseKernels = {
     e.f32.set(scale, offS >> 2);
     e.f32.set(shift, offT >> 2);
     const parts = split(x.length / C, x.length);
-    runJobs(e, JOB_SCALE_SHIFT, parts.map(([r0, r1]) => [offX, offS, offT, C, r0, r1, offY]));
+    runJobs(e, 'scaleShift', parts.map(([r0, r1]) => [offX, offS, offT, C, r0, r1, offY]));
     return result(e, yRes, offY, x.length);
   },
 
@@ -226,9 +183,9 @@ export const elementwiseFast: ElementwiseKernels = {
     const offDy = stage(e, dy, offs[4]);
     const offH = stage(e, xHat.subarray(0, dy.length), offs[5]);
     const offDx = dxRes ? dxRes.byteOffset : offs[6];
-    const sums = reduceRows(e, JOB_BN_BACKWARD_SUMS, parts, offAcc, 2 * C, (r0, r1, acc) => [offDy, offH, C, r0, r1, acc]);
+    const sums = reduceRows(e, 'batchNormBackwardSums', parts, offAcc, 2 * C, (r0, r1, acc) => [offDy, offH, C, r0, r1, acc]);
     const { sumDy, sumDyX } = writeBackwardScales(e, sums, gamma, invStd, rows, C, offK, offMd, offMdx);
-    runJobs(e, JOB_BN_BACKWARD_APPLY, parts.map(([r0, r1]) => [offDy, offH, offK, offMd, offMdx, C, r0, r1, offDx]));
+    runJobs(e, 'batchNormBackwardApply', parts.map(([r0, r1]) => [offDy, offH, offK, offMd, offMdx, C, r0, r1, offDx]));
     return { dx: result(e, dxRes, offDx, dy.length), dGamma: Float32Array.from(sumDyX), dBeta: Float32Array.from(sumDy) };
   },
 
@@ -240,8 +197,8 @@ export const elementwiseFast: ElementwiseKernels = {
     if (!reserve(e, end)) return null;
     const offX = stage(e, x, offs[0]);
     const offY = yRes ? yRes.byteOffset : offs[1];
-    const parts = split(Math.ceil(x.length / 16), x.length).map(([s, f]) => [s * 16, Math.min(x.length, f * 16)]);
-    runJobs(e, JOB_RELU_FORWARD, parts.map(([i0, i1]) => [offX, i0, i1, offY]));
+    const parts = elementRanges(x.length);
+    runJobs(e, 'reluForward', parts.map(([i0, i1]) => [offX, i0, i1, offY]));
     return result(e, yRes, offY, x.length);
   },
 
@@ -255,8 +212,8 @@ export const elementwiseFast: ElementwiseKernels = {
     const offDy = stage(e, dy, offs[0]);
     const offX = stage(e, xs, offs[1]);
     const offDx = dxRes ? dxRes.byteOffset : offs[2];
-    const parts = split(Math.ceil(dy.length / 16), dy.length).map(([s, f]) => [s * 16, Math.min(dy.length, f * 16)]);
-    runJobs(e, JOB_RELU_BACKWARD, parts.map(([i0, i1]) => [offDy, offX, i0, i1, offDx]));
+    const parts = elementRanges(dy.length);
+    runJobs(e, 'reluBackward', parts.map(([i0, i1]) => [offDy, offX, i0, i1, offDx]));
     return result(e, dxRes, offDx, dy.length);
   },
 
@@ -268,8 +225,8 @@ export const elementwiseFast: ElementwiseKernels = {
     if (!reserve(e, end)) return null;
     const offX = stage(e, x, offs[0]);
     const offY = yRes ? yRes.byteOffset : offs[1];
-    const k = kind === 'sigmoid' ? 0 : 1;
-    runJobs(e, JOB_ACTIVATION_FORWARD, elementRanges(x.length).map(([i0, i1]) => [k, offX, i0, i1, offY]));
+    const k = kind === 'sigmoid' ? ACTIVATION_CODE.SIGMOID : ACTIVATION_CODE.TANH;
+    runJobs(e, 'activationForward', elementRanges(x.length).map(([i0, i1]) => [k, offX, i0, i1, offY]));
     return result(e, yRes, offY, x.length);
   },
 
@@ -283,8 +240,8 @@ export const elementwiseFast: ElementwiseKernels = {
     const offDy = stage(e, dy, offs[0]);
     const offY = stage(e, ys, offs[1]);
     const offDx = dxRes ? dxRes.byteOffset : offs[2];
-    const k = kind === 'sigmoid' ? 0 : 1;
-    runJobs(e, JOB_ACTIVATION_BACKWARD, elementRanges(dy.length).map(([i0, i1]) => [k, offDy, offY, i0, i1, offDx]));
+    const k = kind === 'sigmoid' ? ACTIVATION_CODE.SIGMOID : ACTIVATION_CODE.TANH;
+    runJobs(e, 'activationBackward', elementRanges(dy.length).map(([i0, i1]) => [k, offDy, offY, i0, i1, offDx]));
     return result(e, dxRes, offDx, dy.length);
   },
 
@@ -297,7 +254,7 @@ export const elementwiseFast: ElementwiseKernels = {
     const accBytes = parts.length * align(C * 8, 64);
     const yRes = residentF32(e, sizeY);
     const aRes = residentI32(e, sizeY);
-    const { offs, end } = place(e.workBase, [accBytes / 4, P_WORDS, C, C, C, C, scratchFor(e, x), yRes ? 0 : sizeY, aRes ? 0 : sizeY]);
+    const { offs, end } = place(e.workBase, [accBytes / 4, POOL_GEOMETRY_WORDS, C, C, C, C, scratchFor(e, x), yRes ? 0 : sizeY, aRes ? 0 : sizeY]);
     if (!reserve(e, end)) return null;
     const [offAcc, offG, offMean, offInv, offGa, offB] = offs;
     const offX = stage(e, x, offs[6]);
@@ -309,7 +266,7 @@ export const elementwiseFast: ElementwiseKernels = {
     e.f32.set(beta.subarray(0, C), offB >> 2);
     writePoolGeometry(e, offG, pool, offX, offY, offA);
     const q = split(pool.batch * pool.outHeight, x.length);
-    runJobs(e, JOB_BN_ACT_MAX_POOL, q.map(([q0, q1]) => [offG, q0, q1, offMean, offInv, offGa, offB, relu ? 1 : 0]));
+    runJobs(e, 'bnActMaxPool', q.map(([q0, q1]) => [offG, q0, q1, offMean, offInv, offGa, offB, relu ? 1 : 0]));
     return { y: result(e, yRes, offY, sizeY), argmax: resultInt32(e, aRes, offA, sizeY), mean, variance, invStd };
   },
 
@@ -321,7 +278,7 @@ export const elementwiseFast: ElementwiseKernels = {
     const accBytes = q.length * align(2 * C * 8, 64);
     const dxRes = residentF32(e, x.length);
     const { offs, end } = place(e.workBase, [
-      accBytes / 4, P_WORDS, C, C, C, C, C, C, C, scratchFor(e, x), scratchFor(e, dy), scratchFor(e, argmax), dxRes ? 0 : x.length,
+      accBytes / 4, POOL_GEOMETRY_WORDS, C, C, C, C, C, C, C, scratchFor(e, x), scratchFor(e, dy), scratchFor(e, argmax), dxRes ? 0 : x.length,
     ]);
     if (!reserve(e, end)) return null;
     const [offAcc, offG, offMean, offInv, offGa, offB, offK, offMd, offMdx] = offs;
@@ -335,10 +292,10 @@ export const elementwiseFast: ElementwiseKernels = {
     e.f32.set(beta.subarray(0, C), offB >> 2);
     writePoolGeometry(e, offG, pool, offX, 0, offA);
     const r = relu ? 1 : 0;
-    const sums = reduceRows(e, JOB_BN_ACT_POOL_SUMS, q, offAcc, 2 * C, (q0, q1, acc) => [offG, q0, q1, offDy, offMean, offInv, offGa, offB, r, acc]);
+    const sums = reduceRows(e, 'bnActPoolBackwardSums', q, offAcc, 2 * C, (q0, q1, acc) => [offG, q0, q1, offDy, offMean, offInv, offGa, offB, r, acc]);
     const { sumDy: sumDz, sumDyX: sumDzX } = writeBackwardScales(e, sums, gamma, invStd, rows, C, offK, offMd, offMdx);
-    runJobs(e, JOB_BN_APPLY_ZERO, split(rows, x.length).map(([r0, r1]) => [offX, offMean, offInv, offK, offMd, offMdx, C, r0, r1, offDx]));
-    runJobs(e, JOB_BN_ACT_POOL_SCATTER, q.map(([q0, q1]) => [offG, q0, q1, offDy, offMean, offInv, offGa, offB, r, offK, offMd, offMdx, offDx]));
+    runJobs(e, 'bnBackwardApplyZero', split(rows, x.length).map(([r0, r1]) => [offX, offMean, offInv, offK, offMd, offMdx, C, r0, r1, offDx]));
+    runJobs(e, 'bnActPoolBackwardScatter', q.map(([q0, q1]) => [offG, q0, q1, offDy, offMean, offInv, offGa, offB, r, offK, offMd, offMdx, offDx]));
     return { dx: result(e, dxRes, offDx, x.length), dGamma: Float32Array.from(sumDzX), dBeta: Float32Array.from(sumDz) };
   },
 
@@ -348,7 +305,7 @@ export const elementwiseFast: ElementwiseKernels = {
     const sizeY = info.batch * info.outHeight * info.outWidth * info.inChannels;
     const yRes = residentF32(e, sizeY);
     const aRes = residentI32(e, sizeY);
-    const { offs, end } = place(e.workBase, [P_WORDS, scratchFor(e, x), yRes ? 0 : sizeY, aRes ? 0 : sizeY]);
+    const { offs, end } = place(e.workBase, [POOL_GEOMETRY_WORDS, scratchFor(e, x), yRes ? 0 : sizeY, aRes ? 0 : sizeY]);
     if (!reserve(e, end)) return null;
     const offG = offs[0];
     const offX = stage(e, x, offs[1]);
@@ -359,9 +316,6 @@ export const elementwiseFast: ElementwiseKernels = {
   },
 };
 
-/** Words of the max-pool geometry block at `offG` that {@link maxPoolInMemory} writes. */
-export const MAX_POOL_GEOMETRY_WORDS = P_WORDS;
-
 /**
  * Max pooling of x (at byte offX of wasm memory, [batch, inH, inW, C]) into y and argmax (at offY
  * and offA, each batch·outH·outW·C), split over the threads; offG holds the geometry block.
@@ -370,5 +324,5 @@ export function maxPoolInMemory(e: Engine, info: Conv2DInfo, offG: number, offX:
   const { batch, outHeight: OH, outWidth: OW, inChannels: C } = info;
   writePoolGeometry(e, offG, info, offX, offY, offA);
   const parts = split(batch * OH, batch * info.inHeight * info.inWidth * C);
-  runJobs(e, JOB_MAX_POOL, parts.map(([q0, q1]) => [offG, q0, q1]));
+  runJobs(e, 'maxPool', parts.map(([q0, q1]) => [offG, q0, q1]));
 }

@@ -1,0 +1,429 @@
+// Direct convolutions (no im2col columns), for layers with few input channels (a first layer on
+// RGB), where K = kh·kw·C is too short for the GEMM's packing to pay: forward (alone and with a
+// max pool of its output), filter gradient and input gradient, eight output channels at a time.
+// Geometry and pointers in the block at g (asm/geometry.ts).
+
+import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_KH, G_KW, G_SH, G_SW, G_DH, G_DW, G_PT, G_PL, G_X, G_WT, G_OUT, G_BIAS, G_RELU, G_DY } from './geometry';
+import { madd } from './gemm';
+
+// y[p, f0 .. f0+8) for one output pixel p at (n, oh, ow), every tap bounds-checked: the
+// direct convolution's border and remainder path.
+// @ts-ignore: decorator
+@inline
+function directPixel(g: usize, n: i32, oh: i32, ow: i32, yp: usize): void {
+  const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), F = gi(g, G_F);
+  const KH = gi(g, G_KH), KW = gi(g, G_KW);
+  const dh = gi(g, G_DH), dw = gi(g, G_DW);
+  const x = <usize>gi(g, G_X), w = <usize>gi(g, G_WT);
+  const bias = <usize>gi(g, G_BIAS);
+  const relu = gi(g, G_RELU) != 0;
+  const ih0 = oh * gi(g, G_SH) - gi(g, G_PT);
+  const iw0 = ow * gi(g, G_SW) - gi(g, G_PL);
+  const rowF = <usize>F << 2;
+  const zero = f32x4.splat(0);
+  for (let f0 = 0; f0 < F; f0 += 8) {
+    let a0 = zero, a1 = zero;
+    for (let i = 0; i < KH; i++) {
+      const ih = ih0 + i * dh;
+      if (ih < 0 || ih >= H) continue;
+      for (let j = 0; j < KW; j++) {
+        const iw = iw0 + j * dw;
+        if (iw < 0 || iw >= W) continue;
+        const xp = x + (<usize>(((n * H + ih) * W + iw) * C) << 2);
+        let wp = w + (<usize>((i * KW + j) * C) * rowF) + (<usize>f0 << 2);
+        for (let c = 0; c < C; c++) {
+          const xv = v128.load32_splat(xp + (<usize>c << 2));
+          a0 = madd(xv, v128.load(wp), a0);
+          a1 = madd(xv, v128.load(wp, 16), a1);
+          wp += rowF;
+        }
+      }
+    }
+    if (bias != 0) {
+      a0 = f32x4.add(a0, v128.load(bias + (<usize>f0 << 2)));
+      a1 = f32x4.add(a1, v128.load(bias + (<usize>f0 << 2), 16));
+    }
+    if (relu) {
+      a0 = v128.and(a0, f32x4.gt(a0, zero));
+      a1 = v128.and(a1, f32x4.gt(a1, zero));
+    }
+    v128.store(yp + (<usize>f0 << 2), a0);
+    v128.store(yp + (<usize>f0 << 2), a1, 16);
+  }
+}
+
+/**
+ * Direct forward convolution of output pixels [start, end) for few input channels (F a multiple
+ * of 8): four horizontally adjacent pixels at a time share each weight load, accumulating
+ * y = Σ_taps x · w straight from NHWC with no im2col copy (+ bias, relu as convForward). Taps
+ * outside the image contribute nothing; a group of four whose taps would leave the image
+ * horizontally, and the pixels left over, go through directPixel.
+ */
+export function convForwardDirect(g: usize, start: i32, end: i32): void {
+  directRange(g, start, end, <usize>gi(g, G_OUT));
+}
+
+/**
+ * Inference: the direct convolution pooled by non-overlapping pkh×pkw windows ('valid'), for
+ * pooled rows (n, ph) in [q0, q1). The pkh convolution rows under each pooled row go to `scratch`
+ * (pkh·OW·F floats per thread, stays in cache), and only their window maxima reach `out`
+ * [n, POH, POW, F]: the full-size convolution output is never written to memory.
+ */
+export function convForwardDirectPool(g: usize, q0: i32, q1: i32, scratch: usize, out: usize, pkh: i32, pkw: i32, POH: i32, POW: i32): void {
+  const OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
+  const rowF = <usize>F << 2;
+  const rowBytes = <usize>OW * rowF;
+  for (let q = q0; q < q1; q++) {
+    const n = q / POH;
+    const ph = q - n * POH;
+    for (let i = 0; i < pkh; i++) {
+      const r0 = (n * OH + ph * pkh + i) * OW;
+      // directRange writes pixel r at base + r·rowF: place row r0 at scratch + i·rowBytes.
+      directRange(g, r0, r0 + OW, scratch + <usize>i * rowBytes - <usize>r0 * rowF);
+    }
+    for (let pw = 0; pw < POW; pw++) {
+      const o = out + <usize>(q * POW + pw) * rowF;
+      for (let f = 0; f < F; f += 4) {
+        const c = <usize>f << 2;
+        let best = v128.load(scratch + <usize>(pw * pkw) * rowF + c);
+        for (let i = 0; i < pkh; i++) {
+          for (let j = 0; j < pkw; j++) {
+            if (i == 0 && j == 0) continue;
+            const v = v128.load(scratch + <usize>i * rowBytes + <usize>(pw * pkw + j) * rowF + c);
+            // The reference pool's rule: a greater value, or a NaN over a number, wins.
+            best = v128.bitselect(v, best, v128.or(f32x4.gt(v, best), v128.andnot(f32x4.eq(best, best), f32x4.eq(v, v))));
+          }
+        }
+        v128.store(o + c, best);
+      }
+    }
+  }
+}
+
+// The direct convolution of output pixels [start, end), pixel r written at y + r·F floats.
+function directRange(g: usize, start: i32, end: i32, y: usize): void {
+  const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
+  const KH = gi(g, G_KH), KW = gi(g, G_KW), sh = gi(g, G_SH), sw = gi(g, G_SW);
+  const dh = gi(g, G_DH), dw = gi(g, G_DW), pt = gi(g, G_PT), pl = gi(g, G_PL);
+  const x = <usize>gi(g, G_X), w = <usize>gi(g, G_WT);
+  const bias = <usize>gi(g, G_BIAS);
+  const relu = gi(g, G_RELU) != 0;
+  const pix = OH * OW;
+  const rowF = <usize>F << 2;
+  const step = <usize>(sw * C) << 2;
+  const zero = f32x4.splat(0);
+  let r = start;
+  while (r < end) {
+    const n = r / pix;
+    const rem = r - n * pix;
+    const oh = rem / OW;
+    const ow = rem - oh * OW;
+    const yp = y + <usize>r * rowF;
+    const iw0 = ow * sw - pl;
+    // Four pixels in this output row and this range, all horizontal taps inside the image.
+    if (ow + 4 <= OW && r + 4 <= end && iw0 >= 0 && iw0 + 3 * sw + (KW - 1) * dw < W) {
+      const ih0 = oh * sh - pt;
+      for (let f0 = 0; f0 < F; f0 += 8) {
+        let a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;
+        for (let i = 0; i < KH; i++) {
+          const ih = ih0 + i * dh;
+          if (ih < 0 || ih >= H) continue;
+          for (let j = 0; j < KW; j++) {
+            let xp = x + (<usize>(((n * H + ih) * W + iw0 + j * dw) * C) << 2);
+            let wp = w + (<usize>((i * KW + j) * C) * rowF) + (<usize>f0 << 2);
+            for (let c = 0; c < C; c++) {
+              const w0 = v128.load(wp);
+              const w1 = v128.load(wp, 16);
+              let xv = v128.load32_splat(xp);
+              a0 = madd(xv, w0, a0);
+              a1 = madd(xv, w1, a1);
+              xv = v128.load32_splat(xp + step);
+              a2 = madd(xv, w0, a2);
+              a3 = madd(xv, w1, a3);
+              xv = v128.load32_splat(xp + 2 * step);
+              a4 = madd(xv, w0, a4);
+              a5 = madd(xv, w1, a5);
+              xv = v128.load32_splat(xp + 3 * step);
+              a6 = madd(xv, w0, a6);
+              a7 = madd(xv, w1, a7);
+              xp += 4;
+              wp += rowF;
+            }
+          }
+        }
+        if (bias != 0) {
+          const b0 = v128.load(bias + (<usize>f0 << 2));
+          const b1 = v128.load(bias + (<usize>f0 << 2), 16);
+          a0 = f32x4.add(a0, b0); a1 = f32x4.add(a1, b1);
+          a2 = f32x4.add(a2, b0); a3 = f32x4.add(a3, b1);
+          a4 = f32x4.add(a4, b0); a5 = f32x4.add(a5, b1);
+          a6 = f32x4.add(a6, b0); a7 = f32x4.add(a7, b1);
+        }
+        if (relu) {
+          // A mask, not f32x4.max: NaN and -0 become +0 as in the reference `v > 0 ? v : 0`.
+          a0 = v128.and(a0, f32x4.gt(a0, zero)); a1 = v128.and(a1, f32x4.gt(a1, zero));
+          a2 = v128.and(a2, f32x4.gt(a2, zero)); a3 = v128.and(a3, f32x4.gt(a3, zero));
+          a4 = v128.and(a4, f32x4.gt(a4, zero)); a5 = v128.and(a5, f32x4.gt(a5, zero));
+          a6 = v128.and(a6, f32x4.gt(a6, zero)); a7 = v128.and(a7, f32x4.gt(a7, zero));
+        }
+        const o = yp + (<usize>f0 << 2);
+        v128.store(o, a0);
+        v128.store(o, a1, 16);
+        v128.store(o + rowF, a2);
+        v128.store(o + rowF, a3, 16);
+        v128.store(o + 2 * rowF, a4);
+        v128.store(o + 2 * rowF, a5, 16);
+        v128.store(o + 3 * rowF, a6);
+        v128.store(o + 3 * rowF, a7, 16);
+      }
+      r += 4;
+    } else {
+      directPixel(g, n, oh, ow, yp);
+      r++;
+    }
+  }
+}
+
+/**
+ * Direct filter gradient for few input channels (F a multiple of 8, C ≤ 4), over output rows
+ * q = (n, oh) in [q0, q1): part[(i, j, c), f] = Σ x[n, ih, iw, c] · dy[n, oh, ow, f] with
+ * ih = oh·sh − pt + i·dh, iw = ow·sw − pl + j·dw inside the image (overwritten; threads write
+ * separate parts the caller adds up). One output row at a time, so its dy and x rows stay in L1
+ * while every tap and channel group sweeps them; no im2col columns.
+ */
+export function convBackpropFilterDirect(g: usize, q0: i32, q1: i32, part: usize): void {
+  const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
+  const KH = gi(g, G_KH), KW = gi(g, G_KW), sh = gi(g, G_SH), sw = gi(g, G_SW);
+  const dh = gi(g, G_DH), dw = gi(g, G_DW), pt = gi(g, G_PT), pl = gi(g, G_PL);
+  const x = <usize>gi(g, G_X), dy = <usize>gi(g, G_DY);
+  const rowF = <usize>F << 2;
+  const xStep = <usize>(sw * C) << 2;
+  memory.fill(part, 0, <usize>(KH * KW * C) * rowF);
+  const zero = f32x4.splat(0);
+  for (let q = q0; q < q1; q++) {
+    const n = q / OH;
+    const oh = q - n * OH;
+    for (let i = 0; i < KH; i++) {
+      const ih = oh * sh - pt + i * dh;
+      if (ih < 0 || ih >= H) continue;
+      for (let j = 0; j < KW; j++) {
+        // Output columns whose tap j lands inside the image: 0 ≤ ow·sw − pl + j·dw < W.
+        const off = j * dw - pl;
+        let owLo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+        let owHi = W - 1 - off < 0 ? 0 : (W - 1 - off) / sw + 1;
+        if (owHi > OW) owHi = OW;
+        if (owLo >= owHi) continue;
+        const xRow = x + (<usize>(((n * H + ih) * W + owLo * sw + off) * C) << 2);
+        const dyRow = dy + <usize>(q * OW + owLo) * rowF;
+        const pTap = part + <usize>((i * KW + j) * C) * rowF;
+        let f0 = 0;
+        if (C == 3) {
+          // 16 channels per sweep: 12 accumulators (3 input channels × 4 vectors), each dy vector
+          // loaded once for all three, half the sweeps of the 8-channel loop below.
+          for (; f0 + 16 <= F; f0 += 16) {
+            let a0 = zero, a1 = zero, a2 = zero, a3 = zero, b0 = zero, b1 = zero, b2 = zero, b3 = zero;
+            let c0 = zero, c1 = zero, c2 = zero, c3 = zero;
+            let xp = xRow;
+            let dp = dyRow + (<usize>f0 << 2);
+            for (let ow = owLo; ow < owHi; ow++) {
+              const x0 = v128.load32_splat(xp);
+              const x1 = v128.load32_splat(xp, 4);
+              const x2 = v128.load32_splat(xp, 8);
+              let gv = v128.load(dp);
+              a0 = madd(x0, gv, a0); b0 = madd(x1, gv, b0); c0 = madd(x2, gv, c0);
+              gv = v128.load(dp, 16);
+              a1 = madd(x0, gv, a1); b1 = madd(x1, gv, b1); c1 = madd(x2, gv, c1);
+              gv = v128.load(dp, 32);
+              a2 = madd(x0, gv, a2); b2 = madd(x1, gv, b2); c2 = madd(x2, gv, c2);
+              gv = v128.load(dp, 48);
+              a3 = madd(x0, gv, a3); b3 = madd(x1, gv, b3); c3 = madd(x2, gv, c3);
+              xp += xStep;
+              dp += rowF;
+            }
+            const p = pTap + (<usize>f0 << 2);
+            v128.store(p, f32x4.add(v128.load(p), a0));
+            v128.store(p, f32x4.add(v128.load(p, 16), a1), 16);
+            v128.store(p, f32x4.add(v128.load(p, 32), a2), 32);
+            v128.store(p, f32x4.add(v128.load(p, 48), a3), 48);
+            const pb = p + rowF;
+            v128.store(pb, f32x4.add(v128.load(pb), b0));
+            v128.store(pb, f32x4.add(v128.load(pb, 16), b1), 16);
+            v128.store(pb, f32x4.add(v128.load(pb, 32), b2), 32);
+            v128.store(pb, f32x4.add(v128.load(pb, 48), b3), 48);
+            const pc = p + 2 * rowF;
+            v128.store(pc, f32x4.add(v128.load(pc), c0));
+            v128.store(pc, f32x4.add(v128.load(pc, 16), c1), 16);
+            v128.store(pc, f32x4.add(v128.load(pc, 32), c2), 32);
+            v128.store(pc, f32x4.add(v128.load(pc, 48), c3), 48);
+          }
+        }
+        for (; f0 < F; f0 += 8) {
+          let a0 = zero, a1 = zero, b0 = zero, b1 = zero, c0 = zero, c1 = zero, d0 = zero, d1 = zero;
+          let xp = xRow;
+          let dp = dyRow + (<usize>f0 << 2);
+          for (let ow = owLo; ow < owHi; ow++) {
+            const g0 = v128.load(dp);
+            const g1 = v128.load(dp, 16);
+            let xv = v128.load32_splat(xp);
+            a0 = madd(xv, g0, a0);
+            a1 = madd(xv, g1, a1);
+            if (C > 1) {
+              xv = v128.load32_splat(xp, 4);
+              b0 = madd(xv, g0, b0);
+              b1 = madd(xv, g1, b1);
+              if (C > 2) {
+                xv = v128.load32_splat(xp, 8);
+                c0 = madd(xv, g0, c0);
+                c1 = madd(xv, g1, c1);
+                if (C > 3) {
+                  xv = v128.load32_splat(xp, 12);
+                  d0 = madd(xv, g0, d0);
+                  d1 = madd(xv, g1, d1);
+                }
+              }
+            }
+            xp += xStep;
+            dp += rowF;
+          }
+          const p = pTap + (<usize>f0 << 2);
+          v128.store(p, f32x4.add(v128.load(p), a0));
+          v128.store(p, f32x4.add(v128.load(p, 16), a1), 16);
+          if (C > 1) {
+            v128.store(p + rowF, f32x4.add(v128.load(p + rowF), b0));
+            v128.store(p + rowF, f32x4.add(v128.load(p + rowF, 16), b1), 16);
+          }
+          if (C > 2) {
+            v128.store(p + 2 * rowF, f32x4.add(v128.load(p + 2 * rowF), c0));
+            v128.store(p + 2 * rowF, f32x4.add(v128.load(p + 2 * rowF, 16), c1), 16);
+          }
+          if (C > 3) {
+            v128.store(p + 3 * rowF, f32x4.add(v128.load(p + 3 * rowF), d0));
+            v128.store(p + 3 * rowF, f32x4.add(v128.load(p + 3 * rowF, 16), d1), 16);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Σ of the four lanes.
+// @ts-ignore: decorator
+@inline
+function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+/**
+ * Direct input gradient for few input channels (F a multiple of 4, C ≤ 4), over input rows
+ * p = (n, ih) in [p0, p1): dx[n, ih, iw, c] = Σ_{i, j, f} dy[n, oh, ow, f] · w[i, j, c, f] over
+ * the taps with oh·sh − pt + i·dh = ih and ow·sw − pl + j·dw = iw inside the output. Every dx
+ * element of the rows is written (no zeroing, no col2im scatter), so threads own disjoint rows.
+ */
+export function convBackpropInputDirect(g: usize, p0: i32, p1: i32): void {
+  const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
+  const KH = gi(g, G_KH), KW = gi(g, G_KW), sh = gi(g, G_SH), sw = gi(g, G_SW);
+  const dh = gi(g, G_DH), dw = gi(g, G_DW), pt = gi(g, G_PT), pl = gi(g, G_PL);
+  const w = <usize>gi(g, G_WT), dy = <usize>gi(g, G_DY), dx = <usize>gi(g, G_OUT);
+  const rowF = <usize>F << 2;
+  const zero = f32x4.splat(0);
+  for (let p = p0; p < p1; p++) {
+    const n = p / H;
+    const ih = p - n * H;
+    let out = dx + (<usize>(p * W * C) << 2);
+    let iw = 0;
+    if (sh == 1 && sw == 1 && C == 3) {
+      // Four pixels at a time where every tap's column lands inside dy: 12 independent
+      // accumulators (4 pixels × 3 channels) share each weight load.
+      const iwLo = max(0, (KW - 1) * dw - pl);
+      const iwHi = OW - pl - 3;
+      // Pixels left of the interior go through the general path below first.
+      for (; iw < W && iw < iwLo; iw++) {
+        convBackpropInputPixel(g, n, ih, iw, out);
+        out += <usize>C << 2;
+      }
+      for (; iw < iwHi && iw + 4 <= W; iw += 4) {
+        let a0 = zero, a1 = zero, a2 = zero, b0 = zero, b1 = zero, b2 = zero;
+        let c0 = zero, c1 = zero, c2 = zero, d0 = zero, d1 = zero, d2 = zero;
+        for (let i = 0; i < KH; i++) {
+          const oh = ih + pt - i * dh;
+          if (oh < 0) break;
+          if (oh >= OH) continue;
+          for (let j = 0; j < KW; j++) {
+            let dp = dy + <usize>((n * OH + oh) * OW + iw + pl - j * dw) * rowF;
+            let wp = w + <usize>((i * KW + j) * 3) * rowF;
+            for (let f = 0; f < F; f += 4) {
+              const w0 = v128.load(wp);
+              const w1 = v128.load(wp + rowF);
+              const w2 = v128.load(wp + 2 * rowF);
+              let gv = v128.load(dp);
+              a0 = madd(gv, w0, a0); a1 = madd(gv, w1, a1); a2 = madd(gv, w2, a2);
+              gv = v128.load(dp + rowF);
+              b0 = madd(gv, w0, b0); b1 = madd(gv, w1, b1); b2 = madd(gv, w2, b2);
+              gv = v128.load(dp + 2 * rowF);
+              c0 = madd(gv, w0, c0); c1 = madd(gv, w1, c1); c2 = madd(gv, w2, c2);
+              gv = v128.load(dp + 3 * rowF);
+              d0 = madd(gv, w0, d0); d1 = madd(gv, w1, d1); d2 = madd(gv, w2, d2);
+              dp += 16;
+              wp += 16;
+            }
+          }
+        }
+        store<f32>(out, hsum(a0)); store<f32>(out, hsum(a1), 4); store<f32>(out, hsum(a2), 8);
+        store<f32>(out, hsum(b0), 12); store<f32>(out, hsum(b1), 16); store<f32>(out, hsum(b2), 20);
+        store<f32>(out, hsum(c0), 24); store<f32>(out, hsum(c1), 28); store<f32>(out, hsum(c2), 32);
+        store<f32>(out, hsum(d0), 36); store<f32>(out, hsum(d1), 40); store<f32>(out, hsum(d2), 44);
+        out += 48;
+      }
+    }
+    for (; iw < W; iw++) {
+      convBackpropInputPixel(g, n, ih, iw, out);
+      out += <usize>C << 2;
+    }
+  }
+}
+
+// dx[n, ih, iw, 0..C) at out, every tap checked (the general path of convBackpropInputDirect).
+function convBackpropInputPixel(g: usize, n: i32, ih: i32, iw: i32, out: usize): void {
+  const C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
+  const KH = gi(g, G_KH), KW = gi(g, G_KW), sh = gi(g, G_SH), sw = gi(g, G_SW);
+  const dh = gi(g, G_DH), dw = gi(g, G_DW), pt = gi(g, G_PT), pl = gi(g, G_PL);
+  const w = <usize>gi(g, G_WT), dy = <usize>gi(g, G_DY);
+  const rowF = <usize>F << 2;
+  const zero = f32x4.splat(0);
+  {
+    {
+      let a = zero, b = zero, c = zero, d = zero;
+      for (let i = 0; i < KH; i++) {
+        const t = ih + pt - i * dh;
+        if (t < 0) break;
+        // Stride 1 needs no division (the common case; a division per tap measured 2× slower).
+        const oh = sh == 1 ? t : t / sh;
+        if (oh * sh != t || oh >= OH) continue;
+        for (let j = 0; j < KW; j++) {
+          const u = iw + pl - j * dw;
+          if (u < 0) break;
+          const ow = sw == 1 ? u : u / sw;
+          if (ow * sw != u || ow >= OW) continue;
+          const dp = dy + <usize>((n * OH + oh) * OW + ow) * rowF;
+          const wp = w + <usize>((i * KW + j) * C) * rowF;
+          for (let f = 0; f < F; f += 4) {
+            const o = <usize>f << 2;
+            const gv = v128.load(dp + o);
+            a = madd(gv, v128.load(wp + o), a);
+            if (C > 1) {
+              b = madd(gv, v128.load(wp + rowF + o), b);
+              if (C > 2) {
+                c = madd(gv, v128.load(wp + 2 * rowF + o), c);
+                if (C > 3) d = madd(gv, v128.load(wp + 3 * rowF + o), d);
+              }
+            }
+          }
+        }
+      }
+      store<f32>(out, hsum(a));
+      if (C > 1) store<f32>(out, hsum(b), 4);
+      if (C > 2) store<f32>(out, hsum(c), 8);
+      if (C > 3) store<f32>(out, hsum(d), 12);
+    }
+  }
+}

@@ -1,0 +1,244 @@
+// Max pooling and the fused ops around it, NHWC f32:
+//   max pool     y[o, c] = first max of the window in window order, NaN wins; argmax = flat x index
+//   bn-act-pool  max pool of act(batch norm(x)) and its backward sums and scatter
+//   scatter      dz of a convolution whose (relu) output fed a max pool, with its bias gradient
+// Pool geometry in the block at g (P_* of asm/geometry.ts); pointers are byte offsets into the
+// shared memory.
+
+import { gi, P_H, P_W, P_C, P_OH, P_OW, P_KH, P_KW, P_SH, P_SW, P_PT, P_PL, P_X, P_Y, P_ARGMAX } from './geometry';
+
+/**
+ * Max pooling of output rows (n, oh) in [q0, q1): y = the first maximum in window order, a NaN
+ * replacing any number (so the first NaN wins), argmax its flat index in x; -Infinity and -1
+ * where a window holds no input cell.
+ */
+export function maxPool(g: usize, q0: i32, q1: i32): void {
+  const H = gi(g, P_H), W = gi(g, P_W), C = gi(g, P_C), OH = gi(g, P_OH), OW = gi(g, P_OW);
+  const KH = gi(g, P_KH), KW = gi(g, P_KW), sh = gi(g, P_SH), sw = gi(g, P_SW), pt = gi(g, P_PT), pl = gi(g, P_PL);
+  const x = <usize>gi(g, P_X), y = <usize>gi(g, P_Y), am = <usize>gi(g, P_ARGMAX);
+  const C4 = C & ~3;
+  const lanes = i32x4(0, 1, 2, 3);
+  for (let q = q0; q < q1; q++) {
+    const n = q / OH;
+    const oh = q - n * OH;
+    const ihLo = max(oh * sh - pt, 0);
+    const ihHi = min(oh * sh - pt + KH, H);
+    for (let ow = 0; ow < OW; ow++) {
+      const iwLo = max(ow * sw - pl, 0);
+      const iwHi = min(ow * sw - pl + KW, W);
+      const o = (<usize>(q * OW + ow) * <usize>C) << 2;
+      if (ihLo >= ihHi || iwLo >= iwHi) {
+        for (let c = 0; c < C; c++) {
+          store<f32>(y + o + (<usize>c << 2), -Infinity);
+          store<i32>(am + o + (<usize>c << 2), -1);
+        }
+        continue;
+      }
+      const first = ((n * H + ihLo) * W + iwLo) * C;
+      let c = 0;
+      for (; c < C4; c += 4) {
+        let best = v128.load(x + (<usize>(first + c) << 2));
+        let arg = i32x4.add(i32x4.splat(first + c), lanes);
+        for (let ih = ihLo; ih < ihHi; ih++) {
+          for (let iw = ih == ihLo ? iwLo + 1 : iwLo; iw < iwHi; iw++) {
+            const src = ((n * H + ih) * W + iw) * C + c;
+            const v = v128.load(x + (<usize>src << 2));
+            const take = v128.or(f32x4.gt(v, best), v128.andnot(f32x4.eq(best, best), f32x4.eq(v, v)));
+            best = v128.bitselect(v, best, take);
+            arg = v128.bitselect(i32x4.add(i32x4.splat(src), lanes), arg, take);
+          }
+        }
+        v128.store(y + o + (<usize>c << 2), best);
+        v128.store(am + o + (<usize>c << 2), arg);
+      }
+      for (; c < C; c++) {
+        let best = load<f32>(x + (<usize>(first + c) << 2));
+        let arg = first + c;
+        for (let ih = ihLo; ih < ihHi; ih++) {
+          for (let iw = ih == ihLo ? iwLo + 1 : iwLo; iw < iwHi; iw++) {
+            const src = ((n * H + ih) * W + iw) * C + c;
+            const v = load<f32>(x + (<usize>src << 2));
+            if (v > best || (v != v && best == best)) {
+              best = v;
+              arg = src;
+            }
+          }
+        }
+        store<f32>(y + o + (<usize>c << 2), best);
+        store<i32>(am + o + (<usize>c << 2), arg);
+      }
+    }
+  }
+}
+
+// Fused training-mode batch norm → relu (or linear) → max pool over windows that do not overlap
+// (strides = pool size, 'valid'): the same values, in the same f32 operations, as batchNormApply,
+// reluForward, maxPool and their backward passes one after the other, without the full-size
+// intermediates. z = γ·((x − mean)·invStd) + β, a = relu ? (z > 0 ? z : 0) : z.
+
+/** Pooled rows (n, oh) in [q0, q1) of max(a) over each window: y and argmax (flat x index) as maxPool. */
+export function bnActMaxPool(g: usize, q0: i32, q1: i32, mean: usize, invStd: usize, gamma: usize, beta: usize, relu: bool): void {
+  const H = gi(g, P_H), W = gi(g, P_W), C = gi(g, P_C), OH = gi(g, P_OH), OW = gi(g, P_OW);
+  const KH = gi(g, P_KH), KW = gi(g, P_KW), sh = gi(g, P_SH), sw = gi(g, P_SW);
+  const x = <usize>gi(g, P_X), y = <usize>gi(g, P_Y), am = <usize>gi(g, P_ARGMAX);
+  const C4 = C & ~3;
+  const lanes = i32x4(0, 1, 2, 3);
+  const zero = f32x4.splat(0);
+  for (let q = q0; q < q1; q++) {
+    const n = q / OH;
+    const oh = q - n * OH;
+    const ih0 = oh * sh;
+    for (let ow = 0; ow < OW; ow++) {
+      const iw0 = ow * sw;
+      const o = (<usize>(q * OW + ow) * <usize>C) << 2;
+      let c = 0;
+      for (; c < C4; c += 4) {
+        const k = <usize>c << 2;
+        const mv = v128.load(mean + k), sv = v128.load(invStd + k), gv = v128.load(gamma + k), bv = v128.load(beta + k);
+        let best = zero;
+        let arg = zero;
+        for (let i = 0; i < KH; i++) {
+          for (let j = 0; j < KW; j++) {
+            const src = ((n * H + ih0 + i) * W + iw0 + j) * C + c;
+            let v = f32x4.add(f32x4.mul(gv, f32x4.mul(f32x4.sub(v128.load(x + (<usize>src << 2)), mv), sv)), bv);
+            if (relu) v = v128.and(v, f32x4.gt(v, zero));
+            const idx = i32x4.add(i32x4.splat(src), lanes);
+            if (i == 0 && j == 0) {
+              best = v;
+              arg = idx;
+              continue;
+            }
+            const take = v128.or(f32x4.gt(v, best), v128.andnot(f32x4.eq(best, best), f32x4.eq(v, v)));
+            best = v128.bitselect(v, best, take);
+            arg = v128.bitselect(idx, arg, take);
+          }
+        }
+        v128.store(y + o + k, best);
+        v128.store(am + o + k, arg);
+      }
+      for (; c < C; c++) {
+        const k = <usize>c << 2;
+        const m = load<f32>(mean + k), s = load<f32>(invStd + k), gm = load<f32>(gamma + k), bt = load<f32>(beta + k);
+        let best: f32 = 0;
+        let arg = 0;
+        for (let i = 0; i < KH; i++) {
+          for (let j = 0; j < KW; j++) {
+            const src = ((n * H + ih0 + i) * W + iw0 + j) * C + c;
+            let v = gm * ((load<f32>(x + (<usize>src << 2)) - m) * s) + bt;
+            if (relu) v = v > 0 ? v : 0;
+            if ((i == 0 && j == 0) || v > best || (v != v && best == best)) {
+              best = v;
+              arg = src;
+            }
+          }
+        }
+        store<f32>(y + o + k, best);
+        store<i32>(am + o + k, arg);
+      }
+    }
+  }
+}
+
+// xHat = (x − mean)·invStd at the argmax cell of pooled element i (channel byte offset q).
+// @ts-ignore: decorator
+@inline
+function argmaxXHat(x: usize, am: usize, i: usize, mean: usize, invStd: usize, q: usize): f32 {
+  const cell = <usize>load<i32>(am + (i << 2));
+  return (load<f32>(x + (cell << 2)) - load<f32>(mean + q)) * load<f32>(invStd + q);
+}
+
+// relu' at a cell: z = γ·xHat + β > 0 (NaN: no).
+// @ts-ignore: decorator
+@inline
+function reluPasses(h: f32, gamma: usize, beta: usize, q: usize): bool {
+  return load<f32>(gamma + q) * h + load<f32>(beta + q) > 0;
+}
+
+/**
+ * Backward sums over pooled rows [q0, q1): acc[c] += Σ dz and acc[C + c] += Σ dz·xHat (f64), where
+ * dz is the pooled gradient at its argmax cell, masked by relu' (z > 0); every other cell's dz is 0.
+ */
+export function bnActPoolBackwardSums(g: usize, q0: i32, q1: i32, dy: usize, mean: usize, invStd: usize, gamma: usize, beta: usize, relu: bool, acc: usize): void {
+  const C = gi(g, P_C), OW = gi(g, P_OW);
+  const x = <usize>gi(g, P_X), am = <usize>gi(g, P_ARGMAX);
+  const accX = acc + (<usize>C << 3);
+  for (let e = <usize>(q0 * OW * C); e < <usize>(q1 * OW * C); e += <usize>C) {
+    for (let c = 0; c < C; c++) {
+      const q = <usize>c << 2;
+      const h = argmaxXHat(x, am, e + <usize>c, mean, invStd, q);
+      if (relu && !reluPasses(h, gamma, beta, q)) continue;
+      const d = <f64>load<f32>(dy + ((e + <usize>c) << 2));
+      const a = acc + (<usize>c << 3);
+      const b = accX + (<usize>c << 3);
+      store<f64>(a, load<f64>(a) + d);
+      store<f64>(b, load<f64>(b) + d * <f64>h);
+    }
+  }
+}
+
+/** dx = k·((0 − meanDz) − xHat·meanDzX) for input rows [r0, r1): every cell as if its dz were 0. */
+export function bnBackwardApplyZero(x: usize, mean: usize, invStd: usize, k: usize, meanDz: usize, meanDzX: usize, C: i32, r0: i32, r1: i32, dx: usize): void {
+  const C4 = C & ~3;
+  const rowBytes = <usize>C << 2;
+  const zero = f32x4.splat(0);
+  for (let o = <usize>r0 * rowBytes; o < <usize>r1 * rowBytes; o += rowBytes) {
+    let c = 0;
+    for (; c < C4; c += 4) {
+      const q = <usize>c << 2;
+      const h = f32x4.mul(f32x4.sub(v128.load(x + o + q), v128.load(mean + q)), v128.load(invStd + q));
+      const t = f32x4.sub(f32x4.sub(zero, v128.load(meanDz + q)), f32x4.mul(h, v128.load(meanDzX + q)));
+      v128.store(dx + o + q, f32x4.mul(v128.load(k + q), t));
+    }
+    for (; c < C; c++) {
+      const q = <usize>c << 2;
+      const h = (load<f32>(x + o + q) - load<f32>(mean + q)) * load<f32>(invStd + q);
+      const t: f32 = (<f32>0 - load<f32>(meanDz + q)) - h * load<f32>(meanDzX + q);
+      store<f32>(dx + o + q, load<f32>(k + q) * t);
+    }
+  }
+}
+
+/** dx at each argmax cell of pooled rows [q0, q1) = k·((dz − meanDz) − xHat·meanDzX), over bnBackwardApplyZero's value. */
+export function bnActPoolBackwardScatter(
+  g: usize, q0: i32, q1: i32, dy: usize, mean: usize, invStd: usize, gamma: usize, beta: usize, relu: bool,
+  k: usize, meanDz: usize, meanDzX: usize, dx: usize,
+): void {
+  const C = gi(g, P_C), OW = gi(g, P_OW);
+  const x = <usize>gi(g, P_X), am = <usize>gi(g, P_ARGMAX);
+  for (let e = <usize>(q0 * OW * C); e < <usize>(q1 * OW * C); e += <usize>C) {
+    for (let c = 0; c < C; c++) {
+      const q = <usize>c << 2;
+      const h = argmaxXHat(x, am, e + <usize>c, mean, invStd, q);
+      if (relu && !reluPasses(h, gamma, beta, q)) continue;
+      const d = load<f32>(dy + ((e + <usize>c) << 2));
+      const t = (d - load<f32>(meanDz + q)) - h * load<f32>(meanDzX + q);
+      store<f32>(dx + (<usize>load<i32>(am + ((e + <usize>c) << 2)) << 2), load<f32>(k + q) * t);
+    }
+  }
+}
+
+
+/**
+ * dz for a convolution whose (relu) output fed a max pool of windows that do not overlap, for the
+ * pooled elements [e0, e1) (whole images, so that their argmax cells are dz [z0, z1)): zeroes dz
+ * [z0, z1), then puts each dy[e] at its argmax cell, where relu only if the pooled value y[e]
+ * (= that cell's output) is > 0 — the pool's and relu's backward in one pass. When db ≠ 0 it also
+ * adds each value put to db[e mod F] (F f64; e0 a multiple of F): the bias gradient Σ dz from the
+ * pooled quarter of the data (each cell receives at most one value).
+ */
+export function scatterPooledGrad(dz: usize, dy: usize, y: usize, am: usize, e0: i32, e1: i32, z0: i32, z1: i32, F: i32, relu: bool, db: usize): void {
+  memory.fill(dz + (<usize>z0 << 2), 0, <usize>(z1 - z0) << 2);
+  let f = 0;
+  for (let e = e0; e < e1; e++) {
+    const o = <usize>e << 2;
+    if (!relu || load<f32>(y + o) > 0) {
+      const v = load<f32>(dy + o);
+      store<f32>(dz + (<usize>load<i32>(am + o) << 2), v);
+      if (db != 0) {
+        const a = db + (<usize>f << 3);
+        store<f64>(a, load<f64>(a) + <f64>v);
+      }
+    }
+    if (++f == F) f = 0;
+  }
+}

@@ -1,0 +1,154 @@
+// Winograd F(4×4, 3×3), opt-in: forward and input gradient. Geometry and pointers in the block
+// at g (asm/geometry.ts).
+
+import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_PT, G_PL, G_X, G_WT, G_OUT, G_BIAS, G_RELU } from './geometry';
+import { gemmPackedB } from './gemm';
+import { gemmWork, patch } from './conv-common';
+
+// Winograd F(4×4, 3×3) (Lavin & Gray, points 0, ±1, ±2, ∞): each 4×4 block of outputs from a 6×6
+// input patch, 36 products per tile and channel pair instead of 144 (2.25 multiply-adds per output
+// instead of 4 for F(2×2, 3×3) and 9 directly):
+//   Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
+//   Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
+// The filter (U = G w Gᵀ, G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1]) comes
+// already packed as gemmPackedB wants it, 36 matrices of C × F, so the GEMMs pack only V.
+
+/** Bytes of this thread's work area convForwardWinograd4 needs for blocks of `tb` tiles. */
+export function winograd4WorkBytes(tb: i32, C: i32, F: i32): i32 {
+  return <i32>gemmWork() + 36 * (tb * (C + F) * 4 + 128) + 512;
+}
+
+// o = Bᵀ·d for one column (or row) of six vectors, stored at p, p + s, …, p + 5s.
+// @ts-ignore: decorator
+@inline
+function bt6(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, p: usize, s: usize): void {
+  const four = f32x4.splat(4), five = f32x4.splat(5), two = f32x4.splat(2);
+  v128.store(p, f32x4.add(f32x4.sub(f32x4.mul(four, d0), f32x4.mul(five, d2)), d4));
+  v128.store(p + s, f32x4.add(f32x4.sub(f32x4.add(d3, d4), f32x4.mul(four, d1)), f32x4.neg(f32x4.mul(four, d2))));
+  v128.store(p + 2 * s, f32x4.add(f32x4.mul(four, f32x4.sub(d1, d2)), f32x4.sub(d4, d3)));
+  v128.store(p + 3 * s, f32x4.add(f32x4.mul(two, f32x4.sub(d3, d1)), f32x4.sub(d4, d2)));
+  v128.store(p + 4 * s, f32x4.add(f32x4.mul(two, f32x4.sub(d1, d3)), f32x4.sub(d4, d2)));
+  v128.store(p + 5 * s, f32x4.add(f32x4.sub(f32x4.mul(four, d1), f32x4.mul(five, d3)), d5));
+}
+
+/**
+ * Output tiles [t0, t1) (tile = (n, ty, tx), ty < ⌈OH/4⌉, tx < ⌈OW/4⌉) of the convolution whose
+ * geometry is at g, with the packed transformed filter at G_WT, in blocks of `tb` tiles.
+ */
+export function convForwardWinograd4(g: usize, t0: i32, t1: i32, work: usize, tb: i32): void {
+  const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
+  const pt = gi(g, G_PT), pl = gi(g, G_PL);
+  const x = <usize>gi(g, G_X), u = <usize>gi(g, G_WT), y = <usize>gi(g, G_OUT);
+  const bias = <usize>gi(g, G_BIAS);
+  const relu = gi(g, G_RELU) != 0;
+  const TY = (OH + 3) >> 2, TX = (OW + 3) >> 2, perImage = TY * TX;
+  const vBase = work + gemmWork();
+  const vStride = (<usize>(tb * C) << 2) + 64;
+  const mBase = vBase + 36 * vStride;
+  const mStride = (<usize>(tb * F) << 2) + 64;
+  const tmp = mBase + 36 * mStride;
+  const uStride = <usize>(C * (((F + 7) >> 3) << 3)) << 2;
+  const zero = f32x4.splat(0), two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
+  for (let b0 = t0; b0 < t1; b0 += tb) {
+    const nt = min(tb, t1 - b0);
+    for (let t = 0; t < nt; t++) {
+      const tile = b0 + t;
+      const n = tile / perImage;
+      const rem = tile - n * perImage;
+      const ty = rem / TX;
+      const tx = rem - ty * TX;
+      const iy0 = 4 * ty - pt, ix0 = 4 * tx - pl;
+      const xn = x + (<usize>(n * H * W * C) << 2);
+      const interior = iy0 >= 0 && iy0 + 6 <= H && ix0 >= 0 && ix0 + 6 <= W;
+      const vt = vBase + (<usize>(t * C) << 2);
+      const row = <usize>(W * C) << 2;
+      for (let c = 0; c < C; c += 4) {
+        const o = vt + (<usize>c << 2);
+        // Columns: Bᵀ d[:, j] into ξ = 6i + j.
+        for (let j = 0; j < 6; j++) {
+          let d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128;
+          if (interior) {
+            const p = xn + (<usize>((iy0 * W + ix0 + j) * C + c) << 2);
+            d0 = v128.load(p);
+            d1 = v128.load(p + row);
+            d2 = v128.load(p + 2 * row);
+            d3 = v128.load(p + 3 * row);
+            d4 = v128.load(p + 4 * row);
+            d5 = v128.load(p + 5 * row);
+          } else {
+            d0 = patch(xn, H, W, C, iy0, ix0, c, 0, j);
+            d1 = patch(xn, H, W, C, iy0, ix0, c, 1, j);
+            d2 = patch(xn, H, W, C, iy0, ix0, c, 2, j);
+            d3 = patch(xn, H, W, C, iy0, ix0, c, 3, j);
+            d4 = patch(xn, H, W, C, iy0, ix0, c, 4, j);
+            d5 = patch(xn, H, W, C, iy0, ix0, c, 5, j);
+          }
+          bt6(d0, d1, d2, d3, d4, d5, o + <usize>j * vStride, 6 * vStride);
+        }
+        // Rows: (Bᵀ d) B for each row i, in place.
+        for (let i = 0; i < 6; i++) {
+          const q = o + <usize>(6 * i) * vStride;
+          const r0 = v128.load(q), r1 = v128.load(q + vStride), r2 = v128.load(q + 2 * vStride);
+          const r3 = v128.load(q + 3 * vStride), r4 = v128.load(q + 4 * vStride), r5 = v128.load(q + 5 * vStride);
+          bt6(r0, r1, r2, r3, r4, r5, q, vStride);
+        }
+      }
+    }
+    for (let xi = 0; xi < 36; xi++) {
+      gemmPackedB(nt, F, C, vBase + <usize>xi * vStride, C, u + <usize>xi * uStride, mBase + <usize>xi * mStride, F, work);
+    }
+    for (let t = 0; t < nt; t++) {
+      const tile = b0 + t;
+      const n = tile / perImage;
+      const rem = tile - n * perImage;
+      const ty = rem / TX;
+      const tx = rem - ty * TX;
+      const oy = 4 * ty, ox = 4 * tx;
+      const rows = min(4, OH - oy), cols = min(4, OW - ox);
+      const yt = y + (<usize>(((n * OH + oy) * OW + ox) * F) << 2);
+      const rowBytes = <usize>(OW * F) << 2;
+      const mt = mBase + (<usize>(t * F) << 2);
+      for (let f = 0; f < F; f += 4) {
+        const o = mt + (<usize>f << 2);
+        // Columns: s_r[j] = (Aᵀ M)[r, j] into tmp[6r + j].
+        for (let j = 0; j < 6; j++) {
+          const m0 = v128.load(o + <usize>j * mStride);
+          const m1 = v128.load(o + <usize>(6 + j) * mStride);
+          const m2 = v128.load(o + <usize>(12 + j) * mStride);
+          const m3 = v128.load(o + <usize>(18 + j) * mStride);
+          const m4 = v128.load(o + <usize>(24 + j) * mStride);
+          const m5 = v128.load(o + <usize>(30 + j) * mStride);
+          const a12 = f32x4.add(m1, m2), s12 = f32x4.sub(m1, m2), a34 = f32x4.add(m3, m4), s34 = f32x4.sub(m3, m4);
+          const q = tmp + (<usize>j << 4);
+          v128.store(q, f32x4.add(f32x4.add(m0, a12), a34));
+          v128.store(q + 96, f32x4.add(s12, f32x4.mul(two, s34)));
+          v128.store(q + 192, f32x4.add(a12, f32x4.mul(four, a34)));
+          v128.store(q + 288, f32x4.add(f32x4.add(s12, f32x4.mul(eight, s34)), m5));
+        }
+        const bv = bias != 0 ? v128.load(bias + (<usize>f << 2)) : zero;
+        for (let r = 0; r < rows; r++) {
+          const q = tmp + <usize>(r * 96);
+          const u0 = v128.load(q), u1 = v128.load(q, 16), u2 = v128.load(q, 32);
+          const u3 = v128.load(q, 48), u4 = v128.load(q, 64), u5 = v128.load(q, 80);
+          const a12 = f32x4.add(u1, u2), s12 = f32x4.sub(u1, u2), a34 = f32x4.add(u3, u4), s34 = f32x4.sub(u3, u4);
+          let y0 = f32x4.add(f32x4.add(f32x4.add(u0, a12), a34), bv);
+          let y1 = f32x4.add(f32x4.add(s12, f32x4.mul(two, s34)), bv);
+          let y2 = f32x4.add(f32x4.add(a12, f32x4.mul(four, a34)), bv);
+          let y3 = f32x4.add(f32x4.add(f32x4.add(s12, f32x4.mul(eight, s34)), u5), bv);
+          if (relu) {
+            y0 = v128.and(y0, f32x4.gt(y0, zero));
+            y1 = v128.and(y1, f32x4.gt(y1, zero));
+            y2 = v128.and(y2, f32x4.gt(y2, zero));
+            y3 = v128.and(y3, f32x4.gt(y3, zero));
+          }
+          const p = yt + <usize>r * rowBytes + (<usize>f << 2);
+          const fb = <usize>F << 2;
+          v128.store(p, y0);
+          if (cols > 1) v128.store(p + fb, y1);
+          if (cols > 2) v128.store(p + 2 * fb, y2);
+          if (cols > 3) v128.store(p + 3 * fb, y3);
+        }
+      }
+    }
+  }
+}

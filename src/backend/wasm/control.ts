@@ -1,0 +1,41 @@
+// The control block of one worker thread: Int32 words in the engine's shared memory through
+// which the calling thread hands a job to the worker (src/backend/wasm/worker.ts) and waits for it.
+import { MAX_JOB_ARGS } from './engine-exports.generated.js';
+
+/** Int32 words per worker control block (128 bytes, so two blocks never share a cache line). */
+export const CTL_WORDS = 32;
+/** Bumped by the caller for each job. */
+export const SEQ = 0;
+/** Set by the worker to the SEQ it finished. */
+export const DONE = 1;
+/** First of the job's argument words. */
+export const ARGS = 2;
+/** 1 when the worker's last job threw (its error waits on the worker's message port). */
+export const FAILED = ARGS + MAX_JOB_ARGS;
+/** Bumped when a worker is stopped: a stopped worker that wakes late never runs its successor's job. */
+export const EPOCH = FAILED + 1;
+/** Which export the job runs: an index into JOB_NAMES. */
+export const KIND = EPOCH + 1;
+/** 0 while the worker starts; 1 once it is ready, -1 when it could not instantiate the module. */
+export const READY = KIND + 1;
+
+/** What a worker sends on its port when a job fails. */
+export interface WorkerFailure {
+  job: string;
+  name: string;
+  message: string;
+  stack: string;
+}
+
+/** What the worker receives as workerData. */
+export interface WorkerInit {
+  module: object;
+  memory: object;
+  /** Byte offset of this worker's control block. */
+  ctl: number;
+  epoch: number;
+  seen: number;
+  port: import('node:worker_threads').MessagePort;
+  /** The TypeScript entry src/backend/worker-loader.mjs imports (running from source). */
+  entry?: string;
+}

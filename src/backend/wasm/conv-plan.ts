@@ -1,0 +1,140 @@
+// How a convolution runs in the engine: which algorithm (direct, im2col + GEMM, Winograd F(2×2)
+// or F(4×4)), how its operands and each thread's work area are laid out, and the geometry block
+// the kernels read (word offsets generated from asm/geometry.ts).
+import { isPointwise, type Conv2DInfo } from '../../geometry.js';
+import { cpuConfig } from '../config.js';
+import { CONV_GEOMETRY as G, CONV_GEOMETRY_WORDS } from './engine-exports.generated.js';
+import { align, type Engine } from './engine.js';
+import { threadCount } from './parts.js';
+import { winograd4FilterFloats } from './conv-winograd.js';
+
+// Floats of im2col columns per block: a block of rows × K stays within about 256 KiB (L2).
+const COLS_FLOATS = 1 << 16;
+
+export interface Layout {
+  g: number;
+  t: number;
+  block: number;
+  /** Bytes of each thread's work area; thread i's starts at work + i·threadBytes. */
+  work: number;
+  threadBytes: number;
+  /** Next free byte, 64-aligned. */
+  next: number;
+}
+
+/**
+ * Whether the forward runs as a direct convolution (asm convForwardDirect) rather than im2col +
+ * GEMM: with few input channels (a first layer on RGB) K = kh·kw·C is too short for the GEMM's
+ * packing to pay, and the direct loop writes no im2col columns. Measured on [32,100,100,3] → 16:
+ * 8–12 ms against 15–16 ms; at 16 input channels the two are even, so the GEMM keeps those.
+ */
+export function useDirect(info: Conv2DInfo): boolean {
+  return info.outChannels % 8 === 0 && info.inChannels <= 4;
+}
+
+/**
+ * Whether the forward and both gradients run as Winograd (asm convForwardWinograd: F(2×2, 3×3)
+ * for the forward and, on the rotated filter, the input gradient; convBackpropFilterWinograd:
+ * F(3×3, 2×2) for the filter gradient): 3×3 filters, stride 1, no dilation, channels in and out
+ * multiples of 4, not a first layer (direct kernels); on unless `setBackend('cpu', { winograd: 0 })`.
+ * 16 multiply-adds per 2×2 outputs and channel pair instead of 36; results differ from im2col +
+ * GEMM within float32 rounding of the transforms.
+ */
+export function useWinograd(info: Conv2DInfo): boolean {
+  return cpuConfig().winograd !== 0 && info.filterHeight === 3 && info.filterWidth === 3 && info.strideHeight === 1 && info.strideWidth === 1 &&
+    info.dilationHeight === 1 && info.dilationWidth === 1 && info.inChannels % 4 === 0 && info.outChannels % 4 === 0 &&
+    info.padTop <= 2 && info.padLeft <= 2 && !useDirect(info);
+}
+
+// Tiles per Winograd block: its 16 transformed inputs and outputs (16·tb·(C + F) floats) in
+// about 384 KiB, so they stay in L2 between the transforms and the GEMMs.
+export function winogradTiles(info: Conv2DInfo): number {
+  return Math.max(8, Math.min(128, Math.floor(6144 / (info.inChannels + info.outChannels) / 4) * 4));
+}
+
+// Floats the filter takes in wasm memory: w itself, then where Winograd runs its transform and the
+// room the F(2×2) transform works in (asm winogradFilterTransform: 25 rows of C·F + 16).
+export function filterFloats(info: Conv2DInfo): number {
+  const kf = info.filterHeight * info.filterWidth * info.inChannels * info.outChannels;
+  return useWinograd(info) ? align(kf, 16) + transformedFloats(info) + 25 * (info.inChannels * info.outChannels + 16) : kf;
+}
+
+// Floats of the transformed filter (F(2×2) or, with room for either direction, F(4×4)).
+export function transformedFloats(info: Conv2DInfo): number {
+  const { inChannels: C, outChannels: F } = info;
+  return align(Math.max(16 * C * F, winograd4FilterFloats(C, F), winograd4FilterFloats(F, C)), 16);
+}
+
+// Bytes of one thread's filter-gradient part: K × F, or the 16 Winograd matrices C × F and the
+// room their transform back works in (asm winogradFilterGradTransform: 16 rows of C·F + 16).
+export function filterPartBytes(info: Conv2DInfo): number {
+  const cf = info.inChannels * info.outChannels;
+  return (useWinograd(info) ? 16 * cf + 16 * (cf + 16) : info.filterHeight * info.filterWidth * cf) * 4;
+}
+
+/**
+ * Whether the forward and input gradient use F(4×4, 3×3) rather than F(2×2, 3×3): opt-in
+ * (`winograd: 4`), for at most 256 channels in and out (gemmPackedB's one panel). It runs the
+ * seed model's layers 2–4 another 1.05–1.3× faster (2 threads) but its transforms (entries up
+ * to 8 and 1/24) round about 10× worse: errors up to ~2·10⁻⁵ of the output's scale against
+ * ~10⁻⁶ for F(2×2) and im2col, measured on random 3×3×32→64 layers.
+ */
+export function useWinograd4(info: Conv2DInfo): boolean {
+  return cpuConfig().winograd === 4 && info.inChannels <= 256 && info.outChannels <= 256;
+}
+
+// Tiles per F(4×4) block: 36 transformed inputs and outputs in about 384 KiB.
+export function winograd4Tiles(info: Conv2DInfo): number {
+  return Math.max(4, Math.min(64, Math.floor(2730 / (info.inChannels + info.outChannels) / 4) * 4));
+}
+
+// Rows of one im2col block (at least 256 rows for the filter gradient measured no faster).
+function blockRows(K: number): number {
+  return Math.max(16, Math.min(1024, Math.floor(COLS_FLOATS / K / 4) * 4));
+}
+
+// Geometry block, then t thread work areas (gemm workspace, a block of columns, `extra` bytes).
+export function layout(e: Engine, info: Conv2DInfo, t: number, extra: number): Layout {
+  const K = info.filterHeight * info.filterWidth * info.inChannels;
+  const block = blockRows(K);
+  const g = e.workBase;
+  const work = align(g + CONV_GEOMETRY_WORDS * 4, 64);
+  const wino = useWinograd(info)
+    ? Math.max(e.wasm.winogradWorkBytes(winogradTiles(info), info.inChannels, info.outChannels), e.wasm.winograd4WorkBytes(winograd4Tiles(info), info.inChannels, info.outChannels))
+    : 0;
+  const threadBytes = align(e.workBytes, 64) + Math.max(align(block * K * 4, 64), wino) + align(extra, 64);
+  return { g, t, block, work, threadBytes, next: work + t * threadBytes };
+}
+
+export function writeGeometry(e: Engine, lay: Layout, info: Conv2DInfo, ptrs: { x?: number; w?: number; out: number; bias?: number; dy?: number }, relu: boolean): void {
+  const g = new Int32Array(e.memory.buffer, lay.g, CONV_GEOMETRY_WORDS);
+  g[G.H] = info.inHeight;
+  g[G.W] = info.inWidth;
+  g[G.C] = info.inChannels;
+  g[G.OH] = info.outHeight;
+  g[G.OW] = info.outWidth;
+  g[G.F] = info.outChannels;
+  g[G.KH] = info.filterHeight;
+  g[G.KW] = info.filterWidth;
+  g[G.SH] = info.strideHeight;
+  g[G.SW] = info.strideWidth;
+  g[G.DH] = info.dilationHeight;
+  g[G.DW] = info.dilationWidth;
+  g[G.PT] = info.padTop;
+  g[G.PL] = info.padLeft;
+  g[G.X] = ptrs.x ?? 0;
+  g[G.WT] = ptrs.w ?? 0;
+  g[G.OUT] = ptrs.out;
+  g[G.BIAS] = ptrs.bias ?? 0;
+  g[G.RELU] = relu ? 1 : 0;
+  g[G.DY] = ptrs.dy ?? 0;
+  g[G.ROWS] = lay.block;
+  g[G.POINTWISE] = isPointwise(info) ? 1 : 0;
+}
+
+export function forwardThreads(info: Conv2DInfo): number {
+  const K = info.filterHeight * info.filterWidth * info.inChannels;
+  const rows = info.batch * info.outHeight * info.outWidth;
+  return threadCount(rows * K * info.outChannels, Math.ceil(rows / 4));
+}
+

@@ -1,0 +1,59 @@
+// The parts of the Winograd convolutions that run in TypeScript: the F(4×4) filter transform
+// (f64, packed for asm gemmPackedB) and the split of the tiles over the threads.
+import { align, runJobs, type Engine } from './engine.js';
+import { ranges } from './parts.js';
+import type { Layout } from './conv-plan.js';
+
+// G of F(4×4, 3×3) (points 0, ±1, ±2, ∞).
+const G4 = [
+  [1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1],
+];
+
+/** Floats of the packed F(4×4) filter: 36 matrices cin × cout, cout padded to a multiple of 8. */
+export function winograd4FilterFloats(cin: number, cout: number): number {
+  return 36 * cin * align(cout, 8);
+}
+
+/**
+ * U = G g Gᵀ (6 × 6, G = {@link G4}) of every 3×3 slice, as {@link winogradFilter} (same
+ * `transpose`), written at byte `at` as 36 matrices [cin × cout] packed for gemmPackedB: slivers
+ * of 8 output channels, each cin × 8, zero-padded.
+ */
+export function winograd4Filter(e: Engine, w: Float32Array, C: number, F: number, transpose: boolean, at: number): void {
+  const cin = transpose ? F : C;
+  const cout = transpose ? C : F;
+  const u = new Float32Array(e.memory.buffer, at, winograd4FilterFloats(cin, cout));
+  u.fill(0);
+  const per = cin * align(cout, 8);
+  const g = new Float64Array(9);
+  const t = new Float64Array(18);
+  for (let c = 0; c < C; c++) {
+    for (let f = 0; f < F; f++) {
+      for (let k = 0; k < 9; k++) g[transpose ? 8 - k : k] = w[(k * C + c) * F + f];
+      // t = G g (6 × 3), then U = t Gᵀ (6 × 6).
+      for (let i = 0; i < 6; i++) {
+        const r = G4[i];
+        for (let j = 0; j < 3; j++) t[3 * i + j] = r[0] * g[j] + r[1] * g[3 + j] + r[2] * g[6 + j];
+      }
+      const p = transpose ? c : f;
+      const q = transpose ? f : c;
+      const at8 = (p >> 3) * cin * 8 + q * 8 + (p & 7);
+      for (let i = 0; i < 6; i++) {
+        const a = t[3 * i], b = t[3 * i + 1], d = t[3 * i + 2];
+        for (let k = 0; k < 6; k++) {
+          const r = G4[k];
+          u[(6 * i + k) * per + at8] = r[0] * a + r[1] * b + r[2] * d;
+        }
+      }
+    }
+  }
+}
+
+// Runs convForwardWinograd (F(2×2)) or convForwardWinograd4 (F(4×4)) over all tiles of the
+// convolution whose geometry is at lay.g.
+export function winogradRun(e: Engine, lay: Layout, batch: number, OH: number, OW: number, tb: number, four: boolean): void {
+  const m = four ? 4 : 2;
+  const tiles = batch * Math.ceil(OH / m) * Math.ceil(OW / m);
+  runJobs(e, four ? 'convForwardWinograd4' : 'convForwardWinograd', ranges(tiles, lay.t).map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, tb]));
+}
+

@@ -1,0 +1,276 @@
+// The WebAssembly engine behind the `cpu` backend: one module (asm/, compiled by asm/build.mjs)
+// over one shared memory, instantiated on this thread and on worker threads
+// (src/backend/wasm/worker.ts) that run jobs handed to them through control blocks in that memory.
+// The ops (gemm.ts, conv-fast.ts, elementwise-fast.ts) lay out their operands in the memory and
+// call runJobs with one typed argument list per thread.
+import { setFlagsFromString } from 'node:v8';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { setRegionAllocator } from '../arena.js';
+import { cpuConfig, MAX_THREADS, onCpuConfigChange, type CpuBackendConfig } from '../config.js';
+import { ARGS, CTL_WORDS, DONE, EPOCH, FAILED, KIND, READY, SEQ, type WorkerFailure, type WorkerInit } from './control.js';
+import { JOB_NAMES, type EngineExports, type JobArgs, type JobName } from './engine-exports.generated.js';
+import { engineWasmBase64, engineWasmRelaxedBase64 } from './engine-wasm.generated.js';
+import { regionAllocator } from './regions.js';
+
+// The slice of the WebAssembly JS API used here (tsconfig's lib has no DOM/WebAssembly types).
+interface WasmMemory {
+  readonly buffer: SharedArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+}
+
+/** What the engine runs on; see {@link engineInfo}. */
+export interface EngineInfo {
+  /** True when the WebAssembly SIMD module runs; false where it cannot (the ops fall back to TypeScript loops). */
+  simd: boolean;
+  /** Most threads a large op is split over, the calling thread included (1: no workers). */
+  threads: number;
+  /** Bytes of WebAssembly memory currently held (grows to the largest op seen, never shrinks). */
+  memoryBytes: number;
+  /** True when the relaxed-SIMD build (fused multiply-adds) runs; see `setBackend('cpu', { relaxedSimd })`. */
+  relaxedSimd: boolean;
+}
+
+const PAGE = 65536;
+// Matches asm/asconfig.json maximumMemory: 2 GiB keeps every byte offset a positive int32.
+const MAX_PAGES = 32768;
+/** Bytes the engine's memory can grow to. */
+export const MAX_BYTES = MAX_PAGES * PAGE;
+/** Below this many multiply-adds, waking workers costs more than it saves. */
+export const THREAD_MIN_MACS = 1 << 20;
+// A worker that has not started by then never will (its entry failed to load).
+const START_TIMEOUT_MS = 60_000;
+
+/** The shared WebAssembly instance and memory behind the fast ops. */
+export interface Engine {
+  module: object;
+  relaxedSimd: boolean;
+  memory: WasmMemory;
+  wasm: EngineExports;
+  ctlBase: number;
+  /** Where resident regions (src/backend/arena.ts) start; they end at workBase. */
+  regionBase: number;
+  /** Start of every op's scratch: above the resident regions, it moves up as they are added. */
+  workBase: number;
+  /** Bytes of the GEMM packing workspace each thread needs. */
+  workBytes: number;
+  f32: Float32Array;
+  ctl: Int32Array;
+  /** SharedArrayBuffers of this memory that resident views were made on (one per size it had). */
+  buffers: WeakSet<object>;
+}
+
+let engine: Engine | null | undefined;
+let workers: { worker: Worker; port: MessagePort }[] = [];
+let seq = 0;
+
+/** x rounded up to a multiple of `to`. */
+export function align(x: number, to: number): number {
+  return Math.ceil(x / to) * to;
+}
+
+/**
+ * Whether the relaxed-SIMD build runs (f32x4.relaxed_madd: one fused multiply-add per lane where
+ * the CPU has FMA; results may differ from the plain build in the last bits). Node ≥ 22 accepts
+ * it as is; Node 20 only behind V8's --experimental-wasm-relaxed-simd, which only `'force'` sets
+ * (process-wide: it only widens what WebAssembly validation accepts).
+ */
+function relaxedChoice(api: WasmApi, setting: CpuBackendConfig['relaxedSimd']): boolean {
+  if (setting === 'off') return false;
+  const bytes = Buffer.from(engineWasmRelaxedBase64, 'base64');
+  if (api.validate(bytes)) return true;
+  if (setting === 'auto') return false;
+  setFlagsFromString('--experimental-wasm-relaxed-simd');
+  if (!api.validate(bytes)) {
+    throw new Error(`setBackend('cpu'): relaxedSimd 'force': this Node (${process.version}) rejects the relaxed-SIMD module even with --experimental-wasm-relaxed-simd`);
+  }
+  return true;
+}
+
+function wasmApi(): WasmApi | null {
+  return (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly ?? null;
+}
+
+function createEngine(config: CpuBackendConfig): Engine | null {
+  const api = wasmApi();
+  if (api === null || typeof SharedArrayBuffer === 'undefined' || !api.validate(Buffer.from(engineWasmBase64, 'base64'))) {
+    // No WebAssembly SIMD or no shared memory: the ops run their TypeScript loops.
+    return null;
+  }
+  const relaxedSimd = relaxedChoice(api, config.relaxedSimd);
+  const module = new api.Module(Buffer.from(relaxedSimd ? engineWasmRelaxedBase64 : engineWasmBase64, 'base64'));
+  const memory = new api.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+  const wasm = new api.Instance(module, { env: { memory } }).exports as EngineExports;
+  const ctlBase = align(wasm.heapBase(), 128);
+  const workBase = align(ctlBase + MAX_THREADS * CTL_WORDS * 4, 64);
+  const workBytes = align(wasm.workspaceBytes(), 64);
+  return {
+    module, relaxedSimd, memory, wasm, ctlBase, regionBase: workBase, workBase, workBytes,
+    f32: new Float32Array(memory.buffer),
+    ctl: new Int32Array(memory.buffer, ctlBase, MAX_THREADS * CTL_WORDS),
+    buffers: new WeakSet(),
+  };
+}
+
+/** The engine, created on first use; null where WebAssembly SIMD or shared memory is missing. */
+export function getEngine(): Engine | null {
+  if (engine === undefined) {
+    const e = createEngine(cpuConfig());
+    engine = e;
+    if (e) setRegionAllocator(regionAllocator(e, (end) => reserve(e, end)));
+  }
+  return engine;
+}
+
+// A new thread count stops the workers (the next op starts as many as it needs); a different
+// build replaces the engine (its memory goes with the resident outputs that still point into it).
+onCpuConfigChange((next, previous) => {
+  if (previous === null) return;
+  if (next.threads !== previous.threads) shutdownEngineThreads();
+  if (next.relaxedSimd !== previous.relaxedSimd && engine) {
+    const api = wasmApi();
+    if (api && relaxedChoice(api, next.relaxedSimd) !== engine.relaxedSimd) {
+      shutdownEngineThreads();
+      engine = undefined;
+    }
+  }
+});
+
+/** Threads (the calling one included) large jobs are split over. */
+export function threads(): number {
+  return cpuConfig().threads;
+}
+
+/**
+ * Stops the engine's worker threads. They are unref()ed and never keep the process alive, so
+ * calling this is optional; the next large op starts them again.
+ * @example
+ * shutdownEngineThreads();
+ */
+export function shutdownEngineThreads(): void {
+  const e = engine;
+  for (let t = 0; t < workers.length; t++) {
+    if (e) {
+      const base = (t + 1) * CTL_WORDS;
+      Atomics.add(e.ctl, base + EPOCH, 1);
+      Atomics.notify(e.ctl, base + SEQ);
+    }
+    workers[t].port.close();
+    void workers[t].worker.terminate();
+  }
+  workers = [];
+}
+
+// The compiled worker entry beside the bundle (dist/), or the TypeScript one through the tsx
+// loader when running from source.
+function workerEntry(): { url: URL; entry?: string } {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) return { url: new URL('../worker-loader.mjs', here), entry: new URL('./worker.ts', here).href };
+  return { url: new URL(here.endsWith('.cjs') ? './wasm-worker.cjs' : './wasm-worker.js', here) };
+}
+
+function workerError(f: WorkerFailure, where: string): Error {
+  const err = new Error(`wasm engine: job ${f.job} failed on ${where}: ${f.name}: ${f.message}`);
+  err.stack = `${err.stack}\n  caused in the worker by: ${f.stack}`;
+  return err;
+}
+
+function ensureWorkers(e: Engine, count: number): void {
+  const start = workers.length;
+  const { url, entry } = workerEntry();
+  while (workers.length < count) {
+    const t = workers.length + 1;
+    const base = t * CTL_WORDS;
+    const { port1, port2 } = new MessageChannel();
+    Atomics.store(e.ctl, base + READY, 0);
+    const init: WorkerInit = {
+      module: e.module,
+      memory: e.memory,
+      ctl: e.ctlBase + base * 4,
+      epoch: Atomics.load(e.ctl, base + EPOCH),
+      seen: Atomics.load(e.ctl, base + SEQ),
+      port: port2,
+      entry,
+    };
+    const worker = new Worker(url, { workerData: init, transferList: [port2] });
+    worker.unref();
+    port1.unref();
+    workers.push({ worker, port: port1 });
+  }
+  for (let t = start + 1; t <= count; t++) {
+    const base = t * CTL_WORDS;
+    if (Atomics.wait(e.ctl, base + READY, 0, START_TIMEOUT_MS) === 'timed-out') {
+      shutdownEngineThreads();
+      throw new Error(`wasm engine: worker thread ${t} did not start within ${START_TIMEOUT_MS / 1000} s (entry ${entry ?? url.href})`);
+    }
+    if (Atomics.load(e.ctl, base + READY) < 0) {
+      const msg = receiveMessageOnPort(workers[t - 1].port)?.message as WorkerFailure | undefined;
+      shutdownEngineThreads();
+      throw msg ? workerError(msg, `worker thread ${t}`) : new Error(`wasm engine: worker thread ${t} could not instantiate the module`);
+    }
+  }
+}
+
+/** Which path the fast ops run: SIMD WebAssembly or TypeScript loops, and on how many threads. */
+export function engineInfo(): EngineInfo {
+  const e = getEngine();
+  return { simd: e !== null, threads: e ? threads() : 1, memoryBytes: e ? e.memory.buffer.byteLength : 0, relaxedSimd: e?.relaxedSimd ?? false };
+}
+
+/** Grows the wasm memory so that bytes [0, end) exist; false when end is beyond 2 GiB. */
+export function reserve(e: Engine, end: number): boolean {
+  if (end > MAX_BYTES) return false;
+  const have = e.memory.buffer.byteLength;
+  if (end > have) {
+    e.memory.grow(Math.ceil((end - have) / PAGE));
+    e.f32 = new Float32Array(e.memory.buffer);
+  }
+  return true;
+}
+
+/**
+ * Runs export `kind` once per argument list: jobs[0] on this thread, jobs 1.. on worker threads
+ * 1.., and returns when all are done. A job that throws, here or in a worker, throws here with
+ * the job's name, its message and its stack, after every other job has finished.
+ * @example
+ * runJobs(e, 'reluForward', [[x, 0, n / 2, y], [x, n / 2, n, y]]);
+ */
+export function runJobs<K extends JobName>(e: Engine, kind: K, jobs: readonly NoInfer<JobArgs<K>>[]): void {
+  const others = jobs.length - 1;
+  const k = JOB_NAMES.indexOf(kind);
+  if (others > 0) {
+    ensureWorkers(e, others);
+    seq = seq >= 0x3fffffff ? 1 : seq + 1;
+    for (let t = 1; t <= others; t++) {
+      const base = t * CTL_WORDS;
+      const job = jobs[t];
+      for (let i = 0; i < job.length; i++) e.ctl[base + ARGS + i] = job[i];
+      e.ctl[base + KIND] = k;
+      Atomics.store(e.ctl, base + SEQ, seq);
+      Atomics.notify(e.ctl, base + SEQ);
+    }
+  }
+  let error: Error | null = null;
+  try {
+    (e.wasm[kind] as (...args: readonly number[]) => void)(...jobs[0]);
+  } catch (err) {
+    const cause = err instanceof Error ? err : new Error(String(err));
+    error = workerError({ job: kind, name: cause.name, message: cause.message, stack: cause.stack ?? '' }, 'the calling thread');
+  }
+  for (let t = 1; t <= others; t++) {
+    const base = t * CTL_WORDS;
+    let done: number;
+    while ((done = Atomics.load(e.ctl, base + DONE)) !== seq) Atomics.wait(e.ctl, base + DONE, done);
+    if (e.ctl[base + FAILED] !== 0) {
+      // Read every report, so that none is left to be mistaken for a later job's.
+      const msg = receiveMessageOnPort(workers[t - 1].port)?.message as WorkerFailure | undefined;
+      error ??= msg ? workerError(msg, `worker thread ${t}`) : new Error(`wasm engine: job ${kind} failed on worker thread ${t} (no report)`);
+    }
+  }
+  if (error) throw error;
+}
