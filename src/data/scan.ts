@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { checkImageFile, decodeImage, ImageDecodeError } from '../image/decode.js';
 import { ProgressBar } from '../util/data-progress.js';
+import { ownRecord } from '../util/own-map.js';
 
 /** What to do with a file that cannot be decoded: throw (default) or skip it with one warning. */
 export type OnBadFile = 'error' | 'skip';
@@ -175,8 +176,7 @@ export async function scanImageDirectory(
 
 /** Number of files per class name. */
 export function countClasses(files: readonly LabelledFile[], classNames: readonly string[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const c of classNames) counts[c] = 0;
-  for (const f of files) counts[classNames[f.label]]++;
-  return counts;
+  const perLabel = classNames.map(() => 0);
+  for (const f of files) perLabel[f.label]++;
+  return ownRecord(classNames.map((c, i) => [c, perLabel[i]] as const));
 }

@@ -6,6 +6,7 @@
 // (loadModel says so when the target is missing).
 import * as fs from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { hasOwn } from '../util/own-map.js';
 
 /**
  * The file-system calls the writer uses. Tests replace members to simulate a failure at a
@@ -57,7 +58,7 @@ export async function writeDirAtomic(dir: string, files: Record<string, Uint8Arr
   const existing = await fs.stat(dir).catch(() => null);
   if (existing) {
     if (!existing.isDirectory()) throw new Error(`${owner}: '${dir}' exists and is not a directory`);
-    const others = (await fs.readdir(dir)).filter((f) => !(f in files));
+    const others = (await fs.readdir(dir)).filter((f) => !hasOwn(files, f));
     if (others.length) {
       throw new Error(`${owner}: '${dir}' holds other files (${others.slice(0, 5).join(', ')}${others.length > 5 ? ', …' : ''}); save into a new or empty directory, or one that holds only a saved model`);
     }
