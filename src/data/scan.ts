@@ -1,8 +1,9 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { checkImageFile, decodeImage, ImageDecodeError } from '../image/decode.js';
 import { ProgressBar } from '../util/data-progress.js';
 import { ownRecord } from '../util/own-map.js';
+import { isDirectoryEntry, listClassImages } from './walk.js';
 
 /** What to do with a file that cannot be decoded: throw (default) or skip it with one warning. */
 export type OnBadFile = 'error' | 'skip';
@@ -35,18 +36,6 @@ function isImageName(name: string): boolean {
 }
 
 const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-async function listImages(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const entries = await readdir(dir, { withFileTypes: true });
-  for (const e of entries.sort((a, b) => byCodePoint(a.name, b.name))) {
-    if (e.name.startsWith('.')) continue;
-    const path = join(dir, e.name);
-    if (e.isDirectory() || (e.isSymbolicLink() && (await stat(path)).isDirectory())) out.push(...(await listImages(path)));
-    else if (isImageName(e.name)) out.push(path);
-  }
-  return out;
-}
 
 /** Runs `fn` over `items` with at most `limit` calls in flight. */
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
@@ -109,7 +98,7 @@ export async function scanImageDirectory(
   const subdirs: string[] = [];
   for (const e of entries) {
     if (e.name.startsWith('.')) continue;
-    if (e.isDirectory() || (e.isSymbolicLink() && (await stat(join(dir, e.name))).isDirectory())) subdirs.push(e.name);
+    if (await isDirectoryEntry(join(dir, e.name), e)) subdirs.push(e.name);
   }
   subdirs.sort(byCodePoint);
 
@@ -124,9 +113,8 @@ export async function scanImageDirectory(
       if (missing.length) throw new Error(`${fn}: classNames [${missing.join(', ')}] have no folder in "${dir}" (folders: ${subdirs.join(', ')})`);
       classNames = [...options.classNames];
     } else classNames = subdirs;
-    for (let label = 0; label < classNames.length; label++) {
-      for (const path of await listImages(join(dir, classNames[label]))) candidates.push({ path, label });
-    }
+    const lists = await listClassImages(classNames.map((c) => join(dir, c)), isImageName, skipped);
+    lists.forEach((paths, label) => paths.forEach((path) => candidates.push({ path, label })));
   } else {
     layout = 'flat';
     const names = entries.filter((e) => !e.isDirectory() && isImageName(e.name)).map((e) => e.name).sort(byCodePoint);

@@ -2,10 +2,12 @@
 // new one, never a mix: everything goes into a sibling temp directory first (fsynced), then
 // the old directory is renamed aside, the new one renamed into place, and the old one
 // removed. If the second rename fails, the old one is renamed back. A process killed between
-// the two renames leaves the previous version intact in `.NAME.old-*` next to the target
-// (loadModel says so when the target is missing).
+// the two renames leaves the previous version intact in `.NAME.old-PID-*` next to the target:
+// loadModel loads it from there (readers retry while a live save is between its renames),
+// and the next save puts it back before replacing it. Temporaries left by dead processes are
+// removed by the next save. Saves to one directory from one process run one after another.
 import * as fs from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { hasOwn } from '../util/own-map.js';
 
 /**
@@ -28,6 +30,46 @@ export const fsOps = {
 };
 
 let counter = 0;
+/** Tags of this process's saves now between their first write and their cleanup. */
+const inFlight = new Set<string>();
+/** Per target directory, the end of the last save queued in this process. */
+const queues = new Map<string, Promise<unknown>>();
+
+/** Parsed `.NAME.tmp-TAG` / `.NAME.old-TAG` sibling of `dir`, or null for other names. */
+export function parseSibling(dir: string, name: string): { kind: 'tmp' | 'old'; tag: string; pid: number } | null {
+  const prefix = basename(siblingPrefix(dir));
+  if (!name.startsWith(prefix)) return null;
+  const m = /^(tmp|old)-((\d+)-[0-9a-z]+-\d+)$/.exec(name.slice(prefix.length));
+  return m ? { kind: m[1] as 'tmp' | 'old', tag: m[2], pid: Number(m[3]) } : null;
+}
+
+/** True when the save that made a sibling with this tag may still be running. */
+export function saveIsLive(tag: string, pid: number): boolean {
+  if (pid === process.pid) return inFlight.has(tag);
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Before a save: puts back the previous version left by a save killed between its renames
+ * (when `dir` is missing), and removes temporaries of saves that are no longer running.
+ */
+async function recoverStale(dir: string): Promise<void> {
+  const parent = dirname(dir);
+  const names = (await fs.readdir(parent).catch(() => [] as string[])).sort();
+  const stale = names.map((n) => ({ n, s: parseSibling(dir, n) })).filter((e) => e.s && !saveIsLive(e.s.tag, e.s.pid));
+  const olds = stale.filter((e) => e.s!.kind === 'old');
+  if (olds.length && !(await fs.stat(dir).catch(() => null))) {
+    const newest = olds.sort((a, b) => a.s!.tag.split('-')[1].localeCompare(b.s!.tag.split('-')[1])).pop()!;
+    await fsOps.rename(join(parent, newest.n), dir);
+    stale.splice(stale.indexOf(newest), 1);
+  }
+  for (const e of stale) await fsOps.rm(join(parent, e.n));
+}
 
 /** Prefix of the temp and old sibling directories of `dir`. */
 export function siblingPrefix(dir: string): string {
@@ -55,6 +97,19 @@ async function syncDir(path: string): Promise<void> {
  */
 export async function writeDirAtomic(dir: string, files: Record<string, Uint8Array | string>, owner: string): Promise<void> {
   dir = dir.length > 1 ? dir.replace(/[\\/]+$/, '') : dir;
+  const key = resolve(dir);
+  const previous = queues.get(key) ?? Promise.resolve();
+  const run = previous.then(() => writeDirNow(dir, files, owner), () => writeDirNow(dir, files, owner));
+  const settled = run.catch(() => undefined);
+  queues.set(key, settled);
+  void settled.then(() => {
+    if (queues.get(key) === settled) queues.delete(key);
+  });
+  return run;
+}
+
+async function writeDirNow(dir: string, files: Record<string, Uint8Array | string>, owner: string): Promise<void> {
+  await recoverStale(dir);
   const existing = await fs.stat(dir).catch(() => null);
   if (existing) {
     if (!existing.isDirectory()) throw new Error(`${owner}: '${dir}' exists and is not a directory`);
@@ -67,6 +122,15 @@ export async function writeDirAtomic(dir: string, files: Record<string, Uint8Arr
   const tag = `${process.pid}-${Date.now().toString(36)}-${counter++}`;
   const tmp = `${siblingPrefix(dir)}tmp-${tag}`;
   const old = `${siblingPrefix(dir)}old-${tag}`;
+  inFlight.add(tag);
+  try {
+    await writeAndSwap(dir, files, owner, existing !== null, tmp, old);
+  } finally {
+    inFlight.delete(tag);
+  }
+}
+
+async function writeAndSwap(dir: string, files: Record<string, Uint8Array | string>, owner: string, existing: boolean, tmp: string, old: string): Promise<void> {
   try {
     await fsOps.mkdir(tmp);
     for (const [name, data] of Object.entries(files)) await fsOps.writeFile(join(tmp, name), data);
@@ -86,7 +150,10 @@ export async function writeDirAtomic(dir: string, files: Record<string, Uint8Arr
     const restored = !movedAside || (await fsOps.rename(old, dir).then(() => true, () => false));
     await fsOps.rm(tmp).catch(() => undefined);
     const where = restored ? 'previous contents kept' : `previous contents kept in '${old}'`;
-    throw new Error(`${owner}: replacing '${dir}' failed, ${where}: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const concurrent = code === 'ENOTEMPTY' || code === 'EEXIST' || (code === 'ENOENT' && !movedAside && existing);
+    const cause = concurrent ? `another process saved to '${dir}' at the same time (${code}); this save was not written` : (e as Error).message;
+    throw new Error(`${owner}: replacing '${dir}' failed, ${where}: ${cause}`);
   }
   await syncDir(dirname(dir));
   if (movedAside) await fsOps.rm(old);

@@ -1,6 +1,7 @@
 import type { Callback, Logs } from '../train/callbacks.js';
 import type { Sequential } from '../model/sequential.js';
-import { saveModel } from './save.js';
+import { layerToKeras } from './layer-config.js';
+import { firstNonFinite, saveModel } from './save.js';
 
 /** Options of {@link ModelCheckpoint}. */
 export interface ModelCheckpointConfig {
@@ -75,9 +76,29 @@ export class ModelCheckpoint implements Callback {
     });
   }
 
+  /** Fails before the first epoch when a layer of the model cannot be saved (rather than after it). */
+  onTrainBegin(): void {
+    const model = this.model;
+    if (!model) return;
+    model.layers.forEach((l, i) => {
+      try {
+        layerToKeras(l, i === 0);
+      } catch (e) {
+        throw new Error(`ModelCheckpoint: the model cannot be saved, so no checkpoint could be written: ${(e as Error).message}`, { cause: e });
+      }
+    });
+  }
+
   async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     if (!this.model) throw new Error('ModelCheckpoint: no model; pass the callback to fit()');
     const path = this.formatPath(epoch, logs);
+    // A diverged model would replace a good checkpoint with one loadModel refuses: keep the old one.
+    const bad = firstNonFinite(this.model);
+    if (bad) {
+      const lr = this.model.optimizer?.learningRate;
+      console.warn(`ModelCheckpoint: epoch ${epoch + 1}: weight '${bad.name}' of layer '${bad.name.split('/')[0]}' holds ${bad.value} (training diverged${lr !== undefined ? ` at learning rate ${lr}` : ''}); checkpoint not saved, '${this.lastSaved ?? path}' kept as it was`);
+      return;
+    }
     if (!this.saveBestOnly) {
       await saveModel(this.model, path);
       this.lastSaved = path;

@@ -32,6 +32,24 @@ export interface LayerConfig {
 
 const nameCounters = new Map<string, number>();
 
+/** Weight values that layers built inside {@link withWeightBudget} may still allocate. */
+let weightBudget = Infinity;
+
+/**
+ * Runs `fn` (which builds layers) allowing at most `values` weight values in all: a layer
+ * asking for more throws before allocating. loadModel passes what the weights file holds, so
+ * a model.json declaring a Dense layer of 5e6 units fails at once instead of allocating GBs.
+ */
+export function withWeightBudget<T>(values: number, fn: () => T): T {
+  const previous = weightBudget;
+  weightBudget = values;
+  try {
+    return fn();
+  } finally {
+    weightBudget = previous;
+  }
+}
+
 function autoName(className: string): string {
   const base = className.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().replace(/2_d/g, '2d');
   const n = nameCounters.get(base) ?? 0;
@@ -96,6 +114,10 @@ export abstract class Layer {
 
   protected addWeight(name: string, shape: number[], initializer: InitializerName | string | Initializer, trainable = true): Param {
     const size = shape.reduce((a, b) => a * b, 1);
+    if (size > weightBudget) {
+      throw new Error(`${this.className} '${this.name}': weight '${name}' [${shape.join(', ')}] has ${size.toLocaleString('en-US')} values, more than the ${weightBudget.toLocaleString('en-US')} left in the weights file`);
+    }
+    weightBudget -= size;
     const param: Param = {
       name: `${this.name}/${name}`,
       shape,

@@ -11,7 +11,7 @@ import { ProgressLine, formatLogs } from '../util/progress.js';
 import { getGlobalRandom, Random } from '../util/random.js';
 import { Tensor, wrap, type Shape } from '../tensor.js';
 import { trainingUnits } from './training-fusion.js';
-import { renameErrors } from '../util/errors.js';
+import { checkWeightValues, renameErrors } from '../util/errors.js';
 import { balancedFromCounts, checkFitOptionTypes, checkSparseLabels, classWeightFromObject, type ClassWeight } from '../train/label-checks.js';
 
 /** A batch as a streaming dataset yields it. */
@@ -597,6 +597,7 @@ export class Sequential {
   }
 
   setWeightValues(values: Float32Array[]): void {
+    checkWeightValues('setWeightValues', this.params(), values);
     this.params().forEach((p, i) => p.value.set(values[i]));
   }
 

@@ -12,3 +12,21 @@ export function renameErrors<T>(op: string, fn: () => T): T {
     throw new Error(`${op}: ${message}`, { cause: e });
   }
 }
+
+/**
+ * Throws naming `op` unless `values` holds one array per parameter, each of the parameter's
+ * length and finite; run before any weight changes, so a short list changes nothing.
+ */
+export function checkWeightValues(op: string, params: readonly { name: string; value: Float32Array }[], values: unknown): void {
+  if (!Array.isArray(values) || values.length !== params.length) {
+    throw new Error(`${op}: the model has ${params.length} weights, got ${Array.isArray(values) ? `${values.length} arrays` : String(values)}`);
+  }
+  params.forEach((p, i) => {
+    const v: unknown = values[i];
+    if (!(v instanceof Float32Array) || v.length !== p.value.length) {
+      throw new Error(`${op}: weight ${i} (${p.name}) has ${p.value.length} values, got ${v instanceof Float32Array ? v.length : String(v)}`);
+    }
+    const bad = v.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new Error(`${op}: weight ${i} (${p.name}) holds ${v[bad]} at index ${bad}; weights must be finite`);
+  });
+}
