@@ -219,7 +219,7 @@ export function tensor(values: TensorLike, shape?: readonly number[]): Tensor {
     return new Tensor(new Float32Array(size).fill(values), [...s] as unknown as Shape);
   }
   if (!isContainer(values)) throw new Error(`tensor: values must be a number, an array or a typed array, got ${describeValue(values)}`);
-  const isFlat = ArrayBuffer.isView(values) || values.length === 0 || typeof values[0] === 'number';
+  const isFlat = ArrayBuffer.isView(values) || values.length === 0 || !isContainer(values[0]);
   if (isFlat) checkFlat(values);
   if (shape) {
     const size = shapeSize(shape, 'tensor');
