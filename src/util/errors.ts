@@ -8,7 +8,7 @@ export function renameErrors<T>(op: string, fn: () => T): T {
     return fn();
   } catch (e) {
     if (!(e instanceof Error)) throw e;
-    const message = e.message.replace(/^get[A-Z]\w*: /, '');
+    const message = e.message.startsWith(`${op}: `) ? e.message.slice(op.length + 2) : e.message.replace(/^get[A-Z]\w*: /, '');
     throw new Error(`${op}: ${message}`, { cause: e });
   }
 }
