@@ -129,7 +129,10 @@ async function readArtifacts(dir: string, modelPath: string, changed: () => Prom
   const manifest = checkManifest(modelJSON, modelPath);
   const parts: Uint8Array[] = [];
   const files: string[] = [];
-  const realDir = await fs.realpath(dir);
+  const realDir = await fs.realpath(dir).catch(async (e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT' && (await changed())) throw new Raced();
+    throw new Error(`loadModel: ${dir}: cannot read (${e.code ?? e.message})`);
+  });
   for (const group of manifest) {
     for (const p of group.paths) {
       const rel = normalize(p);
