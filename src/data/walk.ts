@@ -60,6 +60,8 @@ export async function listClassImages(classDirs: readonly string[], isImageName:
         continue;
       }
       if (!isImageName(e.name)) continue;
+      // A plain file inside a linked folder has a different real path too.
+      if (!e.isSymbolicLink()) real = await realpath(path);
       const owner = roots.findIndex((r, j) => j !== label && inside(r, real) && !inside(roots[label], real));
       if (owner >= 0) {
         skipped.push({ path, reason: `link to ${real} in another class folder (${classDirs[owner]}); it would be counted under the wrong label` });
