@@ -135,7 +135,10 @@ export type Tensor4D = Tensor<4>;
 /** The rank of a shape tuple type. */
 export type RankOf<S extends readonly number[]> = S['length'] extends Rank ? S['length'] : Rank;
 
-/** Number of elements of a shape; throws naming `op` when a dimension is not a non-negative integer. */
+/** Most values one tensor or weight may hold (2³¹ − 1). */
+export const MAX_TENSOR_SIZE = 2 ** 31 - 1;
+
+/** Number of elements of a shape; throws naming `op` when a dimension is not a non-negative integer or the size is over {@link MAX_TENSOR_SIZE}. */
 export function shapeSize(shape: readonly number[], op: string): number {
   let size = 1;
   for (const d of shape) {
@@ -143,6 +146,10 @@ export function shapeSize(shape: readonly number[], op: string): number {
       throw new Error(`${op}: shape [${shape.join(', ')}] has dimension ${d}; dimensions must be non-negative integers`);
     }
     size *= d;
+  }
+  // Kernels index with 32-bit integers; beyond this a typed array fails with a message naming nothing.
+  if (size > MAX_TENSOR_SIZE) {
+    throw new Error(`${op}: shape [${shape.join(', ')}] has ${size.toLocaleString('en-US')} values, more than the ${MAX_TENSOR_SIZE.toLocaleString('en-US')} a tensor or weight can hold`);
   }
   return size;
 }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { tensor, type Tensor3D } from '../tensor.js';
 import { decodeImage, ImageDecodeError, type RawImage } from './decode.js';
 import { convertColorMode, resizeImage, type ColorMode, type Interpolation } from './resize.js';
+import { checkPixelBudget } from './pixel-budget.js';
 
 /** Options of {@link loadImage}. */
 export interface LoadImageOptions {
@@ -29,6 +30,14 @@ export function checkOptionKeys(fn: string, options: object | undefined, allowed
  */
 export function prepareImage(bytes: Uint8Array, path: string, options: LoadImageOptions = {}): RawImage<Uint8Array | Float32Array> {
   const { targetSize, colorMode = 'rgb', interpolation = 'bilinear' } = options;
+  // Sizes that are not positive integers are resizeImage's to report.
+  if (targetSize && targetSize[0] > 0 && targetSize[1] > 0) {
+    try {
+      checkPixelBudget(targetSize[1], targetSize[0], 'targetSize', 'targetSize asks for');
+    } catch (reason) {
+      throw new Error(`loadImage: ${String(reason)}`);
+    }
+  }
   const converted = convertColorMode(decodeImage(bytes, path), colorMode);
   return targetSize ? resizeImage(converted, targetSize, interpolation) : converted;
 }

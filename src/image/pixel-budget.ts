@@ -17,12 +17,15 @@ export interface HeaderSize {
   height: number;
 }
 
-/** Throws a reason string when `width × height` is empty or over {@link MAX_IMAGE_PIXELS}. */
-export function checkPixelBudget(width: number, height: number, format: string): void {
+/**
+ * Throws a reason string when `width × height` is empty or over {@link MAX_IMAGE_PIXELS}.
+ * `format` names the source (`'PNG'`, `'JPEG'`); `claim` how it states the size.
+ */
+export function checkPixelBudget(width: number, height: number, format: string, claim = `${format} header claims`): void {
   if (!(width > 0 && height > 0)) throw `${format} header gives an empty image size ${width}×${height}`;
   const pixels = width * height;
   if (pixels > MAX_IMAGE_PIXELS) {
-    throw `${format} header claims ${width}×${height} = ${pixels.toLocaleString('en-US')} pixels, over the limit of ${MAX_IMAGE_PIXELS.toLocaleString('en-US')} (a decompression bomb, or an image to downscale before use)`;
+    throw `${claim} ${width}×${height} = ${pixels.toLocaleString('en-US')} pixels, over the limit of ${MAX_IMAGE_PIXELS.toLocaleString('en-US')} (a decompression bomb, or an image to downscale before use)`;
   }
 }
 

@@ -2,6 +2,7 @@ import type { Callback, Logs } from '../train/callbacks.js';
 import type { Sequential } from '../model/sequential.js';
 import { layerToKeras } from './layer-config.js';
 import { firstNonFinite, saveModel } from './save.js';
+import { getOwn } from '../util/own-map.js';
 
 /** Options of {@link ModelCheckpoint}. */
 export interface ModelCheckpointConfig {
@@ -70,7 +71,7 @@ export class ModelCheckpoint implements Callback {
   /** The checkpoint path for an epoch (0-based) and its logs. */
   formatPath(epoch: number, logs: Logs): string {
     return this.filepath.replace(/\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}/g, (_, key: string, spec: string | undefined) => {
-      const value = key === 'epoch' ? epoch + 1 : logs[key];
+      const value = key === 'epoch' ? epoch + 1 : getOwn(logs, key);
       if (value === undefined) throw new Error(`ModelCheckpoint: filepath field '{${key}}' is not in the logs; available: epoch, ${Object.keys(logs).join(', ')}`);
       return formatValue(value, spec);
     });
@@ -105,7 +106,7 @@ export class ModelCheckpoint implements Callback {
       if (this.verbose) console.log(`Epoch ${epoch + 1}: saving model to ${path}`);
       return;
     }
-    const value = logs[this.monitor];
+    const value = getOwn(logs, this.monitor);
     if (value === undefined) {
       throw new Error(`ModelCheckpoint: monitored '${this.monitor}' is not in the logs; available: ${Object.keys(logs).join(', ')}`);
     }

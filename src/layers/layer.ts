@@ -1,6 +1,6 @@
 import { getInitializer, type Initializer, type InitializerName } from '../initializers.js';
 import type { Random } from '../util/random.js';
-import type { Tensor } from '../tensor.js';
+import { shapeSize, type Tensor } from '../tensor.js';
 
 /** A weight with its gradient. `grad` is accumulated into by `backward` (`+=`) and zeroed per step. */
 export interface Param {
@@ -113,7 +113,7 @@ export abstract class Layer {
   protected createParams(_inputShape: readonly number[]): void {}
 
   protected addWeight(name: string, shape: number[], initializer: InitializerName | string | Initializer, trainable = true): Param {
-    const size = shape.reduce((a, b) => a * b, 1);
+    const size = shapeSize(shape, `${this.className} '${this.name}': weight '${name}'`);
     if (size > weightBudget) {
       throw new Error(`${this.className} '${this.name}': weight '${name}' [${shape.join(', ')}] has ${size.toLocaleString('en-US')} values, more than the ${weightBudget.toLocaleString('en-US')} left in the weights file`);
     }
