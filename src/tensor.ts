@@ -59,6 +59,10 @@ export class Tensor<R extends Rank = Rank> {
   readonly values: Float32Array;
 
   constructor(values: Float32Array, shape: ShapeMap[R]) {
+    // Kernels read `values` as float32 memory: a Float64Array here would be reinterpreted, not converted.
+    if (!(values instanceof Float32Array)) {
+      throw new Error(`Tensor: values must be a Float32Array, got ${describeValue(values)}; use tensor(values, shape) to convert other arrays`);
+    }
     const size = shapeSize(shape as readonly number[], 'Tensor');
     if (values.length !== size) {
       throw new Error(`Tensor: ${values.length} values do not fill shape [${shape.join(', ')}] (needs ${size})`);
@@ -153,7 +157,10 @@ export type Tensor4D = Tensor<4>;
 /** The rank of a shape tuple type. */
 export type RankOf<S extends readonly number[]> = S['length'] extends Rank ? S['length'] : Rank;
 
-/** Number of elements of a shape; throws naming `op` when a dimension is not a non-negative integer. */
+/** Most values one tensor or weight may hold (2³¹ − 1). */
+export const MAX_TENSOR_SIZE = 2 ** 31 - 1;
+
+/** Number of elements of a shape; throws naming `op` when a dimension is not a non-negative integer or the size is over {@link MAX_TENSOR_SIZE}. */
 export function shapeSize(shape: readonly number[], op: string): number {
   let size = 1;
   for (const d of shape) {
@@ -162,32 +169,60 @@ export function shapeSize(shape: readonly number[], op: string): number {
     }
     size *= d;
   }
+  // Kernels index with 32-bit integers; beyond this a typed array fails with a message naming nothing.
+  if (size > MAX_TENSOR_SIZE) {
+    throw new Error(`${op}: shape [${shape.join(', ')}] has ${size.toLocaleString('en-US')} values, more than the ${MAX_TENSOR_SIZE.toLocaleString('en-US')} a tensor or weight can hold`);
+  }
   return size;
+}
+
+/** What `v` is, for error messages: `string "x"`, `Float64Array`, `object`. */
+export function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v)}`;
+  if (typeof v === 'object' || typeof v === 'function') return (v as object).constructor?.name ?? typeof v;
+  return `${typeof v} ${String(v)}`;
+}
+
+/** Arrays and numeric typed arrays are the only containers: a string has `.length` and `'a'[0]` is `'a'`. */
+function isContainer(v: unknown): v is ArrayLike<unknown> {
+  return Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array));
 }
 
 function inferShape(values: TensorLike): number[] {
   const shape: number[] = [];
   let v: unknown = values;
   while (typeof v !== 'number') {
-    const arr = v as ArrayLike<unknown>;
-    if (arr == null || typeof arr.length !== 'number') throw new Error(`tensor: values must be numbers or arrays, got ${typeof v}`);
-    shape.push(arr.length);
-    if (arr.length === 0) break;
-    v = arr[0];
+    if (!isContainer(v)) throw new Error(`tensor: values must be numbers or arrays of numbers, got ${describeValue(v)} at depth ${shape.length}`);
+    if (shape.length === 6) throw new Error('tensor: nested values deeper than rank 6 (the supported maximum), or an array that contains itself');
+    shape.push(v.length);
+    if (v.length === 0) break;
+    v = v[0];
   }
   return shape;
+}
+
+/** Checks that a flat array holds only numbers (typed arrays always do). */
+function checkFlat(values: ArrayLike<unknown>): void {
+  if (ArrayBuffer.isView(values)) {
+    if (!isContainer(values)) throw new Error(`tensor: values must be numbers, got a ${describeValue(values)}`);
+    return;
+  }
+  for (let i = 0; i < values.length; i++) {
+    if (typeof values[i] !== 'number') throw new Error(`tensor: values must be numbers, got ${describeValue(values[i])} at index ${i}`);
+  }
 }
 
 function flatten(values: TensorLike, out: Float32Array, shape: readonly number[]): void {
   let k = 0;
   const walk = (v: unknown, dim: number): void => {
     if (dim === shape.length) {
-      if (typeof v !== 'number') throw new Error(`tensor: ragged nested array (expected a number at depth ${dim})`);
+      if (typeof v !== 'number') throw new Error(`tensor: expected a number at depth ${dim}, got ${describeValue(v)} (ragged nested array?)`);
       out[k++] = v;
       return;
     }
     const arr = v as ArrayLike<unknown>;
-    if (typeof v === 'number' || arr.length !== shape[dim]) {
+    if (!isContainer(v) || arr.length !== shape[dim]) {
       throw new Error(`tensor: ragged nested array: expected length ${shape[dim]} at depth ${dim}`);
     }
     for (let i = 0; i < arr.length; i++) walk(arr[i], dim + 1);
@@ -212,7 +247,9 @@ export function tensor(values: TensorLike, shape?: readonly number[]): Tensor {
     const size = shapeSize(s, 'tensor');
     return new Tensor(new Float32Array(size).fill(values), [...s] as unknown as Shape);
   }
-  const isFlat = ArrayBuffer.isView(values) || (values as ArrayLike<unknown>).length === 0 || typeof (values as ArrayLike<unknown>)[0] === 'number';
+  if (!isContainer(values)) throw new Error(`tensor: values must be a number, an array or a typed array, got ${describeValue(values)}`);
+  const isFlat = ArrayBuffer.isView(values) || values.length === 0 || !isContainer(values[0]);
+  if (isFlat) checkFlat(values);
   if (shape) {
     const size = shapeSize(shape, 'tensor');
     if (shape.length > 6) throw new Error(`tensor: rank ${shape.length} is above the supported 6`);

@@ -184,7 +184,7 @@ test('negative or non-integer batchSize, epochs and validationSplit are rejected
   await expectRejected('validationSplit too small', fitWith({ validationSplit: 0.1 }), /validationSplit 0.1 of 6 samples leaves 6 for training and 0 for validation/);
   await expectRejected('predict batchSize', (m) => m.predict(x(), { batchSize: 0 }), /predict: batchSize must be an integer ≥ 1, got 0/);
   await expectRejected('evaluate batchSize', (m) => m.evaluate(x(), y(), { batchSize: 1.5 }), /evaluate: batchSize must be an integer ≥ 1, got 1.5/);
-  await expectRejected('classWeight negative', fitWith({ classWeight: { 0: 1, 1: -2 } }), /fit: classWeight for class 1 must be a non-negative number, got -2/);
+  await expectRejected('classWeight negative', fitWith({ classWeight: { 0: 1, 1: -2 } }), /fit: classWeight for class 1 must be a number in \[0, 1000000\], got -2/);
 });
 
 // ---------------------------------------------------------------- add() mismatches

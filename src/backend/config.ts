@@ -2,7 +2,10 @@
 // options)` accepts, the environment variables that supply defaults, and the effective values the
 // engine reads. The environment is read here only, and only when a backend starts (setBackend, or
 // the first op that needs the engine), so a bad value fails there and never at `import 'tscnn'`.
-import { availableParallelism } from 'node:os';
+import { lazyFunctions } from '../util/node-builtins.js';
+
+// Fetched on first call (see util/node-builtins.ts).
+const { availableParallelism } = lazyFunctions('node:os', ['availableParallelism'], "setBackend('cpu')");
 
 /** Most threads the engine runs (one control block each in its memory). */
 export const MAX_THREADS = 64;

@@ -1,10 +1,12 @@
 import { checkImageFile, decodeImage, ImageDecodeError } from '../image/decode.js';
 import { ProgressBar } from '../util/data-progress.js';
-import { nodeBuiltin } from '../util/node-builtins.js';
+import { ownRecord } from '../util/own-map.js';
+import { isDirectoryEntry, listClassImages } from './walk.js';
+import { lazyFunctions } from '../util/node-builtins.js';
 
-// Fetched on use (see node-builtins.ts): the directory scans of imageDatasetFromDirectory and loadImagesFromDirectory.
-const nodeFs = () => nodeBuiltin('node:fs/promises', 'reading an image directory');
-const nodePath = () => nodeBuiltin('node:path', 'reading an image directory');
+// Node built-ins fetched on first call (see util/node-builtins.ts).
+const { readdir, readFile } = lazyFunctions('node:fs/promises', ['readdir', 'readFile'], 'reading an image directory');
+const { basename, extname, join } = lazyFunctions('node:path', ['basename', 'extname', 'join'], 'reading an image directory');
 
 /** What to do with a file that cannot be decoded: throw (default) or skip it with one warning. */
 export type OnBadFile = 'error' | 'skip';
@@ -33,22 +35,10 @@ export interface DirectoryScan {
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 
 function isImageName(name: string): boolean {
-  return !name.startsWith('.') && IMAGE_EXTENSIONS.has(nodePath().extname(name).toLowerCase());
+  return !name.startsWith('.') && IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
 }
 
 const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-async function listImages(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const entries = await nodeFs().readdir(dir, { withFileTypes: true });
-  for (const e of entries.sort((a, b) => byCodePoint(a.name, b.name))) {
-    if (e.name.startsWith('.')) continue;
-    const path = nodePath().join(dir, e.name);
-    if (e.isDirectory() || (e.isSymbolicLink() && (await nodeFs().stat(path)).isDirectory())) out.push(...(await listImages(path)));
-    else if (isImageName(e.name)) out.push(path);
-  }
-  return out;
-}
 
 /** Runs `fn` over `items` with at most `limit` calls in flight. */
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
@@ -104,14 +94,14 @@ export async function scanImageDirectory(
   const { fn } = options;
   let entries;
   try {
-    entries = await nodeFs().readdir(dir, { withFileTypes: true });
+    entries = await readdir(dir, { withFileTypes: true });
   } catch (e) {
     throw new Error(`${fn}: cannot read directory "${dir}": ${e instanceof Error ? e.message : String(e)}`);
   }
   const subdirs: string[] = [];
   for (const e of entries) {
     if (e.name.startsWith('.')) continue;
-    if (e.isDirectory() || (e.isSymbolicLink() && (await nodeFs().stat(nodePath().join(dir, e.name))).isDirectory())) subdirs.push(e.name);
+    if (await isDirectoryEntry(join(dir, e.name), e)) subdirs.push(e.name);
   }
   subdirs.sort(byCodePoint);
 
@@ -126,21 +116,20 @@ export async function scanImageDirectory(
       if (missing.length) throw new Error(`${fn}: classNames [${missing.join(', ')}] have no folder in "${dir}" (folders: ${subdirs.join(', ')})`);
       classNames = [...options.classNames];
     } else classNames = subdirs;
-    for (let label = 0; label < classNames.length; label++) {
-      for (const path of await listImages(nodePath().join(dir, classNames[label]))) candidates.push({ path, label });
-    }
+    const lists = await listClassImages(classNames.map((c) => join(dir, c)), isImageName, skipped);
+    lists.forEach((paths, label) => paths.forEach((path) => candidates.push({ path, label })));
   } else {
     layout = 'flat';
     const names = entries.filter((e) => !e.isDirectory() && isImageName(e.name)).map((e) => e.name).sort(byCodePoint);
     const byClass = new Map<string, string[]>();
     for (const name of names) {
-      const parts = nodePath().basename(name).split('.');
+      const parts = basename(name).split('.');
       if (parts.length < 3 || parts[0] === '') {
-        skipped.push({ path: nodePath().join(dir, name), reason: `no class in the file name (flat layout expects "<class>.<id>.<ext>", e.g. "cat.123.jpg")` });
+        skipped.push({ path: join(dir, name), reason: `no class in the file name (flat layout expects "<class>.<id>.<ext>", e.g. "cat.123.jpg")` });
         continue;
       }
       const list = byClass.get(parts[0]) ?? [];
-      list.push(nodePath().join(dir, name));
+      list.push(join(dir, name));
       byClass.set(parts[0], list);
     }
     if (options.classNames) {
@@ -160,7 +149,7 @@ export async function scanImageDirectory(
     if (check.status === 'bad') reason = check.reason;
     else if (check.status === 'unsure') {
       try {
-        decodeImage(await nodeFs().readFile(file.path), file.path);
+        decodeImage(await readFile(file.path), file.path);
       } catch (e) {
         reason = e instanceof ImageDecodeError ? e.reason : e instanceof Error ? e.message : String(e);
       }
@@ -178,8 +167,7 @@ export async function scanImageDirectory(
 
 /** Number of files per class name. */
 export function countClasses(files: readonly LabelledFile[], classNames: readonly string[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const c of classNames) counts[c] = 0;
-  for (const f of files) counts[classNames[f.label]]++;
-  return counts;
+  const perLabel = classNames.map(() => 0);
+  for (const f of files) perLabel[f.label]++;
+  return ownRecord(classNames.map((c, i) => [c, perLabel[i]] as const));
 }

@@ -1,6 +1,10 @@
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
-import { nodeBuiltin } from '../util/node-builtins.js';
+import { checkFileBudget, checkPixelBudget, checkPng, jpegFrameSize, MAX_IMAGE_PIXELS } from './pixel-budget.js';
+import { lazyFunctions } from '../util/node-builtins.js';
+
+// Node built-ins fetched on first call (see util/node-builtins.ts).
+const { open } = lazyFunctions('node:fs/promises', ['open'], 'decodeImage');
 
 /** Image formats tscnn decodes. */
 export type ImageFormat = 'png' | 'jpeg';
@@ -106,6 +110,7 @@ function jpegLayout(bytes: Uint8Array): { components: number; scanStart: number 
 }
 
 function decodePng(bytes: Uint8Array): RawImage {
+  checkPng(bytes);
   const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   const { width, height } = png;
   const rgba = png.data;
@@ -130,7 +135,9 @@ function decodeJpeg(bytes: Uint8Array): RawImage {
   // end-of-image marker; without it the file was cut short (libjpeg calls this "premature
   // end of JPEG file", and jpeg-js would silently return grey blocks).
   if (indexOfSeq(bytes, [0xff, 0xd9], scanStart) < 0) throw 'truncated JPEG: no end-of-image marker (FFD9) after the image data';
-  const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, tolerantDecoding: false, maxResolutionInMP: 200, maxMemoryUsageInMB: 2048 });
+  const size = jpegFrameSize(bytes);
+  if (size) checkPixelBudget(size.width, size.height, 'JPEG');
+  const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, tolerantDecoding: false, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6, maxMemoryUsageInMB: 2048 });
   const { width, height, data: rgba } = img;
   const channels = components === 1 ? 1 : 3;
   const data = new Uint8Array(width * height * channels);
@@ -188,12 +195,18 @@ const CHECK_TAIL = 1024;
 export async function checkImageFile(path: string): Promise<ImageCheck> {
   let handle;
   try {
-    handle = await nodeBuiltin('node:fs/promises', 'checkImageFile').open(path, 'r');
+    handle = await open(path, 'r');
     const { size } = await handle.stat();
     const head = new Uint8Array(Math.min(64, size));
     await handle.read(head, 0, head.length, 0);
     const format = detectImageFormat(head);
     if (!format) return { status: 'bad', reason: describeUnknown(head) };
+    try {
+      await checkFileBudget(handle, format, head, size);
+    } catch (reason) {
+      if (typeof reason !== 'string') throw reason;
+      return { status: 'bad', reason };
+    }
     const tailLength = Math.min(CHECK_TAIL, size);
     const tail = new Uint8Array(tailLength);
     await handle.read(tail, 0, tailLength, size - tailLength);

@@ -4,3 +4,4 @@ export { resizeImage, convertColorMode } from './resize.js';
 export type { Interpolation, ColorMode } from './resize.js';
 export { loadImage, prepareImage } from './load.js';
 export type { LoadImageOptions } from './load.js';
+export { MAX_IMAGE_PIXELS, checkPixelBudget } from './pixel-budget.js';

@@ -1,7 +1,11 @@
 import { tensor, type Tensor3D } from '../tensor.js';
 import { decodeImage, ImageDecodeError, type RawImage } from './decode.js';
 import { convertColorMode, resizeImage, type ColorMode, type Interpolation } from './resize.js';
-import { nodeBuiltin } from '../util/node-builtins.js';
+import { checkPixelBudget } from './pixel-budget.js';
+import { lazyFunctions } from '../util/node-builtins.js';
+
+// Node built-ins fetched on first call (see util/node-builtins.ts).
+const { readFile } = lazyFunctions('node:fs/promises', ['readFile'], 'loadImage');
 
 /** Options of {@link loadImage}. */
 export interface LoadImageOptions {
@@ -29,6 +33,14 @@ export function checkOptionKeys(fn: string, options: object | undefined, allowed
  */
 export function prepareImage(bytes: Uint8Array, path: string, options: LoadImageOptions = {}): RawImage<Uint8Array | Float32Array> {
   const { targetSize, colorMode = 'rgb', interpolation = 'bilinear' } = options;
+  // Sizes that are not positive integers are resizeImage's to report.
+  if (targetSize && targetSize[0] > 0 && targetSize[1] > 0) {
+    try {
+      checkPixelBudget(targetSize[1], targetSize[0], 'targetSize', 'targetSize asks for');
+    } catch (reason) {
+      throw new Error(`loadImage: ${String(reason)}`);
+    }
+  }
   const converted = convertColorMode(decodeImage(bytes, path), colorMode);
   return targetSize ? resizeImage(converted, targetSize, interpolation) : converted;
 }
@@ -50,7 +62,7 @@ export async function loadImage(path: string, options: LoadImageOptions = {}): P
   checkOptionKeys('loadImage', options, LOAD_KEYS);
   let bytes: Uint8Array;
   try {
-    bytes = await nodeBuiltin('node:fs/promises', 'loadImage').readFile(path);
+    bytes = await readFile(path);
   } catch (e) {
     throw new ImageDecodeError(path, `unreadable: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -1,25 +1,28 @@
 // Reads a model in TensorFlow.js' LayersModel format (written by tscnn, TF.js or the Keras
 // converter) into a built Sequential with its weights. Everything is validated before the model
 // is returned; any problem throws an error naming the file.
-import { nodeBuiltin } from '../util/node-builtins.js';
-import type { Layer } from '../layers/layer.js';
+import { withWeightBudget, type Layer } from '../layers/layer.js';
 import { Sequential } from '../model/sequential.js';
 import { Tensor, type Shape } from '../tensor.js';
-import { siblingPrefix } from './atomic.js';
+import { parseSibling, saveIsLive } from './atomic.js';
 import { layerFromKeras } from './layer-config.js';
 import { MODEL_FILE } from './save.js';
 import { compiledFromTrainingConfig, compiledFromTscnn, type Compiled, type TscnnTrainingConfig } from './training-config.js';
 import type { ModelArtifactsInMemory, ModelJSON, TrainingConfig, WeightsManifestEntry } from './types.js';
+import { lazyFunctions, nodeBuiltin } from '../util/node-builtins.js';
 
-// Fetched on use (see node-builtins.ts).
-const nodeFs = () => nodeBuiltin('node:fs/promises', 'loadModel');
-const nodePath = () => nodeBuiltin('node:path', 'loadModel');
+// Node built-ins fetched on first call (see util/node-builtins.ts).
+const fs = lazyFunctions('node:fs/promises', ['readFile', 'readdir', 'realpath', 'stat'], 'loadModel');
+const { basename, dirname, isAbsolute, join, normalize, relative } = lazyFunctions('node:path', ['basename', 'dirname', 'isAbsolute', 'join', 'normalize', 'relative'], 'loadModel');
 
 /** Where a model comes from: a directory (or its `model.json` path), or the two parts in memory. */
 export type ModelSource = string | ModelArtifactsInMemory;
 
 /** Bytes per element of each manifest dtype (quantized entries use their storage dtype). */
 const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
+
+/** Weight values (64 MB) a topology may declare beyond its manifest before building stops. */
+const WEIGHT_SLACK = 1 << 24;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -58,28 +61,97 @@ function parseJSON(text: string, label: string): unknown {
 }
 
 async function loadFromDirectory(path: string): Promise<Sequential> {
-  const isJsonPath = path.endsWith('.json') && (await nodeFs().stat(path).then((s) => s.isFile(), () => false));
-  const dir = isJsonPath ? nodePath().dirname(path) : path;
-  const modelPath = isJsonPath ? path : nodePath().join(dir, MODEL_FILE);
+  const isJsonPath = path.endsWith('.json') && (await fs.stat(path).then((s) => s.isFile(), () => false));
+  const dir = isJsonPath ? dirname(path) : path;
+  const modelPath = isJsonPath ? path : join(dir, MODEL_FILE);
+  const { modelJSON, bytes, files, label } = await readConsistent(dir, modelPath);
+  return fromArtifacts(modelJSON, bytes, label, files.join(' + ') || '(no weight files)');
+}
+
+type Artifacts = { modelJSON: unknown; bytes: Uint8Array; files: string[]; label: string };
+
+/** A read that failed because a save replaced the directory meanwhile; retried. */
+class Raced extends Error {}
+
+/**
+ * Reads `model.json` and its weight files as one version. A save swaps the whole directory
+ * (src/io/atomic.ts): when the directory's inode changes during the read, or a file vanishes,
+ * the read is repeated. When the directory is missing because a save was killed between its
+ * two renames, the previous version is read from where that save left it (with a warning).
+ */
+async function readConsistent(dir: string, modelPath: string): Promise<Artifacts> {
+  const deadline = Date.now() + 5000;
+  for (let attempt = 0; ; attempt++) {
+    const before = await fs.stat(dir).catch(() => null);
+    try {
+      if (!before) {
+        const recovered = await previousVersion(dir);
+        if (recovered === 'live') throw new Raced();
+        if (recovered) {
+          const got = await readArtifacts(recovered, join(recovered, basename(modelPath)), async () => true);
+          console.warn(`loadModel: '${dir}' is missing: a save was interrupted between its renames; loaded the previous version from '${recovered}' (the next save to '${dir}' puts it back)`);
+          return got;
+        }
+      }
+      const changed = async (): Promise<boolean> => {
+        const now = await fs.stat(dir).catch(() => null);
+        return before !== null && (!now || now.ino !== before.ino);
+      };
+      const got = await readArtifacts(dir, modelPath, changed);
+      if (await changed()) throw new Raced();
+      return got;
+    } catch (e) {
+      if (!(e instanceof Raced) || Date.now() > deadline) {
+        if (e instanceof Raced) throw new Error(`loadModel: ${modelPath}: the directory kept changing during ${attempt + 1} reads (saves in progress)`);
+        throw e;
+      }
+      await new Promise((r) => setTimeout(r, Math.min(2 + attempt * 2, 50)));
+    }
+  }
+}
+
+/** The previous version left by an interrupted save of `dir`, 'live' while that save may still finish, or null. */
+async function previousVersion(dir: string): Promise<string | 'live' | null> {
+  const parent = dirname(dir);
+  const names = (await fs.readdir(parent).catch(() => [] as string[])).sort();
+  const olds = names.map((n) => ({ n, s: parseSibling(dir, n) })).filter((e) => e.s?.kind === 'old');
+  if (olds.some((e) => saveIsLive(e.s!.tag, e.s!.pid))) return 'live';
+  return olds.length ? join(parent, olds[olds.length - 1].n) : null;
+}
+
+/** Reads model.json and the weight files it lists; a file that vanished as the folder was replaced (`changed`) is a {@link Raced}. */
+async function readArtifacts(dir: string, modelPath: string, changed: () => Promise<boolean>): Promise<Artifacts> {
   let text: string;
   try {
-    text = await nodeFs().readFile(modelPath, 'utf8');
+    text = await fs.readFile(modelPath, 'utf8');
   } catch (e) {
-    throw new Error(`loadModel: ${modelPath}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})${await interruptedHint(dir)}`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && (await changed())) throw new Raced();
+    throw new Error(`loadModel: ${modelPath}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   const modelJSON = parseJSON(text, modelPath);
   const manifest = checkManifest(modelJSON, modelPath);
   const parts: Uint8Array[] = [];
   const files: string[] = [];
+  const realDir = await fs.realpath(dir).catch(async (e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT' && (await changed())) throw new Raced();
+    throw new Error(`loadModel: ${dir}: cannot read (${e.code ?? e.message})`);
+  });
   for (const group of manifest) {
     for (const p of group.paths) {
-      const rel = nodePath().normalize(p);
-      if (nodePath().isAbsolute(rel) || rel === '..' || rel.startsWith(`..${nodePath().sep}`)) throw new Error(`loadModel: ${modelPath}: weight path '${p}' points outside ${dir}`);
-      const file = nodePath().join(dir, rel);
+      const rel = normalize(p);
+      if (isAbsolute(rel) || rel === '..' || rel.startsWith(`..${nodeBuiltin('node:path', 'loadModel').sep}`)) throw new Error(`loadModel: ${modelPath}: weight path '${p}' points outside ${dir}`);
+      const file = join(dir, rel);
       files.push(file);
       try {
-        parts.push(new Uint8Array(await nodeFs().readFile(file)));
+        const real = await fs.realpath(file);
+        // A symlink (or a linked folder) leading out of the model's folder is refused before reading: its size would leak into errors.
+        if (relative(realDir, real).startsWith('..') || isAbsolute(relative(realDir, real))) {
+          throw new Error(`loadModel: ${file}: is a link to a file outside ${dir}; weight files must lie inside the model's folder`);
+        }
+        parts.push(new Uint8Array(await fs.readFile(real)));
       } catch (e) {
+        if (!(e as NodeJS.ErrnoException).code) throw e;
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT' && (await changed())) throw new Raced();
         throw new Error(`loadModel: ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}), listed in ${modelPath}`);
       }
     }
@@ -91,16 +163,7 @@ async function loadFromDirectory(path: string): Promise<Sequential> {
     bytes.set(p, offset);
     offset += p.length;
   }
-  return fromArtifacts(modelJSON, bytes, modelPath, files.join(' + ') || '(no weight files)');
-}
-
-/** When `dir` is missing because a save was interrupted mid-replace, says where the previous save is. */
-async function interruptedHint(dir: string): Promise<string> {
-  const prefix = nodePath().basename(siblingPrefix(dir));
-  const parent = nodePath().dirname(dir);
-  const names = await nodeFs().readdir(parent).catch(() => [] as string[]);
-  const old = names.filter((n) => n.startsWith(`${prefix}old-`));
-  return old.length ? `; an interrupted save left the previous version in ${nodePath().join(parent, old[old.length - 1])}` : '';
+  return { modelJSON, bytes, files, label: modelPath };
 }
 
 /** Checks the manifest's shape (groups of { paths, weights }); returns it typed. */
@@ -135,27 +198,11 @@ function fromArtifacts(modelJSON: unknown, bytes: Uint8Array, modelLabel: string
   const entries = Array.isArray(cfg) ? cfg : isObject(cfg) && Array.isArray(cfg.layers) ? cfg.layers : fail(modelLabel, 'the Sequential topology has no layers list');
   const name = isObject(cfg) && typeof cfg.name === 'string' && cfg.name !== '' ? cfg.name : 'sequential';
 
-  let model: Sequential;
-  try {
-    const layers: Layer[] = [];
-    let inputShape: number[] | undefined;
-    entries.forEach((entry, i) => {
-      const read = layerFromKeras(entry, i, layers.length === 0 ? inputShape : undefined);
-      if ('layer' in read) layers.push(read.layer);
-      else if (layers.length === 0 && inputShape === undefined) inputShape = read.inputShape;
-      else throw new Error(`layer ${i}: an InputLayer may only come first`);
-    });
-    if (layers.length === 0) throw new Error('the model has no layers');
-    model = new Sequential({ name, layers });
-  } catch (e) {
-    return fail(modelLabel, (e as Error).message);
-  }
-
   // Weights: walk the manifest to find each entry's byte range, then match model params by name.
-  const params = model.params();
   const specs = manifest.flatMap((g) => g.weights) as unknown[];
   const found = new Map<string, { entry: WeightsManifestEntry; offset: number }>();
   let offset = 0;
+  let declaredValues = 0;
   specs.forEach((s, i) => {
     if (!isObject(s) || typeof s.name !== 'string' || !Array.isArray(s.shape) || s.shape.some((d) => !Number.isInteger(d) || (d as number) < 0)) {
       fail(modelLabel, `weightsManifest entry ${i} must be { name, shape, dtype }, got ${JSON.stringify(s)?.slice(0, 100)}`);
@@ -170,10 +217,30 @@ function fromArtifacts(modelJSON: unknown, bytes: Uint8Array, modelLabel: string
       found.set(entry.name, { entry, offset });
     }
     offset += size * bytesPer;
+    declaredValues += size;
   });
   if (offset !== bytes.length) {
     fail(weightsLabel, `${bytes.length} bytes, but the manifest in ${modelLabel} describes ${offset} bytes (file truncated, or from another model)`);
   }
+  let model: Sequential;
+  try {
+    const layers: Layer[] = [];
+    let inputShape: number[] | undefined;
+    entries.forEach((entry, i) => {
+      const read = layerFromKeras(entry, i, layers.length === 0 ? inputShape : undefined);
+      if ('layer' in read) layers.push(read.layer);
+      else if (layers.length === 0 && inputShape === undefined) inputShape = read.inputShape;
+      else throw new Error(`layer ${i}: an InputLayer may only come first`);
+    });
+    if (layers.length === 0) throw new Error('the model has no layers');
+    // Layers may allocate about as many values as the manifest (already checked against the
+    // file's size) declares; the slack leaves small mismatches to the precise messages below.
+    model = withWeightBudget(declaredValues + WEIGHT_SLACK, () => new Sequential({ name, layers }));
+  } catch (e) {
+    return fail(modelLabel, (e as Error).message);
+  }
+
+  const params = model.params();
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tensors = params.map((p) => {
     const hit = found.get(p.name);
@@ -190,6 +257,10 @@ function fromArtifacts(modelJSON: unknown, bytes: Uint8Array, modelLabel: string
     }
     const values = new Float32Array(p.value.length);
     for (let i = 0; i < values.length; i++) values[i] = view.getFloat32(at + i * 4, true);
+    if (p.name.endsWith('/moving_variance')) {
+      const bad = values.findIndex((v) => !(v >= 0));
+      if (bad >= 0) fail(weightsLabel, `weight '${p.name}' holds ${values[bad]} at index ${bad}; a variance cannot be negative (corrupt or hand-edited file)`);
+    }
     return new Tensor(values, [...p.shape] as unknown as Shape);
   });
   if (found.size) fail(modelLabel, `the manifest lists weights no layer of the topology has: ${[...found.keys()].join(', ')}`);

@@ -1,6 +1,8 @@
 import type { Callback, Logs } from '../train/callbacks.js';
 import type { Sequential } from '../model/sequential.js';
-import { saveModel } from './save.js';
+import { layerToKeras } from './layer-config.js';
+import { firstNonFinite, saveModel } from './save.js';
+import { getOwn } from '../util/own-map.js';
 
 /** Options of {@link ModelCheckpoint}. */
 export interface ModelCheckpointConfig {
@@ -69,22 +71,42 @@ export class ModelCheckpoint implements Callback {
   /** The checkpoint path for an epoch (0-based) and its logs. */
   formatPath(epoch: number, logs: Logs): string {
     return this.filepath.replace(/\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}/g, (_, key: string, spec: string | undefined) => {
-      const value = key === 'epoch' ? epoch + 1 : logs[key];
+      const value = key === 'epoch' ? epoch + 1 : getOwn(logs, key);
       if (value === undefined) throw new Error(`ModelCheckpoint: filepath field '{${key}}' is not in the logs; available: epoch, ${Object.keys(logs).join(', ')}`);
       return formatValue(value, spec);
+    });
+  }
+
+  /** Fails before the first epoch when a layer of the model cannot be saved (rather than after it). */
+  onTrainBegin(): void {
+    const model = this.model;
+    if (!model) return;
+    model.layers.forEach((l, i) => {
+      try {
+        layerToKeras(l, i === 0);
+      } catch (e) {
+        throw new Error(`ModelCheckpoint: the model cannot be saved, so no checkpoint could be written: ${(e as Error).message}`, { cause: e });
+      }
     });
   }
 
   async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     if (!this.model) throw new Error('ModelCheckpoint: no model; pass the callback to fit()');
     const path = this.formatPath(epoch, logs);
+    // A diverged model would replace a good checkpoint with one loadModel refuses: keep the old one.
+    const bad = firstNonFinite(this.model);
+    if (bad) {
+      const lr = this.model.optimizer?.learningRate;
+      console.warn(`ModelCheckpoint: epoch ${epoch + 1}: weight '${bad.name}' of layer '${bad.name.split('/')[0]}' holds ${bad.value} (training diverged${lr !== undefined ? ` at learning rate ${lr}` : ''}); checkpoint not saved, '${this.lastSaved ?? path}' kept as it was`);
+      return;
+    }
     if (!this.saveBestOnly) {
       await saveModel(this.model, path);
       this.lastSaved = path;
       if (this.verbose) console.log(`Epoch ${epoch + 1}: saving model to ${path}`);
       return;
     }
-    const value = logs[this.monitor];
+    const value = getOwn(logs, this.monitor);
     if (value === undefined) {
       throw new Error(`ModelCheckpoint: monitored '${this.monitor}' is not in the logs; available: ${Object.keys(logs).join(', ')}`);
     }

@@ -30,6 +30,10 @@ export function toMemory(model: Sequential): { modelJSON: ModelJSON; weights: Ar
   const layers = model.layers.map((l, i) => layerToKeras(l, i === 0));
   const values = model.getWeights();
   const params = model.params();
+  const bad = firstNonFinite(model);
+  if (bad) {
+    throw new Error(`saveModel: weight '${bad.name}' holds ${bad.value} at index ${bad.index}; not saved, since loadModel refuses non-finite weights (training diverged: lower the learning rate)`);
+  }
   const specs: WeightsManifestEntry[] = params.map((p) => ({ name: p.name, shape: [...p.shape], dtype: 'float32' }));
   const total = values.reduce((a, w) => a + w.size, 0);
   const out = new Float32Array(total);
@@ -51,6 +55,15 @@ export function toMemory(model: Sequential): { modelJSON: ModelJSON; weights: Ar
     modelJSON.userDefinedMetadata = { tscnn: { trainingConfig: tscnn } };
   }
   return { modelJSON, weights: toLittleEndian(out) };
+}
+
+/** The first weight value that is NaN or ±Infinity, or null when every weight is finite. */
+export function firstNonFinite(model: Sequential): { name: string; index: number; value: number } | null {
+  for (const p of model.params()) {
+    const v = p.value;
+    for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return { name: p.name, index: i, value: v[i] };
+  }
+  return null;
 }
 
 /** Float32 values as little-endian bytes, whatever the machine's byte order. */

@@ -1,6 +1,6 @@
 import { getInitializer, type Initializer, type InitializerName } from '../initializers.js';
 import type { Random } from '../util/random.js';
-import type { Tensor } from '../tensor.js';
+import { shapeSize, type Tensor } from '../tensor.js';
 import type { L1L2 } from '../train/regularizers.js';
 
 /** A weight with its gradient. `grad` is accumulated into by `backward` (`+=`) and zeroed per step. */
@@ -34,6 +34,24 @@ export interface LayerConfig {
 }
 
 const nameCounters = new Map<string, number>();
+
+/** Weight values that layers built inside {@link withWeightBudget} may still allocate. */
+let weightBudget = Infinity;
+
+/**
+ * Runs `fn` (which builds layers) allowing at most `values` weight values in all: a layer
+ * asking for more throws before allocating. loadModel passes what the weights file holds, so
+ * a model.json declaring a Dense layer of 5e6 units fails at once instead of allocating GBs.
+ */
+export function withWeightBudget<T>(values: number, fn: () => T): T {
+  const previous = weightBudget;
+  weightBudget = values;
+  try {
+    return fn();
+  } finally {
+    weightBudget = previous;
+  }
+}
 
 function autoName(className: string): string {
   const base = className.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().replace(/2_d/g, '2d');
@@ -98,7 +116,11 @@ export abstract class Layer {
   protected createParams(_inputShape: readonly number[]): void {}
 
   protected addWeight(name: string, shape: number[], initializer: InitializerName | string | Initializer, trainable = true, regularizer: L1L2 | null = null): Param {
-    const size = shape.reduce((a, b) => a * b, 1);
+    const size = shapeSize(shape, `${this.className} '${this.name}': weight '${name}'`);
+    if (size > weightBudget) {
+      throw new Error(`${this.className} '${this.name}': weight '${name}' [${shape.join(', ')}] has ${size.toLocaleString('en-US')} values, more than the ${weightBudget.toLocaleString('en-US')} left in the weights file`);
+    }
+    weightBudget -= size;
     const param: Param = {
       name: `${this.name}/${name}`,
       shape,

@@ -13,6 +13,8 @@ import { getGlobalRandom, Random } from '../util/random.js';
 import { writeOut, yieldToHost } from '../util/host.js';
 import { Tensor, wrap, type Shape } from '../tensor.js';
 import { createDoctor, type Doctor, type Diagnostic } from '../train/doctor/index.js';
+import { checkWeightValues, renameErrors } from '../util/errors.js';
+import { balancedFromCounts, checkFitOptionTypes, checkSparseLabels, classWeightFromObject, type ClassWeight } from '../train/label-checks.js';
 
 /** A batch as a streaming dataset yields it. */
 export interface DataBatch {
@@ -29,8 +31,7 @@ export interface BatchDataset {
   batches(opts?: { epoch?: number }): AsyncIterable<DataBatch>;
 }
 
-/** Per-class loss weights: `{ 0: 1, 1: 3 }`, or `'balanced'` = n_samples / (n_classes · count). */
-export type ClassWeight = Record<number, number> | 'balanced';
+export type { ClassWeight } from '../train/label-checks.js';
 
 /** Options of {@link Sequential.compile}. */
 export interface CompileArgs {
@@ -223,10 +224,13 @@ export class Sequential {
     if (!args || typeof args !== 'object') throw new Error('compile: expected { optimizer, loss, metrics }');
     checkOptions('compile', args, ['optimizer', 'loss', 'metrics']);
     if (this.layers.length === 0) throw new Error(`compile: the model '${this.name}' has no layers`);
-    const optimizer = getOptimizer(args.optimizer);
-    const loss = getLoss(args.loss);
     const units = this.outputShape[this.outputShape.length - 1];
-    const metrics = (args.metrics ?? []).map((m) => getMetric(m, units));
+    // The lookups name themselves (getLoss: …); the user called compile.
+    const { optimizer, loss, metrics } = renameErrors('compile', () => ({
+      optimizer: getOptimizer(args.optimizer),
+      loss: getLoss(args.loss),
+      metrics: (args.metrics ?? []).map((m) => getMetric(m, units)),
+    }));
     this.optimizer = optimizer;
     this.loss = loss;
     this.metrics = metrics;
@@ -251,6 +255,7 @@ export class Sequential {
   /** Validates y against x's sample count and the output units. */
   private checkY(op: string, y: Tensor, n: number): void {
     if (!(y instanceof Tensor)) throw new Error(`${op}: y must be a Tensor, got ${String(y)}`);
+    if (n === 0) throw new Error(`${op}: x has 0 samples (shape [${(y.shape as number[]).join(', ')}] for y); there is nothing to ${op === 'evaluate' ? 'evaluate' : 'train on'}`);
     if (y.rank === 0 || y.shape[0] !== n) {
       throw new Error(`${op}: y has ${y.rank === 0 ? 'no batch axis' : `${y.shape[0]} samples`} (shape [${y.shape.join(', ')}]) but x has ${n}`);
     }
@@ -262,6 +267,7 @@ export class Sequential {
       throw new Error(`${op}: y has shape [${y.shape.join(', ')}], the model outputs ${formatShape(this.outputShape)}${sparse ? ' and the sparse loss wants one class index per sample' : ''}`);
     }
     checkFinite(op, 'y', y.values);
+    if (sparse) checkSparseLabels(op, y.values, units);
   }
 
   /**
@@ -361,17 +367,7 @@ export class Sequential {
       for (const [cls, count] of counts) table.set(cls, labels.length / (counts.size * count));
       return table;
     }
-    if (typeof classWeight !== 'object' || classWeight === null) {
-      throw new Error(`${op}: classWeight must be an object { class: weight } or 'balanced', got ${JSON.stringify(classWeight)}`);
-    }
-    const units = y.shape[0] ? y.size / y.shape[0] : 0;
-    for (const [k, v] of Object.entries(classWeight)) {
-      const cls = Number(k);
-      if (!Number.isInteger(cls) || cls < 0 || (units > 1 && cls >= units)) throw new Error(`${op}: classWeight has class ${JSON.stringify(k)}; classes are integers from 0`);
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`${op}: classWeight for class ${k} must be a non-negative number, got ${v}`);
-      table.set(cls, v);
-    }
-    return table;
+    return classWeightFromObject(op, classWeight, this.outputShape[this.outputShape.length - 1]);
   }
 
   /**
@@ -386,6 +382,7 @@ export class Sequential {
     const dataMode = isDataset(xOrData);
     const args = (dataMode ? (yOrArgs as FitArgs | undefined) : maybeArgs) ?? {};
     checkOptions(op, args, FIT_KEYS);
+    checkFitOptionTypes(op, args);
     const epochs = checkCount(op, 'epochs', args.epochs ?? 1);
     const initialEpoch = checkCount(op, 'initialEpoch', args.initialEpoch ?? 0, 0);
     const batchSize = checkCount(op, 'batchSize', args.batchSize ?? 32);
@@ -434,10 +431,7 @@ export class Sequential {
     if (dataMode && args.classWeight !== undefined) {
       const ds = xOrData as BatchDataset;
       if (args.classWeight === 'balanced') {
-        const counts = Object.values(ds.classCounts ?? {});
-        if (counts.length === 0) throw new Error(`${op}: classWeight 'balanced' needs dataset.classCounts`);
-        const total = counts.reduce((a, b) => a + b, 0);
-        classWeightTable = new Map(counts.map((c, i) => [i, total / (counts.length * Math.max(c, 1))]));
+        classWeightTable = balancedFromCounts(op, ds.classCounts, ds.classNames);
       } else {
         classWeightTable = this.classWeightTable(op, args.classWeight, new Int32Array(0), tensorOfUnits(this.outputShape));
       }
@@ -482,6 +476,7 @@ export class Sequential {
       };
       if (dataMode) {
         for await (const batch of (xOrData as BatchDataset).batches({ epoch })) {
+          this.checkY(op, batch.y, this.checkX(op, batch.x));
           const wb = classWeightTable ? this.weightsFromTable(batch.y, classWeightTable) : undefined;
           await runBatch(batch.x, batch.y, wb);
           if (doctor?.stopped) break;
@@ -652,6 +647,7 @@ export class Sequential {
   }
 
   setWeightValues(values: Float32Array[]): void {
+    checkWeightValues('setWeightValues', this.params(), values);
     this.params().forEach((p, i) => p.value.set(values[i]));
   }
 

@@ -1,3 +1,5 @@
+import { getOwn } from '../util/own-map.js';
+import { checkEarlyStoppingConfig, checkHooks } from './callback-checks.js';
 /** Metric values of an epoch or batch, Keras keys: `loss`, `precision`, `val_loss`, … */
 export type Logs = Record<string, number>;
 
@@ -51,6 +53,7 @@ export class EarlyStopping implements Callback {
   stoppedEpoch = -1;
 
   constructor(config: EarlyStoppingConfig = {}) {
+    checkEarlyStoppingConfig(config);
     this.monitor = config.monitor ?? 'val_loss';
     this.minDelta = Math.abs(config.minDelta ?? 0);
     this.patience = config.patience ?? 0;
@@ -75,7 +78,7 @@ export class EarlyStopping implements Callback {
   }
 
   onEpochEnd(epoch: number, logs: Logs): void {
-    const value = logs[this.monitor];
+    const value = getOwn(logs, this.monitor);
     if (value === undefined) {
       throw new Error(`EarlyStopping: monitored '${this.monitor}' is not in the logs; available: ${Object.keys(logs).join(', ')}`);
     }
@@ -102,6 +105,8 @@ export class EarlyStopping implements Callback {
 /** A callback made of plain functions, for `{ onEpochEnd: (epoch, logs) => … }` style hooks. */
 export class LambdaCallback implements Callback {
   constructor(hooks: Callback) {
-    Object.assign(this, hooks);
+    checkHooks(hooks);
+    // Copied by name, never with Object.assign: an own '__proto__' key (from JSON) would replace the prototype.
+    for (const key of Object.keys(hooks) as (keyof Callback)[]) Object.defineProperty(this, key, { value: hooks[key], enumerable: true, writable: true });
   }
 }

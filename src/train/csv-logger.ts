@@ -1,8 +1,11 @@
 // CSVLogger as keras/src/callbacks/csv_logger.py writes it: a header `epoch,<sorted log keys>`
 // (with `val_` twins of every key when the first epoch had none), one row per epoch, Python's
 // csv "excel" dialect (\r\n line ends, quoting only where needed), "NA" for a missing key.
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Callback, Logs } from './callbacks.js';
+import { lazyFunctions } from '../util/node-builtins.js';
+
+// Node built-ins fetched on first call (see util/node-builtins.ts).
+const { appendFileSync, existsSync, readFileSync, writeFileSync } = lazyFunctions('node:fs', ['appendFileSync', 'existsSync', 'readFileSync', 'writeFileSync'], 'CSVLogger');
 
 /** Options of {@link CSVLogger}. */
 export interface CSVLoggerConfig {

@@ -8,6 +8,8 @@ interface Builtins {
   'node:fs/promises': typeof import('node:fs/promises');
   'node:path': typeof import('node:path');
   'node:module': typeof import('node:module');
+  'node:os': typeof import('node:os');
+  'node:zlib': typeof import('node:zlib');
 }
 
 type GetBuiltin = (id: string) => unknown;
@@ -26,6 +28,20 @@ export function nodeBuiltin<K extends keyof Builtins>(id: K, user: string): Buil
   const mod = get.call(proc, id) as Builtins[K] | undefined;
   if (!mod) throw new Error(`${user}: this runtime has no built-in module '${id}'`);
   return mod;
+}
+
+/**
+ * Functions of a Node built-in that fetch the module when first called, for modules that would
+ * otherwise import them at the top: `const { readFile } = lazyFunctions('node:fs/promises', ['readFile'], 'loadImage')`.
+ * Each keeps the built-in's own type (overloads included).
+ */
+export function lazyFunctions<K extends keyof Builtins, N extends keyof Builtins[K]>(id: K, names: readonly N[], user: string): Pick<Builtins[K], N> {
+  const out = {} as Pick<Builtins[K], N>;
+  for (const name of names) {
+    const call = (...args: unknown[]): unknown => (nodeBuiltin(id, user)[name] as (...a: unknown[]) => unknown)(...args);
+    out[name] = call as Builtins[K][N];
+  }
+  return out;
 }
 
 /**
