@@ -123,7 +123,7 @@ test('0 samples are reported as such, not as a shape mismatch; compile names its
   const m = model(1, 'binaryCrossentropy');
   await expectUnchanged('fit 0', m, () => m.fit(tensor(new Float32Array(0), [0, 3]), tensor(new Float32Array(0), [0]), { verbose: 0 }), /^fit: x has 0 samples \(shape \[0\] for y\); there is nothing to train on/);
   await expectUnchanged('evaluate 0', m, () => m.evaluate(tensor(new Float32Array(0), [0, 3]), tensor(new Float32Array(0), [0, 1])), /^evaluate: x has 0 samples .*nothing to evaluate/);
-  throws(() => m.compile({ optimizer: 'sgd', loss: 'hinge' }), /^compile: unknown loss 'hinge' \(known: /, 'loss');
+  throws(() => m.compile({ optimizer: 'sgd', loss: 'squaredHinge' }), /^compile: unknown loss 'squaredHinge' \(known: /, 'loss');
   throws(() => m.compile({ optimizer: 'lbfgs', loss: 'mse' }), /^compile: unknown optimizer/, 'optimizer');
   assert.is(m.loss!.name, 'binaryCrossentropy', 'a failed compile keeps the previous loss');
 });
