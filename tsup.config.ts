@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  // The decoding pool's worker is started by file name, so it is an entry of its own.
+  entry: { index: 'src/index.ts', 'decode-worker': 'src/data/decode-worker.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

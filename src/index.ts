@@ -9,7 +9,7 @@ export * as optimizers from './train/optimizers.js';
 export * as losses from './train/losses.js';
 export * as metrics from './train/metrics.js';
 export * as initializers from './initializers.js';
-export { loadImage, decodeImage, resizeImage, convertColorMode, detectImageFormat, ImageDecodeError, type RawImage, type LoadImageOptions, type Interpolation, type ColorMode } from './image/index.js';
+export { loadImage, decodeImage, resizeImage, convertColorMode, detectImageFormat, ImageDecodeError, type RawImage, type LoadImageOptions, type Interpolation, type ColorMode, resolveDecoder, type ImageDecoder } from './image/index.js';
 export {
   imageDatasetFromDirectory,
   ImageDirectoryDataset,

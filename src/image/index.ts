@@ -4,3 +4,5 @@ export { resizeImage, convertColorMode } from './resize.js';
 export type { Interpolation, ColorMode } from './resize.js';
 export { loadImage, prepareImage } from './load.js';
 export type { LoadImageOptions } from './load.js';
+export { resolveDecoder, prepareImageWith } from './sharp-decoder.js';
+export type { ImageDecoder } from './sharp-decoder.js';
