@@ -99,6 +99,9 @@ async function decodeWithSharp(sharp: SharpModule, bytes: Uint8Array, path: stri
   try {
     out = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (e) {
+    // A bad file gets the same reason from both decoders: the js decoder names it when it
+    // fails too; sharp's own message is kept for what only sharp rejects.
+    decodeImage(bytes, path);
     throw new ImageDecodeError(path, `invalid image (sharp): ${e instanceof Error ? e.message : String(e)}`);
   }
   const { width, height, channels } = out.info;
