@@ -1,7 +1,9 @@
 // Real photos: decoding throughput and fit from a folder vs in-memory tensors, on photo-like
 // 375–500 px JPEGs (generateCatsDogs photo: true, quality 85, cached under .cache/), at 100×100,
 // batch 32, the seed model. Run by `npm run bench` (keys photos/decode, photos/fit, photos/rss),
-// or alone: `npx tsx bench/photos.ts [--count N] [--filter KEY]` prints the Markdown.
+// or alone: `npx tsx bench/photos.ts [--count N] [--filter KEY] [--dist]` prints the Markdown;
+// --dist takes imageDatasetFromDirectory from the built dist/ (npm run build first), whose worker
+// threads start without tsx's loader.
 //
 // Every comparison is paired: the rows of one table run in one process, alternating, round by
 // round, and ratios are taken within a round (the machine is shared; absolute numbers drift).
@@ -43,9 +45,11 @@ interface DecodeRow {
   run: () => Promise<number>;
 }
 
+let datasetFn = imageDatasetFromDirectory;
+
 /** One decoding pass over `dir` at 100×100 through the dataset, images/s. */
 async function datasetPass(dir: string, options: ImageDatasetOptions & { subset?: undefined }): Promise<number> {
-  const ds = await imageDatasetFromDirectory(dir, { imageSize: [SIZE, SIZE], batchSize: BATCH, seed: 1, ...options });
+  const ds = await datasetFn(dir, { imageSize: [SIZE, SIZE], batchSize: BATCH, seed: 1, ...options });
   const t = performance.now();
   let n = 0;
   for await (const b of ds.batches({ epoch: 0 })) n += b.x.shape[0];
@@ -173,6 +177,7 @@ export async function photoBench(selected: (key: string) => boolean, log: (m: st
   const dir = await photoSet(count, log);
   const bytes = filesOf(dir).map((f) => statSync(f).size);
   md.push(`## Real photos: ${count} photo-like JPEGs of 375–500 px (mean ${fmt(bytes.reduce((a, b) => a + b, 0) / bytes.length / 1024)} KB), at ${SIZE}×${SIZE}, batch ${BATCH}`, '');
+  if (datasetFn !== imageDatasetFromDirectory) md.push('Dataset rows run from `dist/` (--dist).', '');
   md.push(`Machine: ${os.availableParallelism()} cores, load average ${os.loadavg().map((v) => v.toFixed(1)).join(' / ')} at the start of this section (shared machine: compare the paired ratios, not the absolute rates).`, '');
   if (selected('photos/decode')) md.push('One decoding pass (read, decode, resize to 100×100, make batches):', '', await decodeTable(dir, 3, log), '');
   if (selected('photos/fit')) md.push('`fit` of the seed model, 3 epochs, each source in turn in one process:', '', await fitTable(dir, 3, log), '');
@@ -184,6 +189,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   const argv = process.argv.slice(2);
   const at = (name: string): string | undefined => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
   const filter = at('filter')?.toLowerCase();
+  if (argv.includes('--dist')) datasetFn = ((await import(path.join(here, '..', 'dist', 'index.js'))) as { imageDatasetFromDirectory: typeof imageDatasetFromDirectory }).imageDatasetFromDirectory;
   const started = performance.now();
   const log = (m: string): void => void process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}\n`);
   console.log(await photoBench((k) => !filter || k.includes(filter), log, Number(at("count") ?? 160)));
