@@ -3,11 +3,13 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   // The worker thread entries sit beside the bundle: src/backend/wasm/engine.ts starts
   // ./wasm-worker.js (ESM) or ./wasm-worker.cjs (CJS) from the directory of the running bundle,
-  // src/backend/gpu/webgpu-worker.ts ./webgpu-worker.js or .cjs.
+  // src/backend/gpu/webgpu-worker.ts ./webgpu-worker.js or .cjs; the decoding pool
+  // (src/data/decode-pool.ts) ./decode-worker.js or .cjs.
   entry: {
     index: 'src/index.ts',
     'wasm-worker': 'src/backend/wasm/worker.ts',
     'webgpu-worker': 'src/backend/gpu/webgpu-device-worker.ts',
+    'decode-worker': 'src/data/decode-worker.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -4,7 +4,8 @@
 //   npm run bench -- --full          everything, more samples, tfjs cpu's slowest ops and training
 //   npm run bench -- --filter conv3  only measurements whose key contains the text
 //                                    (keys: layers/conv1.fwd … layers/sigmoid.bwd, e2e/train, e2e/infer,
-//                                    scaling/b8s100 …, controls/apply, controls/step, rss, breakdown); not written to RESULTS.md
+//                                    scaling/b8s100 …, controls/apply, controls/step, rss, breakdown, photos/decode,
+//                                    photos/fit, photos/rss); not written to RESULTS.md
 //   npm run bench -- --out FILE      write the Markdown somewhere else
 //
 // Sections: per-layer ops (forward / backward apart, batch 32, the seed model's shapes), the
@@ -21,6 +22,7 @@ import { measure, pairedRatio, type MeasureOptions, type PairedStats, type Stats
 import { benchControls } from './controls.js';
 import { batchTensors, buildSeedModel, instrument, randomBatch, type LayerTiming } from './models.js';
 import { opSpecs, type OpSpec } from './ops.js';
+import { photoBench } from './photos.js';
 import { buildTfModel, loadPeers, tf, usePeer, verifyWasmFilterGradient, type PeerName } from './peers.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -596,6 +598,13 @@ if (breakdown) {
 }
 
 md.push(...controlsSection);
+// Real photos (bench/photos.ts): decoders, fit from a folder vs tensors, peak RSS with a cache file.
+try {
+  const photos = await photoBench(selected, log);
+  if (photos) md.push(photos);
+} catch (e) {
+  errors.push(`photos: ${e instanceof Error ? e.message : String(e)}`);
+}
 
 if (errors.length) {
   md.push('## Errors');

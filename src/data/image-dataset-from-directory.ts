@@ -1,11 +1,17 @@
 import { tensor } from '../tensor.js';
 import { ImageDecodeError } from '../image/decode.js';
-import { checkOptionKeys, prepareImage } from '../image/load.js';
+import { checkOptionKeys } from '../image/load.js';
+import { resolveDecoder, type ImageDecoder } from '../image/sharp-decoder.js';
+import { FileImageCache, MemoryImageCache, type ImageCache } from './cache.js';
+import { DecodePool, decodeFile, type DecodeResult } from './decode-pool.js';
 import type { ColorMode, Interpolation } from '../image/resize.js';
 import { checkLabelMode, encodeLabels, type Batch, type Dataset, type LabelMode } from './dataset.js';
 import { mixSeed, mulberry32, randomSeed, shuffleInPlace } from '../util/data-random.js';
 import { countClasses, reportBadFiles, scanImageDirectory, type LabelledFile, type OnBadFile, type SkippedFile } from './scan.js';
-import { nodeBuiltin } from '../util/node-builtins.js';
+import { lazyFunctions, nodeBuiltin } from '../util/node-builtins.js';
+
+// Fetched on first call (see util/node-builtins.ts).
+const { availableParallelism } = lazyFunctions('node:os', ['availableParallelism'], 'imageDatasetFromDirectory');
 
 /** Options of {@link imageDatasetFromDirectory}. */
 export interface ImageDatasetOptions {
@@ -35,13 +41,29 @@ export interface ImageDatasetOptions {
   onBadFile?: OnBadFile;
   /** Batches decoded ahead of the consumer; default 2. */
   prefetch?: number;
+  /** Default `'auto'`: sharp when it is installed, else jpeg-js/pngjs; see {@link ImageDecoder}. */
+  decoder?: ImageDecoder;
+  /**
+   * Worker threads that read, decode and resize (a {@link DecodePool} per epoch, closed when
+   * the epoch's iteration ends or breaks); default `os.availableParallelism()`. 0 decodes on
+   * the calling thread. The batches do not depend on it.
+   */
+  workers?: number;
+  /**
+   * Keep the decoded, resized images (uint8, before `rescale`) after the first epoch, as
+   * tf.data's `.cache()`: `true` in memory (`n·height·width·channels` bytes), a path to a file
+   * that later epochs and later runs read (see {@link FileImageCache}; with `subset: 'both'` the
+   * two subsets use `<path>.training` and `<path>.validation`). Cached pixels are rounded to
+   * whole numbers, in the first epoch too. Default false.
+   */
+  cache?: boolean | string;
   /** Progress bar on stderr while scanning; default: only when stderr is a TTY. */
   progress?: boolean;
 }
 
 const OPTION_KEYS = new Set([
   'imageSize', 'batchSize', 'labelMode', 'classNames', 'colorMode', 'validationSplit', 'subset',
-  'shuffle', 'seed', 'rescale', 'interpolation', 'onBadFile', 'prefetch', 'progress',
+  'shuffle', 'seed', 'rescale', 'interpolation', 'onBadFile', 'prefetch', 'progress', 'decoder', 'workers', 'cache',
 ]);
 
 /** Counters of an {@link ImageDirectoryDataset}, for tests and for watching memory. */
@@ -52,6 +74,10 @@ export interface DatasetStats {
   maxLiveBatches: number;
   batchesDecoded: number;
   imagesDecoded: number;
+  /** Images taken from the cache instead of being decoded. */
+  imagesFromCache: number;
+  /** Images decoded by the worker pool (the rest of `imagesDecoded` ran on the calling thread). */
+  imagesDecodedInWorkers: number;
 }
 
 interface ResolvedOptions {
@@ -65,6 +91,9 @@ interface ResolvedOptions {
   interpolation: Interpolation;
   onBadFile: OnBadFile;
   prefetch: number;
+  decoder: 'sharp' | 'js';
+  workers: number;
+  cache: false | true | string;
 }
 
 /**
@@ -85,7 +114,9 @@ export class ImageDirectoryDataset implements Dataset {
   readonly files: readonly LabelledFile[];
   /** Files left out so far (bad at scan time, or at decode time with `onBadFile: 'skip'`). */
   readonly skipped: SkippedFile[];
-  readonly stats: DatasetStats = { liveBatches: 0, maxLiveBatches: 0, batchesDecoded: 0, imagesDecoded: 0 };
+  readonly stats: DatasetStats = { liveBatches: 0, maxLiveBatches: 0, batchesDecoded: 0, imagesDecoded: 0, imagesFromCache: 0, imagesDecodedInWorkers: 0 };
+  /** The cache of decoded images, when the `cache` option is on (opened by the first epoch). */
+  cache: ImageCache | undefined;
   private readonly options: ResolvedOptions;
   private readonly excluded = new Set<number>();
   private epochCounter = 0;
@@ -131,10 +162,13 @@ export class ImageDirectoryDataset implements Dataset {
     const pending: Promise<Batch | undefined>[] = [];
     let next = 0;
     let held = false;
+    const cache = this.openCache();
+    const needsDecoding = !cache || order.some((i) => cache.slot(i) === 'empty');
+    const pool = needsDecoding && this.options.workers > 0 ? new DecodePool(this.options.workers, 'imageDatasetFromDirectory') : undefined;
     const start = (): void => {
       const indices = order.slice(next * batchSize, (next + 1) * batchSize);
       next++;
-      const p = this.decodeBatch(indices, failed);
+      const p = this.decodeBatch(indices, failed, pool, cache);
       p.catch(() => undefined); // handled when awaited; this keeps a consumer's early exit quiet
       pending.push(p);
       this.stats.liveBatches++;
@@ -154,6 +188,11 @@ export class ImageDirectoryDataset implements Dataset {
       // The consumer stopped early or a batch threw: the pending batches are dropped.
       this.stats.liveBatches -= pending.length + (held ? 1 : 0);
       pending.length = 0;
+      if (pool) {
+        await pool.close();
+        this.stats.imagesDecodedInWorkers += pool.decodedInWorkers;
+      }
+      cache?.endEpoch();
       if (failed.length > 0) {
         this.skipped.push(...failed);
         reportBadFiles('imageDatasetFromDirectory', failed, 'skip');
@@ -161,42 +200,61 @@ export class ImageDirectoryDataset implements Dataset {
     }
   }
 
-  private async decodeBatch(indices: number[], failed: SkippedFile[]): Promise<Batch | undefined> {
-    const { imageSize, colorMode, interpolation, rescale, labelMode, onBadFile } = this.options;
+  private openCache(): ImageCache | undefined {
+    const { cache, imageSize, colorMode, interpolation, decoder } = this.options;
+    if (cache === false || this.cache) return this.cache;
+    const per = imageSize[0] * imageSize[1] * (colorMode === 'grayscale' ? 1 : 3);
+    this.cache = cache === true
+      ? new MemoryImageCache(this.files.length, per)
+      : new FileImageCache(cache, { options: { imageSize, colorMode, interpolation, decoder }, paths: this.files.map((f) => f.path) }, 'imageDatasetFromDirectory');
+    return this.cache;
+  }
+
+  private async decodeBatch(indices: number[], failed: SkippedFile[], pool: DecodePool | undefined, cache: ImageCache | undefined): Promise<Batch | undefined> {
+    const { imageSize, colorMode, interpolation, rescale, labelMode, onBadFile, decoder } = this.options;
     const [h, w] = imageSize;
     const c = colorMode === 'grayscale' ? 1 : 3;
     const per = h * w * c;
-    const reads = await Promise.all(
-      indices.map((i) =>
-        nodeBuiltin('node:fs/promises', 'imageDatasetFromDirectory').readFile(this.files[i].path).then(
-          (bytes) => ({ bytes, error: undefined }),
-          (e: unknown) => ({ bytes: undefined, error: `unreadable: ${e instanceof Error ? e.message : String(e)}` }),
-        ),
-      ),
+    const results = await Promise.all(
+      indices.map((i): DecodeResult | 'cached' | Promise<DecodeResult> => {
+        const slot = cache?.slot(i);
+        if (slot === 'ok') return 'cached';
+        if (slot === 'bad') return { ok: false, reason: cache!.reason(i) };
+        const job = { path: this.files[i].path, targetSize: imageSize, colorMode, interpolation, decoder };
+        return pool ? pool.decode(job) : decodeFile(job);
+      }),
     );
     const x = new Float32Array(indices.length * per);
     const labels: number[] = [];
     for (let k = 0; k < indices.length; k++) {
-      const file = this.files[indices[k]];
-      let reason = reads[k].error;
-      if (reason === undefined) {
-        try {
-          const img = prepareImage(reads[k].bytes!, file.path, { targetSize: imageSize, colorMode, interpolation });
-          const dst = labels.length * per;
-          if (rescale === 1) x.set(img.data, dst);
-          else for (let i = 0; i < per; i++) x[dst + i] = img.data[i] * rescale;
-          labels.push(file.label);
-          this.stats.imagesDecoded++;
-        } catch (e) {
-          if (!(e instanceof ImageDecodeError)) throw e;
-          reason = e.reason;
+      const i = indices[k];
+      const file = this.files[i];
+      const r = results[k];
+      if (r !== 'cached' && !r.ok) {
+        if (onBadFile === 'error') throw new ImageDecodeError(file.path, r.reason);
+        failed.push({ path: file.path, reason: r.reason });
+        this.excluded.add(i);
+        if (cache?.slot(i) === 'empty') cache.markBad(i, r.reason);
+        continue;
+      }
+      let pixels: Uint8Array | Float32Array;
+      if (r === 'cached') {
+        pixels = cache!.read(i);
+        this.stats.imagesFromCache++;
+      } else {
+        pixels = r.image.data;
+        if (pixels.length !== per) throw new Error(`imageDatasetFromDirectory: "${file.path}" decoded to ${pixels.length} values, expected ${per}`);
+        if (cache) {
+          // The first epoch sees the same rounded pixels as the later ones.
+          if (!(pixels instanceof Uint8Array)) pixels = roundToBytes(pixels);
+          cache.write(i, pixels);
         }
+        this.stats.imagesDecoded++;
       }
-      if (reason !== undefined) {
-        if (onBadFile === 'error') throw new ImageDecodeError(file.path, reason);
-        failed.push({ path: file.path, reason });
-        this.excluded.add(indices[k]);
-      }
+      const dst = labels.length * per;
+      if (rescale === 1) x.set(pixels, dst);
+      else for (let j = 0; j < per; j++) x[dst + j] = pixels[j] * rescale;
+      labels.push(file.label);
     }
     this.stats.batchesDecoded++;
     if (labels.length === 0) return undefined;
@@ -207,6 +265,13 @@ export class ImageDirectoryDataset implements Dataset {
       y: tensor(y.values, [n, y.width]),
     };
   }
+}
+
+/** Rounds 0–255 floats to bytes (half away from zero, as `Math.round` on non-negative values). */
+function roundToBytes(values: Float32Array): Uint8Array {
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = Math.round(values[i]);
+  return out;
 }
 
 /** Stratified split: per class, a seeded shuffle, then `round(n·split)` files (at least 1, at most n − 1) go to validation. */
@@ -258,7 +323,11 @@ export async function imageDatasetFromDirectory(dir: string, options: ImageDatas
   const {
     imageSize = [256, 256], batchSize = 32, labelMode = 'int', classNames, colorMode = 'rgb', validationSplit, subset,
     shuffle = true, seed, rescale = 1, interpolation = 'bilinear', onBadFile = 'error', prefetch = 2, progress,
+    workers = availableParallelism(), cache = false,
   } = options;
+  if (!Number.isInteger(workers) || workers < 0) throw new Error(`${fn}: workers must be a non-negative integer (0 decodes on the calling thread), got ${workers}`);
+  if (cache !== false && cache !== true && (typeof cache !== 'string' || cache === '')) throw new Error(`${fn}: cache must be true, false or a file path, got ${JSON.stringify(cache)}`);
+  const decoder = await resolveDecoder(fn, options.decoder);
   if (imageSize.length !== 2 || !imageSize.every((d) => Number.isInteger(d) && d > 0)) throw new Error(`${fn}: imageSize must be [height, width] of positive integers, got [${imageSize.join(', ')}]`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`${fn}: batchSize must be a positive integer, got ${batchSize}`);
   if (!Number.isInteger(prefetch) || prefetch < 0) throw new Error(`${fn}: prefetch must be a non-negative integer, got ${prefetch}`);
@@ -281,11 +350,14 @@ export async function imageDatasetFromDirectory(dir: string, options: ImageDatas
   reportBadFiles(fn, scan.skipped, onBadFile);
   const resolved: ResolvedOptions = {
     imageSize: [imageSize[0], imageSize[1]], batchSize, labelMode, colorMode, shuffle, seed: seed ?? randomSeed(), rescale, interpolation, onBadFile, prefetch,
+    decoder, workers, cache,
   };
   if (validationSplit === undefined) return new ImageDirectoryDataset(scan.files, scan.classNames, resolved, [...scan.skipped]);
   const [train, val] = splitFiles(scan.files, scan.classNames, validationSplit, resolved.seed);
-  const make = (files: LabelledFile[], salt: number): ImageDirectoryDataset =>
-    new ImageDirectoryDataset(files, scan.classNames, { ...resolved, seed: mixSeed(resolved.seed, salt) }, [...scan.skipped]);
+  const make = (files: LabelledFile[], salt: number): ImageDirectoryDataset => {
+    const cacheOf = typeof cache === 'string' && subset === 'both' ? `${cache}.${salt === 1 ? 'training' : 'validation'}` : cache;
+    return new ImageDirectoryDataset(files, scan.classNames, { ...resolved, seed: mixSeed(resolved.seed, salt), cache: cacheOf }, [...scan.skipped]);
+  };
   if (subset === 'training') return make(train, 1);
   if (subset === 'validation') return make(val, 2);
   return [make(train, 1), make(val, 2)];

@@ -1,12 +1,17 @@
 import { tensor, type Tensor2D, type Tensor4D } from '../tensor.js';
 import { ImageDecodeError } from '../image/decode.js';
-import { checkOptionKeys, prepareImage } from '../image/load.js';
+import { checkOptionKeys } from '../image/load.js';
+import { resolveDecoder, type ImageDecoder } from '../image/sharp-decoder.js';
+import { DecodePool, decodeFile, type DecodeResult } from './decode-pool.js';
 import type { ColorMode, Interpolation } from '../image/resize.js';
 import { checkLabelMode, encodeLabels, type LabelMode } from './dataset.js';
 import { ProgressBar } from '../util/data-progress.js';
 import { mulberry32, randomSeed, shuffleInPlace } from '../util/data-random.js';
 import { countClasses, reportBadFiles, scanImageDirectory, type OnBadFile, type SkippedFile } from './scan.js';
-import { nodeBuiltin } from '../util/node-builtins.js';
+import { lazyFunctions, nodeBuiltin } from '../util/node-builtins.js';
+
+// Fetched on first call (see util/node-builtins.ts).
+const { availableParallelism } = lazyFunctions('node:os', ['availableParallelism'], 'loadImagesFromDirectory');
 
 /** Options of {@link loadImagesFromDirectory}. */
 export interface LoadImagesOptions {
@@ -28,6 +33,10 @@ export interface LoadImagesOptions {
   onBadFile?: OnBadFile;
   /** Progress bars on stderr for the scan and the load; default: only on a TTY. */
   progress?: boolean;
+  /** Default `'auto'`: sharp when it is installed, else jpeg-js/pngjs. */
+  decoder?: ImageDecoder;
+  /** Worker threads that decode (see {@link DecodePool}); default `os.availableParallelism()`, 0: the calling thread. */
+  workers?: number;
 }
 
 /** The result of {@link loadImagesFromDirectory}. */
@@ -43,7 +52,7 @@ export interface LoadedImages {
   skipped: SkippedFile[];
 }
 
-const OPTION_KEYS = new Set(['imageSize', 'labelMode', 'classNames', 'colorMode', 'interpolation', 'rescale', 'shuffle', 'seed', 'onBadFile', 'progress']);
+const OPTION_KEYS = new Set(['imageSize', 'labelMode', 'classNames', 'colorMode', 'interpolation', 'rescale', 'shuffle', 'seed', 'onBadFile', 'progress', 'decoder', 'workers']);
 
 /**
  * Loads every image of a directory into memory at once (the non-streaming counterpart of
@@ -60,8 +69,10 @@ export async function loadImagesFromDirectory(dir: string, options: LoadImagesOp
   checkOptionKeys(fn, options, OPTION_KEYS);
   const {
     imageSize = [256, 256], labelMode = 'int', classNames, colorMode = 'rgb', interpolation = 'bilinear', rescale = 1,
-    shuffle = false, seed, onBadFile = 'error', progress,
+    shuffle = false, seed, onBadFile = 'error', progress, workers = availableParallelism(),
   } = options;
+  if (!Number.isInteger(workers) || workers < 0) throw new Error(`${fn}: workers must be a non-negative integer (0 decodes on the calling thread), got ${workers}`);
+  const decoder = await resolveDecoder(fn, options.decoder);
   if (onBadFile !== 'error' && onBadFile !== 'skip') throw new Error(`${fn}: onBadFile must be 'error' or 'skip', got '${String(onBadFile)}'`);
   const scan = await scanImageDirectory(dir, { classNames, progress, fn });
   checkLabelMode(fn, labelMode, scan.classNames);
@@ -77,19 +88,37 @@ export async function loadImagesFromDirectory(dir: string, options: LoadImagesOp
   const paths: string[] = [];
   const failed: SkippedFile[] = [];
   const bar = ProgressBar.enabled(progress) ? new ProgressBar(`Loading ${dir}`, files.length) : undefined;
-  for (const file of files) {
-    try {
-      const img = prepareImage(await nodeBuiltin('node:fs/promises', 'loadImagesFromDirectory').readFile(file.path), file.path, { targetSize: imageSize, colorMode, interpolation });
-      const dst = labels.length * per;
-      for (let i = 0; i < per; i++) x[dst + i] = img.data[i] * rescale;
-      labels.push(file.label);
-      paths.push(file.path);
-    } catch (e) {
-      const reason = e instanceof ImageDecodeError ? e.reason : `unreadable: ${e instanceof Error ? e.message : String(e)}`;
-      if (onBadFile === 'error') throw new ImageDecodeError(file.path, reason);
-      failed.push({ path: file.path, reason });
+  const pool = workers > 0 ? new DecodePool(workers, fn) : undefined;
+  // A window of jobs in flight keeps the pool busy without holding every decoded image at once.
+  const window = Math.max(4, 4 * workers);
+  const jobs: Promise<DecodeResult>[] = [];
+  const submit = (k: number): void => {
+    if (k >= files.length) return;
+    const job = { path: files[k].path, targetSize: [h, w] as const, colorMode, interpolation, decoder };
+    const p = pool ? pool.decode(job) : decodeFile(job);
+    p.catch(() => undefined); // awaited in order below; this keeps an early throw quiet
+    jobs[k] = p;
+  };
+  try {
+    for (let k = 0; k < window; k++) submit(k);
+    for (let k = 0; k < files.length; k++) {
+      const file = files[k];
+      const r = await jobs[k];
+      delete jobs[k];
+      submit(k + window);
+      if (r.ok) {
+        const dst = labels.length * per;
+        for (let i = 0; i < per; i++) x[dst + i] = r.image.data[i] * rescale;
+        labels.push(file.label);
+        paths.push(file.path);
+      } else {
+        if (onBadFile === 'error') throw new ImageDecodeError(file.path, r.reason);
+        failed.push({ path: file.path, reason: r.reason });
+      }
+      bar?.tick();
     }
-    bar?.tick();
+  } finally {
+    await pool?.close();
   }
   bar?.finish();
   reportBadFiles(fn, failed, 'skip');

@@ -3,6 +3,7 @@ import jpeg from 'jpeg-js';
 import type { RawImage } from '../image/decode.js';
 import { mixSeed, mulberry32 } from '../util/data-random.js';
 import { nodeBuiltin, nodeRequire } from '../util/node-builtins.js';
+import { drawPhoto } from './photo-texture.js';
 
 /** Options of {@link generateCatsDogs}. */
 export interface GenerateCatsDogsOptions {
@@ -20,6 +21,13 @@ export interface GenerateCatsDogsOptions {
   maxSize?: number;
   /** Encoding of the files: a seeded mix of PNG and JPEG (default), or only one of them. */
   format?: 'mixed' | 'png' | 'jpeg';
+  /**
+   * Photograph-like images (see {@link addPhotoTexture}): textured, lit and grainy, encoded
+   * as JPEG at quality 85 unless `format` says otherwise. Default false (the small, smooth
+   * drawings). With `minSize: 375, maxSize: 500` the files are about as large and as slow to
+   * decode as the photos of the Kaggle set.
+   */
+  photo?: boolean;
 }
 
 /** What {@link generateCatsDogs} wrote. */
@@ -331,11 +339,13 @@ function encode(img: RawImage, format: 'png' | 'jpeg', quality: number): Uint8Ar
  * const [train, val] = await imageDatasetFromDirectory('.cache/cats-vs-dogs', { imageSize: [64, 64], validationSplit: 0.2, subset: 'both', seed: 1 });
  */
 export async function generateCatsDogs(options: GenerateCatsDogsOptions): Promise<GeneratedCatsDogs> {
-  const allowed = ['outDir', 'count', 'catFraction', 'seed', 'minSize', 'maxSize', 'format'];
+  const allowed = ['outDir', 'count', 'catFraction', 'seed', 'minSize', 'maxSize', 'format', 'photo'];
   for (const key of Object.keys(options)) {
     if (!allowed.includes(key)) throw new Error(`generateCatsDogs: unknown option '${key}'; expected one of ${allowed.join(', ')}`);
   }
-  const { outDir, count, catFraction = 0.5, seed = 0, minSize = 80, maxSize = 160, format = 'mixed' } = options;
+  const { outDir, count, catFraction = 0.5, seed = 0, minSize = 80, maxSize = 160, photo = false } = options;
+  const format = options.format ?? (photo ? 'jpeg' : 'mixed');
+  if (typeof photo !== 'boolean') throw new Error(`generateCatsDogs: photo must be true or false, got ${String(photo)}`);
   if (!Number.isInteger(count) || count < 0) throw new Error(`generateCatsDogs: count must be a non-negative integer, got ${count}`);
   if (!(catFraction >= 0 && catFraction <= 1)) throw new Error(`generateCatsDogs: catFraction must be in [0, 1], got ${catFraction}`);
   if (!Number.isInteger(minSize) || !Number.isInteger(maxSize) || minSize < 16 || maxSize < minSize) {
@@ -355,8 +365,9 @@ export async function generateCatsDogs(options: GenerateCatsDogsOptions): Promis
       const width = minSize + Math.floor(rand() * (maxSize - minSize + 1));
       const height = minSize + Math.floor(rand() * (maxSize - minSize + 1));
       const fmt = format === 'mixed' ? (rand() < 0.5 ? 'png' : 'jpeg') : format;
-      const quality = 80 + Math.floor(rand() * 16);
-      const img = drawCatOrDog(kind, rand, width, height);
+      const drawnQuality = 80 + Math.floor(rand() * 16);
+      const quality = photo ? 85 : drawnQuality;
+      const img = photo ? drawPhoto(kind, rand, width, height) : drawCatOrDog(kind, rand, width, height);
       const path = join(dir, `${kind}.${String(i).padStart(4, '0')}.${fmt === 'png' ? 'png' : 'jpg'}`);
       await writeFile(path, encode(img, fmt, quality));
       files.push(path);

@@ -5,3 +5,5 @@ export type { Interpolation, ColorMode } from './resize.js';
 export { loadImage, prepareImage } from './load.js';
 export type { LoadImageOptions } from './load.js';
 export { MAX_IMAGE_PIXELS, checkPixelBudget } from './pixel-budget.js';
+export { resolveDecoder, prepareImageWith } from './sharp-decoder.js';
+export type { ImageDecoder } from './sharp-decoder.js';

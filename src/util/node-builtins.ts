@@ -10,6 +10,8 @@ interface Builtins {
   'node:module': typeof import('node:module');
   'node:os': typeof import('node:os');
   'node:zlib': typeof import('node:zlib');
+  'node:url': typeof import('node:url');
+  'node:worker_threads': typeof import('node:worker_threads');
 }
 
 type GetBuiltin = (id: string) => unknown;
