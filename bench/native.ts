@@ -5,7 +5,7 @@
 // /usr/bin/python3 cannot import torch; ONNX Runtime rows when onnxruntime-node is missing.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -180,6 +180,7 @@ export async function nativeSection(o: NativeOptions): Promise<string[]> {
   const torch = TorchPeer.start();
   if (typeof torch === 'string') notes.push(`PyTorch rows skipped: ${torch}.`);
   const dir = mkdtempSync(path.join(tmpdir(), 'tscnn-native-'));
+  const loadBefore = os.loadavg()[0]!;
   try {
     const model = buildSeedModel(o.size);
     const { x, y } = batchTensors(o.batch, o.size);
@@ -243,6 +244,7 @@ export async function nativeSection(o: NativeOptions): Promise<string[]> {
       `Every round calls each engine once, in turn (rotating order; one untimed call each first), and the ratio is taken within the round (> 1: tscnn is faster). ` +
         `${o.threads} threads everywhere: tscnn's workers, ONNX Runtime ${ort ? 'onnxruntime-node' : ''} (intra-op ${o.threads}, all graph optimisations)` +
         `${torchVersion ? `, PyTorch ${torchVersion} (a child process; its rows include one JSON line each way)` : ''}. ` +
+        `Machine load (1-minute load average, ${os.availableParallelism()} cores): ${loadBefore.toFixed(1)} before the section, ${os.loadavg()[0]!.toFixed(1)} after the timed rounds. ` +
         `ORT on PyTorch's file takes NCHW input (PyTorch's own layout); on tscnn's, NHWC. Same weights everywhere (tscnn's, copied into PyTorch). ${checks.join('; ')}.`,
       '',
     );
