@@ -177,6 +177,7 @@ test('a layer without an ONNX mapping throws naming it, before any weight is dra
   const msg = await rejects(toOnnx(model), /exportOnnx: layer 'custom(_\d+)?' \(Custom\) has no ONNX mapping; supported layers: Conv2D/);
   assert.ok(!model.layers[0]!.isInitialized, `weights still undrawn after: ${msg}`);
   await rejects(toOnnx(new Sequential()), /exportOnnx: the model '.*' has no layers/);
+  await rejects(toOnnx({} as Sequential), /exportOnnx: expects a Sequential model, got \[object Object\]/);
 });
 
 test('importing tscnn does not load protobufjs; exporting does', () => {

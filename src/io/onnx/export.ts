@@ -27,6 +27,7 @@ function valueInfo(name: string, sampleShape: readonly number[]): ValueInfoMsg {
  * const session = await ort.InferenceSession.create(bytes); // onnxruntime-node
  */
 export async function toOnnx(model: Sequential): Promise<Uint8Array> {
+  if (!model || !Array.isArray((model as { layers?: unknown }).layers)) throw new Error(`exportOnnx: expects a Sequential model, got ${String(model)}`);
   if (model.layers.length === 0) throw new Error(`exportOnnx: the model '${model.name}' has no layers`);
   const inputShape = model.layers[0]!.inputShape;
   if (!inputShape) throw new Error(`exportOnnx: the model '${model.name}' has no input shape (give the first layer an inputShape)`);
