@@ -2,7 +2,8 @@
 // on the one PyTorch exports, and PyTorch CPU itself (bench/torch_peer.py under Debian's
 // python3-torch, a child process driven line by line). Each round calls every engine once, in
 // turn, and the ratios are taken within the round. PyTorch rows are skipped with a note when
-// /usr/bin/python3 cannot import torch; ONNX Runtime rows when onnxruntime-node is missing.
+// /usr/bin/python3 (or $TSCNN_BENCH_PYTHON) cannot import torch; ONNX Runtime rows when
+// onnxruntime-node is missing.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
@@ -16,7 +17,7 @@ import { batchTensors, buildSeedModel } from './models.js';
 
 type Ort = typeof import('onnxruntime-node');
 type Fn = () => Promise<unknown>;
-const PYTHON = '/usr/bin/python3';
+const PYTHON = process.env.TSCNN_BENCH_PYTHON ?? '/usr/bin/python3';
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 /** What the section needs from the bench runner. */
@@ -33,8 +34,11 @@ export interface NativeOptions {
 /** A PyTorch child process answering one JSON line per command. */
 class TorchPeer {
   private readonly lines: AsyncIterator<string>;
+  /** The tail of the child's stderr (read as it comes, so that a full pipe cannot block it), for errors. */
+  private stderr = '';
   private constructor(private readonly child: ChildProcessWithoutNullStreams) {
     this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    child.stderr.on('data', (d: Buffer) => void (this.stderr = (this.stderr + d.toString()).slice(-2000)));
   }
 
   /** Starts the peer, or returns why it cannot run here. */
@@ -48,7 +52,7 @@ class TorchPeer {
   async call<T>(msg: Record<string, unknown>): Promise<T> {
     this.child.stdin.write(JSON.stringify(msg) + '\n');
     const next = await this.lines.next();
-    if (next.done) throw new Error(`torch_peer exited during '${String(msg.cmd)}'`);
+    if (next.done) throw new Error(`torch_peer exited during '${String(msg.cmd)}': ${this.stderr.trim()}`);
     const reply = JSON.parse(next.value) as T & { error?: string };
     if (reply.error) throw new Error(`torch_peer: ${reply.error}`);
     return reply;
@@ -225,7 +229,7 @@ export async function nativeSection(o: NativeOptions): Promise<string[]> {
     o.log(`native: ${checks.join('; ')}`);
     o.log(`native: inference, ${inference.map(([n]) => n).join(' / ')} in turn, ${o.rounds.infer} rounds…`);
     const inf = await alternate(inference, o.rounds.infer);
-    o.log(`native: training step, ${training.map(([n]) => n).join(' / ')} in turn, ${o.rounds.train} rounds…`);
+    if (training.length > 1) o.log(`native: training step, ${training.map(([n]) => n).join(' / ')} in turn, ${o.rounds.train} rounds…`);
     const tr = training.length > 1 ? await alternate(training, o.rounds.train) : new Map<string, number[]>();
     const ratios = (t: Map<string, number[]>, peer: string): number[] => t.get(peer)!.map((ms, r) => ms / t.get('tscnn')![r]!);
     const rows: string[][] = [];
@@ -245,7 +249,7 @@ export async function nativeSection(o: NativeOptions): Promise<string[]> {
         `${o.threads} threads everywhere: tscnn's workers, ONNX Runtime ${ort ? 'onnxruntime-node' : ''} (intra-op ${o.threads}, all graph optimisations)` +
         `${torchVersion ? `, PyTorch ${torchVersion} (a child process; its rows include one JSON line each way)` : ''}. ` +
         `Machine load (1-minute load average, ${os.availableParallelism()} cores): ${loadBefore.toFixed(1)} before the section, ${os.loadavg()[0]!.toFixed(1)} after the timed rounds. ` +
-        `ORT on PyTorch's file takes NCHW input (PyTorch's own layout); on tscnn's, NHWC. Same weights everywhere (tscnn's, copied into PyTorch). ${checks.join('; ')}.`,
+        `${torchVersion ? "ORT on PyTorch's file takes NCHW input (PyTorch's own layout); on tscnn's, NHWC. Same weights everywhere (tscnn's, copied into PyTorch). " : ''}${checks.join('; ')}.`,
       '',
     );
     if (ort) md.push(...(await layerTable(o, ort, model, x, bytes, nhwc!, typeof torch === 'string' ? null : torch, dir)));
