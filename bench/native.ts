@@ -109,7 +109,7 @@ function blocks(layers: readonly Layer[]): number[][] {
 }
 
 /** tscnn inference ms per block: the fused backend calls and the other layers' forwards, timed by wrappers (src untouched). */
-async function tscnnBlockTimes(model: Sequential, x: Tensor, runs: number, bs: number[][]): Promise<number[][]> {
+async function tscnnBlockTimes(model: Sequential, x: Tensor, runs: number, bs: number[][], between: Fn): Promise<number[][]> {
   const backend = getBackend() as unknown as Record<string, unknown>;
   const per: number[][] = bs.map(() => []);
   const fusedBlocks = bs.map((b, i) => (b.length > 1 || model.layers[b[0]!]!.className === 'Conv2D' ? i : -1)).filter((i) => i >= 0);
@@ -140,6 +140,7 @@ async function tscnnBlockTimes(model: Sequential, x: Tensor, runs: number, bs: n
       fusedCall = 0;
       await model.predict(x);
       cur.forEach((ms, i) => per[i]!.push(ms));
+      await between();
     }
   } finally {
     for (const f of restore) f();
@@ -147,26 +148,27 @@ async function tscnnBlockTimes(model: Sequential, x: Tensor, runs: number, bs: n
   return per;
 }
 
-/** ONNX Runtime ms per node (mean over runs) from its profiler, summed by the layer name that prefixes each node name. */
-async function ortLayerTimes(ort: Ort, bytes: Uint8Array, feeds: Record<string, unknown>, runs: number, threads: number, dir: string): Promise<Map<string, number>> {
-  const profiled = await ort.InferenceSession.create(bytes, {
+/** An ONNX Runtime session that profiles every run into `dir`. */
+function profiledSession(ort: Ort, bytes: Uint8Array, threads: number, dir: string): Promise<import('onnxruntime-node').InferenceSession> {
+  return ort.InferenceSession.create(bytes, {
     intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: path.join(dir, 'ort'),
   });
-  await profiled.run(feeds as never); // warm-up, counted out below
-  for (let r = 0; r < runs; r++) await profiled.run(feeds as never);
-  profiled.endProfiling(); // writes <prefix>_<date>.json (onnxruntime-node returns no name)
-  await profiled.release();
+}
+
+/** Ends the profile: ms per node (mean over `runs`), summed by the layer name that prefixes each node name. */
+async function ortLayerTimes(session: import('onnxruntime-node').InferenceSession, runs: number, dir: string): Promise<Map<string, number>> {
+  session.endProfiling(); // writes <prefix>_<date>.json (onnxruntime-node returns no name)
+  await session.release();
   const name = readdirSync(dir).find((f) => f.startsWith('ort') && f.endsWith('.json'));
   if (!name) throw new Error(`ONNX Runtime wrote no profile into ${dir}`);
-  const prof = path.join(dir, name);
-  const events = JSON.parse(readFileSync(prof, 'utf8')) as { cat: string; name: string; dur: number }[];
+  const events = JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as { cat: string; name: string; dur: number }[];
   const byLayer = new Map<string, number>();
   for (const e of events) {
     if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
     const node = e.name.slice(0, -'_kernel_time'.length);
     const bare = node.replace(/^fused /, '');
     const layer = bare.includes('/') ? bare.slice(0, bare.indexOf('/')) : `(ORT: ${node.replace(/_\d+$/, '').replace(/\d+/g, 'N')})`;
-    byLayer.set(layer, (byLayer.get(layer) ?? 0) + e.dur / 1000 / (runs + 1));
+    byLayer.set(layer, (byLayer.get(layer) ?? 0) + e.dur / 1000 / runs);
   }
   return byLayer;
 }
@@ -267,8 +269,11 @@ const TORCH_TO_LAYER = [0, 1, 2, 3, 4, 4, 5, 6, 6, 7, 8, 8, 9, 10, 11, 11, 12, 1
 async function layerTable(o: NativeOptions, ort: Ort, model: Sequential, x: Tensor, bytes: Uint8Array, feeds: Record<string, unknown>, torch: TorchPeer | null, dir: string): Promise<string[]> {
   o.log(`native: inference per layer, ${o.layerRuns} runs each…`);
   const bs = blocks(model.layers);
-  const ours = await tscnnBlockTimes(model, x, o.layerRuns, bs);
-  const ortLayers = await ortLayerTimes(ort, bytes, feeds, o.layerRuns, o.threads, dir);
+  const session = await profiledSession(ort, bytes, o.threads, dir);
+  await session.run(feeds as never); // warm-up, in the profile too
+  // One profiled ORT run after each timed tscnn run: drift in the machine's speed hits both alike.
+  const ours = await tscnnBlockTimes(model, x, o.layerRuns, bs, () => session.run(feeds as never));
+  const ortLayers = await ortLayerTimes(session, o.layerRuns + 1, dir);
   const pt = torch ? (await torch.call<{ layers: { module: string; ms: number }[] }>({ cmd: 'layers', runs: o.layerRuns })).layers : null;
   const names = model.layers.map((l) => l.name);
   const rows: string[][] = [];
@@ -294,7 +299,7 @@ async function layerTable(o: NativeOptions, ort: Ort, model: Sequential, x: Tens
     '|:--|:--|--:|--:|--:|--:|',
     ...rows.map((r) => `| ${r.join(' | ')} |`),
     '',
-    `tscnn: medians over ${o.layerRuns} \`predict\` calls of timers wrapped around its fused backend calls (fusedConv2dMaxPool: convolution, folded batch norm, relu and pool in one call) and the other layers' \`forward\`; ` +
+    `tscnn and ORT in alternation, one run each per round. tscnn: medians over ${o.layerRuns} \`predict\` calls of timers wrapped around its fused backend calls (fusedConv2dMaxPool: convolution, folded batch norm, relu and pool in one call) and the other layers' \`forward\`; ` +
       `what \`predict\` spends outside them is the end-to-end time minus the sum. ORT: its profiler's kernel times (mean over ${o.layerRuns + 1} runs, profiling on), each node counted in the layer its name starts with ` +
       `(tscnn's exporter names nodes \`layer/Op\`; the Transposes to NCHW count in the layer that needs them; nodes ORT adds itself are listed apart). PyTorch: each module timed alone in eval mode (median over ${o.layerRuns} runs), summed by the tscnn layer it stands for.`,
     '',
