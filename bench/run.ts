@@ -4,8 +4,8 @@
 //   npm run bench -- --full          everything, more samples, tfjs cpu's slowest ops and training
 //   npm run bench -- --filter conv3  only measurements whose key contains the text
 //                                    (keys: layers/conv1.fwd … layers/sigmoid.bwd, e2e/train, e2e/infer,
-//                                    scaling/b8s100 …, controls/apply, controls/step, rss, breakdown, photos/decode,
-//                                    photos/fit, photos/rss); not written to RESULTS.md
+//                                    native, scaling/b8s100 …, controls/apply, controls/step, rss, breakdown,
+//                                    photos/decode, photos/fit, photos/rss); not written to RESULTS.md
 //   npm run bench -- --out FILE      write the Markdown somewhere else
 //
 // Sections: per-layer ops (forward / backward apart, batch 32, the seed model's shapes), the
@@ -21,6 +21,7 @@ import { engineInfo, getBackend, listBackends, setBackend, type Backend, type Ba
 import { measure, pairedRatio, type MeasureOptions, type PairedStats, type Stats } from './harness.js';
 import { benchControls } from './controls.js';
 import { batchTensors, buildSeedModel, instrument, randomBatch, type LayerTiming } from './models.js';
+import { nativeSection } from './native.js';
 import { opSpecs, type OpSpec } from './ops.js';
 import { photoBench } from './photos.js';
 import { buildTfModel, loadPeers, tf, usePeer, verifyWasmFilterGradient, type PeerName } from './peers.js';
@@ -333,6 +334,17 @@ if (convSpecs.length && peers.includes('tfjs-wasm')) {
   }
 }
 
+// Native engines (ONNX Runtime, PyTorch CPU): bench/native.ts, rows skipped with a note where missing.
+let nativeMd: string[] = [];
+if (selected('native')) {
+  setBackend(DEFAULT_BACKEND);
+  try {
+    nativeMd = await nativeSection({ size: E2E_SIZE, batch: E2E_BATCH, rounds: FULL ? { infer: 31, train: 15 } : { infer: 15, train: 7 }, layerRuns: FULL ? 20 : 10, threads: 2, log });
+  } catch (e) {
+    errors.push(`native engines: ${(e as Error).message}`);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. Scaling: training step on the default backend vs batch and image size
 
@@ -483,6 +495,7 @@ if (e2e.length) {
   if (e2e.some((r) => r.inferNote === '†' || r.trainNote === '†')) md.push('', SINGLE_NOTE);
   md.push('');
 }
+md.push(...nativeMd);
 
 if (scaling.length) {
   md.push(`## Scaling: training step on tscnn:${DEFAULT_BACKEND}`);

@@ -44,3 +44,4 @@ export {
   type ModelArtifactsInMemory,
   type TrainingConfig,
 } from './io/index.js';
+export { exportOnnx, toOnnx, ONNX_OPSET, ONNX_LAYERS } from './io/onnx/index.js';
