@@ -10,9 +10,7 @@ import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { getBackend, toOnnx, type Sequential, type Tensor } from '../src/index.js';
-import type { Layer } from '../src/layers/layer.js';
-import { matchConvRun } from '../src/model/inference-fusion.js';
+import { toOnnx, type Sequential, type Tensor } from '../src/index.js';
 import { batchTensors, buildSeedModel } from './models.js';
 
 type Ort = typeof import('onnxruntime-node');
@@ -96,48 +94,31 @@ function maxError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return e;
 }
 
-/** Blocks of the seed model as tscnn's inference runs them: each fused Conv run, else one layer. */
-function blocks(layers: readonly Layer[]): number[][] {
-  const out: number[][] = [];
-  for (let i = 0; i < layers.length; ) {
-    const run = matchConvRun(layers, i, { pool: !!getBackend().fusedConv2dMaxPool });
-    const n = run ? run.length : 1;
-    out.push(Array.from({ length: n }, (_, k) => i + k));
-    i += n;
-  }
-  return out;
+/** Blocks of the seed model as tscnn's inference runs them: the units of its inference plan (src/model/fusion.ts). */
+function blocks(model: Sequential): number[][] {
+  return model.fusionPlan('inference').map((unit) => unit.layers.map((l) => model.layers.indexOf(l)));
 }
 
-/** tscnn inference ms per block: the fused backend calls and the other layers' forwards, timed by wrappers (src untouched). */
+/** tscnn inference ms per block: each unit of the inference plan timed by a wrapper around its forward (src untouched). */
 async function tscnnBlockTimes(model: Sequential, x: Tensor, runs: number, bs: number[][], between: Fn): Promise<number[][]> {
-  const backend = getBackend() as unknown as Record<string, unknown>;
   const per: number[][] = bs.map(() => []);
-  const fusedBlocks = bs.map((b, i) => (b.length > 1 || model.layers[b[0]!]!.className === 'Conv2D' ? i : -1)).filter((i) => i >= 0);
-  let fusedCall = 0;
   let cur: number[] = bs.map(() => 0);
   const restore: (() => void)[] = [];
-  const wrap = (obj: Record<string, unknown>, key: string, block: () => number): void => {
-    const orig = obj[key] as (...a: unknown[]) => unknown;
-    if (typeof orig !== 'function') return;
-    obj[key] = (...a: unknown[]) => {
+  model.fusionPlan('inference').forEach((unit, i) => {
+    const obj = unit as unknown as { forward: (...a: unknown[]) => unknown };
+    const orig = obj.forward;
+    obj.forward = (...a: unknown[]) => {
       const t0 = performance.now();
-      const r = orig.apply(obj, a);
-      cur[block()]! += performance.now() - t0;
+      const r = orig.apply(unit, a);
+      cur[i]! += performance.now() - t0;
       return r;
     };
-    restore.push(() => void (obj[key] = orig));
-  };
-  const next = (): number => fusedBlocks[fusedCall++ % fusedBlocks.length]!;
-  wrap(backend, 'fusedConv2dMaxPool', next);
-  wrap(backend, 'fusedConv2d', next);
-  bs.forEach((b, i) => {
-    if (!fusedBlocks.includes(i)) wrap(model.layers[b[0]!] as unknown as Record<string, unknown>, 'forward', () => i);
+    restore.push(() => void (obj.forward = orig));
   });
   try {
     await model.predict(x);
     for (let r = 0; r < runs; r++) {
       cur = bs.map(() => 0);
-      fusedCall = 0;
       await model.predict(x);
       cur.forEach((ms, i) => per[i]!.push(ms));
       await between();
@@ -268,7 +249,7 @@ const TORCH_TO_LAYER = [0, 1, 2, 3, 4, 4, 5, 6, 6, 7, 8, 8, 9, 10, 11, 11, 12, 1
 
 async function layerTable(o: NativeOptions, ort: Ort, model: Sequential, x: Tensor, bytes: Uint8Array, feeds: Record<string, unknown>, torch: TorchPeer | null, dir: string): Promise<string[]> {
   o.log(`native: inference per layer, ${o.layerRuns} runs each…`);
-  const bs = blocks(model.layers);
+  const bs = blocks(model);
   const session = await profiledSession(ort, bytes, o.threads, dir);
   await session.run(feeds as never); // warm-up, in the profile too
   // One profiled ORT run after each timed tscnn run: drift in the machine's speed hits both alike.
