@@ -2,11 +2,11 @@ import { tensor, type Tensor3D } from '../tensor.js';
 import { decodeImage, ImageDecodeError, type RawImage } from './decode.js';
 import { convertColorMode, resizeImage, type ColorMode, type Interpolation } from './resize.js';
 import { checkPixelBudget } from './pixel-budget.js';
+import { prepareImageWith, resolveDecoder, type ImageDecoder } from './sharp-decoder.js';
 import { lazyFunctions } from '../util/node-builtins.js';
 
 // Node built-ins fetched on first call (see util/node-builtins.ts).
 const { readFile } = lazyFunctions('node:fs/promises', ['readFile'], 'loadImage');
-import { prepareImageWith, resolveDecoder, type ImageDecoder } from './sharp-decoder.js';
 
 /** Options of {@link loadImage}. */
 export interface LoadImageOptions {
@@ -30,20 +30,24 @@ export function checkOptionKeys(fn: string, options: object | undefined, allowed
   }
 }
 
+/** A target size over the pixel budget is refused before any decoder allocates its output. */
+function checkTargetBudget(targetSize: readonly [number, number] | undefined): void {
+  // Sizes that are not positive integers are resizeImage's to report.
+  if (!targetSize || !(targetSize[0] > 0 && targetSize[1] > 0)) return;
+  try {
+    checkPixelBudget(targetSize[1], targetSize[0], 'targetSize', 'targetSize asks for');
+  } catch (reason) {
+    throw new Error(`loadImage: ${String(reason)}`);
+  }
+}
+
 /**
  * Decoded bytes → colour mode → resize, the pipeline shared by {@link loadImage} and the
  * directory datasets. Colour conversion comes first, as in Keras `load_img`.
  */
 export function prepareImage(bytes: Uint8Array, path: string, options: LoadImageOptions = {}): RawImage<Uint8Array | Float32Array> {
   const { targetSize, colorMode = 'rgb', interpolation = 'bilinear' } = options;
-  // Sizes that are not positive integers are resizeImage's to report.
-  if (targetSize && targetSize[0] > 0 && targetSize[1] > 0) {
-    try {
-      checkPixelBudget(targetSize[1], targetSize[0], 'targetSize', 'targetSize asks for');
-    } catch (reason) {
-      throw new Error(`loadImage: ${String(reason)}`);
-    }
-  }
+  checkTargetBudget(targetSize);
   const converted = convertColorMode(decodeImage(bytes, path), colorMode);
   return targetSize ? resizeImage(converted, targetSize, interpolation) : converted;
 }
@@ -65,6 +69,7 @@ export function prepareImage(bytes: Uint8Array, path: string, options: LoadImage
  */
 export async function loadImage(path: string, options: LoadImageOptions = {}): Promise<Tensor3D> {
   checkOptionKeys('loadImage', options, LOAD_KEYS);
+  checkTargetBudget(options.targetSize);
   const decoder = await resolveDecoder('loadImage', options.decoder);
   let bytes: Uint8Array;
   try {
