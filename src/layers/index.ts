@@ -1,6 +1,8 @@
 export { Layer, formatShape, type LayerConfig, type Param, type ForwardContext } from './layer.js';
 export { Conv2D, type Conv2DConfig } from './conv2d.js';
 export { MaxPooling2D, type MaxPooling2DConfig } from './max-pooling2d.js';
+export { AveragePooling2D, type AveragePooling2DConfig } from './average-pooling2d.js';
+export { GlobalAveragePooling2D, GlobalMaxPooling2D, type GlobalPooling2DConfig } from './global-pooling2d.js';
 export { BatchNormalization, type BatchNormalizationConfig } from './batch-normalization.js';
 export { Dense, type DenseConfig } from './dense.js';
 export { Dropout, type DropoutConfig } from './dropout.js';
