@@ -11,13 +11,14 @@ import { Flatten } from '../layers/flatten.js';
 import { GlobalAveragePooling2D, GlobalMaxPooling2D } from '../layers/global-pooling2d.js';
 import type { Layer, LayerConfig } from '../layers/layer.js';
 import { MaxPooling2D } from '../layers/max-pooling2d.js';
+import { Reshape } from '../layers/reshape.js';
 import { activationFromKeras, activationToKeras, camelKey, initializerFromKeras, initializerToKeras, sampleShape } from './keras-config.js';
 import type { KerasObject } from './types.js';
 import { regularizerFromKeras, type L1L2 } from '../train/regularizers.js';
 
 /** Layer classes tscnn reads and writes, by Keras class name. */
 export const SUPPORTED_LAYERS = [
-  'Conv2D', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'BatchNormalization', 'Dense', 'Dropout', 'Activation', 'Flatten',
+  'Conv2D', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'BatchNormalization', 'Dense', 'Dropout', 'Activation', 'Flatten', 'Reshape',
 ] as const;
 
 const NULLS = (...keys: string[]): Record<string, null> => Object.fromEntries(keys.map((k) => [k, null]));
@@ -34,6 +35,7 @@ const WRITTEN_KEYS: Record<string, readonly string[]> = {
   Dropout: ['rate', 'seed'],
   Activation: ['activation'],
   Flatten: [],
+  Reshape: ['targetShape'],
 };
 
 /**
@@ -114,6 +116,9 @@ export function layerToKeras(layer: Layer, first: boolean): KerasObject {
       break;
     case 'Activation':
       config = { activation: activationToKeras(String(c.activation)) };
+      break;
+    case 'Reshape':
+      config = { target_shape: c.targetShape };
       break;
     default:
       config = {};
@@ -313,6 +318,12 @@ export function layerFromKeras(entry: unknown, index: number, inputShapeFromInpu
     case 'Flatten': {
       finish();
       layer = new Flatten(common);
+      break;
+    }
+    case 'Reshape': {
+      const c = { ...common, targetShape: take('targetShape') as number[] };
+      finish();
+      layer = new Reshape(c);
       break;
     }
     default:

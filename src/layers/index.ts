@@ -8,6 +8,7 @@ export { Dense, type DenseConfig } from './dense.js';
 export { Dropout, type DropoutConfig } from './dropout.js';
 export { Activation } from './activation.js';
 export { Flatten } from './flatten.js';
+export { Reshape, type ReshapeConfig } from './reshape.js';
 export type { ActivationName } from './activations.js';
 export { RandomFlip, type RandomFlipConfig, type FlipMode } from './random-flip.js';
 export { RandomTranslation, type RandomTranslationConfig } from './random-translation.js';
