@@ -12,13 +12,14 @@ import { GlobalAveragePooling2D, GlobalMaxPooling2D } from '../layers/global-poo
 import type { Layer, LayerConfig } from '../layers/layer.js';
 import { MaxPooling2D } from '../layers/max-pooling2d.js';
 import { Reshape } from '../layers/reshape.js';
+import { Rescaling } from '../layers/rescaling.js';
 import { activationFromKeras, activationToKeras, camelKey, initializerFromKeras, initializerToKeras, sampleShape } from './keras-config.js';
 import type { KerasObject } from './types.js';
 import { regularizerFromKeras, type L1L2 } from '../train/regularizers.js';
 
 /** Layer classes tscnn reads and writes, by Keras class name. */
 export const SUPPORTED_LAYERS = [
-  'Conv2D', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'BatchNormalization', 'Dense', 'Dropout', 'Activation', 'Flatten', 'Reshape',
+  'Conv2D', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'BatchNormalization', 'Dense', 'Dropout', 'Activation', 'Flatten', 'Reshape', 'Rescaling',
 ] as const;
 
 const NULLS = (...keys: string[]): Record<string, null> => Object.fromEntries(keys.map((k) => [k, null]));
@@ -36,6 +37,7 @@ const WRITTEN_KEYS: Record<string, readonly string[]> = {
   Activation: ['activation'],
   Flatten: [],
   Reshape: ['targetShape'],
+  Rescaling: ['scale', 'offset'],
 };
 
 /**
@@ -119,6 +121,9 @@ export function layerToKeras(layer: Layer, first: boolean): KerasObject {
       break;
     case 'Reshape':
       config = { target_shape: c.targetShape };
+      break;
+    case 'Rescaling':
+      config = { scale: c.scale, offset: c.offset };
       break;
     default:
       config = {};
@@ -324,6 +329,12 @@ export function layerFromKeras(entry: unknown, index: number, inputShapeFromInpu
       const c = { ...common, targetShape: take('targetShape') as number[] };
       finish();
       layer = new Reshape(c);
+      break;
+    }
+    case 'Rescaling': {
+      const c = { ...common, scale: take('scale') as number, offset: opt<number>(take('offset')) };
+      finish();
+      layer = new Rescaling(dropUndefined(c));
       break;
     }
     default:

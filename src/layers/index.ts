@@ -9,6 +9,7 @@ export { Dropout, type DropoutConfig } from './dropout.js';
 export { Activation } from './activation.js';
 export { Flatten } from './flatten.js';
 export { Reshape, type ReshapeConfig } from './reshape.js';
+export { Rescaling, type RescalingConfig } from './rescaling.js';
 export type { ActivationName } from './activations.js';
 export { RandomFlip, type RandomFlipConfig, type FlipMode } from './random-flip.js';
 export { RandomTranslation, type RandomTranslationConfig } from './random-translation.js';
