@@ -24,58 +24,8 @@ import { getLoss } from '../src/train/losses.js';
 import { Random } from '../src/util/random.js';
 import { Sequential } from '../src/model/sequential.js';
 import { wrap, type Shape, type Tensor } from '../src/tensor.js';
-import { assertClose, backendTest, dot, numericGradient, randomArray, type Tolerance } from './helpers.js';
-
-const TOL: Tolerance = { atol: 5e-4, rtol: 5e-3 };
-const H = 1e-2;
-
-const asTensor = (values: Float32Array, shape: readonly number[]): Tensor => wrap(values, [...shape] as unknown as Shape);
-
-/** Builds the layer for `inShape` (with batch axis), draws weights, then overwrites every weight with random values. */
-function prepare(layer: Layer, inShape: readonly number[], seed: number): void {
-  layer.build(inShape.slice(1));
-  layer.initializeWeights(new Random(seed));
-  layer.params().forEach((p, k) => {
-    // Gamma near 1, everything else around 0: non-trivial but well conditioned.
-    const centre = /gamma|moving_variance/.test(p.name) ? 1 : 0;
-    p.value.set(randomArray(p.value.length, seed * 31 + k, centre - 0.5, centre + 0.5));
-  });
-}
-
-interface CheckOptions {
-  /** Makes the layer that runs each forward; defaults to the one prepared layer. Dropout passes fresh seeded layers. */
-  instance?: () => Layer;
-  h?: number;
-  tol?: Tolerance;
-}
-
-/**
- * The gradient check of one layer on input x [inShape]. Returns the analytic dx so callers can
- * add extra assertions.
- */
-function checkLayer(what: string, layer: Layer, x: Float32Array, inShape: readonly number[], opts: CheckOptions = {}): Float32Array {
-  const h = opts.h ?? H;
-  const tol = opts.tol ?? TOL;
-  const run = (): Tensor => (opts.instance ? opts.instance() : layer).forward(asTensor(x, inShape), { training: true, rng: new Random(99) });
-
-  const actor = opts.instance ? opts.instance() : layer;
-  const y = actor.forward(asTensor(x, inShape), { training: true, rng: new Random(99) });
-  const r = randomArray(y.size, 7 + y.size, -1, 1);
-  for (const p of layer.params()) p.grad.fill(0);
-  const dx = actor.backward(asTensor(r, y.shape), true);
-  assert.ok(dx, `${what}: backward returned no dx`);
-  assert.equal([...dx!.shape], [...inShape], `${what}: dx shape`);
-
-  const loss = (): number => dot(r, run().values);
-  assertClose(dx!.values, numericGradient(loss, x, h), tol, `${what}: dL/dx`);
-  for (const p of layer.params()) {
-    if (!p.trainable) continue;
-    const analytic = p.grad.slice();
-    assert.ok(analytic.some((g) => g !== 0), `${what}: ${p.name} got an all-zero gradient`);
-    assertClose(analytic, numericGradient(loss, p.value, h), tol, `${what}: dL/d${p.name}`);
-  }
-  return dx!.values;
-}
+import { assertClose, backendTest, numericGradient, randomArray } from './helpers.js';
+import { asTensor, checkLayer, distinctValues, H, prepare } from './layer-check.js';
 
 // ---------------------------------------------------------------- Conv2D
 
@@ -176,15 +126,6 @@ backendTest('gradcheck: Dense softmax output [4, 6] → 3 units', () => {
 });
 
 // ---------------------------------------------------------------- MaxPooling2D
-
-/** Distinct values at least 4/n apart, shuffled: no two cells of a window are within 2h of each other. */
-function distinctValues(n: number, seed: number): Float32Array {
-  const order = randomArray(n, seed, 0, 1);
-  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => order[a] - order[b]);
-  const out = new Float32Array(n);
-  idx.forEach((k, rank) => (out[k] = -2 + (4 * rank) / n));
-  return out;
-}
 
 const poolCases: { poolSize?: number | [number, number]; strides?: number | [number, number]; padding?: 'same' | 'valid' }[] = [
   {},

@@ -156,6 +156,14 @@ export interface Backend {
   /** dx[argmax[i]] += dy[i]; dx has `inputSize` elements. */
   maxPoolBackprop(dy: Float32Array, argmax: Int32Array, inputSize: number): Float32Array;
 
+  /**
+   * Average pooling: y [batch, outH, outW, C] = the mean of each window over its cells inside the
+   * image ('same' padding is not counted, as TensorFlow's).
+   */
+  avgPool(x: Float32Array, info: Conv2DInfo): Float32Array;
+  /** dx [batch, inH, inW, C]: each dy spread evenly over the cells its window averaged. */
+  avgPoolBackprop(dy: Float32Array, info: Conv2DInfo): Float32Array;
+
   /** Batch normalization over every axis but the last, with batch statistics. */
   batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, channels: number, epsilon: number): BatchNormTrainResult;
   /** Batch normalization with given (moving) statistics. */

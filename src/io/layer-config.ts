@@ -2,19 +2,25 @@
 // as tfjs-layers writes them: snake_case keys, the null regularizers and constraints, and
 // `batch_input_shape` with `dtype` on the first layer.
 import { Activation } from '../layers/activation.js';
+import { AveragePooling2D } from '../layers/average-pooling2d.js';
 import { BatchNormalization } from '../layers/batch-normalization.js';
 import { Conv2D } from '../layers/conv2d.js';
 import { Dense } from '../layers/dense.js';
 import { Dropout } from '../layers/dropout.js';
 import { Flatten } from '../layers/flatten.js';
+import { GlobalAveragePooling2D, GlobalMaxPooling2D } from '../layers/global-pooling2d.js';
 import type { Layer, LayerConfig } from '../layers/layer.js';
 import { MaxPooling2D } from '../layers/max-pooling2d.js';
+import { Reshape } from '../layers/reshape.js';
+import { Rescaling } from '../layers/rescaling.js';
 import { activationFromKeras, activationToKeras, camelKey, initializerFromKeras, initializerToKeras, sampleShape } from './keras-config.js';
 import type { KerasObject } from './types.js';
 import { regularizerFromKeras, type L1L2 } from '../train/regularizers.js';
 
 /** Layer classes tscnn reads and writes, by Keras class name. */
-export const SUPPORTED_LAYERS = ['Conv2D', 'MaxPooling2D', 'BatchNormalization', 'Dense', 'Dropout', 'Activation', 'Flatten'] as const;
+export const SUPPORTED_LAYERS = [
+  'Conv2D', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'BatchNormalization', 'Dense', 'Dropout', 'Activation', 'Flatten', 'Reshape', 'Rescaling',
+] as const;
 
 const NULLS = (...keys: string[]): Record<string, null> => Object.fromEntries(keys.map((k) => [k, null]));
 
@@ -24,9 +30,14 @@ const WRITTEN_KEYS: Record<string, readonly string[]> = {
   Dense: ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'kernelRegularizer', 'biasRegularizer'],
   BatchNormalization: ['axis', 'momentum', 'epsilon', 'center', 'scale', 'betaInitializer', 'gammaInitializer', 'movingMeanInitializer', 'movingVarianceInitializer'],
   MaxPooling2D: ['poolSize', 'strides', 'padding'],
+  AveragePooling2D: ['poolSize', 'strides', 'padding'],
+  GlobalAveragePooling2D: ['keepdims'],
+  GlobalMaxPooling2D: ['keepdims'],
   Dropout: ['rate', 'seed'],
   Activation: ['activation'],
   Flatten: [],
+  Reshape: ['targetShape'],
+  Rescaling: ['scale', 'offset'],
 };
 
 /**
@@ -95,13 +106,24 @@ export function layerToKeras(layer: Layer, first: boolean): KerasObject {
       };
       break;
     case 'MaxPooling2D':
+    case 'AveragePooling2D':
       config = { pool_size: c.poolSize, padding: c.padding, strides: c.strides, data_format: 'channels_last' };
+      break;
+    case 'GlobalAveragePooling2D':
+    case 'GlobalMaxPooling2D':
+      config = { data_format: 'channels_last', keepdims: c.keepdims };
       break;
     case 'Dropout':
       config = { rate: c.rate, noise_shape: null, seed: c.seed ?? null };
       break;
     case 'Activation':
       config = { activation: activationToKeras(String(c.activation)) };
+      break;
+    case 'Reshape':
+      config = { target_shape: c.targetShape };
+      break;
+    case 'Rescaling':
+      config = { scale: c.scale, offset: c.offset };
       break;
     default:
       config = {};
@@ -265,6 +287,27 @@ export function layerFromKeras(entry: unknown, index: number, inputShapeFromInpu
       layer = new MaxPooling2D(dropUndefined(c));
       break;
     }
+    case 'AveragePooling2D':
+    case 'AvgPool2D': {
+      const c = {
+        ...common,
+        poolSize: opt<[number, number]>(take('poolSize')),
+        strides: opt<[number, number]>(take('strides')),
+        padding: opt<'valid' | 'same'>(take('padding')),
+      };
+      finish();
+      layer = new AveragePooling2D(dropUndefined(c));
+      break;
+    }
+    case 'GlobalAveragePooling2D':
+    case 'GlobalAvgPool2D':
+    case 'GlobalMaxPooling2D':
+    case 'GlobalMaxPool2D': {
+      const c = { ...common, keepdims: opt<boolean>(take('keepdims')) };
+      finish();
+      layer = className.startsWith('GlobalMax') ? new GlobalMaxPooling2D(dropUndefined(c)) : new GlobalAveragePooling2D(dropUndefined(c));
+      break;
+    }
     case 'Dropout': {
       const c = { ...common, rate: take('rate') as number, seed: opt<number>(take('seed')) };
       finish();
@@ -280,6 +323,18 @@ export function layerFromKeras(entry: unknown, index: number, inputShapeFromInpu
     case 'Flatten': {
       finish();
       layer = new Flatten(common);
+      break;
+    }
+    case 'Reshape': {
+      const c = { ...common, targetShape: take('targetShape') as number[] };
+      finish();
+      layer = new Reshape(c);
+      break;
+    }
+    case 'Rescaling': {
+      const c = { ...common, scale: take('scale') as number, offset: opt<number>(take('offset')) };
+      finish();
+      layer = new Rescaling(dropUndefined(c));
       break;
     }
     default:

@@ -1,11 +1,15 @@
 export { Layer, formatShape, type LayerConfig, type Param, type ForwardContext } from './layer.js';
 export { Conv2D, type Conv2DConfig } from './conv2d.js';
 export { MaxPooling2D, type MaxPooling2DConfig } from './max-pooling2d.js';
+export { AveragePooling2D, type AveragePooling2DConfig } from './average-pooling2d.js';
+export { GlobalAveragePooling2D, GlobalMaxPooling2D, type GlobalPooling2DConfig } from './global-pooling2d.js';
 export { BatchNormalization, type BatchNormalizationConfig } from './batch-normalization.js';
 export { Dense, type DenseConfig } from './dense.js';
 export { Dropout, type DropoutConfig } from './dropout.js';
 export { Activation } from './activation.js';
 export { Flatten } from './flatten.js';
+export { Reshape, type ReshapeConfig } from './reshape.js';
+export { Rescaling, type RescalingConfig } from './rescaling.js';
 export type { ActivationName } from './activations.js';
 export { RandomFlip, type RandomFlipConfig, type FlipMode } from './random-flip.js';
 export { RandomTranslation, type RandomTranslationConfig } from './random-translation.js';

@@ -1,8 +1,11 @@
 // The fast cpu backend: the op table wired to the WebAssembly kernels (src/backend/wasm/), each
 // falling back where a kernel declines a case: convolutions and matmul to im2col + the GEMM
 // (gemm-lowering.ts), everything else to the specification's loops (src/backend/reference/).
+// Average pooling is those loops only: it reads each input once per window and does one add per
+// read, so it is memory-bound and a WebAssembly copy would add a transfer for nothing to gain.
 import type { Gemm } from '../gemm.js';
 import { activationForward, activationGradient } from '../reference/activation.js';
+import { avgPool, avgPoolBackprop } from '../reference/avg-pool.js';
 import * as el from '../reference/elementwise.js';
 import { adamUpdate, rmspropUpdate } from '../reference/optimizers.js';
 import type { Backend, PlainOps } from '../types.js';
@@ -76,6 +79,8 @@ export function createCpuBackend(
     biasGrad: el.biasGrad,
     maxPool: el.maxPool,
     maxPoolBackprop: el.maxPoolBackprop,
+    avgPool,
+    avgPoolBackprop,
     batchNormTrain: el.batchNormTrain,
     batchNormInference: el.batchNormInference,
     batchNormBackward: el.batchNormBackward,

@@ -378,6 +378,14 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
       return single('maxPoolBackprop', inputSize, poolConstants(info), dy, Float32Array.from(argmax));
     },
 
+    avgPool(x, info) {
+      return single('avgPool', info.batch * info.outHeight * info.outWidth * info.inChannels, poolConstants(info), x);
+    },
+
+    avgPoolBackprop(dy, info) {
+      return single('avgPoolBackprop', info.batch * info.inHeight * info.inWidth * info.inChannels, poolConstants(info), dy);
+    },
+
     batchNormTrain(x, gamma, beta, channels, epsilon): BatchNormTrainResult {
       return op(() => {
         const n = x.length;

@@ -3,6 +3,7 @@ import type { Conv2DInfo } from '../../geometry.js';
 import type { ActivationKind } from '../types.js';
 import { conv2dBackpropFilter, conv2dBackpropInput, conv2dForward, type ConvConstants } from '../../../kernels/conv2d.js';
 import { maxPool, maxPoolBackprop, type PoolConstants } from '../../../kernels/max-pool.js';
+import { avgPool, avgPoolBackprop } from '../../../kernels/avg-pool.js';
 import { matmul } from '../../../kernels/matmul.js';
 import { biasAdd, channelSum, channelSumDot } from '../../../kernels/channel.js';
 import {
@@ -41,6 +42,8 @@ export const KERNEL_FUNCTIONS = {
   conv2dBackpropFilter,
   maxPool,
   maxPoolBackprop,
+  avgPool,
+  avgPoolBackprop,
   matmul,
   biasAdd,
   channelSum,
@@ -90,7 +93,7 @@ export function convConstants(info: Conv2DInfo): ConvConstants {
   };
 }
 
-/** The constants of the max-pool kernels for the pool geometry `info`. */
+/** The constants of the max-pool and average-pool kernels for the pool geometry `info`. */
 export function poolConstants(info: Conv2DInfo): PoolConstants {
   return {
     S: info.batch * info.outHeight * info.outWidth * info.inChannels,

@@ -4,6 +4,7 @@
 import type { Backend, PlainOps } from '../types.js';
 import { activationForward, activationGradient } from './activation.js';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, matmul } from './dense.js';
+import { avgPool, avgPoolBackprop } from './avg-pool.js';
 import * as el from './elementwise.js';
 import { composedBatchNormOps, composedConvOps } from './fused.js';
 import { adamUpdate, rmspropUpdate, sgdUpdate } from './optimizers.js';
@@ -18,6 +19,8 @@ const plain = {
   biasGrad: el.biasGrad,
   maxPool: el.maxPool,
   maxPoolBackprop: el.maxPoolBackprop,
+  avgPool,
+  avgPoolBackprop,
   batchNormTrain: el.batchNormTrain,
   batchNormInference: el.batchNormInference,
   batchNormBackward: el.batchNormBackward,
