@@ -11,8 +11,6 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { getBackend, toOnnx, type Sequential, type Tensor } from '../src/index.js';
-import type { Layer } from '../src/layers/layer.js';
-import { matchConvRun } from '../src/model/inference-fusion.js';
 import { batchTensors, buildSeedModel } from './models.js';
 
 type Ort = typeof import('onnxruntime-node');
@@ -96,14 +94,13 @@ function maxError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return e;
 }
 
-/** Blocks of the seed model as tscnn's inference runs them: each fused Conv run, else one layer. */
-function blocks(layers: readonly Layer[]): number[][] {
+/** Blocks of the seed model as tscnn's inference runs them (its fusion plan): each fused run, else one layer. */
+function blocks(model: Sequential): number[][] {
   const out: number[][] = [];
-  for (let i = 0; i < layers.length; ) {
-    const run = matchConvRun(layers, i, { pool: !!getBackend().fusedConv2dMaxPool });
-    const n = run ? run.length : 1;
-    out.push(Array.from({ length: n }, (_, k) => i + k));
-    i += n;
+  let i = 0;
+  for (const unit of model.fusionPlan('inference')) {
+    out.push(Array.from({ length: unit.layers.length }, (_, k) => i + k));
+    i += unit.layers.length;
   }
   return out;
 }
@@ -268,7 +265,7 @@ const TORCH_TO_LAYER = [0, 1, 2, 3, 4, 4, 5, 6, 6, 7, 8, 8, 9, 10, 11, 11, 12, 1
 
 async function layerTable(o: NativeOptions, ort: Ort, model: Sequential, x: Tensor, bytes: Uint8Array, feeds: Record<string, unknown>, torch: TorchPeer | null, dir: string): Promise<string[]> {
   o.log(`native: inference per layer, ${o.layerRuns} runs each…`);
-  const bs = blocks(model.layers);
+  const bs = blocks(model);
   const session = await profiledSession(ort, bytes, o.threads, dir);
   await session.run(feeds as never); // warm-up, in the profile too
   // One profiled ORT run after each timed tscnn run: drift in the machine's speed hits both alike.
