@@ -67,11 +67,7 @@ export class History {
 
 export const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'classWeight', 'sampleWeight', 'callbacks', 'verbose', 'seed', 'initialEpoch', 'diagnose'];
 
-export function checkOptions(op: string, options: object, allowed: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) throw new Error(`${op}: unknown option '${key}'; known: ${allowed.join(', ')}`);
-  }
-}
+export { checkOptionKeys as checkOptions } from '../util/options.js';
 
 export function checkCount(op: string, key: string, value: number, min = 1): number {
   if (!Number.isInteger(value) || value < min) throw new Error(`${op}: ${key} must be an integer ≥ ${min}, got ${value}`);

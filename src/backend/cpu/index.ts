@@ -2,12 +2,10 @@
 // falling back where a kernel declines a case: convolutions and matmul to im2col + the GEMM
 // (gemm-lowering.ts), everything else to the specification's loops (src/backend/reference/).
 import type { Gemm } from '../gemm.js';
-import { activationForward, activationGradient } from '../reference/activation.js';
-import * as el from '../reference/elementwise.js';
-import { adamUpdate, rmspropUpdate } from '../reference/optimizers.js';
 import type { Backend, PlainOps } from '../types.js';
 import type { ConvKernels } from '../wasm/conv-fast.js';
 import { elementwiseFast, type ElementwiseKernels } from '../wasm/elementwise-fast.js';
+import { referencePlainOps } from '../reference/index.js';
 import { cpuFusedBatchNorm, cpuFusedConv } from './fused.js';
 import { gemmOps } from './gemm-lowering.js';
 
@@ -67,24 +65,13 @@ export function createCpuBackend(
 ): Backend {
   const lowered = gemmOps(gemm);
   const plain = {
+    ...referencePlainOps,
     name,
     matmul: lowered.matmul,
     conv2d: (x, w, info) => conv?.conv2d(x, w, info, null, false) ?? lowered.conv2d(x, w, info),
     conv2dBackpropInput: (dy, w, info) => conv?.conv2dBackpropInput(dy, w, info) ?? lowered.conv2dBackpropInput(dy, w, info),
     conv2dBackpropFilter: (x, dy, info) => conv?.conv2dBackpropFilter(x, dy, info) ?? lowered.conv2dBackpropFilter(x, dy, info),
-    biasAdd: el.biasAdd,
-    biasGrad: el.biasGrad,
-    maxPool: el.maxPool,
-    maxPoolBackprop: el.maxPoolBackprop,
-    batchNormTrain: el.batchNormTrain,
-    batchNormInference: el.batchNormInference,
-    batchNormBackward: el.batchNormBackward,
-    activation: activationForward,
-    activationBackward: activationGradient,
-    multiply: el.multiply,
     sgdUpdate,
-    adamUpdate,
-    rmspropUpdate,
   } satisfies PlainOps;
   const base = elementwise ? withElementwise(plain, elementwise) : plain;
   return {
