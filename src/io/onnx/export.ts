@@ -1,9 +1,11 @@
 // exportOnnx / toOnnx: a Sequential model as an ONNX model for inference (opset 13).
-import { writeFile } from 'node:fs/promises';
 import type { Sequential } from '../../model/sequential.js';
 import { GraphBuilder } from './graph.js';
 import { addLayers, checkExportable } from './layers.js';
 import { DataType, encodeModel, type ModelMsg, type ValueInfoMsg } from './proto.js';
+import { lazyFunctions } from '../../util/node-builtins.js';
+
+const { writeFile } = lazyFunctions('node:fs/promises', ['writeFile'], 'exportOnnx');
 
 /** The ONNX operator set the exporter writes (IR version 7 goes with it). */
 export const ONNX_OPSET = 13;
