@@ -10,7 +10,7 @@ import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { toOnnx, type Sequential, type Tensor } from '../src/index.js';
+import { getBackend, toOnnx, type Sequential, type Tensor } from '../src/index.js';
 import { batchTensors, buildSeedModel } from './models.js';
 
 type Ort = typeof import('onnxruntime-node');
@@ -94,31 +94,47 @@ function maxError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return e;
 }
 
-/** Blocks of the seed model as tscnn's inference runs them: the units of its inference plan (src/model/fusion.ts). */
+/** Blocks of the seed model as tscnn's inference runs them (its fusion plan): each fused run, else one layer. */
 function blocks(model: Sequential): number[][] {
-  return model.fusionPlan('inference').map((unit) => unit.layers.map((l) => model.layers.indexOf(l)));
+  const out: number[][] = [];
+  let i = 0;
+  for (const unit of model.fusionPlan('inference')) {
+    out.push(Array.from({ length: unit.layers.length }, (_, k) => i + k));
+    i += unit.layers.length;
+  }
+  return out;
 }
 
-/** tscnn inference ms per block: each unit of the inference plan timed by a wrapper around its forward (src untouched). */
+/** tscnn inference ms per block: the fused backend calls and the other layers' forwards, timed by wrappers (src untouched). */
 async function tscnnBlockTimes(model: Sequential, x: Tensor, runs: number, bs: number[][], between: Fn): Promise<number[][]> {
+  const backend = getBackend() as unknown as Record<string, unknown>;
   const per: number[][] = bs.map(() => []);
+  const fusedBlocks = bs.map((b, i) => (b.length > 1 || model.layers[b[0]!]!.className === 'Conv2D' ? i : -1)).filter((i) => i >= 0);
+  let fusedCall = 0;
   let cur: number[] = bs.map(() => 0);
   const restore: (() => void)[] = [];
-  model.fusionPlan('inference').forEach((unit, i) => {
-    const obj = unit as unknown as { forward: (...a: unknown[]) => unknown };
-    const orig = obj.forward;
-    obj.forward = (...a: unknown[]) => {
+  const wrap = (obj: Record<string, unknown>, key: string, block: () => number): void => {
+    const orig = obj[key] as (...a: unknown[]) => unknown;
+    if (typeof orig !== 'function') return;
+    obj[key] = (...a: unknown[]) => {
       const t0 = performance.now();
-      const r = orig.apply(unit, a);
-      cur[i]! += performance.now() - t0;
+      const r = orig.apply(obj, a);
+      cur[block()]! += performance.now() - t0;
       return r;
     };
-    restore.push(() => void (obj.forward = orig));
+    restore.push(() => void (obj[key] = orig));
+  };
+  const next = (): number => fusedBlocks[fusedCall++ % fusedBlocks.length]!;
+  wrap(backend, 'fusedConv2dMaxPool', next);
+  wrap(backend, 'fusedConv2d', next);
+  bs.forEach((b, i) => {
+    if (!fusedBlocks.includes(i)) wrap(model.layers[b[0]!] as unknown as Record<string, unknown>, 'forward', () => i);
   });
   try {
     await model.predict(x);
     for (let r = 0; r < runs; r++) {
       cur = bs.map(() => 0);
+      fusedCall = 0;
       await model.predict(x);
       cur.forEach((ms, i) => per[i]!.push(ms));
       await between();

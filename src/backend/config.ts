@@ -2,6 +2,7 @@
 // options)` accepts, the environment variables that supply defaults, and the effective values the
 // engine reads. The environment is read here only, and only when a backend starts (setBackend, or
 // the first op that needs the engine), so a bad value fails there and never at `import 'tscnn'`.
+import { checkOptionKeys } from '../util/options.js';
 import { lazyFunctions } from '../util/node-builtins.js';
 
 // Fetched on first call (see util/node-builtins.ts).
@@ -92,9 +93,7 @@ export function resolveCpuConfig(options: CpuBackendOptions = {}, sources: Confi
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new Error(`setBackend('cpu'): options must be an object, got ${JSON.stringify(options)}`);
   }
-  for (const key of Object.keys(options)) {
-    if (!(KNOWN as string[]).includes(key)) throw new Error(`setBackend('cpu'): unknown option '${key}'; known: ${KNOWN.join(', ')}`);
-  }
+  checkOptionKeys("setBackend('cpu')", options, KNOWN);
   const { env, cores } = sources;
 
   let threads: number;

@@ -1,3 +1,4 @@
+import { checkOptionKeys } from '../util/options.js';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import type { RawImage } from '../image/decode.js';
@@ -339,10 +340,7 @@ function encode(img: RawImage, format: 'png' | 'jpeg', quality: number): Uint8Ar
  * const [train, val] = await imageDatasetFromDirectory('.cache/cats-vs-dogs', { imageSize: [64, 64], validationSplit: 0.2, subset: 'both', seed: 1 });
  */
 export async function generateCatsDogs(options: GenerateCatsDogsOptions): Promise<GeneratedCatsDogs> {
-  const allowed = ['outDir', 'count', 'catFraction', 'seed', 'minSize', 'maxSize', 'format', 'photo'];
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) throw new Error(`generateCatsDogs: unknown option '${key}'; expected one of ${allowed.join(', ')}`);
-  }
+  checkOptionKeys('generateCatsDogs', options, ['outDir', 'count', 'catFraction', 'seed', 'minSize', 'maxSize', 'format', 'photo']);
   const { outDir, count, catFraction = 0.5, seed = 0, minSize = 80, maxSize = 160, photo = false } = options;
   const format = options.format ?? (photo ? 'jpeg' : 'mixed');
   if (typeof photo !== 'boolean') throw new Error(`generateCatsDogs: photo must be true or false, got ${String(photo)}`);

@@ -1,3 +1,4 @@
+import { checkOptionKeys } from '../util/options.js';
 import { Tensor, type Rank } from '../tensor.js';
 import { mulberry32, randomSeed, shuffleInPlace } from '../util/data-random.js';
 
@@ -40,9 +41,7 @@ function takeRows<R extends Rank>(t: Tensor<R>, rows: readonly number[]): Tensor
  * const { xTrain, xTest, yTrain, yTest } = trainTestSplit(x, y, { testSize: 0.2, seed: 42 });
  */
 export function trainTestSplit<RX extends Rank, RY extends Rank>(x: Tensor<RX>, y: Tensor<RY>, options: TrainTestSplitOptions = {}): TrainTestSplit<RX, RY> {
-  for (const key of Object.keys(options)) {
-    if (!['testSize', 'stratify', 'seed'].includes(key)) throw new Error(`trainTestSplit: unknown option '${key}'; expected testSize, stratify or seed`);
-  }
+  checkOptionKeys('trainTestSplit', options, ['testSize', 'stratify', 'seed']);
   const { testSize = 0.25, stratify = true, seed = randomSeed() } = options;
   const xs = x.shape as readonly number[];
   const ys = y.shape as readonly number[];

@@ -1,3 +1,4 @@
+import { checkOptionKeys } from '../util/options.js';
 import { tensor, type Tensor3D } from '../tensor.js';
 import { decodeImage, ImageDecodeError, type RawImage } from './decode.js';
 import { convertColorMode, resizeImage, type ColorMode, type Interpolation } from './resize.js';
@@ -22,13 +23,7 @@ export interface LoadImageOptions {
 
 const LOAD_KEYS = new Set(['targetSize', 'colorMode', 'interpolation', 'decoder']);
 
-/** Throws naming `fn` and the key when `options` holds a key outside `allowed`. */
-export function checkOptionKeys(fn: string, options: object | undefined, allowed: ReadonlySet<string>): void {
-  if (!options) return;
-  for (const key of Object.keys(options)) {
-    if (!allowed.has(key)) throw new Error(`${fn}: unknown option '${key}'; expected one of ${[...allowed].join(', ')}`);
-  }
-}
+export { checkOptionKeys } from '../util/options.js';
 
 /** A target size over the pixel budget is refused before any decoder allocates its output. */
 function checkTargetBudget(targetSize: readonly [number, number] | undefined): void {

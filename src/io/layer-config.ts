@@ -207,6 +207,15 @@ export function layerFromKeras(entry: unknown, index: number, inputShapeFromInpu
   const init = (key: string) => initializerFromKeras(take(key), owner, key);
   const reg = (key: string): L1L2 | undefined => regularizerFromKeras(take(key), `${owner}: ${key}`) ?? undefined;
   const opt = <T>(v: unknown): T | undefined => (v === undefined ? undefined : (v as T));
+  // Conv2D's and Dense's shared keys, taken in Keras' order after the layer's own.
+  const kernelArgs = () => ({
+    activation: activationFromKeras(take('activation'), owner),
+    useBias: opt<boolean>(take('useBias')),
+    kernelInitializer: init('kernelInitializer'),
+    biasInitializer: init('biasInitializer'),
+    kernelRegularizer: reg('kernelRegularizer'),
+    biasRegularizer: reg('biasRegularizer'),
+  });
 
   if (className === 'InputLayer') {
     for (const key of ['sparse', 'ragged']) {
@@ -228,12 +237,7 @@ export function layerFromKeras(entry: unknown, index: number, inputShapeFromInpu
         strides: opt<[number, number]>(take('strides')),
         padding: opt<'valid' | 'same'>(take('padding')),
         dilationRate: opt<[number, number]>(take('dilationRate')),
-        activation: activationFromKeras(take('activation'), owner),
-        useBias: opt<boolean>(take('useBias')),
-        kernelInitializer: init('kernelInitializer'),
-        biasInitializer: init('biasInitializer'),
-        kernelRegularizer: reg('kernelRegularizer'),
-        biasRegularizer: reg('biasRegularizer'),
+        ...kernelArgs(),
       };
       finish();
       layer = new Conv2D(dropUndefined(c));
@@ -245,12 +249,7 @@ export function layerFromKeras(entry: unknown, index: number, inputShapeFromInpu
       const c = {
         ...common,
         units: take('units') as number,
-        activation: activationFromKeras(take('activation'), owner),
-        useBias: opt<boolean>(take('useBias')),
-        kernelInitializer: init('kernelInitializer'),
-        biasInitializer: init('biasInitializer'),
-        kernelRegularizer: reg('kernelRegularizer'),
-        biasRegularizer: reg('biasRegularizer'),
+        ...kernelArgs(),
       };
       finish();
       layer = new Dense(dropUndefined(c));

@@ -1,3 +1,4 @@
+import { checkOptionKeys } from '../util/options.js';
 import type { Callback, Logs } from '../train/callbacks.js';
 import type { Sequential } from '../model/sequential.js';
 import { layerToKeras } from './layer-config.js';
@@ -47,7 +48,7 @@ export class ModelCheckpoint implements Callback {
 
   constructor(config: ModelCheckpointConfig) {
     if (!config || typeof config !== 'object') throw new Error('ModelCheckpoint: expected { filepath, ... }');
-    for (const key of Object.keys(config)) if (!KEYS.includes(key)) throw new Error(`ModelCheckpoint: unknown option '${key}'; known: ${KEYS.join(', ')}`);
+    checkOptionKeys('ModelCheckpoint', config, KEYS);
     if (typeof config.filepath !== 'string' || config.filepath === '') throw new Error(`ModelCheckpoint: filepath must be a non-empty string, got ${JSON.stringify(config.filepath)}`);
     this.filepath = config.filepath;
     this.monitor = config.monitor ?? 'val_loss';

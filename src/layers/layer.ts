@@ -1,3 +1,4 @@
+import { checkOptionKeys } from '../util/options.js';
 import { getInitializer, type Initializer, type InitializerName } from '../initializers.js';
 import type { Random } from '../util/random.js';
 import { shapeSize, type Tensor } from '../tensor.js';
@@ -191,8 +192,5 @@ export abstract class Layer {
 
 /** Rejects config keys a layer does not know, naming the layer and the key. */
 export function checkKeys(className: string, config: object, allowed: readonly string[]): void {
-  const known = new Set([...allowed, 'name', 'inputShape', 'trainable']);
-  for (const key of Object.keys(config)) {
-    if (!known.has(key)) throw new Error(`${className}: unknown option '${key}'; known: ${[...known].join(', ')}`);
-  }
+  checkOptionKeys(className, config, new Set([...allowed, 'name', 'inputShape', 'trainable']));
 }

@@ -1,5 +1,5 @@
 import { OutputArena } from '../backend/arena.js';
-import type { Callback, Logs } from '../train/callbacks.js';
+import type { Logs } from '../train/callbacks.js';
 import { getBackend } from '../backend/index.js';
 import { FusionPlans, planFusion, type FusionMode, type FusionUnit } from './fusion.js';
 import { saveModel } from '../io/save.js';
@@ -8,124 +8,29 @@ import { getLoss, type Loss } from '../train/losses.js';
 import { getMetric, type Metric } from '../train/metrics/index.js';
 import { getOptimizer, type Optimizer } from '../train/optimizers.js';
 import { regularizationLoss } from '../train/regularizers.js';
-import { ProgressLine, formatLogs } from '../util/progress.js';
+import { formatLogs } from '../util/progress.js';
 import { getGlobalRandom, Random } from '../util/random.js';
-import { writeOut, yieldToHost } from '../util/host.js';
 import { Tensor, wrap, type Shape } from '../tensor.js';
-import { createDoctor, type Doctor, type Diagnostic } from '../train/doctor/index.js';
+import type { Doctor } from '../train/doctor/index.js';
 import { checkWeightValues, renameErrors } from '../util/errors.js';
-import { balancedFromCounts, checkFitOptionTypes, checkSparseLabels, classWeightFromObject, type ClassWeight } from '../train/label-checks.js';
+import { checkSparseLabels, type ClassWeight } from '../train/label-checks.js';
+import { fitModel, type FitHost } from './fit.js';
+import {
+  History,
+  checkCount,
+  checkFinite,
+  checkOptions,
+  copyTensor,
+  isDataset,
+  sampleWeights,
+  takeRows,
+  type BatchDataset,
+  type CompileArgs,
+  type FitArgs,
+} from './data-args.js';
 
-/** A batch as a streaming dataset yields it. */
-export interface DataBatch {
-  x: Tensor;
-  y: Tensor;
-}
-
-/** What `fit`, `evaluate` and `predict` accept besides in-memory tensors (see `imageDatasetFromDirectory`). */
-export interface BatchDataset {
-  readonly size: number;
-  readonly numBatches: number;
-  readonly classCounts?: Record<string, number>;
-  readonly classNames?: string[];
-  batches(opts?: { epoch?: number }): AsyncIterable<DataBatch>;
-}
-
+export { History, type BatchDataset, type CompileArgs, type DataBatch, type FitArgs } from './data-args.js';
 export type { ClassWeight } from '../train/label-checks.js';
-
-/** Options of {@link Sequential.compile}. */
-export interface CompileArgs {
-  optimizer: string | Optimizer;
-  loss: string | Loss;
-  metrics?: (string | Metric)[];
-}
-
-/** Options of {@link Sequential.fit}. */
-export interface FitArgs {
-  epochs?: number;
-  batchSize?: number;
-  shuffle?: boolean;
-  /** Fraction of the data, taken from the end before shuffling (as Keras), held out for validation. */
-  validationSplit?: number;
-  validationData?: [Tensor, Tensor] | BatchDataset;
-  classWeight?: ClassWeight;
-  sampleWeight?: Tensor | Float32Array;
-  callbacks?: Callback[];
-  /** 0 silent, 1 a progress line per epoch (default). */
-  verbose?: 0 | 1;
-  /** Seeds weight initialization (if not yet done), shuffling and dropout masks. */
-  seed?: number;
-  initialEpoch?: number;
-  /** The training doctor (src/train/doctor): diagnostics in `history.diagnostics`, printed when verbose. Default true. */
-  diagnose?: boolean;
-}
-
-/** The value `fit` resolves to. */
-export class History {
-  readonly epoch: number[] = [];
-  readonly history: Record<string, number[]> = {};
-  /** What the training doctor found (empty when nothing is wrong, or with `diagnose: false`). */
-  readonly diagnostics: Diagnostic[] = [];
-
-  record(epoch: number, logs: Logs): void {
-    this.epoch.push(epoch);
-    for (const [k, v] of Object.entries(logs)) (this.history[k] ??= []).push(v);
-  }
-}
-
-const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'classWeight', 'sampleWeight', 'callbacks', 'verbose', 'seed', 'initialEpoch', 'diagnose'];
-
-function checkOptions(op: string, options: object, allowed: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) throw new Error(`${op}: unknown option '${key}'; known: ${allowed.join(', ')}`);
-  }
-}
-
-function checkCount(op: string, key: string, value: number, min = 1): number {
-  if (!Number.isInteger(value) || value < min) throw new Error(`${op}: ${key} must be an integer ≥ ${min}, got ${value}`);
-  return value;
-}
-
-/** Throws naming `what` and the first non-finite value, if any. */
-function checkFinite(op: string, what: string, values: Float32Array): void {
-  // v·0 is 0 for finite v and NaN for ±Infinity and NaN: four running sums stay 0 unless some
-  // value is not finite (~4× faster than Number.isFinite per value on a 4 MB batch); then find it.
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  const n = values.length;
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    s0 += values[i] * 0;
-    s1 += values[i + 1] * 0;
-    s2 += values[i + 2] * 0;
-    s3 += values[i + 3] * 0;
-  }
-  for (; i < n; i++) s0 += values[i] * 0;
-  if (s0 + s1 + s2 + s3 === 0) return;
-  for (let j = 0; j < n; j++) {
-    if (!Number.isFinite(values[j])) throw new Error(`${op}: ${what} contains ${values[j]} at flat index ${j}; inputs must be finite`);
-  }
-}
-
-function isDataset(x: unknown): x is BatchDataset {
-  return typeof x === 'object' && x !== null && typeof (x as BatchDataset).batches === 'function';
-}
-
-/** Copies the rows `indices[from..to)` of a [n, ...] array into a new [to − from, ...] array. */
-function gatherRows(values: Float32Array, rowSize: number, indices: Int32Array, from: number, to: number): Float32Array {
-  const out = new Float32Array((to - from) * rowSize);
-  for (let i = from; i < to; i++) {
-    const src = indices[i] * rowSize;
-    out.set(values.subarray(src, src + rowSize), (i - from) * rowSize);
-  }
-  return out;
-}
-
-// Rows [from, to) as a view (no copy: inference and evaluation only read their inputs, and a
-// fresh 4 MB copy per batch costs ~1,000 page faults here).
-function takeRows(t: Tensor, from: number, to: number): Tensor {
-  const rowSize = t.shape[0] ? t.size / t.shape[0] : 0;
-  return new Tensor(t.values.subarray(from * rowSize, to * rowSize), [to - from, ...(t.shape as number[]).slice(1)] as unknown as Shape);
-}
 
 /**
  * A linear stack of layers with Keras' `add` / `compile` / `fit` / `evaluate` / `predict`.
@@ -323,53 +228,6 @@ export class Sequential {
     });
   }
 
-  /** Per-sample weights from class weights (by label) and explicit sample weights. */
-  private sampleWeights(op: string, y: Tensor, classWeight: ClassWeight | undefined, sampleWeight: Tensor | Float32Array | undefined): Float32Array | undefined {
-    const n = y.shape[0]!;
-    let w: Float32Array | undefined;
-    if (sampleWeight !== undefined) {
-      const values = sampleWeight instanceof Tensor ? sampleWeight.values : sampleWeight;
-      if (values.length !== n) throw new Error(`${op}: sampleWeight has ${values.length} entries but there are ${n} samples`);
-      checkFinite(op, 'sampleWeight', values);
-      w = Float32Array.from(values);
-    }
-    if (classWeight === undefined) return w;
-    const labels = this.labelsOf(y);
-    const weights = this.classWeightTable(op, classWeight, labels, y);
-    w ??= new Float32Array(n).fill(1);
-    for (let i = 0; i < n; i++) w[i] *= weights.get(labels[i]) ?? 1;
-    return w;
-  }
-
-  /** Class index of every sample: threshold 0.5 for one unit, argmax for one-hot, the value for sparse labels. */
-  private labelsOf(y: Tensor): Int32Array {
-    const n = y.shape[0]!;
-    const per = n ? y.size / n : 0;
-    const labels = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      if (per === 1) {
-        const v = y.values[i];
-        labels[i] = this.loss?.name.startsWith('sparse') ? Math.round(v) : v > 0.5 ? 1 : 0;
-      } else {
-        let best = 0;
-        for (let c = 1; c < per; c++) if (y.values[i * per + c] > y.values[i * per + best]) best = c;
-        labels[i] = best;
-      }
-    }
-    return labels;
-  }
-
-  private classWeightTable(op: string, classWeight: ClassWeight, labels: Int32Array, y: Tensor): Map<number, number> {
-    const table = new Map<number, number>();
-    if (classWeight === 'balanced') {
-      const counts = new Map<number, number>();
-      for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
-      for (const [cls, count] of counts) table.set(cls, labels.length / (counts.size * count));
-      return table;
-    }
-    return classWeightFromObject(op, classWeight, this.outputShape[this.outputShape.length - 1]);
-  }
-
   /**
    * Trains the model. Accepts tensors (`fit(x, y, args)`) or a streaming dataset (`fit(ds, args)`).
    * Metrics stream over the whole epoch and are reset per epoch and separately for validation.
@@ -377,146 +235,29 @@ export class Sequential {
   async fit(x: Tensor, y: Tensor, args?: FitArgs): Promise<History>;
   async fit(dataset: BatchDataset, args?: FitArgs): Promise<History>;
   async fit(xOrData: Tensor | BatchDataset, yOrArgs?: Tensor | FitArgs, maybeArgs?: FitArgs): Promise<History> {
-    const op = 'fit';
-    this.requireCompiled(op);
-    const dataMode = isDataset(xOrData);
-    const args = (dataMode ? (yOrArgs as FitArgs | undefined) : maybeArgs) ?? {};
-    checkOptions(op, args, FIT_KEYS);
-    checkFitOptionTypes(op, args);
-    const epochs = checkCount(op, 'epochs', args.epochs ?? 1);
-    const initialEpoch = checkCount(op, 'initialEpoch', args.initialEpoch ?? 0, 0);
-    const batchSize = checkCount(op, 'batchSize', args.batchSize ?? 32);
-    const verbose = args.verbose ?? 1;
-    if (args.seed !== undefined && !Number.isFinite(args.seed)) throw new Error(`${op}: seed must be a finite number, got ${args.seed}`);
-    const split = args.validationSplit ?? 0;
-    if (typeof split !== 'number' || !(split >= 0 && split < 1)) throw new Error(`${op}: validationSplit must be in [0, 1), got ${split}`);
-
-    // Validate everything before touching weights or optimizer state.
-    let train: { x: Tensor; y: Tensor; w?: Float32Array } | null = null;
-    let val: { x: Tensor; y: Tensor } | BatchDataset | null = null;
-    if (dataMode) {
-      if (split > 0) throw new Error(`${op}: validationSplit is not supported with a dataset; pass validationData or use subset 'both'`);
-      if (args.sampleWeight) throw new Error(`${op}: sampleWeight is not supported with a dataset`);
-    } else {
-      const x = xOrData as Tensor;
-      const y = yOrArgs as Tensor;
-      const n = this.checkX(op, x);
-      this.checkY(op, y, n);
-      let w = this.sampleWeights(op, y, args.classWeight, args.sampleWeight);
-      if (split > 0) {
-        const nVal = Math.floor(n * split);
-        const nTrain = n - nVal;
-        if (nTrain === 0 || nVal === 0) throw new Error(`${op}: validationSplit ${split} of ${n} samples leaves ${nTrain} for training and ${nVal} for validation`);
-        val = { x: takeRows(x, nTrain, n), y: takeRows(y, nTrain, n) };
-        train = { x: takeRows(x, 0, nTrain), y: takeRows(y, 0, nTrain), w: w?.slice(0, nTrain) };
-        const classes = new Set(this.labelsOf(val.y));
-        if (classes.size < 2 && args.diagnose === false) {
-          console.warn(`fit: the validation split (the last ${nVal} samples, taken before shuffling) holds only class ${[...classes].join(', ')}; its precision and recall are meaningless. Shuffle the data first.`);
-        }
-      } else {
-        train = { x, y, w };
-      }
-      w = undefined;
-    }
-    if (args.validationData !== undefined) {
-      const vd = args.validationData;
-      if (isDataset(vd)) val = vd;
-      else {
-        if (!Array.isArray(vd) || vd.length !== 2) throw new Error(`${op}: validationData must be [x, y] or a dataset`);
-        this.checkY(op, vd[1], this.checkX(op, vd[0]));
-        val = { x: vd[0], y: vd[1] };
-      }
-    }
-    let classWeightTable: Map<number, number> | null = null;
-    if (dataMode && args.classWeight !== undefined) {
-      const ds = xOrData as BatchDataset;
-      if (args.classWeight === 'balanced') {
-        classWeightTable = balancedFromCounts(op, ds.classCounts, ds.classNames);
-      } else {
-        classWeightTable = this.classWeightTable(op, args.classWeight, new Int32Array(0), tensorOfUnits(this.outputShape));
-      }
-    }
-
-    if (args.diagnose !== undefined && typeof args.diagnose !== 'boolean') throw new Error(`${op}: diagnose must be true or false, got ${String(args.diagnose)}`);
-
-    const rng = args.seed !== undefined ? new Random(args.seed) : this.rng;
-    this.ensureInitialized(rng);
-    const history = new History();
-    const doctor = args.diagnose === false ? null : createDoctor(this, args, { epochs, verbose, classNames: dataMode ? (xOrData as BatchDataset).classNames : undefined });
-    const callbacks = args.callbacks ?? [];
-    this.stopTraining = false;
-    for (const cb of callbacks) cb.setModel?.(this);
-    for (const cb of callbacks) await cb.onTrainBegin?.();
-
-    for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
-      for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
-      doctor?.beginEpoch(epoch);
-      if (verbose) writeOut(`Epoch ${epoch + 1}/${epochs}\n`);
-      for (const m of this.metrics) m.reset();
-      let lossSum = 0;
-      let seen = 0;
-      let batchIndex = 0;
-      const numBatches = dataMode ? (xOrData as BatchDataset).numBatches : Math.ceil(train!.x.shape[0]! / batchSize);
-      const progress = verbose ? new ProgressLine(numBatches) : null;
-      const runBatch = async (xb: Tensor, yb: Tensor, wb: Float32Array | undefined): Promise<void> => {
-        for (const cb of callbacks) await cb.onBatchBegin?.(batchIndex);
-        const stepped = this.step(xb, yb.values, wb, rng, doctor);
-        if (!stepped) return;
-        const { loss, yPred } = stepped;
-        doctor?.afterBatch(xb, yb, wb, loss);
-        const b = xb.shape[0]!;
-        lossSum += loss * b;
-        seen += b;
-        const units = yPred.size / Math.max(b, 1);
-        for (const m of this.metrics) m.update(yb.values, yPred.values, b, units);
-        const logs = this.collectLogs(lossSum / seen, '');
-        progress?.update(batchIndex + 1, logs);
-        for (const cb of callbacks) await cb.onBatchEnd?.(batchIndex, { ...logs, batch: batchIndex, size: b });
-        batchIndex++;
-      };
-      if (dataMode) {
-        for await (const batch of (xOrData as BatchDataset).batches({ epoch })) {
-          this.checkY(op, batch.y, this.checkX(op, batch.x));
-          const wb = classWeightTable ? this.weightsFromTable(batch.y, classWeightTable) : undefined;
-          await runBatch(batch.x, batch.y, wb);
-          if (doctor?.stopped) break;
-        }
-      } else {
-        const { x, y, w } = train!;
-        const n = x.shape[0]!;
-        const order = Int32Array.from({ length: n }, (_, i) => i);
-        if (args.shuffle ?? true) rng.shuffle(order);
-        const xRow = n ? x.size / n : 0;
-        const yRow = n ? y.size / n : 0;
-        for (let from = 0; from < n; from += batchSize) {
-          const to = Math.min(n, from + batchSize);
-          const xb = wrap(gatherRows(x.values, xRow, order, from, to), [to - from, ...(x.shape as number[]).slice(1)] as unknown as Shape);
-          const yb = wrap(gatherRows(y.values, yRow, order, from, to), [to - from, ...(y.shape as number[]).slice(1)] as unknown as Shape);
-          const wb = w ? Float32Array.from(order.subarray(from, to), (i) => w[i]) : undefined;
-          await runBatch(xb, yb, wb);
-          if (doctor?.stopped) break;
-          // Let timers and I/O run between batches (progress, prefetching, Ctrl-C).
-          await yieldToHost();
-        }
-      }
-      const logs = this.collectLogs(seen ? lossSum / seen : NaN, '');
-      if (val) Object.assign(logs, await this.evaluateInternal(val, batchSize, 'val_', doctor));
-      progress?.finish(batchIndex, logs);
-      doctor?.endEpoch(logs, (prefix, x) => this.inferArena.run(() => copyTensor(this.forwardPrefix(prefix, x))));
-      if (doctor?.stopped) this.stopTraining = true;
-      for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
-      // After the callbacks, as Keras' History: ReduceLROnPlateau adds `learning_rate` to the logs.
-      history.record(epoch, logs);
-    }
-    for (const cb of callbacks) await cb.onTrainEnd?.();
-    this.trainArena.clear();
-    history.diagnostics.push(...(doctor?.diagnostics ?? []));
-    return history;
+    return fitModel(this.fitHost(), xOrData, yOrArgs, maybeArgs);
   }
 
-  private weightsFromTable(y: Tensor, table: Map<number, number>): Float32Array {
-    const labels = this.labelsOf(y);
-    return Float32Array.from(labels, (l) => table.get(l) ?? 1);
+  /** The private steps the fit loop (src/model/fit.ts) drives. */
+  private fitHost(): FitHost {
+    return {
+      model: this,
+      rng: this.rng,
+      requireCompiled: (op) => this.requireCompiled(op),
+      checkX: (op, x) => this.checkX(op, x),
+      checkY: (op, y, n) => this.checkY(op, y, n),
+      ensureInitialized: (rng) => this.ensureInitialized(rng),
+      step: (x, y, w, rng, doctor) => this.step(x, y, w, rng, doctor),
+      collectLogs: (loss, prefix) => this.collectLogs(loss, prefix),
+      evaluate: (data, batchSize, prefix, doctor) => this.evaluateInternal(data, batchSize, prefix, doctor),
+      probe: (prefix, x) => this.inferArena.run(() => copyTensor(this.forwardPrefix(prefix, x))),
+      clearTrainArena: () => this.trainArena.clear(),
+    };
+  }
+
+  /** Labels are class indices (a sparse loss) rather than one-hot or 0/1 values. */
+  private get sparseLabels(): boolean {
+    return !!this.loss?.name.startsWith('sparse');
   }
 
   private collectLogs(loss: number, prefix: string): Logs {
@@ -608,7 +349,7 @@ export class Sequential {
     checkOptions(op, args, ['sampleWeight', 'classWeight']);
     const n = this.checkX(op, x);
     this.checkY(op, y, n);
-    const w = this.sampleWeights(op, y, args.classWeight, args.sampleWeight);
+    const w = sampleWeights(op, y, args.classWeight, args.sampleWeight, { sparse: this.sparseLabels, units: this.outputShape[this.outputShape.length - 1] });
     this.ensureInitialized();
     const { loss, yPred } = this.step(x, y.values, w, this.rng)!;
     for (const m of this.metrics) {
@@ -702,13 +443,4 @@ export class Sequential {
     if (args.print ?? true) console.log(out);
     return out;
   }
-}
-
-function tensorOfUnits(outputShape: readonly number[]): Tensor {
-  const units = outputShape[outputShape.length - 1];
-  return new Tensor(new Float32Array(units), [1, units]);
-}
-
-function copyTensor(t: Tensor): Tensor {
-  return new Tensor(t.values.slice(), [...(t.shape as readonly number[])] as unknown as Shape);
 }

@@ -1,5 +1,6 @@
 // Checks of callback configurations: unknown keys throw (a misspelt `patienc` or
 // `onEpochEnds` was silently ignored) and values have the right type.
+import { checkOptionKeys } from '../util/options.js';
 import { hasOwn } from '../util/own-map.js';
 
 const HOOKS = ['setModel', 'onTrainBegin', 'onTrainEnd', 'onEpochBegin', 'onEpochEnd', 'onBatchBegin', 'onBatchEnd'];
@@ -8,9 +9,7 @@ const EARLY_STOPPING_KEYS = ['monitor', 'minDelta', 'patience', 'mode', 'baselin
 /** Throws naming `owner` and the key when `config` is not an object or holds a key outside `allowed`. */
 export function checkConfigKeys(owner: string, config: unknown, allowed: readonly string[]): void {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new Error(`${owner}: expected an options object, got ${String(config)}`);
-  for (const key of Object.keys(config)) {
-    if (!allowed.includes(key)) throw new Error(`${owner}: unknown option '${key}'; known: ${allowed.join(', ')}`);
-  }
+  checkOptionKeys(owner, config, allowed);
 }
 
 /** EarlyStopping's options: known keys, a string monitor, finite numbers, a known mode. */

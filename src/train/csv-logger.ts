@@ -1,6 +1,7 @@
 // CSVLogger as keras/src/callbacks/csv_logger.py writes it: a header `epoch,<sorted log keys>`
 // (with `val_` twins of every key when the first epoch had none), one row per epoch, Python's
 // csv "excel" dialect (\r\n line ends, quoting only where needed), "NA" for a missing key.
+import { checkOptionKeys } from '../util/options.js';
 import type { Callback, Logs } from './callbacks.js';
 import { lazyFunctions } from '../util/node-builtins.js';
 
@@ -42,9 +43,7 @@ export class CSVLogger implements Callback {
 
   constructor(filename: string, config: CSVLoggerConfig = {}) {
     if (typeof filename !== 'string' || filename === '') throw new Error(`CSVLogger: filename must be a non-empty string, got ${JSON.stringify(filename)}`);
-    for (const key of Object.keys(config)) {
-      if (key !== 'separator' && key !== 'append') throw new Error(`CSVLogger: unknown option '${key}'; known: separator, append`);
-    }
+    checkOptionKeys('CSVLogger', config, ['separator', 'append']);
     this.filename = filename;
     this.separator = config.separator ?? ',';
     if (typeof this.separator !== 'string' || this.separator.length !== 1) throw new Error(`CSVLogger: separator must be one character, got ${JSON.stringify(config.separator)}`);

@@ -49,10 +49,5 @@ export const clipP = (p: number): number => (p < EPSILON ? EPSILON : p > 1 - EPS
 /** tf.clip_by_value passes the gradient where min ≤ x ≤ max and blocks it outside. */
 export const clipPasses = (p: number): boolean => p >= EPSILON && p <= 1 - EPSILON;
 
-export function checkOptions(name: string, opts: object | undefined, known: readonly string[]): void {
-  if (opts === undefined) return;
-  for (const key of Object.keys(opts)) {
-    if (!known.includes(key)) throw new Error(`${name}: unknown option '${key}' (known: ${known.join(', ') || 'none'})`);
-  }
-}
+export { checkOptionKeys as checkOptions } from '../util/options.js';
 

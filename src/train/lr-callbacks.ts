@@ -1,6 +1,7 @@
 // Callbacks that change the optimizer's learning rate between epochs, as keras/src/callbacks
 // (reduce_lr_on_plateau.py, learning_rate_scheduler.py). Both write the rate in use into the
 // epoch's logs as `learning_rate`.
+import { checkOptionKeys as checkKeys } from '../util/options.js';
 import type { Callback, Logs } from './callbacks.js';
 import type { Optimizer } from './optimizers.js';
 
@@ -15,11 +16,6 @@ function optimizerOf(owner: string, model: ModelWithOptimizer | null): Optimizer
   return model.optimizer;
 }
 
-function checkKeys(owner: string, config: object, allowed: readonly string[]): void {
-  for (const key of Object.keys(config)) {
-    if (!allowed.includes(key)) throw new Error(`${owner}: unknown option '${key}'; known: ${allowed.join(', ')}`);
-  }
-}
 
 /** Options of {@link ReduceLROnPlateau}. */
 export interface ReduceLROnPlateauConfig {

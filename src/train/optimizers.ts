@@ -1,3 +1,4 @@
+import { checkOptionKeys as checkOptions } from '../util/options.js';
 import { getBackend } from '../backend/index.js';
 import { camelCase } from '../initializers.js';
 import type { Param } from '../layers/layer.js';
@@ -11,11 +12,6 @@ function checkPositive(owner: string, key: string, value: number, allowZero = fa
   return value;
 }
 
-function checkOptions(owner: string, config: object, allowed: readonly string[]): void {
-  for (const key of Object.keys(config)) {
-    if (!allowed.includes(key)) throw new Error(`${owner}: unknown option '${key}'; known: ${allowed.join(', ')}`);
-  }
-}
 
 /** Options every optimizer accepts besides its own. */
 export interface OptimizerConfig extends ClipConfig {

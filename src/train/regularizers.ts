@@ -1,5 +1,6 @@
 // Weight regularizers (Keras L1, L2, L1L2): a penalty added to the training loss, and its
 // gradient added to the weight's gradient, for every trainable weight that has one.
+import { checkOptionKeys } from '../util/options.js';
 import type { Param } from '../layers/layer.js';
 
 /**
@@ -16,7 +17,7 @@ export class L1L2 {
 
   constructor(config: { l1?: number; l2?: number } = {}, owner = 'L1L2') {
     if (typeof config !== 'object' || config === null) throw new Error(`${owner}: expected { l1, l2 }, got ${String(config)}`);
-    for (const key of Object.keys(config)) if (key !== 'l1' && key !== 'l2') throw new Error(`${owner}: unknown option '${key}'; known: l1, l2`);
+    checkOptionKeys(owner, config, ['l1', 'l2']);
     const check = (key: 'l1' | 'l2'): number => {
       const v = config[key] ?? 0;
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`${owner}: ${key} must be a non-negative finite number, got ${String(v)}`);
@@ -84,7 +85,7 @@ export function l1l2(config: { l1?: number; l2?: number } = {}): L1L2 {
 /** Throws on keys other than `known`, naming the factory. */
 function rest(config: object, owner: string, ...known: string[]): Record<string, never> {
   if (typeof config !== 'object' || config === null) throw new Error(`${owner}: expected { ${known.join(', ')} }, got ${String(config)}`);
-  for (const k of Object.keys(config)) if (!known.includes(k)) throw new Error(`${owner}: unknown option '${k}'; known: ${known.join(', ')}`);
+  checkOptionKeys(owner, config, known);
   return {};
 }
 

@@ -1,3 +1,4 @@
+import { checkOptionKeys } from '../util/options.js';
 // Learning-rate schedules: functions of the optimizer's step count (Keras `iterations`, 0 at the
 // first update), evaluated once per update before it. Formulas as keras/src/optimizers/schedules.
 
@@ -19,9 +20,7 @@ export abstract class LearningRateSchedule {
 
 function checkKeys(owner: string, config: object, allowed: readonly string[]): void {
   if (typeof config !== 'object' || config === null) throw new Error(`${owner}: expected a config object, got ${String(config)}`);
-  for (const key of Object.keys(config)) {
-    if (!allowed.includes(key)) throw new Error(`${owner}: unknown option '${key}'; known: ${allowed.join(', ')}`);
-  }
+  checkOptionKeys(owner, config, allowed);
 }
 
 function checkNumber(owner: string, key: string, v: unknown, { min = -Infinity, minExclusive = false } = {}): number {

@@ -1,7 +1,7 @@
 // Convolutions lowered onto one GEMM: im2col copies receptive fields into rows, one GEMM per chunk
 // of images multiplies them with the kernel, col2im adds the input gradient back. The cpu backend
 // runs this wherever its WebAssembly convolution kernels decline a case.
-import type { Conv2DInfo } from '../../geometry.js';
+import { isPointwise, type Conv2DInfo } from '../../geometry.js';
 import { outputF32 } from '../arena.js';
 import type { Gemm } from '../gemm.js';
 
@@ -67,11 +67,6 @@ function col2im(cols: Float32Array, info: Conv2DInfo, n0: number, n1: number, dx
       }
     }
   }
-}
-
-/** True when the convolution is a plain per-pixel matmul (1×1, stride 1, no padding). */
-function isPointwise(info: Conv2DInfo): boolean {
-  return info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1 && info.padTop === 0 && info.padLeft === 0;
 }
 
 /** Images per im2col chunk so that one chunk's columns stay within COLS_BUDGET floats. */

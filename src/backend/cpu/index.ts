@@ -4,13 +4,10 @@
 // Average pooling is those loops only: it reads each input once per window and does one add per
 // read, so it is memory-bound and a WebAssembly copy would add a transfer for nothing to gain.
 import type { Gemm } from '../gemm.js';
-import { activationForward, activationGradient } from '../reference/activation.js';
-import { avgPool, avgPoolBackprop } from '../reference/avg-pool.js';
-import * as el from '../reference/elementwise.js';
-import { adamUpdate, rmspropUpdate } from '../reference/optimizers.js';
 import type { Backend, PlainOps } from '../types.js';
 import type { ConvKernels } from '../wasm/conv-fast.js';
 import { elementwiseFast, type ElementwiseKernels } from '../wasm/elementwise-fast.js';
+import { referencePlainOps } from '../reference/index.js';
 import { cpuFusedBatchNorm, cpuFusedConv } from './fused.js';
 import { gemmOps } from './gemm-lowering.js';
 
@@ -70,26 +67,13 @@ export function createCpuBackend(
 ): Backend {
   const lowered = gemmOps(gemm);
   const plain = {
+    ...referencePlainOps,
     name,
     matmul: lowered.matmul,
     conv2d: (x, w, info) => conv?.conv2d(x, w, info, null, false) ?? lowered.conv2d(x, w, info),
     conv2dBackpropInput: (dy, w, info) => conv?.conv2dBackpropInput(dy, w, info) ?? lowered.conv2dBackpropInput(dy, w, info),
     conv2dBackpropFilter: (x, dy, info) => conv?.conv2dBackpropFilter(x, dy, info) ?? lowered.conv2dBackpropFilter(x, dy, info),
-    biasAdd: el.biasAdd,
-    biasGrad: el.biasGrad,
-    maxPool: el.maxPool,
-    maxPoolBackprop: el.maxPoolBackprop,
-    avgPool,
-    avgPoolBackprop,
-    batchNormTrain: el.batchNormTrain,
-    batchNormInference: el.batchNormInference,
-    batchNormBackward: el.batchNormBackward,
-    activation: activationForward,
-    activationBackward: activationGradient,
-    multiply: el.multiply,
     sgdUpdate,
-    adamUpdate,
-    rmspropUpdate,
   } satisfies PlainOps;
   const base = elementwise ? withElementwise(plain, elementwise) : plain;
   return {

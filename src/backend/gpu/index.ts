@@ -1,3 +1,4 @@
+import { checkOptionKeys } from '../../util/options.js';
 import type { Backend } from '../types.js';
 import { chooseAuto } from './auto.js';
 import { createGpuBackend, type GpuBackend } from './gpu-backend.js';
@@ -35,10 +36,7 @@ export function disposeGpuBackend(): void {
  * (an optional peer dependency) it throws naming the install command.
  */
 export function makeGpuBackend(options: GpuSetOptions, cpu: () => Backend): Backend {
-  const known = ['mode', 'maxKernels'];
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new Error(`setBackend('gpu'): unknown option '${key}'; known: ${known.join(', ')}`);
-  }
+  checkOptionKeys("setBackend('gpu')", options, ['mode', 'maxKernels']);
   const { mode, maxKernels } = options;
   if (mode !== 'auto' && mode !== 'headlessgl' && mode !== 'webasm' && mode !== 'webgpu') {
     throw new Error(`setBackend('gpu'): unknown mode '${String(mode)}'; known: headlessgl, webasm, webgpu, auto`);

@@ -9,7 +9,8 @@ import * as el from './elementwise.js';
 import { composedBatchNormOps, composedConvOps } from './fused.js';
 import { adamUpdate, rmspropUpdate, sgdUpdate } from './optimizers.js';
 
-const plain = {
+/** The reference's plain ops (no fused ones): the cpu backend starts from them and replaces the fast ones. */
+export const referencePlainOps = {
   name: 'reference',
   matmul,
   conv2d,
@@ -40,6 +41,6 @@ const plain = {
  * referenceBackend.conv2d(x, w, conv2dInfo([1, 5, 5, 3], 3, 8, 1, 'same'));
  */
 export const referenceBackend: Backend = {
-  ...plain,
-  fused: { conv: composedConvOps(plain), batchNormActPool: composedBatchNormOps(plain) },
+  ...referencePlainOps,
+  fused: { conv: composedConvOps(referencePlainOps), batchNormActPool: composedBatchNormOps(referencePlainOps) },
 };

@@ -5,7 +5,6 @@ import { addLayers, checkExportable } from './layers.js';
 import { DataType, encodeModel, type ModelMsg, type ValueInfoMsg } from './proto.js';
 import { lazyFunctions } from '../../util/node-builtins.js';
 
-// Fetched on first call (see util/node-builtins.ts).
 const { writeFile } = lazyFunctions('node:fs/promises', ['writeFile'], 'exportOnnx');
 
 /** The ONNX operator set the exporter writes (IR version 7 goes with it). */

@@ -30,12 +30,9 @@ export function fmt(v: number): string {
   return Number.isNaN(v) ? 'NaN' : String(v);
 }
 
-export function checkOptions(name: string, opts: object | undefined, known: readonly string[]): void {
-  if (opts === undefined) return;
-  for (const key of Object.keys(opts)) {
-    if (!known.includes(key)) throw new Error(`${name}: unknown option '${key}' (known: ${known.join(', ')})`);
-  }
-}
+import { checkOptionKeys as checkOptions } from '../../util/options.js';
+
+export { checkOptions };
 
 export function checkThreshold(name: string, threshold: number): number {
   if (!(threshold >= 0 && threshold <= 1)) throw new Error(`${name}: threshold must be in [0, 1], got ${fmt(threshold)}`);
