@@ -4,6 +4,7 @@
 import type { Conv2DInfo } from '../../geometry.js';
 import { outputF32 } from '../arena.js';
 import type { BatchNormTrainResult } from '../types.js';
+import { windowBuffer, windowCells } from './pool-window.js';
 
 /** y = x + bias broadcast over the last axis (channels). */
 export function biasAdd(x: Float32Array, bias: Float32Array, channels: number): Float32Array {
@@ -25,29 +26,24 @@ export function biasGrad(dy: Float32Array, channels: number): Float32Array {
 
 /** Max over each window; `argmax[i]` is the flat index in x of the cell that won output i (first on ties, NaN wins). */
 export function maxPool(x: Float32Array, info: Conv2DInfo): { y: Float32Array; argmax: Int32Array } {
-  const { batch, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
-  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, padTop, padLeft } = info;
+  const { batch, inChannels: C, outHeight: OH, outWidth: OW } = info;
   const y = new Float32Array(batch * OH * OW * C).fill(-Infinity);
   const argmax = new Int32Array(y.length).fill(-1);
+  const cells = windowBuffer(info);
   for (let n = 0; n < batch; n++) {
     for (let oh = 0; oh < OH; oh++) {
       for (let ow = 0; ow < OW; ow++) {
         const o = ((n * OH + oh) * OW + ow) * C;
-        for (let i = 0; i < KH; i++) {
-          const ih = oh * sh - padTop + i;
-          if (ih < 0 || ih >= H) continue;
-          for (let j = 0; j < KW; j++) {
-            const iw = ow * sw - padLeft + j;
-            if (iw < 0 || iw >= W) continue;
-            const src = ((n * H + ih) * W + iw) * C;
-            for (let c = 0; c < C; c++) {
-              // Strict > keeps the first cell in window order on ties; a NaN replaces any number so it propagates.
-              const v = x[src + c];
-              const best = y[o + c];
-              if (argmax[o + c] < 0 || v > best || (v !== v && best === best)) {
-                y[o + c] = v;
-                argmax[o + c] = src + c;
-              }
+        const count = windowCells(info, n, oh, ow, cells);
+        for (let k = 0; k < count; k++) {
+          const src = cells[k];
+          for (let c = 0; c < C; c++) {
+            // Strict > keeps the first cell in window order on ties; a NaN replaces any number so it propagates.
+            const v = x[src + c];
+            const best = y[o + c];
+            if (argmax[o + c] < 0 || v > best || (v !== v && best === best)) {
+              y[o + c] = v;
+              argmax[o + c] = src + c;
             }
           }
         }
