@@ -1,42 +1,7 @@
 // More Keras 3 losses, same conventions as losses.ts: float64 sums, per-sample mean over the
 // last axis, reduction sum_i(l_i · w_i) / batch, and the exact derivative with respect to yPred.
-import { checkOptions, clipP, clipPasses, validate } from './loss-checks.js';
+import { checkOptions, clipP, clipPasses, elementwiseLoss, validate } from './loss-checks.js';
 import type { Loss } from './losses.js';
-
-/**
- * One loss whose per-sample value is the mean over units of `elem(y, p)`: fills dyPred with
- * `elem'(y, p) · w / (batch · units)` and returns `Σ_i mean_u(elem) · w_i / batch`.
- */
-function elementwiseLoss(
-  name: string,
-  config: Record<string, unknown>,
-  prepare: (yTrue: Float32Array) => (y: number, p: number, out: { value: number; grad: number }) => void,
-): Loss {
-  return {
-    name,
-    getConfig: () => ({ name, ...config }),
-    compute(yTrue, yPred, batch, units, sampleWeight) {
-      validate(name, yTrue, yPred, batch, units, batch * units, sampleWeight);
-      const elem = prepare(yTrue);
-      const dyPred = new Float32Array(yPred.length);
-      const out = { value: 0, grad: 0 };
-      let total = 0;
-      for (let b = 0; b < batch; b++) {
-        const w = sampleWeight ? sampleWeight[b] : 1;
-        const scale = w / (batch * units);
-        let rowSum = 0;
-        for (let u = 0; u < units; u++) {
-          const i = b * units + u;
-          elem(yTrue[i], yPred[i], out);
-          rowSum += out.value;
-          dyPred[i] = out.grad * scale;
-        }
-        total += (rowSum / units) * w;
-      }
-      return { loss: total / batch, dyPred };
-    },
-  };
-}
 
 /**
  * Mean absolute error: `l_i = mean_j |p_ij − y_ij|`, gradient `sign(p − y)` (0 where equal).

@@ -1,4 +1,5 @@
 // Validation and clipping shared by every loss (internal; not re-exported from the package).
+import type { Loss } from './losses.js';
 
 /** Keras `backend.epsilon()`: probabilities are clipped to `[EPSILON, 1 − EPSILON]`. */
 export const EPSILON = 1e-7;
@@ -51,3 +52,37 @@ export const clipPasses = (p: number): boolean => p >= EPSILON && p <= 1 - EPSIL
 
 export { checkOptionKeys as checkOptions } from '../util/options.js';
 
+/**
+ * One loss whose per-sample value is the mean over units of `elem(y, p)`: fills dyPred with
+ * `elem'(y, p) · w / (batch · units)` and returns `Σ_i mean_u(elem) · w_i / batch`.
+ */
+export function elementwiseLoss(
+  name: string,
+  config: Record<string, unknown>,
+  prepare: (yTrue: Float32Array) => (y: number, p: number, out: { value: number; grad: number }) => void,
+): Loss {
+  return {
+    name,
+    getConfig: () => ({ name, ...config }),
+    compute(yTrue, yPred, batch, units, sampleWeight) {
+      validate(name, yTrue, yPred, batch, units, batch * units, sampleWeight);
+      const elem = prepare(yTrue);
+      const dyPred = new Float32Array(yPred.length);
+      const out = { value: 0, grad: 0 };
+      let total = 0;
+      for (let b = 0; b < batch; b++) {
+        const w = sampleWeight ? sampleWeight[b] : 1;
+        const scale = w / (batch * units);
+        let rowSum = 0;
+        for (let u = 0; u < units; u++) {
+          const i = b * units + u;
+          elem(yTrue[i], yPred[i], out);
+          rowSum += out.value;
+          dyPred[i] = out.grad * scale;
+        }
+        total += (rowSum / units) * w;
+      }
+      return { loss: total / batch, dyPred };
+    },
+  };
+}

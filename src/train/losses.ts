@@ -3,7 +3,7 @@
 // sum_i(loss_i · w_i) / batch) together with its exact derivative with respect to yPred.
 
 import { binaryFocalCrossentropy, hinge, huber, meanAbsoluteError } from './extra-losses.js';
-import { checkOptions, clipP, clipPasses, fmt, validate } from './loss-checks.js';
+import { checkOptions, clipP, clipPasses, elementwiseLoss, fmt, validate } from './loss-checks.js';
 export { EPSILON } from './loss-checks.js';
 export { binaryFocalCrossentropy, hinge, huber, meanAbsoluteError, type BinaryFocalCrossentropyConfig } from './extra-losses.js';
 
@@ -55,36 +55,17 @@ export function binaryCrossentropy(opts?: { fromLogits?: boolean }): Loss {
   const name = 'binaryCrossentropy';
   checkOptions(name, opts, ['fromLogits']);
   const fromLogits = opts?.fromLogits ?? false;
-  return {
-    name,
-    getConfig: () => ({ name, fromLogits }),
-    compute(yTrue, yPred, batch, units, sampleWeight) {
-      validate(name, yTrue, yPred, batch, units, batch * units, sampleWeight);
-      const dyPred = new Float32Array(yPred.length);
-      let total = 0;
-      for (let b = 0; b < batch; b++) {
-        const w = sampleWeight ? sampleWeight[b] : 1;
-        const scale = w / (batch * units);
-        let rowSum = 0;
-        for (let u = 0; u < units; u++) {
-          const i = b * units + u;
-          const y = yTrue[i];
-          const z = yPred[i];
-          if (fromLogits) {
-            rowSum += Math.max(z, 0) - z * y + Math.log1p(Math.exp(-Math.abs(z)));
-            const s = z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
-            dyPred[i] = (s - y) * scale;
-          } else {
-            const p = clipP(z);
-            rowSum += -(y * Math.log(p) + (1 - y) * Math.log(1 - p));
-            dyPred[i] = clipPasses(z) ? (-y / p + (1 - y) / (1 - p)) * scale : 0;
-          }
-        }
-        total += (rowSum / units) * w;
-      }
-      return { loss: total / batch, dyPred };
-    },
-  };
+  return elementwiseLoss(name, { fromLogits }, () => (y, z, out) => {
+    if (fromLogits) {
+      out.value = Math.max(z, 0) - z * y + Math.log1p(Math.exp(-Math.abs(z)));
+      const s = z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+      out.grad = s - y;
+    } else {
+      const p = clipP(z);
+      out.value = -(y * Math.log(p) + (1 - y) * Math.log(1 - p));
+      out.grad = clipPasses(z) ? -y / p + (1 - y) / (1 - p) : 0;
+    }
+  });
 }
 
 /** log Σ_j exp(z[o + j]) over one row of `units` logits, shifted by the row max for stability. */
@@ -227,29 +208,11 @@ export function sparseCategoricalCrossentropy(opts?: { fromLogits?: boolean }): 
  * meanSquaredError().compute(new Float32Array([1, 0]), new Float32Array([0.5, 0.5]), 1, 2).loss; // 0.25
  */
 export function meanSquaredError(): Loss {
-  const name = 'meanSquaredError';
-  return {
-    name,
-    getConfig: () => ({ name }),
-    compute(yTrue, yPred, batch, units, sampleWeight) {
-      validate(name, yTrue, yPred, batch, units, batch * units, sampleWeight);
-      const dyPred = new Float32Array(yPred.length);
-      let total = 0;
-      for (let b = 0; b < batch; b++) {
-        const w = sampleWeight ? sampleWeight[b] : 1;
-        const scale = w / (batch * units);
-        let rowSum = 0;
-        for (let u = 0; u < units; u++) {
-          const i = b * units + u;
-          const d = yPred[i] - yTrue[i];
-          rowSum += d * d;
-          dyPred[i] = 2 * d * scale;
-        }
-        total += (rowSum / units) * w;
-      }
-      return { loss: total / batch, dyPred };
-    },
-  };
+  return elementwiseLoss('meanSquaredError', {}, () => (y, p, out) => {
+    const d = p - y;
+    out.value = d * d;
+    out.grad = 2 * d;
+  });
 }
 
 const LOSS_FACTORIES: Readonly<Record<string, () => Loss>> = {
