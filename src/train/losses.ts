@@ -78,6 +78,42 @@ function logSumExp(z: Float32Array, o: number, units: number): number {
 }
 
 /**
+ * A crossentropy over whole rows: `row(b, o, scale)` writes dyPred for row b (offset o) with the
+ * factor `scale = w_b / batch` and returns its loss l_b; the batch loss is `Σ_b l_b · w_b / batch`.
+ * With `sparse`, yTrue holds `batch` class indices, checked before any row.
+ */
+function rowLoss(
+  name: string,
+  fromLogits: boolean,
+  sparse: boolean,
+  start: (yTrue: Float32Array, yPred: Float32Array, units: number, dyPred: Float32Array) => (b: number, o: number, scale: number) => number,
+): Loss {
+  return {
+    name,
+    getConfig: () => ({ name, fromLogits }),
+    compute(yTrue, yPred, batch, units, sampleWeight) {
+      validate(name, yTrue, yPred, batch, units, sparse ? batch : batch * units, sampleWeight);
+      if (sparse) {
+        for (let b = 0; b < batch; b++) {
+          const t = yTrue[b];
+          if (!Number.isInteger(t) || t < 0 || t >= units) {
+            throw new Error(`${name}: yTrue[${b}] = ${t} is not a class index in [0, ${units - 1}]`);
+          }
+        }
+      }
+      const dyPred = new Float32Array(yPred.length);
+      const row = start(yTrue, yPred, units, dyPred);
+      let total = 0;
+      for (let b = 0; b < batch; b++) {
+        const w = sampleWeight ? sampleWeight[b] : 1;
+        total += row(b, b * units, w / batch) * w;
+      }
+      return { loss: total / batch, dyPred };
+    },
+  };
+}
+
+/**
  * Categorical crossentropy, Keras semantics. Without logits each row of yPred is divided by
  * its sum, clipped to `[1e-7, 1 − 1e-7]`, and `l = −Σ_j y_j·log q_j`; with `fromLogits`,
  * `l = −Σ_j y_j·log softmax(z)_j`. Reduced as `sum_i(l_i · w_i) / batch`.
@@ -93,51 +129,40 @@ export function categoricalCrossentropy(opts?: { fromLogits?: boolean }): Loss {
   const name = 'categoricalCrossentropy';
   checkOptions(name, opts, ['fromLogits']);
   const fromLogits = opts?.fromLogits ?? false;
-  return {
-    name,
-    getConfig: () => ({ name, fromLogits }),
-    compute(yTrue, yPred, batch, units, sampleWeight) {
-      validate(name, yTrue, yPred, batch, units, batch * units, sampleWeight);
-      const dyPred = new Float32Array(yPred.length);
-      const g = new Float64Array(units);
-      let total = 0;
-      for (let b = 0; b < batch; b++) {
-        const w = sampleWeight ? sampleWeight[b] : 1;
-        const scale = w / batch;
-        const o = b * units;
-        let l = 0;
-        if (fromLogits) {
-          const lse = logSumExp(yPred, o, units);
-          let ySum = 0;
-          for (let u = 0; u < units; u++) {
-            l -= yTrue[o + u] * (yPred[o + u] - lse);
-            ySum += yTrue[o + u];
-          }
-          for (let u = 0; u < units; u++) {
-            dyPred[o + u] = (Math.exp(yPred[o + u] - lse) * ySum - yTrue[o + u]) * scale;
-          }
-        } else {
-          let s = 0;
-          for (let u = 0; u < units; u++) s += yPred[o + u];
-          if (!(s > 0) || !Number.isFinite(s)) {
-            throw new Error(`${name}: row ${b} of yPred sums to ${fmt(s)}; probabilities must have a positive finite sum`);
-          }
-          // q = p / s, c = clip(q); dl/dq_j = g_j; dq_j/dp_k = (δ_jk − q_j) / s.
-          let gq = 0;
-          for (let u = 0; u < units; u++) {
-            const q = yPred[o + u] / s;
-            const c = clipP(q);
-            l -= yTrue[o + u] * Math.log(c);
-            g[u] = clipPasses(q) ? -yTrue[o + u] / c : 0;
-            gq += g[u] * q;
-          }
-          for (let u = 0; u < units; u++) dyPred[o + u] = ((g[u] - gq) / s) * scale;
+  return rowLoss(name, fromLogits, false, (yTrue, yPred, units, dyPred) => {
+    const g = new Float64Array(units);
+    return (b, o, scale) => {
+      let l = 0;
+      if (fromLogits) {
+        const lse = logSumExp(yPred, o, units);
+        let ySum = 0;
+        for (let u = 0; u < units; u++) {
+          l -= yTrue[o + u] * (yPred[o + u] - lse);
+          ySum += yTrue[o + u];
         }
-        total += l * w;
+        for (let u = 0; u < units; u++) {
+          dyPred[o + u] = (Math.exp(yPred[o + u] - lse) * ySum - yTrue[o + u]) * scale;
+        }
+      } else {
+        let s = 0;
+        for (let u = 0; u < units; u++) s += yPred[o + u];
+        if (!(s > 0) || !Number.isFinite(s)) {
+          throw new Error(`${name}: row ${b} of yPred sums to ${fmt(s)}; probabilities must have a positive finite sum`);
+        }
+        // q = p / s, c = clip(q); dl/dq_j = g_j; dq_j/dp_k = (δ_jk − q_j) / s.
+        let gq = 0;
+        for (let u = 0; u < units; u++) {
+          const q = yPred[o + u] / s;
+          const c = clipP(q);
+          l -= yTrue[o + u] * Math.log(c);
+          g[u] = clipPasses(q) ? -yTrue[o + u] / c : 0;
+          gq += g[u] * q;
+        }
+        for (let u = 0; u < units; u++) dyPred[o + u] = ((g[u] - gq) / s) * scale;
       }
-      return { loss: total / batch, dyPred };
-    },
-  };
+      return l;
+    };
+  });
 }
 
 /**
@@ -157,46 +182,27 @@ export function sparseCategoricalCrossentropy(opts?: { fromLogits?: boolean }): 
   const name = 'sparseCategoricalCrossentropy';
   checkOptions(name, opts, ['fromLogits']);
   const fromLogits = opts?.fromLogits ?? false;
-  return {
-    name,
-    getConfig: () => ({ name, fromLogits }),
-    compute(yTrue, yPred, batch, units, sampleWeight) {
-      validate(name, yTrue, yPred, batch, units, batch, sampleWeight);
-      for (let b = 0; b < batch; b++) {
-        const t = yTrue[b];
-        if (!Number.isInteger(t) || t < 0 || t >= units) {
-          throw new Error(`${name}: yTrue[${b}] = ${t} is not a class index in [0, ${units - 1}]`);
-        }
+  return rowLoss(name, fromLogits, true, (yTrue, yPred, units, dyPred) => (b, o, scale) => {
+    const t = yTrue[b];
+    let l: number;
+    if (fromLogits) {
+      const lse = logSumExp(yPred, o, units);
+      l = lse - yPred[o + t];
+      for (let u = 0; u < units; u++) {
+        dyPred[o + u] = (Math.exp(yPred[o + u] - lse) - (u === t ? 1 : 0)) * scale;
       }
-      const dyPred = new Float32Array(yPred.length);
-      let total = 0;
-      for (let b = 0; b < batch; b++) {
-        const w = sampleWeight ? sampleWeight[b] : 1;
-        const scale = w / batch;
-        const o = b * units;
-        const t = yTrue[b];
-        let l: number;
-        if (fromLogits) {
-          const lse = logSumExp(yPred, o, units);
-          l = lse - yPred[o + t];
-          for (let u = 0; u < units; u++) {
-            dyPred[o + u] = (Math.exp(yPred[o + u] - lse) - (u === t ? 1 : 0)) * scale;
-          }
-        } else {
-          let s = 0;
-          for (let u = 0; u < units; u++) s += clipP(yPred[o + u]);
-          l = -Math.log(clipP(yPred[o + t])) + Math.log(s);
-          for (let u = 0; u < units; u++) {
-            const p = yPred[o + u];
-            const dc = 1 / s - (u === t ? 1 / clipP(p) : 0);
-            dyPred[o + u] = clipPasses(p) ? dc * scale : 0;
-          }
-        }
-        total += l * w;
+    } else {
+      let s = 0;
+      for (let u = 0; u < units; u++) s += clipP(yPred[o + u]);
+      l = -Math.log(clipP(yPred[o + t])) + Math.log(s);
+      for (let u = 0; u < units; u++) {
+        const p = yPred[o + u];
+        const dc = 1 / s - (u === t ? 1 / clipP(p) : 0);
+        dyPred[o + u] = clipPasses(p) ? dc * scale : 0;
       }
-      return { loss: total / batch, dyPred };
-    },
-  };
+    }
+    return l;
+  });
 }
 
 /**
