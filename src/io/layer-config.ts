@@ -275,17 +275,7 @@ export function layerFromKeras(entry: unknown, index: number, inputShapeFromInpu
       break;
     }
     case 'MaxPooling2D':
-    case 'MaxPool2D': {
-      const c = {
-        ...common,
-        poolSize: opt<[number, number]>(take('poolSize')),
-        strides: opt<[number, number]>(take('strides')),
-        padding: opt<'valid' | 'same'>(take('padding')),
-      };
-      finish();
-      layer = new MaxPooling2D(dropUndefined(c));
-      break;
-    }
+    case 'MaxPool2D':
     case 'AveragePooling2D':
     case 'AvgPool2D': {
       const c = {
@@ -295,7 +285,7 @@ export function layerFromKeras(entry: unknown, index: number, inputShapeFromInpu
         padding: opt<'valid' | 'same'>(take('padding')),
       };
       finish();
-      layer = new AveragePooling2D(dropUndefined(c));
+      layer = className.startsWith('Max') ? new MaxPooling2D(dropUndefined(c)) : new AveragePooling2D(dropUndefined(c));
       break;
     }
     case 'GlobalAveragePooling2D':
