@@ -6,6 +6,7 @@ import { basename, join } from 'node:path';
 import { PNG } from 'pngjs';
 import { tensor } from '../src/tensor.js';
 import { generateCatsDogs, imageDatasetFromDirectory, loadImagesFromDirectory, trainTestSplit, type Batch, type Dataset } from '../src/data/index.js';
+import { warnings } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tscnn-dataset-'));
 const small = { minSize: 20, maxSize: 36 };
@@ -18,18 +19,6 @@ async function collect(ds: Dataset, epoch?: number): Promise<Batch[]> {
 
 const labelsOf = (batches: Batch[]): number[] => batches.flatMap((b) => Array.from(b.y.values));
 
-/** Captures console.warn during `fn`. */
-async function warnings(fn: () => Promise<unknown>): Promise<string[]> {
-  const seen: string[] = [];
-  const original = console.warn;
-  console.warn = (...args: unknown[]) => void seen.push(args.join(' '));
-  try {
-    await fn();
-  } finally {
-    console.warn = original;
-  }
-  return seen;
-}
 
 const folders = join(root, 'folders');
 const flat = join(root, 'flat');

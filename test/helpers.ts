@@ -155,3 +155,16 @@ export function throws(fn: () => unknown, pattern: RegExp, what = 'call'): strin
   assert.unreachable(`${what}: expected an error matching ${pattern}, but none was thrown`);
   return '';
 }
+
+/** The console.warn lines printed while `fn` runs (console.warn is restored after). */
+export async function warnings(fn: () => Promise<unknown>): Promise<string[]> {
+  const seen: string[] = [];
+  const original = console.warn;
+  console.warn = (...args: unknown[]) => void seen.push(args.join(' '));
+  try {
+    await fn();
+  } finally {
+    console.warn = original;
+  }
+  return seen;
+}

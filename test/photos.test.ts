@@ -7,6 +7,7 @@ import { generateCatsDogs, imageDatasetFromDirectory, loadImagesFromDirectory, t
 import { DecodePool } from '../src/data/decode-pool.js';
 import { loadImage } from '../src/image/load.js';
 import { loadSharp, resetSharp, resolveDecoder, sharpImport } from '../src/image/sharp-decoder.js';
+import { warnings } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tscnn-photos-'));
 const photos = join(root, 'photos');
@@ -20,17 +21,6 @@ async function collect(ds: Dataset, epoch: number): Promise<Batch[]> {
 }
 const valuesOf = (batches: Batch[]): number[] => batches.flatMap((b) => [...Array.from(b.x.values), ...Array.from(b.y.values)]);
 
-async function warnings(fn: () => Promise<unknown>): Promise<string[]> {
-  const seen: string[] = [];
-  const original = console.warn;
-  console.warn = (...args: unknown[]) => void seen.push(args.join(' '));
-  try {
-    await fn();
-  } finally {
-    console.warn = original;
-  }
-  return seen;
-}
 
 /** Runs `fn` as on a machine where `import('sharp')` fails. */
 async function withoutSharp<T>(fn: () => Promise<T>): Promise<T> {
