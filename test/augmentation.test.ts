@@ -4,6 +4,7 @@ import { Random } from '../src/util/random.js';
 import { tensor, type Tensor } from '../src/tensor.js';
 import { RandomFlip } from '../src/layers/random-flip.js';
 import { RandomTranslation } from '../src/layers/random-translation.js';
+import { Dropout } from '../src/layers/dropout.js';
 
 const dot = (a: Float32Array, b: Float32Array): number => a.reduce((s, v, i) => s + v * b[i], 0);
 const randomTensor = (shape: number[], seed: number): Tensor => {
@@ -60,6 +61,30 @@ test('RandomTranslation shifts whole pixels with the chosen fill, adjoint backwa
 
 test('RandomTranslation rejects factors outside [-1, 1]', () => {
   assert.throws(() => new RandomTranslation({ heightFactor: 1.5, widthFactor: 0 }), /heightFactor must be a fraction/);
+});
+
+test('random layers reject unknown options and a non-finite seed, naming the layer and the value', () => {
+  assert.throws(() => new RandomFlip('horizontal', { seeed: 1 } as never), /RandomFlip: unknown option 'seeed'; known: seed, name, inputShape, trainable/);
+  assert.throws(() => new RandomTranslation({ heightFactor: 0.1, widthFactor: 0.1, fill: 'nearest' } as never), /RandomTranslation: unknown option 'fill'; known: heightFactor, widthFactor, fillMode, fillValue, seed/);
+  assert.throws(() => new Dropout({ rate: 0.5, seed: NaN, name: 'drop' }), /Dropout 'drop': seed must be a finite number, got null/);
+  assert.throws(() => new RandomFlip('vertical', { seed: '7' as never, name: 'flip' }), /RandomFlip 'flip': seed must be a finite number, got "7"/);
+});
+
+test('random layers: a seed repeats the draws; without one the model generator is used; backward without a training forward passes dy through', () => {
+  const x = randomTensor([4, 3, 3, 2], 1);
+  const run = (layer: RandomFlip | RandomTranslation | Dropout, rng: Random) => Array.from(layer.forward(x, { training: true, rng }).values);
+  for (const make of [
+    (seed?: number) => new RandomFlip('horizontal_and_vertical', { seed }),
+    (seed?: number) => new RandomTranslation({ heightFactor: 0.4, widthFactor: 0.4, seed }),
+    (seed?: number) => new Dropout({ rate: 0.5, seed }),
+  ]) {
+    assert.equal(run(make(11), new Random(1)), run(make(11), new Random(2)), 'seeded: model generator ignored');
+    assert.equal(run(make(), new Random(5)), run(make(), new Random(5)), 'unseeded: model generator');
+    assert.not.equal(run(make(), new Random(5)), run(make(), new Random(6)), 'unseeded: depends on the model generator');
+    const layer = make(3);
+    layer.forward(x, { training: false, rng: new Random(0) });
+    assert.is(layer.backward(x, true), x);
+  }
 });
 
 test.run();

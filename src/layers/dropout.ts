@@ -1,15 +1,13 @@
 import { getBackend } from '../backend/index.js';
 import { outputF32 } from '../backend/arena.js';
-import { Random } from '../util/random.js';
+import type { Random } from '../util/random.js';
 import { wrap, type Tensor } from '../tensor.js';
-import { checkKeys, Layer, type ForwardContext, type LayerConfig } from './layer.js';
+import { RandomLayer, type RandomLayerConfig } from './random-layer.js';
 
 /** Options of {@link Dropout}. */
-export interface DropoutConfig extends LayerConfig {
+export interface DropoutConfig extends RandomLayerConfig {
   /** Fraction of inputs to drop, in [0, 1). */
   rate: number;
-  /** Seed of this layer's own mask generator; otherwise masks come from the model's generator. */
-  seed?: number;
 }
 
 /**
@@ -19,48 +17,39 @@ export interface DropoutConfig extends LayerConfig {
  * @example
  * new layers.Dropout({ rate: 0.5 });
  */
-export class Dropout extends Layer {
+export class Dropout extends RandomLayer<Float32Array> {
   readonly className = 'Dropout';
   readonly rate: number;
-  readonly seed: number | undefined;
-  private readonly rng: Random | null;
-  private mask: Float32Array | null = null;
 
   constructor(config: DropoutConfig) {
-    super(config, 'Dropout');
-    checkKeys('Dropout', config, ['rate', 'seed']);
+    super(config, 'Dropout', ['rate']);
     if (typeof config.rate !== 'number' || !(config.rate >= 0 && config.rate < 1)) {
-      throw new Error(`Dropout '${this.name}': rate must be in [0, 1), got ${config.rate}`);
+      throw new Error(`${this.owner}: rate must be in [0, 1), got ${config.rate}`);
     }
     this.rate = config.rate;
-    this.seed = config.seed;
-    this.rng = config.seed === undefined ? null : new Random(config.seed);
   }
 
   computeOutputShape(inputShape: readonly number[]): number[] {
     return [...inputShape];
   }
 
-  forward(x: Tensor, ctx: ForwardContext): Tensor {
-    this.mask = null;
-    if (!ctx.training || this.rate === 0) return x;
-    const rng = this.rng ?? ctx.rng;
+  protected override isIdentity(): boolean {
+    return this.rate === 0;
+  }
+
+  /** y = x · mask, the mask holding 0 (probability rate) or 1 / (1 − rate). */
+  protected draw(x: Tensor, rng: Random): { y: Tensor; saved: Float32Array } {
     const keep = 1 / (1 - this.rate);
     const mask = outputF32(x.size);
     rng.fillBernoulli(mask, this.rate, 0, keep);
-    this.mask = mask;
-    return wrap(getBackend().multiply(x.values, mask), x.shape);
+    return { y: wrap(getBackend().multiply(x.values, mask), x.shape), saved: mask };
   }
 
-  backward(dy: Tensor, needInputGrad: boolean): Tensor | null {
-    if (!needInputGrad) return null;
-    if (!this.mask) return dy;
-    const dx = getBackend().multiply(dy.values, this.mask);
-    this.mask = null;
-    return wrap(dx, dy.shape);
+  protected drawBackward(dy: Tensor, mask: Float32Array): Tensor {
+    return wrap(getBackend().multiply(dy.values, mask), dy.shape);
   }
 
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), rate: this.rate, ...(this.seed !== undefined ? { seed: this.seed } : {}) };
+    return { ...super.getConfig(), rate: this.rate, ...this.seedConfig() };
   }
 }

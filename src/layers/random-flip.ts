@@ -1,12 +1,10 @@
-import { Random } from '../util/random.js';
-import { wrap, type Tensor, type Tensor4D } from '../tensor.js';
+import type { Random } from '../util/random.js';
+import { wrap, type Tensor } from '../tensor.js';
 import { expectImageShape } from './conv2d.js';
-import { Layer, type ForwardContext, type LayerConfig } from './layer.js';
+import { RandomLayer, type RandomLayerConfig } from './random-layer.js';
 
-/** Options of {@link RandomFlip}. */
-export interface RandomFlipConfig extends LayerConfig {
-  seed?: number;
-}
+/** Options of {@link RandomFlip} besides its mode: the seed of {@link RandomLayerConfig}. */
+export type RandomFlipConfig = RandomLayerConfig;
 
 export type FlipMode = 'horizontal' | 'vertical' | 'horizontal_and_vertical';
 
@@ -31,54 +29,43 @@ function flipImage(x: Float32Array, y: Float32Array, n: number, h: number, w: nu
  * @example
  * model.add(new layers.RandomFlip('horizontal', { inputShape: [64, 64, 3] }));
  */
-export class RandomFlip extends Layer {
+export class RandomFlip extends RandomLayer<{ h: boolean; v: boolean }[]> {
   readonly className = 'RandomFlip';
   readonly mode: FlipMode;
-  readonly seed: number | undefined;
-  private readonly rng: Random | null;
-  private flips: { h: boolean; v: boolean }[] | null = null;
 
   constructor(mode: FlipMode = 'horizontal_and_vertical', config: RandomFlipConfig = {}) {
-    super(config, 'RandomFlip');
+    super(config, 'RandomFlip', []);
     if (mode !== 'horizontal' && mode !== 'vertical' && mode !== 'horizontal_and_vertical') {
-      throw new Error(`RandomFlip '${this.name}': mode must be 'horizontal', 'vertical' or 'horizontal_and_vertical', got ${JSON.stringify(mode)}`);
+      throw new Error(`${this.owner}: mode must be 'horizontal', 'vertical' or 'horizontal_and_vertical', got ${JSON.stringify(mode)}`);
     }
     this.mode = mode;
-    this.seed = config.seed;
-    this.rng = config.seed === undefined ? null : new Random(config.seed);
   }
 
   computeOutputShape(inputShape: readonly number[]): number[] {
-    expectImageShape(inputShape, `RandomFlip '${this.name}'`);
+    expectImageShape(inputShape, this.owner);
     return [...inputShape];
   }
 
-  forward(x: Tensor, ctx: ForwardContext): Tensor4D {
+  protected draw(x: Tensor, rng: Random): { y: Tensor; saved: { h: boolean; v: boolean }[] } {
     const [batch, h, w, c] = x.shape as [number, number, number, number];
-    this.flips = null;
-    if (!ctx.training) return x as Tensor4D;
-    const rng = this.rng ?? ctx.rng;
     const flips = Array.from({ length: batch }, () => ({
       h: this.mode !== 'vertical' && rng.next() < 0.5,
       v: this.mode !== 'horizontal' && rng.next() < 0.5,
     }));
     const y = new Float32Array(x.size);
     flips.forEach((f, n) => flipImage(x.values, y, n, h, w, c, f.h, f.v));
-    this.flips = flips;
-    return wrap<4>(y, [batch, h, w, c]);
+    return { y: wrap<4>(y, [batch, h, w, c]), saved: flips };
   }
 
-  backward(dy: Tensor, needInputGrad: boolean): Tensor | null {
-    if (!needInputGrad) return null;
-    if (!this.flips) return dy;
+  protected drawBackward(dy: Tensor, flips: { h: boolean; v: boolean }[]): Tensor {
     const [, h, w, c] = dy.shape as [number, number, number, number];
     const dx = new Float32Array(dy.size);
     // A flip is its own inverse and its own transpose.
-    this.flips.forEach((f, n) => flipImage(dy.values, dx, n, h, w, c, f.h, f.v));
+    flips.forEach((f, n) => flipImage(dy.values, dx, n, h, w, c, f.h, f.v));
     return wrap(dx, dy.shape);
   }
 
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), mode: this.mode, ...(this.seed !== undefined ? { seed: this.seed } : {}) };
+    return { ...super.getConfig(), mode: this.mode, ...this.seedConfig() };
   }
 }

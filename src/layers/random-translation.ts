@@ -1,10 +1,10 @@
-import { Random } from '../util/random.js';
-import { wrap, type Tensor, type Tensor4D } from '../tensor.js';
+import type { Random } from '../util/random.js';
+import { wrap, type Tensor } from '../tensor.js';
 import { expectImageShape } from './conv2d.js';
-import { Layer, type ForwardContext, type LayerConfig } from './layer.js';
+import { RandomLayer, type RandomLayerConfig } from './random-layer.js';
 
 /** Options of {@link RandomTranslation}. */
-export interface RandomTranslationConfig extends LayerConfig {
+export interface RandomTranslationConfig extends RandomLayerConfig {
   /** Largest vertical shift as a fraction of the height, or [lower, upper] (e.g. [-0.1, 0.1]). */
   heightFactor: number | [number, number];
   /** Largest horizontal shift as a fraction of the width, or [lower, upper]. */
@@ -12,7 +12,6 @@ export interface RandomTranslationConfig extends LayerConfig {
   /** How pixels shifted in from outside are filled: 'constant' (fillValue), 'nearest' (edge) or 'reflect'. Default 'reflect' as Keras. */
   fillMode?: 'constant' | 'nearest' | 'reflect';
   fillValue?: number;
-  seed?: number;
 }
 
 function range(factor: number | [number, number], what: string, owner: string): [number, number] {
@@ -42,39 +41,31 @@ function source(i: number, n: number, mode: 'constant' | 'nearest' | 'reflect'):
  * @example
  * model.add(new layers.RandomTranslation({ heightFactor: 0.1, widthFactor: 0.1 }));
  */
-export class RandomTranslation extends Layer {
+export class RandomTranslation extends RandomLayer<Int32Array> {
   readonly className = 'RandomTranslation';
   readonly heightRange: [number, number];
   readonly widthRange: [number, number];
   readonly fillMode: 'constant' | 'nearest' | 'reflect';
   readonly fillValue: number;
-  readonly seed: number | undefined;
-  private readonly rng: Random | null;
-  /** For every output pixel of the last training batch, its source pixel index or -1. */
-  private sourceIndex: Int32Array | null = null;
 
   constructor(config: RandomTranslationConfig) {
-    super(config, 'RandomTranslation');
-    const owner = `RandomTranslation '${this.name}'`;
+    super(config, 'RandomTranslation', ['heightFactor', 'widthFactor', 'fillMode', 'fillValue']);
+    const owner = this.owner;
     this.heightRange = range(config.heightFactor, 'heightFactor', owner);
     this.widthRange = range(config.widthFactor, 'widthFactor', owner);
     this.fillMode = config.fillMode ?? 'reflect';
     if (!['constant', 'nearest', 'reflect'].includes(this.fillMode)) throw new Error(`${owner}: fillMode must be 'constant', 'nearest' or 'reflect', got ${JSON.stringify(config.fillMode)}`);
     this.fillValue = config.fillValue ?? 0;
-    this.seed = config.seed;
-    this.rng = config.seed === undefined ? null : new Random(config.seed);
   }
 
   computeOutputShape(inputShape: readonly number[]): number[] {
-    expectImageShape(inputShape, `RandomTranslation '${this.name}'`);
+    expectImageShape(inputShape, this.owner);
     return [...inputShape];
   }
 
-  forward(x: Tensor, ctx: ForwardContext): Tensor4D {
+  /** Shifts each image; saves, for every output pixel, its source pixel index or -1 (the fill value). */
+  protected draw(x: Tensor, rng: Random): { y: Tensor; saved: Int32Array } {
     const [batch, h, w, c] = x.shape as [number, number, number, number];
-    this.sourceIndex = null;
-    if (!ctx.training) return x as Tensor4D;
-    const rng = this.rng ?? ctx.rng;
     const pixels = h * w;
     const index = new Int32Array(batch * pixels);
     const y = new Float32Array(x.size);
@@ -92,16 +83,12 @@ export class RandomTranslation extends Layer {
         }
       }
     }
-    this.sourceIndex = index;
-    return wrap<4>(y, [batch, h, w, c]);
+    return { y: wrap<4>(y, [batch, h, w, c]), saved: index };
   }
 
-  backward(dy: Tensor, needInputGrad: boolean): Tensor | null {
-    if (!needInputGrad) return null;
-    if (!this.sourceIndex) return dy;
+  protected drawBackward(dy: Tensor, index: Int32Array): Tensor {
     const c = dy.shape[3]!;
     const dx = new Float32Array(dy.size);
-    const index = this.sourceIndex;
     for (let o = 0; o < index.length; o++) {
       const src = index[o];
       if (src < 0) continue;
@@ -117,7 +104,7 @@ export class RandomTranslation extends Layer {
       widthFactor: [...this.widthRange],
       fillMode: this.fillMode,
       fillValue: this.fillValue,
-      ...(this.seed !== undefined ? { seed: this.seed } : {}),
+      ...this.seedConfig(),
     };
   }
 }
