@@ -97,21 +97,44 @@ export function batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float
   return { y, mean, variance, xHat, invStd };
 }
 
-/** y = gamma·(x − mean)/sqrt(variance + ε) + beta with the given (moving) statistics. */
-export function batchNormInference(
-  x: Float32Array, gamma: Float32Array, beta: Float32Array, mean: Float32Array, variance: Float32Array, channels: number, epsilon: number,
-): Float32Array {
+/** batchNormInference as y = x·scale + shift per channel: scale = γ/sqrt(variance + ε), shift = β − mean·scale. */
+export function batchNormScaleShift(
+  gamma: Float32Array, beta: Float32Array, mean: Float32Array, variance: Float32Array, channels: number, epsilon: number,
+): { scale: Float32Array; shift: Float32Array } {
   const scale = new Float32Array(channels);
   const shift = new Float32Array(channels);
   for (let c = 0; c < channels; c++) {
     scale[c] = gamma[c] / Math.sqrt(variance[c] + epsilon);
     shift[c] = beta[c] - mean[c] * scale[c];
   }
+  return { scale, shift };
+}
+
+/** y = gamma·(x − mean)/sqrt(variance + ε) + beta with the given (moving) statistics. */
+export function batchNormInference(
+  x: Float32Array, gamma: Float32Array, beta: Float32Array, mean: Float32Array, variance: Float32Array, channels: number, epsilon: number,
+): Float32Array {
+  const { scale, shift } = batchNormScaleShift(gamma, beta, mean, variance, channels, epsilon);
   const y = new Float32Array(x.length);
   for (let r = 0; r < x.length; r += channels) {
     for (let c = 0; c < channels; c++) y[r + c] = x[r + c] * scale[c] + shift[c];
   }
   return y;
+}
+
+/** The per-channel factors of batchNormBackward's dx = k·(dy − meanDy − x̂·meanDyX): k = γ·invStd and the means of Σdy, Σdy·x̂ over `rows`. */
+export function batchNormBackwardScales(
+  sumDy: Float64Array, sumDyX: Float64Array, gamma: Float32Array, invStd: Float32Array, rows: number, channels: number,
+): { k: Float32Array; meanDy: Float32Array; meanDyX: Float32Array } {
+  const k = new Float32Array(channels);
+  const meanDy = new Float32Array(channels);
+  const meanDyX = new Float32Array(channels);
+  for (let c = 0; c < channels; c++) {
+    k[c] = gamma[c] * invStd[c];
+    meanDy[c] = sumDy[c] / rows;
+    meanDyX[c] = sumDyX[c] / rows;
+  }
+  return { k, meanDy, meanDyX };
 }
 
 /** Gradients of batchNormTrain: dx = gamma·invStd·(dy − mean(dy) − x̂·mean(dy·x̂)), dGamma = Σ dy·x̂, dBeta = Σ dy. */
@@ -128,14 +151,7 @@ export function batchNormBackward(
     }
   }
   const dx = new Float32Array(dy.length);
-  const k = new Float32Array(channels);
-  const meanDy = new Float32Array(channels);
-  const meanDyX = new Float32Array(channels);
-  for (let c = 0; c < channels; c++) {
-    k[c] = gamma[c] * invStd[c];
-    meanDy[c] = sumDy[c] / rows;
-    meanDyX[c] = sumDyX[c] / rows;
-  }
+  const { k, meanDy, meanDyX } = batchNormBackwardScales(sumDy, sumDyX, gamma, invStd, rows, channels);
   for (let r = 0; r < dy.length; r += channels) {
     for (let c = 0; c < channels; c++) dx[r + c] = k[c] * (dy[r + c] - meanDy[c] - xHat[r + c] * meanDyX[c]);
   }

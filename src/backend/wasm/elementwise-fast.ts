@@ -1,4 +1,5 @@
 import type { Conv2DInfo } from '../../geometry.js';
+import { batchNormBackwardScales, batchNormScaleShift } from '../reference/elementwise.js';
 import type { BatchNormActPoolResult, BatchNormTrainResult } from '../types.js';
 import { ACTIVATION_CODE, POOL_GEOMETRY as P, POOL_GEOMETRY_WORDS, type JobArgs, type JobName } from './engine-exports.generated.js';
 import { align, getEngine, reserve, runJobs, type Engine } from './engine.js';
@@ -92,18 +93,33 @@ function writeBackwardScales(
 ): { sumDy: Float64Array; sumDyX: Float64Array } {
   const sumDy = sums.subarray(0, C);
   const sumDyX = sums.subarray(C);
-  const k = new Float32Array(C);
-  const meanDy = new Float32Array(C);
-  const meanDyX = new Float32Array(C);
-  for (let c = 0; c < C; c++) {
-    k[c] = gamma[c] * invStd[c];
-    meanDy[c] = sumDy[c] / rows;
-    meanDyX[c] = sumDyX[c] / rows;
-  }
-  e.f32.set(k, offK >> 2);
-  e.f32.set(meanDy, offMd >> 2);
-  e.f32.set(meanDyX, offMdx >> 2);
+  const { k, meanDy, meanDyX } = batchNormBackwardScales(sumDy, sumDyX, gamma, invStd, rows, C);
+  setChannels(e, C, [offK, k], [offMd, meanDy], [offMdx, meanDyX]);
   return { sumDy, sumDyX };
+}
+
+/** Copies the first C values of each per-channel vector into the engine memory at its byte offset. */
+function setChannels(e: Engine, C: number, ...vectors: [offset: number, values: Float32Array][]): void {
+  for (const [offset, values] of vectors) e.f32.set(values.subarray(0, C), offset >> 2);
+}
+
+/**
+ * An element-wise pass over inputs[0].length values: stages the first that many values of each
+ * input, runs `kind` over element ranges (args gets the inputs' offsets, the range and the
+ * output's offset) and returns the output; null when the operands do not fit.
+ */
+function elementJobs<K extends JobName>(
+  e: Engine, kind: K, inputs: Float32Array[], args: (offIn: number[], i0: number, i1: number, offOut: number) => NoInfer<JobArgs<K>>,
+): Float32Array | null {
+  const n = inputs[0].length;
+  const outRes = residentF32(e, n);
+  const staged = inputs.map((a) => a.subarray(0, n));
+  const { offs, end } = place(e.workBase, [...staged.map((a) => scratchFor(e, a)), outRes ? 0 : n]);
+  if (!reserve(e, end)) return null;
+  const offIn = staged.map((a, i) => stage(e, a, offs[i]));
+  const offOut = outRes ? outRes.byteOffset : offs[staged.length];
+  runJobs(e, kind, elementRanges(n).map(([i0, i1]) => args(offIn, i0, i1, offOut)));
+  return result(e, outRes, offOut, n);
 }
 
 function writePoolGeometry(e: Engine, offG: number, info: Conv2DInfo, offX: number, offY: number, offA: number): void {
@@ -141,9 +157,7 @@ export const elementwiseFast: ElementwiseKernels = {
     const offH = hRes ? hRes.byteOffset : offs[6];
     const offY = yRes ? yRes.byteOffset : offs[7];
     const { mean, variance, invStd } = channelStats(e, offX, rows, C, parts, offAcc, offMean, epsilon);
-    e.f32.set(invStd, offInv >> 2);
-    e.f32.set(gamma.subarray(0, C), offG >> 2);
-    e.f32.set(beta.subarray(0, C), offB >> 2);
+    setChannels(e, C, [offInv, invStd], [offG, gamma], [offB, beta]);
     runJobs(e, 'batchNormApply', parts.map(([r0, r1]) => [offX, offMean, offInv, offG, offB, C, r0, r1, offH, offY]));
     return { y: result(e, yRes, offY, x.length), mean, variance, xHat: result(e, hRes, offH, x.length), invStd };
   },
@@ -151,20 +165,14 @@ export const elementwiseFast: ElementwiseKernels = {
   batchNormInference(x, gamma, beta, mean, variance, C, epsilon) {
     const e = getEngine();
     if (e === null) return null;
-    const scale = new Float32Array(C);
-    const shift = new Float32Array(C);
-    for (let c = 0; c < C; c++) {
-      scale[c] = gamma[c] / Math.sqrt(variance[c] + epsilon);
-      shift[c] = beta[c] - mean[c] * scale[c];
-    }
+    const { scale, shift } = batchNormScaleShift(gamma, beta, mean, variance, C, epsilon);
     const yRes = residentF32(e, x.length);
     const { offs, end } = place(e.workBase, [C, C, scratchFor(e, x), yRes ? 0 : x.length]);
     if (!reserve(e, end)) return null;
     const [offS, offT] = offs;
     const offX = stage(e, x, offs[2]);
     const offY = yRes ? yRes.byteOffset : offs[3];
-    e.f32.set(scale, offS >> 2);
-    e.f32.set(shift, offT >> 2);
+    setChannels(e, C, [offS, scale], [offT, shift]);
     const parts = split(x.length / C, x.length);
     runJobs(e, 'scaleShift', parts.map(([r0, r1]) => [offX, offS, offT, C, r0, r1, offY]));
     return result(e, yRes, offY, x.length);
@@ -192,57 +200,27 @@ export const elementwiseFast: ElementwiseKernels = {
   relu(x) {
     const e = getEngine();
     if (e === null) return null;
-    const yRes = residentF32(e, x.length);
-    const { offs, end } = place(e.workBase, [scratchFor(e, x), yRes ? 0 : x.length]);
-    if (!reserve(e, end)) return null;
-    const offX = stage(e, x, offs[0]);
-    const offY = yRes ? yRes.byteOffset : offs[1];
-    const parts = elementRanges(x.length);
-    runJobs(e, 'reluForward', parts.map(([i0, i1]) => [offX, i0, i1, offY]));
-    return result(e, yRes, offY, x.length);
+    return elementJobs(e, 'reluForward', [x], ([offX], i0, i1, offY) => [offX, i0, i1, offY]);
   },
 
   reluBackward(dy, x) {
     const e = getEngine();
     if (e === null) return null;
-    const dxRes = residentF32(e, dy.length);
-    const xs = x.subarray(0, dy.length);
-    const { offs, end } = place(e.workBase, [scratchFor(e, dy), scratchFor(e, xs), dxRes ? 0 : dy.length]);
-    if (!reserve(e, end)) return null;
-    const offDy = stage(e, dy, offs[0]);
-    const offX = stage(e, xs, offs[1]);
-    const offDx = dxRes ? dxRes.byteOffset : offs[2];
-    const parts = elementRanges(dy.length);
-    runJobs(e, 'reluBackward', parts.map(([i0, i1]) => [offDy, offX, i0, i1, offDx]));
-    return result(e, dxRes, offDx, dy.length);
+    return elementJobs(e, 'reluBackward', [dy, x], ([offDy, offX], i0, i1, offDx) => [offDy, offX, i0, i1, offDx]);
   },
 
   activation(kind, x) {
     const e = getEngine();
     if (e === null || x.length < ACTIVATION_MIN) return null;
-    const yRes = residentF32(e, x.length);
-    const { offs, end } = place(e.workBase, [scratchFor(e, x), yRes ? 0 : x.length]);
-    if (!reserve(e, end)) return null;
-    const offX = stage(e, x, offs[0]);
-    const offY = yRes ? yRes.byteOffset : offs[1];
     const k = kind === 'sigmoid' ? ACTIVATION_CODE.SIGMOID : ACTIVATION_CODE.TANH;
-    runJobs(e, 'activationForward', elementRanges(x.length).map(([i0, i1]) => [k, offX, i0, i1, offY]));
-    return result(e, yRes, offY, x.length);
+    return elementJobs(e, 'activationForward', [x], ([offX], i0, i1, offY) => [k, offX, i0, i1, offY]);
   },
 
   activationBackward(kind, dy, y) {
     const e = getEngine();
     if (e === null || dy.length < ACTIVATION_MIN) return null;
-    const dxRes = residentF32(e, dy.length);
-    const ys = y.subarray(0, dy.length);
-    const { offs, end } = place(e.workBase, [scratchFor(e, dy), scratchFor(e, ys), dxRes ? 0 : dy.length]);
-    if (!reserve(e, end)) return null;
-    const offDy = stage(e, dy, offs[0]);
-    const offY = stage(e, ys, offs[1]);
-    const offDx = dxRes ? dxRes.byteOffset : offs[2];
     const k = kind === 'sigmoid' ? ACTIVATION_CODE.SIGMOID : ACTIVATION_CODE.TANH;
-    runJobs(e, 'activationBackward', elementRanges(dy.length).map(([i0, i1]) => [k, offDy, offY, i0, i1, offDx]));
-    return result(e, dxRes, offDx, dy.length);
+    return elementJobs(e, 'activationBackward', [dy, y], ([offDy, offY], i0, i1, offDx) => [k, offDy, offY, i0, i1, offDx]);
   },
 
   batchNormActPoolTrain(x, gamma, beta, C, epsilon, relu, pool) {
@@ -261,9 +239,7 @@ export const elementwiseFast: ElementwiseKernels = {
     const offY = yRes ? yRes.byteOffset : offs[7];
     const offA = aRes ? aRes.byteOffset : offs[8];
     const { mean, variance, invStd } = channelStats(e, offX, rows, C, parts, offAcc, offMean, epsilon);
-    e.f32.set(invStd, offInv >> 2);
-    e.f32.set(gamma.subarray(0, C), offGa >> 2);
-    e.f32.set(beta.subarray(0, C), offB >> 2);
+    setChannels(e, C, [offInv, invStd], [offGa, gamma], [offB, beta]);
     writePoolGeometry(e, offG, pool, offX, offY, offA);
     const q = split(pool.batch * pool.outHeight, x.length);
     runJobs(e, 'bnActMaxPool', q.map(([q0, q1]) => [offG, q0, q1, offMean, offInv, offGa, offB, relu ? 1 : 0]));
@@ -286,10 +262,7 @@ export const elementwiseFast: ElementwiseKernels = {
     const offDy = stage(e, dy, offs[10]);
     const offA = stage(e, argmax, offs[11]);
     const offDx = dxRes ? dxRes.byteOffset : offs[12];
-    e.f32.set(mean.subarray(0, C), offMean >> 2);
-    e.f32.set(invStd.subarray(0, C), offInv >> 2);
-    e.f32.set(gamma.subarray(0, C), offGa >> 2);
-    e.f32.set(beta.subarray(0, C), offB >> 2);
+    setChannels(e, C, [offMean, mean], [offInv, invStd], [offGa, gamma], [offB, beta]);
     writePoolGeometry(e, offG, pool, offX, 0, offA);
     const r = relu ? 1 : 0;
     const sums = reduceRows(e, 'bnActPoolBackwardSums', q, offAcc, 2 * C, (q0, q1, acc) => [offG, q0, q1, offDy, offMean, offInv, offGa, offB, r, acc]);
