@@ -24,14 +24,21 @@ const SOFTWARE_DRIVERS = /swrast_dri|kms_swrast|llvmpipe|softpipe|swiftshader|lv
 
 /**
  * Which GL driver a headless GL context loaded. The `gl` package reports only "ANGLE" as its renderer,
- * so the driver is read from the shared objects mapped into this process after a context was made.
+ * so the driver is read from the shared objects mapped into this process after a context was made
+ * (`readMaps`, /proc/self/maps by default). Where that cannot be read, the driver is taken for a
+ * software one (so 'auto' does not pick it) and the reason says why, with the read's error.
  */
-function glDriverIsSoftware(): boolean {
+export function glDriver(readMaps: () => string = () => nodeBuiltin('node:fs', "setBackend('gpu')").readFileSync('/proc/self/maps', 'utf8')): { software: boolean; reason: string } {
+  let maps: string;
   try {
-    return SOFTWARE_DRIVERS.test(nodeBuiltin('node:fs', "setBackend('gpu')").readFileSync('/proc/self/maps', 'utf8'));
-  } catch {
-    return true;
+    maps = readMaps();
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    return { software: true, reason: `headless GL on a driver of unknown kind, taken for a software rasterizer: reading /proc/self/maps failed (${why})` };
   }
+  return SOFTWARE_DRIVERS.test(maps)
+    ? { software: true, reason: 'headless GL on a software rasterizer (Mesa swrast/llvmpipe)' }
+    : { software: false, reason: 'headless GL on a hardware driver' };
 }
 
 /**
@@ -64,6 +71,5 @@ export function probeMode(mode: GpuMode): ModeStatus {
       reason: "gpu.js found no headless GL: the optional 'gl' package is missing or unbuilt, or there is no X display (run under xvfb-run -a)",
     };
   }
-  const software = glDriverIsSoftware();
-  return { mode, available: true, reason: software ? 'headless GL on a software rasterizer (Mesa swrast/llvmpipe)' : 'headless GL on a hardware driver', software };
+  return { mode, available: true, ...glDriver() };
 }
