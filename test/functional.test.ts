@@ -3,8 +3,9 @@
 // (no updates; BatchNormalization keeps its moving statistics), save → load round trip.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { toOnnx } from '../src/io/onnx/index.js';
 import { input, layers, loadModel, Model, model, optimizers, Sequential, setBackend, tensor, toMemory, type Tensor } from '../src/index.js';
-import { assertClose, randomArray, throws } from './helpers.js';
+import { assertClose, randomArray, rejects, throws } from './helpers.js';
 import { TOL } from './layer-check.js';
 
 test('Add and Concatenate applied to Tensors run at once: hand-computed values', () => {
@@ -189,6 +190,7 @@ test('trainable is saved in the config and read back; save → loadModel of a fu
   assert.equal(back.layers.map((l) => l.name), m.layers.map((l) => l.name));
   assert.is(back.getLayer('conv2').trainable, false);
   assert.equal(Array.from((await back.predict(x)).values), Array.from(p0.values));
+  await rejects(toOnnx(m), /exportOnnx: 'g' is a functional model; only Sequential models can be exported to ONNX so far/, 'exportOnnx');
 });
 
 test('getLayer(...).output continues a loaded graph: a new head on a frozen base', async () => {
