@@ -46,7 +46,7 @@ const [size] = base.inputShape;
 // New data: another seed and a quarter cats, as a task the base was not trained on.
 const dir = await ensureBuiltInData({ count: int('count'), catFraction: 0.25, seed: int('seed'), cacheDir: opts.cache });
 const [train, val] = await imageDatasetFromDirectory(dir, {
-  imageSize: [size, size], batchSize: 32, labelMode: 'binary', validationSplit: 0.2, subset: 'both', seed: int('seed'), rescale: 1 / 255,
+  imageSize: [size, size], batchSize: 32, labelMode: 'binary', validationSplit: 0.2, subset: 'both', seed: int('seed'), rescale: 1 / 255, cache: true,
 });
 const frozen = base.getWeights();
 const history = await tuned.fit(train, { epochs: int('epochs'), validationData: val, classWeight: 'balanced', diagnose: false });
