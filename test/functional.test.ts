@@ -210,4 +210,35 @@ test('getLayer(...).output continues a loaded graph: a new head on a frozen base
   tuned.params().forEach((p, i) => assert.is(after[i].values.some((v, k) => v !== before[i].values[k]), p.name.startsWith('head/'), p.name));
 });
 
+test('fusion where the graph allows it: a single-consumer Conv2D → BN → relu → MaxPooling2D run fuses; a fan-out stops it', async () => {
+  setBackend('cpu');
+  const x = input({ shape: [8, 8, 3] });
+  const c = new layers.Conv2D({ filters: 4, kernelSize: 3, padding: 'same', name: 'fc' }).apply(x);
+  const b = new layers.BatchNormalization({ name: 'fbn' }).apply(c);
+  const r = new layers.Activation({ activation: 'relu', name: 'frelu' }).apply(b);
+  const p = new layers.MaxPooling2D({ poolSize: 2, name: 'fpool' }).apply(r);
+  const side = new layers.Conv2D({ filters: 4, kernelSize: 1, name: 'side' }).apply(p);
+  const sum = new layers.Add({ name: 'fadd' }).apply([p, side]);
+  const m = model({ inputs: x, outputs: new layers.Dense({ units: 2, name: 'fd' }).apply(new layers.Flatten().apply(sum)) });
+  const plan = (mode: 'training' | 'inference') => m.fusionPlan(mode).map((u) => `${u.layers.map((l) => l.name).join('+')}:${u.op}`);
+  assert.ok(plan('inference').includes('fc+fbn+frelu+fpool:conv.conv2dMaxPool'), plan('inference').join(', '));
+  assert.ok(plan('training').includes('fbn+frelu+fpool:batchNormActPool.train'), plan('training').join(', '));
+  const xs = tensor(randomArray(2 * 192, 77, -1, 1), [2, 8, 8, 3]);
+  m.setWeights(m.getWeights().map((w, i) => (m.params()[i].name.includes('moving_variance') ? tensor(Float32Array.from(w.values, (_, k) => 0.5 + k / 8), [...w.shape]) : w)));
+  const fused = await m.predict(xs);
+  setBackend('reference');
+  try {
+    assertClose(fused.values, (await m.predict(xs)).values, { atol: 1e-5, rtol: 1e-4 }, 'fused cpu graph vs reference');
+  } finally {
+    setBackend('cpu');
+  }
+  // The BN output feeding two layers: no run through it.
+  const x2 = input({ shape: [8, 8, 3] });
+  const b2 = new layers.BatchNormalization({ name: 'bn2' }).apply(new layers.Conv2D({ filters: 3, kernelSize: 3, padding: 'same', name: 'c2' }).apply(x2));
+  const both = new layers.Add().apply([new layers.MaxPooling2D({ name: 'p2' }).apply(b2), new layers.MaxPooling2D({ name: 'p3' }).apply(b2)]);
+  const m2 = model({ inputs: x2, outputs: both });
+  assert.ok(m2.fusionPlan('inference').every((u) => !u.layers.some((l) => l.name === 'bn2') || u.layers.length <= 2), 'bn2 ends its run');
+  assert.ok(m2.fusionPlan('inference').some((u) => u.layers.map((l) => l.name).join('+') === 'c2+bn2'), m2.fusionPlan('inference').map((u) => u.layers.map((l) => l.name).join('+')).join(', '));
+});
+
 test.run();
