@@ -48,7 +48,7 @@ test('residual example trains and saves a functional model; fine-tune loads it, 
     const tuned = execFileSync(tsx, ['examples/fine-tune.ts', ...common, '--model', join(dir, 'model')], {
       cwd: root, encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'],
     });
-    assert.match(tuned, /Non-trainable params: 19,617\n/);
+    assert.match(tuned, /Non-trainable params: 19,584\n/);
     assert.match(tuned, /Base weights changed: 0 of 18/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
