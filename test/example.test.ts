@@ -35,4 +35,24 @@ test('cats-vs-dogs example runs end to end on a tiny generated set, then classif
   }
 });
 
+test('residual example trains and saves a functional model; fine-tune loads it, freezes it and trains a new head', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tscnn-residual-'));
+  try {
+    const common = ['--count', '40', '--epochs', '1', '--cache', join(dir, 'cache')];
+    const out = execFileSync(tsx, ['examples/residual.ts', ...common, '--image-size', '16', '--batch-size', '8', '--save', join(dir, 'model')], {
+      cwd: root, encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    assert.match(out, /block1_add \(Add\)\s+\(None, 8, 8, 16\)\s+0\s+block1_conv2\[0\]\[0\]/);
+    assert.match(out, /stem_bn → stem_relu → stem_pool \(batchNormActPool\.train\)/);
+    assert.ok(existsSync(join(dir, 'model', 'model.json')));
+    const tuned = execFileSync(tsx, ['examples/fine-tune.ts', ...common, '--model', join(dir, 'model')], {
+      cwd: root, encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    assert.match(tuned, /Non-trainable params: 19,584\n/);
+    assert.match(tuned, /Base weights changed: 0 of 18/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();

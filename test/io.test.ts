@@ -364,10 +364,14 @@ test('bad files: each problem gets an error naming the file (and the layer, opti
     layerList(j).splice(2, 0, { class_name: 'MaxPooling2D', config: { name: 'pool_after_flatten', pool_size: [2, 2] } });
     return { json: j };
   }, /model\.json: .*MaxPooling2D 'pool_after_flatten'/);
-  await expectBad('functional model', (j) => {
+  await expectBad('functional topology without its graph', (j) => {
     (j.modelTopology as { class_name: string }).class_name = 'Model';
     return { json: j };
-  }, /model\.json: only Sequential models can be loaded/);
+  }, /model\.json: the functional topology has no input_layers/);
+  await expectBad('unknown topology class', (j) => {
+    (j.modelTopology as { class_name: string }).class_name = 'Subclassed';
+    return { json: j };
+  }, /model\.json: only Sequential and functional \(Functional, Model\) topologies can be loaded, this one is a "Subclassed"/);
   await expectBad('graph model', (j) => ({ json: { ...j, format: 'graph-model' } }), /model\.json: format 'graph-model' is not a layers model/);
   await expectBad('no manifest', (j) => ({ json: { modelTopology: j.modelTopology } as ModelJSON }), /model\.json: weightsManifest is missing/);
   await expectBad('NaN weights', (_, bin) => {

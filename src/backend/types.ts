@@ -192,6 +192,15 @@ export interface Backend {
 
   /** Element-wise product (dropout applies its scaled mask with it). */
   multiply(a: Float32Array, b: Float32Array): Float32Array;
+  /** Element-wise sum (the Add layer, and gradients meeting where a tensor feeds several layers). */
+  add(a: Float32Array, b: Float32Array): Float32Array;
+  /**
+   * y [rows, Σ widths]: row r is row r of each part in turn, part i being [rows, widths[i]]
+   * (the Concatenate layer along any axis: rows = the axes before it, width = the rest).
+   */
+  concat(parts: readonly Float32Array[], rows: number, widths: readonly number[]): Float32Array;
+  /** The gradients of {@link concat}: dy [rows, Σ widths] cut into parts [rows, widths[i]]. */
+  concatBackward(dy: Float32Array, rows: number, widths: readonly number[]): Float32Array[];
 
   /** SGD, in place on value and velocity (Keras form; see KERAS-SEMANTICS.md). */
   sgdUpdate(value: Float32Array, grad: Float32Array, velocity: Float32Array | null, lr: number, momentum: number, nesterov: boolean): void;

@@ -14,13 +14,14 @@ import type { Layer, LayerConfig } from '../layers/layer.js';
 import { MaxPooling2D } from '../layers/max-pooling2d.js';
 import { Reshape } from '../layers/reshape.js';
 import { Rescaling } from '../layers/rescaling.js';
+import { Add, Concatenate } from '../layers/merge.js';
 import { activationFromKeras, activationToKeras, camelKey, initializerFromKeras, initializerToKeras, sampleShape } from './keras-config.js';
 import type { KerasObject } from './types.js';
 import { regularizerFromKeras, type L1L2 } from '../train/regularizers.js';
 
 /** Layer classes tscnn reads and writes, by Keras class name. */
 export const SUPPORTED_LAYERS = [
-  'Conv2D', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'BatchNormalization', 'Dense', 'Dropout', 'Activation', 'Flatten', 'Reshape', 'Rescaling',
+  'Conv2D', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'BatchNormalization', 'Dense', 'Dropout', 'Activation', 'Flatten', 'Reshape', 'Rescaling', 'Add', 'Concatenate',
 ] as const;
 
 const NULLS = (...keys: string[]): Record<string, null> => Object.fromEntries(keys.map((k) => [k, null]));
@@ -39,6 +40,9 @@ const WRITTEN_KEYS: Record<string, readonly string[]> = {
   Flatten: [],
   Reshape: ['targetShape'],
   Rescaling: ['scale', 'offset'],
+  Add: [],
+  Concatenate: ['axis'],
+  InputLayer: ['batchInputShape'],
 };
 
 /**
@@ -70,6 +74,9 @@ export function layerToKeras(layer: Layer, first: boolean): KerasObject {
     bias_regularizer: reg('biasRegularizer'),
     ...NULLS('activity_regularizer', 'kernel_constraint', 'bias_constraint'),
   });
+  if (layer.className === 'InputLayer') {
+    return { class_name: 'InputLayer', config: { batch_input_shape: c.batchInputShape, dtype: 'float32', sparse: false, name: layer.name } };
+  }
   let config: Record<string, unknown>;
   switch (layer.className) {
     case 'Conv2D':
@@ -119,6 +126,9 @@ export function layerToKeras(layer: Layer, first: boolean): KerasObject {
       break;
     case 'Rescaling':
       config = { scale: c.scale, offset: c.offset };
+      break;
+    case 'Concatenate':
+      config = { axis: c.axis };
       break;
     default:
       config = {};
@@ -319,6 +329,17 @@ export function layerFromKeras(entry: unknown, index: number, inputShapeFromInpu
       const c = { ...common, scale: take('scale') as number, offset: opt<number>(take('offset')) };
       finish();
       layer = new Rescaling(dropUndefined(c));
+      break;
+    }
+    case 'Add': {
+      finish();
+      layer = new Add(common);
+      break;
+    }
+    case 'Concatenate': {
+      const c = { ...common, axis: opt<number>(take('axis')) };
+      finish();
+      layer = new Concatenate(dropUndefined(c));
       break;
     }
     default:

@@ -1,8 +1,11 @@
 // Reads a model in TensorFlow.js' LayersModel format (written by tscnn, TF.js or the Keras
-// converter) into a built Sequential with its weights. Everything is validated before the model
+// converter) into a built Sequential or functional Model with its weights. Everything is validated before the model
 // is returned; any problem throws an error naming the file.
 import { withWeightBudget, type Layer } from '../layers/layer.js';
 import { Sequential } from '../model/sequential.js';
+import { Model } from '../model/functional.js';
+import type { LayersModel } from '../model/layers-model.js';
+import { graphFromKeras } from './functional-config.js';
 import { Tensor, type Shape } from '../tensor.js';
 import { parseSibling, saveIsLive } from './atomic.js';
 import { layerFromKeras } from './layer-config.js';
@@ -29,7 +32,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 /**
  * Loads a saved model: from a directory holding `model.json` and its weight files (or the path
  * of `model.json` itself), or from `{ modelJSON, weights }` in memory. Returns a built
- * `Sequential` with the saved weights, compiled with the saved loss, optimizer and metrics
+ * `Sequential` (or functional `Model`, for a Functional / Model topology) with the saved weights, compiled with the saved loss, optimizer and metrics
  * when the file has a training config tscnn understands (otherwise uncompiled, with a
  * warning). The optimizer starts fresh: its state is not in the format.
  *
@@ -37,7 +40,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * const model = await loadModel('models/cats-vs-dogs');
  * const p = await model.predict(x); // [batch, 1]
  */
-export async function loadModel(source: ModelSource): Promise<Sequential> {
+export async function loadModel(source: ModelSource): Promise<LayersModel> {
   if (typeof source === 'string') return loadFromDirectory(source);
   if (!isObject(source) || !('modelJSON' in source) || !('weights' in source)) {
     throw new Error('loadModel: expected a directory path or { modelJSON, weights }');
@@ -60,7 +63,7 @@ function parseJSON(text: string, label: string): unknown {
   }
 }
 
-async function loadFromDirectory(path: string): Promise<Sequential> {
+async function loadFromDirectory(path: string): Promise<LayersModel> {
   const isJsonPath = path.endsWith('.json') && (await fs.stat(path).then((s) => s.isFile(), () => false));
   const dir = isJsonPath ? dirname(path) : path;
   const modelPath = isJsonPath ? path : join(dir, MODEL_FILE);
@@ -180,7 +183,7 @@ function checkManifest(modelJSON: unknown, label: string): ModelJSON['weightsMan
 }
 
 /** Validates everything and builds the model; throws naming `modelLabel` or `weightsLabel`. */
-function fromArtifacts(modelJSON: unknown, bytes: Uint8Array, modelLabel: string, weightsLabel: string): Sequential {
+function fromArtifacts(modelJSON: unknown, bytes: Uint8Array, modelLabel: string, weightsLabel: string): LayersModel {
   const fail = (label: string, msg: string): never => {
     throw new Error(`loadModel: ${label}: ${msg}`);
   };
@@ -191,12 +194,14 @@ function fromArtifacts(modelJSON: unknown, bytes: Uint8Array, modelLabel: string
   let topology = json.modelTopology as unknown;
   if (isObject(topology) && isObject(topology.model_config)) topology = topology.model_config;
   if (!isObject(topology)) return fail(modelLabel, 'modelTopology is missing or not an object');
-  if (topology.class_name !== 'Sequential') {
-    fail(modelLabel, `only Sequential models can be loaded, the topology is a ${JSON.stringify(topology.class_name)}`);
+  const functional = topology.class_name === 'Functional' || topology.class_name === 'Model';
+  if (topology.class_name !== 'Sequential' && !functional) {
+    fail(modelLabel, `only Sequential and functional (Functional, Model) topologies can be loaded, this one is a ${JSON.stringify(topology.class_name)}`);
   }
   const cfg = topology.config;
-  const entries = Array.isArray(cfg) ? cfg : isObject(cfg) && Array.isArray(cfg.layers) ? cfg.layers : fail(modelLabel, 'the Sequential topology has no layers list');
-  const name = isObject(cfg) && typeof cfg.name === 'string' && cfg.name !== '' ? cfg.name : 'sequential';
+  const entries = functional ? [] : Array.isArray(cfg) ? cfg : isObject(cfg) && Array.isArray(cfg.layers) ? cfg.layers : fail(modelLabel, 'the Sequential topology has no layers list');
+  if (functional && !isObject(cfg)) fail(modelLabel, 'the functional topology has no config object');
+  const name = isObject(cfg) && typeof cfg.name === 'string' && cfg.name !== '' ? cfg.name : functional ? 'model' : 'sequential';
 
   // Weights: walk the manifest to find each entry's byte range, then match model params by name.
   const specs = manifest.flatMap((g) => g.weights) as unknown[];
@@ -222,8 +227,12 @@ function fromArtifacts(modelJSON: unknown, bytes: Uint8Array, modelLabel: string
   if (offset !== bytes.length) {
     fail(weightsLabel, `${bytes.length} bytes, but the manifest in ${modelLabel} describes ${offset} bytes (file truncated, or from another model)`);
   }
-  let model: Sequential;
+  let model: LayersModel;
   try {
+    if (functional) {
+      model = withWeightBudget(declaredValues + WEIGHT_SLACK, () => new Model({ ...graphFromKeras(cfg as Record<string, unknown>), name }));
+      return finishLoad(model, found, bytes, json, modelLabel, weightsLabel);
+    }
     const layers: Layer[] = [];
     let inputShape: number[] | undefined;
     entries.forEach((entry, i) => {
@@ -239,7 +248,16 @@ function fromArtifacts(modelJSON: unknown, bytes: Uint8Array, modelLabel: string
   } catch (e) {
     return fail(modelLabel, (e as Error).message);
   }
+  return finishLoad(model, found, bytes, json, modelLabel, weightsLabel);
+}
 
+/** Sets the built model's weights from the file's bytes, by name, and compiles it with the saved training config. */
+function finishLoad<M extends LayersModel>(
+  model: M, found: Map<string, { entry: WeightsManifestEntry; offset: number }>, bytes: Uint8Array, json: ModelJSON, modelLabel: string, weightsLabel: string,
+): M {
+  const fail = (label: string, msg: string): never => {
+    throw new Error(`loadModel: ${label}: ${msg}`);
+  };
   const params = model.params();
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tensors = params.map((p) => {

@@ -1,8 +1,7 @@
-// Writes a Sequential model in TensorFlow.js' LayersModel format. Imports Sequential as a type
-// only, so sequential.ts can import this module for `model.save` without an import cycle.
-import type { Sequential } from '../model/sequential.js';
+// Writes a model in TensorFlow.js' LayersModel format. Imports the model as a type only, so
+// layers-model.ts can import this module for `model.save` without an import cycle.
+import type { LayersModel } from '../model/layers-model.js';
 import { writeDirAtomic } from './atomic.js';
-import { layerToKeras } from './layer-config.js';
 import { trainingConfigs } from './training-config.js';
 import type { ModelJSON, WeightsManifestEntry } from './types.js';
 
@@ -25,9 +24,9 @@ const GENERATED_BY = 'tscnn 0.1.0';
  * const { modelJSON, weights } = toMemory(model);
  * const again = await loadModel({ modelJSON, weights });
  */
-export function toMemory(model: Sequential): { modelJSON: ModelJSON; weights: ArrayBuffer } {
+export function toMemory(model: LayersModel): { modelJSON: ModelJSON; weights: ArrayBuffer } {
   if (model.layers.length === 0) throw new Error(`saveModel: the model '${model.name}' has no layers`);
-  const layers = model.layers.map((l, i) => layerToKeras(l, i === 0));
+  const topology = model.toKerasTopology();
   const values = model.getWeights();
   const params = model.params();
   const bad = firstNonFinite(model);
@@ -43,7 +42,7 @@ export function toMemory(model: Sequential): { modelJSON: ModelJSON; weights: Ar
     offset += w.size;
   }
   const modelJSON: ModelJSON = {
-    modelTopology: { class_name: 'Sequential', config: { name: model.name, layers }, keras_version: KERAS_VERSION, backend: 'tensor_flow.js' },
+    modelTopology: { ...topology, keras_version: KERAS_VERSION, backend: 'tensor_flow.js' },
     weightsManifest: [{ paths: [WEIGHTS_FILE], weights: specs }],
     format: 'layers-model',
     generatedBy: GENERATED_BY,
@@ -58,7 +57,7 @@ export function toMemory(model: Sequential): { modelJSON: ModelJSON; weights: Ar
 }
 
 /** The first weight value that is NaN or ±Infinity, or null when every weight is finite. */
-export function firstNonFinite(model: Sequential): { name: string; index: number; value: number } | null {
+export function firstNonFinite(model: LayersModel): { name: string; index: number; value: number } | null {
   for (const p of model.params()) {
     const v = p.value;
     for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return { name: p.name, index: i, value: v[i] };
@@ -83,7 +82,7 @@ function toLittleEndian(values: Float32Array): ArrayBuffer {
  * @example
  * await saveModel(model, 'models/cats-vs-dogs');
  */
-export async function saveModel(model: Sequential, dir: string): Promise<void> {
+export async function saveModel(model: LayersModel, dir: string): Promise<void> {
   if (typeof dir !== 'string' || dir === '') throw new Error(`saveModel: expected a directory path, got ${JSON.stringify(dir)}`);
   const { modelJSON, weights } = toMemory(model);
   await writeDirAtomic(dir, { [MODEL_FILE]: JSON.stringify(modelJSON), [WEIGHTS_FILE]: new Uint8Array(weights) }, 'saveModel');

@@ -38,7 +38,7 @@ export class BatchNormalization extends Layer {
   private beta: Param | null = null;
   private movingMean: Param | null = null;
   private movingVariance: Param | null = null;
-  private saved: { xHat: Float32Array; invStd: Float32Array; gamma: Float32Array } | null = null;
+  private saved: { xHat: Float32Array; invStd: Float32Array; gamma: Float32Array } | { frozen: Float32Array } | null = null;
 
   constructor(config: BatchNormalizationConfig = {}) {
     super(config, 'BatchNormalization');
@@ -87,8 +87,10 @@ export class BatchNormalization extends Layer {
     const backend = getBackend();
     const gamma = this.gamma?.value ?? new Float32Array(c).fill(1);
     const beta = this.beta?.value ?? new Float32Array(c);
-    if (!ctx.training) {
-      this.saved = null;
+    if (!ctx.training || !this.trainable) {
+      // A frozen layer runs in inference mode during fit too (Keras 2/3): its backward is then
+      // the moving statistics' affine map, dx = dy·gamma/sqrt(movingVariance + epsilon).
+      this.saved = ctx.training ? { frozen: gamma } : null;
       return wrap(backend.batchNormInference(x.values, gamma, beta, this.movingMean!.value, this.movingVariance!.value, c, this.epsilon), x.shape);
     }
     const r = backend.batchNormTrain(x.values, gamma, beta, c, this.epsilon);
@@ -118,10 +120,17 @@ export class BatchNormalization extends Layer {
   }
 
   backward(dy: Tensor, needInputGrad: boolean): Tensor | null {
-    if (!this.saved) throw this.noForward();
-    const { xHat, invStd, gamma } = this.saved;
+    const saved = this.saved;
+    if (!saved) throw this.noForward();
     this.saved = null;
-    const { dx, dGamma, dBeta } = getBackend().batchNormBackward(dy.values, xHat, gamma, invStd, this.channels());
+    const c = this.channels();
+    if ('frozen' in saved) {
+      if (!needInputGrad) return null;
+      const zeros = new Float32Array(c);
+      return wrap(getBackend().batchNormInference(dy.values, saved.frozen, zeros, zeros, this.movingVariance!.value, c, this.epsilon), dy.shape);
+    }
+    const { xHat, invStd, gamma } = saved;
+    const { dx, dGamma, dBeta } = getBackend().batchNormBackward(dy.values, xHat, gamma, invStd, c);
     if (this.gamma?.trainable) addInto(this.gamma.grad, dGamma);
     if (this.beta?.trainable) addInto(this.beta.grad, dBeta);
     return needInputGrad ? wrap(dx, dy.shape) : null;

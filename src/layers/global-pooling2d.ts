@@ -41,7 +41,7 @@ abstract class GlobalPooling2D extends Layer {
     return conv2dInfo([batch, h, w, c], [h, w], c, [h, w], 'valid');
   }
 
-  protected output(y: Float32Array, info: Conv2DInfo): Tensor {
+  protected pooledOutput(y: Float32Array, info: Conv2DInfo): Tensor {
     return this.keepdims ? wrap<4>(y, [info.batch, 1, 1, info.inChannels]) : wrap<2>(y, [info.batch, info.inChannels]);
   }
 
@@ -72,7 +72,7 @@ export class GlobalAveragePooling2D extends GlobalPooling2D {
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     const info = this.info(x);
     this.saved = ctx.training ? info : null;
-    return this.output(getBackend().avgPool(x.values, info), info);
+    return this.pooledOutput(getBackend().avgPool(x.values, info), info);
   }
 
   backward(dy: Tensor, needInputGrad: boolean): Tensor | null {
@@ -102,7 +102,7 @@ export class GlobalMaxPooling2D extends GlobalPooling2D {
     const info = this.info(x);
     const { y, argmax } = getBackend().maxPool(x.values, info);
     this.saved = ctx.training ? { argmax, info } : null;
-    return this.output(y, info);
+    return this.pooledOutput(y, info);
   }
 
   backward(dy: Tensor, needInputGrad: boolean): Tensor | null {

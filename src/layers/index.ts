@@ -8,6 +8,8 @@ export { Dense, type DenseConfig } from './dense.js';
 export { Dropout, type DropoutConfig } from './dropout.js';
 export { Activation } from './activation.js';
 export { Flatten } from './flatten.js';
+export { Add, Concatenate, type ConcatenateConfig } from './merge.js';
+export { InputLayer, type InputConfig } from './input-layer.js';
 export { Reshape, type ReshapeConfig } from './reshape.js';
 export { Rescaling, type RescalingConfig } from './rescaling.js';
 export type { ActivationName } from './activations.js';

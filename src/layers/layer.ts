@@ -1,7 +1,8 @@
 import { checkOptionKeys } from '../util/options.js';
 import { getInitializer, type Initializer, type InitializerName } from '../initializers.js';
-import type { Random } from '../util/random.js';
-import { shapeSize, type Tensor } from '../tensor.js';
+import { getGlobalRandom, type Random } from '../util/random.js';
+import { shapeSize, Tensor } from '../tensor.js';
+import { Node, SymbolicTensor } from './symbolic.js';
 import type { L1L2 } from '../train/regularizers.js';
 
 /** A weight with its gradient. `grad` is accumulated into by `backward` (`+=`) and zeroed per step. */
@@ -10,7 +11,8 @@ export interface Param {
   readonly shape: readonly number[];
   value: Float32Array;
   readonly grad: Float32Array;
-  readonly trainable: boolean;
+  /** False for statistics (BatchNormalization's moving ones) and for every weight of a frozen layer. */
+  trainable: boolean;
   readonly initializer: Initializer;
   /** Penalty added to the training loss (kernelRegularizer / biasRegularizer), if any. */
   readonly regularizer?: L1L2 | null;
@@ -74,7 +76,9 @@ export function formatShape(shape: readonly number[]): string {
 export abstract class Layer {
   abstract readonly className: string;
   readonly name: string;
-  readonly trainable: boolean;
+  private isTrainable: boolean;
+  /** Weights that are trainable while the layer is (not BatchNormalization's moving statistics). */
+  private readonly learnable = new Set<Param>();
   /** The configured input shape (first layer only). */
   readonly configInputShape: readonly number[] | null;
   inputShape: readonly number[] | null = null;
@@ -87,13 +91,105 @@ export abstract class Layer {
       throw new Error(`${className}: name must be a non-empty string, got ${JSON.stringify(config.name)}`);
     }
     this.name = config.name ?? autoName(className);
-    this.trainable = config.trainable ?? true;
+    if (config.trainable !== undefined && typeof config.trainable !== 'boolean') {
+      throw new Error(`${className} '${this.name}': trainable must be true or false, got ${JSON.stringify(config.trainable)}`);
+    }
+    this.isTrainable = config.trainable ?? true;
     if (config.inputShape !== undefined) {
       if (!Array.isArray(config.inputShape) || config.inputShape.length === 0 || config.inputShape.some((d) => !Number.isInteger(d) || d < 1)) {
         throw new Error(`${className} '${this.name}': inputShape must be positive integers (no batch axis), got ${JSON.stringify(config.inputShape)}`);
       }
     }
     this.configInputShape = config.inputShape ? [...config.inputShape] : null;
+  }
+
+  /**
+   * When false the layer is frozen: the optimizer leaves its weights alone (they count as
+   * non-trainable in `summary`), and BatchNormalization runs in inference mode even during `fit`
+   * (Keras' fine-tuning semantics). Settable at any time; takes effect at the next step.
+   *
+   * @example
+   * model.getLayer('conv2d').trainable = false;
+   */
+  get trainable(): boolean {
+    return this.isTrainable;
+  }
+
+  set trainable(value: boolean) {
+    if (typeof value !== 'boolean') throw new Error(`${this.className} '${this.name}': trainable must be true or false, got ${JSON.stringify(value)}`);
+    this.isTrainable = value;
+    for (const p of this.weights) p.trainable = value && this.learnable.has(p);
+  }
+
+  /** The calls of this layer in functional graphs: at most one (a layer is not shared between calls). */
+  readonly inboundNodes: Node[] = [];
+
+  /** True for the layers that merge several inputs (Add, Concatenate). */
+  get takesSeveralInputs(): boolean {
+    return false;
+  }
+
+  /** Builds the layer for the sample shapes of a call's inputs: one input, unless it merges several. */
+  buildFor(shapes: readonly (readonly number[])[]): void {
+    if (shapes.length !== 1) throw new Error(`${this.className} '${this.name}': takes one input, got ${shapes.length}`);
+    if (this.configInputShape && this.configInputShape.join() !== shapes[0].join()) {
+      throw new Error(`${this.className} '${this.name}': declares inputShape ${formatShape(this.configInputShape)} but is applied to ${formatShape(shapes[0])}`);
+    }
+    this.build(shapes[0]);
+  }
+
+  /** The forward of one call on its inputs (one, unless the layer merges several). */
+  callForward(inputs: readonly Tensor[], ctx: ForwardContext): Tensor {
+    return this.forward(inputs[0], ctx);
+  }
+
+  /** The backward of one call: a gradient per input (null where `needInputGrad` is false). */
+  callBackward(dy: Tensor, needInputGrad: boolean): (Tensor | null)[] {
+    return [this.backward(dy, needInputGrad)];
+  }
+
+  /**
+   * Calls the layer. On symbolic tensors (from `input()` or another `apply`) it adds a node to
+   * the functional graph, building the layer for their shapes, and returns the symbolic output;
+   * a shape mismatch throws naming the layer and the shapes. On concrete tensors it builds the
+   * layer, draws its weights if it has none, and runs it at once in inference mode, as TF.js does.
+   * A layer is called once in a graph: sharing it between two calls is refused.
+   *
+   * @example
+   * const x = input({ shape: [28, 28, 1] });
+   * const y = new layers.Conv2D({ filters: 8, kernelSize: 3 }).apply(x);
+   */
+  apply(inputs: SymbolicTensor | readonly SymbolicTensor[]): SymbolicTensor;
+  apply(inputs: Tensor | readonly Tensor[]): Tensor;
+  apply(inputs: SymbolicTensor | Tensor | readonly (SymbolicTensor | Tensor)[]): SymbolicTensor | Tensor {
+    const list = Array.isArray(inputs) ? (inputs as readonly (SymbolicTensor | Tensor)[]) : [inputs as SymbolicTensor | Tensor];
+    const owner = `${this.className} '${this.name}'.apply`;
+    if (list.length > 0 && list.every((t) => t instanceof Tensor)) {
+      const xs = list as Tensor[];
+      if (xs.some((x) => x.rank < 2)) throw new Error(`${owner}: inputs need a batch axis, got shapes ${xs.map((x) => `[${x.shape.join(', ')}]`).join(', ')}`);
+      this.buildFor(xs.map((x) => x.shape.slice(1)));
+      this.initializeWeights(getGlobalRandom());
+      return this.callForward(xs, { training: false, rng: getGlobalRandom() });
+    }
+    if (list.length === 0 || !list.every((t) => t instanceof SymbolicTensor)) {
+      throw new Error(`${owner}: expected symbolic tensors (from input() or apply) or Tensors, got ${list.length === 0 ? 'none' : list.map((t) => (t instanceof SymbolicTensor ? 'SymbolicTensor' : t instanceof Tensor ? 'Tensor' : String(t))).join(', ')}`);
+    }
+    if (this.inboundNodes.length > 0) {
+      throw new Error(`${owner}: the layer is already called in a graph (on ${this.inboundNodes[0].inputs.map((t) => t.name).join(', ')}); sharing a layer between calls is not supported, make a new layer`);
+    }
+    const symbolic = list as SymbolicTensor[];
+    this.buildFor(symbolic.map((t) => t.sampleShape));
+    const node = new Node(this, symbolic);
+    node.output = new SymbolicTensor(this.outputShape!, node, this.name);
+    this.inboundNodes.push(node);
+    return node.output;
+  }
+
+  /** The symbolic output of this layer's call in a functional graph. */
+  get output(): SymbolicTensor {
+    const node = this.inboundNodes[0];
+    if (!node) throw new Error(`${this.className} '${this.name}': the layer has not been applied to a symbolic tensor, so it has no output`);
+    return node.output;
   }
 
   /** Output sample shape for an input sample shape; throws naming the layer on a mismatch. Pure. */
@@ -131,6 +227,7 @@ export abstract class Layer {
       initializer: getInitializer(initializer, `${this.className} '${this.name}'`),
       regularizer,
     };
+    if (trainable) this.learnable.add(param);
     this.weights.push(param);
     return param;
   }

@@ -10,7 +10,7 @@ import { writeOut, yieldToHost } from '../util/host.js';
 import { wrap, type Shape, type Tensor } from '../tensor.js';
 import { createDoctor, type Doctor } from '../train/doctor/index.js';
 import { balancedFromCounts, checkFitOptionTypes } from '../train/label-checks.js';
-import type { Sequential } from './sequential.js';
+import type { LayersModel } from './layers-model.js';
 import {
   FIT_KEYS,
   History,
@@ -29,7 +29,7 @@ import {
 
 /** What the fit loop needs from the model beyond its public members (Sequential's private steps). */
 export interface FitHost {
-  readonly model: Sequential;
+  readonly model: LayersModel;
   readonly rng: Random;
   requireCompiled(op: string): { optimizer: Optimizer; loss: Loss };
   /** Validates x against the model's input shape; returns the sample count. */

@@ -65,7 +65,8 @@ export function matchRun(layers: readonly Layer[], i: number, mode: FusionMode, 
   const first = layers[i];
   if (first instanceof BatchNormalization) {
     const bn = channelBatchNorm(first);
-    if (mode !== 'training' || !fused.batchNormActPool || !bn) return null;
+    // A frozen BatchNormalization trains in inference mode: the fused op would use batch statistics.
+    if (mode !== 'training' || !fused.batchNormActPool || !bn || !bn.trainable) return null;
     const act = fusedActivation(layers[i + 1]);
     const j = act ? i + 2 : i + 1;
     const pool = tilingPool(layers[j]);
@@ -240,14 +241,16 @@ export function planFusion(layers: readonly Layer[], backend: Backend, mode: Fus
  * record stay the same (units keep a training step's saved values between forward and backward).
  */
 export class FusionPlans {
-  private readonly cache = new Map<FusionMode, { backend: Backend; fused: FusedOps; count: number; units: FusionUnit[] }>();
+  private readonly cache = new Map<FusionMode, { backend: Backend; fused: FusedOps; count: number; frozen: string; units: FusionUnit[] }>();
 
   /** The units for `layers` on `backend` in `mode`, planned again when any of them changed. */
   get(layers: readonly Layer[], backend: Backend, mode: FusionMode): FusionUnit[] {
     const hit = this.cache.get(mode);
-    if (hit && hit.backend === backend && hit.fused === backend.fused && hit.count === layers.length) return hit.units;
+    // Freezing a layer changes what may fuse (a frozen BatchNormalization trains in inference mode).
+    const frozen = layers.map((l) => (l.trainable ? 1 : 0)).join('');
+    if (hit && hit.backend === backend && hit.fused === backend.fused && hit.count === layers.length && hit.frozen === frozen) return hit.units;
     const units = planFusion(layers, backend, mode);
-    this.cache.set(mode, { backend, fused: backend.fused, count: layers.length, units });
+    this.cache.set(mode, { backend, fused: backend.fused, count: layers.length, frozen, units });
     return units;
   }
 }

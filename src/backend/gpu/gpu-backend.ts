@@ -429,6 +429,30 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
       return single('multiply', a.length, { nesterov: 0, n: a.length }, a, b);
     },
 
+    add(a, b) {
+      return single('add', a.length, { A: a.length, B: 0 }, a, b);
+    },
+
+    concat(parts, rows, widths) {
+      let y: Float32Array = parts[0].slice();
+      let width = widths[0];
+      for (let i = 1; i < parts.length; i++) {
+        y = single('concat2', rows * (width + widths[i]), { A: width, B: widths[i] }, y, parts[i]);
+        width += widths[i];
+      }
+      return y;
+    },
+
+    concatBackward(dy, rows, widths) {
+      const W = widths.reduce((a, b) => a + b, 0);
+      let O = 0;
+      return widths.map((w) => {
+        const dx = single('sliceColumns', rows * w, { W, w, O }, dy);
+        O += w;
+        return dx;
+      });
+    },
+
     sgdUpdate(value, grad, velocity, lr, momentum, nesterov) {
       const n = value.length;
       if (!velocity || momentum === 0) {

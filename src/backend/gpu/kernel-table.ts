@@ -18,6 +18,7 @@ import {
 import { activationBackward, activationForward, softmaxBackward, softmaxForward } from '../../../kernels/activation.js';
 import { adam, multiply, rmsprop, sgd, sgdMomentum } from '../../../kernels/update.js';
 import { copy, pack2, pack3 } from '../../../kernels/copy.js';
+import { add, concat2, sliceColumns } from '../../../kernels/merge.js';
 
 /** Kernel codes of `kernels/activation.ts`. */
 export const ACTIVATION_CODES: Record<Exclude<ActivationKind, 'softmax'>, number> = {
@@ -60,6 +61,9 @@ export const KERNEL_FUNCTIONS = {
   softmaxForward,
   softmaxBackward,
   multiply,
+  add,
+  concat2,
+  sliceColumns,
   sgd,
   sgdMomentum,
   adam,

@@ -6,6 +6,7 @@ import { activationForward, activationGradient } from './activation.js';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, matmul } from './dense.js';
 import { avgPool, avgPoolBackprop } from './avg-pool.js';
 import * as el from './elementwise.js';
+import { add, concat, concatBackward } from './merge.js';
 import { composedBatchNormOps, composedConvOps } from './fused.js';
 import { adamUpdate, rmspropUpdate, sgdUpdate } from './optimizers.js';
 
@@ -28,6 +29,9 @@ export const referencePlainOps = {
   activation: activationForward,
   activationBackward: activationGradient,
   multiply: el.multiply,
+  add,
+  concat,
+  concatBackward,
   sgdUpdate,
   adamUpdate,
   rmspropUpdate,

@@ -1,5 +1,6 @@
-// exportOnnx / toOnnx: a Sequential model as an ONNX model for inference (opset 13).
-import type { Sequential } from '../../model/sequential.js';
+// exportOnnx / toOnnx: a Sequential model as an ONNX model for inference (opset 13). Functional
+// models are refused by name (their graph, with Add and Concatenate, is not mapped yet).
+import type { LayersModel } from '../../model/layers-model.js';
 import { GraphBuilder } from './graph.js';
 import { addLayers, checkExportable } from './layers.js';
 import { DataType, encodeModel, type ModelMsg, type ValueInfoMsg } from './proto.js';
@@ -28,8 +29,12 @@ function valueInfo(name: string, sampleShape: readonly number[]): ValueInfoMsg {
  * const bytes = await toOnnx(model);
  * const session = await ort.InferenceSession.create(bytes); // onnxruntime-node
  */
-export async function toOnnx(model: Sequential): Promise<Uint8Array> {
+export async function toOnnx(model: LayersModel): Promise<Uint8Array> {
   if (!model || !Array.isArray((model as { layers?: unknown }).layers)) throw new Error(`exportOnnx: expects a Sequential model, got ${String(model)}`);
+  // A functional Model carries its symbolic inputs; a Sequential has none (a type import cannot test the class).
+  if ('inputs' in model) {
+    throw new Error(`exportOnnx: '${model.name}' is a functional model; only Sequential models can be exported to ONNX so far`);
+  }
   if (model.layers.length === 0) throw new Error(`exportOnnx: the model '${model.name}' has no layers`);
   const inputShape = model.layers[0]!.inputShape;
   if (!inputShape) throw new Error(`exportOnnx: the model '${model.name}' has no input shape (give the first layer an inputShape)`);
@@ -66,7 +71,7 @@ export async function toOnnx(model: Sequential): Promise<Uint8Array> {
  * await exportOnnx(model, 'model.onnx');
  * // python: onnxruntime.InferenceSession('model.onnx').run(None, {'input': x_nhwc})
  */
-export async function exportOnnx(model: Sequential, file: string): Promise<void> {
+export async function exportOnnx(model: LayersModel, file: string): Promise<void> {
   if (typeof file !== 'string' || file === '') throw new Error(`exportOnnx: file must be a non-empty path, got ${JSON.stringify(file)}`);
   await writeFile(file, await toOnnx(model));
 }

@@ -1,0 +1,248 @@
+// The functional Model (TF.js LayersModel, Keras Functional): a graph of layer calls from
+// `input()` through `layer.apply` to the outputs. Layers run in Keras' `model.layers` order
+// (deepest first, a topological order); linear runs of single-input layers with one consumer
+// each run through the same fusion plans as Sequential (src/model/fusion.ts). Backward walks
+// the order in reverse and sums the gradients where a tensor feeds several layers.
+import { getBackend } from '../backend/index.js';
+import { InputLayer } from '../layers/input-layer.js';
+import { formatShape, Layer } from '../layers/layer.js';
+import { nodesBetween, SymbolicTensor, type Node } from '../layers/symbolic.js';
+import { wrap, type Tensor } from '../tensor.js';
+import type { Doctor } from '../train/doctor/index.js';
+import type { Random } from '../util/random.js';
+import { planFusion, type FusionMode, type FusionUnit } from './fusion.js';
+import { LayersModel } from './layers-model.js';
+import { functionalTopology } from '../io/functional-config.js';
+
+/** Options of {@link Model} and {@link model}. */
+export interface ModelConfig {
+  /** The symbolic input (from `input()`); one, alone or in a one-element array. */
+  inputs: SymbolicTensor | readonly SymbolicTensor[];
+  /** The symbolic output; one, alone or in a one-element array. */
+  outputs: SymbolicTensor | readonly SymbolicTensor[];
+  name?: string;
+}
+
+/** One step of a pass: a linear run of layer calls (as fusion units), or a merge of several tensors. */
+interface GraphStep {
+  readonly layers: readonly Layer[];
+  readonly inputs: readonly SymbolicTensor[];
+  readonly output: SymbolicTensor;
+  /** The fusion units of a linear run; null for a merge layer's call. */
+  readonly units: readonly FusionUnit[] | null;
+}
+
+/** Keras' `model.layers` order: by depth from the outputs, deepest first; ties in discovery order from the outputs. */
+function kerasOrder(outputs: readonly SymbolicTensor[]): Node[] {
+  const nodes = nodesBetween(outputs);
+  const discovered = new Map<Layer, number>();
+  const discover = (t: SymbolicTensor): void => {
+    if (discovered.has(t.node.layer)) return;
+    discovered.set(t.node.layer, discovered.size);
+    for (const i of t.node.inputs) discover(i);
+  };
+  outputs.forEach(discover);
+  const depth = new Map<Node, number>();
+  for (const node of [...nodes].reverse()) {
+    const d = depth.get(node) ?? 0;
+    depth.set(node, d);
+    for (const t of node.inputs) depth.set(t.node, Math.max(d + 1, depth.get(t.node) ?? 0));
+  }
+  return nodes.sort((a, b) => depth.get(b)! - depth.get(a)! || discovered.get(a.layer)! - discovered.get(b.layer)!);
+}
+
+/**
+ * A model made of layers called on symbolic tensors (TF.js' `tf.model`; Keras' Functional),
+ * with everything Sequential has: compile, fit, evaluate, predict, trainOnBatch, summary (with
+ * Keras' "Connected to" column), getWeights/setWeights in Keras order, save/loadModel. One input
+ * and one output.
+ *
+ * @example
+ * const x = input({ shape: [32, 32, 3] });
+ * const h = new layers.Conv2D({ filters: 3, kernelSize: 3, padding: 'same' }).apply(x);
+ * const y = new layers.Dense({ units: 10, activation: 'softmax' }).apply(new layers.GlobalAveragePooling2D().apply(new layers.Add().apply([x, h])));
+ * const m = new Model({ inputs: x, outputs: y });
+ */
+export class Model extends LayersModel {
+  readonly name: string;
+  readonly layers: Layer[];
+  readonly inputs: readonly SymbolicTensor[];
+  readonly outputs: readonly SymbolicTensor[];
+  private readonly nodes: readonly Node[];
+  private readonly consumers = new Map<SymbolicTensor, number>();
+  private plan: { backend: unknown; fused: unknown; frozen: string; mode: FusionMode; steps: GraphStep[] }[] = [];
+
+  constructor(config: ModelConfig) {
+    super();
+    if (!config || typeof config !== 'object') throw new Error(`Model: expected { inputs, outputs }, got ${String(config)}`);
+    for (const key of Object.keys(config)) {
+      if (!['inputs', 'outputs', 'name'].includes(key)) throw new Error(`Model: unknown option '${key}' (expected inputs, outputs, name)`);
+    }
+    const list = (v: unknown, what: string): SymbolicTensor[] => {
+      const arr = Array.isArray(v) ? v : [v];
+      if (arr.length === 0 || !arr.every((t) => t instanceof SymbolicTensor)) {
+        throw new Error(`Model: ${what} must be symbolic tensors (from input() or layer.apply), got ${arr.map((t) => (t instanceof SymbolicTensor ? 'SymbolicTensor' : String(t))).join(', ') || 'none'}`);
+      }
+      if (arr.length > 1) throw new Error(`Model: ${arr.length} ${what} given; models with several ${what} are not supported yet (one input, one output)`);
+      return arr as SymbolicTensor[];
+    };
+    this.inputs = list(config.inputs, 'inputs');
+    this.outputs = list(config.outputs, 'outputs');
+    if (config.name !== undefined && (typeof config.name !== 'string' || config.name === '')) throw new Error(`Model: name must be a non-empty string, got ${JSON.stringify(config.name)}`);
+    this.name = config.name ?? 'model';
+    for (const t of this.inputs) {
+      if (!(t.node.layer instanceof InputLayer)) throw new Error(`Model: input '${t.name}' is the output of ${t.node.layer.className} '${t.node.layer.name}', not of input()`);
+    }
+    this.nodes = kerasOrder(this.outputs);
+    const names = new Set<string>();
+    for (const node of this.nodes) {
+      const layer = node.layer;
+      if (layer instanceof InputLayer && !this.inputs.includes(node.output)) {
+        throw new Error(`Model: the outputs depend on input '${layer.name}', which is not among the model's inputs (${this.inputs.map((t) => t.name).join(', ')})`);
+      }
+      if (names.has(layer.name)) throw new Error(`Model: two layers are named '${layer.name}'; layer names must be unique`);
+      names.add(layer.name);
+      for (const t of node.inputs) this.consumers.set(t, (this.consumers.get(t) ?? 0) + 1);
+    }
+    this.layers = this.nodes.map((n) => n.layer);
+  }
+
+  get inputShape(): readonly number[] {
+    return this.inputs[0].sampleShape;
+  }
+
+  get outputShape(): readonly number[] {
+    return this.outputs[0].sampleShape;
+  }
+
+  /** The pass's steps on the active backend: linear runs planned by src/model/fusion.ts, merges alone. */
+  private steps(mode: FusionMode): GraphStep[] {
+    const backend = getBackend();
+    const frozen = this.layers.map((l) => (l.trainable ? 1 : 0)).join('');
+    const hit = this.plan.find((p) => p.mode === mode && p.backend === backend && p.fused === backend.fused && p.frozen === frozen);
+    if (hit) return hit.steps;
+    const steps: GraphStep[] = [];
+    const inRun = new Set<Node>();
+    const single = (node: Node) => !(node.layer instanceof InputLayer) && !node.layer.takesSeveralInputs;
+    for (const node of this.nodes) {
+      if (inRun.has(node) || node.layer instanceof InputLayer) continue;
+      if (!single(node)) {
+        steps.push({ layers: [node.layer], inputs: node.inputs, output: node.output, units: null });
+        continue;
+      }
+      // Extend the run while the current output feeds exactly one single-input call and is no model output.
+      const run = [node];
+      for (;;) {
+        const out = run[run.length - 1].output;
+        if (this.consumers.get(out) !== 1 || this.outputs.includes(out)) break;
+        const next = this.nodes.find((n) => n.inputs.includes(out))!;
+        if (!single(next)) break;
+        run.push(next);
+      }
+      run.forEach((n) => inRun.add(n));
+      const layers = run.map((n) => n.layer);
+      steps.push({ layers, inputs: node.inputs, output: run[run.length - 1].output, units: planFusion(layers, backend, mode) });
+    }
+    this.plan = [...this.plan.filter((p) => p.mode !== mode), { backend, fused: backend.fused, frozen, mode, steps }];
+    return steps;
+  }
+
+  /**
+   * The fused ops each step of a pass calls (see Sequential.fusionPlan): per linear run of layers
+   * its units; merge layers run alone (`op` null).
+   *
+   * @example
+   * model.fusionPlan('training').map((u) => [u.layers.map((l) => l.name), u.op]);
+   */
+  fusionPlan(mode: FusionMode = 'training'): readonly { layers: readonly Layer[]; op: string | null }[] {
+    return this.steps(mode).flatMap((s): { layers: readonly Layer[]; op: string | null }[] => (s.units ? [...s.units] : [{ layers: s.layers, op: null }]));
+  }
+
+  /** Runs the steps on x; returns every tensor's value (the arena of the caller holds them). */
+  private run(x: Tensor, mode: FusionMode, rng: Random, doctor?: Doctor | null): Map<SymbolicTensor, Tensor> {
+    const values = new Map<SymbolicTensor, Tensor>([[this.inputs[0], this.inputs[0].node.layer.forward(x, { training: false, rng })]]);
+    const ctx = { training: mode === 'training', rng };
+    for (const step of this.steps(mode)) {
+      const xs = step.inputs.map((t) => values.get(t)!);
+      let y: Tensor;
+      if (step.units) {
+        y = xs[0];
+        for (const unit of step.units) {
+          y = unit.forward(y, ctx);
+          doctor?.afterUnit(unit.layers, y);
+        }
+      } else {
+        y = step.layers[0].callForward(xs, ctx);
+        doctor?.afterUnit(step.layers, y);
+      }
+      values.set(step.output, y);
+    }
+    return values;
+  }
+
+  protected forward(x: Tensor, rng: Random): Tensor {
+    return this.run(x, 'inference', rng).get(this.outputs[0])!;
+  }
+
+  protected forwardPrefix(layers: readonly Layer[], x: Tensor): Tensor {
+    const last = layers[layers.length - 1];
+    const node = this.nodes.find((n) => n.layer === last);
+    if (!node) throw new Error(`Model '${this.name}': layer '${last?.name}' is not in the model`);
+    const values = this.run(x, 'inference', this.rng);
+    return values.get(node.output)!;
+  }
+
+  protected trainForward(x: Tensor, rng: Random, doctor: Doctor | null | undefined): Tensor {
+    return this.run(x, 'training', rng, doctor).get(this.outputs[0])!;
+  }
+
+  protected backward(dy: Tensor): void {
+    const backend = getBackend();
+    const grads = new Map<SymbolicTensor, Tensor>([[this.outputs[0], dy]]);
+    const needs = (t: SymbolicTensor) => !(t.node.layer instanceof InputLayer);
+    const accumulate = (t: SymbolicTensor, g: Tensor | null): void => {
+      if (!g || !needs(t)) return;
+      const prev = grads.get(t);
+      grads.set(t, prev ? wrap(backend.add(prev.values, g.values), g.shape) : g);
+    };
+    const steps = this.steps('training');
+    for (let s = steps.length - 1; s >= 0; s--) {
+      const step = steps[s];
+      const g = grads.get(step.output);
+      if (!g) continue;
+      if (step.units) {
+        let h: Tensor | null = g;
+        for (let i = step.units.length - 1; i >= 0 && h; i--) h = step.units[i].backward(h, i > 0 || needs(step.inputs[0]));
+        accumulate(step.inputs[0], h);
+      } else {
+        const dxs = step.layers[0].callBackward(g, step.inputs.some(needs));
+        step.inputs.forEach((t, i) => accumulate(t, dxs[i]));
+      }
+    }
+  }
+
+  protected summaryRows(): { header: string[]; rows: string[][] } {
+    const rows = this.nodes.map((node) => {
+      const l = node.layer;
+      const { trainable, nonTrainable } = l.countParams();
+      const connected = node.inputs.map((t) => `${t.node.layer.name}[0][0]`).join('\n');
+      return [`${l.name} (${l.className})`, formatShape(node.output.sampleShape), (trainable + nonTrainable).toLocaleString('en-US'), connected];
+    });
+    return { header: ['Layer (type)', 'Output Shape', 'Param #', 'Connected to'], rows };
+  }
+
+  toKerasTopology(): { class_name: string; config: Record<string, unknown> } {
+    return functionalTopology(this.name, this.nodes, this.inputs, this.outputs);
+  }
+}
+
+/**
+ * A functional model from its symbolic inputs and outputs (TF.js `tf.model`).
+ *
+ * @example
+ * const x = input({ shape: [4] });
+ * const m = model({ inputs: x, outputs: new layers.Dense({ units: 1 }).apply(x) });
+ */
+export function model(config: ModelConfig): Model {
+  return new Model(config);
+}
