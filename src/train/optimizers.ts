@@ -12,7 +12,6 @@ function checkPositive(owner: string, key: string, value: number, allowZero = fa
   return value;
 }
 
-
 /** Options every optimizer accepts besides its own. */
 export interface OptimizerConfig extends ClipConfig {
   /** A constant rate or a {@link LearningRateSchedule} of the step count. */
@@ -41,8 +40,12 @@ export abstract class Optimizer {
   private rate: number;
   private readonly clipping: Clipping;
   private readonly owner: string;
+  /** Per-parameter state (velocity, moments), zeros until the first update. */
+  private slotState = new WeakMap<Param, Float32Array[]>();
 
-  constructor(config: OptimizerConfig, defaultLearningRate: number, owner: string) {
+  /** Rejects keys outside the common ones and `ownKeys`, then checks the common options. */
+  protected constructor(config: OptimizerConfig, defaultLearningRate: number, owner: string, ownKeys: readonly string[]) {
+    checkOptions(owner, config, [...COMMON_KEYS, ...ownKeys]);
     this.owner = owner;
     const lr = config.learningRate ?? defaultLearningRate;
     if (lr instanceof LearningRateSchedule) {
@@ -86,8 +89,18 @@ export abstract class Optimizer {
 
   protected abstract update(p: Param, lr: number): void;
 
+  /** The `count` state arrays of `p`, of its size, created as zeros on first use. */
+  protected slots(p: Param, count: number): Float32Array[] {
+    let s = this.slotState.get(p);
+    if (!s) this.slotState.set(p, (s = Array.from({ length: count }, () => new Float32Array(p.value.length))));
+    return s;
+  }
+
   /** Forgets the slot variables (velocities, moments) and the step count. */
-  abstract reset(): void;
+  reset(): void {
+    this.slotState = new WeakMap();
+    this.iterations = 0;
+  }
 
   /** The optimizer's own settings; {@link getConfig} adds the common ones. */
   protected abstract ownConfig(): Record<string, unknown>;
@@ -121,27 +134,16 @@ export class SGD extends Optimizer {
   readonly className = 'SGD';
   readonly momentum: number;
   readonly nesterov: boolean;
-  private velocity = new WeakMap<Param, Float32Array>();
 
   constructor(config: SGDConfig = {}) {
-    checkOptions('SGD', config, [...COMMON_KEYS, 'momentum', 'nesterov']);
-    super(config, 0.01, 'SGD');
+    super(config, 0.01, 'SGD', ['momentum', 'nesterov']);
     this.momentum = checkPositive('SGD', 'momentum', config.momentum ?? 0, true);
     this.nesterov = config.nesterov ?? false;
   }
 
   protected update(p: Param, lr: number): void {
-    let v: Float32Array | null = null;
-    if (this.momentum !== 0) {
-      v = this.velocity.get(p) ?? null;
-      if (!v) this.velocity.set(p, (v = new Float32Array(p.value.length)));
-    }
-    getBackend().sgdUpdate(p.value, p.grad, v, lr, this.momentum, this.nesterov);
-  }
-
-  reset(): void {
-    this.velocity = new WeakMap();
-    this.iterations = 0;
+    const velocity = this.momentum !== 0 ? this.slots(p, 1)[0] : null;
+    getBackend().sgdUpdate(p.value, p.grad, velocity, lr, this.momentum, this.nesterov);
   }
 
   protected ownConfig(): Record<string, unknown> {
@@ -167,11 +169,9 @@ export class Adam extends Optimizer {
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
-  private moments = new WeakMap<Param, { m: Float32Array; v: Float32Array }>();
 
   constructor(config: AdamConfig = {}, owner = 'Adam') {
-    checkOptions(owner, config, [...COMMON_KEYS, 'beta1', 'beta2', 'epsilon']);
-    super(config, 1e-3, owner);
+    super(config, 1e-3, owner, ['beta1', 'beta2', 'epsilon']);
     this.beta1 = checkPositive(owner, 'beta1', config.beta1 ?? 0.9, true);
     this.beta2 = checkPositive(owner, 'beta2', config.beta2 ?? 0.999, true);
     this.epsilon = checkPositive(owner, 'epsilon', config.epsilon ?? 1e-7, true);
@@ -179,14 +179,8 @@ export class Adam extends Optimizer {
   }
 
   protected update(p: Param, lr: number): void {
-    let s = this.moments.get(p);
-    if (!s) this.moments.set(p, (s = { m: new Float32Array(p.value.length), v: new Float32Array(p.value.length) }));
-    getBackend().adamUpdate(p.value, p.grad, s.m, s.v, lr, this.beta1, this.beta2, this.epsilon, this.iterations);
-  }
-
-  reset(): void {
-    this.moments = new WeakMap();
-    this.iterations = 0;
+    const [m, v] = this.slots(p, 2);
+    getBackend().adamUpdate(p.value, p.grad, m, v, lr, this.beta1, this.beta2, this.epsilon, this.iterations);
   }
 
   protected ownConfig(): Record<string, unknown> {
@@ -210,24 +204,16 @@ export class RMSprop extends Optimizer {
   readonly className = 'RMSprop';
   readonly rho: number;
   readonly epsilon: number;
-  private ms = new WeakMap<Param, Float32Array>();
 
   constructor(config: RMSpropConfig = {}) {
-    checkOptions('RMSprop', config, [...COMMON_KEYS, 'rho', 'epsilon']);
-    super(config, 1e-3, 'RMSprop');
+    super(config, 1e-3, 'RMSprop', ['rho', 'epsilon']);
     this.rho = checkPositive('RMSprop', 'rho', config.rho ?? 0.9, true);
     this.epsilon = checkPositive('RMSprop', 'epsilon', config.epsilon ?? 1e-7, true);
   }
 
   protected update(p: Param, lr: number): void {
-    let s = this.ms.get(p);
-    if (!s) this.ms.set(p, (s = new Float32Array(p.value.length)));
-    getBackend().rmspropUpdate(p.value, p.grad, s, lr, this.rho, this.epsilon);
-  }
-
-  reset(): void {
-    this.ms = new WeakMap();
-    this.iterations = 0;
+    const [meanSquare] = this.slots(p, 1);
+    getBackend().rmspropUpdate(p.value, p.grad, meanSquare, lr, this.rho, this.epsilon);
   }
 
   protected ownConfig(): Record<string, unknown> {

@@ -15,6 +15,7 @@ import { MaxPooling2D } from '../../layers/max-pooling2d.js';
 import { RandomFlip } from '../../layers/random-flip.js';
 import { RandomTranslation } from '../../layers/random-translation.js';
 import { float, GraphBuilder, int, ints, type Flow } from './graph.js';
+import type { AttributeMsg } from './proto.js';
 
 /** Layer classes the exporter maps (the others throw, naming the layer). */
 export const ONNX_LAYERS = ['Conv2D', 'BatchNormalization', 'Activation', 'MaxPooling2D', 'Flatten', 'Dense', 'Dropout', 'RandomFlip', 'RandomTranslation'] as const;
@@ -56,52 +57,36 @@ export function batchNormAffine(bn: BatchNormalization): { scale: Float64Array; 
   return { scale, shift };
 }
 
+/** Activations that are one ONNX node on x: its op and attributes (`alpha`: leakyRelu's and elu's). */
+const ONE_NODE: Partial<Record<ActivationKind, (alpha: number) => [opType: string, attributes: AttributeMsg[]]>> = {
+  relu: () => ['Relu', []],
+  sigmoid: () => ['Sigmoid', []],
+  tanh: () => ['Tanh', []],
+  leakyRelu: (alpha) => ['LeakyRelu', [float('alpha', alpha)]],
+  elu: (alpha) => ['Elu', [float('alpha', alpha)]],
+  selu: () => ['Selu', [float('alpha', SELU_ALPHA), float('gamma', SELU_SCALE)]],
+  softplus: () => ['Softplus', []],
+  softsign: () => ['Softsign', []],
+  hardSigmoid: () => ['HardSigmoid', [float('alpha', 0.2), float('beta', 0.5)]],
+};
+
 /** Appends `kind` applied to `flow` (softmax over the channel axis, wherever the layout puts it). */
 export function addActivation(g: GraphBuilder, owner: string, kind: ActivationKind, flow: Flow): Flow {
+  if (kind === 'linear') return flow;
   const x = flow.name;
-  const alpha = defaultAlpha(kind);
+  const one = ONE_NODE[kind];
   let y: string;
-  switch (kind) {
-    case 'linear':
-      return flow;
-    case 'relu':
-      y = g.node(owner, 'Relu', [x]);
-      break;
-    case 'relu6':
-      y = g.node(owner, 'Clip', [x, g.floats(owner, 'clip_min', [], [0]), g.floats(owner, 'clip_max', [], [6])]);
-      break;
-    case 'sigmoid':
-      y = g.node(owner, 'Sigmoid', [x]);
-      break;
-    case 'tanh':
-      y = g.node(owner, 'Tanh', [x]);
-      break;
-    case 'softmax':
-      y = g.node(owner, 'Softmax', [x], [int('axis', flow.layout === 'nchw' ? 1 : -1)]);
-      break;
-    case 'leakyRelu':
-      y = g.node(owner, 'LeakyRelu', [x], [float('alpha', alpha)]);
-      break;
-    case 'elu':
-      y = g.node(owner, 'Elu', [x], [float('alpha', alpha)]);
-      break;
-    case 'selu':
-      y = g.node(owner, 'Selu', [x], [float('alpha', SELU_ALPHA), float('gamma', SELU_SCALE)]);
-      break;
-    case 'softplus':
-      y = g.node(owner, 'Softplus', [x]);
-      break;
-    case 'softsign':
-      y = g.node(owner, 'Softsign', [x]);
-      break;
-    case 'swish':
-      y = g.node(owner, 'Mul', [x, g.node(owner, 'Sigmoid', [x])]);
-      break;
-    case 'hardSigmoid':
-      y = g.node(owner, 'HardSigmoid', [x], [float('alpha', 0.2), float('beta', 0.5)]);
-      break;
-    default:
-      throw new Error(`exportOnnx: ${owner}: activation '${kind as string}' has no ONNX mapping`);
+  if (one) {
+    const [opType, attributes] = one(defaultAlpha(kind));
+    y = g.node(owner, opType, [x], attributes);
+  } else if (kind === 'relu6') {
+    y = g.node(owner, 'Clip', [x, g.floats(owner, 'clip_min', [], [0]), g.floats(owner, 'clip_max', [], [6])]);
+  } else if (kind === 'softmax') {
+    y = g.node(owner, 'Softmax', [x], [int('axis', flow.layout === 'nchw' ? 1 : -1)]);
+  } else if (kind === 'swish') {
+    y = g.node(owner, 'Mul', [x, g.node(owner, 'Sigmoid', [x])]);
+  } else {
+    throw new Error(`exportOnnx: ${owner}: activation '${kind as string}' has no ONNX mapping`);
   }
   return { ...flow, name: y };
 }

@@ -13,32 +13,23 @@ export { ConfusionMatrix } from './confusion-matrix.js';
 export { Precision, Recall } from './precision-recall.js';
 export { MeanAbsoluteError, MeanSquaredError } from './regression.js';
 
+type Factory = (name: string, units: number) => Metric;
+
+/** One factory under each of its spellings. */
+const spelled = (make: Factory, ...names: string[]): [string, Factory][] => names.map((n) => [n, make]);
+
 /** Metric factories by identifier: `name` is the identifier the user gave (Keras names the log key after it). */
-const FACTORIES: Readonly<Record<string, (name: string, units: number) => Metric>> = {
-  accuracy: (name, units) => (units === 1 ? new BinaryAccuracy({ name }) : new Accuracy({ name })),
-  acc: (name, units) => (units === 1 ? new BinaryAccuracy({ name }) : new Accuracy({ name })),
-  binary_accuracy: (name) => new BinaryAccuracy({ name }),
-  binaryAccuracy: (name) => new BinaryAccuracy({ name }),
-  categorical_accuracy: (name) => new Accuracy({ name }),
-  categoricalAccuracy: (name) => new Accuracy({ name }),
-  sparse_categorical_accuracy: (name) => new Accuracy({ name }),
-  sparseCategoricalAccuracy: (name) => new Accuracy({ name }),
-  top_k_categorical_accuracy: (name) => new TopKCategoricalAccuracy({ name }),
-  topKCategoricalAccuracy: (name) => new TopKCategoricalAccuracy({ name }),
-  sparse_top_k_categorical_accuracy: (name) => new TopKCategoricalAccuracy({ name }),
-  sparseTopKCategoricalAccuracy: (name) => new TopKCategoricalAccuracy({ name }),
-  precision: () => new Precision(),
-  recall: () => new Recall(),
-  auc: () => new AUC(),
-  mae: (name) => new MeanAbsoluteError({ name }),
-  MAE: (name) => new MeanAbsoluteError({ name }),
-  mean_absolute_error: (name) => new MeanAbsoluteError({ name }),
-  meanAbsoluteError: (name) => new MeanAbsoluteError({ name }),
-  mse: (name) => new MeanSquaredError({ name }),
-  MSE: (name) => new MeanSquaredError({ name }),
-  mean_squared_error: (name) => new MeanSquaredError({ name }),
-  meanSquaredError: (name) => new MeanSquaredError({ name }),
-};
+const FACTORIES: Readonly<Record<string, Factory>> = Object.fromEntries([
+  ...spelled((name, units) => (units === 1 ? new BinaryAccuracy({ name }) : new Accuracy({ name })), 'accuracy', 'acc'),
+  ...spelled((name) => new BinaryAccuracy({ name }), 'binary_accuracy', 'binaryAccuracy'),
+  ...spelled((name) => new Accuracy({ name }), 'categorical_accuracy', 'categoricalAccuracy', 'sparse_categorical_accuracy', 'sparseCategoricalAccuracy'),
+  ...spelled((name) => new TopKCategoricalAccuracy({ name }), 'top_k_categorical_accuracy', 'topKCategoricalAccuracy', 'sparse_top_k_categorical_accuracy', 'sparseTopKCategoricalAccuracy'),
+  ...spelled(() => new Precision(), 'precision'),
+  ...spelled(() => new Recall(), 'recall'),
+  ...spelled(() => new AUC(), 'auc'),
+  ...spelled((name) => new MeanAbsoluteError({ name }), 'mae', 'MAE', 'mean_absolute_error', 'meanAbsoluteError'),
+  ...spelled((name) => new MeanSquaredError({ name }), 'mse', 'MSE', 'mean_squared_error', 'meanSquaredError'),
+]);
 
 /** Every name {@link getMetric} accepts: Keras' snake_case and TF.js' camelCase spellings. */
 export const METRIC_NAMES: readonly string[] = Object.keys(FACTORIES);
