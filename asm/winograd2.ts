@@ -215,12 +215,28 @@ function gradRow(q: usize, row: usize, p0: v128, p1: v128, p2: v128, p3: v128): 
  * geometry is at g, with the transformed filter U (16 × C × F) at G_WT, in blocks of `tb` tiles.
  */
 export function convForwardWinograd(g: usize, t0: i32, t1: i32, work: usize, tb: i32): void {
+  forwardTiles(g, t0, t1, work, tb, 0);
+}
+
+/**
+ * Inference: convForwardWinograd followed by a 2×2 max pool at stride 2 ('valid'), whose windows
+ * are the output tiles themselves: each tile inside the pooled output [batch, ⌊OH/2⌋, ⌊OW/2⌋, F]
+ * at `pooled` gets its four outputs' maximum (the rule of asm maxPool: a greater value, or a NaN
+ * over a number, wins, in the window's row-major order); the convolution output is never written.
+ */
+export function convForwardWinogradPool(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: usize): void {
+  forwardTiles(g, t0, t1, work, tb, pooled);
+}
+
+// convForwardWinograd (pooled 0) or convForwardWinogradPool.
+function forwardTiles(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: usize): void {
   const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
   const pt = gi(g, G_PT), pl = gi(g, G_PL);
   const x = <usize>gi(g, G_X), u = <usize>gi(g, G_WT), y = <usize>gi(g, G_OUT);
   const bias = <usize>gi(g, G_BIAS);
   const relu = gi(g, G_RELU) != 0;
   const TY = (OH + 1) >> 1, TX = (OW + 1) >> 1, perImage = TY * TX;
+  const POH = OH >> 1, POW = OW >> 1;
   const vBase = work + gemmWork();
   // One cache line more than the matrix, so that the 16 matrices do not all fall into the same
   // L1 sets (strides of multiples of 4 KiB did: 1.5× slower).
@@ -242,9 +258,12 @@ export function convForwardWinograd(g: usize, t0: i32, t1: i32, work: usize, tb:
       const rem = tile - n * perImage;
       const ty = rem / TX;
       const tx = rem - ty * TX;
+      // A tile past the pooled output's last row or column (odd OH or OW) is dropped.
+      if (pooled != 0 && (ty >= POH || tx >= POW)) continue;
       const oy = 2 * ty, ox = 2 * tx;
       const twoRows = oy + 1 < OH, twoCols = ox + 1 < OW;
       const yt = y + (<usize>(((n * OH + oy) * OW + ox) * F) << 2);
+      const pt4 = pooled + (<usize>(((n * POH + ty) * POW + tx) * F) << 2);
       const rowBytes = <usize>(OW * F) << 2;
       const mt = mBase + (<usize>(t * F) << 2);
       for (let f = 0; f < F; f += 4) {
@@ -291,6 +310,10 @@ export function convForwardWinograd(g: usize, t0: i32, t1: i32, work: usize, tb:
           b0v = v128.and(b0v, f32x4.gt(b0v, zero));
           b1v = v128.and(b1v, f32x4.gt(b1v, zero));
         }
+        if (pooled != 0) {
+          v128.store(pt4 + (<usize>f << 2), poolMax(poolMax(poolMax(a0, a1), b0v), b1v));
+          continue;
+        }
         const p = yt + (<usize>f << 2);
         v128.store(p, a0);
         if (twoCols) v128.store(p + (<usize>F << 2), a1);
@@ -301,6 +324,13 @@ export function convForwardWinograd(g: usize, t0: i32, t1: i32, work: usize, tb:
       }
     }
   }
+}
+
+// The window maximum so far, `best`, against the next value v (asm maxPool's rule).
+// @ts-ignore: decorator
+@inline
+function poolMax(best: v128, v: v128): v128 {
+  return v128.bitselect(v, best, v128.or(f32x4.gt(v, best), v128.andnot(f32x4.eq(best, best), f32x4.eq(v, v))));
 }
 
 /**

@@ -35,6 +35,8 @@ export interface EngineExports {
   /** asm/winograd2.ts */
   convForwardWinograd(g: number, t0: number, t1: number, work: number, tb: number): void;
   /** asm/winograd2.ts */
+  convForwardWinogradPool(g: number, t0: number, t1: number, work: number, tb: number, pooled: number): void;
+  /** asm/winograd2.ts */
   convBackpropFilterWinograd(g: number, t0: number, t1: number, work: number, tb: number, part: number): void;
   /** asm/winograd4.ts */
   winograd4WorkBytes(tb: number, C: number, F: number): number;
@@ -92,6 +94,7 @@ export const JOB_NAMES = [
   'winogradFilterTransform',
   'winogradFilterGradTransform',
   'convForwardWinograd',
+  'convForwardWinogradPool',
   'convBackpropFilterWinograd',
   'convForwardWinograd4',
   'channelSum',
