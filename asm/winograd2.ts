@@ -2,7 +2,7 @@
 // (F(3×3, 2×2)) and the filter transforms. Geometry and pointers in the block at g (asm/geometry.ts).
 
 import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_PT, G_PL, G_X, G_WT, G_OUT, G_BIAS, G_RELU, G_DY } from './geometry';
-import { gemm } from './gemm';
+import { gemm, gemmPackedB } from './gemm';
 import { copy, gemmWork, patch } from './conv-common';
 
 // ---------------------------------------------------------------------------------------------
@@ -210,6 +210,39 @@ function gradRow(q: usize, row: usize, p0: v128, p1: v128, p2: v128, p3: v128): 
   store2(q + 2 * row, gradLast(p1, p2, p3));
 }
 
+// Whether the forward reads U already packed (winogradFilterPack) and skips gemm's packing of it
+// per block of tiles: when U_ξ fits gemmPackedB's one panel (C ≤ 256, F ≤ 512). Same products,
+// same order: the results do not change.
+// @ts-ignore: decorator
+@inline
+function winogradPacked(C: i32, F: i32): bool {
+  return C <= 256 && F <= 512;
+}
+
+/**
+ * The 16 matrices U_ξ [cin × cout] at u (winogradFilterTransform's output) packed as gemmPackedB
+ * reads them, at `packed` (16 · cin · ⌈cout/8⌉·8 floats): slivers of 8 columns, each cin × 8,
+ * zero-padded. The caller packs where winogradPacked(cin, cout), and points G_WT there.
+ */
+export function winogradFilterPack(u: usize, cin: i32, cout: i32, packed: usize): void {
+  const cout8 = (cout + 7) & ~7;
+  const row = <usize>cout << 2;
+  for (let xi = 0; xi < 16; xi++) {
+    const src = u + <usize>(xi * cin * cout) * 4;
+    let dst = packed + <usize>(xi * cin * cout8) * 4;
+    for (let j = 0; j < cout; j += 8) {
+      const full = j + 8 <= cout;
+      for (let p = 0; p < cin; p++) {
+        const s = src + <usize>p * row + (<usize>j << 2);
+        const d = dst + (<usize>p << 5);
+        v128.store(d, v128.load(s));
+        v128.store(d, full ? v128.load(s, 16) : f32x4.splat(0), 16);
+      }
+      dst += <usize>(cin * 8) * 4;
+    }
+  }
+}
+
 /**
  * Output tiles [t0, t1) (tile = (n, ty, tx), ty < ⌈OH/2⌉, tx < ⌈OW/2⌉) of the convolution whose
  * geometry is at g, with the transformed filter U (16 × C × F) at G_WT, in blocks of `tb` tiles.
@@ -244,12 +277,16 @@ function forwardTiles(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: 
   const mBase = vBase + 16 * vStride;
   const mStride = (<usize>(tb * F) << 2) + 64;
   const zero = f32x4.splat(0);
+  const packed = winogradPacked(C, F);
+  const uStride = <usize>(C * (packed ? (F + 7) & ~7 : F)) << 2;
   for (let b0 = t0; b0 < t1; b0 += tb) {
     const nt = min(tb, t1 - b0);
     winogradInput(g, b0, nt, vBase, vStride);
     // M_ξ = V_ξ · U_ξ.
     for (let xi = 0; xi < 16; xi++) {
-      gemm(nt, F, C, vBase + <usize>xi * vStride, C, false, u + (<usize>(xi * C * F) << 2), F, false, mBase + <usize>xi * mStride, F, false, work);
+      const v = vBase + <usize>xi * vStride, m = mBase + <usize>xi * mStride;
+      if (packed) gemmPackedB(nt, F, C, v, C, u + <usize>xi * uStride, m, F, work);
+      else gemm(nt, F, C, v, C, false, u + <usize>xi * uStride, F, false, m, F, false, work);
     }
     // y = Aᵀ M A (+ bias, relu) for the block's tiles, the parts inside the output.
     for (let t = 0; t < nt; t++) {

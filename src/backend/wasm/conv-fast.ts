@@ -8,7 +8,7 @@ import {
   filterFloats, filterPartBytes, forwardThreads, layout, transformedFloats, useDirect, useWinograd, useWinograd4, winograd4Tiles,
   winogradTiles, writeGeometry, type Layout,
 } from './conv-plan.js';
-import { winograd4Filter, winogradPools, winogradRun } from './conv-winograd.js';
+import { winograd2Packed, winograd4Filter, winogradPools, winogradRun } from './conv-winograd.js';
 
 /**
  * Convolutions run whole in WebAssembly (asm/im2col.ts, direct.ts, winograd2.ts, winograd4.ts): the operands are copied into the shared
@@ -65,9 +65,13 @@ function forwardInMemory(
   if (useWinograd(info)) {
     const offU = offW + align(w.length * 4, 64);
     const four = useWinograd4(info);
+    let at = offU;
     if (four) winograd4Filter(e, w, info.inChannels, info.outChannels, false, offU);
-    else e.wasm.winogradFilterTransform(offW, info.inChannels, info.outChannels, 0, offU, offU + transformedFloats(info) * 4);
-    new Int32Array(e.memory.buffer, lay.g, CONV_GEOMETRY_WORDS)[CONV_GEOMETRY.WT] = offU;
+    else {
+      e.wasm.winogradFilterTransform(offW, info.inChannels, info.outChannels, 0, offU, offU + transformedFloats(info) * 4);
+      at = winograd2Packed(e, offU, info.inChannels, info.outChannels);
+    }
+    new Int32Array(e.memory.buffer, lay.g, CONV_GEOMETRY_WORDS)[CONV_GEOMETRY.WT] = at;
     winogradRun(e, lay, info.batch, info.outHeight, info.outWidth, four ? winograd4Tiles(info) : winogradTiles(info), four, pooledAt);
     return;
   }
@@ -93,13 +97,17 @@ function inputGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offW: numbe
     const { inChannels: C, outChannels: F } = info;
     const offU = offW + align(9 * C * F * 4, 64);
     const four = useWinograd4(info);
+    let at = offU;
     if (four) winograd4Filter(e, e.f32.subarray(offW >> 2, (offW >> 2) + 9 * C * F), C, F, true, offU);
-    else e.wasm.winogradFilterTransform(offW, C, F, 1, offU, offU + transformedFloats(info) * 4);
+    else {
+      e.wasm.winogradFilterTransform(offW, C, F, 1, offU, offU + transformedFloats(info) * 4);
+      at = winograd2Packed(e, offU, F, C);
+    }
     const back: Conv2DInfo = {
       ...info, inHeight: info.outHeight, inWidth: info.outWidth, inChannels: F, outHeight: info.inHeight, outWidth: info.inWidth,
       outChannels: C, padTop: 2 - info.padTop, padLeft: 2 - info.padLeft,
     };
-    writeGeometry(e, lay, back, { x: offDy, w: offU, out: offDx }, false);
+    writeGeometry(e, lay, back, { x: offDy, w: at, out: offDx }, false);
     winogradRun(e, lay, info.batch, info.inHeight, info.inWidth, four ? winograd4Tiles(info) : winogradTiles(info), four);
     return;
   }

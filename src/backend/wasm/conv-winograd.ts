@@ -50,6 +50,18 @@ export function winograd4Filter(e: Engine, w: Float32Array, C: number, F: number
   }
 }
 
+/**
+ * Packs the F(2×2) filter transform at byte `u` (16 matrices [cin × cout]) for gemmPackedB, right
+ * after it (the room filterFloats gives the transform holds both), where asm winogradPacked takes
+ * it (cin ≤ 256, cout ≤ 512); returns where the kernel reads U from (G_WT): the packed copy, or u.
+ */
+export function winograd2Packed(e: Engine, u: number, cin: number, cout: number): number {
+  if (cin > 256 || cout > 512) return u;
+  const at = u + align(16 * cin * cout * 4, 64);
+  e.wasm.winogradFilterPack(u, cin, cout, at);
+  return at;
+}
+
 // Runs convForwardWinograd (F(2×2)) or convForwardWinograd4 (F(4×4)) over all tiles of the
 // convolution whose geometry is at lay.g; with `pooledAt` (F(2×2) only, see winogradPools),
 // convForwardWinogradPool writing the 2×2-pooled output there instead.
