@@ -248,21 +248,22 @@ export function winogradFilterPack(u: usize, cin: i32, cout: i32, packed: usize)
  * geometry is at g, with the transformed filter U (16 × C × F) at G_WT, in blocks of `tb` tiles.
  */
 export function convForwardWinograd(g: usize, t0: i32, t1: i32, work: usize, tb: i32): void {
-  forwardTiles(g, t0, t1, work, tb, 0);
+  forwardTiles(g, t0, t1, work, tb, 0, 0);
 }
 
 /**
- * Inference: convForwardWinograd followed by a 2×2 max pool at stride 2 ('valid'), whose windows
- * are the output tiles themselves: each tile inside the pooled output [batch, ⌊OH/2⌋, ⌊OW/2⌋, F]
- * at `pooled` gets its four outputs' maximum (the rule of asm maxPool: a greater value, or a NaN
- * over a number, wins, in the window's row-major order); the convolution output is never written.
+ * convForwardWinograd followed by a 2×2 max pool at stride 2 ('valid'), whose windows are the
+ * output tiles themselves: each tile inside the pooled output [batch, ⌊OH/2⌋, ⌊OW/2⌋, F] at
+ * `pooled` gets its four outputs' maximum (the rule of asm maxPool: a greater value, or a NaN over
+ * a number, wins, in the window's row-major order) and, when `argmax` is not 0, the winner's flat
+ * index in the convolution output there (as maxPool's); the convolution output is never written.
  */
-export function convForwardWinogradPool(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: usize): void {
-  forwardTiles(g, t0, t1, work, tb, pooled);
+export function convForwardWinogradPool(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: usize, argmax: usize): void {
+  forwardTiles(g, t0, t1, work, tb, pooled, argmax);
 }
 
 // convForwardWinograd (pooled 0) or convForwardWinogradPool.
-function forwardTiles(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: usize): void {
+function forwardTiles(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: usize, argmax: usize): void {
   const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
   const pt = gi(g, G_PT), pl = gi(g, G_PL);
   const x = <usize>gi(g, G_X), u = <usize>gi(g, G_WT), y = <usize>gi(g, G_OUT);
@@ -270,6 +271,7 @@ function forwardTiles(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: 
   const relu = gi(g, G_RELU) != 0;
   const TY = (OH + 1) >> 1, TX = (OW + 1) >> 1, perImage = TY * TX;
   const POH = OH >> 1, POW = OW >> 1;
+  const lanes = i32x4(0, 1, 2, 3);
   const vBase = work + gemmWork();
   // One cache line more than the matrix, so that the 16 matrices do not all fall into the same
   // L1 sets (strides of multiples of 4 KiB did: 1.5× slower).
@@ -347,8 +349,26 @@ function forwardTiles(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: 
           b0v = v128.and(b0v, f32x4.gt(b0v, zero));
           b1v = v128.and(b1v, f32x4.gt(b1v, zero));
         }
-        if (pooled != 0) {
+        if (pooled != 0 && argmax == 0) {
           v128.store(pt4 + (<usize>f << 2), poolMax(poolMax(poolMax(a0, a1), b0v), b1v));
+          continue;
+        }
+        if (pooled != 0) {
+          const i00 = i32x4.add(i32x4.splat(((n * OH + oy) * OW + ox) * F + f), lanes);
+          const right = i32x4.splat(F), down = i32x4.splat(OW * F);
+          let best = a0, arg = i00;
+          let take = poolTakes(best, a1);
+          best = v128.bitselect(a1, best, take);
+          arg = v128.bitselect(i32x4.add(i00, right), arg, take);
+          take = poolTakes(best, b0v);
+          best = v128.bitselect(b0v, best, take);
+          arg = v128.bitselect(i32x4.add(i00, down), arg, take);
+          take = poolTakes(best, b1v);
+          best = v128.bitselect(b1v, best, take);
+          arg = v128.bitselect(i32x4.add(i32x4.add(i00, down), right), arg, take);
+          const at = pt4 + (<usize>f << 2);
+          v128.store(at, best);
+          v128.store(argmax + (at - pooled), arg);
           continue;
         }
         const p = yt + (<usize>f << 2);
@@ -363,11 +383,18 @@ function forwardTiles(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: 
   }
 }
 
-// The window maximum so far, `best`, against the next value v (asm maxPool's rule).
+// Lanes where the next value v replaces the window maximum so far, `best` (asm maxPool's rule).
+// @ts-ignore: decorator
+@inline
+function poolTakes(best: v128, v: v128): v128 {
+  return v128.or(f32x4.gt(v, best), v128.andnot(f32x4.eq(best, best), f32x4.eq(v, v)));
+}
+
+// The window maximum so far against the next value v.
 // @ts-ignore: decorator
 @inline
 function poolMax(best: v128, v: v128): v128 {
-  return v128.bitselect(v, best, v128.or(f32x4.gt(v, best), v128.andnot(f32x4.eq(best, best), f32x4.eq(v, v))));
+  return v128.bitselect(v, best, poolTakes(best, v));
 }
 
 /**

@@ -219,7 +219,7 @@ test('Winograd F(4×4, 3×3) (opt-in, winograd: 4): forward and input gradient =
   }
 });
 
-test('inference conv + 2×2 pool in the Winograd output transform (winogradPools) = the fast conv, then the fast pool, bit for bit', () => {
+test('conv + 2×2 pool in the Winograd output transform (winogradPools; inference, and training with argmax) = the fast conv, then the fast pool, bit for bit', () => {
   // Odd sizes (the last row/column dropped by the pool), 'valid', one tile, threads, NaN and ±Infinity inputs (linear keeps them).
   for (const [n, h, w, c, f, pad] of [[2, 7, 9, 8, 8, 'same'], [3, 10, 7, 8, 12, 'valid'], [1, 2, 2, 4, 4, 'same'], [32, 25, 25, 32, 64, 'same'], [4, 12, 12, 16, 8, 'same']] as const) {
     const info = conv2dInfo([n, h, w, c], [3, 3], f, [1, 1], pad);
@@ -231,12 +231,16 @@ test('inference conv + 2×2 pool in the Winograd output transform (winogradPools
     const bias = randomArray(f, 92);
     for (const act of ['linear', 'relu'] as const) {
       const what = `[${n},${h},${w},${c}]→${f} ${pad} ${act}`;
-      const want = fast.maxPool(fast.fused.conv!.conv2d(x, wt, bias, info, act), pool).y;
+      const want = fast.maxPool(fast.fused.conv!.conv2d(x, wt, bias, info, act), pool);
       const got = fast.fused.conv!.conv2dMaxPool(x, wt, bias, info, act, pool);
-      assert.equal(got.length, want.length, `length ${what}`);
-      for (let i = 0; i < want.length; i++) {
-        if (!Object.is(got[i], want[i])) assert.unreachable(`${what}: index ${i}: got ${got[i]}, expected ${want[i]}`);
+      const train = fast.fused.conv!.conv2dMaxPoolTrain(x, wt, bias, info, act, pool);
+      for (const [name, y] of [['conv2dMaxPool', got], ['conv2dMaxPoolTrain y', train.y]] as const) {
+        assert.equal(y.length, want.y.length, `${name} length ${what}`);
+        for (let i = 0; i < want.y.length; i++) {
+          if (!Object.is(y[i], want.y[i])) assert.unreachable(`${name} ${what}: index ${i}: got ${y[i]}, expected ${want.y[i]}`);
+        }
       }
+      assert.equal(Array.from(train.argmax), Array.from(want.argmax), `conv2dMaxPoolTrain argmax ${what}`);
     }
   }
   const info = conv2dInfo([2, 8, 8, 8], [3, 3], 8, [1, 1], 'same');

@@ -53,10 +53,10 @@ export interface ConvKernels {
 
 // Stages x (unless resident) and copies w and bias in at their offsets, then computes
 // y = conv(x, w) (+ bias, relu) at offY; with `pooledAt` (where winogradPools), its 2×2 max pool
-// there instead, and nothing at offY.
+// there instead (and its argmax at `argmaxAt` unless 0), and nothing at offY.
 function forwardInMemory(
   e: Engine, lay: Layout, info: Conv2DInfo, x: Float32Array, w: Float32Array, bias: Float32Array | null, relu: boolean,
-  offX: number, offW: number, offB: number, offY: number, pooledAt = 0,
+  offX: number, offW: number, offB: number, offY: number, pooledAt = 0, argmaxAt = 0,
 ): void {
   offX = stage(e, x, offX);
   e.f32.set(w, offW >> 2);
@@ -72,7 +72,7 @@ function forwardInMemory(
       at = winograd2Packed(e, offU, info.inChannels, info.outChannels);
     }
     new Int32Array(e.memory.buffer, lay.g, CONV_GEOMETRY_WORDS)[CONV_GEOMETRY.WT] = at;
-    winogradRun(e, lay, info.batch, info.outHeight, info.outWidth, four ? winograd4Tiles(info) : winogradTiles(info), four, pooledAt);
+    winogradRun(e, lay, info.batch, info.outHeight, info.outWidth, four ? winograd4Tiles(info) : winogradTiles(info), four, pooledAt, argmaxAt);
     return;
   }
   const parts = ranges(info.batch * info.outHeight * info.outWidth, lay.t, 4);
@@ -167,7 +167,7 @@ function convPool(
     return y && { y, argmax: new Int32Array(0) };
   }
   // Pooled in the Winograd output transform: the convolution's output is never stored.
-  const tilesPool = !withArgmax && winogradPools(info, pool);
+  const tilesPool = winogradPools(info, pool);
   const pRes = residentF32(e, sizeP);
   const aRes = withArgmax ? residentI32(e, sizeP) : null;
   const lay = layout(e, info, forwardThreads(info), 0);
@@ -179,7 +179,7 @@ function convPool(
   const [offX, offW, offB, offY, offG] = offs;
   const offP = pRes ? pRes.byteOffset : offs[5];
   const offA = aRes ? aRes.byteOffset : offs[6];
-  forwardInMemory(e, lay, info, x, w, bias, relu, offX, offW, offB, offY, tilesPool ? offP : 0);
+  forwardInMemory(e, lay, info, x, w, bias, relu, offX, offW, offB, offY, tilesPool ? offP : 0, tilesPool && withArgmax ? offA : 0);
   if (!tilesPool) maxPoolInMemory(e, pool, offG, offY, offP, offA);
   return { y: result(e, pRes, offP, sizeP), argmax: withArgmax ? resultInt32(e, aRes, offA, sizeP) : new Int32Array(0) };
 }

@@ -64,18 +64,19 @@ export function winograd2Packed(e: Engine, u: number, cin: number, cout: number)
 
 // Runs convForwardWinograd (F(2×2)) or convForwardWinograd4 (F(4×4)) over all tiles of the
 // convolution whose geometry is at lay.g; with `pooledAt` (F(2×2) only, see winogradPools),
-// convForwardWinogradPool writing the 2×2-pooled output there instead.
-export function winogradRun(e: Engine, lay: Layout, batch: number, OH: number, OW: number, tb: number, four: boolean, pooledAt = 0): void {
+// convForwardWinogradPool writing the 2×2-pooled output there instead (and its argmax at
+// `argmaxAt` unless 0).
+export function winogradRun(e: Engine, lay: Layout, batch: number, OH: number, OW: number, tb: number, four: boolean, pooledAt = 0, argmaxAt = 0): void {
   const m = four ? 4 : 2;
   const tiles = batch * Math.ceil(OH / m) * Math.ceil(OW / m);
   const parts = ranges(tiles, lay.t);
   const work = (i: number) => lay.work + i * lay.threadBytes;
-  if (pooledAt) runJobs(e, 'convForwardWinogradPool', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb, pooledAt]));
+  if (pooledAt) runJobs(e, 'convForwardWinogradPool', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb, pooledAt, argmaxAt]));
   else runJobs(e, four ? 'convForwardWinograd4' : 'convForwardWinograd', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb]));
 }
 
 /**
- * Whether an inference convolution and its max pool run as one F(2×2) Winograd pass
+ * Whether a convolution and its max pool run as one F(2×2) Winograd pass
  * (convForwardWinogradPool): F(2×2) runs the convolution, and the pool is 2×2 at stride 2
  * without padding, so that its windows are the Winograd output tiles.
  */

@@ -37,7 +37,7 @@ export interface EngineExports {
   /** asm/winograd2.ts */
   convForwardWinograd(g: number, t0: number, t1: number, work: number, tb: number): void;
   /** asm/winograd2.ts */
-  convForwardWinogradPool(g: number, t0: number, t1: number, work: number, tb: number, pooled: number): void;
+  convForwardWinogradPool(g: number, t0: number, t1: number, work: number, tb: number, pooled: number, argmax: number): void;
   /** asm/winograd2.ts */
   convBackpropFilterWinograd(g: number, t0: number, t1: number, work: number, tb: number, part: number): void;
   /** asm/winograd4.ts */
