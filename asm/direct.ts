@@ -128,10 +128,15 @@ function directRange(g: usize, start: i32, end: i32, y: usize): void {
         for (let i = 0; i < KH; i++) {
           const ih = ih0 + i * dh;
           if (ih < 0 || ih >= H) continue;
-          for (let j = 0; j < KW; j++) {
+          // Undilated, a row's taps (j, c) are KW·C consecutive floats of x and rows of w: one
+          // loop over them; dilated, one loop per tap column.
+          const runs = dw == 1 ? 1 : KW;
+          const len = dw == 1 ? KW * C : C;
+          for (let j = 0; j < runs; j++) {
             let xp = x + (<usize>(((n * H + ih) * W + iw0 + j * dw) * C) << 2);
             let wp = w + (<usize>((i * KW + j) * C) * rowF) + (<usize>f0 << 2);
-            for (let c = 0; c < C; c++) {
+            const xe = xp + (<usize>len << 2);
+            while (xp < xe) {
               const w0 = v128.load(wp);
               const w1 = v128.load(wp, 16);
               let xv = v128.load32_splat(xp);

@@ -2,7 +2,7 @@
 // (F(3×3, 2×2)) and the filter transforms. Geometry and pointers in the block at g (asm/geometry.ts).
 
 import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_PT, G_PL, G_X, G_WT, G_OUT, G_BIAS, G_RELU, G_DY } from './geometry';
-import { gemm } from './gemm';
+import { gemm, gemmPackedB } from './gemm';
 import { copy, gemmWork, patch } from './conv-common';
 
 // ---------------------------------------------------------------------------------------------
@@ -210,17 +210,68 @@ function gradRow(q: usize, row: usize, p0: v128, p1: v128, p2: v128, p3: v128): 
   store2(q + 2 * row, gradLast(p1, p2, p3));
 }
 
+// Whether the forward reads U already packed (winogradFilterPack) and skips gemm's packing of it
+// per block of tiles: when U_ξ fits gemmPackedB's one panel (C ≤ 256, F ≤ 512). Same products,
+// same order: the results do not change.
+// @ts-ignore: decorator
+@inline
+function winogradPacked(C: i32, F: i32): bool {
+  return C <= 256 && F <= 512;
+}
+
+/**
+ * The 16 matrices U_ξ [cin × cout] at u (winogradFilterTransform's output) packed as gemmPackedB
+ * reads them, at `packed` (16 · cin · ⌈cout/8⌉·8 floats): slivers of 8 columns, each cin × 8,
+ * zero-padded. The caller packs where winogradPacked(cin, cout), and points G_WT there.
+ */
+export function winogradFilterPack(u: usize, cin: i32, cout: i32, packed: usize): void {
+  const cout8 = (cout + 7) & ~7;
+  const row = <usize>cout << 2;
+  for (let xi = 0; xi < 16; xi++) {
+    const src = u + <usize>(xi * cin * cout) * 4;
+    let dst = packed + <usize>(xi * cin * cout8) * 4;
+    for (let j = 0; j < cout; j += 8) {
+      const full = j + 8 <= cout;
+      for (let p = 0; p < cin; p++) {
+        const s = src + <usize>p * row + (<usize>j << 2);
+        const d = dst + (<usize>p << 5);
+        v128.store(d, v128.load(s));
+        v128.store(d, full ? v128.load(s, 16) : f32x4.splat(0), 16);
+      }
+      dst += <usize>(cin * 8) * 4;
+    }
+  }
+}
+
 /**
  * Output tiles [t0, t1) (tile = (n, ty, tx), ty < ⌈OH/2⌉, tx < ⌈OW/2⌉) of the convolution whose
  * geometry is at g, with the transformed filter U (16 × C × F) at G_WT, in blocks of `tb` tiles.
  */
 export function convForwardWinograd(g: usize, t0: i32, t1: i32, work: usize, tb: i32): void {
+  forwardTiles(g, t0, t1, work, tb, 0, 0);
+}
+
+/**
+ * convForwardWinograd followed by a 2×2 max pool at stride 2 ('valid'), whose windows are the
+ * output tiles themselves: each tile inside the pooled output [batch, ⌊OH/2⌋, ⌊OW/2⌋, F] at
+ * `pooled` gets its four outputs' maximum (the rule of asm maxPool: a greater value, or a NaN over
+ * a number, wins, in the window's row-major order) and, when `argmax` is not 0, the winner's flat
+ * index in the convolution output there (as maxPool's); the convolution output is never written.
+ */
+export function convForwardWinogradPool(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: usize, argmax: usize): void {
+  forwardTiles(g, t0, t1, work, tb, pooled, argmax);
+}
+
+// convForwardWinograd (pooled 0) or convForwardWinogradPool.
+function forwardTiles(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: usize, argmax: usize): void {
   const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
   const pt = gi(g, G_PT), pl = gi(g, G_PL);
   const x = <usize>gi(g, G_X), u = <usize>gi(g, G_WT), y = <usize>gi(g, G_OUT);
   const bias = <usize>gi(g, G_BIAS);
   const relu = gi(g, G_RELU) != 0;
   const TY = (OH + 1) >> 1, TX = (OW + 1) >> 1, perImage = TY * TX;
+  const POH = OH >> 1, POW = OW >> 1;
+  const lanes = i32x4(0, 1, 2, 3);
   const vBase = work + gemmWork();
   // One cache line more than the matrix, so that the 16 matrices do not all fall into the same
   // L1 sets (strides of multiples of 4 KiB did: 1.5× slower).
@@ -228,12 +279,16 @@ export function convForwardWinograd(g: usize, t0: i32, t1: i32, work: usize, tb:
   const mBase = vBase + 16 * vStride;
   const mStride = (<usize>(tb * F) << 2) + 64;
   const zero = f32x4.splat(0);
+  const packed = winogradPacked(C, F);
+  const uStride = <usize>(C * (packed ? (F + 7) & ~7 : F)) << 2;
   for (let b0 = t0; b0 < t1; b0 += tb) {
     const nt = min(tb, t1 - b0);
     winogradInput(g, b0, nt, vBase, vStride);
     // M_ξ = V_ξ · U_ξ.
     for (let xi = 0; xi < 16; xi++) {
-      gemm(nt, F, C, vBase + <usize>xi * vStride, C, false, u + (<usize>(xi * C * F) << 2), F, false, mBase + <usize>xi * mStride, F, false, work);
+      const v = vBase + <usize>xi * vStride, m = mBase + <usize>xi * mStride;
+      if (packed) gemmPackedB(nt, F, C, v, C, u + <usize>xi * uStride, m, F, work);
+      else gemm(nt, F, C, v, C, false, u + <usize>xi * uStride, F, false, m, F, false, work);
     }
     // y = Aᵀ M A (+ bias, relu) for the block's tiles, the parts inside the output.
     for (let t = 0; t < nt; t++) {
@@ -242,9 +297,12 @@ export function convForwardWinograd(g: usize, t0: i32, t1: i32, work: usize, tb:
       const rem = tile - n * perImage;
       const ty = rem / TX;
       const tx = rem - ty * TX;
+      // A tile past the pooled output's last row or column (odd OH or OW) is dropped.
+      if (pooled != 0 && (ty >= POH || tx >= POW)) continue;
       const oy = 2 * ty, ox = 2 * tx;
       const twoRows = oy + 1 < OH, twoCols = ox + 1 < OW;
       const yt = y + (<usize>(((n * OH + oy) * OW + ox) * F) << 2);
+      const pt4 = pooled + (<usize>(((n * POH + ty) * POW + tx) * F) << 2);
       const rowBytes = <usize>(OW * F) << 2;
       const mt = mBase + (<usize>(t * F) << 2);
       for (let f = 0; f < F; f += 4) {
@@ -291,6 +349,28 @@ export function convForwardWinograd(g: usize, t0: i32, t1: i32, work: usize, tb:
           b0v = v128.and(b0v, f32x4.gt(b0v, zero));
           b1v = v128.and(b1v, f32x4.gt(b1v, zero));
         }
+        if (pooled != 0 && argmax == 0) {
+          v128.store(pt4 + (<usize>f << 2), poolMax(poolMax(poolMax(a0, a1), b0v), b1v));
+          continue;
+        }
+        if (pooled != 0) {
+          const i00 = i32x4.add(i32x4.splat(((n * OH + oy) * OW + ox) * F + f), lanes);
+          const right = i32x4.splat(F), down = i32x4.splat(OW * F);
+          let best = a0, arg = i00;
+          let take = poolTakes(best, a1);
+          best = v128.bitselect(a1, best, take);
+          arg = v128.bitselect(i32x4.add(i00, right), arg, take);
+          take = poolTakes(best, b0v);
+          best = v128.bitselect(b0v, best, take);
+          arg = v128.bitselect(i32x4.add(i00, down), arg, take);
+          take = poolTakes(best, b1v);
+          best = v128.bitselect(b1v, best, take);
+          arg = v128.bitselect(i32x4.add(i32x4.add(i00, down), right), arg, take);
+          const at = pt4 + (<usize>f << 2);
+          v128.store(at, best);
+          v128.store(argmax + (at - pooled), arg);
+          continue;
+        }
         const p = yt + (<usize>f << 2);
         v128.store(p, a0);
         if (twoCols) v128.store(p + (<usize>F << 2), a1);
@@ -301,6 +381,20 @@ export function convForwardWinograd(g: usize, t0: i32, t1: i32, work: usize, tb:
       }
     }
   }
+}
+
+// Lanes where the next value v replaces the window maximum so far, `best` (asm maxPool's rule).
+// @ts-ignore: decorator
+@inline
+function poolTakes(best: v128, v: v128): v128 {
+  return v128.or(f32x4.gt(v, best), v128.andnot(f32x4.eq(best, best), f32x4.eq(v, v)));
+}
+
+// The window maximum so far against the next value v.
+// @ts-ignore: decorator
+@inline
+function poolMax(best: v128, v: v128): v128 {
+  return v128.bitselect(v, best, poolTakes(best, v));
 }
 
 /**

@@ -107,7 +107,7 @@ function blocks(model: Sequential): number[][] {
 
 /** tscnn inference ms per block: the fused backend calls and the other layers' forwards, timed by wrappers (src untouched). */
 async function tscnnBlockTimes(model: Sequential, x: Tensor, runs: number, bs: number[][], between: Fn): Promise<number[][]> {
-  const backend = getBackend() as unknown as Record<string, unknown>;
+  const conv = getBackend().fused.conv as unknown as Record<string, unknown> | null;
   const per: number[][] = bs.map(() => []);
   const fusedBlocks = bs.map((b, i) => (b.length > 1 || model.layers[b[0]!]!.className === 'Conv2D' ? i : -1)).filter((i) => i >= 0);
   let fusedCall = 0;
@@ -125,8 +125,10 @@ async function tscnnBlockTimes(model: Sequential, x: Tensor, runs: number, bs: n
     restore.push(() => void (obj[key] = orig));
   };
   const next = (): number => fusedBlocks[fusedCall++ % fusedBlocks.length]!;
-  wrap(backend, 'fusedConv2dMaxPool', next);
-  wrap(backend, 'fusedConv2d', next);
+  if (conv) {
+    wrap(conv, 'conv2dMaxPool', next);
+    wrap(conv, 'conv2d', next);
+  }
   bs.forEach((b, i) => {
     if (!fusedBlocks.includes(i)) wrap(model.layers[b[0]!] as unknown as Record<string, unknown>, 'forward', () => i);
   });
@@ -296,7 +298,7 @@ async function layerTable(o: NativeOptions, ort: Ort, model: Sequential, x: Tens
     '|:--|:--|--:|--:|--:|--:|',
     ...rows.map((r) => `| ${r.join(' | ')} |`),
     '',
-    `tscnn and ORT in alternation, one run each per round. tscnn: medians over ${o.layerRuns} \`predict\` calls of timers wrapped around its fused backend calls (fusedConv2dMaxPool: convolution, folded batch norm, relu and pool in one call) and the other layers' \`forward\`; ` +
+    `tscnn and ORT in alternation, one run each per round. tscnn: medians over ${o.layerRuns} \`predict\` calls of timers wrapped around its fused backend calls (\`fused.conv.conv2dMaxPool\`: convolution, folded batch norm, relu and pool in one call) and the other layers' \`forward\`; ` +
       `what \`predict\` spends outside them is the end-to-end time minus the sum. ORT: its profiler's kernel times (mean over ${o.layerRuns + 1} runs, profiling on), each node counted in the layer its name starts with ` +
       `(tscnn's exporter names nodes \`layer/Op\`; the Transposes to NCHW count in the layer that needs them; nodes ORT adds itself are listed apart). PyTorch: each module timed alone in eval mode (median over ${o.layerRuns} runs), summed by the tscnn layer it stands for.`,
     '',

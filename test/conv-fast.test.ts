@@ -8,6 +8,7 @@ import { createCpuBackend, referenceBackend } from '../src/backend/index.js';
 import { setBackend } from '../src/backend/index.js';
 import { convFast } from '../src/backend/wasm/conv-fast.js';
 import { useWinograd } from '../src/backend/wasm/conv-plan.js';
+import { winogradPools } from '../src/backend/wasm/conv-winograd.js';
 import { engineInfo } from '../src/backend/wasm/engine.js';
 import { gemmFast } from '../src/backend/wasm/gemm.js';
 import { conv2dInfo, type Conv2DInfo, type Padding } from '../src/geometry.js';
@@ -213,6 +214,43 @@ test('Winograd F(4×4, 3×3) (opt-in, winograd: 4): forward and input gradient =
       assertClose(fast.fused.conv!.conv2d(x, wt, bias, info, 'relu'), ref.activation('relu', ref.biasAdd(y, bias, f), f, 0), loose(9 * c), `fusedConv2d relu ${what}`);
       assertClose(fast.conv2dBackpropInput(dy, wt, info), ref.conv2dBackpropInput(dy, wt, info), loose(9 * c * f), `conv2dBackpropInput ${what}`);
     }
+  } finally {
+    setBackend('cpu');
+  }
+});
+
+test('conv + 2×2 pool in the Winograd output transform (winogradPools; inference, and training with argmax) = the fast conv, then the fast pool, bit for bit', () => {
+  // Odd sizes (the last row/column dropped by the pool), 'valid', one tile, threads, NaN and ±Infinity inputs (linear keeps them).
+  for (const [n, h, w, c, f, pad] of [[2, 7, 9, 8, 8, 'same'], [3, 10, 7, 8, 12, 'valid'], [1, 2, 2, 4, 4, 'same'], [32, 25, 25, 32, 64, 'same'], [4, 12, 12, 16, 8, 'same']] as const) {
+    const info = conv2dInfo([n, h, w, c], [3, 3], f, [1, 1], pad);
+    const pool = conv2dInfo([n, info.outHeight, info.outWidth, f], [2, 2], f, [2, 2], 'valid');
+    assert.ok(winogradPools(info, pool), `winogradPools [${n},${h},${w},${c}]→${f}`);
+    const x = randomArray(n * h * w * c, 90 + h);
+    if (x.length > 40) (x[3] = NaN), (x[17] = Infinity), (x[40] = -Infinity);
+    const wt = randomArray(9 * c * f, 91);
+    const bias = randomArray(f, 92);
+    for (const act of ['linear', 'relu'] as const) {
+      const what = `[${n},${h},${w},${c}]→${f} ${pad} ${act}`;
+      const want = fast.maxPool(fast.fused.conv!.conv2d(x, wt, bias, info, act), pool);
+      const got = fast.fused.conv!.conv2dMaxPool(x, wt, bias, info, act, pool);
+      const train = fast.fused.conv!.conv2dMaxPoolTrain(x, wt, bias, info, act, pool);
+      for (const [name, y] of [['conv2dMaxPool', got], ['conv2dMaxPoolTrain y', train.y]] as const) {
+        assert.equal(y.length, want.y.length, `${name} length ${what}`);
+        for (let i = 0; i < want.y.length; i++) {
+          if (!Object.is(y[i], want.y[i])) assert.unreachable(`${name} ${what}: index ${i}: got ${y[i]}, expected ${want.y[i]}`);
+        }
+      }
+      assert.equal(Array.from(train.argmax), Array.from(want.argmax), `conv2dMaxPoolTrain argmax ${what}`);
+    }
+  }
+  const info = conv2dInfo([2, 8, 8, 8], [3, 3], 8, [1, 1], 'same');
+  const overlap = conv2dInfo([2, 8, 8, 8], [3, 3], 8, [2, 2], 'same');
+  const wide = conv2dInfo([2, 8, 8, 8], [2, 2], 8, [1, 1], 'valid');
+  assert.not.ok(winogradPools(info, overlap), '3×3 pool');
+  assert.not.ok(winogradPools(info, wide), 'stride 1 pool');
+  setBackend('cpu', { winograd: 4 });
+  try {
+    assert.not.ok(winogradPools(info, conv2dInfo([2, 8, 8, 8], [2, 2], 8, [2, 2], 'valid')), 'F(4×4) tiles are not pool windows');
   } finally {
     setBackend('cpu');
   }

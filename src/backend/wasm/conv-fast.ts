@@ -8,7 +8,7 @@ import {
   filterFloats, filterPartBytes, forwardThreads, layout, transformedFloats, useDirect, useWinograd, useWinograd4, winograd4Tiles,
   winogradTiles, writeGeometry, type Layout,
 } from './conv-plan.js';
-import { winograd4Filter, winogradRun } from './conv-winograd.js';
+import { winograd2Packed, winograd4Filter, winogradPools, winogradRun } from './conv-winograd.js';
 
 /**
  * Convolutions run whole in WebAssembly (asm/im2col.ts, direct.ts, winograd2.ts, winograd4.ts): the operands are copied into the shared
@@ -52,10 +52,11 @@ export interface ConvKernels {
 }
 
 // Stages x (unless resident) and copies w and bias in at their offsets, then computes
-// y = conv(x, w) (+ bias, relu) at offY.
+// y = conv(x, w) (+ bias, relu) at offY; with `pooledAt` (where winogradPools), its 2×2 max pool
+// there instead (and its argmax at `argmaxAt` unless 0), and nothing at offY.
 function forwardInMemory(
   e: Engine, lay: Layout, info: Conv2DInfo, x: Float32Array, w: Float32Array, bias: Float32Array | null, relu: boolean,
-  offX: number, offW: number, offB: number, offY: number,
+  offX: number, offW: number, offB: number, offY: number, pooledAt = 0, argmaxAt = 0,
 ): void {
   offX = stage(e, x, offX);
   e.f32.set(w, offW >> 2);
@@ -64,10 +65,14 @@ function forwardInMemory(
   if (useWinograd(info)) {
     const offU = offW + align(w.length * 4, 64);
     const four = useWinograd4(info);
+    let at = offU;
     if (four) winograd4Filter(e, w, info.inChannels, info.outChannels, false, offU);
-    else e.wasm.winogradFilterTransform(offW, info.inChannels, info.outChannels, 0, offU, offU + transformedFloats(info) * 4);
-    new Int32Array(e.memory.buffer, lay.g, CONV_GEOMETRY_WORDS)[CONV_GEOMETRY.WT] = offU;
-    winogradRun(e, lay, info.batch, info.outHeight, info.outWidth, four ? winograd4Tiles(info) : winogradTiles(info), four);
+    else {
+      e.wasm.winogradFilterTransform(offW, info.inChannels, info.outChannels, 0, offU, offU + transformedFloats(info) * 4);
+      at = winograd2Packed(e, offU, info.inChannels, info.outChannels);
+    }
+    new Int32Array(e.memory.buffer, lay.g, CONV_GEOMETRY_WORDS)[CONV_GEOMETRY.WT] = at;
+    winogradRun(e, lay, info.batch, info.outHeight, info.outWidth, four ? winograd4Tiles(info) : winogradTiles(info), four, pooledAt, argmaxAt);
     return;
   }
   const parts = ranges(info.batch * info.outHeight * info.outWidth, lay.t, 4);
@@ -92,13 +97,17 @@ function inputGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offW: numbe
     const { inChannels: C, outChannels: F } = info;
     const offU = offW + align(9 * C * F * 4, 64);
     const four = useWinograd4(info);
+    let at = offU;
     if (four) winograd4Filter(e, e.f32.subarray(offW >> 2, (offW >> 2) + 9 * C * F), C, F, true, offU);
-    else e.wasm.winogradFilterTransform(offW, C, F, 1, offU, offU + transformedFloats(info) * 4);
+    else {
+      e.wasm.winogradFilterTransform(offW, C, F, 1, offU, offU + transformedFloats(info) * 4);
+      at = winograd2Packed(e, offU, F, C);
+    }
     const back: Conv2DInfo = {
       ...info, inHeight: info.outHeight, inWidth: info.outWidth, inChannels: F, outHeight: info.inHeight, outWidth: info.inWidth,
       outChannels: C, padTop: 2 - info.padTop, padLeft: 2 - info.padLeft,
     };
-    writeGeometry(e, lay, back, { x: offDy, w: offU, out: offDx }, false);
+    writeGeometry(e, lay, back, { x: offDy, w: at, out: offDx }, false);
     winogradRun(e, lay, info.batch, info.inHeight, info.inWidth, four ? winograd4Tiles(info) : winogradTiles(info), four);
     return;
   }
@@ -157,18 +166,21 @@ function convPool(
     const y = directPool(e, x, w, info, bias, relu, pool);
     return y && { y, argmax: new Int32Array(0) };
   }
+  // Pooled in the Winograd output transform: the convolution's output is never stored.
+  const tilesPool = winogradPools(info, pool);
   const pRes = residentF32(e, sizeP);
   const aRes = withArgmax ? residentI32(e, sizeP) : null;
   const lay = layout(e, info, forwardThreads(info), 0);
   const { offs, end } = place(lay.next, [
-    scratchFor(e, x), filterFloats(info), bias ? info.outChannels : 0, sizeY, POOL_GEOMETRY_WORDS, pRes ? 0 : sizeP, aRes ? 0 : sizeP,
+    scratchFor(e, x), filterFloats(info), bias ? info.outChannels : 0, tilesPool ? 0 : sizeY, tilesPool ? 0 : POOL_GEOMETRY_WORDS, pRes ? 0 : sizeP,
+    aRes ? 0 : sizeP,
   ]);
   if (!reserve(e, end)) return null;
   const [offX, offW, offB, offY, offG] = offs;
   const offP = pRes ? pRes.byteOffset : offs[5];
   const offA = aRes ? aRes.byteOffset : offs[6];
-  forwardInMemory(e, lay, info, x, w, bias, relu, offX, offW, offB, offY);
-  maxPoolInMemory(e, pool, offG, offY, offP, offA);
+  forwardInMemory(e, lay, info, x, w, bias, relu, offX, offW, offB, offY, tilesPool ? offP : 0, tilesPool && withArgmax ? offA : 0);
+  if (!tilesPool) maxPoolInMemory(e, pool, offG, offY, offP, offA);
   return { y: result(e, pRes, offP, sizeP), argmax: withArgmax ? resultInt32(e, aRes, offA, sizeP) : new Int32Array(0) };
 }
 

@@ -2,7 +2,8 @@
 // (f64, packed for asm gemmPackedB) and the split of the tiles over the threads.
 import { align, runJobs, type Engine } from './engine.js';
 import { ranges } from './parts.js';
-import type { Layout } from './conv-plan.js';
+import type { Conv2DInfo } from '../../geometry.js';
+import { useWinograd, useWinograd4, type Layout } from './conv-plan.js';
 
 // G of F(4×4, 3×3) (points 0, ±1, ±2, ∞).
 const G4 = [
@@ -49,11 +50,38 @@ export function winograd4Filter(e: Engine, w: Float32Array, C: number, F: number
   }
 }
 
+/**
+ * Packs the F(2×2) filter transform at byte `u` (16 matrices [cin × cout]) for gemmPackedB, right
+ * after it (the room filterFloats gives the transform holds both), where asm winogradPacked takes
+ * it (cin ≤ 256, cout ≤ 512); returns where the kernel reads U from (G_WT): the packed copy, or u.
+ */
+export function winograd2Packed(e: Engine, u: number, cin: number, cout: number): number {
+  if (cin > 256 || cout > 512) return u;
+  const at = u + align(16 * cin * cout * 4, 64);
+  e.wasm.winogradFilterPack(u, cin, cout, at);
+  return at;
+}
+
 // Runs convForwardWinograd (F(2×2)) or convForwardWinograd4 (F(4×4)) over all tiles of the
-// convolution whose geometry is at lay.g.
-export function winogradRun(e: Engine, lay: Layout, batch: number, OH: number, OW: number, tb: number, four: boolean): void {
+// convolution whose geometry is at lay.g; with `pooledAt` (F(2×2) only, see winogradPools),
+// convForwardWinogradPool writing the 2×2-pooled output there instead (and its argmax at
+// `argmaxAt` unless 0).
+export function winogradRun(e: Engine, lay: Layout, batch: number, OH: number, OW: number, tb: number, four: boolean, pooledAt = 0, argmaxAt = 0): void {
   const m = four ? 4 : 2;
   const tiles = batch * Math.ceil(OH / m) * Math.ceil(OW / m);
-  runJobs(e, four ? 'convForwardWinograd4' : 'convForwardWinograd', ranges(tiles, lay.t).map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, tb]));
+  const parts = ranges(tiles, lay.t);
+  const work = (i: number) => lay.work + i * lay.threadBytes;
+  if (pooledAt) runJobs(e, 'convForwardWinogradPool', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb, pooledAt, argmaxAt]));
+  else runJobs(e, four ? 'convForwardWinograd4' : 'convForwardWinograd', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb]));
+}
+
+/**
+ * Whether a convolution and its max pool run as one F(2×2) Winograd pass
+ * (convForwardWinogradPool): F(2×2) runs the convolution, and the pool is 2×2 at stride 2
+ * without padding, so that its windows are the Winograd output tiles.
+ */
+export function winogradPools(info: Conv2DInfo, pool: Conv2DInfo): boolean {
+  return useWinograd(info) && !useWinograd4(info) && pool.filterHeight === 2 && pool.filterWidth === 2 && pool.strideHeight === 2 &&
+    pool.strideWidth === 2 && pool.padTop === 0 && pool.padLeft === 0 && pool.padBottom === 0 && pool.padRight === 0;
 }
 

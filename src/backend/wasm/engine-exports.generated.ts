@@ -33,7 +33,11 @@ export interface EngineExports {
   /** asm/winograd2.ts */
   winogradFilterGradTransform(m: number, C: number, F: number, scratch: number): void;
   /** asm/winograd2.ts */
+  winogradFilterPack(u: number, cin: number, cout: number, packed: number): void;
+  /** asm/winograd2.ts */
   convForwardWinograd(g: number, t0: number, t1: number, work: number, tb: number): void;
+  /** asm/winograd2.ts */
+  convForwardWinogradPool(g: number, t0: number, t1: number, work: number, tb: number, pooled: number, argmax: number): void;
   /** asm/winograd2.ts */
   convBackpropFilterWinograd(g: number, t0: number, t1: number, work: number, tb: number, part: number): void;
   /** asm/winograd4.ts */
@@ -91,7 +95,9 @@ export const JOB_NAMES = [
   'convBackpropInputDirect',
   'winogradFilterTransform',
   'winogradFilterGradTransform',
+  'winogradFilterPack',
   'convForwardWinograd',
+  'convForwardWinogradPool',
   'convBackpropFilterWinograd',
   'convForwardWinograd4',
   'channelSum',
