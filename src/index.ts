@@ -18,7 +18,7 @@ export * as schedules from './train/schedules.js';
 export * as regularizers from './train/regularizers.js';
 export * as metrics from './train/metrics/index.js';
 export * as initializers from './initializers.js';
-export { loadImage, decodeImage, resizeImage, convertColorMode, detectImageFormat, ImageDecodeError, MAX_IMAGE_PIXELS, resolveDecoder, type RawImage, type LoadImageOptions, type Interpolation, type ColorMode, type ImageDecoder } from './image/index.js';
+export { loadImage, fromPixels, type PixelSource, type FromPixelsOptions, decodeImage, resizeImage, convertColorMode, detectImageFormat, ImageDecodeError, MAX_IMAGE_PIXELS, resolveDecoder, type RawImage, type LoadImageOptions, type Interpolation, type ColorMode, type ImageDecoder } from './image/index.js';
 export {
   imageDatasetFromDirectory,
   ImageDirectoryDataset,
@@ -37,8 +37,11 @@ export {
   saveModel,
   loadModel,
   toMemory,
+  browserFiles,
   ModelCheckpoint,
   type ModelSource,
+  type BrowserFilesSource,
+  type PickedFile,
   type ModelCheckpointConfig,
   type ModelJSON,
   type ModelArtifactsInMemory,

@@ -30,7 +30,8 @@ export async function startHarness(executablePath: string): Promise<HarnessSessi
   const out = join(root, '.cache', 'browser-test');
   mkdirSync(out, { recursive: true });
   await buildBrowser(out);
-  const roots = [out, join(root, 'test', 'browser')];
+  // TF.js' browser build too: the test checks that it reads tscnn's IndexedDB saves.
+  const roots = [out, join(root, 'test', 'browser'), join(root, 'node_modules', '@tensorflow', 'tfjs', 'dist')];
   const isolated = await serveStatic(roots, { isolated: true });
   const plain = await serveStatic(roots, { isolated: false });
   // SwiftShader stands in for a GPU (WebGL on the CPU), as Chromium picks without one.

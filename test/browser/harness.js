@@ -73,6 +73,9 @@ async function trainSteps({ backend, threads, size, batch, steps, seed, relaxedS
 }
 
 globalThis.tscnn = tscnn;
+// Functions the test passes to page.evaluate come from tsx, whose esbuild wraps named functions
+// in __name(fn, name) (keepNames); the page has no such helper.
+globalThis.__name = (fn) => fn;
 globalThis.trainSteps = trainSteps;
 globalThis.harnessReady = true;
 document.getElementById('out').textContent = 'ready';
