@@ -25,6 +25,8 @@ export {
   loadImagesFromDirectory,
   trainTestSplit,
   generateCatsDogs,
+  catsDogsTensors,
+  type CatsDogsTensorsOptions,
   type Batch,
   type Dataset,
   type LabelMode,

@@ -72,6 +72,28 @@ async function trainSteps({ backend, threads, size, batch, steps, seed, relaxedS
   };
 }
 
+let benchState = null;
+
+/** For bench/browser.ts: builds the seed model and its batch on the backend `trainSteps` takes. */
+async function benchPrepare({ threads, size, batch, seed }) {
+  tscnn.setBackend('cpu', { threads, relaxedSimd: 'off' });
+  const engine = await tscnn.startEngineThreads();
+  tscnn.setSeed(seed);
+  const model = buildSeedModel(size);
+  model.compile({ optimizer: new tscnn.optimizers.SGD({ learningRate: 1e-4 }), loss: 'binaryCrossentropy' });
+  benchState = { model, ...randomBatch(batch, size, seed) };
+  return { engine, crossOriginIsolated: self.crossOriginIsolated };
+}
+
+/** One training step of the prepared model; its time in ms, measured in the page. */
+async function benchStep() {
+  const t0 = performance.now();
+  await benchState.model.trainOnBatch(benchState.x, benchState.y);
+  return performance.now() - t0;
+}
+
+globalThis.benchPrepare = benchPrepare;
+globalThis.benchStep = benchStep;
 globalThis.tscnn = tscnn;
 // Functions the test passes to page.evaluate come from tsx, whose esbuild wraps named functions
 // in __name(fn, name) (keepNames); the page has no such helper.
