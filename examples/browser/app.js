@@ -71,10 +71,7 @@ let model = null;
 let size = 48;
 
 async function useBackend(choice) {
-  if (choice === 'gpu') {
-    await tscnn.loadGpuBackend();
-    tscnn.setBackend('gpu', { mode: 'auto' });
-  } else if (choice === 'reference') tscnn.setBackend('reference');
+  if (choice === 'reference') tscnn.setBackend('reference');
   else tscnn.setBackend('cpu', choice === 'cpu1' ? { threads: 1 } : {});
   const info = await tscnn.startEngineThreads();
   log(`backend ${choice}: ${JSON.stringify(info)}`);

@@ -14,5 +14,5 @@ const port = i >= 0 ? Number(argv[i + 1]) : 8080;
 const out = join(root, '.cache', 'example-browser');
 mkdirSync(out, { recursive: true });
 await buildBrowser(out);
-const server = await serveStatic([out, join(root, 'examples', 'browser'), join(root, 'node_modules', 'gpu.js', 'dist')], { isolated: true, port });
+const server = await serveStatic([out, join(root, 'examples', 'browser')], { isolated: true, port });
 console.log(`tscnn browser example (cross-origin isolated): ${server.url}`);
