@@ -1,7 +1,48 @@
+import { dirname, join } from 'node:path';
+import { build, type Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
 
+// The browser bundle takes, in place of a module with Node built-ins, its `.browser.ts` sibling
+// (the engine's platform: Web Workers; PNG: the browser's decoder), and for the Node-only WebGPU
+// worker host a module whose Node functions throw. Any other Node built-in fails the build.
+const SWAPPED = /^\.\.?\/(.*\/)?(platform|png-codec)\.js$/;
+const browserSwaps: Plugin = {
+  name: 'tscnn-browser-swaps',
+  setup(b) {
+    b.onResolve({ filter: SWAPPED }, (args) => ({ path: join(args.resolveDir, args.path.replace(/\.js$/, '.browser.ts')) }));
+    b.onResolve({ filter: /^node:/ }, (args) => {
+      if (!args.importer.endsWith(join('src', 'backend', 'gpu', 'webgpu-worker.ts'))) {
+        return { errors: [{ text: `${args.path} imported by ${args.importer}: the browser bundle takes no Node built-in` }] };
+      }
+      return { path: join(dirname(args.importer), '..', '..', 'util', 'node-stub.browser.ts') };
+    });
+  },
+};
+
+/**
+ * The "browser" export (dist/index.browser.js) and the engine's Web Worker entry beside it
+ * (src/backend/wasm/platform.browser.ts starts ./wasm-worker.browser.js): ESM, self-contained but
+ * for what import() loads only when asked for (gpu.js, sharp, protobufjs: the page or its bundler
+ * provides them).
+ */
+export async function buildBrowser(outdir = 'dist'): Promise<void> {
+  await build({
+    entryPoints: { 'index.browser': 'src/index.ts', 'wasm-worker.browser': 'src/backend/wasm/worker-browser.ts' },
+    outdir,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    // gpu.js parses kernel source text: no minifying.
+    minify: false,
+    external: ['gpu.js', 'sharp', 'protobufjs/light.js'],
+    plugins: [browserSwaps],
+    logLevel: 'warning',
+  });
+}
+
 export default defineConfig({
-  // The worker thread entries sit beside the bundle: src/backend/wasm/engine.ts starts
+  // The worker thread entries sit beside the bundle: src/backend/wasm/platform.ts starts
   // ./wasm-worker.js (ESM) or ./wasm-worker.cjs (CJS) from the directory of the running bundle,
   // src/backend/gpu/webgpu-worker.ts ./webgpu-worker.js or .cjs; the decoding pool
   // (src/data/decode-pool.ts) ./decode-worker.js or .cjs.
@@ -28,4 +69,6 @@ export default defineConfig({
     options.logOverride = { ...options.logOverride, 'empty-import-meta': 'silent' };
   },
   platform: 'node',
+  // After dist/ is cleaned and the Node bundles are written.
+  onSuccess: () => buildBrowser(),
 });

@@ -1,6 +1,6 @@
 export { tensor, Tensor, shapeSize, type NdarrayView, type NdarrayLike, type Rank, type Shape, type ShapeMap, type TensorLike, type Tensor0D, type Tensor1D, type Tensor2D, type Tensor3D, type Tensor4D } from './tensor.js';
 export {
-  setBackend, getBackend, getBackendConfig, listBackends, loadGpuBackend, engineInfo, shutdownEngineThreads,
+  setBackend, getBackend, getBackendConfig, listBackends, loadGpuBackend, engineInfo, shutdownEngineThreads, startEngineThreads,
   type Backend, type BackendName, type BackendConfig, type ActivationKind, type CpuBackendOptions, type CpuBackendConfig,
   type EngineInfo, type RelaxedSimdSetting, type WinogradSetting,
 } from './backend/index.js';
@@ -22,13 +22,15 @@ export * as schedules from './train/schedules.js';
 export * as regularizers from './train/regularizers.js';
 export * as metrics from './train/metrics/index.js';
 export * as initializers from './initializers.js';
-export { loadImage, decodeImage, resizeImage, convertColorMode, detectImageFormat, ImageDecodeError, MAX_IMAGE_PIXELS, resolveDecoder, type RawImage, type LoadImageOptions, type Interpolation, type ColorMode, type ImageDecoder } from './image/index.js';
+export { loadImage, fromPixels, type PixelSource, type FromPixelsOptions, decodeImage, resizeImage, convertColorMode, detectImageFormat, ImageDecodeError, MAX_IMAGE_PIXELS, resolveDecoder, type RawImage, type LoadImageOptions, type Interpolation, type ColorMode, type ImageDecoder } from './image/index.js';
 export {
   imageDatasetFromDirectory,
   ImageDirectoryDataset,
   loadImagesFromDirectory,
   trainTestSplit,
   generateCatsDogs,
+  catsDogsTensors,
+  type CatsDogsTensorsOptions,
   type Batch,
   type Dataset,
   type LabelMode,
@@ -41,8 +43,11 @@ export {
   saveModel,
   loadModel,
   toMemory,
+  browserFiles,
   ModelCheckpoint,
   type ModelSource,
+  type BrowserFilesSource,
+  type PickedFile,
   type ModelCheckpointConfig,
   type ModelJSON,
   type ModelArtifactsInMemory,

@@ -172,13 +172,19 @@ test('without Node (a page): progress lines go to console.log and fit yields thr
   assert.is(timeouts, 1);
 });
 
-test('package.json: gpu.js an optional peer (and a devDependency), only the bundles and their types shipped', () => {
+test('package.json: gpu.js and sharp optional peers (and devDependencies), only the bundles and their types shipped', () => {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, Record<string, unknown>>;
   assert.is(pkg.dependencies['gpu.js'], undefined);
   assert.ok(typeof pkg.peerDependencies['gpu.js'] === 'string');
   assert.equal(pkg.peerDependenciesMeta['gpu.js'], { optional: true });
   assert.is(pkg.devDependencies['gpu.js'], pkg.peerDependencies['gpu.js']);
   assert.ok(GPU_INSTALL_COMMAND.endsWith(`gpu.js@${String(pkg.peerDependencies['gpu.js'])}`), GPU_INSTALL_COMMAND);
+  // sharp (17 MB of prebuilt libvips) the same way: the photo pipeline imports it lazily and names `npm install sharp`.
+  assert.ok(typeof pkg.peerDependencies.sharp === 'string');
+  assert.equal(pkg.peerDependenciesMeta.sharp, { optional: true });
+  assert.is(pkg.devDependencies.sharp, pkg.peerDependencies.sharp);
+  assert.is(pkg.optionalDependencies, undefined);
+  assert.is(pkg.dependencies.sharp, undefined);
   const files = pkg.files as unknown as string[];
   assert.ok(files.every((f) => !f.startsWith('kernels') && !f.endsWith('.map') && f !== 'dist'), JSON.stringify(files));
 });

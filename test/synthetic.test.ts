@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { drawCatOrDog, generateCatsDogs, mulberry32 } from '../src/data/index.js';
+import { catsDogsTensors, drawCatOrDog, generateCatsDogs, mulberry32 } from '../src/data/index.js';
 import { decodeImage, detectImageFormat } from '../src/image/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tscnn-synthetic-'));
@@ -113,6 +113,30 @@ test('a logistic regression on colour histograms is at chance (50 ± 8 % on 400 
     set.x.filter((row, i) => (row.reduce((a, v, k) => a + v * w[k], b) > 0 ? 1 : 0) === set.y[i]).length / set.x.length;
   const acc = accuracy(testSet);
   assert.ok(Math.abs(acc - 0.5) < 0.08, `held-out accuracy ${acc} (train ${accuracy(train)})`);
+});
+
+test('catsDogsTensors: [count, size, size, 3] in [0, 1], labels by catFraction, shuffled, same seed same tensors', () => {
+  const a = catsDogsTensors({ count: 20, size: 16, catFraction: 0.25, seed: 4 });
+  assert.equal(a.x.shape, [20, 16, 16, 3]);
+  assert.equal(a.y.shape, [20, 1]);
+  const labels = Array.from(a.y.values);
+  assert.is(labels.filter((v) => v === 0).length, 5);
+  assert.is(labels.filter((v) => v === 1).length, 15);
+  // Shuffled: the cats are not all first.
+  assert.ok(labels.slice(0, 5).some((v) => v === 1), JSON.stringify(labels));
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of a.x.values) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  assert.ok(lo >= 0 && hi <= 1 && hi - lo > 0.5, `range ${lo}..${hi}`);
+  const b = catsDogsTensors({ count: 20, size: 16, catFraction: 0.25, seed: 4 });
+  assert.equal(Array.from(b.x.values), Array.from(a.x.values));
+  const c = catsDogsTensors({ count: 20, size: 16, catFraction: 0.25, seed: 5 });
+  assert.not.equal(Array.from(c.x.values.subarray(0, 100)), Array.from(a.x.values.subarray(0, 100)));
+  assert.throws(() => catsDogsTensors({ count: 0, size: 16 }), /catsDogsTensors: count must be a positive integer, got 0/);
+  assert.throws(() => catsDogsTensors({ count: 2, size: 16, colour: 1 } as never), /catsDogsTensors.*colour/);
 });
 
 test.run();

@@ -3,10 +3,7 @@
 // engine reads. The environment is read here only, and only when a backend starts (setBackend, or
 // the first op that needs the engine), so a bad value fails there and never at `import 'tscnn'`.
 import { checkOptionKeys } from '../util/options.js';
-import { lazyFunctions } from '../util/node-builtins.js';
-
-// Fetched on first call (see util/node-builtins.ts).
-const { availableParallelism } = lazyFunctions('node:os', ['availableParallelism'], "setBackend('cpu')");
+import { platform } from './wasm/platform.js';
 
 /** Most threads the engine runs (one control block each in its memory). */
 export const MAX_THREADS = 64;
@@ -132,9 +129,9 @@ export function resolveCpuConfig(options: CpuBackendOptions = {}, sources: Confi
   return { threads, winograd, relaxedSimd, residentOutputs };
 }
 
-/** The process's environment and core count. */
+/** The process's environment and core count (in a browser: no environment; the cores where workers can share memory, else 1). */
 export function defaultSources(): ConfigSources {
-  return { env: process.env, cores: availableParallelism() };
+  return { env: platform.env(), cores: platform.cores() };
 }
 
 let current: CpuBackendConfig | null = null;

@@ -13,7 +13,7 @@ export { referenceBackend } from './reference/index.js';
 export { gemmReference, type Gemm } from './gemm.js';
 export { loadGpuBackend } from './gpu/gpujs.js';
 export { gemmFast } from './wasm/gemm.js';
-export { engineInfo, shutdownEngineThreads, type EngineInfo } from './wasm/engine.js';
+export { engineInfo, shutdownEngineThreads, startEngineThreads, type EngineInfo } from './wasm/engine.js';
 export type { CpuBackendConfig, CpuBackendOptions, RelaxedSimdSetting, WinogradSetting } from './config.js';
 
 /**

@@ -69,8 +69,11 @@ export class MemoryImageCache implements ImageCache {
 }
 
 const SLOT_NAMES: readonly CacheSlot[] = ['empty', 'ok', 'bad'];
-const MAGIC = Buffer.from('TSCNNIC\n', 'latin1');
-const END_MAGIC = Buffer.from('TSCNNEND', 'latin1');
+// Made when used, not at import: a page (the browser bundle) has no Buffer.
+const MAGIC_TEXT = 'TSCNNIC\n';
+const END_MAGIC_TEXT = 'TSCNNEND';
+const magic = (): Buffer => Buffer.from(MAGIC_TEXT, 'latin1');
+const endMagic = (): Buffer => Buffer.from(END_MAGIC_TEXT, 'latin1');
 /** Bumped whenever the layout or the meaning of the pixels changes; older files are rebuilt. */
 export const CACHE_FORMAT_VERSION = 1;
 
@@ -144,7 +147,7 @@ export class FileImageCache implements ImageCache {
       }),
     };
     this.headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
-    this.dataStart = Math.ceil((MAGIC.length + 4 + this.headerBytes.length) / 8) * 8;
+    this.dataStart = Math.ceil((MAGIC_TEXT.length + 4 + this.headerBytes.length) / 8) * 8;
     this.states = new Uint8Array(n);
     this.crcs = new Uint32Array(n);
     this.buffer = new Uint8Array(this.per);
@@ -181,15 +184,15 @@ export class FileImageCache implements ImageCache {
   private headerPrefix(): Buffer {
     const len = Buffer.alloc(4);
     len.writeUInt32LE(this.headerBytes.length);
-    return Buffer.concat([MAGIC, len, this.headerBytes]);
+    return Buffer.concat([magic(), len, this.headerBytes]);
   }
 
   /** Why the open file is not a valid cache for `want`, or undefined when it is (states, CRCs and reasons then loaded). */
   private validate(fd: number, want: Header): string | undefined {
     const size = fstatSync(fd).size;
-    const head = Buffer.alloc(MAGIC.length + 4);
-    if (size < head.length + 16 || readSync(fd, head, 0, head.length, 0) < head.length || !head.subarray(0, MAGIC.length).equals(MAGIC)) return 'not a tscnn image cache';
-    const headerLen = head.readUInt32LE(MAGIC.length);
+    const head = Buffer.alloc(MAGIC_TEXT.length + 4);
+    if (size < head.length + 16 || readSync(fd, head, 0, head.length, 0) < head.length || !head.subarray(0, MAGIC_TEXT.length).equals(magic())) return 'not a tscnn image cache';
+    const headerLen = head.readUInt32LE(MAGIC_TEXT.length);
     if (headerLen > size) return 'truncated header';
     const bytes = Buffer.alloc(headerLen);
     readSync(fd, bytes, 0, headerLen, head.length);
@@ -216,7 +219,7 @@ export class FileImageCache implements ImageCache {
     if (size < dataEnd + 16) return `truncated: ${size} bytes, the pixels alone need ${dataEnd}`;
     const tail = Buffer.alloc(16);
     readSync(fd, tail, 0, 16, size - 16);
-    if (!tail.subarray(8).equals(END_MAGIC)) return 'truncated or incomplete (no end marker)';
+    if (!tail.subarray(8).equals(endMagic())) return 'truncated or incomplete (no end marker)';
     const trailerLen = tail.readUInt32LE(0);
     if (dataEnd + trailerLen + 16 !== size) return `size ${size} bytes, expected ${dataEnd + trailerLen + 16}`;
     const trailerBytes = Buffer.alloc(trailerLen);
@@ -273,7 +276,7 @@ export class FileImageCache implements ImageCache {
     const tail = Buffer.alloc(16);
     tail.writeUInt32LE(bytes.length, 0);
     tail.writeUInt32LE(crc32(bytes), 4);
-    END_MAGIC.copy(tail, 8);
+    endMagic().copy(tail, 8);
     const at = this.dataStart + this.states.length * this.per;
     writeSync(this.fd, bytes, 0, bytes.length, at);
     writeSync(this.fd, tail, 0, 16, at + bytes.length);

@@ -10,3 +10,4 @@ export type { DirectoryScan, LabelledFile, SkippedFile, OnBadFile } from './scan
 export { generateCatsDogs, drawCatOrDog } from './synthetic-cats-dogs.js';
 export type { GenerateCatsDogsOptions, GeneratedCatsDogs } from './synthetic-cats-dogs.js';
 export { mulberry32 } from '../util/data-random.js';
+export { catsDogsTensors, type CatsDogsTensorsOptions } from './cats-dogs-in-memory.js';

@@ -1,10 +1,10 @@
 import { checkOptionKeys } from '../util/options.js';
-import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import type { RawImage } from '../image/decode.js';
 import { mixSeed, mulberry32 } from '../util/data-random.js';
 import { nodeBuiltin, nodeRequire } from '../util/node-builtins.js';
 import { drawPhoto } from './photo-texture.js';
+import { writePng } from '../image/png-codec.js';
 
 /** Options of {@link generateCatsDogs}. */
 export interface GenerateCatsDogsOptions {
@@ -322,9 +322,7 @@ function encode(img: RawImage, format: 'png' | 'jpeg', quality: number): Uint8Ar
     const fast = reusableJpegEncoder();
     return fast ? Buffer.from(fast.encode(image, quality)) : jpeg.encode(image, quality).data;
   }
-  const png = new PNG({ width: img.width, height: img.height });
-  png.data = rgba;
-  return PNG.sync.write(png, { colorType: 2 });
+  return writePng(img.width, img.height, rgba, 'generateCatsDogs');
 }
 
 /**

@@ -1,7 +1,7 @@
-import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import { checkFileBudget, checkPixelBudget, checkPng, jpegFrameSize, MAX_IMAGE_PIXELS } from './pixel-budget.js';
 import { lazyFunctions } from '../util/node-builtins.js';
+import { readPng } from './png-codec.js';
 
 // Node built-ins fetched on first call (see util/node-builtins.ts).
 const { open } = lazyFunctions('node:fs/promises', ['open'], 'decodeImage');
@@ -111,11 +111,7 @@ function jpegLayout(bytes: Uint8Array): { components: number; scanStart: number 
 
 function decodePng(bytes: Uint8Array): RawImage {
   checkPng(bytes);
-  const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  const { width, height } = png;
-  const rgba = png.data;
-  // colorType 0 (gray) and 4 (gray + alpha) have no colour; palette images (3) are colour.
-  const gray = png.colorType === 0 || png.colorType === 4;
+  const { width, height, rgba, gray } = readPng(bytes);
   const channels = gray ? 1 : 3;
   const data = new Uint8Array(width * height * channels);
   for (let i = 0, n = width * height; i < n; i++) {

@@ -7,3 +7,5 @@ export type { LoadImageOptions } from './load.js';
 export { MAX_IMAGE_PIXELS, checkPixelBudget } from './pixel-budget.js';
 export { resolveDecoder, prepareImageWith } from './sharp-decoder.js';
 export type { ImageDecoder } from './sharp-decoder.js';
+export { fromPixels } from './from-pixels.js';
+export type { PixelSource, FromPixelsOptions, ImageDataLike, BlobLike, DrawableImage } from './from-pixels.js';

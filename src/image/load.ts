@@ -3,6 +3,7 @@ import { tensor, type Tensor3D } from '../tensor.js';
 import { decodeImage, ImageDecodeError, type RawImage } from './decode.js';
 import { convertColorMode, resizeImage, type ColorMode, type Interpolation } from './resize.js';
 import { checkPixelBudget } from './pixel-budget.js';
+import { fromPixels, type PixelSource } from './from-pixels.js';
 import { prepareImageWith, resolveDecoder, type ImageDecoder } from './sharp-decoder.js';
 import { lazyFunctions } from '../util/node-builtins.js';
 
@@ -49,7 +50,8 @@ export function prepareImage(bytes: Uint8Array, path: string, options: LoadImage
 
 /**
  * Reads a PNG or JPEG file into a `[height, width, channels]` tensor of 0–255 values, like
- * Keras `img_to_array(load_img(path, target_size, color_mode, interpolation))`.
+ * Keras `img_to_array(load_img(path, target_size, color_mode, interpolation))`. In a browser,
+ * `path` may instead be a File, Blob, ImageBitmap, `<img>` or ImageData (see {@link fromPixels}).
  * The format comes from the file's magic bytes, not its extension. Grayscale and palette
  * images become RGB under `colorMode: 'rgb'`, alpha is dropped (not composited), 16-bit
  * PNGs are scaled to 0–255. With the js decoder resized values are not rounded to integers
@@ -62,9 +64,13 @@ export function prepareImage(bytes: Uint8Array, path: string, options: LoadImage
  * @example
  * const x = await loadImage('data/cats/cat.1.jpg', { targetSize: [64, 64] }); // Tensor3D [64, 64, 3]
  */
-export async function loadImage(path: string, options: LoadImageOptions = {}): Promise<Tensor3D> {
+export async function loadImage(path: string | PixelSource, options: LoadImageOptions = {}): Promise<Tensor3D> {
   checkOptionKeys('loadImage', options, LOAD_KEYS);
   checkTargetBudget(options.targetSize);
+  if (typeof path !== 'string') {
+    const { decoder: _decoder, ...rest } = options;
+    return fromPixels(path, rest);
+  }
   const decoder = await resolveDecoder('loadImage', options.decoder);
   let bytes: Uint8Array;
   try {

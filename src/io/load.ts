@@ -10,6 +10,7 @@ import { Tensor, type Shape } from '../tensor.js';
 import { parseSibling, saveIsLive } from './atomic.js';
 import { layerFromKeras } from './layer-config.js';
 import { MODEL_FILE } from './save.js';
+import { loadFromIndexedDB, readBrowserFiles, type BrowserFilesSource } from './browser.js';
 import { compiledFromTrainingConfig, compiledFromTscnn, type Compiled, type TscnnTrainingConfig } from './training-config.js';
 import type { ModelArtifactsInMemory, ModelJSON, TrainingConfig, WeightsManifestEntry } from './types.js';
 import { lazyFunctions, nodeBuiltin } from '../util/node-builtins.js';
@@ -18,8 +19,11 @@ import { lazyFunctions, nodeBuiltin } from '../util/node-builtins.js';
 const fs = lazyFunctions('node:fs/promises', ['readFile', 'readdir', 'realpath', 'stat'], 'loadModel');
 const { basename, dirname, isAbsolute, join, normalize, relative } = lazyFunctions('node:path', ['basename', 'dirname', 'isAbsolute', 'join', 'normalize', 'relative'], 'loadModel');
 
-/** Where a model comes from: a directory (or its `model.json` path), or the two parts in memory. */
-export type ModelSource = string | ModelArtifactsInMemory;
+/**
+ * Where a model comes from: a directory (or its `model.json` path), `'indexeddb://name'` in a
+ * browser, files the user picked ({@link browserFiles}), or the two parts in memory.
+ */
+export type ModelSource = string | ModelArtifactsInMemory | BrowserFilesSource;
 
 /** Bytes per element of each manifest dtype (quantized entries use their storage dtype). */
 const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
@@ -39,11 +43,14 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * @example
  * const model = await loadModel('models/cats-vs-dogs');
  * const p = await model.predict(x); // [batch, 1]
+ * const again = await loadModel('indexeddb://cats-vs-dogs'); // in a browser
  */
 export async function loadModel(source: ModelSource): Promise<LayersModel> {
+  if (typeof source === 'string' && source.startsWith('indexeddb://')) source = await loadFromIndexedDB(source);
   if (typeof source === 'string') return loadFromDirectory(source);
+  if (isObject(source) && 'browserFiles' in source) source = await readBrowserFiles(source as BrowserFilesSource);
   if (!isObject(source) || !('modelJSON' in source) || !('weights' in source)) {
-    throw new Error('loadModel: expected a directory path or { modelJSON, weights }');
+    throw new Error("loadModel: expected a directory path, 'indexeddb://name', browserFiles([...]) or { modelJSON, weights }");
   }
   let modelJSON: unknown = source.modelJSON;
   if (typeof modelJSON === 'string') modelJSON = parseJSON(modelJSON, 'modelJSON');

@@ -2,6 +2,7 @@
 // layers-model.ts can import this module for `model.save` without an import cycle.
 import type { LayersModel } from '../model/layers-model.js';
 import { writeDirAtomic } from './atomic.js';
+import { isBrowserURL, saveToBrowser } from './browser.js';
 import { trainingConfigs } from './training-config.js';
 import type { ModelJSON, WeightsManifestEntry } from './types.js';
 
@@ -77,13 +78,16 @@ function toLittleEndian(values: Float32Array): ArrayBuffer {
  * Saves the model into directory `dir` as `model.json` + `weights.bin`, readable by
  * `loadModel` and by TF.js' `tf.loadLayersModel`. The write is atomic: a reader (or a crash)
  * sees the previous save or the new one, never a mix. An existing `dir` holding other files
- * is refused.
+ * is refused. In a browser, `dir` is `'indexeddb://name'` (TF.js' IndexedDB layout: `tf.loadLayersModel`
+ * reads it) or `'downloads://name'` (the page downloads `name.json` and `name.weights.bin`).
  *
  * @example
  * await saveModel(model, 'models/cats-vs-dogs');
+ * await saveModel(model, 'indexeddb://cats-vs-dogs'); // in a browser
  */
 export async function saveModel(model: LayersModel, dir: string): Promise<void> {
   if (typeof dir !== 'string' || dir === '') throw new Error(`saveModel: expected a directory path, got ${JSON.stringify(dir)}`);
   const { modelJSON, weights } = toMemory(model);
+  if (isBrowserURL(dir)) return saveToBrowser(dir, modelJSON, weights);
   await writeDirAtomic(dir, { [MODEL_FILE]: JSON.stringify(modelJSON), [WEIGHTS_FILE]: new Uint8Array(weights) }, 'saveModel');
 }

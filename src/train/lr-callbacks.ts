@@ -4,6 +4,7 @@
 import { checkOptionKeys as checkKeys } from '../util/options.js';
 import type { Callback, Logs } from './callbacks.js';
 import type { Optimizer } from './optimizers.js';
+import { writeOut } from '../util/host.js';
 
 /** What these callbacks need of a model. */
 interface ModelWithOptimizer {
@@ -111,7 +112,7 @@ export class ReduceLROnPlateau implements Callback {
         if (old > this.minLr) {
           const lr = Math.max(old * this.factor, this.minLr);
           optimizer.learningRate = lr;
-          if (this.verbose) process.stdout.write(`\nEpoch ${epoch + 1}: ReduceLROnPlateau reducing learning rate to ${lr}.\n`);
+          if (this.verbose) writeOut(`\nEpoch ${epoch + 1}: ReduceLROnPlateau reducing learning rate to ${lr}.\n`);
           this.cooldownCounter = this.cooldown;
           this.wait = 0;
         }
@@ -148,7 +149,7 @@ export class LearningRateScheduler implements Callback {
       throw new Error(`LearningRateScheduler: schedule(${epoch}, ${optimizer.learningRate}) returned ${String(lr)}; it must return a positive finite number`);
     }
     optimizer.learningRate = lr;
-    if (this.verbose) process.stdout.write(`\nEpoch ${epoch + 1}: LearningRateScheduler setting learning rate to ${lr}.\n`);
+    if (this.verbose) writeOut(`\nEpoch ${epoch + 1}: LearningRateScheduler setting learning rate to ${lr}.\n`);
   }
 
   onEpochEnd(_epoch: number, logs: Logs): void {

@@ -1,6 +1,7 @@
 // The control block of one worker thread: Int32 words in the engine's shared memory through
 // which the calling thread hands a job to the worker (src/backend/wasm/worker.ts) and waits for it.
 import { MAX_JOB_ARGS } from './engine-exports.generated.js';
+import type { EngineWorkerInit } from './platform-types.js';
 
 /** Int32 words per worker control block (128 bytes, so two blocks never share a cache line). */
 export const CTL_WORDS = 32;
@@ -27,14 +28,8 @@ export interface WorkerFailure {
   stack: string;
 }
 
-/** What the worker receives as workerData. */
-export interface WorkerInit {
-  module: object;
-  memory: object;
-  /** Byte offset of this worker's control block. */
-  ctl: number;
-  epoch: number;
-  seen: number;
+/** What a Node worker thread receives as workerData. */
+export interface WorkerInit extends EngineWorkerInit {
   port: import('node:worker_threads').MessagePort;
   /** The TypeScript entry src/backend/worker-loader.mjs imports (running from source). */
   entry?: string;

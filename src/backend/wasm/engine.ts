@@ -1,15 +1,16 @@
 // The WebAssembly engine behind the `cpu` backend: one module (asm/, compiled by asm/build.mjs)
-// over one shared memory, instantiated on this thread and on worker threads
-// (src/backend/wasm/worker.ts) that run jobs handed to them through control blocks in that memory.
+// over one shared memory, instantiated on this thread and on worker threads (worker-loop.ts; Node's
+// worker_threads or a browser's Web Workers, platform.ts / platform.browser.ts) that run jobs handed
+// to them through control blocks in that memory.
 // The ops (gemm.ts, conv-fast.ts, elementwise-fast.ts) lay out their operands in the memory and
 // call runJobs with one typed argument list per thread.
-import { setFlagsFromString } from 'node:v8';
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { setRegionAllocator } from '../arena.js';
 import { cpuConfig, MAX_THREADS, onCpuConfigChange, type CpuBackendConfig } from '../config.js';
-import { ARGS, CTL_WORDS, DONE, EPOCH, FAILED, KIND, READY, SEQ, type WorkerFailure, type WorkerInit } from './control.js';
+import { ARGS, CTL_WORDS, DONE, EPOCH, FAILED, KIND, READY, SEQ, type WorkerFailure } from './control.js';
 import { JOB_NAMES, type EngineExports, type JobArgs, type JobName } from './engine-exports.generated.js';
 import { engineWasmBase64, engineWasmRelaxedBase64 } from './engine-wasm.generated.js';
+import { platform } from './platform.js';
+import type { EngineWorker } from './platform-types.js';
 import { regionAllocator } from './regions.js';
 
 // The slice of the WebAssembly JS API used here (tsconfig's lib has no DOM/WebAssembly types).
@@ -66,7 +67,7 @@ export interface Engine {
 }
 
 let engine: Engine | null | undefined;
-let workers: { worker: Worker; port: MessagePort }[] = [];
+let workers: EngineWorker[] = [];
 let seq = 0;
 
 /** x rounded up to a multiple of `to`. */
@@ -82,12 +83,11 @@ export function align(x: number, to: number): number {
  */
 function relaxedChoice(api: WasmApi, setting: CpuBackendConfig['relaxedSimd']): boolean {
   if (setting === 'off') return false;
-  const bytes = Buffer.from(engineWasmRelaxedBase64, 'base64');
+  const bytes = platform.decodeBase64(engineWasmRelaxedBase64);
   if (api.validate(bytes)) return true;
   if (setting === 'auto') return false;
-  setFlagsFromString('--experimental-wasm-relaxed-simd');
-  if (!api.validate(bytes)) {
-    throw new Error(`setBackend('cpu'): relaxedSimd 'force': this Node (${process.version}) rejects the relaxed-SIMD module even with --experimental-wasm-relaxed-simd`);
+  if (!platform.enableRelaxedSimd() || !api.validate(bytes)) {
+    throw new Error(`setBackend('cpu'): relaxedSimd 'force': ${platform.runtime} rejects the relaxed-SIMD module even with --experimental-wasm-relaxed-simd`);
   }
   return true;
 }
@@ -98,13 +98,18 @@ function wasmApi(): WasmApi | null {
 
 function createEngine(config: CpuBackendConfig): Engine | null {
   const api = wasmApi();
-  if (api === null || typeof SharedArrayBuffer === 'undefined' || !api.validate(Buffer.from(engineWasmBase64, 'base64'))) {
-    // No WebAssembly SIMD or no shared memory: the ops run their TypeScript loops.
+  // No WebAssembly SIMD or no shared memory: the ops run their TypeScript loops.
+  if (api === null || !api.validate(platform.decodeBase64(engineWasmBase64))) return null;
+  let memory: WasmMemory;
+  try {
+    // Chromium makes shared memories on pages that are not cross-origin isolated too (they just
+    // cannot be posted to workers); where a browser refuses, the TypeScript loops run.
+    memory = new api.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+  } catch {
     return null;
   }
   const relaxedSimd = relaxedChoice(api, config.relaxedSimd);
-  const module = new api.Module(Buffer.from(relaxedSimd ? engineWasmRelaxedBase64 : engineWasmBase64, 'base64'));
-  const memory = new api.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+  const module = new api.Module(platform.decodeBase64(relaxedSimd ? engineWasmRelaxedBase64 : engineWasmBase64));
   const wasm = new api.Instance(module, { env: { memory } }).exports as EngineExports;
   const ctlBase = align(wasm.heapBase(), 128);
   const workBase = align(ctlBase + MAX_THREADS * CTL_WORDS * 4, 64);
@@ -160,18 +165,9 @@ export function shutdownEngineThreads(): void {
       Atomics.add(e.ctl, base + EPOCH, 1);
       Atomics.notify(e.ctl, base + SEQ);
     }
-    workers[t].port.close();
-    void workers[t].worker.terminate();
+    workers[t].stop();
   }
   workers = [];
-}
-
-// The compiled worker entry beside the bundle (dist/), or the TypeScript one through the tsx
-// loader when running from source.
-function workerEntry(): { url: URL; entry?: string } {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) return { url: new URL('../worker-loader.mjs', here), entry: new URL('./worker.ts', here).href };
-  return { url: new URL(here.endsWith('.cjs') ? './wasm-worker.cjs' : './wasm-worker.js', here) };
 }
 
 function workerError(f: WorkerFailure, where: string): Error {
@@ -180,40 +176,77 @@ function workerError(f: WorkerFailure, where: string): Error {
   return err;
 }
 
-function ensureWorkers(e: Engine, count: number): void {
-  const start = workers.length;
-  const { url, entry } = workerEntry();
+function startWorkers(e: Engine, count: number): void {
   while (workers.length < count) {
     const t = workers.length + 1;
     const base = t * CTL_WORDS;
-    const { port1, port2 } = new MessageChannel();
     Atomics.store(e.ctl, base + READY, 0);
-    const init: WorkerInit = {
+    workers.push(platform.startWorker(t, {
       module: e.module,
       memory: e.memory,
       ctl: e.ctlBase + base * 4,
       epoch: Atomics.load(e.ctl, base + EPOCH),
       seen: Atomics.load(e.ctl, base + SEQ),
-      port: port2,
-      entry,
-    };
-    const worker = new Worker(url, { workerData: init, transferList: [port2] });
-    worker.unref();
-    port1.unref();
-    workers.push({ worker, port: port1 });
+    }));
+  }
+}
+
+function startFailure(e: Engine, t: number): Error {
+  const msg = workers[t - 1].failure();
+  shutdownEngineThreads();
+  return msg ? workerError(msg, `worker thread ${t}`) : new Error(`wasm engine: worker thread ${t} could not instantiate the module`);
+}
+
+/**
+ * Starts worker threads 1..count where missing. Where workers start while this thread blocks
+ * (Node), waits for them and returns true; elsewhere (a browser page) returns whether all of them
+ * are ready now, never waiting.
+ */
+function ensureWorkers(e: Engine, count: number): boolean {
+  const start = workers.length;
+  startWorkers(e, count);
+  if (!platform.startsWhileBlocked) {
+    for (let t = 1; t <= count; t++) {
+      const ready = Atomics.load(e.ctl, t * CTL_WORDS + READY);
+      if (ready < 0) throw startFailure(e, t);
+      if (ready === 0) return false;
+    }
+    return true;
   }
   for (let t = start + 1; t <= count; t++) {
     const base = t * CTL_WORDS;
     if (Atomics.wait(e.ctl, base + READY, 0, START_TIMEOUT_MS) === 'timed-out') {
       shutdownEngineThreads();
-      throw new Error(`wasm engine: worker thread ${t} did not start within ${START_TIMEOUT_MS / 1000} s (entry ${entry ?? url.href})`);
+      throw new Error(`wasm engine: worker thread ${t} did not start within ${START_TIMEOUT_MS / 1000} s`);
     }
-    if (Atomics.load(e.ctl, base + READY) < 0) {
-      const msg = receiveMessageOnPort(workers[t - 1].port)?.message as WorkerFailure | undefined;
-      shutdownEngineThreads();
-      throw msg ? workerError(msg, `worker thread ${t}`) : new Error(`wasm engine: worker thread ${t} could not instantiate the module`);
+    if (Atomics.load(e.ctl, base + READY) < 0) throw startFailure(e, t);
+  }
+  return true;
+}
+
+/**
+ * Starts the `cpu` engine's worker threads now and resolves once they run (or rejects naming why
+ * they cannot). Optional under Node, where the first large op starts them; in a browser, ops run
+ * on the calling thread until the workers have started, which needs the page's event loop: await
+ * this after `setBackend('cpu', …)` so that training uses every thread from its first step.
+ * @example
+ * setBackend('cpu');
+ * const info = await startEngineThreads(); // { simd: true, threads: 8, … }
+ */
+export async function startEngineThreads(): Promise<EngineInfo> {
+  const e = getEngine();
+  const count = e ? threads() - 1 : 0;
+  if (e && count > 0) {
+    if (platform.startsWhileBlocked) ensureWorkers(e, count);
+    else {
+      startWorkers(e, count);
+      for (let t = 1; t <= count; t++) {
+        await platform.whenStarted?.(t);
+        if (Atomics.load(e.ctl, t * CTL_WORDS + READY) !== 1) throw startFailure(e, t);
+      }
     }
   }
+  return engineInfo();
 }
 
 /** Which path the fast ops run: SIMD WebAssembly or TypeScript loops, and on how many threads. */
@@ -241,10 +274,14 @@ export function reserve(e: Engine, end: number): boolean {
  * runJobs(e, 'reluForward', [[x, 0, n / 2, y], [x, n / 2, n, y]]);
  */
 export function runJobs<K extends JobName>(e: Engine, kind: K, jobs: readonly NoInfer<JobArgs<K>>[]): void {
-  const others = jobs.length - 1;
+  let others = jobs.length - 1;
   const k = JOB_NAMES.indexOf(kind);
+  if (others > 0 && !ensureWorkers(e, others)) {
+    // Workers still starting (a browser page): every job here, in turn (same partition, same results).
+    for (let t = 1; t <= others; t++) runHere(e, kind, jobs[t]);
+    others = 0;
+  }
   if (others > 0) {
-    ensureWorkers(e, others);
     seq = seq >= 0x3fffffff ? 1 : seq + 1;
     for (let t = 1; t <= others; t++) {
       const base = t * CTL_WORDS;
@@ -257,20 +294,29 @@ export function runJobs<K extends JobName>(e: Engine, kind: K, jobs: readonly No
   }
   let error: Error | null = null;
   try {
-    (e.wasm[kind] as (...args: readonly number[]) => void)(...jobs[0]);
+    runHere(e, kind, jobs[0]);
   } catch (err) {
-    const cause = err instanceof Error ? err : new Error(String(err));
-    error = workerError({ job: kind, name: cause.name, message: cause.message, stack: cause.stack ?? '' }, 'the calling thread');
+    error = err as Error;
   }
   for (let t = 1; t <= others; t++) {
     const base = t * CTL_WORDS;
     let done: number;
-    while ((done = Atomics.load(e.ctl, base + DONE)) !== seq) Atomics.wait(e.ctl, base + DONE, done);
+    if (platform.canBlock) while ((done = Atomics.load(e.ctl, base + DONE)) !== seq) Atomics.wait(e.ctl, base + DONE, done);
+    else while (Atomics.load(e.ctl, base + DONE) !== seq);
     if (e.ctl[base + FAILED] !== 0) {
       // Read every report, so that none is left to be mistaken for a later job's.
-      const msg = receiveMessageOnPort(workers[t - 1].port)?.message as WorkerFailure | undefined;
+      const msg = workers[t - 1].failure();
       error ??= msg ? workerError(msg, `worker thread ${t}`) : new Error(`wasm engine: job ${kind} failed on worker thread ${t} (no report)`);
     }
   }
   if (error) throw error;
+}
+
+function runHere<K extends JobName>(e: Engine, kind: K, job: readonly number[]): void {
+  try {
+    (e.wasm[kind] as (...args: readonly number[]) => void)(...job);
+  } catch (err) {
+    const cause = err instanceof Error ? err : new Error(String(err));
+    throw workerError({ job: kind, name: cause.name, message: cause.message, stack: cause.stack ?? '' }, 'the calling thread');
+  }
 }

@@ -3,6 +3,7 @@
 import { inArena, outputF32, outputI32, residentRegion } from '../arena.js';
 import { cpuConfig } from '../config.js';
 import { getEngine, type Engine } from './engine.js';
+import { platform } from './platform.js';
 
 /**
  * A resident output of `count` floats: a view of a region of the engine's memory that the active
@@ -82,10 +83,10 @@ export function resultInt32(e: Engine, resident: Int32Array | null, offset: numb
   return resident ?? copyOutInt32(e, offset, count);
 }
 
-// Fresh storage from Buffer.allocUnsafeSlow (not zero-filled, then fully overwritten): on large
-// results that measured faster than new Float32Array + set, or slice.
+// Fresh storage from Buffer.allocUnsafeSlow under Node (not zero-filled, then fully overwritten): on
+// large results that measured faster than new Float32Array + set, or slice.
 function fresh<T extends Float32Array | Int32Array>(make: new (b: ArrayBufferLike, at: number, n: number) => T, count: number): T {
-  const b = Buffer.allocUnsafeSlow(count * 4);
+  const b = platform.freshBytes(count * 4);
   return new make(b.buffer, b.byteOffset, count);
 }
 

@@ -8,6 +8,7 @@ import { checkConstantPredictions, checkImbalance, checkOneClassValidation, Pred
 import { checkNotLearning, checkOverfitting } from './loss-curve.js';
 import { formatDiagnostic, num, type Diagnostic } from './types.js';
 import { checkLearningRate, firstNonFinite, UpdateMonitor } from './updates.js';
+import { writeOut } from '../../util/host.js';
 
 export { formatDiagnostic, type Diagnostic, type DiagnosticCode } from './types.js';
 
@@ -183,7 +184,7 @@ export class Doctor {
     if (this.raised.has(key)) return;
     this.raised.add(key);
     this.diagnostics.push(d);
-    if (this.cfg.print) process.stdout.write(`${formatDiagnostic(d)}\n`);
+    if (this.cfg.print) writeOut(`${formatDiagnostic(d)}\n`);
   }
 }
 

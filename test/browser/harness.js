@@ -1,0 +1,103 @@
+// The page side of test/browser.test.ts and the browser bench row: tscnn's browser bundle
+// (dist/index.browser.js, served beside this file) and functions the test calls through puppeteer.
+// The model is examples/lib/user-model.ts' buildUserModel with dropoutRate 0, layer for layer.
+import * as tscnn from './index.browser.js';
+
+/** The seed model (issue 2) for size×size×3 images, no dropout (deterministic). */
+function buildSeedModel(size) {
+  const { layers, Sequential } = tscnn;
+  const model = new Sequential({ name: 'cats_vs_dogs' });
+  model.add(new layers.Conv2D({ filters: 16, kernelSize: 3, padding: 'same', inputShape: [size, size, 3] }));
+  model.add(new layers.BatchNormalization());
+  model.add(new layers.Activation('relu'));
+  model.add(new layers.MaxPooling2D({ poolSize: 2 }));
+  model.add(new layers.Conv2D({ filters: 32, kernelSize: 3, activation: 'relu', padding: 'same' }));
+  model.add(new layers.MaxPooling2D({ poolSize: 2 }));
+  model.add(new layers.Conv2D({ filters: 64, kernelSize: 3, activation: 'relu', padding: 'same' }));
+  model.add(new layers.MaxPooling2D({ poolSize: 2 }));
+  model.add(new layers.Conv2D({ filters: 128, kernelSize: 3, activation: 'relu', padding: 'same' }));
+  model.add(new layers.MaxPooling2D({ poolSize: 2 }));
+  model.add(new layers.Dropout({ rate: 0 }));
+  model.add(new layers.Flatten());
+  model.add(new layers.Dense({ units: 150 }));
+  model.add(new layers.Activation('relu'));
+  model.add(new layers.Dropout({ rate: 0 }));
+  model.add(new layers.BatchNormalization());
+  model.add(new layers.Dense({ units: 1, activation: 'sigmoid' }));
+  return model;
+}
+
+/** bench/models.ts randomBatch: pixel values in [0, 1) and 0/1 labels from one LCG. */
+function randomBatch(batch, size, seed) {
+  let s = seed >>> 0;
+  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
+  const x = new Float32Array(batch * size * size * 3);
+  for (let i = 0; i < x.length; i++) x[i] = next();
+  const y = new Float32Array(batch);
+  for (let i = 0; i < batch; i++) y[i] = next() < 0.5 ? 0 : 1;
+  return { x: tscnn.tensor(x, [batch, size, size, 3]), y: tscnn.tensor(y, [batch, 1]) };
+}
+
+/**
+ * Trains the seed model `steps` steps on one batch and returns the losses, the first and last
+ * weight arrays, what the engine ran on and the step times (ms; the first step excluded from `stepMs`).
+ */
+async function trainSteps({ backend, threads, size, batch, steps, seed, relaxedSimd = 'off', gpuMode }) {
+  if (backend === 'cpu') tscnn.setBackend('cpu', { threads, relaxedSimd });
+  else if (backend === 'gpu') {
+    await tscnn.loadGpuBackend();
+    tscnn.setBackend('gpu', { mode: gpuMode });
+  } else tscnn.setBackend('reference');
+  const engine = await tscnn.startEngineThreads();
+  tscnn.setSeed(seed);
+  const model = buildSeedModel(size);
+  model.compile({ optimizer: new tscnn.optimizers.SGD({ learningRate: 1e-2 }), loss: 'binaryCrossentropy' });
+  const { x, y } = randomBatch(batch, size, seed);
+  const losses = [];
+  const times = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    const logs = await model.trainOnBatch(x, y);
+    times.push(performance.now() - t0);
+    losses.push(logs.loss);
+  }
+  const w = model.getWeightValues();
+  return {
+    losses,
+    first: Array.from(w[0]),
+    last: Array.from(w[w.length - 1]),
+    engine,
+    crossOriginIsolated: self.crossOriginIsolated,
+    stepMs: times.slice(1),
+  };
+}
+
+let benchState = null;
+
+/** For bench/browser.ts: builds the seed model and its batch on the backend `trainSteps` takes. */
+async function benchPrepare({ threads, size, batch, seed }) {
+  tscnn.setBackend('cpu', { threads, relaxedSimd: 'off' });
+  const engine = await tscnn.startEngineThreads();
+  tscnn.setSeed(seed);
+  const model = buildSeedModel(size);
+  model.compile({ optimizer: new tscnn.optimizers.SGD({ learningRate: 1e-4 }), loss: 'binaryCrossentropy' });
+  benchState = { model, ...randomBatch(batch, size, seed) };
+  return { engine, crossOriginIsolated: self.crossOriginIsolated };
+}
+
+/** One training step of the prepared model; its time in ms, measured in the page. */
+async function benchStep() {
+  const t0 = performance.now();
+  await benchState.model.trainOnBatch(benchState.x, benchState.y);
+  return performance.now() - t0;
+}
+
+globalThis.benchPrepare = benchPrepare;
+globalThis.benchStep = benchStep;
+globalThis.tscnn = tscnn;
+// Functions the test passes to page.evaluate come from tsx, whose esbuild wraps named functions
+// in __name(fn, name) (keepNames); the page has no such helper.
+globalThis.__name = (fn) => fn;
+globalThis.trainSteps = trainSteps;
+globalThis.harnessReady = true;
+document.getElementById('out').textContent = 'ready';
