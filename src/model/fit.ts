@@ -1,5 +1,5 @@
-// The training loop of Sequential.fit: argument checks (all before any weight changes), the
-// epoch and batch loops, validation, callbacks and the training doctor.
+// The training loop of every model (Sequential and the functional Model): argument checks (all
+// before any weight changes), the epoch and batch loops, validation, callbacks and the doctor.
 import type { Logs } from '../train/callbacks.js';
 import type { Layer } from '../layers/layer.js';
 import type { Loss } from '../train/losses.js';
@@ -27,7 +27,7 @@ import {
   type FitArgs,
 } from './data-args.js';
 
-/** What the fit loop needs from the model beyond its public members (Sequential's private steps). */
+/** What the fit loop needs from the model beyond its public members (LayersModel's private steps). */
 export interface FitHost {
   readonly model: LayersModel;
   readonly rng: Random;
@@ -46,7 +46,7 @@ export interface FitHost {
   clearTrainArena(): void;
 }
 
-/** Sequential.fit: `fit(x, y, args)` or `fit(dataset, args)`. */
+/** model.fit: `fit(x, y, args)` or `fit(dataset, args)`. */
 export async function fitModel(host: FitHost, xOrData: Tensor | BatchDataset, yOrArgs?: Tensor | FitArgs, maybeArgs?: FitArgs): Promise<History> {
   const op = 'fit';
   host.requireCompiled(op);
