@@ -58,6 +58,7 @@ async function measure(mode: GpuMode): Promise<Record<string, number | string>> 
     'upload KB': +(per('uploadBytes') / 1024).toFixed(1),
     kernels: per('kernelRuns'),
     'round trips': per('workerRoundTrips'),
+    compiled: per('kernelsCompiled'),
     'step ms': +(ms / steps).toFixed(0),
   };
   return row;

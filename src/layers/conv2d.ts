@@ -1,4 +1,5 @@
 import { getBackend } from '../backend/index.js';
+import { deviceCombine } from '../device-storage.js';
 import { conv2dInfo, pair, type Conv2DInfo, type IntPair, type Padding } from '../geometry.js';
 import type { Initializer, InitializerName } from '../initializers.js';
 import { getRegularizer, type L1L2, type RegularizerSpec } from '../train/regularizers.js';
@@ -162,8 +163,12 @@ export class Conv2D extends Layer {
   }
 }
 
-/** grad += delta, element-wise (four per iteration: V8 runs that about twice as fast). */
+/**
+ * grad += delta, element-wise (four per iteration: V8 runs that about twice as fast); on the device
+ * when grad is a device array (src/device-storage.ts).
+ */
 export function addInto(grad: Float32Array, delta: Float32Array): void {
+  if (deviceCombine(grad, grad, delta, 1, 1)) return;
   const n = grad.length;
   const n4 = n & ~3;
   let i = 0;

@@ -48,8 +48,9 @@ export class Dropout extends Layer {
     const keep = 1 / (1 - this.rate);
     const mask = outputF32(x.size);
     rng.fillBernoulli(mask, this.rate, 0, keep);
-    this.mask = mask;
-    return wrap(getBackend().multiply(x.values, mask), x.shape);
+    // Forward and backward both read the mask: the gpu backend uploads it once.
+    this.mask = getBackend().hold(mask);
+    return wrap(getBackend().multiply(x.values, this.mask), x.shape);
   }
 
   backward(dy: Tensor, needInputGrad: boolean): Tensor | null {

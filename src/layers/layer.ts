@@ -9,7 +9,8 @@ export interface Param {
   readonly name: string;
   readonly shape: readonly number[];
   value: Float32Array;
-  readonly grad: Float32Array;
+  /** Replaced only by the backend's `hold` (the model does, once per step): same length, same values. */
+  grad: Float32Array;
   readonly trainable: boolean;
   readonly initializer: Initializer;
   /** Penalty added to the training loss (kernelRegularizer / biasRegularizer), if any. */

@@ -193,8 +193,21 @@ export class Sequential {
     return planFusion(layers, getBackend(), 'inference').reduce((h, unit) => unit.forward(h, ctx), x);
   }
 
+  /**
+   * Hands the weights (and, for training, the gradients) to the active backend's `hold`: the gpu
+   * backend keeps them on its device across steps; the CPU backends bring a device copy back.
+   */
+  private holdWeights(grads: boolean): void {
+    const backend = getBackend();
+    for (const p of this.params()) {
+      p.value = backend.hold(p.value);
+      if (grads && p.trainable) p.grad = backend.hold(p.grad);
+    }
+  }
+
   /** Inference forward through the inference plan. Training runs in step(). */
   private forward(x: Tensor, rng: Random): Tensor {
+    this.holdWeights(false);
     const ctx = { training: false, rng };
     return this.fusionPlan('inference').reduce((h, unit) => unit.forward(h, ctx), x);
   }
@@ -205,10 +218,13 @@ export class Sequential {
     const params = this.trainableParams();
     // yPred stays valid until the next step of this arena (the caller updates metrics with it).
     const steps = this.fusionPlan('training');
-    return this.trainArena.run(() => {
+    this.holdWeights(true);
+    const backend = getBackend();
+    return this.trainArena.run(() => backend.scope(() => {
       for (const p of params) p.grad.fill(0);
       doctor?.beginStep();
-      let yPred = x;
+      // The first layer reads the batch forward and backward: the gpu backend uploads it once.
+      let yPred = wrap(getBackend().hold(x.values), x.shape);
       for (const unit of steps) {
         yPred = unit.forward(yPred, { training: true, rng });
         doctor?.afterUnit(unit.layers, yPred);
@@ -225,7 +241,7 @@ export class Sequential {
       optimizer.apply(params);
       doctor?.afterUpdate();
       return { loss: result.loss + penalty, yPred };
-    });
+    }));
   }
 
   /**

@@ -133,8 +133,10 @@ export class SGD extends Optimizer {
   protected update(p: Param, lr: number): void {
     let v: Float32Array | null = null;
     if (this.momentum !== 0) {
-      v = this.velocity.get(p) ?? null;
-      if (!v) this.velocity.set(p, (v = new Float32Array(p.value.length)));
+      const old = this.velocity.get(p);
+      // Held where the backend's updates read it (on the gpu backend's device, across steps).
+      v = getBackend().hold(old ?? new Float32Array(p.value.length));
+      if (v !== old) this.velocity.set(p, v);
     }
     getBackend().sgdUpdate(p.value, p.grad, v, lr, this.momentum, this.nesterov);
   }
@@ -181,6 +183,8 @@ export class Adam extends Optimizer {
   protected update(p: Param, lr: number): void {
     let s = this.moments.get(p);
     if (!s) this.moments.set(p, (s = { m: new Float32Array(p.value.length), v: new Float32Array(p.value.length) }));
+    s.m = getBackend().hold(s.m);
+    s.v = getBackend().hold(s.v);
     getBackend().adamUpdate(p.value, p.grad, s.m, s.v, lr, this.beta1, this.beta2, this.epsilon, this.iterations);
   }
 
@@ -221,7 +225,8 @@ export class RMSprop extends Optimizer {
 
   protected update(p: Param, lr: number): void {
     let s = this.ms.get(p);
-    if (!s) this.ms.set(p, (s = new Float32Array(p.value.length)));
+    const held = getBackend().hold(s ?? new Float32Array(p.value.length));
+    if (held !== s) this.ms.set(p, (s = held));
     getBackend().rmspropUpdate(p.value, p.grad, s, lr, this.rho, this.epsilon);
   }
 

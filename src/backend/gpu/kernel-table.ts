@@ -16,8 +16,8 @@ import {
   normalizeScaleShift,
 } from '../../../kernels/batch-norm.js';
 import { activationBackward, activationForward, softmaxBackward, softmaxForward } from '../../../kernels/activation.js';
-import { adam, multiply, rmsprop, sgd, sgdMomentum } from '../../../kernels/update.js';
-import { copy, pack2, pack3 } from '../../../kernels/copy.js';
+import { adam, combine, multiply, rmsprop, sgd, sgdMomentum } from '../../../kernels/update.js';
+import { copy, copyRange, pack2, pack3 } from '../../../kernels/copy.js';
 
 /** Kernel codes of `kernels/activation.ts`. */
 export const ACTIVATION_CODES: Record<Exclude<ActivationKind, 'softmax'>, number> = {
@@ -60,6 +60,7 @@ export const KERNEL_FUNCTIONS = {
   softmaxForward,
   softmaxBackward,
   multiply,
+  combine,
   sgd,
   sgdMomentum,
   adam,
@@ -67,6 +68,7 @@ export const KERNEL_FUNCTIONS = {
   copy,
   pack2,
   pack3,
+  copyRange,
 } as const;
 
 /** The name of a kernel in {@link KERNEL_FUNCTIONS}. */
