@@ -23,7 +23,7 @@ export interface GpuBackendOptions {
 
 /** Device traffic of a gpu backend: cumulative counts since it was made, and what it holds now. */
 export interface GpuStats {
-  /** Kernel results on the device (headlessgl textures, webgpu buffers) the running op holds; 0 between ops. */
+  /** Intermediate kernel results (headlessgl textures, webgpu buffers) the running op holds; 0 between ops (results it returns are device arrays, {@link residentArrays}). */
   liveTextures: number;
   /** GL textures alive in the backend's headless GL context (kernel outputs and argument textures); 0 in other modes. */
   deviceTextures: number;
@@ -59,28 +59,31 @@ export interface GpuBackend extends Backend {
 
 /**
  * A backend that runs every op of the table as gpu.js kernels in one mode. Each op and shape compiles
- * one kernel (cached, least recently used destroyed beyond `maxKernels`). In 'headlessgl' the kernels
- * run in gpu.js pipeline mode: inside one op, results pass from kernel to kernel as textures, an input
- * several kernels read is uploaded once, and only what the op returns is read back (results an op
- * returns together come out of one kernel, packed, and are read back at once); every texture is deleted
- * when the op ends. 'webgpu' does the same with device buffers, in a worker thread that owns the WebGPU
- * device (gpu.js's WebGPU kernels are asynchronous): each kernel run and each readback is one round trip
- * to it, the calling thread blocking until it is done. In 'webasm' there is no device memory: each
- * kernel's result is copied out. The op table is synchronous on `Float32Array`, so nothing stays on the
- * device between ops. A kernel that gpu.js quietly ran in another mode throws.
+ * one kernel (cached, least recently used destroyed beyond `maxKernels`, never while device arrays it made
+ * are alive). Results stay on the device: in 'headlessgl' as textures (gpu.js pipeline mode), in 'webgpu'
+ * as buffers the worker thread that owns the WebGPU device keeps (each kernel run and each readback is
+ * one blocking round trip to it), in 'webasm' as the arrays gpu.js's kernels return. Every op returns
+ * them as device arrays (src/device-storage.ts, managed in resident.ts): the next op takes the handle,
+ * host code reading the values gets them read back once (counted in stats()). Results packed in one
+ * kernel ([y | argmax], [mean | variance | invStd], an optimizer's [v | w]) are split on the device.
+ * In-place ops (sgdUpdate, adamUpdate, rmspropUpdate) give their targets new device copies when the
+ * targets are this backend's device arrays (`hold`), else read the packed result back into them once.
+ * `scope` frees what the ops inside made except state updated in place; `dispose` reads every device
+ * array back first. A kernel that gpu.js quietly ran in another mode throws.
  *
  * The fused ops (`fused.conv`, `fused.batchNormActPool`) chain the same kernels inside one op: conv.conv2d is conv2dForward → biasAdd →
  * relu, the pooled forms add maxPool ([y | argmax]); their backward gathers the pooled gradient onto the
  * argmax cells (maxPoolBackprop, after relu' read off the pooled values), then runs the input gradient,
  * filter gradient and channelSum it needs. batchNormActPool.train is channelMean → channelStats →
  * normalizeAct → maxPool, its backward normalizedReluMask → maxPoolBackprop → normalizeAct (x̂ from x, mean
- * and invStd) → channelSumDot → batchNormBackwardDx. In pipeline mode each reads back one array (pack2,
- * pack3 put the results side by side). The pooled backward ops gather with the pool geometry of an argmax
- * this backend returned; for any other argmax the pooled gradient is scattered on the host.
+ * and invStd) → channelSumDot → batchNormBackwardDx. The pooled backward ops gather with the pool geometry
+ * of an argmax this backend returned; for any other argmax the pooled gradient is scattered on the host.
  *
  * @example
  * const backend = createGpuBackend({ mode: 'webasm' });
- * backend.multiply(new Float32Array([1, 2]), new Float32Array([3, 4])); // Float32Array [3, 8]
+ * const y = backend.multiply(new Float32Array([1, 2]), new Float32Array([3, 4])); // on the device
+ * backend.stats().readbacks; // 0
+ * y[1]; // 8, read back now
  * backend.stats().readbacks; // 1
  */
 export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
