@@ -29,3 +29,14 @@ export function pack3(this: GpuKernelThis<PackConstants>, a: Float32Array, b: Fl
   if (t < this.constants.A + this.constants.B) return b[t - this.constants.A];
   return c[t - this.constants.A - this.constants.B];
 }
+
+// copyRange: y[t] = x[t + off], one part of a packed result as its own array (it stays on the device).
+export interface RangeConstants {
+  off: number;
+  /** Length of x: a kernel compiled for one input size reads others wrongly, so it is part of the kernel's key. */
+  len: number;
+}
+
+export function copyRange(this: GpuKernelThis<RangeConstants>, x: Float32Array): number {
+  return x[this.thread.x + this.constants.off];
+}

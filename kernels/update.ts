@@ -2,6 +2,7 @@
 // (arrays, not constants, so a changing learning rate does not recompile the kernel). An update that
 // changes several arrays returns them packed in one array (one readback), n = parameter count:
 // multiply:     y = a · b
+// combine:      y = h[0]·a + h[1]·b     (gradient accumulation, moving averages on the device)
 // sgd:          w' = w − lr·g                                              h = [lr]
 // sgdMomentum:  [v' | w'],  v' = μ·v − lr·g,  w' = w + (nesterov ? μ·v' − lr·g : v')     h = [lr, μ]
 // adam:         [m' | v' | w'],  m' = m + (g − m)(1 − β1),  v' = v + (g² − v)(1 − β2),
@@ -17,6 +18,10 @@ export interface UpdateConstants {
 
 export function multiply(this: GpuKernelThis<UpdateConstants>, a: Float32Array, b: Float32Array): number {
   return a[this.thread.x] * b[this.thread.x];
+}
+
+export function combine(this: GpuKernelThis<UpdateConstants>, a: Float32Array, b: Float32Array, h: Float32Array): number {
+  return h[0] * a[this.thread.x] + h[1] * b[this.thread.x];
 }
 
 export function sgd(this: GpuKernelThis<UpdateConstants>, w: Float32Array, g: Float32Array, h: Float32Array): number {

@@ -1,6 +1,6 @@
 export { tensor, Tensor, shapeSize, type NdarrayView, type NdarrayLike, type Rank, type Shape, type ShapeMap, type TensorLike, type Tensor0D, type Tensor1D, type Tensor2D, type Tensor3D, type Tensor4D } from './tensor.js';
 export {
-  setBackend, getBackend, getBackendConfig, listBackends, loadGpuBackend, engineInfo, shutdownEngineThreads, startEngineThreads,
+  setBackend, getBackend, getBackendConfig, tidy, listBackends, loadGpuBackend, engineInfo, shutdownEngineThreads, startEngineThreads,
   type Backend, type BackendName, type BackendConfig, type ActivationKind, type CpuBackendOptions, type CpuBackendConfig,
   type EngineInfo, type RelaxedSimdSetting, type WinogradSetting,
 } from './backend/index.js';

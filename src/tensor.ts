@@ -1,4 +1,5 @@
 import ndarray from 'ndarray';
+import { deviceState, disposeDeviceArray } from './device-storage.js';
 
 // The ndarray views of toNdarray/fromNdarray are typed here, not with @types/ndarray: the published
 // declarations then need no package the consumer may not have. An ndarray NdArray fits both.
@@ -55,7 +56,10 @@ export class Tensor<R extends Rank = Rank> {
   readonly shape: ShapeMap[R];
   readonly rank: R;
   readonly size: number;
-  /** Backing store, row-major. Internal: ops read it directly; users go through `data()`. */
+  /**
+   * Backing store, row-major. Internal: ops read it directly; users go through `data()`. On the gpu
+   * backend it may be a device array (src/device-storage.ts): its values are read back on first host use.
+   */
   readonly values: Float32Array;
 
   constructor(values: Float32Array, shape: ShapeMap[R]) {
@@ -81,6 +85,25 @@ export class Tensor<R extends Rank = Rank> {
   /** Synchronous {@link data}; the CPU backends always allow it. */
   dataSync(): Float32Array {
     return this.values.slice();
+  }
+
+  /** Whether the values are on a device (the gpu backend's result, not read back yet). */
+  get onDevice(): boolean {
+    const state = deviceState(this.values);
+    return state !== null && state.handle !== null && !state.hostValid;
+  }
+
+  /**
+   * Frees the device memory behind this tensor now (without waiting for garbage collection); a no-op for
+   * host tensors. Its values must not be read afterwards unless they were read before.
+   *
+   * @example
+   * const y = model.predict(x);
+   * const values = await y.data();
+   * y.dispose();
+   */
+  dispose(): void {
+    disposeDeviceArray(this.values);
   }
 
   /** The values as nested JavaScript arrays. */

@@ -85,6 +85,19 @@ export function getBackendConfig(): BackendConfig {
   return { backend: activeName ?? 'cpu', cpu: cpuConfig(), engine: engineInfo() };
 }
 
+/**
+ * Runs fn and frees the device memory of the arrays the active backend's ops made inside it when it
+ * returns (gpu backend), except state updated in place (weights, gradients, optimizer slots). For loops
+ * written by hand around backend ops; a model's training step runs in one already. Values read inside
+ * fn stay readable; a result never read must be read inside fn. The CPU backends just run fn.
+ *
+ * @example
+ * const loss = tidy(() => lossOf(model, x, y)); // intermediates on the device are freed here
+ */
+export function tidy<T>(fn: () => T): T {
+  return getBackend().scope(fn);
+}
+
 /** The backend that runs now (`'cpu'` unless `setBackend` chose another). */
 export function getBackend(): Backend {
   return active ?? setBackend('cpu');

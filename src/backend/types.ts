@@ -218,6 +218,19 @@ export interface Backend {
   ): void;
   /** RMSprop, in place on value and the running mean square `ms`. */
   rmspropUpdate(value: Float32Array, grad: Float32Array, ms: Float32Array, lr: number, rho: number, epsilon: number): void;
+
+  /**
+   * An array with a's values for state kept across steps (weights, gradients, optimizer slots), where
+   * this backend's ops read it fastest: the gpu backend returns a device-resident copy (a itself when it
+   * already holds it); the CPU backends return a host array (a itself, or the host copy of a device array).
+   */
+  hold(a: Float32Array): Float32Array;
+  /**
+   * Runs fn (a training step): the gpu backend frees the device memory of the arrays fn's ops made when
+   * it returns, except state updated in place (weights, gradients, optimizer slots, moving statistics);
+   * the CPU backends just run fn.
+   */
+  scope<T>(fn: () => T): T;
 }
 
 /** A backend's plain ops: the table without its fused ops (what the fused ops are composed of). */

@@ -1,4 +1,5 @@
 import { getBackend } from '../backend/index.js';
+import { deviceCombine, deviceState } from '../device-storage.js';
 import type { Initializer, InitializerName } from '../initializers.js';
 import { wrap, type Tensor } from '../tensor.js';
 import { addInto, initializerName } from './kernel-layer.js';
@@ -113,6 +114,12 @@ export class BatchNormalization extends Layer {
     const m = this.momentum;
     const mm = this.movingMean!.value;
     const mv = this.movingVariance!.value;
+    // On the device where the weights are device arrays (the gpu backend holds them).
+    if (deviceState(mm) && deviceState(mv)) {
+      deviceCombine(mm, mm, mean, m, 1 - m);
+      deviceCombine(mv, mv, variance, m, 1 - m);
+      return;
+    }
     for (let i = 0; i < mm.length; i++) {
       mm[i] = mm[i] * m + mean[i] * (1 - m);
       mv[i] = mv[i] * m + variance[i] * (1 - m);

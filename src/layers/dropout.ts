@@ -42,7 +42,9 @@ export class Dropout extends RandomLayer<Float32Array> {
     const keep = 1 / (1 - this.rate);
     const mask = outputF32(x.size);
     rng.fillBernoulli(mask, this.rate, 0, keep);
-    return { y: wrap(getBackend().multiply(x.values, mask), x.shape), saved: mask };
+    // Forward and backward both read the mask: the gpu backend uploads it once.
+    const held = getBackend().hold(mask);
+    return { y: wrap(getBackend().multiply(x.values, held), x.shape), saved: held };
   }
 
   protected drawBackward(dy: Tensor, mask: Float32Array): Tensor {

@@ -2,6 +2,7 @@
 // an optional bias, an activation after them, their initializers and regularizers, how they
 // are validated, created, back-propagated and written into getConfig.
 import { getBackend } from '../backend/index.js';
+import { deviceCombine } from '../device-storage.js';
 import type { Initializer, InitializerName } from '../initializers.js';
 import { getRegularizer, type L1L2, type RegularizerSpec } from '../train/regularizers.js';
 import { ActivationStep, resolveActivation, type ActivationName } from './activations.js';
@@ -94,8 +95,12 @@ export abstract class KernelLayer extends Layer {
   }
 }
 
-/** grad += delta, element-wise (four per iteration: V8 runs that about twice as fast). */
+/**
+ * grad += delta, element-wise (four per iteration: V8 runs that about twice as fast); on the device
+ * when grad is a device array (src/device-storage.ts).
+ */
 export function addInto(grad: Float32Array, delta: Float32Array): void {
+  if (deviceCombine(grad, grad, delta, 1, 1)) return;
   const n = grad.length;
   const n4 = n & ~3;
   let i = 0;

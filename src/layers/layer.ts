@@ -10,7 +10,8 @@ export interface Param {
   readonly name: string;
   readonly shape: readonly number[];
   value: Float32Array;
-  readonly grad: Float32Array;
+  /** Replaced only by the backend's `hold` (the model does, once per step): same length, same values. */
+  grad: Float32Array;
   /** False for statistics (BatchNormalization's moving ones) and for every weight of a frozen layer. */
   trainable: boolean;
   readonly initializer: Initializer;

@@ -181,6 +181,7 @@ export class Model extends LayersModel {
   }
 
   protected forward(x: Tensor, rng: Random): Tensor {
+    this.holdWeights(false);
     return this.run(x, 'inference', rng).get(this.outputs[0])!;
   }
 

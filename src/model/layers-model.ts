@@ -1,6 +1,7 @@
 // The model base Sequential and the functional Model share: the training step around their
 // forward and backward, fit (src/model/fit.ts), evaluate, predict, weights, save and summary.
 import { OutputArena } from '../backend/arena.js';
+import { getBackend } from '../backend/index.js';
 import type { Logs } from '../train/callbacks.js';
 import { saveModel } from '../io/save.js';
 import { formatShape, type Layer, type Param } from '../layers/layer.js';
@@ -148,10 +149,13 @@ export abstract class LayersModel {
     const { optimizer, loss } = this.requireCompiled('fit');
     const params = this.trainableParams();
     // yPred stays valid until the next step of this arena (the caller updates metrics with it).
-    return this.trainArena.run(() => {
+    this.holdWeights(true);
+    const backend = getBackend();
+    return this.trainArena.run(() => backend.scope(() => {
       for (const p of params) p.grad.fill(0);
       doctor?.beginStep();
-      const yPred = this.trainForward(x, rng, doctor);
+      // The first layer reads the batch forward and backward: the gpu backend uploads it once.
+      const yPred = this.trainForward(wrap(backend.hold(x.values), x.shape), rng, doctor);
       if (doctor && !doctor.outputFinite(yPred)) return null;
       const batch = yPred.shape[0]!;
       const units = yPred.size / Math.max(batch, 1);
@@ -163,7 +167,19 @@ export abstract class LayersModel {
       optimizer.apply(params);
       doctor?.afterUpdate();
       return { loss: result.loss + penalty, yPred };
-    });
+    }));
+  }
+
+  /**
+   * Hands the weights (and, for training, the gradients) to the active backend's `hold`: the gpu
+   * backend keeps them on its device across steps; the CPU backends bring a device copy back.
+   */
+  protected holdWeights(grads: boolean): void {
+    const backend = getBackend();
+    for (const p of this.params()) {
+      p.value = backend.hold(p.value);
+      if (grads && p.trainable) p.grad = backend.hold(p.grad);
+    }
   }
 
   /**

@@ -95,6 +95,7 @@ export class Sequential extends LayersModel {
   }
 
   protected forward(x: Tensor, rng: Random): Tensor {
+    this.holdWeights(false);
     const ctx = { training: false, rng };
     return this.fusionPlan('inference').reduce((h, unit) => unit.forward(h, ctx), x);
   }

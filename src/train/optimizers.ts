@@ -93,6 +93,9 @@ export abstract class Optimizer {
   protected slots(p: Param, count: number): Float32Array[] {
     let s = this.slotState.get(p);
     if (!s) this.slotState.set(p, (s = Array.from({ length: count }, () => new Float32Array(p.value.length))));
+    // Held where the backend's updates read them (on the gpu backend's device, across steps).
+    const backend = getBackend();
+    for (let i = 0; i < s.length; i++) s[i] = backend.hold(s[i]);
     return s;
   }
 

@@ -1,6 +1,8 @@
 import type { Conv2DInfo } from '../../geometry.js';
-import type { Backend, BatchNormActPoolResult, BatchNormTrainResult, FusedBatchNormOps, FusedConvOps } from '../types.js';
+import { deviceHandle, deviceState, toHost } from '../../device-storage.js';
+import type { Backend, BatchNormActPoolResult, BatchNormTrainResult, ConvGrads, FusedBatchNormOps, FusedConvOps } from '../types.js';
 import { KERNEL_CLASS, localHost, webGpuHost, type Value } from './hosts.js';
+import { createResidency, type Arg } from './resident.js';
 import { ACTIVATION_CODES, convConstants, poolConstants, type KernelName } from './kernel-table.js';
 import { probeMode, type GpuMode } from './probe.js';
 import { startWebGpuWorker } from './webgpu-worker.js';
@@ -21,7 +23,7 @@ export interface GpuBackendOptions {
 
 /** Device traffic of a gpu backend: cumulative counts since it was made, and what it holds now. */
 export interface GpuStats {
-  /** Kernel results on the device (headlessgl textures, webgpu buffers) the running op holds; 0 between ops. */
+  /** Intermediate kernel results (headlessgl textures, webgpu buffers) the running op holds; 0 between ops (results it returns are device arrays, {@link residentArrays}). */
   liveTextures: number;
   /** GL textures alive in the backend's headless GL context (kernel outputs and argument textures); 0 in other modes. */
   deviceTextures: number;
@@ -39,6 +41,9 @@ export interface GpuStats {
   readbackBytes: number;
   /** 'webgpu': requests to the device worker, each one blocking round trip (a kernel run or a readback). 0 in other modes. */
   workerRoundTrips: number;
+  /** Device arrays alive (op results kept on the device: activations, gradients, weights, optimizer state), and their bytes. */
+  residentArrays: number;
+  residentBytes: number;
 }
 
 /** The gpu.js backend: the `Backend` op table plus what tests and tools inspect. */
@@ -54,28 +59,31 @@ export interface GpuBackend extends Backend {
 
 /**
  * A backend that runs every op of the table as gpu.js kernels in one mode. Each op and shape compiles
- * one kernel (cached, least recently used destroyed beyond `maxKernels`). In 'headlessgl' the kernels
- * run in gpu.js pipeline mode: inside one op, results pass from kernel to kernel as textures, an input
- * several kernels read is uploaded once, and only what the op returns is read back (results an op
- * returns together come out of one kernel, packed, and are read back at once); every texture is deleted
- * when the op ends. 'webgpu' does the same with device buffers, in a worker thread that owns the WebGPU
- * device (gpu.js's WebGPU kernels are asynchronous): each kernel run and each readback is one round trip
- * to it, the calling thread blocking until it is done. In 'webasm' there is no device memory: each
- * kernel's result is copied out. The op table is synchronous on `Float32Array`, so nothing stays on the
- * device between ops. A kernel that gpu.js quietly ran in another mode throws.
+ * one kernel (cached, least recently used destroyed beyond `maxKernels`, never while device arrays it made
+ * are alive). Results stay on the device: in 'headlessgl' as textures (gpu.js pipeline mode), in 'webgpu'
+ * as buffers the worker thread that owns the WebGPU device keeps (each kernel run and each readback is
+ * one blocking round trip to it), in 'webasm' as the arrays gpu.js's kernels return. Every op returns
+ * them as device arrays (src/device-storage.ts, managed in resident.ts): the next op takes the handle,
+ * host code reading the values gets them read back once (counted in stats()). Results packed in one
+ * kernel ([y | argmax], [mean | variance | invStd], an optimizer's [v | w]) are split on the device.
+ * In-place ops (sgdUpdate, adamUpdate, rmspropUpdate) give their targets new device copies when the
+ * targets are this backend's device arrays (`hold`), else read the packed result back into them once.
+ * `scope` frees what the ops inside made except state updated in place; `dispose` reads every device
+ * array back first. A kernel that gpu.js quietly ran in another mode throws.
  *
  * The fused ops (`fused.conv`, `fused.batchNormActPool`) chain the same kernels inside one op: conv.conv2d is conv2dForward → biasAdd →
  * relu, the pooled forms add maxPool ([y | argmax]); their backward gathers the pooled gradient onto the
  * argmax cells (maxPoolBackprop, after relu' read off the pooled values), then runs the input gradient,
  * filter gradient and channelSum it needs. batchNormActPool.train is channelMean → channelStats →
  * normalizeAct → maxPool, its backward normalizedReluMask → maxPoolBackprop → normalizeAct (x̂ from x, mean
- * and invStd) → channelSumDot → batchNormBackwardDx. In pipeline mode each reads back one array (pack2,
- * pack3 put the results side by side). The pooled backward ops gather with the pool geometry of an argmax
- * this backend returned; for any other argmax the pooled gradient is scattered on the host.
+ * and invStd) → channelSumDot → batchNormBackwardDx. The pooled backward ops gather with the pool geometry
+ * of an argmax this backend returned; for any other argmax the pooled gradient is scattered on the host.
  *
  * @example
  * const backend = createGpuBackend({ mode: 'webasm' });
- * backend.multiply(new Float32Array([1, 2]), new Float32Array([3, 4])); // Float32Array [3, 8]
+ * const y = backend.multiply(new Float32Array([1, 2]), new Float32Array([3, 4])); // on the device
+ * backend.stats().readbacks; // 0
+ * y[1]; // 8, read back now
  * backend.stats().readbacks; // 1
  */
 export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
@@ -86,18 +94,32 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
   const status = probeMode(mode);
   if (!status.available) throw new Error(`gpu backend: mode '${mode}' cannot start here: ${status.reason}`);
   const host = mode === 'webgpu' ? webGpuHost(startWebGpuWorker()) : localHost(mode);
-  const pipeline = host.pipeline;
   /** Compiled kernels by key, least recently used first. */
   const cache = new Set<string>();
+  let disposed = false;
   const counts = { kernelRuns: 0, kernelsCompiled: 0, uploads: 0, uploadBytes: 0, readbacks: 0, readbackBytes: 0 };
+  const resident = createResidency(host, counts, (target, a, b, p, q) => {
+    if (disposed) return false;
+    op(() => {
+      // A target reset by fill(0) has no device copy to read: p·0 + q·b.
+      const zero = deviceState(target)?.zero === true;
+      const [x, px] = zero && a === target ? [b, 0] : [a, p];
+      put(target, run('combine', target.length, { nesterov: 0, n: target.length }, x, b, Float32Array.of(px, q)));
+    });
+    return true;
+  });
 
-  /** Ends an op: deletes its device results, then destroys kernels beyond the cap (never mid-op, when an evicted kernel would take a result still in use with it). */
+  /**
+   * Ends an op: deletes its device results, then destroys the least recently used kernels beyond the cap
+   * (never mid-op, nor one whose results device arrays still hold: its texture would go with it).
+   */
   function release(): void {
     host.release();
-    while (cache.size > maxKernels) {
-      const oldKey = cache.values().next().value as string;
-      cache.delete(oldKey);
-      host.destroy(oldKey);
+    for (const key of cache) {
+      if (cache.size <= maxKernels) break;
+      if (resident.holds(key)) continue;
+      cache.delete(key);
+      host.destroy(key);
     }
   }
 
@@ -109,8 +131,9 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
     }
   }
 
-  function exec(name: KernelName, size: number, constants: object, args: Value[], keep: boolean): Value {
+  function exec(name: KernelName, size: number, constants: object, given: Arg[], keep: boolean): Value {
     if (size === 0) return new Float32Array(0);
+    const args = given.map((a) => resident.resolve(a));
     // Argument kinds are part of the key: a kernel called with a texture where it was built for an array
     // would make gpu.js compile and keep a second kernel behind the same shortcut.
     const kinds = args.map((a) => (a instanceof Float32Array ? 'a' : 't')).join('');
@@ -121,7 +144,7 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
       counts.kernelsCompiled++;
     }
     for (const a of args) {
-      if (a instanceof Float32Array) {
+      if (a instanceof Float32Array && resident.isUpload(a)) {
         counts.uploads++;
         counts.uploadBytes += a.byteLength;
       }
@@ -136,197 +159,152 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
       host.destroy(key);
       throw e;
     }
-    return out instanceof Float32Array ? counted(out) : out;
+    resident.produced(out, key);
+    return out;
   }
 
-  /** Runs a kernel whose result may stay on the device for the op's next kernels. */
-  function run(name: KernelName, size: number, constants: object, ...args: Value[]): Value {
+  /** Runs a kernel whose result stays on the device (an array on gpu.js's side in 'webasm'). */
+  function run(name: KernelName, size: number, constants: object, ...args: Arg[]): Value {
     return exec(name, size, constants, args, true);
   }
 
-  /** Runs a kernel whose result the op returns: read back at once ('webgpu': in the same round trip). */
-  function runRead(name: KernelName, size: number, constants: object, ...args: Value[]): Float32Array {
-    return read(exec(name, size, constants, args, false));
+  /** Part [off, off + n) of a packed result of `total` values, on the device. */
+  function piece(v: Value, total: number, off: number, n: number): Value {
+    if (v instanceof Float32Array) {
+      const part = v.slice(off, off + n);
+      resident.produced(part);
+      return part;
+    }
+    return run('copyRange', n, { off, len: total }, v);
   }
 
-  function counted(array: Float32Array): Float32Array {
-    counts.readbacks++;
-    counts.readbackBytes += array.byteLength;
-    return array;
+  /** `v` as the new values of `target`: on the device for this backend's device arrays, else read back into it. */
+  function put(target: Float32Array, v: Value): void {
+    if (!resident.assign(target, v)) target.set(resident.read(v));
   }
 
-  /** The value on the host: reads a device result back (an array was read back, and counted, when its kernel ran). */
-  function read(value: Value): Float32Array {
-    if (value instanceof Float32Array) return value;
-    return counted(host.read(value));
+  /** An in-place update's packed result [t₀ | t₁ | …] into its targets: on the device where they are this backend's device arrays, else read back once. */
+  function putParts(packed: Value, targets: Float32Array[]): void {
+    const n = targets[0].length;
+    if (targets.every((t) => deviceState(t)?.owner === resident.owner)) {
+      targets.forEach((t, i) => put(t, piece(packed, targets.length * n, i * n, n)));
+      return;
+    }
+    const host = resident.read(packed);
+    targets.forEach((t, i) => t.set(host.subarray(i * n, (i + 1) * n)));
   }
 
-  /** An input several kernels of one op read: uploaded once in pipeline mode. */
-  function share(x: Float32Array): Value {
-    return pipeline ? run('copy', x.length, { n: x.length }, x) : x;
+  /** An input several kernels of one op read: a host array is uploaded once in pipeline mode. */
+  function share(a: Arg): Value {
+    const v = resident.resolve(a);
+    return host.pipeline && v instanceof Float32Array && resident.isUpload(v) ? run('copy', v.length, { n: v.length }, v) : v;
   }
 
   const h1 = (a: number) => Float32Array.of(a);
   const poolInfo = new WeakMap<Int32Array, Conv2DInfo>();
-  const single = (name: KernelName, size: number, constants: object, ...args: Float32Array[]) => op(() => runRead(name, size, constants, ...args));
+  const out = (v: Value, n: number) => resident.result(v, n);
+  const single = (name: KernelName, size: number, constants: object, ...args: Arg[]) => op(() => out(run(name, size, constants, ...args), size));
 
-  /**
-   * Results an op returns together, as [value, length] pairs, on the host. In pipeline mode the ones on the
-   * device come out of one pack kernel and are read back at once; in 'webasm' each is already an array.
-   */
-  function readAll(parts: [Value, number][]): Float32Array[] {
-    const device = parts.filter(([v]) => !(v instanceof Float32Array));
-    if (device.length < 2) return parts.map(([v]) => read(v));
-    if (device.length > 3) throw new Error(`gpu backend: cannot pack ${device.length} results into one readback`);
-    const [[a, A], [b, B]] = device;
-    const total = device.reduce((sum, [, n]) => sum + n, 0);
-    const packed = device.length === 2 ? runRead('pack2', total, { A, B }, a, b) : runRead('pack3', total, { A, B }, a, b, device[2][0]);
-    const out = new Map<Value, Float32Array>();
-    let at = 0;
-    for (const [v, n] of device) {
-      out.set(v, packed.slice(at, at + n));
-      at += n;
-    }
-    return parts.map(([v]) => (v instanceof Float32Array ? v : out.get(v)!));
+  /** maxPool's packed [y | argmax] (S each) as device arrays; the argmax remembers its pool for backward. */
+  function pooled(both: Value, S: number, pool: Conv2DInfo): { y: Float32Array; argmax: Int32Array } {
+    const argmax = resident.intResult(piece(both, 2 * S, S, S), S);
+    poolInfo.set(argmax, pool);
+    return { y: out(piece(both, 2 * S, 0, S), S), argmax };
   }
 
-  /** act(conv2d(x, w) + bias): read back when `keep` is false, else left on the device in pipeline mode. */
-  function convBiasAct(
-    x: Float32Array, w: Float32Array, bias: Float32Array | null, info: Conv2DInfo, activation: 'linear' | 'relu', keep: boolean,
-  ): Value {
+  /** act(conv2d(x, w) + bias), on the device. */
+  function convBiasAct(x: Arg, w: Arg, bias: Arg | null, info: Conv2DInfo, activation: 'linear' | 'relu'): Value {
     const n = info.batch * info.outHeight * info.outWidth * info.outChannels;
-    const relu = activation === 'relu';
-    let z = exec('conv2dForward', n, convConstants(info), [x, w], keep || !!bias || relu);
-    if (bias) z = exec('biasAdd', n, { C: info.outChannels, rows: n / info.outChannels }, [z, bias], keep || relu);
-    if (relu) z = exec('activationForward', n, { kind: ACTIVATION_CODES.relu }, [z, h1(0)], keep);
+    let z = run('conv2dForward', n, convConstants(info), x, w);
+    if (bias) z = run('biasAdd', n, { C: info.outChannels, rows: n / info.outChannels }, z, bias);
+    if (activation === 'relu') z = run('activationForward', n, { kind: ACTIVATION_CODES.relu }, z, h1(0));
     return z;
   }
 
-  /** The gradients of a convolution from dz (its output's gradient) that `need` asks for, read back at once. */
-  function convGrads(
-    x: Float32Array, w: Float32Array, dz: Value, info: Conv2DInfo, need: { dx: boolean; dw: boolean; db: boolean },
-  ): { dx: Float32Array | null; dw: Float32Array | null; db: Float32Array | null } {
+  /** The gradients of a convolution from dz (its output's gradient) that `need` asks for. */
+  function convGrads(x: Arg, w: Arg, dz: Value, info: Conv2DInfo, need: { dx: boolean; dw: boolean; db: boolean }): ConvGrads {
     const F = info.outChannels;
     const c = convConstants(info);
-    const rows = info.batch * info.outHeight * info.outWidth;
-    const jobs: ['dx' | 'dw' | 'db', KernelName, number, object, Value[]][] = [];
-    if (need.dx) jobs.push(['dx', 'conv2dBackpropInput', info.batch * info.inHeight * info.inWidth * info.inChannels, c, [dz, w]]);
-    if (need.dw) jobs.push(['dw', 'conv2dBackpropFilter', info.filterHeight * info.filterWidth * info.inChannels * F, c, [x, dz]]);
-    if (need.db) jobs.push(['db', 'channelSum', F, { C: F, rows }, [dz]]);
-    const result: { dx: Float32Array | null; dw: Float32Array | null; db: Float32Array | null } = { dx: null, dw: null, db: null };
-    if (jobs.length === 1) {
-      const [key, name, size, constants, args] = jobs[0];
-      result[key] = runRead(name, size, constants, ...args);
-      return result;
-    }
-    const got = readAll(jobs.map(([, name, size, constants, args]) => [run(name, size, constants, ...args), size]));
-    jobs.forEach(([key], i) => (result[key] = got[i]));
-    return result;
+    const grad = (name: KernelName, size: number, constants: object, ...args: Arg[]) => out(run(name, size, constants, ...args), size);
+    return {
+      dx: need.dx ? grad('conv2dBackpropInput', info.batch * info.inHeight * info.inWidth * info.inChannels, c, dz, w) : null,
+      dw: need.dw ? grad('conv2dBackpropFilter', info.filterHeight * info.filterWidth * info.inChannels * F, c, x, dz) : null,
+      db: need.db ? grad('channelSum', F, { C: F, rows: info.batch * info.outHeight * info.outWidth }, dz) : null,
+    };
   }
 
   /** relu'(y)·dy where y > 0 (the forward's output or the pooled value), else dy. */
-  function reluMask(dy: Value, y: Float32Array, activation: 'linear' | 'relu'): Value {
+  function reluMask(dy: Arg, y: Arg, n: number, activation: 'linear' | 'relu'): Arg {
     if (activation === 'linear') return dy;
-    return run('activationBackward', y.length, { kind: ACTIVATION_CODES.relu }, dy, y, y, h1(0));
+    return run('activationBackward', n, { kind: ACTIVATION_CODES.relu }, dy, y, y, h1(0));
   }
 
   const fusedConv: FusedConvOps = {
     conv2d(x, w, bias, info, activation) {
-          return op(() => read(convBiasAct(x, w, bias, info, activation, false)));
-        },
+      return op(() => out(convBiasAct(x, w, bias, info, activation), info.batch * info.outHeight * info.outWidth * info.outChannels));
+    },
 
-        conv2dBackward(x, w, dy, y, info, activation, need) {
-          return op(() => {
-            const uses = Number(need.dx) + Number(need.dw) + Number(need.db);
-            if (uses === 0) return { dx: null, dw: null, db: null };
-            const dz = activation === 'relu' ? reluMask(dy, y, activation) : uses > 1 ? share(dy) : dy;
-            return convGrads(x, w, dz, info, need);
-          });
-        },
+    conv2dBackward(x, w, dy, y, info, activation, need) {
+      return op(() => convGrads(x, w, resident.resolve(reluMask(dy, y, dy.length, activation)), info, need));
+    },
 
-        conv2dMaxPool(x, w, bias, info, activation, pool) {
-          return op(() => {
-            const c = poolConstants(pool);
-            // An output of S (not 2·S) threads runs only maxPool's first half: the pooled values, no argmax.
-            return runRead('maxPool', c.S, c, convBiasAct(x, w, bias, info, activation, true));
-          });
-        },
+    conv2dMaxPool(x, w, bias, info, activation, pool) {
+      const c = poolConstants(pool);
+      // An output of S (not 2·S) threads runs only maxPool's first half: the pooled values, no argmax.
+      return op(() => out(run('maxPool', c.S, c, convBiasAct(x, w, bias, info, activation)), c.S));
+    },
 
-        conv2dMaxPoolTrain(x, w, bias, info, activation, pool) {
-          const c = poolConstants(pool);
-          const both = op(() => runRead('maxPool', 2 * c.S, c, convBiasAct(x, w, bias, info, activation, true)));
-          const argmax = Int32Array.from(both.subarray(c.S));
-          poolInfo.set(argmax, pool);
-          return { y: both.slice(0, c.S), argmax };
-        },
+    conv2dMaxPoolTrain(x, w, bias, info, activation, pool) {
+      const c = poolConstants(pool);
+      return op(() => pooled(run('maxPool', 2 * c.S, c, convBiasAct(x, w, bias, info, activation)), c.S, pool));
+    },
 
-        conv2dMaxPoolBackward(x, w, dy, y, argmax, info, activation, need) {
-          return op(() => {
-            if (!need.dx && !need.dw && !need.db) return { dx: null, dw: null, db: null };
-            const pool = poolInfo.get(argmax);
-            const n = info.batch * info.outHeight * info.outWidth * info.outChannels;
-            let dz: Value;
-            if (pool) {
-              dz = run('maxPoolBackprop', n, poolConstants(pool), reluMask(dy, y, activation), Float32Array.from(argmax));
-            } else {
-              // An argmax this backend did not produce has no pool geometry to gather with: scatter on the host.
-              const host = new Float32Array(n);
-              for (let i = 0; i < dy.length; i++) if (argmax[i] >= 0 && (activation === 'linear' || y[i] > 0)) host[argmax[i]] = dy[i];
-              dz = share(host);
-            }
-            return convGrads(x, w, dz, info, need);
-          });
-        },
+    conv2dMaxPoolBackward(x, w, dy, y, argmax, info, activation, need) {
+      return op(() => {
+        if (!need.dx && !need.dw && !need.db) return { dx: null, dw: null, db: null };
+        const pool = poolInfo.get(argmax);
+        const n = info.batch * info.outHeight * info.outWidth * info.outChannels;
+        if (pool) return convGrads(x, w, run('maxPoolBackprop', n, poolConstants(pool), reluMask(dy, y, dy.length, activation), argmax), info, need);
+        // An argmax this backend did not produce has no pool geometry to gather with: scatter on the host.
+        const [hy, hdy, ham] = [toHost(y), toHost(dy), toHost(argmax)];
+        const dz = new Float32Array(n);
+        for (let i = 0; i < hdy.length; i++) if (ham[i] >= 0 && (activation === 'linear' || hy[i] > 0)) dz[ham[i]] = hdy[i];
+        return convGrads(x, w, resident.resolve(dz), info, need);
+      });
+    },
   };
 
   const fusedBatchNorm: FusedBatchNormOps = {
     train(x, gamma, beta, channels, epsilon, activation, pool): BatchNormActPoolResult {
-          const p = poolConstants(pool);
-          const [both, s] = op(() => {
-            const c = { C: channels, rows: x.length / channels };
-            const xs = share(x);
-            const mean = run('channelMean', channels, c, xs);
-            const stats = run('channelStats', 3 * channels, c, xs, mean, h1(epsilon));
-            const z = run('normalizeAct', x.length, { ...c, act: activation === 'relu' ? 2 : 1 }, xs, stats, gamma, beta);
-            return readAll([
-              [run('maxPool', 2 * p.S, p, z), 2 * p.S],
-              [stats, 3 * channels],
-            ]);
-          });
-          const argmax = Int32Array.from(both.subarray(p.S));
-          poolInfo.set(argmax, pool);
-          return {
-            y: both.slice(0, p.S),
-            argmax,
-            mean: s.slice(0, channels),
-            variance: s.slice(channels, 2 * channels),
-            invStd: s.slice(2 * channels),
-          };
-        },
+      const p = poolConstants(pool);
+      return op(() => {
+        const c = { C: channels, rows: x.length / channels };
+        const xs = share(x);
+        const mean = run('channelMean', channels, c, xs);
+        const stats = run('channelStats', 3 * channels, c, xs, mean, h1(epsilon));
+        const z = run('normalizeAct', x.length, { ...c, act: activation === 'relu' ? 2 : 1 }, xs, stats, gamma, beta);
+        const { y, argmax } = pooled(run('maxPool', 2 * p.S, p, z), p.S, pool);
+        const part = (k: number) => out(piece(stats, 3 * channels, k * channels, channels), channels);
+        return { y, argmax, mean: part(0), variance: part(1), invStd: part(2) };
+      });
+    },
 
-        backward(dy, x, gamma, beta, mean, invStd, argmax, channels, activation, pool) {
-          const [dx, sums] = op(() => {
-            const n = x.length;
-            const c = { C: channels, rows: n / channels };
-            // The layout channelStats gives [mean | variance | invStd]; the kernels here read no variance.
-            const stats = new Float32Array(3 * channels);
-            stats.set(mean);
-            stats.set(invStd, 2 * channels);
-            const relu = activation === 'relu';
-            // x and argmax are read by two kernels with relu (uploaded once); per-channel arrays are uploaded per kernel.
-            const xs = relu ? share(x) : x;
-            const am = relu ? share(Float32Array.from(argmax)) : Float32Array.from(argmax);
-            const dyMasked = relu ? run('normalizedReluMask', dy.length, c, dy, am, xs, stats, gamma, beta) : dy;
-            const d = run('maxPoolBackprop', n, poolConstants(pool), dyMasked, am);
-            const xHat = run('normalizeAct', n, { ...c, act: 0 }, xs, stats, gamma, beta);
-            const sums = run('channelSumDot', 2 * channels, c, d, xHat);
-            return readAll([
-              [run('batchNormBackwardDx', n, c, d, xHat, gamma, invStd, sums), n],
-              [sums, 2 * channels],
-            ]);
-          });
-          return { dx, dBeta: sums.slice(0, channels), dGamma: sums.slice(channels) };
-        },
+    backward(dy, x, gamma, beta, mean, invStd, argmax, channels, activation, pool) {
+      return op(() => {
+        const n = x.length;
+        const c = { C: channels, rows: n / channels };
+        // The layout channelStats gives [mean | variance | invStd]; the kernels here read no variance.
+        const stats = run('pack3', 3 * channels, { A: channels, B: channels }, mean, mean, invStd);
+        const xs = share(x);
+        const am = share(argmax);
+        const dyMasked = activation === 'relu' ? run('normalizedReluMask', dy.length, c, dy, am, xs, stats, gamma, beta) : dy;
+        const d = run('maxPoolBackprop', n, poolConstants(pool), dyMasked, am);
+        const xHat = run('normalizeAct', n, { ...c, act: 0 }, xs, stats, gamma, beta);
+        const sums = run('channelSumDot', 2 * channels, c, d, xHat);
+        const dx = out(run('batchNormBackwardDx', n, c, d, xHat, gamma, invStd, sums), n);
+        return { dx, dBeta: out(piece(sums, 2 * channels, 0, channels), channels), dGamma: out(piece(sums, 2 * channels, channels, channels), channels) };
+      });
+    },
   };
 
   const backend: GpuBackend = {
@@ -360,22 +338,19 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
 
     maxPool(x, info) {
       const c = poolConstants(info);
-      const both = single('maxPool', 2 * c.S, c, x);
-      const y = both.slice(0, c.S);
-      const argmax = Int32Array.from(both.subarray(c.S));
-      poolInfo.set(argmax, info);
-      return { y, argmax };
+      return op(() => pooled(run('maxPool', 2 * c.S, c, x), c.S, info));
     },
 
     maxPoolBackprop(dy, argmax, inputSize) {
       const info = poolInfo.get(argmax);
       if (!info) {
         // An argmax this backend did not produce has no geometry to gather with: scatter on the host.
+        const [hdy, ham] = [toHost(dy), toHost(argmax)];
         const dx = new Float32Array(inputSize);
-        for (let i = 0; i < dy.length; i++) if (argmax[i] >= 0) dx[argmax[i]] += dy[i];
+        for (let i = 0; i < hdy.length; i++) if (ham[i] >= 0) dx[ham[i]] += hdy[i];
         return dx;
       }
-      return single('maxPoolBackprop', inputSize, poolConstants(info), dy, Float32Array.from(argmax));
+      return single('maxPoolBackprop', inputSize, poolConstants(info), dy, argmax);
     },
 
     avgPool(x, info) {
@@ -393,9 +368,9 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
         const xs = share(x);
         const mean = run('channelMean', channels, c, xs);
         const stats = run('channelStats', 3 * channels, c, xs, mean, h1(epsilon));
-        const xy = runRead('normalizeScaleShift', 2 * n, c, xs, stats, gamma, beta);
-        const s = read(stats);
-        return { y: xy.slice(n), mean: s.slice(0, channels), variance: s.slice(channels, 2 * channels), xHat: xy.slice(0, n), invStd: s.slice(2 * channels) };
+        const xy = run('normalizeScaleShift', 2 * n, c, xs, stats, gamma, beta);
+        const part = (k: number) => out(piece(stats, 3 * channels, k * channels, channels), channels);
+        return { y: out(piece(xy, 2 * n, n, n), n), mean: part(0), variance: part(1), xHat: out(piece(xy, 2 * n, 0, n), n), invStd: part(2) };
       });
     },
 
@@ -409,9 +384,8 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
         const dys = share(dy);
         const xh = share(xHat);
         const sums = run('channelSumDot', 2 * channels, c, dys, xh);
-        const dx = runRead('batchNormBackwardDx', dy.length, c, dys, xh, gamma, invStd, sums);
-        const s = read(sums);
-        return { dx, dBeta: s.slice(0, channels), dGamma: s.slice(channels) };
+        const dx = out(run('batchNormBackwardDx', dy.length, c, dys, xh, gamma, invStd, sums), dy.length);
+        return { dx, dBeta: out(piece(sums, 2 * channels, 0, channels), channels), dGamma: out(piece(sums, 2 * channels, channels, channels), channels) };
       });
     },
 
@@ -455,29 +429,36 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
 
     sgdUpdate(value, grad, velocity, lr, momentum, nesterov) {
       const n = value.length;
-      if (!velocity || momentum === 0) {
-        value.set(single('sgd', n, { nesterov: 0, n }, value, grad, h1(lr)));
-        return;
-      }
-      const out = single('sgdMomentum', 2 * n, { nesterov: nesterov ? 1 : 0, n }, value, grad, velocity, Float32Array.of(lr, momentum));
-      velocity.set(out.subarray(0, n));
-      value.set(out.subarray(n));
+      op(() => {
+        if (!velocity || momentum === 0) return put(value, run('sgd', n, { nesterov: 0, n }, value, grad, h1(lr)));
+        const both = run('sgdMomentum', 2 * n, { nesterov: nesterov ? 1 : 0, n }, value, grad, velocity, Float32Array.of(lr, momentum));
+        putParts(both, [velocity, value]);
+      });
     },
 
     adamUpdate(value, grad, m, v, lr, beta1, beta2, epsilon, step) {
       const n = value.length;
       const alpha = (lr * Math.sqrt(1 - Math.pow(beta2, step))) / (1 - Math.pow(beta1, step));
-      const out = single('adam', 3 * n, { nesterov: 0, n }, value, grad, m, v, Float32Array.of(beta1, beta2, alpha, epsilon));
-      m.set(out.subarray(0, n));
-      v.set(out.subarray(n, 2 * n));
-      value.set(out.subarray(2 * n));
+      op(() => putParts(run('adam', 3 * n, { nesterov: 0, n }, value, grad, m, v, Float32Array.of(beta1, beta2, alpha, epsilon)), [m, v, value]));
     },
 
     rmspropUpdate(value, grad, ms, lr, rho, epsilon) {
       const n = value.length;
-      const out = single('rmsprop', 2 * n, { nesterov: 0, n }, value, grad, ms, Float32Array.of(rho, lr, epsilon));
-      ms.set(out.subarray(0, n));
-      value.set(out.subarray(n));
+      op(() => putParts(run('rmsprop', 2 * n, { nesterov: 0, n }, value, grad, ms, Float32Array.of(rho, lr, epsilon)), [ms, value]));
+    },
+
+    scope(fn) {
+      try {
+        return resident.scope(fn);
+      } finally {
+        // Kernels whose results the scope freed may now be destroyed beyond the cap.
+        release();
+      }
+    },
+
+    hold(a) {
+      if (deviceHandle(a, resident.owner) !== null) return a;
+      return op(() => out(run('copy', a.length, { n: a.length }, a), a.length));
     },
 
     liveKernels() {
@@ -486,10 +467,17 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
 
     stats() {
       const c = host.counts();
-      return { liveTextures: c.liveTextures, deviceTextures: c.deviceTextures, deviceBuffers: c.deviceBuffers, ...counts, workerRoundTrips: c.roundTrips };
+      const r = resident.live();
+      return {
+        liveTextures: c.liveTextures, deviceTextures: c.deviceTextures, deviceBuffers: c.deviceBuffers, ...counts, workerRoundTrips: c.roundTrips,
+        residentArrays: r.arrays, residentBytes: r.bytes,
+      };
     },
 
     dispose() {
+      // What is still on the device (weights, optimizer state) comes back to the host before the device goes.
+      if (!disposed) resident.evacuate();
+      disposed = true;
       cache.clear();
       host.dispose();
     },

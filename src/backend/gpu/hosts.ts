@@ -32,6 +32,10 @@ export interface KernelHost {
   read(value: Texture | DeviceResult): Float32Array;
   /** Ends an op: deletes the results it kept on the device. */
   release(): void;
+  /** Takes a result the running op kept on the device out of {@link release}: it lives until {@link free}. */
+  retain(value: Texture | DeviceResult): void;
+  /** Deletes a result {@link retain} kept. */
+  free(value: Texture | DeviceResult): void;
   /** Destroys kernel `key`, if compiled. */
   destroy(key: string): void;
   counts(): { liveKernels: number; liveTextures: number; deviceTextures: number; deviceBuffers: number; roundTrips: number };
@@ -121,6 +125,15 @@ export function localHost(mode: Exclude<GpuMode, 'webgpu'>): KernelHost {
       held.length = 0;
     },
 
+    retain(value) {
+      const at = held.indexOf(value as Texture);
+      if (at >= 0) held.splice(at, 1);
+    },
+
+    free(value) {
+      (value as Texture).delete();
+    },
+
     destroy(key) {
       const k = kernels.get(key);
       if (!k) return;
@@ -174,6 +187,15 @@ export function webGpuHost(worker: WebGpuWorker): KernelHost {
     release() {
       worker.release(held);
       held.length = 0;
+    },
+
+    retain(value) {
+      const at = held.indexOf(value as DeviceResult);
+      if (at >= 0) held.splice(at, 1);
+    },
+
+    free(value) {
+      if (!final) worker.release([value as DeviceResult]);
     },
 
     destroy(key) {

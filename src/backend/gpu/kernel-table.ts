@@ -16,8 +16,8 @@ import {
   normalizeScaleShift,
 } from '../../../kernels/batch-norm.js';
 import { activationBackward, activationForward, softmaxBackward, softmaxForward } from '../../../kernels/activation.js';
-import { adam, multiply, rmsprop, sgd, sgdMomentum } from '../../../kernels/update.js';
-import { copy, pack2, pack3 } from '../../../kernels/copy.js';
+import { adam, combine, multiply, rmsprop, sgd, sgdMomentum } from '../../../kernels/update.js';
+import { copy, copyRange, pack2, pack3 } from '../../../kernels/copy.js';
 import { add, concat2, sliceColumns } from '../../../kernels/merge.js';
 
 /** Kernel codes of `kernels/activation.ts`. */
@@ -64,6 +64,7 @@ export const KERNEL_FUNCTIONS = {
   add,
   concat2,
   sliceColumns,
+  combine,
   sgd,
   sgdMomentum,
   adam,
@@ -71,6 +72,7 @@ export const KERNEL_FUNCTIONS = {
   copy,
   pack2,
   pack3,
+  copyRange,
 } as const;
 
 /** The name of a kernel in {@link KERNEL_FUNCTIONS}. */

@@ -1,6 +1,7 @@
 // The reference backend: the specification of every op. Direct loops written to be read
 // (dense.ts, elementwise.ts, activation.ts, optimizers.ts), the fused ops as compositions of
 // those (fused.ts). It shares no code with the GEMM, im2col or WebAssembly paths it checks.
+import { toHost } from '../../device-storage.js';
 import type { Backend, PlainOps } from '../types.js';
 import { activationForward, activationGradient } from './activation.js';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, matmul } from './dense.js';
@@ -35,6 +36,9 @@ export const referencePlainOps = {
   sgdUpdate,
   adamUpdate,
   rmspropUpdate,
+  // Host arrays stay as they are; another backend's device array comes back to the host.
+  hold: toHost,
+  scope: <T>(fn: () => T): T => fn(),
 } satisfies PlainOps;
 
 /**
