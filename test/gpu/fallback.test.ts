@@ -78,17 +78,24 @@ test('a mode asked for but unavailable fails loudly, naming the reason', () => {
 // trips, the shared buffer growing for large arrays, errors coming back from the worker, dispose ending
 // the worker and freeing the device, and the probe's answer where there is no usable adapter.
 if (modes.includes('webgpu')) {
-  test('[webgpu] one blocking round trip per kernel run or readback; 20 MB arrays pass through the growing shared buffer', () => {
+  test('[webgpu] one blocking round trip per kernel run and one per readback of a device array; 20 MB arrays pass through the growing shared buffer', () => {
     const b = createGpuBackend({ mode: 'webgpu' });
     try {
       const trips = () => b.stats().workerRoundTrips;
       let t = trips();
-      assert.equal(Array.from(b.multiply(Float32Array.of(1, 2), Float32Array.of(3, 4))), [3, 8]);
-      assert.is(trips() - t, 1, 'multiply: run and readback in one round trip');
+      const product = b.multiply(Float32Array.of(1, 2), Float32Array.of(3, 4));
+      assert.is(trips() - t, 1, 'multiply: the run is one round trip; its result stays in the worker');
+      assert.equal(Array.from(product), [3, 8]);
+      assert.is(trips() - t, 2, 'multiply: reading the result back is one more');
       t = trips();
+      const before = b.stats();
       b.batchNormTrain(rand(4 * 3), Float32Array.of(1, 1, 1), Float32Array.of(0, 0, 0), 3, 1e-3);
-      // copy (the shared input), mean, stats, normalizeScaleShift read at once, then stats read back.
-      assert.is(trips() - t, 5, 'batchNormTrain round trips');
+      // Its results stay in the worker: every round trip is a kernel run (the kernels, then the
+      // splits of packed results), none a readback. Batching these runs is issue 19's open part.
+      const after = b.stats();
+      assert.is(after.readbacks - before.readbacks, 0, 'batchNormTrain reads nothing back');
+      assert.is(trips() - t, after.kernelRuns - before.kernelRuns, 'batchNormTrain: one round trip per kernel run');
+      assert.ok(trips() - t >= 4, `batchNormTrain: ${trips() - t} round trips`);
       const n = 5_000_000;
       const x = rand(n, -4, 4);
       const y = rand(n, -4, 4);
