@@ -13,6 +13,8 @@ import type { Layer, LayerConfig } from '../layers/layer.js';
 import { MaxPooling2D } from '../layers/max-pooling2d.js';
 import { Reshape } from '../layers/reshape.js';
 import { Rescaling } from '../layers/rescaling.js';
+import { ReLU } from '../layers/relu.js';
+import { ZeroPadding2D, type ZeroPadding } from '../layers/zero-padding2d.js';
 import { activationFromKeras, activationToKeras, camelKey, initializerFromKeras, initializerToKeras, sampleShape } from './keras-config.js';
 import type { KerasObject } from './types.js';
 import { regularizerFromKeras, type L1L2 } from '../train/regularizers.js';
@@ -20,6 +22,7 @@ import { regularizerFromKeras, type L1L2 } from '../train/regularizers.js';
 /** Layer classes tscnn reads and writes, by Keras class name. */
 export const SUPPORTED_LAYERS = [
   'Conv2D', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'BatchNormalization', 'Dense', 'Dropout', 'Activation', 'Flatten', 'Reshape', 'Rescaling',
+  'ZeroPadding2D', 'ReLU',
 ] as const;
 
 const NULLS = (...keys: string[]): Record<string, null> => Object.fromEntries(keys.map((k) => [k, null]));
@@ -38,6 +41,8 @@ const WRITTEN_KEYS: Record<string, readonly string[]> = {
   Flatten: [],
   Reshape: ['targetShape'],
   Rescaling: ['scale', 'offset'],
+  ZeroPadding2D: ['padding'],
+  ReLU: ['maxValue', 'negativeSlope', 'threshold'],
 };
 
 /**
@@ -124,6 +129,12 @@ export function layerToKeras(layer: Layer, first: boolean): KerasObject {
       break;
     case 'Rescaling':
       config = { scale: c.scale, offset: c.offset };
+      break;
+    case 'ZeroPadding2D':
+      config = { padding: c.padding, data_format: 'channels_last' };
+      break;
+    case 'ReLU':
+      config = { max_value: c.maxValue, negative_slope: c.negativeSlope, threshold: c.threshold };
       break;
     default:
       config = {};
@@ -324,6 +335,18 @@ export function layerFromKeras(entry: unknown, index: number, inputShapeFromInpu
       const c = { ...common, scale: take('scale') as number, offset: opt<number>(take('offset')) };
       finish();
       layer = new Rescaling(dropUndefined(c));
+      break;
+    }
+    case 'ZeroPadding2D': {
+      const c = { ...common, padding: opt<ZeroPadding>(take('padding')) };
+      finish();
+      layer = new ZeroPadding2D(dropUndefined(c));
+      break;
+    }
+    case 'ReLU': {
+      const c = { ...common, maxValue: opt<number>(take('maxValue')), negativeSlope: opt<number>(take('negativeSlope')), threshold: opt<number>(take('threshold')) };
+      finish();
+      layer = new ReLU(dropUndefined(c));
       break;
     }
     default:
