@@ -171,6 +171,18 @@ test('negative or non-integer layer sizes and rates are rejected, naming the opt
   throws(() => new SGD({ momentum: -0.5 }), /SGD: momentum must be a non-negative finite number, got -0.5/);
 });
 
+test('Conv2D and Dense with several bad options: unknown keys first, then the shared kernel options, then their own; each names the layer and value', () => {
+  const bad = { activation: 'swishy' as ActivationName, kernelRegularizer: 'l3' as 'l2', biasRegularizer: 'l4' as 'l2' };
+  throws(() => new Conv2D({ filters: -1, kernelSize: 0, ...bad, extra: 1 } as never), /Conv2D: unknown option 'extra'/);
+  throws(() => new Dense({ units: 0, ...bad, extra: 1 } as never), /Dense: unknown option 'extra'/);
+  throws(() => new Conv2D({ name: 'c', filters: -1, kernelSize: 0, ...bad }), /Conv2D 'c': unknown activation 'swishy'/);
+  throws(() => new Dense({ name: 'd', units: 0, ...bad }), /Dense 'd': unknown activation 'swishy'/);
+  throws(() => new Conv2D({ name: 'c', filters: -1, kernelSize: 0, ...bad, activation: 'relu' }), /Conv2D 'c': kernelRegularizer: unknown regularizer "l3"/);
+  throws(() => new Dense({ name: 'd', units: 0, ...bad, activation: 'relu', kernelRegularizer: null }), /Dense 'd': biasRegularizer: unknown regularizer "l4"/);
+  throws(() => new Conv2D({ name: 'c', filters: -1, kernelSize: 0 }), /Conv2D 'c': filters must be a positive integer, got -1/);
+  throws(() => new Conv2D({ name: 'c', filters: 2, kernelSize: 0, strides: -1 }), /Conv2D 'c': kernelSize must be positive integers, got 0/);
+});
+
 test('negative or non-integer batchSize, epochs and validationSplit are rejected before any step', async () => {
   const fitWith = (args: FitArgs) => (m: Sequential): Promise<unknown> => m.fit(x(), y(), { verbose: 0, ...args });
   await expectRejected('batchSize 0', fitWith({ batchSize: 0 }), /fit: batchSize must be an integer ≥ 1, got 0/);

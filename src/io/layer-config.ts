@@ -6,6 +6,7 @@ import { AveragePooling2D } from '../layers/average-pooling2d.js';
 import { BatchNormalization } from '../layers/batch-normalization.js';
 import { Conv2D } from '../layers/conv2d.js';
 import { Dense } from '../layers/dense.js';
+import { KERNEL_LAYER_KEYS } from '../layers/kernel-layer.js';
 import { Dropout } from '../layers/dropout.js';
 import { Flatten } from '../layers/flatten.js';
 import { GlobalAveragePooling2D, GlobalMaxPooling2D } from '../layers/global-pooling2d.js';
@@ -29,8 +30,8 @@ const NULLS = (...keys: string[]): Record<string, null> => Object.fromEntries(ke
 
 /** The getConfig() keys each class translates; any other key means the writer is out of date. */
 const WRITTEN_KEYS: Record<string, readonly string[]> = {
-  Conv2D: ['filters', 'kernelSize', 'strides', 'padding', 'dilationRate', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'kernelRegularizer', 'biasRegularizer'],
-  Dense: ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'kernelRegularizer', 'biasRegularizer'],
+  Conv2D: ['filters', 'kernelSize', 'strides', 'padding', 'dilationRate', ...KERNEL_LAYER_KEYS],
+  Dense: ['units', ...KERNEL_LAYER_KEYS],
   BatchNormalization: ['axis', 'momentum', 'epsilon', 'center', 'scale', 'betaInitializer', 'gammaInitializer', 'movingMeanInitializer', 'movingVarianceInitializer'],
   MaxPooling2D: ['poolSize', 'strides', 'padding'],
   AveragePooling2D: ['poolSize', 'strides', 'padding'],
@@ -64,37 +65,31 @@ export function layerToKeras(layer: Layer, first: boolean): KerasObject {
     const r = c[key] as L1L2 | undefined;
     return r ? { class_name: 'L1L2', config: r.getConfig() } : null;
   };
+  // KernelLayer's options (Conv2D, Dense), with the constraints tscnn does not have.
+  const kernelLayer = (): Record<string, unknown> => ({
+    activation: activationToKeras(String(c.activation)),
+    use_bias: c.useBias,
+    kernel_initializer: init('kernelInitializer'),
+    bias_initializer: init('biasInitializer'),
+    kernel_regularizer: reg('kernelRegularizer'),
+    bias_regularizer: reg('biasRegularizer'),
+    ...NULLS('activity_regularizer', 'kernel_constraint', 'bias_constraint'),
+  });
   let config: Record<string, unknown>;
   switch (layer.className) {
     case 'Conv2D':
       config = {
         filters: c.filters,
-        kernel_initializer: init('kernelInitializer'),
-        kernel_regularizer: reg('kernelRegularizer'),
-        kernel_constraint: null,
         kernel_size: c.kernelSize,
         strides: c.strides,
         padding: c.padding,
         data_format: 'channels_last',
         dilation_rate: c.dilationRate,
-        activation: activationToKeras(String(c.activation)),
-        use_bias: c.useBias,
-        bias_initializer: init('biasInitializer'),
-        bias_regularizer: reg('biasRegularizer'),
-        ...NULLS('activity_regularizer', 'bias_constraint'),
+        ...kernelLayer(),
       };
       break;
     case 'Dense':
-      config = {
-        units: c.units,
-        activation: activationToKeras(String(c.activation)),
-        use_bias: c.useBias,
-        kernel_initializer: init('kernelInitializer'),
-        bias_initializer: init('biasInitializer'),
-        kernel_regularizer: reg('kernelRegularizer'),
-        bias_regularizer: reg('biasRegularizer'),
-        ...NULLS('activity_regularizer', 'kernel_constraint', 'bias_constraint'),
-      };
+      config = { units: c.units, ...kernelLayer() };
       break;
     case 'BatchNormalization':
       config = {
@@ -218,7 +213,7 @@ export function layerFromKeras(entry: unknown, index: number, inputShapeFromInpu
   const init = (key: string) => initializerFromKeras(take(key), owner, key);
   const reg = (key: string): L1L2 | undefined => regularizerFromKeras(take(key), `${owner}: ${key}`) ?? undefined;
   const opt = <T>(v: unknown): T | undefined => (v === undefined ? undefined : (v as T));
-  // Conv2D's and Dense's shared keys, taken in Keras' order after the layer's own.
+  // KernelLayer's options (Conv2D, Dense), taken in Keras' order after the layer's own.
   const kernelArgs = () => ({
     activation: activationFromKeras(take('activation'), owner),
     useBias: opt<boolean>(take('useBias')),

@@ -1,7 +1,7 @@
 import { getBackend } from '../backend/index.js';
 import type { Initializer, InitializerName } from '../initializers.js';
 import { wrap, type Tensor } from '../tensor.js';
-import { addInto, initializerName } from './conv2d.js';
+import { addInto, initializerName } from './kernel-layer.js';
 import { checkKeys, formatShape, Layer, type ForwardContext, type LayerConfig, type Param } from './layer.js';
 
 /** Options of {@link BatchNormalization}. */

@@ -1,26 +1,16 @@
 import { getBackend } from '../backend/index.js';
 import { conv2dInfo, pair, type Conv2DInfo, type IntPair, type Padding } from '../geometry.js';
-import type { Initializer, InitializerName } from '../initializers.js';
-import { getRegularizer, type L1L2, type RegularizerSpec } from '../train/regularizers.js';
 import { wrap, type Tensor, type Tensor4D } from '../tensor.js';
-import { ActivationStep, resolveActivation, type ActivationName } from './activations.js';
-import { checkKeys, formatShape, Layer, type ForwardContext, type LayerConfig, type Param } from './layer.js';
+import { addInto, KernelLayer, type KernelLayerConfig } from './kernel-layer.js';
+import { formatShape, type ForwardContext, type Param } from './layer.js';
 
-/** Options of {@link Conv2D}. */
-export interface Conv2DConfig extends LayerConfig {
+/** Options of {@link Conv2D}: its geometry, and the kernel, bias and activation options of {@link KernelLayerConfig}. */
+export interface Conv2DConfig extends KernelLayerConfig {
   filters: number;
   kernelSize: IntPair;
   strides?: IntPair;
   padding?: Padding;
   dilationRate?: IntPair;
-  activation?: ActivationName;
-  useBias?: boolean;
-  kernelInitializer?: InitializerName | Initializer;
-  biasInitializer?: InitializerName | Initializer;
-  /** Penalty on the kernel added to the training loss: `'l1'`, `'l2'`, `'l1l2'` or `regularizers.l2({ l2 })`. */
-  kernelRegularizer?: RegularizerSpec | null;
-  /** Penalty on the bias added to the training loss. */
-  biasRegularizer?: RegularizerSpec | null;
 }
 
 /** Checks a padding option, naming the layer. */
@@ -43,29 +33,18 @@ export function expectImageShape(inputShape: readonly number[], owner: string): 
  * @example
  * new layers.Conv2D({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: [100, 100, 3] });
  */
-export class Conv2D extends Layer {
+export class Conv2D extends KernelLayer {
   readonly className = 'Conv2D';
   readonly filters: number;
   readonly kernelSize: [number, number];
   readonly strides: [number, number];
   readonly dilationRate: [number, number];
   readonly padding: Padding;
-  readonly useBias: boolean;
-  private readonly act: ActivationStep;
-  private readonly kernelInitializer: InitializerName | Initializer;
-  private readonly biasInitializer: InitializerName | Initializer;
-  /** Penalty on the kernel, or null. */
-  readonly kernelRegularizer: L1L2 | null;
-  /** Penalty on the bias, or null. */
-  readonly biasRegularizer: L1L2 | null;
-  private kernel: Param | null = null;
-  private bias: Param | null = null;
   private saved: { x: Float32Array; info: Conv2DInfo } | null = null;
 
   constructor(config: Conv2DConfig) {
-    super(config, 'Conv2D');
-    const owner = `Conv2D '${this.name}'`;
-    checkKeys('Conv2D', config, ['filters', 'kernelSize', 'strides', 'padding', 'dilationRate', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'kernelRegularizer', 'biasRegularizer']);
+    super(config, 'Conv2D', ['filters', 'kernelSize', 'strides', 'padding', 'dilationRate']);
+    const owner = this.owner;
     if (!Number.isInteger(config.filters) || config.filters < 1) throw new Error(`${owner}: filters must be a positive integer, got ${config.filters}`);
     this.filters = config.filters;
     this.kernelSize = pair(config.kernelSize, 'kernelSize', owner);
@@ -75,17 +54,6 @@ export class Conv2D extends Layer {
       throw new Error(`${owner}: strides > 1 together with dilationRate > 1 is not supported (as in Keras)`);
     }
     this.padding = checkPadding(config.padding ?? 'valid', owner);
-    this.useBias = config.useBias ?? true;
-    this.act = new ActivationStep(resolveActivation(config.activation, owner));
-    this.kernelInitializer = config.kernelInitializer ?? 'glorotUniform';
-    this.biasInitializer = config.biasInitializer ?? 'zeros';
-    this.kernelRegularizer = getRegularizer(config.kernelRegularizer, `${owner}: kernelRegularizer`);
-    this.biasRegularizer = getRegularizer(config.biasRegularizer, `${owner}: biasRegularizer`);
-  }
-
-  /** The activation applied after the convolution and bias ('linear' when none was given). */
-  get activation(): string {
-    return this.act.kind;
   }
 
   computeOutputShape(inputShape: readonly number[]): number[] {
@@ -98,8 +66,7 @@ export class Conv2D extends Layer {
   }
 
   protected override createParams(inputShape: readonly number[]): void {
-    this.kernel = this.addWeight('kernel', [...this.kernelSize, inputShape[2], this.filters], this.kernelInitializer, true, this.kernelRegularizer);
-    if (this.useBias) this.bias = this.addWeight('bias', [this.filters], this.biasInitializer, true, this.biasRegularizer);
+    this.createKernelAndBias([...this.kernelSize, inputShape[2], this.filters], this.filters);
   }
 
   /**
@@ -124,10 +91,8 @@ export class Conv2D extends Layer {
   /** conv2d → biasAdd → activation, each its own op (src/model/fusion.ts runs this layer as one fused call where the backend can). */
   forward(x: Tensor, ctx: ForwardContext): Tensor4D {
     const info = this.inputInfo(x);
-    const backend = getBackend();
-    let z = backend.conv2d(x.values, this.kernel!.value, info);
-    if (this.bias) z = backend.biasAdd(z, this.bias.value, this.filters);
-    const y = this.act.forward(z, this.filters, ctx.training);
+    const z = getBackend().conv2d(x.values, this.kernel!.value, info);
+    const y = this.biasAndActivation(z, this.filters, ctx.training);
     this.saved = ctx.training ? { x: x.values, info } : null;
     return wrap<4>(y, [info.batch, info.outHeight, info.outWidth, this.filters]);
   }
@@ -137,8 +102,7 @@ export class Conv2D extends Layer {
     const { x, info } = this.saved;
     this.saved = null;
     const backend = getBackend();
-    const dz = this.act.backward(dy.values, this.filters);
-    if (this.bias && this.bias.trainable) addInto(this.bias.grad, backend.biasGrad(dz, this.filters));
+    const dz = this.activationAndBiasBackward(dy.values, this.filters);
     if (this.kernel!.trainable) addInto(this.kernel!.grad, backend.conv2dBackpropFilter(x, dz, info));
     if (!needInputGrad) return null;
     return wrap<4>(backend.conv2dBackpropInput(dz, this.kernel!.value, info), [info.batch, info.inHeight, info.inWidth, info.inChannels]);
@@ -152,31 +116,7 @@ export class Conv2D extends Layer {
       strides: [...this.strides],
       padding: this.padding,
       dilationRate: [...this.dilationRate],
-      activation: this.act.kind,
-      useBias: this.useBias,
-      kernelInitializer: initializerName(this.kernelInitializer),
-      biasInitializer: initializerName(this.biasInitializer),
-      ...(this.kernelRegularizer ? { kernelRegularizer: this.kernelRegularizer } : {}),
-      ...(this.biasRegularizer ? { biasRegularizer: this.biasRegularizer } : {}),
+      ...this.kernelLayerConfig(),
     };
   }
-}
-
-/** grad += delta, element-wise (four per iteration: V8 runs that about twice as fast). */
-export function addInto(grad: Float32Array, delta: Float32Array): void {
-  const n = grad.length;
-  const n4 = n & ~3;
-  let i = 0;
-  for (; i < n4; i += 4) {
-    grad[i] += delta[i];
-    grad[i + 1] += delta[i + 1];
-    grad[i + 2] += delta[i + 2];
-    grad[i + 3] += delta[i + 3];
-  }
-  for (; i < n; i++) grad[i] += delta[i];
-}
-
-/** The name of an initializer option, whether given as a name or an object. */
-export function initializerName(init: InitializerName | Initializer): string {
-  return typeof init === 'string' ? init : init.name;
 }

@@ -15,7 +15,8 @@ import type { Backend, FusedActivation, FusedOps, GradNeed } from '../backend/ty
 import { conv2dInfo, type Conv2DInfo } from '../geometry.js';
 import { Activation } from '../layers/activation.js';
 import { BatchNormalization } from '../layers/batch-normalization.js';
-import { addInto, Conv2D } from '../layers/conv2d.js';
+import { Conv2D } from '../layers/conv2d.js';
+import { addInto } from '../layers/kernel-layer.js';
 import type { ForwardContext, Layer } from '../layers/layer.js';
 import { MaxPooling2D } from '../layers/max-pooling2d.js';
 import { wrap, type Tensor } from '../tensor.js';
