@@ -2,6 +2,9 @@
 // case, and a float64 central-difference check of the reference's gradients (the adjoints of its
 // forward).
 import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { depthwiseFast } from '../../src/backend/wasm/depthwise-fast.js';
+import { engineInfo } from '../../src/backend/wasm/engine.js';
 import { depthwiseConv2dInfo, type Padding } from '../../src/geometry.js';
 import { assertClose, dot, numericGradient } from '../helpers.js';
 import { opTest, runOps, rand, ref } from './backends.js';
@@ -26,6 +29,11 @@ const cases: Case[] = [
   { shape: [3, 5, 5, 32], k: [3, 3], m: 1, s: [1, 1], padding: 'same' },
   { shape: [2, 10, 10, 16], k: [3, 3], m: 1, s: [2, 2], padding: 'same' },
   { shape: [1, 4, 4, 1], k: [1, 1], m: 4, s: [1, 1], padding: 'valid' },
+  // The cpu backend's WebAssembly path (multiplier 1, channels a multiple of 4): a 16-channel
+  // group and a 4-channel remainder, dilation, and one large enough to split over the threads.
+  { shape: [2, 7, 6, 20], k: [3, 3], m: 1, s: [1, 1], padding: 'same' },
+  { shape: [1, 9, 9, 8], k: [3, 3], m: 1, s: [1, 1], padding: 'same', d: [2, 2] },
+  { shape: [8, 24, 24, 36], k: [3, 3], m: 1, s: [1, 1], padding: 'same' },
 ];
 
 const name = (t: Case): string => `${t.shape.join('x')} k${t.k.join('x')} m${t.m} s${t.s.join('x')} ${t.padding}${t.d ? ` d${t.d.join('x')}` : ''}`;
@@ -80,6 +88,21 @@ test('[reference] depthwiseConv2d gradients: central differences in float64', ()
     assertClose(ref.depthwiseConv2dBackpropInput(r, k, info), numericGradient(loss, x, 1e-2), { atol: 1e-3, rtol: 1e-3 }, `dx ${name(t)}`);
     assertClose(ref.depthwiseConv2dBackpropFilter(x, r, info), numericGradient(loss, k, 1e-2), { atol: 1e-3, rtol: 1e-3 }, `dw ${name(t)}`);
   }
+});
+
+test('[cpu] depthwiseConv2d: the WebAssembly kernels run (not the fallback) for multiplier 1, channels a multiple of 4', () => {
+  assert.ok(engineInfo().simd, 'WebAssembly SIMD engine available');
+  for (const t of cases.filter((c) => c.m === 1 && c.shape[3] % 4 === 0)) {
+    const info = infoOf(t);
+    const [n, h, w, c] = t.shape;
+    const x = rand(n * h * w * c);
+    const k = rand(t.k[0] * t.k[1] * c);
+    const dy = rand(n * info.outHeight * info.outWidth * c);
+    assertClose(depthwiseFast.depthwiseConv2d(x, k, info) ?? [], ref.depthwiseConv2d(x, k, info), TOL, `wasm forward ${name(t)}`);
+    assertClose(depthwiseFast.depthwiseConv2dBackpropInput(dy, k, info) ?? [], ref.depthwiseConv2dBackpropInput(dy, k, info), TOL, `wasm dx ${name(t)}`);
+    assertClose(depthwiseFast.depthwiseConv2dBackpropFilter(x, dy, info) ?? [], ref.depthwiseConv2dBackpropFilter(x, dy, info), { atol: 1e-4, rtol: 1e-4 }, `wasm dw ${name(t)}`);
+  }
+  assert.is(depthwiseFast.depthwiseConv2d(rand(48), rand(18), infoOf(cases[1])), null, 'multiplier 2 declines');
 });
 
 runOps();
