@@ -33,6 +33,7 @@ const cases: Case[] = [
   // group and a 4-channel remainder, dilation, and one large enough to split over the threads.
   { shape: [2, 7, 6, 20], k: [3, 3], m: 1, s: [1, 1], padding: 'same' },
   { shape: [1, 9, 9, 8], k: [3, 3], m: 1, s: [1, 1], padding: 'same', d: [2, 2] },
+  { shape: [2, 8, 7, 12], k: [3, 2], m: 1, s: [1, 1], padding: 'valid' },
   { shape: [8, 24, 24, 36], k: [3, 3], m: 1, s: [1, 1], padding: 'same' },
 ];
 

@@ -31,6 +31,16 @@ function lay(e: Engine, info: Conv2DInfo, t: number, partFloats: number): { layo
   return { layout: { g, t, block: 0, work, threadBytes, next: work + t * threadBytes }, partAt: (i) => work + i * threadBytes };
 }
 
+// w [KH, KW, C] turned 180° in its two spatial axes.
+function rotated(w: Float32Array, info: Conv2DInfo): Float32Array {
+  const { filterHeight: KH, filterWidth: KW, inChannels: C } = info;
+  const out = new Float32Array(w.length);
+  for (let i = 0; i < KH; i++) {
+    for (let j = 0; j < KW; j++) out.set(w.subarray((i * KW + j) * C, (i * KW + j + 1) * C), ((KH - 1 - i) * KW + (KW - 1 - j)) * C);
+  }
+  return out;
+}
+
 const macs = (info: Conv2DInfo): number => info.batch * info.outHeight * info.outWidth * info.filterHeight * info.filterWidth * info.inChannels;
 
 /** The WebAssembly depthwise convolutions; see {@link DepthwiseKernels}. */
@@ -64,10 +74,22 @@ export const depthwiseFast: DepthwiseKernels = {
     const { offs, end } = place(layout.next, [scratchFor(e, dy), w.length, dxRes ? 0 : sizeX]);
     if (!reserve(e, end)) return null;
     const offDy = stage(e, dy, offs[0]);
-    e.f32.set(w, offs[1] >> 2);
     const offDx = dxRes ? dxRes.byteOffset : offs[2];
-    writeGeometry(e, layout, info, { w: offs[1], dy: offDy, out: offDx }, false);
-    runJobs(e, 'depthwiseBackpropInput', ranges(pixels, t).map(([s, f]) => [layout.g, s, f]));
+    if (info.strideHeight === 1 && info.strideWidth === 1) {
+      // Stride 1: dx is the forward of dy [batch, OH, OW, C] with the filter rotated 180° and
+      // padded by (k − 1)·d − pad, giving [batch, H, W, C]: the forward's faster kernel.
+      e.f32.set(rotated(w, info), offs[1] >> 2);
+      const back: Conv2DInfo = {
+        ...info, inHeight: info.outHeight, inWidth: info.outWidth, outHeight: info.inHeight, outWidth: info.inWidth,
+        padTop: (info.filterHeight - 1) * info.dilationHeight - info.padTop, padLeft: (info.filterWidth - 1) * info.dilationWidth - info.padLeft,
+      };
+      writeGeometry(e, layout, back, { x: offDy, w: offs[1], out: offDx }, false);
+      runJobs(e, 'depthwiseForward', ranges(pixels, t).map(([s, f]) => [layout.g, s, f]));
+    } else {
+      e.f32.set(w, offs[1] >> 2);
+      writeGeometry(e, layout, info, { w: offs[1], dy: offDy, out: offDx }, false);
+      runJobs(e, 'depthwiseBackpropInput', ranges(pixels, t).map(([s, f]) => [layout.g, s, f]));
+    }
     return result(e, dxRes, offDx, sizeX);
   },
 
