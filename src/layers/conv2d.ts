@@ -48,6 +48,11 @@ export function windowOptions(
   return { kernelSize, strides, dilationRate, padding: checkPadding(config.padding ?? 'valid', owner) };
 }
 
+/** The window options as getConfig writes them (camelCase, as tfjs-layers). */
+export function windowConfig(o: WindowOptions): Record<string, unknown> {
+  return { kernelSize: [...o.kernelSize], strides: [...o.strides], padding: o.padding, dilationRate: [...o.dilationRate] };
+}
+
 /** Throws naming the layer when a convolution's output would be empty. */
 export function checkOutputSize(info: Conv2DInfo, inputShape: readonly number[], owner: string, padding: Padding): void {
   if (info.outHeight < 1 || info.outWidth < 1) {
@@ -132,10 +137,7 @@ export class Conv2D extends KernelLayer {
     return {
       ...super.getConfig(),
       filters: this.filters,
-      kernelSize: [...this.kernelSize],
-      strides: [...this.strides],
-      padding: this.padding,
-      dilationRate: [...this.dilationRate],
+      ...windowConfig(this),
       ...this.kernelLayerConfig(),
     };
   }

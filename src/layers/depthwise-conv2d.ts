@@ -3,7 +3,7 @@ import { depthwiseConv2dInfo, type Conv2DInfo, type IntPair, type Padding } from
 import type { Initializer, InitializerName } from '../initializers.js';
 import type { RegularizerSpec } from '../train/regularizers.js';
 import { wrap, type Tensor, type Tensor4D } from '../tensor.js';
-import { checkOutputSize, expectImageShape, windowOptions } from './conv2d.js';
+import { checkOutputSize, expectImageShape, windowConfig, windowOptions } from './conv2d.js';
 import { addInto, KernelLayer, type KernelLayerConfig } from './kernel-layer.js';
 import type { ForwardContext } from './layer.js';
 
@@ -95,11 +95,8 @@ export class DepthwiseConv2D extends KernelLayer {
   override getConfig(): Record<string, unknown> {
     return {
       ...super.getConfig(),
-      kernelSize: [...this.kernelSize],
-      strides: [...this.strides],
-      padding: this.padding,
+      ...windowConfig(this),
       depthMultiplier: this.depthMultiplier,
-      dilationRate: [...this.dilationRate],
       ...this.kernelLayerConfig(),
     };
   }

@@ -3,7 +3,7 @@ import { conv2dInfo, depthwiseConv2dInfo, type Conv2DInfo, type IntPair, type Pa
 import type { Initializer, InitializerName } from '../initializers.js';
 import { getRegularizer, type L1L2, type RegularizerSpec } from '../train/regularizers.js';
 import { wrap, type Tensor, type Tensor4D } from '../tensor.js';
-import { checkOutputSize, expectImageShape, windowOptions } from './conv2d.js';
+import { checkOutputSize, expectImageShape, windowConfig, windowOptions } from './conv2d.js';
 import { checkDepthMultiplier, type DepthwiseConv2DConfig } from './depthwise-conv2d.js';
 import { addInto, initializerName, KernelLayer } from './kernel-layer.js';
 import type { ForwardContext, Param } from './layer.js';
@@ -111,11 +111,8 @@ export class SeparableConv2D extends KernelLayer {
     return {
       ...super.getConfig(),
       filters: this.filters,
-      kernelSize: [...this.kernelSize],
-      strides: [...this.strides],
-      padding: this.padding,
+      ...windowConfig(this),
       depthMultiplier: this.depthMultiplier,
-      dilationRate: [...this.dilationRate],
       ...this.kernelLayerConfig(),
       pointwiseInitializer: initializerName(this.pointwiseInitializer),
       ...(this.pointwiseRegularizer ? { pointwiseRegularizer: this.pointwiseRegularizer } : {}),
