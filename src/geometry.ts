@@ -102,3 +102,44 @@ export function conv2dInfo(
 export function isPointwise(info: Conv2DInfo): boolean {
   return info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1 && info.padTop === 0 && info.padLeft === 0;
 }
+
+/**
+ * Geometry of a 2-D zero padding over an NHWC input: `top`/`bottom` rows and `left`/`right`
+ * columns of zeros around each image. Layer shape inference, the ops and the gpu.js constants read it.
+ */
+export interface Pad2DInfo {
+  batch: number;
+  inHeight: number;
+  inWidth: number;
+  channels: number;
+  top: number;
+  bottom: number;
+  left: number;
+  right: number;
+  /** inHeight + top + bottom. */
+  outHeight: number;
+  /** inWidth + left + right. */
+  outWidth: number;
+}
+
+/** The padding geometry for `inShape` [batch, height, width, channels] and `[[top, bottom], [left, right]]`. */
+export function pad2dInfo(inShape: readonly [number, number, number, number], pads: readonly [readonly [number, number], readonly [number, number]]): Pad2DInfo {
+  const [batch, inHeight, inWidth, channels] = inShape;
+  const [[top, bottom], [left, right]] = pads;
+  return { batch, inHeight, inWidth, channels, top, bottom, left, right, outHeight: inHeight + top + bottom, outWidth: inWidth + left + right };
+}
+
+/**
+ * Geometry of a depthwise convolution: `multiplier` filters per input channel, output channel
+ * c·multiplier + m (TensorFlow's order). `outChannels` is inChannels·multiplier.
+ */
+export function depthwiseConv2dInfo(
+  inShape: readonly [number, number, number, number],
+  filter: [number, number],
+  multiplier: number,
+  strides: [number, number],
+  padding: Padding,
+  dilations: [number, number] = [1, 1],
+): Conv2DInfo {
+  return conv2dInfo(inShape, filter, inShape[3] * multiplier, strides, padding, dilations);
+}

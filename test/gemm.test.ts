@@ -161,8 +161,10 @@ test('repeated calls reuse WebAssembly memory instead of growing it', () => {
   const c = new Float32Array(m * n);
   gemmFast(false, false, m, n, k, a, b, c, false);
   gemmFast(true, false, 100, 100, 100, a, b, c, false);
+  // The memory is process-wide and never shrinks: its size here depends on the tests that ran
+  // before in this process, so only its growth from now on is this test's to judge.
   const held = engineInfo().memoryBytes;
-  assert.ok(held > 0 && held < 64 * 1024 * 1024, `memory held ${held}`);
+  assert.ok(held > 0, `memory held ${held}`);
   for (let i = 0; i < 30; i++) {
     gemmFast(i % 2 === 0, i % 3 === 0, m, n, k, a, b, c, i % 2 === 1);
     gemmFast(false, false, 100, 100, 100, a, b, c, false);

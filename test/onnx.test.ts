@@ -76,6 +76,23 @@ test('Conv2D: valid and same padding, strides 2 (odd sizes: extra pad bottom/rig
   await checkAgainstOrt(model, [2, 5], 7, 'conv variants');
 });
 
+test('MobileNet layers: ZeroPadding2D (Pad), DepthwiseConv2D (Conv group = C; multiplier 2, stride 2, bias), SeparableConv2D (two Convs), ReLU as Clip, LeakyRelu and the Where subgraph', async () => {
+  const model = new Sequential();
+  model.add(new layers.ZeroPadding2D({ padding: [[1, 0], [2, 1]], inputShape: [9, 8, 3] }));
+  model.add(new layers.DepthwiseConv2D({ kernelSize: 3, strides: 2, depthMultiplier: 2, padding: 'same', activation: 'tanh' }));
+  model.add(new layers.BatchNormalization());
+  model.add(new layers.ReLU({ maxValue: 6 }));
+  model.add(new layers.DepthwiseConv2D({ kernelSize: [3, 2], useBias: false, dilationRate: 1 }));
+  model.add(new layers.ReLU({ negativeSlope: 0.2 }));
+  model.add(new layers.SeparableConv2D({ filters: 5, kernelSize: 2, padding: 'same', depthMultiplier: 2 }));
+  model.add(new layers.ReLU({ maxValue: 0.8, negativeSlope: 0.1, threshold: 0.1 }));
+  model.add(new layers.ReLU());
+  model.add(new layers.Flatten());
+  model.add(new layers.Dense({ units: 3 }));
+  randomizeWeights(model, 31);
+  await checkAgainstOrt(model, [1, 4], 9, 'mobilenet layers');
+});
+
 test('BatchNormalization: folded after a linear Conv2D and Dense, as a node after relu (4-D and 2-D), as Mul/Add on rank 3', async () => {
   const model = new Sequential();
   model.add(new layers.Conv2D({ filters: 4, kernelSize: 3, padding: 'same', inputShape: [8, 8, 3] }));

@@ -1,4 +1,4 @@
-import type { Conv2DInfo } from '../geometry.js';
+import type { Conv2DInfo, Pad2DInfo } from '../geometry.js';
 
 /** Element-wise activations every backend implements, forward and backward. */
 export type ActivationKind =
@@ -15,6 +15,16 @@ export type ActivationKind =
   | 'softsign'
   | 'swish'
   | 'hardSigmoid';
+
+/**
+ * Keras' relu with options: y = maxValue when x ≥ maxValue, x when threshold < x < maxValue,
+ * negativeSlope·(x − threshold) otherwise (maxValue Infinity: no cap).
+ */
+export interface ReluOptions {
+  maxValue: number;
+  negativeSlope: number;
+  threshold: number;
+}
 
 /** Result of a training-mode batch normalization; `xHat` and `invStd` are what backward needs. */
 export interface BatchNormTrainResult {
@@ -163,6 +173,26 @@ export interface Backend {
   avgPool(x: Float32Array, info: Conv2DInfo): Float32Array;
   /** dx [batch, inH, inW, C]: each dy spread evenly over the cells its window averaged. */
   avgPoolBackprop(dy: Float32Array, info: Conv2DInfo): Float32Array;
+
+  /**
+   * Depthwise convolution: y [batch, outH, outW, C·M] with y[…, c·M + m] = Σ_{i,j} x[…, c] ⋆ w[i, j, c, m];
+   * w is [fh, fw, C, M], M = info.outChannels / info.inChannels.
+   */
+  depthwiseConv2d(x: Float32Array, w: Float32Array, info: Conv2DInfo): Float32Array;
+  /** dx [batch, inH, inW, C] of {@link depthwiseConv2d} from dy [batch, outH, outW, C·M] and w. */
+  depthwiseConv2dBackpropInput(dy: Float32Array, w: Float32Array, info: Conv2DInfo): Float32Array;
+  /** dw [fh, fw, C, M] of {@link depthwiseConv2d} from x and dy. */
+  depthwiseConv2dBackpropFilter(x: Float32Array, dy: Float32Array, info: Conv2DInfo): Float32Array;
+
+  /** y [batch, outH, outW, C]: x with zero rows and columns around each image. */
+  zeroPad2d(x: Float32Array, info: Pad2DInfo): Float32Array;
+  /** dx [batch, inH, inW, C]: dy with the padding cut away. */
+  zeroPad2dBackprop(dy: Float32Array, info: Pad2DInfo): Float32Array;
+
+  /** Keras' relu with maxValue, negativeSlope and threshold (see {@link ReluOptions}). */
+  reluWithOptions(x: Float32Array, options: ReluOptions): Float32Array;
+  /** dx = dy where threshold < x < maxValue, negativeSlope·dy where x < threshold, 0 elsewhere. */
+  reluWithOptionsBackward(dy: Float32Array, x: Float32Array, options: ReluOptions): Float32Array;
 
   /** Batch normalization over every axis but the last, with batch statistics. */
   batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, channels: number, epsilon: number): BatchNormTrainResult;

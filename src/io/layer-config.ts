@@ -6,7 +6,9 @@ import { AveragePooling2D } from '../layers/average-pooling2d.js';
 import { BatchNormalization } from '../layers/batch-normalization.js';
 import { Conv2D } from '../layers/conv2d.js';
 import { Dense } from '../layers/dense.js';
-import { KERNEL_LAYER_KEYS } from '../layers/kernel-layer.js';
+import { KERNEL_LAYER_KEYS, kernelLayerKeys } from '../layers/kernel-layer.js';
+import { DepthwiseConv2D } from '../layers/depthwise-conv2d.js';
+import { SeparableConv2D } from '../layers/separable-conv2d.js';
 import { Dropout } from '../layers/dropout.js';
 import { Flatten } from '../layers/flatten.js';
 import { GlobalAveragePooling2D, GlobalMaxPooling2D } from '../layers/global-pooling2d.js';
@@ -15,6 +17,8 @@ import { MaxPooling2D } from '../layers/max-pooling2d.js';
 import { Reshape } from '../layers/reshape.js';
 import { Rescaling } from '../layers/rescaling.js';
 import { Add, Concatenate } from '../layers/merge.js';
+import { ReLU } from '../layers/relu.js';
+import { ZeroPadding2D, type ZeroPadding } from '../layers/zero-padding2d.js';
 import { activationFromKeras, activationToKeras, camelKey, initializerFromKeras, initializerToKeras, sampleShape } from './keras-config.js';
 import type { KerasObject } from './types.js';
 import { regularizerFromKeras, type L1L2 } from '../train/regularizers.js';
@@ -22,6 +26,7 @@ import { regularizerFromKeras, type L1L2 } from '../train/regularizers.js';
 /** Layer classes tscnn reads and writes, by Keras class name. */
 export const SUPPORTED_LAYERS = [
   'Conv2D', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'BatchNormalization', 'Dense', 'Dropout', 'Activation', 'Flatten', 'Reshape', 'Rescaling', 'Add', 'Concatenate',
+  'ZeroPadding2D', 'ReLU', 'DepthwiseConv2D', 'SeparableConv2D',
 ] as const;
 
 const NULLS = (...keys: string[]): Record<string, null> => Object.fromEntries(keys.map((k) => [k, null]));
@@ -43,6 +48,10 @@ const WRITTEN_KEYS: Record<string, readonly string[]> = {
   Add: [],
   Concatenate: ['axis'],
   InputLayer: ['batchInputShape'],
+  ZeroPadding2D: ['padding'],
+  ReLU: ['maxValue', 'negativeSlope', 'threshold'],
+  DepthwiseConv2D: ['kernelSize', 'strides', 'padding', 'depthMultiplier', 'dilationRate', ...kernelLayerKeys('depthwise')],
+  SeparableConv2D: ['filters', 'kernelSize', 'strides', 'padding', 'depthMultiplier', 'dilationRate', ...kernelLayerKeys('depthwise'), 'pointwiseInitializer', 'pointwiseRegularizer'],
 };
 
 /**
@@ -65,14 +74,24 @@ export function layerToKeras(layer: Layer, first: boolean): KerasObject {
     return r ? { class_name: 'L1L2', config: r.getConfig() } : null;
   };
   // KernelLayer's options (Conv2D, Dense), with the constraints tscnn does not have.
-  const kernelLayer = (): Record<string, unknown> => ({
+  const kernelLayer = (kernel = 'kernel'): Record<string, unknown> => ({
     activation: activationToKeras(String(c.activation)),
     use_bias: c.useBias,
-    kernel_initializer: init('kernelInitializer'),
+    [`${kernel}_initializer`]: init(`${kernel}Initializer`),
     bias_initializer: init('biasInitializer'),
-    kernel_regularizer: reg('kernelRegularizer'),
+    [`${kernel}_regularizer`]: reg(`${kernel}Regularizer`),
     bias_regularizer: reg('biasRegularizer'),
-    ...NULLS('activity_regularizer', 'kernel_constraint', 'bias_constraint'),
+    ...NULLS('activity_regularizer', `${kernel}_constraint`, 'bias_constraint'),
+  });
+  // DepthwiseConv2D's and SeparableConv2D's window and depthwise options.
+  const depthwise = (): Record<string, unknown> => ({
+    kernel_size: c.kernelSize,
+    strides: c.strides,
+    padding: c.padding,
+    data_format: 'channels_last',
+    dilation_rate: c.dilationRate,
+    depth_multiplier: c.depthMultiplier,
+    ...kernelLayer('depthwise'),
   });
   if (layer.className === 'InputLayer') {
     return { class_name: 'InputLayer', config: { batch_input_shape: c.batchInputShape, dtype: 'float32', sparse: false, name: layer.name } };
@@ -130,6 +149,20 @@ export function layerToKeras(layer: Layer, first: boolean): KerasObject {
     case 'Concatenate':
       config = { axis: c.axis };
       break;
+    case 'DepthwiseConv2D':
+      config = depthwise();
+      break;
+    case 'SeparableConv2D':
+      config = {
+        filters: c.filters, ...depthwise(), pointwise_initializer: init('pointwiseInitializer'), pointwise_regularizer: reg('pointwiseRegularizer'), pointwise_constraint: null,
+      };
+      break;
+    case 'ZeroPadding2D':
+      config = { padding: c.padding, data_format: 'channels_last' };
+      break;
+    case 'ReLU':
+      config = { max_value: c.maxValue, negative_slope: c.negativeSlope, threshold: c.threshold };
+      break;
     default:
       config = {};
   }
@@ -158,7 +191,7 @@ const DEFAULT_ONLY: Record<string, (v: unknown) => boolean> = {
   adjustment: (v) => v === null,
   synchronized: (v) => v === false,
   ...Object.fromEntries(
-    ['kernel', 'bias', 'activity', 'beta', 'gamma'].flatMap((p) => [`${p}Regularizer`, `${p}Constraint`]).map((k) => [k, (v: unknown) => v === null]),
+    ['kernel', 'bias', 'activity', 'beta', 'gamma', 'depthwise', 'pointwise'].flatMap((p) => [`${p}Regularizer`, `${p}Constraint`]).map((k) => [k, (v: unknown) => v === null]),
   ),
 };
 
@@ -213,13 +246,22 @@ export function layerFromKeras(entry: unknown, index: number, inputShapeFromInpu
   const reg = (key: string): L1L2 | undefined => regularizerFromKeras(take(key), `${owner}: ${key}`) ?? undefined;
   const opt = <T>(v: unknown): T | undefined => (v === undefined ? undefined : (v as T));
   // KernelLayer's options (Conv2D, Dense), taken in Keras' order after the layer's own.
-  const kernelArgs = () => ({
+  const kernelArgs = (kernel = 'kernel') => ({
     activation: activationFromKeras(take('activation'), owner),
     useBias: opt<boolean>(take('useBias')),
-    kernelInitializer: init('kernelInitializer'),
+    [`${kernel}Initializer`]: init(`${kernel}Initializer`),
     biasInitializer: init('biasInitializer'),
-    kernelRegularizer: reg('kernelRegularizer'),
+    [`${kernel}Regularizer`]: reg(`${kernel}Regularizer`),
     biasRegularizer: reg('biasRegularizer'),
+  });
+  // DepthwiseConv2D's and SeparableConv2D's window and depthwise options.
+  const depthwiseArgs = () => ({
+    kernelSize: take('kernelSize') as [number, number],
+    strides: opt<[number, number]>(take('strides')),
+    padding: opt<'valid' | 'same'>(take('padding')),
+    depthMultiplier: opt<number>(take('depthMultiplier')),
+    dilationRate: opt<[number, number]>(take('dilationRate')),
+    ...kernelArgs('depthwise'),
   });
 
   if (className === 'InputLayer') {
@@ -340,6 +382,34 @@ export function layerFromKeras(entry: unknown, index: number, inputShapeFromInpu
       const c = { ...common, axis: opt<number>(take('axis')) };
       finish();
       layer = new Concatenate(dropUndefined(c));
+      break;
+    }
+    case 'DepthwiseConv2D': {
+      const c = { ...common, ...depthwiseArgs() };
+      finish();
+      layer = new DepthwiseConv2D(dropUndefined(c));
+      break;
+    }
+    case 'SeparableConv2D':
+    case 'SeparableConvolution2D': {
+      const c = {
+        ...common, filters: take('filters') as number, ...depthwiseArgs(),
+        pointwiseInitializer: init('pointwiseInitializer'), pointwiseRegularizer: reg('pointwiseRegularizer'),
+      };
+      finish();
+      layer = new SeparableConv2D(dropUndefined(c));
+      break;
+    }
+    case 'ZeroPadding2D': {
+      const c = { ...common, padding: opt<ZeroPadding>(take('padding')) };
+      finish();
+      layer = new ZeroPadding2D(dropUndefined(c));
+      break;
+    }
+    case 'ReLU': {
+      const c = { ...common, maxValue: opt<number>(take('maxValue')), negativeSlope: opt<number>(take('negativeSlope')), threshold: opt<number>(take('threshold')) };
+      finish();
+      layer = new ReLU(dropUndefined(c));
       break;
     }
     default:

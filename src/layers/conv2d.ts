@@ -27,6 +27,39 @@ export function expectImageShape(inputShape: readonly number[], owner: string): 
   return [inputShape[0], inputShape[1], inputShape[2]];
 }
 
+/** The window options of a convolution layer (Conv2D, DepthwiseConv2D, SeparableConv2D). */
+export interface WindowOptions {
+  kernelSize: [number, number];
+  strides: [number, number];
+  dilationRate: [number, number];
+  padding: Padding;
+}
+
+/** Validates a convolution layer's kernelSize, strides (default 1), dilationRate (default 1) and padding (default 'valid'). */
+export function windowOptions(
+  config: { kernelSize: IntPair; strides?: IntPair; dilationRate?: IntPair; padding?: Padding }, owner: string,
+): WindowOptions {
+  const kernelSize = pair(config.kernelSize, 'kernelSize', owner);
+  const strides = pair(config.strides ?? 1, 'strides', owner);
+  const dilationRate = pair(config.dilationRate ?? 1, 'dilationRate', owner);
+  if ((strides[0] > 1 || strides[1] > 1) && (dilationRate[0] > 1 || dilationRate[1] > 1)) {
+    throw new Error(`${owner}: strides > 1 together with dilationRate > 1 is not supported (as in Keras)`);
+  }
+  return { kernelSize, strides, dilationRate, padding: checkPadding(config.padding ?? 'valid', owner) };
+}
+
+/** The window options as getConfig writes them (camelCase, as tfjs-layers). */
+export function windowConfig(o: WindowOptions): Record<string, unknown> {
+  return { kernelSize: [...o.kernelSize], strides: [...o.strides], padding: o.padding, dilationRate: [...o.dilationRate] };
+}
+
+/** Throws naming the layer when a convolution's output would be empty. */
+export function checkOutputSize(info: Conv2DInfo, inputShape: readonly number[], owner: string, padding: Padding): void {
+  if (info.outHeight < 1 || info.outWidth < 1) {
+    throw new Error(`${owner}: input ${formatShape(inputShape)} is smaller than the ${info.filterHeight}×${info.filterWidth} kernel with padding '${padding}'`);
+  }
+}
+
 /**
  * 2-D convolution over NHWC input: y = act(x ⋆ kernel + bias). Kernel `[kh, kw, inC, filters]`.
  *
@@ -47,21 +80,13 @@ export class Conv2D extends KernelLayer {
     const owner = this.owner;
     if (!Number.isInteger(config.filters) || config.filters < 1) throw new Error(`${owner}: filters must be a positive integer, got ${config.filters}`);
     this.filters = config.filters;
-    this.kernelSize = pair(config.kernelSize, 'kernelSize', owner);
-    this.strides = pair(config.strides ?? 1, 'strides', owner);
-    this.dilationRate = pair(config.dilationRate ?? 1, 'dilationRate', owner);
-    if ((this.strides[0] > 1 || this.strides[1] > 1) && (this.dilationRate[0] > 1 || this.dilationRate[1] > 1)) {
-      throw new Error(`${owner}: strides > 1 together with dilationRate > 1 is not supported (as in Keras)`);
-    }
-    this.padding = checkPadding(config.padding ?? 'valid', owner);
+    ({ kernelSize: this.kernelSize, strides: this.strides, dilationRate: this.dilationRate, padding: this.padding } = windowOptions(config, owner));
   }
 
   computeOutputShape(inputShape: readonly number[]): number[] {
     const [h, w, c] = expectImageShape(inputShape, `Conv2D '${this.name}'`);
     const info = conv2dInfo([1, h, w, c], this.kernelSize, this.filters, this.strides, this.padding, this.dilationRate);
-    if (info.outHeight < 1 || info.outWidth < 1) {
-      throw new Error(`Conv2D '${this.name}': input ${formatShape(inputShape)} is smaller than the ${this.kernelSize.join('×')} kernel with padding '${this.padding}'`);
-    }
+    checkOutputSize(info, inputShape, this.owner, this.padding);
     return [info.outHeight, info.outWidth, this.filters];
   }
 
@@ -112,10 +137,7 @@ export class Conv2D extends KernelLayer {
     return {
       ...super.getConfig(),
       filters: this.filters,
-      kernelSize: [...this.kernelSize],
-      strides: [...this.strides],
-      padding: this.padding,
-      dilationRate: [...this.dilationRate],
+      ...windowConfig(this),
       ...this.kernelLayerConfig(),
     };
   }

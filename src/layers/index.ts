@@ -15,3 +15,7 @@ export { Rescaling, type RescalingConfig } from './rescaling.js';
 export type { ActivationName } from './activations.js';
 export { RandomFlip, type RandomFlipConfig, type FlipMode } from './random-flip.js';
 export { RandomTranslation, type RandomTranslationConfig } from './random-translation.js';
+export { ZeroPadding2D, type ZeroPadding2DConfig, type ZeroPadding } from './zero-padding2d.js';
+export { ReLU, type ReLUConfig } from './relu.js';
+export { DepthwiseConv2D, type DepthwiseConv2DConfig } from './depthwise-conv2d.js';
+export { SeparableConv2D, type SeparableConv2DConfig } from './separable-conv2d.js';

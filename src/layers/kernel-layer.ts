@@ -27,6 +27,11 @@ export interface KernelLayerConfig extends LayerConfig {
 /** The keys of {@link KernelLayerConfig}, in the order getConfig writes them. */
 export const KERNEL_LAYER_KEYS = ['activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'kernelRegularizer', 'biasRegularizer'] as const;
 
+/** {@link KERNEL_LAYER_KEYS} for a kernel named `kernelName` ('depthwise': depthwiseInitializer, depthwiseRegularizer). */
+export function kernelLayerKeys(kernelName: string): string[] {
+  return KERNEL_LAYER_KEYS.map((k) => k.replace(/^kernel/, kernelName));
+}
+
 /**
  * Base of the layers computing y = act(op(x, kernel) + bias). The constructor rejects unknown
  * keys (the subclass's own and the shared ones), then checks the shared options; the subclass
@@ -46,15 +51,21 @@ export abstract class KernelLayer extends Layer {
   protected kernel: Param | null = null;
   protected bias: Param | null = null;
 
-  protected constructor(config: KernelLayerConfig, className: string, ownKeys: readonly string[]) {
+  /**
+   * `kernelName` names the kernel's options and weight as Keras does: 'kernel' gives
+   * `kernelInitializer`, `kernelRegularizer` and the weight `kernel`; 'depthwise' gives
+   * `depthwiseInitializer`, `depthwiseRegularizer` and `depthwise_kernel` (DepthwiseConv2D).
+   */
+  protected constructor(config: KernelLayerConfig, className: string, ownKeys: readonly string[], protected readonly kernelName = 'kernel') {
     super(config, className);
-    checkKeys(className, config, [...ownKeys, ...KERNEL_LAYER_KEYS]);
+    checkKeys(className, config, [...ownKeys, ...kernelLayerKeys(kernelName)]);
     this.owner = `${className} '${this.name}'`;
+    const named = config as Record<string, unknown>;
     this.useBias = config.useBias ?? true;
     this.act = new ActivationStep(resolveActivation(config.activation, this.owner));
-    this.kernelInitializer = config.kernelInitializer ?? 'glorotUniform';
+    this.kernelInitializer = (named[`${kernelName}Initializer`] as InitializerName | Initializer | undefined) ?? 'glorotUniform';
     this.biasInitializer = config.biasInitializer ?? 'zeros';
-    this.kernelRegularizer = getRegularizer(config.kernelRegularizer, `${this.owner}: kernelRegularizer`);
+    this.kernelRegularizer = getRegularizer(named[`${kernelName}Regularizer`] as RegularizerSpec | null | undefined, `${this.owner}: ${kernelName}Regularizer`);
     this.biasRegularizer = getRegularizer(config.biasRegularizer, `${this.owner}: biasRegularizer`);
   }
 
@@ -65,7 +76,18 @@ export abstract class KernelLayer extends Layer {
 
   /** Creates the kernel of `kernelShape` and, with `useBias`, a bias of `channels` values. */
   protected createKernelAndBias(kernelShape: number[], channels: number): void {
-    this.kernel = this.addWeight('kernel', kernelShape, this.kernelInitializer, true, this.kernelRegularizer);
+    this.createKernel(kernelShape);
+    this.createBias(channels);
+  }
+
+  /** Creates the kernel alone (a layer with a second kernel adds it before {@link createBias}, in Keras' weight order). */
+  protected createKernel(kernelShape: number[]): void {
+    const weightName = this.kernelName === 'kernel' ? 'kernel' : `${this.kernelName}_kernel`;
+    this.kernel = this.addWeight(weightName, kernelShape, this.kernelInitializer, true, this.kernelRegularizer);
+  }
+
+  /** Creates the bias of `channels` values, with `useBias`. */
+  protected createBias(channels: number): void {
     if (this.useBias) this.bias = this.addWeight('bias', [channels], this.biasInitializer, true, this.biasRegularizer);
   }
 
@@ -87,9 +109,9 @@ export abstract class KernelLayer extends Layer {
     return {
       activation: this.act.kind,
       useBias: this.useBias,
-      kernelInitializer: initializerName(this.kernelInitializer),
+      [`${this.kernelName}Initializer`]: initializerName(this.kernelInitializer),
       biasInitializer: initializerName(this.biasInitializer),
-      ...(this.kernelRegularizer ? { kernelRegularizer: this.kernelRegularizer } : {}),
+      ...(this.kernelRegularizer ? { [`${this.kernelName}Regularizer`]: this.kernelRegularizer } : {}),
       ...(this.biasRegularizer ? { biasRegularizer: this.biasRegularizer } : {}),
     };
   }

@@ -1,11 +1,14 @@
 // The fast cpu backend: the op table wired to the WebAssembly kernels (src/backend/wasm/), each
 // falling back where a kernel declines a case: convolutions and matmul to im2col + the GEMM
 // (gemm-lowering.ts), everything else to the specification's loops (src/backend/reference/).
-// Average pooling is those loops only: it reads each input once per window and does one add per
+// Depthwise convolutions run in WebAssembly for depth multiplier 1 (src/backend/wasm/depthwise-fast.ts),
+// else the reference's loops; zero padding and relu with options are those loops only (one copy or
+// compare per value). Average pooling is those loops only: it reads each input once per window and does one add per
 // read, so it is memory-bound and a WebAssembly copy would add a transfer for nothing to gain.
 import type { Gemm } from '../gemm.js';
 import type { Backend, PlainOps } from '../types.js';
 import type { ConvKernels } from '../wasm/conv-fast.js';
+import { depthwiseFast } from '../wasm/depthwise-fast.js';
 import { elementwiseFast, type ElementwiseKernels } from '../wasm/elementwise-fast.js';
 import { referencePlainOps } from '../reference/index.js';
 import { cpuFusedBatchNorm, cpuFusedConv } from './fused.js';
@@ -73,6 +76,12 @@ export function createCpuBackend(
     conv2d: (x, w, info) => conv?.conv2d(x, w, info, null, false) ?? lowered.conv2d(x, w, info),
     conv2dBackpropInput: (dy, w, info) => conv?.conv2dBackpropInput(dy, w, info) ?? lowered.conv2dBackpropInput(dy, w, info),
     conv2dBackpropFilter: (x, dy, info) => conv?.conv2dBackpropFilter(x, dy, info) ?? lowered.conv2dBackpropFilter(x, dy, info),
+    // Where the WebAssembly convolutions run (conv given), the depthwise ones do too.
+    depthwiseConv2d: (x, w, info) => (conv && depthwiseFast.depthwiseConv2d(x, w, info)) ?? referencePlainOps.depthwiseConv2d(x, w, info),
+    depthwiseConv2dBackpropInput: (dy, w, info) =>
+      (conv && depthwiseFast.depthwiseConv2dBackpropInput(dy, w, info)) ?? referencePlainOps.depthwiseConv2dBackpropInput(dy, w, info),
+    depthwiseConv2dBackpropFilter: (x, dy, info) =>
+      (conv && depthwiseFast.depthwiseConv2dBackpropFilter(x, dy, info)) ?? referencePlainOps.depthwiseConv2dBackpropFilter(x, dy, info),
     sgdUpdate,
   } satisfies PlainOps;
   const base = elementwise ? withElementwise(plain, elementwise) : plain;

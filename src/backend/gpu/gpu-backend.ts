@@ -3,7 +3,7 @@ import { deviceHandle, deviceState, toHost } from '../../device-storage.js';
 import type { Backend, BatchNormActPoolResult, BatchNormTrainResult, ConvGrads, FusedBatchNormOps, FusedConvOps } from '../types.js';
 import { KERNEL_CLASS, localHost, webGpuHost, type Value } from './hosts.js';
 import { createResidency, type Arg } from './resident.js';
-import { ACTIVATION_CODES, convConstants, poolConstants, type KernelName } from './kernel-table.js';
+import { ACTIVATION_CODES, convConstants, depthwiseConstants, padConstants, poolConstants, type KernelName } from './kernel-table.js';
 import { probeMode, type GpuMode } from './probe.js';
 import { startWebGpuWorker } from './webgpu-worker.js';
 
@@ -359,6 +359,36 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
 
     avgPoolBackprop(dy, info) {
       return single('avgPoolBackprop', info.batch * info.inHeight * info.inWidth * info.inChannels, poolConstants(info), dy);
+    },
+
+    depthwiseConv2d(x, w, info) {
+      return single('depthwiseConv2dForward', info.batch * info.outHeight * info.outWidth * info.outChannels, depthwiseConstants(info), x, w);
+    },
+
+    depthwiseConv2dBackpropInput(dy, w, info) {
+      return single('depthwiseConv2dBackpropInput', info.batch * info.inHeight * info.inWidth * info.inChannels, depthwiseConstants(info), dy, w);
+    },
+
+    depthwiseConv2dBackpropFilter(x, dy, info) {
+      return single('depthwiseConv2dBackpropFilter', info.filterHeight * info.filterWidth * info.outChannels, depthwiseConstants(info), x, dy);
+    },
+
+    zeroPad2d(x, info) {
+      return single('zeroPad2d', info.batch * info.outHeight * info.outWidth * info.channels, padConstants(info), x);
+    },
+
+    zeroPad2dBackprop(dy, info) {
+      return single('zeroPad2dBackprop', info.batch * info.inHeight * info.inWidth * info.channels, padConstants(info), dy);
+    },
+
+    reluWithOptions(x, o) {
+      const hasMax = Number.isFinite(o.maxValue) ? 1 : 0;
+      return single('reluWithOptions', x.length, { hasMax }, x, Float32Array.of(hasMax ? o.maxValue : 0, o.negativeSlope, o.threshold));
+    },
+
+    reluWithOptionsBackward(dy, x, o) {
+      const hasMax = Number.isFinite(o.maxValue) ? 1 : 0;
+      return single('reluWithOptionsBackward', dy.length, { hasMax }, dy, x, Float32Array.of(hasMax ? o.maxValue : 0, o.negativeSlope, o.threshold));
     },
 
     batchNormTrain(x, gamma, beta, channels, epsilon): BatchNormTrainResult {

@@ -1,9 +1,13 @@
 // The gpu.js kernels the backend compiles, by name, and the constants each takes from an op's geometry.
-import type { Conv2DInfo } from '../../geometry.js';
+import type { Conv2DInfo, Pad2DInfo } from '../../geometry.js';
 import type { ActivationKind } from '../types.js';
 import { conv2dBackpropFilter, conv2dBackpropInput, conv2dForward, type ConvConstants } from '../../../kernels/conv2d.js';
 import { maxPool, maxPoolBackprop, type PoolConstants } from '../../../kernels/max-pool.js';
 import { avgPool, avgPoolBackprop } from '../../../kernels/avg-pool.js';
+import {
+  depthwiseConv2dBackpropFilter, depthwiseConv2dBackpropInput, depthwiseConv2dForward, type DepthwiseConstants,
+} from '../../../kernels/depthwise-conv2d.js';
+import { reluWithOptions, reluWithOptionsBackward, zeroPad2d, zeroPad2dBackprop, type PadConstants } from '../../../kernels/pad-relu.js';
 import { matmul } from '../../../kernels/matmul.js';
 import { biasAdd, channelSum, channelSumDot } from '../../../kernels/channel.js';
 import {
@@ -45,6 +49,13 @@ export const KERNEL_FUNCTIONS = {
   maxPoolBackprop,
   avgPool,
   avgPoolBackprop,
+  depthwiseConv2dForward,
+  depthwiseConv2dBackpropInput,
+  depthwiseConv2dBackpropFilter,
+  zeroPad2d,
+  zeroPad2dBackprop,
+  reluWithOptions,
+  reluWithOptionsBackward,
   matmul,
   biasAdd,
   channelSum,
@@ -115,4 +126,14 @@ export function poolConstants(info: Conv2DInfo): PoolConstants {
     pt: info.padTop,
     pl: info.padLeft,
   };
+}
+
+/** The constants of the depthwise kernels for `info` (M = outChannels / inChannels). */
+export function depthwiseConstants(info: Conv2DInfo): DepthwiseConstants {
+  return { ...convConstants(info), M: info.outChannels / info.inChannels };
+}
+
+/** The constants of the zero-padding kernels for `info`. */
+export function padConstants(info: Pad2DInfo): PadConstants {
+  return { H: info.inHeight, W: info.inWidth, C: info.channels, OH: info.outHeight, OW: info.outWidth, top: info.top, left: info.left };
 }

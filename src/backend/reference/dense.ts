@@ -21,7 +21,7 @@ export function matmul(a: Float32Array, b: Float32Array, m: number, k: number, n
  * input: `visit(xOffset, yOffset, wOffset)` with the offsets of x[n, ih, iw, 0], y[n, oh, ow, 0]
  * and w[i, j, 0, 0]. The three convolution ops are this one loop nest with different bodies.
  */
-function forEachTap(info: Conv2DInfo, visit: (xo: number, yo: number, wo: number) => void): void {
+export function forEachTap(info: Conv2DInfo, visit: (xo: number, yo: number, wo: number) => void): void {
   const { batch, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: F } = info;
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, padTop, padLeft } = info;
   for (let n = 0; n < batch; n++) {

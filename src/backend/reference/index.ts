@@ -6,6 +6,8 @@ import type { Backend, PlainOps } from '../types.js';
 import { activationForward, activationGradient } from './activation.js';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, matmul } from './dense.js';
 import { avgPool, avgPoolBackprop } from './avg-pool.js';
+import { depthwiseConv2d, depthwiseConv2dBackpropFilter, depthwiseConv2dBackpropInput } from './depthwise.js';
+import { reluWithOptions, reluWithOptionsBackward, zeroPad2d, zeroPad2dBackprop } from './pad-relu.js';
 import * as el from './elementwise.js';
 import { add, concat, concatBackward } from './merge.js';
 import { composedBatchNormOps, composedConvOps } from './fused.js';
@@ -24,6 +26,13 @@ export const referencePlainOps = {
   maxPoolBackprop: el.maxPoolBackprop,
   avgPool,
   avgPoolBackprop,
+  depthwiseConv2d,
+  depthwiseConv2dBackpropInput,
+  depthwiseConv2dBackpropFilter,
+  zeroPad2d,
+  zeroPad2dBackprop,
+  reluWithOptions,
+  reluWithOptionsBackward,
   batchNormTrain: el.batchNormTrain,
   batchNormInference: el.batchNormInference,
   batchNormBackward: el.batchNormBackward,

@@ -7,6 +7,10 @@ import { defaultAlpha } from '../../layers/activations.js';
 import { Activation } from '../../layers/activation.js';
 import { BatchNormalization } from '../../layers/batch-normalization.js';
 import { Conv2D } from '../../layers/conv2d.js';
+import { DepthwiseConv2D } from '../../layers/depthwise-conv2d.js';
+import { ReLU } from '../../layers/relu.js';
+import { SeparableConv2D } from '../../layers/separable-conv2d.js';
+import { ZeroPadding2D } from '../../layers/zero-padding2d.js';
 import { Dense } from '../../layers/dense.js';
 import { Dropout } from '../../layers/dropout.js';
 import { Flatten } from '../../layers/flatten.js';
@@ -18,7 +22,10 @@ import { float, GraphBuilder, int, ints, type Flow } from './graph.js';
 import type { AttributeMsg } from './proto.js';
 
 /** Layer classes the exporter maps (the others throw, naming the layer). */
-export const ONNX_LAYERS = ['Conv2D', 'BatchNormalization', 'Activation', 'MaxPooling2D', 'Flatten', 'Dense', 'Dropout', 'RandomFlip', 'RandomTranslation'] as const;
+export const ONNX_LAYERS = [
+  'Conv2D', 'BatchNormalization', 'Activation', 'MaxPooling2D', 'Flatten', 'Dense', 'Dropout', 'RandomFlip', 'RandomTranslation',
+  'DepthwiseConv2D', 'SeparableConv2D', 'ZeroPadding2D', 'ReLU',
+] as const;
 
 /** Throws naming the first layer that has no ONNX mapping. */
 export function checkExportable(layers: readonly Layer[]): void {
@@ -127,6 +134,86 @@ function conv(g: GraphBuilder, layer: Conv2D, flow: Flow, fold: BatchNormalizati
   return addActivation(g, owner, activationOf(layer), { name: y, shape: layer.outputShape!, layout: 'nchw' });
 }
 
+/**
+ * A depthwise convolution as an ONNX Conv with group = C: kernel [kh, kw, C, M] → [C·M, 1, kh, kw]
+ * (output channel c·M + m in both). `bias` null: none.
+ */
+function depthwiseNode(
+  g: GraphBuilder, owner: string, layer: DepthwiseConv2D | SeparableConv2D, flow: Flow, kernel: Float32Array, bias: Float32Array | null,
+): Flow {
+  const [h, w, c] = flow.shape as [number, number, number];
+  const [kh, kw] = layer.kernelSize;
+  const m = layer.depthMultiplier;
+  const f = c * m;
+  const oihw = new Float32Array(kernel.length);
+  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let k = 0; k < f; k++) oihw[(k * kh + i) * kw + j] = kernel[(i * kw + j) * f + k]!;
+  const info = conv2dInfo([1, h, w, c], layer.kernelSize, f, layer.strides, layer.padding, layer.dilationRate);
+  const x = g.toNchw(flow, owner);
+  const inputs = [x.name, g.floats(owner, 'depthwise_kernel', [f, 1, kh, kw], oihw)];
+  if (bias) inputs.push(g.floats(owner, 'bias', [f], bias));
+  const y = g.node(owner, 'Conv', inputs, [
+    int('group', c),
+    ints('kernel_shape', [kh, kw]),
+    ints('strides', layer.strides),
+    ints('dilations', layer.dilationRate),
+    ints('pads', [info.padTop, info.padLeft, info.padBottom, info.padRight]),
+  ]);
+  return { name: y, shape: [info.outHeight, info.outWidth, f], layout: 'nchw' };
+}
+
+function depthwise(g: GraphBuilder, layer: DepthwiseConv2D, flow: Flow): Flow {
+  const y = depthwiseNode(g, layer.name, layer, flow, param(layer, 'depthwise_kernel')!.value, param(layer, 'bias')?.value ?? null);
+  return addActivation(g, layer.name, activationOf(layer), y);
+}
+
+/** SeparableConv2D: the depthwise Conv, then a 1×1 Conv with the bias, then the activation. */
+function separable(g: GraphBuilder, layer: SeparableConv2D, flow: Flow): Flow {
+  const owner = layer.name;
+  const mid = depthwiseNode(g, owner, layer, flow, param(layer, 'depthwise_kernel')!.value, null);
+  const c = mid.shape[2]!;
+  const f = layer.filters;
+  const pw = param(layer, 'pointwise_kernel')!.value;
+  // [1, 1, c, f] → [f, c, 1, 1]
+  const oihw = new Float32Array(pw.length);
+  for (let ci = 0; ci < c; ci++) for (let fi = 0; fi < f; fi++) oihw[fi * c + ci] = pw[ci * f + fi]!;
+  const inputs = [mid.name, g.floats(owner, 'pointwise_kernel', [f, c, 1, 1], oihw)];
+  const bias = param(layer, 'bias')?.value;
+  if (bias) inputs.push(g.floats(owner, 'bias', [f], bias));
+  const y = g.node(owner, 'Conv', inputs, [ints('kernel_shape', [1, 1])]);
+  return addActivation(g, owner, activationOf(layer), { name: y, shape: layer.outputShape!, layout: 'nchw' });
+}
+
+/** ZeroPadding2D as Pad (constant 0) on the NCHW tensor. */
+function zeroPadding(g: GraphBuilder, layer: ZeroPadding2D, flow: Flow): Flow {
+  const owner = layer.name;
+  const [[top, bottom], [left, right]] = layer.padding;
+  const x = g.toNchw(flow, owner);
+  const y = g.node(owner, 'Pad', [x.name, g.int64s(owner, 'pads', [0, 0, top, left, 0, 0, bottom, right])]);
+  return { name: y, shape: layer.outputShape!, layout: 'nchw' };
+}
+
+/**
+ * Keras' ReLU: Relu, Clip (maxValue) or LeakyRelu (negativeSlope) where one op says it, else
+ * where(x > threshold, min(x, maxValue), negativeSlope·(x − threshold)).
+ */
+function relu(g: GraphBuilder, layer: ReLU, flow: Flow): Flow {
+  const owner = layer.name;
+  const { maxValue, negativeSlope: slope, threshold } = layer;
+  const x = flow.name;
+  let y: string;
+  if (threshold === 0 && slope === 0) {
+    y = maxValue === null ? g.node(owner, 'Relu', [x]) : g.node(owner, 'Clip', [x, g.floats(owner, 'clip_min', [], [0]), g.floats(owner, 'clip_max', [], [maxValue])]);
+  } else if (threshold === 0 && maxValue === null) {
+    y = g.node(owner, 'LeakyRelu', [x], [float('alpha', slope)]);
+  } else {
+    const t = g.floats(owner, 'threshold', [], [threshold]);
+    const above = maxValue === null ? x : g.node(owner, 'Min', [x, g.floats(owner, 'max_value', [], [maxValue])]);
+    const below = g.node(owner, 'Mul', [g.node(owner, 'Sub', [x, t]), g.floats(owner, 'negative_slope', [], [slope])]);
+    y = g.node(owner, 'Where', [g.node(owner, 'Greater', [x, t]), above, below]);
+  }
+  return { ...flow, name: y };
+}
+
 function dense(g: GraphBuilder, layer: Dense, flow: Flow, fold: BatchNormalization | null): Flow {
   const owner = layer.name;
   let kernel = param(layer, 'kernel')!.value;
@@ -206,6 +293,14 @@ export function addLayers(g: GraphBuilder, layers: readonly Layer[], flow: Flow)
     } else if (layer instanceof Flatten) {
       const x = flow.shape.length === 3 ? g.toNhwc(flow, layer.name) : flow;
       flow = { name: g.node(layer.name, 'Flatten', [x.name], [int('axis', 1)]), shape: layer.outputShape!, layout: 'nhwc' };
+    } else if (layer instanceof DepthwiseConv2D) {
+      flow = depthwise(g, layer, flow);
+    } else if (layer instanceof SeparableConv2D) {
+      flow = separable(g, layer, flow);
+    } else if (layer instanceof ZeroPadding2D) {
+      flow = zeroPadding(g, layer, flow);
+    } else if (layer instanceof ReLU) {
+      flow = relu(g, layer, flow);
     } else if (layer instanceof Dropout || layer instanceof RandomFlip || layer instanceof RandomTranslation) {
       continue; // the identity in inference
     } else {

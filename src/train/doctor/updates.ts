@@ -90,7 +90,7 @@ export class UpdateMonitor {
 
   constructor(params: readonly { param: Param; layer: string }[]) {
     this.tracked = params.map(({ param, layer }) => ({
-      param, layer, kernel: param.trainable && param.name.endsWith('/kernel'), copies: [new Float32Array(0), new Float32Array(0)],
+      param, layer, kernel: param.trainable && /\/(\w+_)?kernel$/.test(param.name), copies: [new Float32Array(0), new Float32Array(0)],
     }));
   }
 

@@ -1,0 +1,103 @@
+import { getBackend } from '../backend/index.js';
+import { depthwiseConv2dInfo, type Conv2DInfo, type IntPair, type Padding } from '../geometry.js';
+import type { Initializer, InitializerName } from '../initializers.js';
+import type { RegularizerSpec } from '../train/regularizers.js';
+import { wrap, type Tensor, type Tensor4D } from '../tensor.js';
+import { checkOutputSize, expectImageShape, windowConfig, windowOptions } from './conv2d.js';
+import { addInto, KernelLayer, type KernelLayerConfig } from './kernel-layer.js';
+import type { ForwardContext } from './layer.js';
+
+/** Options of {@link DepthwiseConv2D}, as Keras / TF.js name them. */
+export interface DepthwiseConv2DConfig extends Omit<KernelLayerConfig, 'kernelInitializer' | 'kernelRegularizer'> {
+  kernelSize: IntPair;
+  strides?: IntPair;
+  padding?: Padding;
+  /** Filters per input channel; default 1. Output channels: inChannels · depthMultiplier. */
+  depthMultiplier?: number;
+  dilationRate?: IntPair;
+  /** Default `'glorotUniform'`. */
+  depthwiseInitializer?: InitializerName | Initializer;
+  /** Penalty on the depthwise kernel added to the training loss. */
+  depthwiseRegularizer?: RegularizerSpec | null;
+}
+
+/** Checks a depthMultiplier option (a positive integer), naming the layer. */
+export function checkDepthMultiplier(v: unknown, owner: string): number {
+  if (!Number.isInteger(v) || (v as number) < 1) throw new Error(`${owner}: depthMultiplier must be a positive integer, got ${JSON.stringify(v)}`);
+  return v as number;
+}
+
+/**
+ * Depthwise 2-D convolution over NHWC input: each input channel convolved with its own
+ * `depthMultiplier` filters, y = act(depthwise(x, kernel) + bias), output channel c·M + m as
+ * TensorFlow. Kernel `depthwise_kernel` [kh, kw, inC, depthMultiplier].
+ *
+ * @example
+ * new layers.DepthwiseConv2D({ kernelSize: 3, padding: 'same', useBias: false }); // [None, 50, 50, 32] → [None, 50, 50, 32]
+ */
+export class DepthwiseConv2D extends KernelLayer {
+  readonly className = 'DepthwiseConv2D';
+  readonly kernelSize: [number, number];
+  readonly strides: [number, number];
+  readonly dilationRate: [number, number];
+  readonly padding: Padding;
+  readonly depthMultiplier: number;
+  private saved: { x: Float32Array; info: Conv2DInfo } | null = null;
+
+  constructor(config: DepthwiseConv2DConfig) {
+    super(config, 'DepthwiseConv2D', ['kernelSize', 'strides', 'padding', 'depthMultiplier', 'dilationRate'], 'depthwise');
+    ({ kernelSize: this.kernelSize, strides: this.strides, dilationRate: this.dilationRate, padding: this.padding } = windowOptions(config, this.owner));
+    this.depthMultiplier = checkDepthMultiplier(config.depthMultiplier ?? 1, this.owner);
+  }
+
+  private infoFor(shape: readonly [number, number, number, number]): Conv2DInfo {
+    return depthwiseConv2dInfo(shape, this.kernelSize, this.depthMultiplier, this.strides, this.padding, this.dilationRate);
+  }
+
+  computeOutputShape(inputShape: readonly number[]): number[] {
+    const [h, w, c] = expectImageShape(inputShape, this.owner);
+    const info = this.infoFor([1, h, w, c]);
+    checkOutputSize(info, inputShape, this.owner, this.padding);
+    return [info.outHeight, info.outWidth, info.outChannels];
+  }
+
+  protected override createParams(inputShape: readonly number[]): void {
+    this.createKernelAndBias([...this.kernelSize, inputShape[2], this.depthMultiplier], inputShape[2] * this.depthMultiplier);
+  }
+
+  /** The geometry of this layer applied to `x`; throws when x has another rank or channel count. */
+  inputInfo(x: Tensor): Conv2DInfo {
+    if (!this.kernel) throw new Error(`${this.owner}: called before the layer was built`);
+    const inC = this.kernel.shape[2];
+    if (x.rank !== 4 || x.shape[3] !== inC) throw new Error(`${this.owner}: expects input (None, height, width, ${inC}), got [${x.shape.join(', ')}]`);
+    return this.infoFor(x.shape as [number, number, number, number]);
+  }
+
+  forward(x: Tensor, ctx: ForwardContext): Tensor4D {
+    const info = this.inputInfo(x);
+    const z = getBackend().depthwiseConv2d(x.values, this.kernel!.value, info);
+    const y = this.biasAndActivation(z, info.outChannels, ctx.training);
+    this.saved = ctx.training ? { x: x.values, info } : null;
+    return wrap<4>(y, [info.batch, info.outHeight, info.outWidth, info.outChannels]);
+  }
+
+  backward(dy: Tensor, needInputGrad: boolean): Tensor4D | null {
+    if (!this.saved) throw this.noForward();
+    const { x, info } = this.saved;
+    this.saved = null;
+    const backend = getBackend();
+    const dz = this.activationAndBiasBackward(dy.values, info.outChannels);
+    if (this.kernel!.trainable) addInto(this.kernel!.grad, backend.depthwiseConv2dBackpropFilter(x, dz, info));
+    if (!needInputGrad) return null;
+    return wrap<4>(backend.depthwiseConv2dBackpropInput(dz, this.kernel!.value, info), [info.batch, info.inHeight, info.inWidth, info.inChannels]);
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return {
+      ...super.getConfig(),
+      ...windowConfig(this),
+      depthMultiplier: this.depthMultiplier,
+      ...this.kernelLayerConfig(),
+    };
+  }
+}
