@@ -5,8 +5,9 @@ import { getRegularizer, type L1L2, type RegularizerSpec } from '../train/regula
 import { wrap, type Tensor, type Tensor4D } from '../tensor.js';
 import { checkOutputSize, expectImageShape, windowConfig, windowOptions } from './conv2d.js';
 import { checkDepthMultiplier, type DepthwiseConv2DConfig } from './depthwise-conv2d.js';
-import { addInto, initializerName, KernelLayer } from './kernel-layer.js';
+import { initializerName } from './kernel-layer.js';
 import type { ForwardContext, Param } from './layer.js';
+import { kernelBackward, WindowLayer } from './window-layer.js';
 
 /** Options of {@link SeparableConv2D}, as Keras / TF.js name them. */
 export interface SeparableConv2DConfig extends DepthwiseConv2DConfig {
@@ -28,7 +29,7 @@ export interface SeparableConv2DConfig extends DepthwiseConv2DConfig {
  * @example
  * new layers.SeparableConv2D({ filters: 64, kernelSize: 3, padding: 'same', activation: 'relu' });
  */
-export class SeparableConv2D extends KernelLayer {
+export class SeparableConv2D extends WindowLayer {
   readonly className = 'SeparableConv2D';
   readonly filters: number;
   readonly kernelSize: [number, number];
@@ -78,10 +79,7 @@ export class SeparableConv2D extends KernelLayer {
 
   /** The depthwise and pointwise geometry of this layer applied to `x`; throws when x has another rank or channel count. */
   inputInfo(x: Tensor): { depth: Conv2DInfo; point: Conv2DInfo } {
-    if (!this.kernel) throw new Error(`${this.owner}: called before the layer was built`);
-    const inC = this.kernel.shape[2];
-    if (x.rank !== 4 || x.shape[3] !== inC) throw new Error(`${this.owner}: expects input (None, height, width, ${inC}), got [${x.shape.join(', ')}]`);
-    return this.geometry(x.shape as [number, number, number, number]);
+    return this.geometry(this.checkedInput(x));
   }
 
   forward(x: Tensor, ctx: ForwardContext): Tensor4D {
@@ -97,14 +95,10 @@ export class SeparableConv2D extends KernelLayer {
     if (!this.saved) throw this.noForward();
     const { x, z1, depth, point } = this.saved;
     this.saved = null;
-    const b = getBackend();
     const dz = this.activationAndBiasBackward(dy.values, this.filters);
-    if (this.pointwise!.trainable) addInto(this.pointwise!.grad, b.conv2dBackpropFilter(z1, dz, point));
-    if (!needInputGrad && !this.kernel!.trainable) return null;
-    const dz1 = b.conv2dBackpropInput(dz, this.pointwise!.value, point);
-    if (this.kernel!.trainable) addInto(this.kernel!.grad, b.depthwiseConv2dBackpropFilter(x, dz1, depth));
-    if (!needInputGrad) return null;
-    return wrap<4>(b.depthwiseConv2dBackpropInput(dz1, this.kernel!.value, depth), [depth.batch, depth.inHeight, depth.inWidth, depth.inChannels]);
+    const dz1 = kernelBackward('conv2d', z1, dz, this.pointwise!, point, needInputGrad || this.kernel!.trainable);
+    const dx = dz1 && kernelBackward('depthwiseConv2d', x, dz1, this.kernel!, depth, needInputGrad);
+    return dx && wrap<4>(dx, [depth.batch, depth.inHeight, depth.inWidth, depth.inChannels]);
   }
 
   override getConfig(): Record<string, unknown> {
