@@ -2,7 +2,7 @@ import { depthwiseConv2dInfo, type Conv2DInfo, type IntPair, type Padding } from
 import type { Initializer, InitializerName } from '../initializers.js';
 import type { RegularizerSpec } from '../train/regularizers.js';
 import type { Tensor, Tensor4D } from '../tensor.js';
-import { checkOutputSize, expectImageShape, windowConfig, windowOptions } from './conv2d.js';
+import { checkOutputSize, expectImageShape, windowConfig } from './conv2d.js';
 import type { KernelLayerConfig } from './kernel-layer.js';
 import type { ForwardContext } from './layer.js';
 import { WindowLayer } from './window-layer.js';
@@ -37,15 +37,10 @@ export function checkDepthMultiplier(v: unknown, owner: string): number {
  */
 export class DepthwiseConv2D extends WindowLayer {
   readonly className = 'DepthwiseConv2D';
-  readonly kernelSize: [number, number];
-  readonly strides: [number, number];
-  readonly dilationRate: [number, number];
-  readonly padding: Padding;
   readonly depthMultiplier: number;
 
   constructor(config: DepthwiseConv2DConfig) {
     super(config, 'DepthwiseConv2D', ['kernelSize', 'strides', 'padding', 'depthMultiplier', 'dilationRate'], 'depthwise');
-    ({ kernelSize: this.kernelSize, strides: this.strides, dilationRate: this.dilationRate, padding: this.padding } = windowOptions(config, this.owner));
     this.depthMultiplier = checkDepthMultiplier(config.depthMultiplier ?? 1, this.owner);
   }
 

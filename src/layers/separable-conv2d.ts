@@ -1,9 +1,9 @@
 import { getBackend } from '../backend/index.js';
-import { conv2dInfo, depthwiseConv2dInfo, type Conv2DInfo, type IntPair, type Padding } from '../geometry.js';
+import { conv2dInfo, depthwiseConv2dInfo, type Conv2DInfo } from '../geometry.js';
 import type { Initializer, InitializerName } from '../initializers.js';
 import { getRegularizer, type L1L2, type RegularizerSpec } from '../train/regularizers.js';
 import { wrap, type Tensor, type Tensor4D } from '../tensor.js';
-import { checkOutputSize, expectImageShape, windowConfig, windowOptions } from './conv2d.js';
+import { checkOutputSize, expectImageShape, windowConfig } from './conv2d.js';
 import { checkDepthMultiplier, type DepthwiseConv2DConfig } from './depthwise-conv2d.js';
 import { initializerName } from './kernel-layer.js';
 import type { ForwardContext, Param } from './layer.js';
@@ -32,10 +32,6 @@ export interface SeparableConv2DConfig extends DepthwiseConv2DConfig {
 export class SeparableConv2D extends WindowLayer {
   readonly className = 'SeparableConv2D';
   readonly filters: number;
-  readonly kernelSize: [number, number];
-  readonly strides: [number, number];
-  readonly dilationRate: [number, number];
-  readonly padding: Padding;
   readonly depthMultiplier: number;
   /** Penalty on the pointwise kernel, or null. */
   readonly pointwiseRegularizer: L1L2 | null;
@@ -49,9 +45,7 @@ export class SeparableConv2D extends WindowLayer {
       ['filters', 'kernelSize', 'strides', 'padding', 'depthMultiplier', 'dilationRate', 'pointwiseInitializer', 'pointwiseRegularizer'], 'depthwise',
     );
     const owner = this.owner;
-    if (!Number.isInteger(config.filters) || config.filters < 1) throw new Error(`${owner}: filters must be a positive integer, got ${config.filters}`);
     this.filters = config.filters;
-    ({ kernelSize: this.kernelSize, strides: this.strides, dilationRate: this.dilationRate, padding: this.padding } = windowOptions(config, owner));
     this.depthMultiplier = checkDepthMultiplier(config.depthMultiplier ?? 1, owner);
     this.pointwiseInitializer = config.pointwiseInitializer ?? 'glorotUniform';
     this.pointwiseRegularizer = getRegularizer(config.pointwiseRegularizer, `${owner}: pointwiseRegularizer`);

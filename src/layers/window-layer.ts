@@ -2,17 +2,65 @@
 // against the kernel's channels, and the forward and backward of y = act(op(x, kernel) + bias)
 // for a convolution op and its two gradients, so that each layer only says which op and geometry.
 import { getBackend } from '../backend/index.js';
-import type { Conv2DInfo } from '../geometry.js';
+import { pair, type Conv2DInfo, type IntPair, type Padding } from '../geometry.js';
 import { wrap, type Tensor, type Tensor4D } from '../tensor.js';
-import { addInto, KernelLayer } from './kernel-layer.js';
+import { addInto, KernelLayer, type KernelLayerConfig } from './kernel-layer.js';
 import type { ForwardContext, Param } from './layer.js';
 
 /** A convolution op of the Backend table, named by its forward; its gradients are `${op}BackpropInput` / `${op}BackpropFilter`. */
 export type WindowOp = 'conv2d' | 'depthwiseConv2d';
 
-/** Base of the layers whose kernel slides over an NHWC image. */
+/** Checks a padding option, naming the layer. */
+export function checkPadding(padding: unknown, owner: string): Padding {
+  if (padding !== 'valid' && padding !== 'same') throw new Error(`${owner}: padding must be 'valid' or 'same', got ${JSON.stringify(padding)}`);
+  return padding;
+}
+
+/** The window options as a layer's config gives them. */
+export interface WindowConfig {
+  kernelSize: IntPair;
+  strides?: IntPair;
+  dilationRate?: IntPair;
+  padding?: Padding;
+}
+
+/** The window options of a convolution layer (Conv2D, DepthwiseConv2D, SeparableConv2D). */
+export interface WindowOptions {
+  kernelSize: [number, number];
+  strides: [number, number];
+  dilationRate: [number, number];
+  padding: Padding;
+}
+
+/** Validates a convolution layer's kernelSize, strides (default 1), dilationRate (default 1) and padding (default 'valid'). */
+export function windowOptions(
+  config: WindowConfig, owner: string,
+): WindowOptions {
+  const kernelSize = pair(config.kernelSize, 'kernelSize', owner);
+  const strides = pair(config.strides ?? 1, 'strides', owner);
+  const dilationRate = pair(config.dilationRate ?? 1, 'dilationRate', owner);
+  if ((strides[0] > 1 || strides[1] > 1) && (dilationRate[0] > 1 || dilationRate[1] > 1)) {
+    throw new Error(`${owner}: strides > 1 together with dilationRate > 1 is not supported (as in Keras)`);
+  }
+  return { kernelSize, strides, dilationRate, padding: checkPadding(config.padding ?? 'valid', owner) };
+}
+
+/** Base of the layers whose kernel slides over an NHWC image; the constructor validates the window options. */
 export abstract class WindowLayer extends KernelLayer {
+  readonly kernelSize: [number, number];
+  readonly strides: [number, number];
+  readonly dilationRate: [number, number];
+  readonly padding: Padding;
   private lastInput: { x: Float32Array; info: Conv2DInfo } | null = null;
+
+  /** Checks `filters` first where the layer has that option (Conv2D, SeparableConv2D), then the window options. */
+  protected constructor(config: KernelLayerConfig & WindowConfig & { filters?: number }, className: string, ownKeys: readonly string[], kernelName?: string) {
+    super(config, className, ownKeys, kernelName);
+    if (ownKeys.includes('filters') && (!Number.isInteger(config.filters) || config.filters! < 1)) {
+      throw new Error(`${this.owner}: filters must be a positive integer, got ${config.filters}`);
+    }
+    ({ kernelSize: this.kernelSize, strides: this.strides, dilationRate: this.dilationRate, padding: this.padding } = windowOptions(config, this.owner));
+  }
 
   /** x's shape `[batch, height, width, channels]`; throws unless x is rank 4 with the kernel's input channels (its shape[2]). */
   protected checkedInput(x: Tensor): [number, number, number, number] {
