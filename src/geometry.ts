@@ -137,9 +137,10 @@ export function depthwiseConv2dInfo(
   inShape: readonly [number, number, number, number],
   filter: [number, number],
   multiplier: number,
-  strides: [number, number],
-  padding: Padding,
-  dilations: [number, number] = [1, 1],
+  ...window: WindowArgs
 ): Conv2DInfo {
-  return conv2dInfo(inShape, filter, inShape[3] * multiplier, strides, padding, dilations);
+  return conv2dInfo(inShape, filter, inShape[3] * multiplier, ...window);
 }
+
+/** What conv2dInfo takes after the channel count, so that its wrappers pass it on unchanged. */
+type WindowArgs = [strides: [number, number], padding: Padding, dilations?: [number, number]];

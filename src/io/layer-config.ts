@@ -254,15 +254,20 @@ export function layerFromKeras(entry: unknown, index: number, inputShapeFromInpu
     [`${kernel}Regularizer`]: reg(`${kernel}Regularizer`),
     biasRegularizer: reg('biasRegularizer'),
   });
-  // DepthwiseConv2D's and SeparableConv2D's window and depthwise options.
-  const depthwiseArgs = () => ({
+  // The sliding-window options of Conv2D, DepthwiseConv2D and SeparableConv2D (what windowConfig writes).
+  const windowArgs = () => ({
     kernelSize: take('kernelSize') as [number, number],
     strides: opt<[number, number]>(take('strides')),
     padding: opt<'valid' | 'same'>(take('padding')),
-    depthMultiplier: opt<number>(take('depthMultiplier')),
     dilationRate: opt<[number, number]>(take('dilationRate')),
-    ...kernelArgs('depthwise'),
   });
+  // DepthwiseConv2D's and SeparableConv2D's window and depthwise options.
+  const depthwiseArgs = () => ({ ...windowArgs(), depthMultiplier: opt<number>(take('depthMultiplier')), ...kernelArgs('depthwise') });
+  // Checks that no unsupported option is left, then builds the layer from the options taken.
+  const make = <C extends object>(LayerClass: new (config: C) => Layer, config: C): Layer => {
+    finish();
+    return new LayerClass(dropUndefined(config));
+  };
 
   if (className === 'InputLayer') {
     for (const key of ['sparse', 'ragged']) {
@@ -277,35 +282,28 @@ export function layerFromKeras(entry: unknown, index: number, inputShapeFromInpu
   let layer: Layer;
   switch (className) {
     case 'Conv2D': {
-      const c = {
+      layer = make(Conv2D, {
         ...common,
         filters: take('filters') as number,
-        kernelSize: take('kernelSize') as [number, number],
-        strides: opt<[number, number]>(take('strides')),
-        padding: opt<'valid' | 'same'>(take('padding')),
-        dilationRate: opt<[number, number]>(take('dilationRate')),
+        ...windowArgs(),
         ...kernelArgs(),
-      };
-      finish();
-      layer = new Conv2D(dropUndefined(c));
+      });
       break;
     }
     case 'Dense': {
       const inputDim = take('inputDim');
       if (inputDim !== undefined && !common.inputShape) common.inputShape = sampleShape([null, inputDim], owner, 'inputDim');
-      const c = {
+      layer = make(Dense, {
         ...common,
         units: take('units') as number,
         ...kernelArgs(),
-      };
-      finish();
-      layer = new Dense(dropUndefined(c));
+      });
       break;
     }
     case 'BatchNormalization': {
       let axis = take('axis');
       if (Array.isArray(axis) && axis.length === 1) axis = axis[0];
-      const c = {
+      layer = make(BatchNormalization, {
         ...common,
         axis: opt<number>(axis),
         momentum: opt<number>(take('momentum')),
@@ -316,100 +314,74 @@ export function layerFromKeras(entry: unknown, index: number, inputShapeFromInpu
         gammaInitializer: init('gammaInitializer'),
         movingMeanInitializer: init('movingMeanInitializer'),
         movingVarianceInitializer: init('movingVarianceInitializer'),
-      };
-      finish();
-      layer = new BatchNormalization(dropUndefined(c));
+      });
       break;
     }
     case 'MaxPooling2D':
     case 'MaxPool2D':
     case 'AveragePooling2D':
     case 'AvgPool2D': {
-      const c = {
+      layer = make(className.startsWith('Max') ? MaxPooling2D : AveragePooling2D, {
         ...common,
         poolSize: opt<[number, number]>(take('poolSize')),
         strides: opt<[number, number]>(take('strides')),
         padding: opt<'valid' | 'same'>(take('padding')),
-      };
-      finish();
-      layer = className.startsWith('Max') ? new MaxPooling2D(dropUndefined(c)) : new AveragePooling2D(dropUndefined(c));
+      });
       break;
     }
     case 'GlobalAveragePooling2D':
     case 'GlobalAvgPool2D':
     case 'GlobalMaxPooling2D':
     case 'GlobalMaxPool2D': {
-      const c = { ...common, keepdims: opt<boolean>(take('keepdims')) };
-      finish();
-      layer = className.startsWith('GlobalMax') ? new GlobalMaxPooling2D(dropUndefined(c)) : new GlobalAveragePooling2D(dropUndefined(c));
+      layer = make(className.startsWith('GlobalMax') ? GlobalMaxPooling2D : GlobalAveragePooling2D, { ...common, keepdims: opt<boolean>(take('keepdims')) });
       break;
     }
     case 'Dropout': {
-      const c = { ...common, rate: take('rate') as number, seed: opt<number>(take('seed')) };
-      finish();
-      layer = new Dropout(dropUndefined(c));
+      layer = make(Dropout, { ...common, rate: take('rate') as number, seed: opt<number>(take('seed')) });
       break;
     }
     case 'Activation': {
-      const activation = activationFromKeras(take('activation'), owner);
-      finish();
-      layer = new Activation({ ...common, activation });
+      layer = make(Activation, { ...common, activation: activationFromKeras(take('activation'), owner) });
       break;
     }
     case 'Flatten': {
-      finish();
-      layer = new Flatten(common);
+      layer = make(Flatten, common);
       break;
     }
     case 'Reshape': {
-      const c = { ...common, targetShape: take('targetShape') as number[] };
-      finish();
-      layer = new Reshape(c);
+      layer = make(Reshape, { ...common, targetShape: take('targetShape') as number[] });
       break;
     }
     case 'Rescaling': {
-      const c = { ...common, scale: take('scale') as number, offset: opt<number>(take('offset')) };
-      finish();
-      layer = new Rescaling(dropUndefined(c));
+      layer = make(Rescaling, { ...common, scale: take('scale') as number, offset: opt<number>(take('offset')) });
       break;
     }
     case 'Add': {
-      finish();
-      layer = new Add(common);
+      layer = make(Add, common);
       break;
     }
     case 'Concatenate': {
-      const c = { ...common, axis: opt<number>(take('axis')) };
-      finish();
-      layer = new Concatenate(dropUndefined(c));
+      layer = make(Concatenate, { ...common, axis: opt<number>(take('axis')) });
       break;
     }
     case 'DepthwiseConv2D': {
-      const c = { ...common, ...depthwiseArgs() };
-      finish();
-      layer = new DepthwiseConv2D(dropUndefined(c));
+      layer = make(DepthwiseConv2D, { ...common, ...depthwiseArgs() });
       break;
     }
     case 'SeparableConv2D':
     case 'SeparableConvolution2D': {
-      const c = {
+      layer = make(SeparableConv2D, {
         ...common, filters: take('filters') as number, ...depthwiseArgs(),
         pointwiseInitializer: init('pointwiseInitializer'), pointwiseRegularizer: reg('pointwiseRegularizer'),
-      };
-      finish();
-      layer = new SeparableConv2D(dropUndefined(c));
+      });
       break;
     }
     case 'ZeroPadding2D': {
-      const c = { ...common, padding: opt<ZeroPadding>(take('padding')) };
-      finish();
-      layer = new ZeroPadding2D(dropUndefined(c));
+      layer = make(ZeroPadding2D, { ...common, padding: opt<ZeroPadding>(take('padding')) });
       break;
     }
     case 'ReLU': {
-      const c = { ...common, maxValue: opt<number>(take('maxValue')), negativeSlope: opt<number>(take('negativeSlope')), threshold: opt<number>(take('threshold')) };
-      finish();
-      layer = new ReLU(dropUndefined(c));
+      layer = make(ReLU, { ...common, maxValue: opt<number>(take('maxValue')), negativeSlope: opt<number>(take('negativeSlope')), threshold: opt<number>(take('threshold')) });
       break;
     }
     default:

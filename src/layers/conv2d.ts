@@ -1,8 +1,8 @@
-import { getBackend } from '../backend/index.js';
-import { conv2dInfo, pair, type Conv2DInfo, type IntPair, type Padding } from '../geometry.js';
-import { wrap, type Tensor, type Tensor4D } from '../tensor.js';
-import { addInto, KernelLayer, type KernelLayerConfig } from './kernel-layer.js';
+import { conv2dInfo, type Conv2DInfo, type IntPair, type Padding } from '../geometry.js';
+import type { Tensor, Tensor4D } from '../tensor.js';
+import type { KernelLayerConfig } from './kernel-layer.js';
 import { formatShape, type ForwardContext, type Param } from './layer.js';
+import { WindowLayer, type WindowOptions } from './window-layer.js';
 
 /** Options of {@link Conv2D}: its geometry, and the kernel, bias and activation options of {@link KernelLayerConfig}. */
 export interface Conv2DConfig extends KernelLayerConfig {
@@ -13,39 +13,12 @@ export interface Conv2DConfig extends KernelLayerConfig {
   dilationRate?: IntPair;
 }
 
-/** Checks a padding option, naming the layer. */
-export function checkPadding(padding: unknown, owner: string): Padding {
-  if (padding !== 'valid' && padding !== 'same') throw new Error(`${owner}: padding must be 'valid' or 'same', got ${JSON.stringify(padding)}`);
-  return padding;
-}
-
 /** Checks that a layer gets a rank-3 sample shape `[height, width, channels]`. */
 export function expectImageShape(inputShape: readonly number[], owner: string): [number, number, number] {
   if (inputShape.length !== 3) {
     throw new Error(`${owner}: expects input of shape (None, height, width, channels), got ${formatShape(inputShape)}`);
   }
   return [inputShape[0], inputShape[1], inputShape[2]];
-}
-
-/** The window options of a convolution layer (Conv2D, DepthwiseConv2D, SeparableConv2D). */
-export interface WindowOptions {
-  kernelSize: [number, number];
-  strides: [number, number];
-  dilationRate: [number, number];
-  padding: Padding;
-}
-
-/** Validates a convolution layer's kernelSize, strides (default 1), dilationRate (default 1) and padding (default 'valid'). */
-export function windowOptions(
-  config: { kernelSize: IntPair; strides?: IntPair; dilationRate?: IntPair; padding?: Padding }, owner: string,
-): WindowOptions {
-  const kernelSize = pair(config.kernelSize, 'kernelSize', owner);
-  const strides = pair(config.strides ?? 1, 'strides', owner);
-  const dilationRate = pair(config.dilationRate ?? 1, 'dilationRate', owner);
-  if ((strides[0] > 1 || strides[1] > 1) && (dilationRate[0] > 1 || dilationRate[1] > 1)) {
-    throw new Error(`${owner}: strides > 1 together with dilationRate > 1 is not supported (as in Keras)`);
-  }
-  return { kernelSize, strides, dilationRate, padding: checkPadding(config.padding ?? 'valid', owner) };
 }
 
 /** The window options as getConfig writes them (camelCase, as tfjs-layers). */
@@ -66,21 +39,13 @@ export function checkOutputSize(info: Conv2DInfo, inputShape: readonly number[],
  * @example
  * new layers.Conv2D({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: [100, 100, 3] });
  */
-export class Conv2D extends KernelLayer {
+export class Conv2D extends WindowLayer {
   readonly className = 'Conv2D';
   readonly filters: number;
-  readonly kernelSize: [number, number];
-  readonly strides: [number, number];
-  readonly dilationRate: [number, number];
-  readonly padding: Padding;
-  private saved: { x: Float32Array; info: Conv2DInfo } | null = null;
 
   constructor(config: Conv2DConfig) {
     super(config, 'Conv2D', ['filters', 'kernelSize', 'strides', 'padding', 'dilationRate']);
-    const owner = this.owner;
-    if (!Number.isInteger(config.filters) || config.filters < 1) throw new Error(`${owner}: filters must be a positive integer, got ${config.filters}`);
     this.filters = config.filters;
-    ({ kernelSize: this.kernelSize, strides: this.strides, dilationRate: this.dilationRate, padding: this.padding } = windowOptions(config, owner));
   }
 
   computeOutputShape(inputShape: readonly number[]): number[] {
@@ -99,12 +64,7 @@ export class Conv2D extends KernelLayer {
    * has another rank or channel count.
    */
   inputInfo(x: Tensor): Conv2DInfo {
-    const inC = this.convWeights().kernel.shape[2];
-    const [batch, h, w, c] = x.shape as [number, number, number, number];
-    if (x.rank !== 4 || c !== inC) {
-      throw new Error(`Conv2D '${this.name}': expects input (None, height, width, ${inC}), got [${x.shape.join(', ')}]`);
-    }
-    return conv2dInfo([batch, h, w, c], this.kernelSize, this.filters, this.strides, this.padding, this.dilationRate);
+    return conv2dInfo(this.checkedInput(x), this.kernelSize, this.filters, this.strides, this.padding, this.dilationRate);
   }
 
   /** The layer's kernel `[kh, kw, inC, filters]` and bias (null without `useBias`). Fused runs (src/model/fusion.ts) read them here. */
@@ -115,22 +75,11 @@ export class Conv2D extends KernelLayer {
 
   /** conv2d → biasAdd → activation, each its own op (src/model/fusion.ts runs this layer as one fused call where the backend can). */
   forward(x: Tensor, ctx: ForwardContext): Tensor4D {
-    const info = this.inputInfo(x);
-    const z = getBackend().conv2d(x.values, this.kernel!.value, info);
-    const y = this.biasAndActivation(z, this.filters, ctx.training);
-    this.saved = ctx.training ? { x: x.values, info } : null;
-    return wrap<4>(y, [info.batch, info.outHeight, info.outWidth, this.filters]);
+    return this.forwardOp('conv2d', x, this.inputInfo(x), ctx);
   }
 
   backward(dy: Tensor, needInputGrad: boolean): Tensor4D | null {
-    if (!this.saved) throw this.noForward();
-    const { x, info } = this.saved;
-    this.saved = null;
-    const backend = getBackend();
-    const dz = this.activationAndBiasBackward(dy.values, this.filters);
-    if (this.kernel!.trainable) addInto(this.kernel!.grad, backend.conv2dBackpropFilter(x, dz, info));
-    if (!needInputGrad) return null;
-    return wrap<4>(backend.conv2dBackpropInput(dz, this.kernel!.value, info), [info.batch, info.inHeight, info.inWidth, info.inChannels]);
+    return this.backwardOp('conv2d', dy, needInputGrad);
   }
 
   override getConfig(): Record<string, unknown> {

@@ -1,11 +1,11 @@
-import { getBackend } from '../backend/index.js';
 import { depthwiseConv2dInfo, type Conv2DInfo, type IntPair, type Padding } from '../geometry.js';
 import type { Initializer, InitializerName } from '../initializers.js';
 import type { RegularizerSpec } from '../train/regularizers.js';
-import { wrap, type Tensor, type Tensor4D } from '../tensor.js';
-import { checkOutputSize, expectImageShape, windowConfig, windowOptions } from './conv2d.js';
-import { addInto, KernelLayer, type KernelLayerConfig } from './kernel-layer.js';
+import type { Tensor, Tensor4D } from '../tensor.js';
+import { checkOutputSize, expectImageShape, windowConfig } from './conv2d.js';
+import type { KernelLayerConfig } from './kernel-layer.js';
 import type { ForwardContext } from './layer.js';
+import { WindowLayer } from './window-layer.js';
 
 /** Options of {@link DepthwiseConv2D}, as Keras / TF.js name them. */
 export interface DepthwiseConv2DConfig extends Omit<KernelLayerConfig, 'kernelInitializer' | 'kernelRegularizer'> {
@@ -35,18 +35,12 @@ export function checkDepthMultiplier(v: unknown, owner: string): number {
  * @example
  * new layers.DepthwiseConv2D({ kernelSize: 3, padding: 'same', useBias: false }); // [None, 50, 50, 32] → [None, 50, 50, 32]
  */
-export class DepthwiseConv2D extends KernelLayer {
+export class DepthwiseConv2D extends WindowLayer {
   readonly className = 'DepthwiseConv2D';
-  readonly kernelSize: [number, number];
-  readonly strides: [number, number];
-  readonly dilationRate: [number, number];
-  readonly padding: Padding;
   readonly depthMultiplier: number;
-  private saved: { x: Float32Array; info: Conv2DInfo } | null = null;
 
   constructor(config: DepthwiseConv2DConfig) {
     super(config, 'DepthwiseConv2D', ['kernelSize', 'strides', 'padding', 'depthMultiplier', 'dilationRate'], 'depthwise');
-    ({ kernelSize: this.kernelSize, strides: this.strides, dilationRate: this.dilationRate, padding: this.padding } = windowOptions(config, this.owner));
     this.depthMultiplier = checkDepthMultiplier(config.depthMultiplier ?? 1, this.owner);
   }
 
@@ -67,29 +61,15 @@ export class DepthwiseConv2D extends KernelLayer {
 
   /** The geometry of this layer applied to `x`; throws when x has another rank or channel count. */
   inputInfo(x: Tensor): Conv2DInfo {
-    if (!this.kernel) throw new Error(`${this.owner}: called before the layer was built`);
-    const inC = this.kernel.shape[2];
-    if (x.rank !== 4 || x.shape[3] !== inC) throw new Error(`${this.owner}: expects input (None, height, width, ${inC}), got [${x.shape.join(', ')}]`);
-    return this.infoFor(x.shape as [number, number, number, number]);
+    return this.infoFor(this.checkedInput(x));
   }
 
   forward(x: Tensor, ctx: ForwardContext): Tensor4D {
-    const info = this.inputInfo(x);
-    const z = getBackend().depthwiseConv2d(x.values, this.kernel!.value, info);
-    const y = this.biasAndActivation(z, info.outChannels, ctx.training);
-    this.saved = ctx.training ? { x: x.values, info } : null;
-    return wrap<4>(y, [info.batch, info.outHeight, info.outWidth, info.outChannels]);
+    return this.forwardOp('depthwiseConv2d', x, this.inputInfo(x), ctx);
   }
 
   backward(dy: Tensor, needInputGrad: boolean): Tensor4D | null {
-    if (!this.saved) throw this.noForward();
-    const { x, info } = this.saved;
-    this.saved = null;
-    const backend = getBackend();
-    const dz = this.activationAndBiasBackward(dy.values, info.outChannels);
-    if (this.kernel!.trainable) addInto(this.kernel!.grad, backend.depthwiseConv2dBackpropFilter(x, dz, info));
-    if (!needInputGrad) return null;
-    return wrap<4>(backend.depthwiseConv2dBackpropInput(dz, this.kernel!.value, info), [info.batch, info.inHeight, info.inWidth, info.inChannels]);
+    return this.backwardOp('depthwiseConv2d', dy, needInputGrad);
   }
 
   override getConfig(): Record<string, unknown> {

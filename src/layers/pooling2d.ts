@@ -2,7 +2,8 @@
 // poolSize window with strides and padding, so their options, output shape and config match.
 import { conv2dInfo, pair, type Conv2DInfo, type IntPair, type Padding } from '../geometry.js';
 import type { Tensor } from '../tensor.js';
-import { checkPadding, expectImageShape } from './conv2d.js';
+import { expectImageShape } from './conv2d.js';
+import { checkPadding } from './window-layer.js';
 import { checkKeys, formatShape, Layer, type LayerConfig } from './layer.js';
 
 /** Options common to the 2-D window pooling layers. */

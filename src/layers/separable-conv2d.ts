@@ -1,12 +1,13 @@
 import { getBackend } from '../backend/index.js';
-import { conv2dInfo, depthwiseConv2dInfo, type Conv2DInfo, type IntPair, type Padding } from '../geometry.js';
+import { conv2dInfo, depthwiseConv2dInfo, type Conv2DInfo } from '../geometry.js';
 import type { Initializer, InitializerName } from '../initializers.js';
 import { getRegularizer, type L1L2, type RegularizerSpec } from '../train/regularizers.js';
 import { wrap, type Tensor, type Tensor4D } from '../tensor.js';
-import { checkOutputSize, expectImageShape, windowConfig, windowOptions } from './conv2d.js';
+import { checkOutputSize, expectImageShape, windowConfig } from './conv2d.js';
 import { checkDepthMultiplier, type DepthwiseConv2DConfig } from './depthwise-conv2d.js';
-import { addInto, initializerName, KernelLayer } from './kernel-layer.js';
+import { initializerName } from './kernel-layer.js';
 import type { ForwardContext, Param } from './layer.js';
+import { kernelBackward, WindowLayer } from './window-layer.js';
 
 /** Options of {@link SeparableConv2D}, as Keras / TF.js name them. */
 export interface SeparableConv2DConfig extends DepthwiseConv2DConfig {
@@ -28,13 +29,9 @@ export interface SeparableConv2DConfig extends DepthwiseConv2DConfig {
  * @example
  * new layers.SeparableConv2D({ filters: 64, kernelSize: 3, padding: 'same', activation: 'relu' });
  */
-export class SeparableConv2D extends KernelLayer {
+export class SeparableConv2D extends WindowLayer {
   readonly className = 'SeparableConv2D';
   readonly filters: number;
-  readonly kernelSize: [number, number];
-  readonly strides: [number, number];
-  readonly dilationRate: [number, number];
-  readonly padding: Padding;
   readonly depthMultiplier: number;
   /** Penalty on the pointwise kernel, or null. */
   readonly pointwiseRegularizer: L1L2 | null;
@@ -48,9 +45,7 @@ export class SeparableConv2D extends KernelLayer {
       ['filters', 'kernelSize', 'strides', 'padding', 'depthMultiplier', 'dilationRate', 'pointwiseInitializer', 'pointwiseRegularizer'], 'depthwise',
     );
     const owner = this.owner;
-    if (!Number.isInteger(config.filters) || config.filters < 1) throw new Error(`${owner}: filters must be a positive integer, got ${config.filters}`);
     this.filters = config.filters;
-    ({ kernelSize: this.kernelSize, strides: this.strides, dilationRate: this.dilationRate, padding: this.padding } = windowOptions(config, owner));
     this.depthMultiplier = checkDepthMultiplier(config.depthMultiplier ?? 1, owner);
     this.pointwiseInitializer = config.pointwiseInitializer ?? 'glorotUniform';
     this.pointwiseRegularizer = getRegularizer(config.pointwiseRegularizer, `${owner}: pointwiseRegularizer`);
@@ -78,10 +73,7 @@ export class SeparableConv2D extends KernelLayer {
 
   /** The depthwise and pointwise geometry of this layer applied to `x`; throws when x has another rank or channel count. */
   inputInfo(x: Tensor): { depth: Conv2DInfo; point: Conv2DInfo } {
-    if (!this.kernel) throw new Error(`${this.owner}: called before the layer was built`);
-    const inC = this.kernel.shape[2];
-    if (x.rank !== 4 || x.shape[3] !== inC) throw new Error(`${this.owner}: expects input (None, height, width, ${inC}), got [${x.shape.join(', ')}]`);
-    return this.geometry(x.shape as [number, number, number, number]);
+    return this.geometry(this.checkedInput(x));
   }
 
   forward(x: Tensor, ctx: ForwardContext): Tensor4D {
@@ -97,14 +89,10 @@ export class SeparableConv2D extends KernelLayer {
     if (!this.saved) throw this.noForward();
     const { x, z1, depth, point } = this.saved;
     this.saved = null;
-    const b = getBackend();
     const dz = this.activationAndBiasBackward(dy.values, this.filters);
-    if (this.pointwise!.trainable) addInto(this.pointwise!.grad, b.conv2dBackpropFilter(z1, dz, point));
-    if (!needInputGrad && !this.kernel!.trainable) return null;
-    const dz1 = b.conv2dBackpropInput(dz, this.pointwise!.value, point);
-    if (this.kernel!.trainable) addInto(this.kernel!.grad, b.depthwiseConv2dBackpropFilter(x, dz1, depth));
-    if (!needInputGrad) return null;
-    return wrap<4>(b.depthwiseConv2dBackpropInput(dz1, this.kernel!.value, depth), [depth.batch, depth.inHeight, depth.inWidth, depth.inChannels]);
+    const dz1 = kernelBackward('conv2d', z1, dz, this.pointwise!, point, needInputGrad || this.kernel!.trainable);
+    const dx = dz1 && kernelBackward('depthwiseConv2d', x, dz1, this.kernel!, depth, needInputGrad);
+    return dx && wrap<4>(dx, [depth.batch, depth.inHeight, depth.inWidth, depth.inChannels]);
   }
 
   override getConfig(): Record<string, unknown> {

@@ -5,30 +5,25 @@ import type { ReluOptions } from '../types.js';
 
 /** y[n, ih+top, iw+left, c] = x[n, ih, iw, c]; every other cell of y is 0. */
 export function zeroPad2d(x: Float32Array, info: Pad2DInfo): Float32Array {
-  const { batch, inHeight: H, inWidth: W, channels: C, top, left, outHeight: OH, outWidth: OW } = info;
-  const y = new Float32Array(batch * OH * OW * C);
-  const row = W * C;
-  for (let n = 0; n < batch; n++) {
-    for (let h = 0; h < H; h++) {
-      const src = (n * H + h) * row;
-      y.set(x.subarray(src, src + row), ((n * OH + h + top) * OW + left) * C);
-    }
-  }
+  const y = new Float32Array(info.batch * info.outHeight * info.outWidth * info.channels);
+  forEachRow(info, (inner, padded, row) => y.set(x.subarray(inner, inner + row), padded));
   return y;
 }
 
 /** dx[n, ih, iw, c] = dy[n, ih+top, iw+left, c]: the padding's gradient is dropped. */
 export function zeroPad2dBackprop(dy: Float32Array, info: Pad2DInfo): Float32Array {
+  const dx = new Float32Array(info.batch * info.inHeight * info.inWidth * info.channels);
+  forEachRow(info, (inner, padded, row) => dx.set(dy.subarray(padded, padded + row), inner));
+  return dx;
+}
+
+/** Calls `copy` once per image row with its offset in the unpadded and in the padded tensor and its length. */
+function forEachRow(info: Pad2DInfo, copy: (inner: number, padded: number, row: number) => void): void {
   const { batch, inHeight: H, inWidth: W, channels: C, top, left, outHeight: OH, outWidth: OW } = info;
-  const dx = new Float32Array(batch * H * W * C);
   const row = W * C;
   for (let n = 0; n < batch; n++) {
-    for (let h = 0; h < H; h++) {
-      const src = ((n * OH + h + top) * OW + left) * C;
-      dx.set(dy.subarray(src, src + row), (n * H + h) * row);
-    }
+    for (let h = 0; h < H; h++) copy((n * H + h) * row, ((n * OH + h + top) * OW + left) * C, row);
   }
-  return dx;
 }
 
 /** y = x > threshold ? min(x, maxValue) : negativeSlope·(x − threshold), as Keras' relu(x, negative_slope, max_value, threshold). */

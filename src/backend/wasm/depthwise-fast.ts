@@ -43,54 +43,56 @@ function rotated(w: Float32Array, info: Conv2DInfo): Float32Array {
 
 const macs = (info: Conv2DInfo): number => info.batch * info.outHeight * info.outWidth * info.filterHeight * info.filterWidth * info.inChannels;
 
+// The forward and the input gradient: `input` staged, w's place, and an output of `pixels`·C
+// (resident when asked); `run` splits the pixels over the threads, `finish` hands the output back.
+function planPixels(input: Float32Array, w: Float32Array, info: Conv2DInfo, pixels: number) {
+  const e = getEngine();
+  if (e === null || !supported(info)) return null;
+  const size = pixels * info.outChannels;
+  const res = residentF32(e, size);
+  const t = threadCount(macs(info), pixels);
+  const { layout } = lay(e, info, t, 0);
+  const { offs, end } = place(layout.next, [scratchFor(e, input), w.length, res ? 0 : size]);
+  if (!reserve(e, end)) return null;
+  const offIn = stage(e, input, offs[0]);
+  const offOut = res ? res.byteOffset : offs[2];
+  return {
+    e, layout, offIn, offW: offs[1], offOut,
+    run: (kernel: 'depthwiseForward' | 'depthwiseBackpropInput') => runJobs(e, kernel, ranges(pixels, t).map(([s, f]) => [layout.g, s, f])),
+    finish: () => result(e, res, offOut, size),
+  };
+}
+
 /** The WebAssembly depthwise convolutions; see {@link DepthwiseKernels}. */
 export const depthwiseFast: DepthwiseKernels = {
   depthwiseConv2d(x, w, info) {
-    const e = getEngine();
-    if (e === null || !supported(info)) return null;
-    const rows = info.batch * info.outHeight * info.outWidth;
-    const sizeY = rows * info.outChannels;
-    const yRes = residentF32(e, sizeY);
-    const t = threadCount(macs(info), rows);
-    const { layout } = lay(e, info, t, 0);
-    const { offs, end } = place(layout.next, [scratchFor(e, x), w.length, yRes ? 0 : sizeY]);
-    if (!reserve(e, end)) return null;
-    const offX = stage(e, x, offs[0]);
-    e.f32.set(w, offs[1] >> 2);
-    const offY = yRes ? yRes.byteOffset : offs[2];
-    writeGeometry(e, layout, info, { x: offX, w: offs[1], out: offY }, false);
-    runJobs(e, 'depthwiseForward', ranges(rows, t).map(([s, f]) => [layout.g, s, f]));
-    return result(e, yRes, offY, sizeY);
+    const p = planPixels(x, w, info, info.batch * info.outHeight * info.outWidth);
+    if (p === null) return null;
+    p.e.f32.set(w, p.offW >> 2);
+    writeGeometry(p.e, p.layout, info, { x: p.offIn, w: p.offW, out: p.offOut }, false);
+    p.run('depthwiseForward');
+    return p.finish();
   },
 
   depthwiseConv2dBackpropInput(dy, w, info) {
-    const e = getEngine();
-    if (e === null || !supported(info)) return null;
-    const pixels = info.batch * info.inHeight * info.inWidth;
-    const sizeX = pixels * info.inChannels;
-    const dxRes = residentF32(e, sizeX);
-    const t = threadCount(macs(info), pixels);
-    const { layout } = lay(e, info, t, 0);
-    const { offs, end } = place(layout.next, [scratchFor(e, dy), w.length, dxRes ? 0 : sizeX]);
-    if (!reserve(e, end)) return null;
-    const offDy = stage(e, dy, offs[0]);
-    const offDx = dxRes ? dxRes.byteOffset : offs[2];
+    const p = planPixels(dy, w, info, info.batch * info.inHeight * info.inWidth);
+    if (p === null) return null;
     if (info.strideHeight === 1 && info.strideWidth === 1) {
       // Stride 1: dx is the forward of dy [batch, OH, OW, C] with the filter rotated 180° and
       // padded by (k − 1)·d − pad, giving [batch, H, W, C]: the forward's faster kernel.
-      e.f32.set(rotated(w, info), offs[1] >> 2);
+      p.e.f32.set(rotated(w, info), p.offW >> 2);
       const back: Conv2DInfo = {
         ...info, inHeight: info.outHeight, inWidth: info.outWidth, outHeight: info.inHeight, outWidth: info.inWidth,
         padTop: (info.filterHeight - 1) * info.dilationHeight - info.padTop, padLeft: (info.filterWidth - 1) * info.dilationWidth - info.padLeft,
       };
-      writeGeometry(e, layout, back, { x: offDy, w: offs[1], out: offDx }, false);
-      runJobs(e, 'depthwiseForward', ranges(pixels, t).map(([s, f]) => [layout.g, s, f]));
+      writeGeometry(p.e, p.layout, back, { x: p.offIn, w: p.offW, out: p.offOut }, false);
+      p.run('depthwiseForward');
     } else {
-      e.f32.set(w, offs[1] >> 2);
-      writeGeometry(e, layout, info, { w: offs[1], dy: offDy, out: offDx }, false);
-      runJobs(e, 'depthwiseBackpropInput', ranges(pixels, t).map(([s, f]) => [layout.g, s, f]));
+      p.e.f32.set(w, p.offW >> 2);
+      writeGeometry(p.e, p.layout, info, { w: p.offW, dy: p.offIn, out: p.offOut }, false);
+      p.run('depthwiseBackpropInput');
     }
-    return result(e, dxRes, offDx, sizeX);
+    return p.finish();
   },
 
   depthwiseConv2dBackpropFilter(x, dy, info) {
