@@ -3,6 +3,7 @@
 // size for speed) with Keras-style progress and live charts, shows the confusion matrix and
 // classifies dropped photos. Served by `npm run example:browser` (examples/browser/serve.ts).
 import * as tscnn from './index.browser.js';
+import { buildSeedModel } from './seed-model.js';
 
 const $ = (id) => document.getElementById(id);
 const log = (line) => {
@@ -15,30 +16,6 @@ console.log = (...args) => {
   consoleLog(...args);
   log(args.join(' '));
 };
-
-/** The Keras user's seed model (examples/lib/user-model.ts) for size×size×3 images. */
-function buildSeedModel(size) {
-  const { layers, Sequential } = tscnn;
-  const model = new Sequential({ name: 'cats_vs_dogs' });
-  model.add(new layers.Conv2D({ filters: 16, kernelSize: 3, padding: 'same', inputShape: [size, size, 3] }));
-  model.add(new layers.BatchNormalization());
-  model.add(new layers.Activation('relu'));
-  model.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  model.add(new layers.Conv2D({ filters: 32, kernelSize: 3, activation: 'relu', padding: 'same' }));
-  model.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  model.add(new layers.Conv2D({ filters: 64, kernelSize: 3, activation: 'relu', padding: 'same' }));
-  model.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  model.add(new layers.Conv2D({ filters: 128, kernelSize: 3, activation: 'relu', padding: 'same' }));
-  model.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  model.add(new layers.Dropout({ rate: 0.5 }));
-  model.add(new layers.Flatten());
-  model.add(new layers.Dense({ units: 150 }));
-  model.add(new layers.Activation('relu'));
-  model.add(new layers.Dropout({ rate: 0.5 }));
-  model.add(new layers.BatchNormalization());
-  model.add(new layers.Dense({ units: 1, activation: 'sigmoid' }));
-  return model;
-}
 
 /** A line chart of train (solid) and validation (dashed) values per epoch, on a plain canvas. */
 function chart(id, title, train, val, epochs) {

@@ -31,7 +31,7 @@ export async function startHarness(executablePath: string): Promise<HarnessSessi
   mkdirSync(out, { recursive: true });
   await buildBrowser(out);
   // TF.js' browser build too: the test checks that it reads tscnn's IndexedDB saves.
-  const roots = [out, join(root, 'test', 'browser'), join(root, 'node_modules', '@tensorflow', 'tfjs', 'dist')];
+  const roots = [out, join(root, 'test', 'browser'), join(root, 'examples', 'browser'), join(root, 'node_modules', '@tensorflow', 'tfjs', 'dist')];
   const isolated = await serveStatic(roots, { isolated: true });
   const plain = await serveStatic(roots, { isolated: false });
   // SwiftShader stands in for a GPU (WebGL on the CPU), as Chromium picks without one.

@@ -1,31 +1,8 @@
 // The page side of test/browser.test.ts and the browser bench row: tscnn's browser bundle
 // (dist/index.browser.js, served beside this file) and functions the test calls through puppeteer.
-// The model is examples/lib/user-model.ts' buildUserModel with dropoutRate 0, layer for layer.
+// The model is examples/browser/seed-model.js' (examples/lib/user-model.ts' buildUserModel) with dropout 0.
 import * as tscnn from './index.browser.js';
-
-/** The seed model (issue 2) for size×size×3 images, no dropout (deterministic). */
-function buildSeedModel(size) {
-  const { layers, Sequential } = tscnn;
-  const model = new Sequential({ name: 'cats_vs_dogs' });
-  model.add(new layers.Conv2D({ filters: 16, kernelSize: 3, padding: 'same', inputShape: [size, size, 3] }));
-  model.add(new layers.BatchNormalization());
-  model.add(new layers.Activation('relu'));
-  model.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  model.add(new layers.Conv2D({ filters: 32, kernelSize: 3, activation: 'relu', padding: 'same' }));
-  model.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  model.add(new layers.Conv2D({ filters: 64, kernelSize: 3, activation: 'relu', padding: 'same' }));
-  model.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  model.add(new layers.Conv2D({ filters: 128, kernelSize: 3, activation: 'relu', padding: 'same' }));
-  model.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  model.add(new layers.Dropout({ rate: 0 }));
-  model.add(new layers.Flatten());
-  model.add(new layers.Dense({ units: 150 }));
-  model.add(new layers.Activation('relu'));
-  model.add(new layers.Dropout({ rate: 0 }));
-  model.add(new layers.BatchNormalization());
-  model.add(new layers.Dense({ units: 1, activation: 'sigmoid' }));
-  return model;
-}
+import { buildSeedModel } from './seed-model.js';
 
 /** bench/models.ts randomBatch: pixel values in [0, 1) and 0/1 labels from one LCG. */
 function randomBatch(batch, size, seed) {
@@ -50,7 +27,7 @@ async function trainSteps({ backend, threads, size, batch, steps, seed, relaxedS
   } else tscnn.setBackend('reference');
   const engine = await tscnn.startEngineThreads();
   tscnn.setSeed(seed);
-  const model = buildSeedModel(size);
+  const model = buildSeedModel(size, 0);
   model.compile({ optimizer: new tscnn.optimizers.SGD({ learningRate: 1e-2 }), loss: 'binaryCrossentropy' });
   const { x, y } = randomBatch(batch, size, seed);
   const losses = [];
@@ -79,7 +56,7 @@ async function benchPrepare({ threads, size, batch, seed }) {
   tscnn.setBackend('cpu', { threads, relaxedSimd: 'off' });
   const engine = await tscnn.startEngineThreads();
   tscnn.setSeed(seed);
-  const model = buildSeedModel(size);
+  const model = buildSeedModel(size, 0);
   model.compile({ optimizer: new tscnn.optimizers.SGD({ learningRate: 1e-4 }), loss: 'binaryCrossentropy' });
   benchState = { model, ...randomBatch(batch, size, seed) };
   return { engine, crossOriginIsolated: self.crossOriginIsolated };
