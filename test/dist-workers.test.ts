@@ -58,13 +58,18 @@ interface Report {
   ref: { mm: number[]; conv: number[] };
 }
 
-// The child runs from a file: worker threads inherit the parent's execArgv, and under
-// `node --input-type=module -e` a worker fails on that flag.
-function runChild(format: 'esm' | 'cjs'): Report {
+// The child runs from a file, or (eval) as `node --input-type=module -e code`: worker threads
+// inherit the parent's execArgv, and a worker given `--input-type` without code dies before it
+// starts, so the engine must leave that flag out.
+function runChild(format: 'esm' | 'cjs', evalCode = false): Report {
   const code =
     format === 'esm'
       ? `import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);${SPY}const lib = await import(${JSON.stringify(pathToFileURL(join(dist, 'index.js')).href)});${BODY}`
       : `${SPY}const lib = require(${JSON.stringify(join(dist, 'index.cjs'))});${BODY}`;
+  if (evalCode) {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { cwd: root, encoding: 'utf8', timeout: 90_000 });
+    return JSON.parse(out.trim().split('\n').pop()!) as Report;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'tscnn-dist-workers-'));
   const file = join(dir, format === 'esm' ? 'child.mjs' : 'child.cjs');
   try {
@@ -87,12 +92,13 @@ function assertNear(actual: number[], expected: number[], what: string): void {
   assert.ok(worst < 1e-3, `${what}: worst error ${worst}`);
 }
 
-for (const format of ['esm', 'cjs'] as const) {
+for (const [format, evalCode] of [['esm', false], ['cjs', false], ['esm', true]] as const) {
   const file = format === 'esm' ? 'index.js' : 'index.cjs';
   const worker = format === 'esm' ? 'wasm-worker.js' : 'wasm-worker.cjs';
-  test(`dist/${file}: cpu backend with 2 threads starts dist/${worker} and matches the reference (matmul, conv2d)`, () => {
+  const how = evalCode ? ' under node --input-type=module -e' : '';
+  test(`dist/${file}${how}: cpu backend with 2 threads starts dist/${worker} and matches the reference (matmul, conv2d)`, () => {
     assert.ok(existsSync(join(dist, file)), 'dist/ is missing: run npm run build before this test');
-    const r = runChild(format);
+    const r = runChild(format, evalCode);
     assert.equal({ simd: r.info.simd, threads: r.info.threads }, { simd: true, threads: 2 }, `engineInfo(): ${JSON.stringify(r.info)}`);
     assert.ok(r.started.length >= 1, 'no worker thread was started');
     for (const url of r.started) assert.ok(url.endsWith(`/dist/${worker}`), `worker started from ${url}, expected dist/${worker}`);
