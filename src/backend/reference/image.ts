@@ -39,59 +39,85 @@ export function mapCoordinate(c: number, len: number, mode: FillMode): number {
 const roundHalfAway = (v: number): number => Math.sign(v) * Math.round(Math.abs(v));
 
 /**
- * Calls `visit(o, s, weight)` for every (output pixel o, source pixel s) pair the resampling reads,
- * o and s flat pixel indices over the batch; the weights of a pixel's reads outside the image
- * (constant mode) go to `outside(o, weight)`.
+ * The cells output pixel (i, j) reads through transform t: up to 4 (bilinear) or 1 (nearest) taps,
+ * each a pixel index into the image (row·W + column, or −1 outside it: the fill value) in `cell`
+ * and its weight in `weight`. Returns the tap count.
  */
-function forEachRead(
-  transforms: Float32Array, info: ImageTransformInfo, visit: (o: number, s: number, weight: number) => void, outside: (o: number, weight: number) => void,
-): void {
-  const { batch, height: H, width: W, fillMode, interpolation } = info;
-  const read = (o: number, n: number, r: number, c: number, weight: number): void => {
-    if (r >= 0 && r < H && c >= 0 && c < W) visit(o, (n * H + r) * W + c, weight);
-    else outside(o, weight);
-  };
+function taps(t: Float32Array, n: number, i: number, j: number, info: ImageTransformInfo, cell: Int32Array, weight: Float64Array): number {
+  const H = info.height;
+  const W = info.width;
+  const o = n * 6;
+  const x = mapCoordinate(t[o] * j + t[o + 1] * i + t[o + 2], W, info.fillMode);
+  const y = mapCoordinate(t[o + 3] * j + t[o + 4] * i + t[o + 5], H, info.fillMode);
+  if (info.interpolation === 'nearest') {
+    cell[0] = pixelAt(roundHalfAway(y), roundHalfAway(x), H, W);
+    weight[0] = 1;
+    return 1;
+  }
+  const y0 = Math.floor(y);
+  const x0 = Math.floor(x);
+  cell[0] = pixelAt(y0, x0, H, W);
+  weight[0] = (y0 + 1 - y) * (x0 + 1 - x);
+  cell[1] = pixelAt(y0, x0 + 1, H, W);
+  weight[1] = (y0 + 1 - y) * (x - x0);
+  cell[2] = pixelAt(y0 + 1, x0, H, W);
+  weight[2] = (y - y0) * (x0 + 1 - x);
+  cell[3] = pixelAt(y0 + 1, x0 + 1, H, W);
+  weight[3] = (y - y0) * (x - x0);
+  return 4;
+}
+
+/** Pixel (r, c) of an H × W image as r·W + c, or −1 outside it. */
+function pixelAt(r: number, c: number, H: number, W: number): number {
+  return r >= 0 && r < H && c >= 0 && c < W ? r * W + c : -1;
+}
+
+/** y[n,i,j,c] = Σ over the taps of (i, j): weight · (x[n, cell, c], or fillValue outside the image). */
+export function imageTransform(x: Float32Array, transforms: Float32Array, info: ImageTransformInfo): Float32Array {
+  const { batch, height: H, width: W, channels: C, fillValue } = info;
+  const y = outputF32(x.length, true);
+  const cell = new Int32Array(4);
+  const weight = new Float64Array(4);
   for (let n = 0; n < batch; n++) {
-    const t = transforms.subarray(n * 6, n * 6 + 6);
+    const image = n * H * W;
     for (let i = 0; i < H; i++) {
       for (let j = 0; j < W; j++) {
-        const o = (n * H + i) * W + j;
-        const x = mapCoordinate(t[0] * j + t[1] * i + t[2], W, fillMode);
-        const y = mapCoordinate(t[3] * j + t[4] * i + t[5], H, fillMode);
-        if (interpolation === 'nearest') {
-          read(o, n, roundHalfAway(y), roundHalfAway(x), 1);
-          continue;
+        const out = (image + i * W + j) * C;
+        const count = taps(transforms, n, i, j, info, cell, weight);
+        for (let k = 0; k < count; k++) {
+          const w = weight[k];
+          if (cell[k] < 0) for (let c = 0; c < C; c++) y[out + c] += w * fillValue;
+          else {
+            const src = (image + cell[k]) * C;
+            for (let c = 0; c < C; c++) y[out + c] += w * x[src + c];
+          }
         }
-        const y0 = Math.floor(y);
-        const x0 = Math.floor(x);
-        read(o, n, y0, x0, (y0 + 1 - y) * (x0 + 1 - x));
-        read(o, n, y0, x0 + 1, (y0 + 1 - y) * (x - x0));
-        read(o, n, y0 + 1, x0, (y - y0) * (x0 + 1 - x));
-        read(o, n, y0 + 1, x0 + 1, (y - y0) * (x - x0));
       }
     }
   }
-}
-
-/** y[n,i,j,c] = Σ weight · x[n, source cell, c] (+ weight · fillValue for cells outside), per {@link ImageTransformInfo}. */
-export function imageTransform(x: Float32Array, transforms: Float32Array, info: ImageTransformInfo): Float32Array {
-  const C = info.channels;
-  const y = outputF32(x.length, true);
-  forEachRead(transforms, info, (o, s, weight) => {
-    for (let c = 0; c < C; c++) y[o * C + c] += weight * x[s * C + c];
-  }, (o, weight) => {
-    for (let c = 0; c < C; c++) y[o * C + c] += weight * info.fillValue;
-  });
   return y;
 }
 
-/** dx[n, s, c] = Σ over the reads of source cell s: weight · dy[n, o, c] (the transpose of {@link imageTransform}). */
+/** dx[n, cell, c] = Σ over the taps that read the cell: weight · dy[n, i, j, c] (the transpose of {@link imageTransform}). */
 export function imageTransformBackward(dy: Float32Array, transforms: Float32Array, info: ImageTransformInfo): Float32Array {
-  const C = info.channels;
+  const { batch, height: H, width: W, channels: C } = info;
   const dx = outputF32(dy.length, true);
-  forEachRead(transforms, info, (o, s, weight) => {
-    for (let c = 0; c < C; c++) dx[s * C + c] += weight * dy[o * C + c];
-  }, () => {});
+  const cell = new Int32Array(4);
+  const weight = new Float64Array(4);
+  for (let n = 0; n < batch; n++) {
+    const image = n * H * W;
+    for (let i = 0; i < H; i++) {
+      for (let j = 0; j < W; j++) {
+        const out = (image + i * W + j) * C;
+        const count = taps(transforms, n, i, j, info, cell, weight);
+        for (let k = 0; k < count; k++) {
+          if (cell[k] < 0) continue;
+          const src = (image + cell[k]) * C;
+          for (let c = 0; c < C; c++) dx[src + c] += weight[k] * dy[out + c];
+        }
+      }
+    }
+  }
   return dx;
 }
 
