@@ -129,6 +129,28 @@ for (const backend of ['reference', 'cpu'] as const) {
   });
 }
 
+test('[gpu:webasm] the three layers through the gpu backend: forward and backward equal the reference', () => {
+  const x = tensor(randomArray(3 * 6 * 5 * 2, 12, 0, 1), [3, 6, 5, 2]);
+  const dy = tensor(randomArray(x.size, 13), [3, 6, 5, 2]);
+  const run = (): number[][] => [
+    new layers.RandomRotation({ factor: 0.3, seed: 1, fillMode: 'wrap' }),
+    new layers.RandomZoom({ heightFactor: 0.4, seed: 2, fillMode: 'constant', fillValue: 0.5 }),
+    new layers.RandomContrast({ factor: 0.5, seed: 3, valueRange: [0.1, 0.9] }),
+  ].flatMap((layer) => {
+    built(layer, [6, 5, 2]);
+    const y = train(layer, x);
+    return [Array.from(y.values), Array.from(layer.backward(dy, true)!.values)];
+  });
+  setBackend('reference');
+  const want = run();
+  setBackend('gpu', { mode: 'webasm' });
+  try {
+    run().forEach((got, k) => assertClose(got, want[k], { atol: 1e-4, rtol: 1e-4 }, `${['rotation', 'zoom', 'contrast'][k >> 1]} ${k % 2 ? 'dx' : 'y'}`));
+  } finally {
+    setBackend('cpu');
+  }
+});
+
 test('gradients pass through the augmentation to the layers before it in fit', async () => {
   const m = new Sequential();
   m.add(new layers.Conv2D({ filters: 2, kernelSize: 3, padding: 'same', inputShape: [6, 6, 1], name: 'conv' }));

@@ -78,6 +78,24 @@ for (const backend of ['reference', 'cpu'] as const) {
   });
 }
 
+test('[gpu:webasm] a training step of the merge graph equals the reference\'s', async () => {
+  const step = async (): Promise<Float32Array[]> => {
+    const m = graph();
+    m.compile({ optimizer: new optimizers.SGD({ learningRate: 0.1 }), loss: 'meanSquaredError' });
+    m.setWeights(m.getWeights().map((w, i) => tensor(randomArray(w.size, 80 + i, -0.8, 0.8), [...w.shape])));
+    await m.trainOnBatch(tensor(randomArray(4 * 5, 31, -1, 1), [4, 5]), tensor(randomArray(8, 32, -1, 1), [4, 2]));
+    return m.getWeights().map((w) => w.values.slice());
+  };
+  setBackend('reference');
+  const want = await step();
+  setBackend('gpu', { mode: 'webasm' });
+  try {
+    (await step()).forEach((w, i) => assertClose(w, want[i], { atol: 1e-5, rtol: 1e-4 }, `weight ${i}`));
+  } finally {
+    setBackend('cpu');
+  }
+});
+
 test('Maximum / Minimum ties: the gradient goes to the earliest input holding the extremum', () => {
   const x = input({ shape: [3], name: 'x' });
   const y = input({ shape: [3], name: 'y' });
