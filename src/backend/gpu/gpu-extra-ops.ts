@@ -1,6 +1,6 @@
 // The gpu backend's merge and augmentation ops (the Subtract, Average, Maximum, Minimum,
 // RandomRotation, RandomZoom and RandomContrast layers), built on the backend's kernel runners.
-import type { Backend, FillMode } from '../types.js';
+import type { Backend, FillMode, ImageTransformInfo } from '../types.js';
 import type { Arg } from './resident.js';
 import type { Value } from './hosts.js';
 import type { KernelName } from './kernel-table.js';
@@ -81,7 +81,8 @@ export function extraGpuOps(k: KernelRunners): ExtraOps {
   };
 }
 
-function transformConstants(info: Parameters<Backend['imageTransform']>[2]): object {
+/** The constants of kernels/image.ts's transform kernels for `info`. */
+function transformConstants(info: ImageTransformInfo): object {
   return {
     H: info.height, W: info.width, C: info.channels, mode: FILL_CODES[info.fillMode], bilinear: info.interpolation === 'bilinear' ? 1 : 0, fill: info.fillValue,
   };
