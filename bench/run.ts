@@ -6,7 +6,7 @@
 //                                    (keys: layers/conv1.fwd … layers/sigmoid.bwd, e2e/train, e2e/infer,
 //                                    native, scaling/b8s100 …, controls/apply, controls/step, rss, breakdown,
 //                                    photos/decode, photos/fit, photos/rss, depthwise/50x50x32.fwd …,
-//                                    separable/25x25x64.train …); not written to RESULTS.md
+//                                    separable/25x25x64.train …, augment/rotation.fwd …); not written to RESULTS.md
 //   npm run bench -- --out FILE      write the Markdown somewhere else
 //
 // Sections: per-layer ops (forward / backward apart, batch 32, the seed model's shapes), the
@@ -21,6 +21,7 @@ import { getBackend, listBackends, setBackend, type Backend, type BackendName } 
 import { measure, pairedRatio, type MeasureOptions, type PairedStats, type Stats } from './harness.js';
 import { benchControls } from './controls.js';
 import { benchDepthwise } from './depthwise.js';
+import { benchAugment } from './augment.js';
 import { batchTensors, buildSeedModel, instrument, randomBatch, type LayerTiming } from './models.js';
 import { nativeSection } from './native.js';
 import { opSpecs } from './ops.js';
@@ -343,7 +344,11 @@ if (['b1s100', 'b8s100', 'b32s100', 'b128s100', 'b32s64', 'b32s200'].some((k) =>
 
 setBackend(DEFAULT_BACKEND);
 // The depthwise rows' section goes out with the controls' (both paired tables of their own).
-const controlsSection = [...(await benchDepthwise(selected, log, peers.includes('tfjs-wasm'))), ...(await benchControls(selected, log))];
+const controlsSection = [
+  ...(await benchDepthwise(selected, log, peers.includes('tfjs-wasm'))),
+  ...(await benchAugment(selected, log, peers.includes('tfjs-wasm'))),
+  ...(await benchControls(selected, log)),
+];
 
 // ---------------------------------------------------------------------------------------------
 // 4. Peak RSS of a training step, each in a fresh child process

@@ -128,10 +128,13 @@ test('MaxPooling2D: same padding with odd sizes, strides unlike the pool; Dense 
   await checkAgainstOrt(model, [1, 2], 17, 'pools');
 });
 
-test('Dropout, RandomFlip and RandomTranslation are the identity in the exported graph', async () => {
+test('Dropout and the augmentation layers are the identity in the exported graph', async () => {
   const model = new Sequential();
   model.add(new layers.RandomFlip('horizontal', { inputShape: [6, 6, 2] }));
   model.add(new layers.RandomTranslation({ heightFactor: 0.2, widthFactor: 0.2 }));
+  model.add(new layers.RandomRotation({ factor: 0.2 }));
+  model.add(new layers.RandomZoom({ heightFactor: 0.2 }));
+  model.add(new layers.RandomContrast({ factor: 0.2 }));
   model.add(new layers.Conv2D({ filters: 3, kernelSize: 3 }));
   model.add(new layers.Dropout({ rate: 0.5 }));
   model.add(new layers.Flatten());

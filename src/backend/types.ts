@@ -26,6 +26,39 @@ export interface ReluOptions {
   threshold: number;
 }
 
+/** Which element-wise extremum {@link Backend.extremum} takes. */
+export type ExtremumKind = 'max' | 'min';
+
+/** How {@link Backend.imageTransform} reads a source coordinate outside the image (TensorFlow's fill modes). */
+export type FillMode = 'reflect' | 'wrap' | 'constant' | 'nearest';
+
+/**
+ * The geometry of {@link Backend.imageTransform}. Output pixel (i, j) of image n reads the source
+ * point (sy, sx) = (t₃·j + t₄·i + t₅, t₀·j + t₁·i + t₂), t = transforms[n]; each coordinate is
+ * mapped into the image by `fillMode` ('reflect': dcba|abcd|dcba, 'wrap': abcd|abcd|abcd,
+ * 'nearest': the edge, 'constant': unchanged, cells outside read `fillValue`), then read by
+ * `interpolation` ('bilinear' over the 4 cells around it, 'nearest': the cell at the rounded point).
+ */
+export interface ImageTransformInfo {
+  batch: number;
+  height: number;
+  width: number;
+  channels: number;
+  fillMode: FillMode;
+  interpolation: 'bilinear' | 'nearest';
+  fillValue: number;
+}
+
+/** The geometry and clip range of {@link Backend.adjustContrast}. */
+export interface ContrastInfo {
+  batch: number;
+  height: number;
+  width: number;
+  channels: number;
+  lower: number;
+  upper: number;
+}
+
 /** Result of a training-mode batch normalization; `xHat` and `invStd` are what backward needs. */
 export interface BatchNormTrainResult {
   y: Float32Array;
@@ -231,6 +264,28 @@ export interface Backend {
   concat(parts: readonly Float32Array[], rows: number, widths: readonly number[]): Float32Array;
   /** The gradients of {@link concat}: dy [rows, Σ widths] cut into parts [rows, widths[i]]. */
   concatBackward(dy: Float32Array, rows: number, widths: readonly number[]): Float32Array[];
+  /** y = p·a + q·b, element-wise (the Subtract and Average layers). */
+  combine(a: Float32Array, b: Float32Array, p: number, q: number): Float32Array;
+  /** y = max(a, b) or min(a, b), element-wise (the Maximum and Minimum layers). */
+  extremum(kind: ExtremumKind, a: Float32Array, b: Float32Array): Float32Array;
+  /** The gradients of {@link extremum}: dy to a where a wins or ties (a ≥ b for max, a ≤ b for min, as TF), else to b. */
+  extremumBackward(kind: ExtremumKind, dy: Float32Array, a: Float32Array, b: Float32Array): { da: Float32Array; db: Float32Array };
+
+  /**
+   * y [batch, H, W, C]: each image resampled through its affine transform (the RandomRotation and
+   * RandomZoom layers), as TensorFlow's ImageProjectiveTransformV3: see {@link ImageTransformInfo}.
+   * `transforms` is [batch, 6].
+   */
+  imageTransform(x: Float32Array, transforms: Float32Array, info: ImageTransformInfo): Float32Array;
+  /** dx [batch, H, W, C] of {@link imageTransform}: the adjoint of its resampling (the fill value gets no gradient). */
+  imageTransformBackward(dy: Float32Array, transforms: Float32Array, info: ImageTransformInfo): Float32Array;
+  /**
+   * y = clip((x − m)·f + m, lower, upper) per image and channel (the RandomContrast layer): m the
+   * mean over the image's pixels of that channel, f = factors[n]. x and y are [batch, H, W, C].
+   */
+  adjustContrast(x: Float32Array, factors: Float32Array, info: ContrastInfo): Float32Array;
+  /** dx of {@link adjustContrast}: g = dy where lower ≤ z ≤ upper (z before the clip), dx = f·g + (1 − f)·mean(g) per image and channel. */
+  adjustContrastBackward(dy: Float32Array, x: Float32Array, factors: Float32Array, info: ContrastInfo): Float32Array;
 
   /** SGD, in place on value and velocity (Keras form; see KERAS-SEMANTICS.md). */
   sgdUpdate(value: Float32Array, grad: Float32Array, velocity: Float32Array | null, lr: number, momentum: number, nesterov: boolean): void;

@@ -16,18 +16,28 @@ import type { Layer, LayerConfig } from '../layers/layer.js';
 import { MaxPooling2D } from '../layers/max-pooling2d.js';
 import { Reshape } from '../layers/reshape.js';
 import { Rescaling } from '../layers/rescaling.js';
-import { Add, Concatenate } from '../layers/merge.js';
+import { Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract } from '../layers/merge.js';
+import { RandomRotation } from '../layers/random-rotation.js';
+import { RandomZoom } from '../layers/random-zoom.js';
+import { RandomContrast } from '../layers/random-contrast.js';
 import { ReLU } from '../layers/relu.js';
 import { ZeroPadding2D, type ZeroPadding } from '../layers/zero-padding2d.js';
 import { activationFromKeras, activationToKeras, camelKey, initializerFromKeras, initializerToKeras, sampleShape } from './keras-config.js';
 import type { KerasObject } from './types.js';
+import type { FillMode } from '../backend/types.js';
 import { regularizerFromKeras, type L1L2 } from '../train/regularizers.js';
 
 /** Layer classes tscnn reads and writes, by Keras class name. */
 export const SUPPORTED_LAYERS = [
   'Conv2D', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'BatchNormalization', 'Dense', 'Dropout', 'Activation', 'Flatten', 'Reshape', 'Rescaling', 'Add', 'Concatenate',
-  'ZeroPadding2D', 'ReLU', 'DepthwiseConv2D', 'SeparableConv2D',
+  'ZeroPadding2D', 'ReLU', 'DepthwiseConv2D', 'SeparableConv2D', 'Subtract', 'Multiply', 'Average', 'Maximum', 'Minimum',
+  'RandomRotation', 'RandomZoom', 'RandomContrast',
 ] as const;
+
+/** The element-wise merges without options besides the common ones, by class name. */
+const PLAIN_MERGES = { Add, Subtract, Multiply, Average, Maximum, Minimum } as const;
+
+const FILL_KEYS = ['fillMode', 'interpolation', 'fillValue', 'seed'];
 
 const NULLS = (...keys: string[]): Record<string, null> => Object.fromEntries(keys.map((k) => [k, null]));
 
@@ -45,8 +55,11 @@ const WRITTEN_KEYS: Record<string, readonly string[]> = {
   Flatten: [],
   Reshape: ['targetShape'],
   Rescaling: ['scale', 'offset'],
-  Add: [],
+  ...Object.fromEntries(Object.keys(PLAIN_MERGES).map((k) => [k, []])),
   Concatenate: ['axis'],
+  RandomRotation: ['factor', ...FILL_KEYS],
+  RandomZoom: ['heightFactor', 'widthFactor', ...FILL_KEYS],
+  RandomContrast: ['factor', 'valueRange', 'seed'],
   InputLayer: ['batchInputShape'],
   ZeroPadding2D: ['padding'],
   ReLU: ['maxValue', 'negativeSlope', 'threshold'],
@@ -162,6 +175,16 @@ export function layerToKeras(layer: Layer, first: boolean): KerasObject {
       break;
     case 'ReLU':
       config = { max_value: c.maxValue, negative_slope: c.negativeSlope, threshold: c.threshold };
+      break;
+    case 'RandomRotation':
+    case 'RandomZoom':
+      config = {
+        ...(layer.className === 'RandomZoom' ? { height_factor: c.heightFactor, width_factor: c.widthFactor } : { factor: c.factor }),
+        fill_mode: c.fillMode, interpolation: c.interpolation, seed: c.seed ?? null, fill_value: c.fillValue,
+      };
+      break;
+    case 'RandomContrast':
+      config = { factor: c.factor, value_range: c.valueRange, seed: c.seed ?? null };
       break;
     default:
       config = {};
@@ -356,8 +379,26 @@ export function layerFromKeras(entry: unknown, index: number, inputShapeFromInpu
       layer = make(Rescaling, { ...common, scale: take('scale') as number, offset: opt<number>(take('offset')) });
       break;
     }
-    case 'Add': {
-      layer = make(Add, common);
+    case 'Add':
+    case 'Subtract':
+    case 'Multiply':
+    case 'Average':
+    case 'Maximum':
+    case 'Minimum': {
+      layer = make(PLAIN_MERGES[className], common);
+      break;
+    }
+    case 'RandomRotation':
+    case 'RandomZoom': {
+      const fill = { fillMode: opt<FillMode>(take('fillMode')), interpolation: opt<'bilinear' | 'nearest'>(take('interpolation')), fillValue: opt<number>(take('fillValue')) };
+      const seed = opt<number>(take('seed'));
+      layer = className === 'RandomZoom'
+        ? make(RandomZoom, { ...common, heightFactor: take('heightFactor') as number, widthFactor: opt<number>(take('widthFactor')), ...fill, seed })
+        : make(RandomRotation, { ...common, factor: take('factor') as number, ...fill, seed });
+      break;
+    }
+    case 'RandomContrast': {
+      layer = make(RandomContrast, { ...common, factor: take('factor') as number, valueRange: opt<[number, number]>(take('valueRange')), seed: opt<number>(take('seed')) });
       break;
     }
     case 'Concatenate': {

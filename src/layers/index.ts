@@ -8,7 +8,7 @@ export { Dense, type DenseConfig } from './dense.js';
 export { Dropout, type DropoutConfig } from './dropout.js';
 export { Activation } from './activation.js';
 export { Flatten } from './flatten.js';
-export { Add, Concatenate, type ConcatenateConfig } from './merge.js';
+export { Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, type ConcatenateConfig } from './merge.js';
 export { InputLayer, type InputConfig } from './input-layer.js';
 export { Reshape, type ReshapeConfig } from './reshape.js';
 export { Rescaling, type RescalingConfig } from './rescaling.js';
@@ -19,3 +19,7 @@ export { ZeroPadding2D, type ZeroPadding2DConfig, type ZeroPadding } from './zer
 export { ReLU, type ReLUConfig } from './relu.js';
 export { DepthwiseConv2D, type DepthwiseConv2DConfig } from './depthwise-conv2d.js';
 export { SeparableConv2D, type SeparableConv2DConfig } from './separable-conv2d.js';
+export { RandomRotation, type RandomRotationConfig } from './random-rotation.js';
+export { RandomZoom, type RandomZoomConfig } from './random-zoom.js';
+export { RandomContrast, type RandomContrastConfig } from './random-contrast.js';
+export type { AffineFillConfig } from './random-affine.js';

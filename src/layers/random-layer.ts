@@ -1,5 +1,5 @@
 // What the random layers share (Dropout and the augmentation layers: RandomFlip,
-// RandomTranslation, and the ones still to come): an optional seed with its own generator,
+// RandomTranslation, RandomRotation, RandomZoom, RandomContrast): an optional seed with its own generator,
 // the model's generator otherwise, and the identity outside training.
 import { Random } from '../util/random.js';
 import type { Tensor } from '../tensor.js';

@@ -1,4 +1,4 @@
-// add, concat and concatBackward on every backend against the reference, and concat by hand.
+// add, combine, extremum, concat and their backward ops on every backend against the reference, and by hand.
 import * as assert from 'uvu/assert';
 import { assertClose } from '../helpers.js';
 import { opTest, runOps, rand, ref } from './backends.js';
@@ -32,6 +32,44 @@ opTest('concat', 'random parts of 1 to 4 arrays', (b) => {
     const want = ref.concatBackward(dy, rows, widths);
     assert.is(got.length, widths.length);
     got.forEach((g, i) => assertClose(g, want[i], TOL, `concatBackward ${label} part ${i}`));
+  }
+});
+
+opTest('combine', 'p·a + q·b by hand and random', (b) => {
+  assert.equal(Array.from(b.combine(Float32Array.of(1, 2, 3), Float32Array.of(10, 20, 30), 1, -1)), [-9, -18, -27]);
+  assert.equal(Array.from(b.combine(Float32Array.of(1, 2), Float32Array.of(4, 6), 0.5, 0.25)), [1.5, 2.5]);
+  for (const n of [1, 33, 4097]) {
+    const x = rand(n);
+    const y = rand(n);
+    assertClose(b.combine(x, y, 0.3, -1.7), ref.combine(x, y, 0.3, -1.7), TOL, `combine ${n}`);
+  }
+});
+
+opTest('extremum', 'max / min and their gradients by hand: ties go to a (as TF)', (b) => {
+  const a = Float32Array.of(1, 5, 2, -3);
+  const c = Float32Array.of(4, 5, 1, -3);
+  const dy = Float32Array.of(10, 20, 30, 40);
+  assert.equal(Array.from(b.extremum('max', a, c)), [4, 5, 2, -3]);
+  assert.equal(Array.from(b.extremum('min', a, c)), [1, 5, 1, -3]);
+  const max = b.extremumBackward('max', dy, a, c);
+  assert.equal([Array.from(max.da), Array.from(max.db)], [[0, 20, 30, 40], [10, 0, 0, 0]]);
+  const min = b.extremumBackward('min', dy, a, c);
+  assert.equal([Array.from(min.da), Array.from(min.db)], [[10, 20, 0, 40], [0, 0, 30, 0]]);
+});
+
+opTest('extremum', 'random, forward and backward against the reference', (b) => {
+  for (const kind of ['max', 'min'] as const) {
+    for (const n of [3, 1000, 4099]) {
+      const x = rand(n);
+      const y = rand(n);
+      y[0] = x[0];
+      const dy = rand(n);
+      assertClose(b.extremum(kind, x, y), ref.extremum(kind, x, y), TOL, `${kind} ${n}`);
+      const got = b.extremumBackward(kind, dy, x, y);
+      const want = ref.extremumBackward(kind, dy, x, y);
+      assertClose(got.da, want.da, TOL, `${kind} da ${n}`);
+      assertClose(got.db, want.db, TOL, `${kind} db ${n}`);
+    }
   }
 });
 

@@ -4,7 +4,10 @@
 // Depthwise convolutions run in WebAssembly for depth multiplier 1 (src/backend/wasm/depthwise-fast.ts),
 // else the reference's loops; zero padding and relu with options are those loops only (one copy or
 // compare per value). Average pooling is those loops only: it reads each input once per window and does one add per
-// read, so it is memory-bound and a WebAssembly copy would add a transfer for nothing to gain.
+// read, so it is memory-bound and a WebAssembly copy would add a transfer for nothing to gain. The merge
+// ops (combine, extremum) and the augmentation ops (imageTransform, adjustContrast) are the reference's
+// loops too: paired in `npm run bench -- --filter augment`, a rotation's forward + backward costs about
+// the seed model's first convolution's, not a step's bulk.
 import type { Gemm } from '../gemm.js';
 import type { Backend, PlainOps } from '../types.js';
 import type { ConvKernels } from '../wasm/conv-fast.js';

@@ -7,6 +7,7 @@ import { ACTIVATION_CODES, convConstants, depthwiseConstants, padConstants, pool
 import { probeMode } from './probe.js';
 import { startWebGpuWorker } from './webgpu-worker.js';
 import type { GpuBackend, GpuBackendOptions } from './gpu-types.js';
+import { extraGpuOps } from './gpu-extra-ops.js';
 
 export { ACTIVATION_CODES, KERNEL_FUNCTIONS } from './kernel-table.js';
 export type { GpuBackend, GpuBackendOptions, GpuStats } from './gpu-types.js';
@@ -265,6 +266,7 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
     name: `gpu:${mode}`,
     mode,
     fused: { conv: fusedConv, batchNormActPool: fusedBatchNorm },
+    ...extraGpuOps({ single, run, op, out, share }),
 
     matmul(a, b, m, k, n, transA, transB) {
       return single('matmul', m * n, { M: m, K: k, N: n, tA: transA ? 1 : 0, tB: transB ? 1 : 0 }, a, b);

@@ -22,7 +22,10 @@ import {
 import { activationBackward, activationForward, softmaxBackward, softmaxForward } from '../../../kernels/activation.js';
 import { adam, combine, multiply, rmsprop, sgd, sgdMomentum } from '../../../kernels/update.js';
 import { copy, copyRange, pack2, pack3 } from '../../../kernels/copy.js';
-import { add, concat2, sliceColumns } from '../../../kernels/merge.js';
+import { add, concat2, extremum, extremumGrad, sliceColumns } from '../../../kernels/merge.js';
+import {
+  contrast, contrastBackward, contrastMaskedSum, imageChannelMean, imageTransform, imageTransformBackward,
+} from '../../../kernels/image.js';
 
 /** Kernel codes of `kernels/activation.ts`. */
 export const ACTIVATION_CODES: Record<Exclude<ActivationKind, 'softmax'>, number> = {
@@ -75,6 +78,14 @@ export const KERNEL_FUNCTIONS = {
   add,
   concat2,
   sliceColumns,
+  extremum,
+  extremumGrad,
+  imageTransform,
+  imageTransformBackward,
+  imageChannelMean,
+  contrast,
+  contrastMaskedSum,
+  contrastBackward,
   combine,
   sgd,
   sgdMomentum,

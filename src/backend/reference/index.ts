@@ -9,7 +9,8 @@ import { avgPool, avgPoolBackprop } from './avg-pool.js';
 import { depthwiseConv2d, depthwiseConv2dBackpropFilter, depthwiseConv2dBackpropInput } from './depthwise.js';
 import { reluWithOptions, reluWithOptionsBackward, zeroPad2d, zeroPad2dBackprop } from './pad-relu.js';
 import * as el from './elementwise.js';
-import { add, concat, concatBackward } from './merge.js';
+import { add, combine, concat, concatBackward, extremum, extremumBackward } from './merge.js';
+import { adjustContrast, adjustContrastBackward, imageTransform, imageTransformBackward } from './image.js';
 import { composedBatchNormOps, composedConvOps } from './fused.js';
 import { adamUpdate, rmspropUpdate, sgdUpdate } from './optimizers.js';
 
@@ -42,6 +43,13 @@ export const referencePlainOps = {
   add,
   concat,
   concatBackward,
+  combine,
+  extremum,
+  extremumBackward,
+  imageTransform,
+  imageTransformBackward,
+  adjustContrast,
+  adjustContrastBackward,
   sgdUpdate,
   adamUpdate,
   rmspropUpdate,

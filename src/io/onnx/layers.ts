@@ -12,19 +12,17 @@ import { ReLU } from '../../layers/relu.js';
 import { SeparableConv2D } from '../../layers/separable-conv2d.js';
 import { ZeroPadding2D } from '../../layers/zero-padding2d.js';
 import { Dense } from '../../layers/dense.js';
-import { Dropout } from '../../layers/dropout.js';
 import { Flatten } from '../../layers/flatten.js';
 import type { Layer, Param } from '../../layers/layer.js';
 import { MaxPooling2D } from '../../layers/max-pooling2d.js';
-import { RandomFlip } from '../../layers/random-flip.js';
-import { RandomTranslation } from '../../layers/random-translation.js';
+import { RandomLayer } from '../../layers/random-layer.js';
 import { float, GraphBuilder, int, ints, type Flow } from './graph.js';
 import type { AttributeMsg } from './proto.js';
 
 /** Layer classes the exporter maps (the others throw, naming the layer). */
 export const ONNX_LAYERS = [
   'Conv2D', 'BatchNormalization', 'Activation', 'MaxPooling2D', 'Flatten', 'Dense', 'Dropout', 'RandomFlip', 'RandomTranslation',
-  'DepthwiseConv2D', 'SeparableConv2D', 'ZeroPadding2D', 'ReLU',
+  'DepthwiseConv2D', 'SeparableConv2D', 'ZeroPadding2D', 'ReLU', 'RandomRotation', 'RandomZoom', 'RandomContrast',
 ] as const;
 
 /** Throws naming the first layer that has no ONNX mapping. */
@@ -301,8 +299,8 @@ export function addLayers(g: GraphBuilder, layers: readonly Layer[], flow: Flow)
       flow = zeroPadding(g, layer, flow);
     } else if (layer instanceof ReLU) {
       flow = relu(g, layer, flow);
-    } else if (layer instanceof Dropout || layer instanceof RandomFlip || layer instanceof RandomTranslation) {
-      continue; // the identity in inference
+    } else if (layer instanceof RandomLayer) {
+      continue; // the identity in inference (Dropout and every augmentation layer)
     } else {
       throw new Error(`exportOnnx: layer '${layer.name}' (${layer.className}) has no ONNX mapping; supported layers: ${ONNX_LAYERS.join(', ')}`);
     }
