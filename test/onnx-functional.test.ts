@@ -152,6 +152,18 @@ test('a tensor read by several layers: a Conv2D output feeding a BatchNormalizat
   await checkRandomAndTrained(build, 700, 'fan-out');
 });
 
+test('an NCHW tensor read by Flatten and Reshape (both NHWC) is transposed back once, for both', async () => {
+  const build = (): Model | Sequential => {
+    const x = input({ shape: [4, 6, 2] });
+    const c = new layers.Conv2D({ filters: 3, kernelSize: 3, padding: 'same', activation: 'elu' }).apply(x);
+    const flat = new layers.Flatten().apply(c);
+    const rows = new layers.Flatten().apply(new layers.Reshape({ targetShape: [8, 9] }).apply(c));
+    return model({ inputs: x, outputs: new layers.Dense({ units: 2 }).apply(new layers.Concatenate().apply([flat, rows])) });
+  };
+  assert.is(opCounts(build()).Transpose, 2, 'one at the input, one back for Flatten and Reshape together');
+  await checkRandomAndTrained(build, 800, 'two NHWC readers');
+});
+
 class Custom extends Layer {
   readonly className = 'Custom';
   constructor() {
