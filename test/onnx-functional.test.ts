@@ -164,6 +164,29 @@ test('an NCHW tensor read by Flatten and Reshape (both NHWC) is transposed back 
   await checkRandomAndTrained(build, 800, 'two NHWC readers');
 });
 
+// Merge layers that another branch adds (Subtract, Multiply, Average, Maximum, Minimum): the
+// exporter maps them by class name; this test runs for each of them that tscnn has.
+type MergeCtor = new (config?: { name?: string }) => Layer;
+const LATER_MERGES = ['Subtract', 'Multiply', 'Average', 'Maximum', 'Minimum'].filter((n) => n in layers);
+if (LATER_MERGES.length > 0) {
+  test(`element-wise merges ${LATER_MERGES.join(', ')}: NCHW convolutions and the NHWC input, two and three inputs`, async () => {
+    const build = (): Model | Sequential => {
+      const x = input({ shape: [5, 6, 3] });
+      const a = new layers.Conv2D({ filters: 3, kernelSize: 3, padding: 'same', activation: 'tanh' }).apply(x);
+      const b = new layers.Conv2D({ filters: 3, kernelSize: 1 }).apply(x);
+      const outs = LATER_MERGES.map((n) => {
+        const Merge = (layers as unknown as Record<string, MergeCtor>)[n]!;
+        return new Merge().apply(n === 'Subtract' ? [a, x] : [a, b, x]) as SymbolicTensor;
+      });
+      const all = outs.length > 1 ? new layers.Concatenate().apply(outs) : outs[0]!;
+      return model({ inputs: x, outputs: new layers.Dense({ units: 2 }).apply(new layers.GlobalAveragePooling2D().apply(all)) });
+    };
+    const ops = opCounts(build());
+    assert.is(ops.Transpose, 1, `one Transpose, at the input: ${JSON.stringify(ops)}`);
+    await checkRandomAndTrained(build, 900, 'merges');
+  });
+}
+
 class Custom extends Layer {
   readonly className = 'Custom';
   constructor() {

@@ -1,5 +1,6 @@
 // tscnn layers as ONNX (opset 13) nodes, for inference: one entry point, addCall, maps one call
-// of a layer on its input tensors. Dropout and the augmentation layers are the identity. The
+// of a layer on its input tensors. Dropout and the augmentation layers (every RandomLayer: they
+// act only in training) are the identity. The
 // layers with weights are in weighted.ts, activations and ReLU in activations.ts, the merges in
 // merge.ts; the pools, padding and shape layers are here.
 import type { ActivationKind } from '../../backend/types.js';
@@ -10,15 +11,13 @@ import { BatchNormalization } from '../../layers/batch-normalization.js';
 import { Conv2D } from '../../layers/conv2d.js';
 import { Dense } from '../../layers/dense.js';
 import { DepthwiseConv2D } from '../../layers/depthwise-conv2d.js';
-import { Dropout } from '../../layers/dropout.js';
 import { Flatten } from '../../layers/flatten.js';
 import { GlobalAveragePooling2D, GlobalMaxPooling2D } from '../../layers/global-pooling2d.js';
 import { InputLayer } from '../../layers/input-layer.js';
 import type { Layer } from '../../layers/layer.js';
 import { MaxPooling2D } from '../../layers/max-pooling2d.js';
 import { Concatenate } from '../../layers/merge.js';
-import { RandomFlip } from '../../layers/random-flip.js';
-import { RandomTranslation } from '../../layers/random-translation.js';
+import { RandomLayer } from '../../layers/random-layer.js';
 import { ReLU } from '../../layers/relu.js';
 import { Rescaling } from '../../layers/rescaling.js';
 import { Reshape } from '../../layers/reshape.js';
@@ -29,17 +28,22 @@ import { int, ints, NCHW_AXIS, type Flow, type GraphBuilder } from './graph.js';
 import { concatenate, elementwiseMerge, ELEMENTWISE_MERGES } from './merge.js';
 import { activationOf, batchNorm, conv, dense, depthwise, separable } from './weighted.js';
 
-/** Layer classes the exporter maps (the others throw, naming the layer). */
+/** Layer classes the exporter maps, besides any RandomLayer (the others throw, naming the layer). */
 export const ONNX_LAYERS = [
   'InputLayer', 'Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Dense', 'BatchNormalization', 'Activation', 'ReLU',
   'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'ZeroPadding2D',
   'Flatten', 'Reshape', 'Rescaling', 'Dropout', 'RandomFlip', 'RandomTranslation', 'Concatenate', ...Object.keys(ELEMENTWISE_MERGES),
 ] as const;
 
+/** Whether addCall maps the layer. */
+function exportable(layer: Layer): boolean {
+  return (ONNX_LAYERS as readonly string[]).includes(layer.className) || layer instanceof RandomLayer;
+}
+
 /** Throws naming the first layer that has no ONNX mapping. */
 export function checkExportable(layers: readonly Layer[]): void {
   for (const layer of layers) {
-    if (!(ONNX_LAYERS as readonly string[]).includes(layer.className)) {
+    if (!exportable(layer)) {
       throw new Error(`exportOnnx: layer '${layer.name}' (${layer.className}) has no ONNX mapping; supported layers: ${ONNX_LAYERS.join(', ')}`);
     }
   }
@@ -129,6 +133,6 @@ export function addCall(g: GraphBuilder, layer: Layer, xs: readonly Flow[], out:
   }
   if (layer instanceof Concatenate) return concatenate(g, layer, xs, out);
   if (ELEMENTWISE_MERGES[layer.className] && layer.takesSeveralInputs) return elementwiseMerge(g, layer, xs, out);
-  if (layer instanceof Dropout || layer instanceof RandomFlip || layer instanceof RandomTranslation || layer instanceof InputLayer) return x;
+  if (layer instanceof RandomLayer || layer instanceof InputLayer) return x;
   throw new Error(`exportOnnx: layer '${layer.name}' (${layer.className}) has no ONNX mapping; supported layers: ${ONNX_LAYERS.join(', ')}`);
 }

@@ -7,9 +7,18 @@ import type { Concatenate } from '../../layers/merge.js';
 import type { Layer } from '../../layers/layer.js';
 import { int, NCHW_AXIS, type Flow, type GraphBuilder } from './graph.js';
 
-/** Element-wise merges: the ONNX op each maps to, and whether that op takes any number of inputs. */
+/**
+ * Element-wise merges by class name: the ONNX op each maps to, and whether that op takes any
+ * number of inputs (else a left fold of binary nodes, as the layers compute). Subtract, Multiply,
+ * Average, Maximum and Minimum are matched by name so that the exporter needs no import of them.
+ */
 export const ELEMENTWISE_MERGES: Readonly<Record<string, { opType: string; variadic: boolean }>> = {
   Add: { opType: 'Add', variadic: false },
+  Subtract: { opType: 'Sub', variadic: false },
+  Multiply: { opType: 'Mul', variadic: false },
+  Average: { opType: 'Mean', variadic: true },
+  Maximum: { opType: 'Max', variadic: true },
+  Minimum: { opType: 'Min', variadic: true },
 };
 
 /** The inputs in one layout, converting the fewest. */
