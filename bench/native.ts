@@ -62,19 +62,19 @@ class TorchPeer {
   }
 }
 
-const median = (xs: number[]): number => {
+export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-const fmt = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '—' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-const spread = (xs: number[]): string => (xs.length ? `${fmt(median(xs))} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})` : '—');
+export const fmt = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '—' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+export const spread = (xs: number[]): string => (xs.length ? `${fmt(median(xs))} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})` : '—');
 
 /**
  * Calls every engine once per round (the order rotating between rounds, after one untimed
  * warm-up call each) and returns each engine's times, round by round.
  */
-async function alternate(engines: [string, Fn][], rounds: number): Promise<Map<string, number[]>> {
+export async function alternate(engines: [string, Fn][], rounds: number): Promise<Map<string, number[]>> {
   const times = new Map(engines.map(([name]) => [name, [] as number[]]));
   for (const [, fn] of engines) await fn();
   for (let r = 0; r < rounds; r++) {

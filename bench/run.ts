@@ -4,7 +4,7 @@
 //   npm run bench -- --full          everything, more samples, tfjs cpu's slowest ops and training
 //   npm run bench -- --filter conv3  only measurements whose key contains the text
 //                                    (keys: layers/conv1.fwd … layers/sigmoid.bwd, e2e/train, e2e/infer,
-//                                    native, scaling/b8s100 …, controls/apply, controls/step, rss, breakdown,
+//                                    native, native/examples, scaling/b8s100 …, controls/apply, controls/step, rss, breakdown,
 //                                    photos/decode, photos/fit, photos/rss, depthwise/50x50x32.fwd …,
 //                                    separable/25x25x64.train …, augment/rotation.fwd …); not written to RESULTS.md
 //   npm run bench -- --out FILE      write the Markdown somewhere else
@@ -24,6 +24,7 @@ import { benchDepthwise } from './depthwise.js';
 import { benchAugment } from './augment.js';
 import { batchTensors, buildSeedModel, instrument, randomBatch, type LayerTiming } from './models.js';
 import { nativeSection } from './native.js';
+import { nativeExamplesSection } from './native-examples.js';
 import { opSpecs } from './ops.js';
 import { median, num, reportLines, type E2E, type Engine, type OpResult, type RssRow, type ScalePoint } from './report.js';
 import { buildTfModel, loadPeers, tf, usePeer, verifyWasmFilterGradient, type PeerName } from './peers.js';
@@ -310,6 +311,14 @@ if (selected('native')) {
     nativeMd = await nativeSection({ size: E2E_SIZE, batch: E2E_BATCH, rounds: FULL ? { infer: 31, train: 15 } : { infer: 15, train: 7 }, layerRuns: FULL ? 20 : 10, threads: 2, log });
   } catch (e) {
     errors.push(`native engines: ${(e as Error).message}`);
+  }
+}
+if (selected('native/examples')) {
+  setBackend(DEFAULT_BACKEND);
+  try {
+    nativeMd.push(...(await nativeExamplesSection({ batch: E2E_BATCH, rounds: FULL ? 31 : 15, threads: 2, log })));
+  } catch (e) {
+    errors.push(`native engines, example networks: ${(e as Error).message}`);
   }
 }
 

@@ -6,8 +6,9 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { imageDatasetFromDirectory } from '../src/data/index.js';
-import { layers, optimizers, Sequential, setSeed } from '../src/index.js';
+import { optimizers, setSeed } from '../src/index.js';
 import { ensureBuiltInData } from './lib/built-in-data.js';
+import { buildMobileNetModel } from './lib/mobilenet-model.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -42,24 +43,8 @@ const [train, val] = await imageDatasetFromDirectory(dataDir, {
   imageSize: [size, size], batchSize: int('batch-size'), labelMode: 'binary', validationSplit: 0.2, subset: 'both', seed, rescale: 1 / 255,
 });
 
-/** Conv (or depthwise) → BatchNormalization → ReLU(6), MobileNet's unit. */
-function unit(model: Sequential, conv: layers.Layer): void {
-  model.add(conv);
-  model.add(new layers.BatchNormalization());
-  model.add(new layers.ReLU({ maxValue: 6 }));
-}
-
-const model = new Sequential();
-unit(model, new layers.Conv2D({ filters: 16, kernelSize: 3, strides: 2, padding: 'same', useBias: false, inputShape: [size, size, 3] }));
-// Depthwise-separable blocks: a 3×3 depthwise convolution, then a 1×1 convolution that mixes channels.
-for (const [filters, strides] of [[32, 1], [64, 2]] as const) {
-  unit(model, new layers.DepthwiseConv2D({ kernelSize: 3, strides, padding: 'same', useBias: false }));
-  unit(model, new layers.Conv2D({ filters, kernelSize: 1, useBias: false }));
-}
-unit(model, new layers.SeparableConv2D({ filters: 128, kernelSize: 3, strides: 2, padding: 'same', useBias: false }));
-model.add(new layers.GlobalAveragePooling2D());
-model.add(new layers.Dropout({ rate: 0.2, seed }));
-model.add(new layers.Dense({ units: 1, activation: 'sigmoid' }));
+// The network: examples/lib/mobilenet-model.ts (depthwise-separable blocks, BatchNormalization, ReLU(6), global average pooling).
+const model = buildMobileNetModel(size, seed);
 model.compile({ optimizer: new optimizers.Adam({ learningRate: 1e-3 }), loss: 'binaryCrossentropy', metrics: ['precision', 'recall', 'accuracy'] });
 model.summary();
 

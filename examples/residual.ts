@@ -7,8 +7,9 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { imageDatasetFromDirectory } from '../src/data/index.js';
-import { input, layers, model, optimizers, setSeed, type SymbolicTensor } from '../src/index.js';
+import { optimizers, setSeed } from '../src/index.js';
 import { ensureBuiltInData } from './lib/built-in-data.js';
+import { buildResidualModel } from './lib/residual-model.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -36,28 +37,8 @@ const [train, val] = await imageDatasetFromDirectory(dir, {
   imageSize: [size, size], batchSize: int('batch-size'), labelMode: 'binary', validationSplit: 0.2, subset: 'both', seed, rescale: 1 / 255, cache: true,
 });
 
-/** Two 3×3 convolutions with a shortcut around them: relu(conv(relu(conv(x))) + shortcut(x)). */
-function residualBlock(x: SymbolicTensor, filters: number, name: string): SymbolicTensor {
-  const h = new layers.Conv2D({ filters, kernelSize: 3, padding: 'same', activation: 'relu', name: `${name}_conv1` }).apply(x);
-  const f = new layers.Conv2D({ filters, kernelSize: 3, padding: 'same', name: `${name}_conv2` }).apply(h);
-  const channels = x.sampleShape[x.sampleShape.length - 1];
-  const shortcut = channels === filters ? x : new layers.Conv2D({ filters, kernelSize: 1, name: `${name}_shortcut` }).apply(x);
-  const sum = new layers.Add({ name: `${name}_add` }).apply([f, shortcut]);
-  return new layers.Activation({ activation: 'relu', name: `${name}_relu` }).apply(sum);
-}
-
-const x = input({ shape: [size, size, 3], name: 'image' });
-// Conv2D → BatchNormalization → relu → MaxPooling2D: a linear run, fused as in Sequential.
-let h = new layers.Conv2D({ filters: 16, kernelSize: 3, padding: 'same', name: 'stem_conv' }).apply(x);
-h = new layers.BatchNormalization({ name: 'stem_bn' }).apply(h);
-h = new layers.Activation({ activation: 'relu', name: 'stem_relu' }).apply(h);
-h = new layers.MaxPooling2D({ poolSize: 2, name: 'stem_pool' }).apply(h);
-h = residualBlock(h, 16, 'block1');
-h = new layers.MaxPooling2D({ poolSize: 2, name: 'pool1' }).apply(h);
-h = residualBlock(h, 32, 'block2');
-h = new layers.GlobalAveragePooling2D({ name: 'gap' }).apply(h);
-const y = new layers.Dense({ units: 1, activation: 'sigmoid', name: 'classifier' }).apply(h);
-const net = model({ inputs: x, outputs: y, name: 'residual' });
+// The network: examples/lib/residual-model.ts (a stem, two residual blocks, global average pooling).
+const net = buildResidualModel(size);
 
 net.compile({ optimizer: new optimizers.Adam({ learningRate: Number(opts.lr) }), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
 net.summary();

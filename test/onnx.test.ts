@@ -14,44 +14,15 @@ import * as layers from '../src/layers/index.js';
 import { Layer, type ForwardContext } from '../src/layers/layer.js';
 import { Sequential } from '../src/model/sequential.js';
 import { SGD } from '../src/train/optimizers.js';
-import { Tensor, type Shape } from '../src/tensor.js';
+import { Tensor } from '../src/tensor.js';
 import { buildUserModel } from '../examples/lib/user-model.js';
-import { assertClose, randomArray, rejects } from './helpers.js';
+import { randomArray, rejects } from './helpers.js';
+import { checkAgainstOrt, randomizeWeights } from './onnx-check.js';
 
-const TOL = { atol: 1e-4, rtol: 1e-3 };
 const root = mkdtempSync(join(tmpdir(), 'tscnn-onnx-'));
 process.on('exit', () => rmSync(root, { recursive: true, force: true }));
 
 const ACTIVATIONS = ['linear', 'relu', 'relu6', 'sigmoid', 'tanh', 'softmax', 'leakyRelu', 'elu', 'selu', 'softplus', 'softsign', 'swish', 'hardSigmoid'] as const;
-
-/** Every weight random (variances in [0.5, 1.5]), so that biases, betas and moving statistics all matter. */
-function randomizeWeights(model: Sequential, seed: number): void {
-  const weights = model.getWeights().map((w, i) => {
-    const variance = model.params()[i]!.name.endsWith('moving_variance');
-    const values = variance ? randomArray(w.size, seed + i, 0.5, 1.5) : randomArray(w.size, seed + i, -0.7, 0.7);
-    return new Tensor(values, w.shape);
-  });
-  model.setWeights(weights);
-}
-
-/** Runs the model in tscnn and in ONNX Runtime (one session) on each batch size; asserts they agree. */
-async function checkAgainstOrt(model: Sequential, batches: number[], seed: number, what: string, range: [number, number] = [-2, 2]): Promise<void> {
-  const bytes = await toOnnx(model);
-  const session = await ort.InferenceSession.create(bytes);
-  try {
-    const sample = model.layers[0]!.inputShape!;
-    for (const n of batches) {
-      const shape = [n, ...sample];
-      const x = randomArray(shape.reduce((a, b) => a * b, 1), seed + n, range[0], range[1]);
-      const want = await model.predict(new Tensor(x, shape as unknown as Shape));
-      const got = (await session.run({ input: new ort.Tensor('float32', x, shape) })).output!;
-      assert.equal([...got.dims], [...want.shape], `${what}: ONNX output dims at batch ${n}`);
-      assertClose(got.data as Float32Array, want.dataSync(), TOL, `${what} (batch ${n})`);
-    }
-  } finally {
-    await session.release();
-  }
-}
 
 for (const kind of ACTIVATIONS) {
   test(`activation ${kind}: Conv2D (NCHW inside the graph), Activation, Dense on [batch, units]`, async () => {
@@ -194,10 +165,10 @@ test('a layer without an ONNX mapping throws naming it, before any weight is dra
   const model = new Sequential();
   model.add(new layers.Dense({ units: 3, inputShape: [4] }));
   model.add(new Custom());
-  const msg = await rejects(toOnnx(model), /exportOnnx: layer 'custom(_\d+)?' \(Custom\) has no ONNX mapping; supported layers: Conv2D/);
+  const msg = await rejects(toOnnx(model), /exportOnnx: layer 'custom(_\d+)?' \(Custom\) has no ONNX mapping; supported layers: InputLayer, Conv2D/);
   assert.ok(!model.layers[0]!.isInitialized, `weights still undrawn after: ${msg}`);
   await rejects(toOnnx(new Sequential()), /exportOnnx: the model '.*' has no layers/);
-  await rejects(toOnnx({} as Sequential), /exportOnnx: expects a Sequential model, got \[object Object\]/);
+  await rejects(toOnnx({} as Sequential), /exportOnnx: expects a Sequential or functional model, got \[object Object\]/);
 });
 
 test('importing tscnn does not load protobufjs; exporting does', () => {
