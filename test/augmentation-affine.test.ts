@@ -165,6 +165,27 @@ test('gradients pass through the augmentation to the layers before it in fit', a
   assert.ok(m.getWeights()[0].values.some((v, i) => v !== before[i]), 'conv kernel updated');
 });
 
+test('augmentation ahead of every trained layer: no backward runs below the first trained layer (the resampling adjoint would be dropped)', async () => {
+  const m = new Sequential();
+  m.add(new layers.Rescaling({ scale: 1 / 255, inputShape: [6, 6, 1] }));
+  const rotation = new layers.RandomRotation({ factor: 0.1 });
+  m.add(rotation);
+  m.add(new layers.Conv2D({ filters: 2, kernelSize: 3, name: 'conv' }));
+  m.add(new layers.Flatten());
+  m.add(new layers.Dense({ units: 2 }));
+  m.compile({ optimizer: new optimizers.SGD({ learningRate: 0.1 }), loss: 'meanSquaredError' });
+  const asked: boolean[] = [];
+  const backward = rotation.backward.bind(rotation);
+  rotation.backward = (dy, needInputGrad) => {
+    asked.push(needInputGrad);
+    return backward(dy, needInputGrad);
+  };
+  const before = m.getWeights()[0].values.slice();
+  await m.fit(tensor(randomArray(8 * 36, 11), [8, 6, 6, 1]), tensor(randomArray(16, 12), [8, 2]), { epochs: 1, batchSize: 4, verbose: 0 });
+  assert.equal(asked, [], 'the rotation\'s backward ran: the conv above it was asked for an input gradient');
+  assert.ok(m.getWeights()[0].values.some((v, i) => v !== before[i]), 'conv kernel updated');
+});
+
 test('save → load: Keras class names and configs round trip, predictions equal; a Keras 3 config loads', async () => {
   const m = new Sequential();
   m.add(new layers.RandomRotation({ factor: [-0.1, 0.2], fillMode: 'constant', fillValue: 0.5, interpolation: 'nearest', seed: 4, inputShape: [6, 6, 2], name: 'rot' }));

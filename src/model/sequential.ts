@@ -111,8 +111,12 @@ export class Sequential extends LayersModel {
 
   protected backward(dy: Tensor): void {
     const steps = this.fusionPlan('training');
+    // Input gradients are needed down to the first unit with a weight to train: below it (the
+    // batch, Rescaling, augmentation) they would be computed and dropped.
+    const first = steps.findIndex((unit) => unit.layers.some((l) => l.params().some((p) => p.trainable)));
+    const lowest = first < 0 ? steps.length : first;
     let g: Tensor | null = dy;
-    for (let i = steps.length - 1; i >= 0 && g; i--) g = steps[i].backward(g, i > 0);
+    for (let i = steps.length - 1; i >= 0 && g; i--) g = steps[i].backward(g, i > lowest);
   }
 
   protected summaryRows(): { header: string[]; rows: string[][] } {
