@@ -17,11 +17,15 @@ function randomBatch(batch, size, seed) {
 
 /**
  * Trains the seed model `steps` steps on one batch and returns the losses, the first and last
- * weight arrays, what the engine ran on and the step times (ms; the first step excluded from `stepMs`).
+ * weight arrays, what the engine ran on and the step times (ms; the first step excluded from `stepMs`);
+ * on 'gpu' the gpu.js mode, the kernel classes its kernels ran on and its device traffic.
  */
-async function trainSteps({ backend, threads, size, batch, steps, seed, relaxedSimd = 'off', gpuMode }) {
+async function trainSteps({ backend, threads, size, batch, steps, seed, relaxedSimd = 'off', gpuMode, gpuScript = false }) {
   if (backend === 'cpu') tscnn.setBackend('cpu', { threads, relaxedSimd });
-  else if (backend === 'gpu') {
+  else if (backend === 'gpu' && gpuScript) {
+    // gpu.js' own browser script, added to the page by the test, set window.GPU.
+    tscnn.setBackend('gpu', { mode: gpuMode, GPU: globalThis.GPU });
+  } else if (backend === 'gpu') {
     await tscnn.loadGpuBackend();
     tscnn.setBackend('gpu', { mode: gpuMode });
   } else tscnn.setBackend('reference');
@@ -38,8 +42,12 @@ async function trainSteps({ backend, threads, size, batch, steps, seed, relaxedS
     times.push(performance.now() - t0);
     losses.push(logs.loss);
   }
+  const b = tscnn.getBackend();
+  // Before the weights are read back.
+  const gpu = backend === 'gpu' ? { name: b.name, mode: b.mode, kernelClasses: b.kernelClasses(), stats: b.stats() } : null;
   const w = model.getWeightValues();
   return {
+    gpu,
     losses,
     first: Array.from(w[0]),
     last: Array.from(w[w.length - 1]),

@@ -449,6 +449,8 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
       return host.counts().liveKernels;
     },
 
+    kernelClasses: () => host.kernelClasses(),
+
     stats() {
       const c = host.counts();
       const r = resident.live();
