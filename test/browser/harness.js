@@ -59,15 +59,23 @@ async function trainSteps({ backend, threads, size, batch, steps, seed, relaxedS
 
 let benchState = null;
 
-/** For bench/browser.ts: builds the seed model and its batch on the backend `trainSteps` takes. */
-async function benchPrepare({ threads, size, batch, seed }) {
-  tscnn.setBackend('cpu', { threads, relaxedSimd: 'off' });
-  const engine = await tscnn.startEngineThreads();
+/** For bench/browser.ts: builds the seed model and its batch on the cpu backend (`threads`) or the gpu backend (`gpuMode`). */
+async function benchPrepare({ threads, size, batch, seed, gpuMode }) {
+  if (gpuMode) {
+    await tscnn.loadGpuBackend();
+    tscnn.setBackend('gpu', { mode: gpuMode });
+  } else tscnn.setBackend('cpu', { threads, relaxedSimd: 'off' });
+  const engine = gpuMode ? { backend: tscnn.getBackend().name } : await tscnn.startEngineThreads();
   tscnn.setSeed(seed);
   const model = buildSeedModel(size, 0);
   model.compile({ optimizer: new tscnn.optimizers.SGD({ learningRate: 1e-4 }), loss: 'binaryCrossentropy' });
   benchState = { model, ...randomBatch(batch, size, seed) };
   return { engine, crossOriginIsolated: self.crossOriginIsolated };
+}
+
+/** For bench/browser.ts: the gpu.js kernel classes the prepared gpu backend ran on. */
+function benchKernelClasses() {
+  return tscnn.getBackend().kernelClasses?.() ?? [];
 }
 
 /** One training step of the prepared model; its time in ms, measured in the page. */
@@ -79,6 +87,7 @@ async function benchStep() {
 
 globalThis.benchPrepare = benchPrepare;
 globalThis.benchStep = benchStep;
+globalThis.benchKernelClasses = benchKernelClasses;
 globalThis.tscnn = tscnn;
 // Functions the test passes to page.evaluate come from tsx, whose esbuild wraps named functions
 // in __name(fn, name) (keepNames); the page has no such helper.
