@@ -10,6 +10,8 @@ const browserSwaps: Plugin = {
   name: 'tscnn-browser-swaps',
   setup(b) {
     b.onResolve({ filter: SWAPPED }, (args) => ({ path: join(args.resolveDir, args.path.replace(/\.js$/, '.browser.ts')) }));
+    // gpu.js loads on `await loadGpuBackend()` (src/backend/gpu/gpujs.ts) from its own file beside the bundle.
+    b.onResolve({ filter: /^gpu\.js$/ }, () => ({ path: './gpujs.browser.js', external: true }));
     b.onResolve({ filter: /^node:/ }, (args) => {
       if (!args.importer.endsWith(join('src', 'backend', 'gpu', 'webgpu-worker.ts'))) {
         return { errors: [{ text: `${args.path} imported by ${args.importer}: the browser bundle takes no Node built-in` }] };
@@ -20,10 +22,11 @@ const browserSwaps: Plugin = {
 };
 
 /**
- * The "browser" export (dist/index.browser.js) and the engine's Web Worker entry beside it
- * (src/backend/wasm/platform.browser.ts starts ./wasm-worker.browser.js): ESM, self-contained but
- * for what import() loads only when asked for (gpu.js, sharp, protobufjs: the page or its bundler
- * provides them).
+ * The "browser" export (dist/index.browser.js), the engine's Web Worker entry beside it
+ * (src/backend/wasm/platform.browser.ts starts ./wasm-worker.browser.js) and gpu.js for the gpu
+ * backend (./gpujs.browser.js: gpu.js' own minified browser build as an ES module, fetched by
+ * `loadGpuBackend()` only): ESM, self-contained but for what import() loads only when asked for
+ * (sharp, protobufjs: the page or its bundler provides them).
  */
 export async function buildBrowser(outdir = 'dist'): Promise<void> {
   await build({
@@ -35,8 +38,21 @@ export async function buildBrowser(outdir = 'dist'): Promise<void> {
     target: 'es2022',
     // gpu.js parses kernel source text: no minifying.
     minify: false,
-    external: ['gpu.js', 'sharp', 'protobufjs/light.js'],
+    external: ['sharp', 'protobufjs/light.js'],
     plugins: [browserSwaps],
+    logLevel: 'warning',
+  });
+  // gpu.js' UMD script as an ES module (`export default GPU`; its kernel classes are the constructor's
+  // statics), minified as gpu.js ships it: the gpu backend checks kernel classes by identity, not by
+  // name. Only whitespace is minified again (esbuild would print it out in full).
+  await build({
+    entryPoints: { 'gpujs.browser': 'node_modules/gpu.js/dist/gpu-browser.min.js' },
+    outdir,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minifyWhitespace: true,
     logLevel: 'warning',
   });
 }

@@ -6,6 +6,7 @@ import type { MeasureOptions, PairedStats, Stats } from './harness.js';
 import type { LayerTiming } from './models.js';
 import type { OpSpec } from './ops.js';
 import { photoBench } from './photos.js';
+import { browserBench } from './browser.js';
 import { tf, type PeerName } from './peers.js';
 
 export function num(v: number): string {
@@ -293,6 +294,13 @@ export async function reportLines(r: ReportInput): Promise<string[]> {
     if (photos) md.push(photos);
   } catch (e) {
     errors.push(`photos: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  // The training step in headless Chromium vs Node (bench/browser.ts): cpu on Web Workers, gpu on WebGL2.
+  try {
+    const browser = await browserBench(selected, log);
+    if (browser) md.push(browser);
+  } catch (e) {
+    errors.push(`browser: ${e instanceof Error ? e.message : String(e)}`);
   }
 
   if (errors.length) {

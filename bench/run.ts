@@ -5,7 +5,7 @@
 //   npm run bench -- --filter conv3  only measurements whose key contains the text
 //                                    (keys: layers/conv1.fwd … layers/sigmoid.bwd, e2e/train, e2e/infer,
 //                                    native, native/examples, scaling/b8s100 …, controls/apply, controls/step, rss, breakdown,
-//                                    photos/decode, photos/fit, photos/rss, depthwise/50x50x32.fwd …,
+//                                    photos/decode, photos/fit, photos/rss, browser/cpu, browser/gpu, depthwise/50x50x32.fwd …,
 //                                    separable/25x25x64.train …, augment/rotation.fwd …); not written to RESULTS.md
 //   npm run bench -- --out FILE      write the Markdown somewhere else
 //

@@ -76,4 +76,29 @@ test('examples/browser: trains with progress and charts, fills the confusion mat
   }
 });
 
+test('examples/browser: the backend choice trains on gpu (gpu.js on WebGL2) and says which kernels ran', async () => {
+  if (!session || !server) return;
+  const page = await session.browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  try {
+    await page.goto(server.url);
+    await page.waitForFunction('globalThis.exampleReady === true', { timeout: 60_000, polling: 250 });
+    await page.$eval('#count', (e) => ((e as unknown as { value: string }).value = '40'));
+    await page.$eval('#size', (e) => ((e as unknown as { value: string }).value = '16'));
+    await page.$eval('#epochs', (e) => ((e as unknown as { value: string }).value = '1'));
+    await page.select('#backend', 'gpu');
+    await page.click('#train');
+    await page.waitForFunction('/trained in|error:/.test(document.getElementById("log").textContent)', { timeout: 240_000, polling: 250 });
+    const log = await page.$eval('#log', (e) => e.textContent ?? '');
+    assert.match(log, /trained in [\d.]+ s on gpu:webgl2 \(gpu.js kernels: WebGL2Kernel\)/, log);
+    assert.ok(log.includes('Epoch 1/1'), log);
+    const cells = await page.$$eval('#cm td', (tds) => tds.map((td) => Number(td.textContent)));
+    assert.is(cells.reduce((a, b) => a + b, 0), 8, `confusion matrix ${JSON.stringify(cells)} over the 8 validation images`);
+    assert.equal(errors, []);
+  } finally {
+    await page.close();
+  }
+});
+
 test.run();

@@ -61,6 +61,18 @@ test('Chromium: fromPixels / loadImage on Blob, File, ImageBitmap, <img>, ImageD
         imageData: await arr(t.fromPixels(new g.ImageData(rgbaData, 2, 1))),
         resized: await arr(t.loadImage(pngBlob, { targetSize: [16, 12], colorMode: 'grayscale' })),
         bad: await t.fromPixels(new g.Blob([new Uint8Array([1, 2, 3])])).then(() => 'no error', (e: Error) => e.message),
+        // Synchronous, in the bundle's own decoder (fflate + png-codec.browser.ts).
+        decoded: Array.from(t.decodeImage(bytes(pngB64), 'cat.png').data),
+        badPng: (() => {
+          const b = bytes(pngB64);
+          b[b.length - 1] ^= 1;
+          try {
+            t.decodeImage(b, 'broken.png');
+            return 'no error';
+          } catch (e) {
+            return (e as Error).message;
+          }
+        })(),
       };
     }, Buffer.from(png).toString('base64'), Buffer.from(jpg).toString('base64'));
     const nodePng = decodeImage(png, 'cat.png');
@@ -75,6 +87,8 @@ test('Chromium: fromPixels / loadImage on Blob, File, ImageBitmap, <img>, ImageD
     assert.equal(got.resized.shape, [16, 12, 1]);
     assertClose(got.resized.values, nodeResized.data, { atol: 1e-4, rtol: 1e-6 }, 'loadImage(blob, { targetSize, grayscale })');
     assert.ok(got.bad.startsWith('fromPixels: cannot decode Blob'), got.bad);
+    assertIdentical(got.decoded, nodePng.data, 'decodeImage(PNG bytes) in the page vs pngjs');
+    assert.match(got.badPng, /broken\.png.*CRC error in chunk IEND/);
   } finally {
     await page.close();
   }

@@ -49,7 +49,13 @@ let size = 48;
 
 async function useBackend(choice) {
   if (choice === 'reference') tscnn.setBackend('reference');
-  else tscnn.setBackend('cpu', choice === 'cpu1' ? { threads: 1 } : {});
+  else if (choice.startsWith('gpu')) {
+    // gpu.js loads on first use (dist/gpujs.browser.js, beside the bundle).
+    await tscnn.loadGpuBackend();
+    const backend = tscnn.setBackend('gpu', { mode: choice === 'gpu-webgl' ? 'webgl' : 'webgl2' });
+    log(`backend ${backend.name}: gpu.js kernels on the page's WebGL context (on a software renderer such as SwiftShader, slower than cpu)`);
+    return;
+  } else tscnn.setBackend('cpu', choice === 'cpu1' ? { threads: 1 } : {});
   const info = await tscnn.startEngineThreads();
   log(`backend ${choice}: ${JSON.stringify(info)}`);
 }
@@ -91,7 +97,8 @@ async function train() {
       seed: 1,
       callbacks: [new tscnn.LambdaCallback({ onEpochEnd: (_e, logs) => { for (const k of Object.keys(h)) h[k].push(logs[k]); draw(); } })],
     });
-    log(`trained in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const b = tscnn.getBackend();
+    log(`trained in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${b.name}${b.kernelClasses ? ` (gpu.js kernels: ${b.kernelClasses().join(', ')})` : ''}`);
     const nVal = Math.round(count * 0.2);
     const per = size * size * 3;
     const xs = tscnn.tensor(x.values.slice((count - nVal) * per), [nVal, size, size, 3]);

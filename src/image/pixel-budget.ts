@@ -2,10 +2,7 @@
 // is allocated: a 179-byte PNG can claim 31,000 × 31,000 pixels (12 GB of RGBA), and pngjs
 // and jpeg-js allocate what the header says before they find out that the data is missing.
 import type { FileHandle } from 'node:fs/promises';
-import { lazyFunctions } from '../util/node-builtins.js';
-
-// Node built-ins fetched on first call (see util/node-builtins.ts).
-const { inflateSync } = lazyFunctions('node:zlib', ['inflateSync'], 'decodeImage');
+import { inflateImageData } from './png-codec.js';
 
 /**
  * Most pixels (width × height) an image may have: PIL's `MAX_IMAGE_PIXELS`
@@ -91,14 +88,15 @@ export function checkPng(bytes: Uint8Array): HeaderSize {
   if (!ended) throw 'truncated PNG: no IEND chunk';
   if (parts.length === 0) throw 'corrupt PNG: no image data (IDAT)';
   const expected = pngRawSize(header);
-  let raw: Buffer;
+  const joined = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (joined.set(p, at), at + p.length), 0);
+  let raw: Uint8Array | null;
   try {
-    raw = inflateSync(Buffer.concat(parts), { maxOutputLength: expected + 1 });
+    raw = inflateImageData(joined, expected + 1);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE') throw `corrupt PNG: the image data inflates to more than the ${expected.toLocaleString('en-US')} bytes its ${header.width}×${header.height} header implies`;
     throw `corrupt PNG: the image data does not inflate (${(e as Error).message})`;
   }
+  if (raw === null) throw `corrupt PNG: the image data inflates to more than the ${expected.toLocaleString('en-US')} bytes its ${header.width}×${header.height} header implies`;
   if (raw.length !== expected) {
     throw `corrupt PNG: the image data inflates to ${raw.length.toLocaleString('en-US')} bytes, the ${header.width}×${header.height} header needs ${expected.toLocaleString('en-US')} (truncated or forged image data)`;
   }

@@ -14,6 +14,11 @@ interface Builtins {
   'node:worker_threads': typeof import('node:worker_threads');
 }
 
+/** Whether this is Node (a runtime with `process.versions.node`), not a browser page or worker. */
+export function inNode(): boolean {
+  return typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+}
+
 type GetBuiltin = (id: string) => unknown;
 
 /**

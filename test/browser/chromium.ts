@@ -30,8 +30,15 @@ export async function startHarness(executablePath: string): Promise<HarnessSessi
   const out = join(root, '.cache', 'browser-test');
   mkdirSync(out, { recursive: true });
   await buildBrowser(out);
-  // TF.js' browser build too: the test checks that it reads tscnn's IndexedDB saves.
-  const roots = [out, join(root, 'test', 'browser'), join(root, 'examples', 'browser'), join(root, 'node_modules', '@tensorflow', 'tfjs', 'dist')];
+  // TF.js' browser build too: the test checks that it reads tscnn's IndexedDB saves; and gpu.js' own
+  // browser script, which a page may load with <script> and pass as setBackend('gpu', { GPU }).
+  const roots = [
+    out,
+    join(root, 'test', 'browser'),
+    join(root, 'examples', 'browser'),
+    join(root, 'node_modules', '@tensorflow', 'tfjs', 'dist'),
+    join(root, 'node_modules', 'gpu.js', 'dist'),
+  ];
   const isolated = await serveStatic(roots, { isolated: true });
   const plain = await serveStatic(roots, { isolated: false });
   // SwiftShader stands in for a GPU (WebGL on the CPU), as Chromium picks without one.

@@ -17,11 +17,15 @@ function randomBatch(batch, size, seed) {
 
 /**
  * Trains the seed model `steps` steps on one batch and returns the losses, the first and last
- * weight arrays, what the engine ran on and the step times (ms; the first step excluded from `stepMs`).
+ * weight arrays, what the engine ran on and the step times (ms; the first step excluded from `stepMs`);
+ * on 'gpu' the gpu.js mode, the kernel classes its kernels ran on and its device traffic.
  */
-async function trainSteps({ backend, threads, size, batch, steps, seed, relaxedSimd = 'off', gpuMode }) {
+async function trainSteps({ backend, threads, size, batch, steps, seed, relaxedSimd = 'off', gpuMode, gpuScript = false }) {
   if (backend === 'cpu') tscnn.setBackend('cpu', { threads, relaxedSimd });
-  else if (backend === 'gpu') {
+  else if (backend === 'gpu' && gpuScript) {
+    // gpu.js' own browser script, added to the page by the test, set window.GPU.
+    tscnn.setBackend('gpu', { mode: gpuMode, GPU: globalThis.GPU });
+  } else if (backend === 'gpu') {
     await tscnn.loadGpuBackend();
     tscnn.setBackend('gpu', { mode: gpuMode });
   } else tscnn.setBackend('reference');
@@ -38,8 +42,12 @@ async function trainSteps({ backend, threads, size, batch, steps, seed, relaxedS
     times.push(performance.now() - t0);
     losses.push(logs.loss);
   }
+  const b = tscnn.getBackend();
+  // Before the weights are read back.
+  const gpu = backend === 'gpu' ? { name: b.name, mode: b.mode, kernelClasses: b.kernelClasses(), stats: b.stats() } : null;
   const w = model.getWeightValues();
   return {
+    gpu,
     losses,
     first: Array.from(w[0]),
     last: Array.from(w[w.length - 1]),
@@ -51,15 +59,23 @@ async function trainSteps({ backend, threads, size, batch, steps, seed, relaxedS
 
 let benchState = null;
 
-/** For bench/browser.ts: builds the seed model and its batch on the backend `trainSteps` takes. */
-async function benchPrepare({ threads, size, batch, seed }) {
-  tscnn.setBackend('cpu', { threads, relaxedSimd: 'off' });
-  const engine = await tscnn.startEngineThreads();
+/** For bench/browser.ts: builds the seed model and its batch on the cpu backend (`threads`) or the gpu backend (`gpuMode`). */
+async function benchPrepare({ threads, size, batch, seed, gpuMode }) {
+  if (gpuMode) {
+    await tscnn.loadGpuBackend();
+    tscnn.setBackend('gpu', { mode: gpuMode });
+  } else tscnn.setBackend('cpu', { threads, relaxedSimd: 'off' });
+  const engine = gpuMode ? { backend: tscnn.getBackend().name } : await tscnn.startEngineThreads();
   tscnn.setSeed(seed);
   const model = buildSeedModel(size, 0);
   model.compile({ optimizer: new tscnn.optimizers.SGD({ learningRate: 1e-4 }), loss: 'binaryCrossentropy' });
   benchState = { model, ...randomBatch(batch, size, seed) };
   return { engine, crossOriginIsolated: self.crossOriginIsolated };
+}
+
+/** For bench/browser.ts: the gpu.js kernel classes the prepared gpu backend ran on. */
+function benchKernelClasses() {
+  return tscnn.getBackend().kernelClasses?.() ?? [];
 }
 
 /** One training step of the prepared model; its time in ms, measured in the page. */
@@ -71,6 +87,7 @@ async function benchStep() {
 
 globalThis.benchPrepare = benchPrepare;
 globalThis.benchStep = benchStep;
+globalThis.benchKernelClasses = benchKernelClasses;
 globalThis.tscnn = tscnn;
 // Functions the test passes to page.evaluate come from tsx, whose esbuild wraps named functions
 // in __name(fn, name) (keepNames); the page has no such helper.

@@ -74,7 +74,8 @@ async function trainSeed(
 // the metrics (bench/gpu-traffic.ts measures the same at 32×32, batch 8).
 /** Bytes of one batch of trainSeed: 4 images of 16×16×3 float32. */
 const BATCH_BYTES = 4 * 16 * 16 * 3 * 4;
-const READBACKS_PER_STEP: Record<GpuMode, number> = { headlessgl: 1, webasm: 1, webgpu: 1 };
+// (webgl2 and webgl run in a browser: test/browser.test.ts.)
+const READBACKS_PER_STEP: Record<GpuMode, number> = { headlessgl: 1, webasm: 1, webgpu: 1, webgl2: 1, webgl: 1 };
 
 for (const mode of modes) {
   test(`[${mode}] three training steps of the seed model match the reference, reading back ${READBACKS_PER_STEP[mode]} arrays a step (was 89)`, async () => {

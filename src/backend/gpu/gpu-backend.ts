@@ -451,6 +451,8 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
       return host.counts().liveKernels;
     },
 
+    kernelClasses: () => host.kernelClasses(),
+
     stats() {
       const c = host.counts();
       const r = resident.live();

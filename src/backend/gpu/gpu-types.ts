@@ -44,6 +44,8 @@ export interface GpuBackend extends Backend {
   readonly mode: GpuMode;
   /** Kernels alive in gpu.js (compiled and not destroyed), including argument-type switches. */
   liveKernels(): number;
+  /** The gpu.js kernel classes its kernels ran on so far, by gpu.js' names (e.g. `['WebGL2Kernel']`). */
+  kernelClasses(): string[];
   /** Device traffic so far and device memory held now. */
   stats(): GpuStats;
   /** Destroys every kernel, texture and the gpu.js instance ('webgpu': also the device, and ends its worker). */

@@ -1,5 +1,5 @@
 import type * as GpuJsModule from 'gpu.js';
-import { nodeRequire } from '../../util/node-builtins.js';
+import { inNode, nodeRequire } from '../../util/node-builtins.js';
 
 // gpu.js is an optional peer dependency: it brings `gl` (a native build) and `webgpu` (Dawn, 84 MB), which
 // CPU users should not install. So nothing imports it at the top of a module; the gpu backend asks for it here.
@@ -18,6 +18,8 @@ export interface GpuJsLoader {
   import(): Promise<GpuJs>;
 }
 
+// In the browser bundle (tsup.config.ts) the `import('gpu.js')` below loads dist/gpujs.browser.js, gpu.js'
+// own browser build wrapped as an ES module beside index.browser.js, fetched only when asked for.
 const nodeLoader: GpuJsLoader = {
   require: () => nodeRequire("setBackend('gpu')")('gpu.js') as GpuJs,
   import: async () => {
@@ -47,6 +49,11 @@ function missing(user: string, cause: unknown): Error {
  */
 export function gpujs(user = "setBackend('gpu')"): GpuJs {
   if (loaded) return loaded;
+  if (loader === nodeLoader && !inNode()) {
+    throw new Error(
+      `${user}: in a browser gpu.js loads asynchronously: \`await loadGpuBackend()\` first, or pass the constructor of a page that has gpu.js' script: setBackend('gpu', { mode: 'webgl2', GPU: window.GPU })`,
+    );
+  }
   try {
     loaded = loader.require();
   } catch (cause) {
@@ -71,6 +78,28 @@ export async function loadGpuBackend(): Promise<void> {
   } catch (cause) {
     throw missing('loadGpuBackend', cause);
   }
+}
+
+/**
+ * Takes a `GPU` constructor the page already has (gpu.js' browser script sets `window.GPU`; its
+ * statics carry the kernel classes) in place of loading gpu.js. `user` names the public call.
+ */
+export function useGpuConstructor(GPU: unknown, user: string): void {
+  const ctor = GPU as { prototype?: { createKernel?: unknown }; WebGL2Kernel?: unknown } | null;
+  if (typeof GPU !== 'function' || !ctor || typeof ctor.prototype?.createKernel !== 'function' || typeof ctor.WebGL2Kernel !== 'function') {
+    throw new Error(`${user}: option GPU must be gpu.js' GPU constructor (window.GPU after its browser script, v2.x), got ${typeof GPU === 'function' ? 'another function' : String(GPU)}`);
+  }
+  if (loaded?.GPU === ctor) return;
+  loaded = { ...(ctor as object), GPU: ctor } as unknown as GpuJs;
+}
+
+/**
+ * The class gpu.js' kernels of `name` have, from its module's exports (or, for a page's `window.GPU`,
+ * its constructor's statics), or null. Compared by identity, not by name: a minified gpu.js renames them.
+ */
+export function kernelClass(mod: GpuJs, name: string): (abstract new (...args: never[]) => unknown) | null {
+  const found = (mod as unknown as Record<string, unknown>)[name] ?? (mod.GPU as unknown as Record<string, unknown>)[name];
+  return typeof found === 'function' ? (found as abstract new (...args: never[]) => unknown) : null;
 }
 
 /** Test hook: replaces how gpu.js is loaded (`null` restores Node's) and forgets the module loaded so far. */

@@ -1,13 +1,19 @@
 // Where the gpu backend's kernels compile and run: gpu.js on this thread ('headlessgl', 'webasm') or in
 // the WebGPU device worker ('webgpu'), behind one KernelHost interface.
 import type { IKernelRunShortcut, Texture } from 'gpu.js';
-import { gpujs } from './gpujs.js';
+import { gpujs, kernelClass } from './gpujs.js';
 import { KERNEL_FUNCTIONS, type KernelName } from './kernel-table.js';
 import type { GpuMode } from './probe.js';
 import { DeviceResult, type WebGpuWorker } from './webgpu-worker.js';
 
 /** The gpu.js kernel class each mode must run on; anything else is a fallback. */
-export const KERNEL_CLASS: Record<GpuMode, string> = { headlessgl: 'HeadlessGLKernel', webasm: 'WebAssemblyKernel', webgpu: 'WebGPUKernel' };
+export const KERNEL_CLASS: Record<GpuMode, string> = {
+  headlessgl: 'HeadlessGLKernel',
+  webasm: 'WebAssemblyKernel',
+  webgpu: 'WebGPUKernel',
+  webgl2: 'WebGL2Kernel',
+  webgl: 'WebGLKernel',
+};
 
 /**
  * A kernel's result: an array on the host, a gpu.js texture in 'headlessgl' (pipeline mode), or a buffer
@@ -38,6 +44,8 @@ export interface KernelHost {
   free(value: Texture | DeviceResult): void;
   /** Destroys kernel `key`, if compiled. */
   destroy(key: string): void;
+  /** The gpu.js kernel classes kernels ran on so far, by gpu.js' names (only the mode's: any other throws in {@link run}). */
+  kernelClasses(): string[];
   counts(): { liveKernels: number; liveTextures: number; deviceTextures: number; deviceBuffers: number; roundTrips: number };
   dispose(): void;
 }
@@ -48,16 +56,30 @@ interface TextureContext {
   deleteTexture(texture: object | null): void;
 }
 
-/** gpu.js on this thread, in a synchronous mode. In 'headlessgl' results stay on the device as textures (pipeline). */
+/** The name gpu.js' module gives a kernel class (a minified gpu.js renames the classes themselves). */
+function className(mod: ReturnType<typeof gpujs>, ran: { constructor: { name: string } }): string {
+  for (const name of ['CPUKernel', ...Object.values(KERNEL_CLASS)]) if (kernelClass(mod, name) === ran.constructor) return name;
+  return ran.constructor.name;
+}
+
+/**
+ * gpu.js on this thread, in a synchronous mode. In the GL modes ('headlessgl', and 'webgl2'/'webgl' in a
+ * browser) results stay on the device as textures (pipeline).
+ */
 export function localHost(mode: Exclude<GpuMode, 'webgpu'>): KernelHost {
-  const pipeline = mode === 'headlessgl';
-  const { GPU } = gpujs();
+  const pipeline = mode !== 'webasm';
+  const mod = gpujs();
+  const { GPU } = mod;
+  const expected = kernelClass(mod, KERNEL_CLASS[mode]);
+  if (!expected) throw new Error(`gpu backend: this gpu.js has no ${KERNEL_CLASS[mode]} (mode '${mode}'); tscnn needs gpu.js ^2.24`);
   const gpu = new GPU({ mode });
   const kernels = new Map<string, IKernelRunShortcut>();
   /** The kernel gpu.js built each shortcut on, in this mode: a fallback swaps another into the shortcut. */
   const modeKernel = new Map<string, { destroy(): void }>();
   /** Textures the running op got from its kernels; all deleted when it ends. */
   const held: Texture[] = [];
+  /** Classes kernels ran on, as found by identity in gpu.js' exports. */
+  const ranOn = new Set<string>();
   /** GL textures alive in the shared headless GL context, once the first kernel made it. */
   let glTextures: Set<object> | null = null;
 
@@ -104,12 +126,14 @@ export function localHost(mode: Exclude<GpuMode, 'webgpu'>): KernelHost {
       }
       const out = k(...(args as (Float32Array | Texture)[])) as Float32Array | Texture;
       const ran = k.kernel as { constructor: { name: string }; fallbackReason?: string | null };
-      if (ran.constructor.name !== KERNEL_CLASS[mode]) {
+      // The exact class: WebGL2Kernel and HeadlessGLKernel extend WebGLKernel.
+      if (Object.getPrototypeOf(ran) !== expected.prototype) {
         // gpu.js swapped its CPU kernel into the shortcut for good; the backend destroys both (destroy(key)).
         throw new Error(
-          `gpu backend: kernel '${name}' ran on ${ran.constructor.name} instead of ${KERNEL_CLASS[mode]} (mode '${mode}'): ${ran.fallbackReason ?? 'no reason given'}`,
+          `gpu backend: kernel '${name}' ran on ${className(mod, ran)} instead of ${KERNEL_CLASS[mode]} (mode '${mode}'): ${ran.fallbackReason ?? 'no reason given'}`,
         );
       }
+      ranOn.add(className(mod, ran));
       if (out instanceof Float32Array) return Float32Array.from(out);
       held.push(out);
       return out;
@@ -144,6 +168,10 @@ export function localHost(mode: Exclude<GpuMode, 'webgpu'>): KernelHost {
       k.destroy();
       // After a fallback the shortcut holds gpu.js's CPU kernel; the mode's kernel it replaced is still alive.
       if (own && own !== current) own.destroy();
+    },
+
+    kernelClasses() {
+      return [...ranOn];
     },
 
     counts() {
@@ -200,6 +228,11 @@ export function webGpuHost(worker: WebGpuWorker): KernelHost {
 
     destroy(key) {
       worker.destroy(key);
+    },
+
+    kernelClasses() {
+      // The device worker throws for any kernel gpu.js ran on another class (webgpu-device-worker.ts).
+      return worker.roundTrips > 0 ? ['WebGPUKernel'] : [];
     },
 
     counts() {

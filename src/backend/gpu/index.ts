@@ -2,11 +2,11 @@ import { checkOptionKeys } from '../../util/options.js';
 import type { Backend } from '../types.js';
 import { chooseAuto } from './auto.js';
 import { createGpuBackend, type GpuBackend } from './gpu-backend.js';
-import { gpujs } from './gpujs.js';
-import type { GpuModeOption } from './probe.js';
+import { gpujs, useGpuConstructor } from './gpujs.js';
+import { GPU_MODES, type GpuModeOption } from './probe.js';
 
 export { createGpuBackend, ACTIVATION_CODES, KERNEL_FUNCTIONS, type GpuBackend, type GpuBackendOptions } from './gpu-backend.js';
-export { probeMode, type GpuMode, type GpuModeOption, type ModeStatus } from './probe.js';
+export { probeMode, GPU_MODES, type GpuMode, type GpuModeOption, type ModeStatus } from './probe.js';
 export { chooseAuto, type AutoChoice } from './auto.js';
 export { gpujs, loadGpuBackend, setGpuJsLoader, GPU_INSTALL_COMMAND, type GpuJs, type GpuJsLoader } from './gpujs.js';
 export { probeWebGpu, type AdapterInfo, type WebGpuProbe } from './webgpu-worker.js';
@@ -14,10 +14,16 @@ export { probeWebGpu, type AdapterInfo, type WebGpuProbe } from './webgpu-worker
 /** Options of `setBackend('gpu', options)`. */
 export interface GpuSetOptions {
   /**
-   * `'headlessgl'`, `'webasm'`, `'webgpu'` (gpu.js's WebGPU kernels in a worker thread that owns the device),
-   * or `'auto'` (a hardware GL driver, else a hardware WebGPU adapter, else the CPU backend).
+   * In Node `'headlessgl'`, `'webasm'`, `'webgpu'` (gpu.js's WebGPU kernels in a worker thread that owns the
+   * device); in a browser `'webgl2'`, `'webgl'`; or `'auto'` (Node: a hardware GL driver, else a hardware
+   * WebGPU adapter; browser: WebGL2 on a hardware renderer; else the CPU backend).
    */
   mode: GpuModeOption;
+  /**
+   * gpu.js' `GPU` constructor where the page already has it (`window.GPU` after gpu.js' browser script),
+   * in place of `await loadGpuBackend()`.
+   */
+  GPU?: unknown;
   /** Compiled kernels kept alive; default 128 (see GpuBackendOptions.maxKernels). */
   maxKernels?: number;
 }
@@ -36,11 +42,12 @@ export function disposeGpuBackend(): void {
  * (an optional peer dependency) it throws naming the install command.
  */
 export function makeGpuBackend(options: GpuSetOptions, cpu: () => Backend): Backend {
-  checkOptionKeys("setBackend('gpu')", options, ['mode', 'maxKernels']);
+  checkOptionKeys("setBackend('gpu')", options, ['mode', 'maxKernels', 'GPU']);
   const { mode, maxKernels } = options;
-  if (mode !== 'auto' && mode !== 'headlessgl' && mode !== 'webasm' && mode !== 'webgpu') {
-    throw new Error(`setBackend('gpu'): unknown mode '${String(mode)}'; known: headlessgl, webasm, webgpu, auto`);
+  if (mode !== 'auto' && !GPU_MODES.includes(mode)) {
+    throw new Error(`setBackend('gpu'): unknown mode '${String(mode)}'; known: ${GPU_MODES.join(', ')}, auto`);
   }
+  if ('GPU' in options) useGpuConstructor(options.GPU, "setBackend('gpu')");
   // Before any probe: without gpu.js every mode fails, and the error should say how to install it.
   gpujs();
   let chosen = mode;

@@ -1,9 +1,15 @@
-import { nodeBuiltin } from '../../util/node-builtins.js';
+import { inNode, nodeBuiltin } from '../../util/node-builtins.js';
 import { gpujs } from './gpujs.js';
 import { probeWebGpu } from './webgpu-worker.js';
 
-/** gpu.js modes this backend runs ('webgpu' in a worker thread, since its kernels are asynchronous). */
-export type GpuMode = 'headlessgl' | 'webasm' | 'webgpu';
+/**
+ * gpu.js modes this backend runs: in Node 'headlessgl', 'webasm' and 'webgpu' (in a worker thread, since its
+ * kernels are asynchronous); in a browser 'webgl2' and 'webgl' (the page's own WebGL context).
+ */
+export type GpuMode = 'headlessgl' | 'webasm' | 'webgpu' | 'webgl2' | 'webgl';
+
+/** Every gpu.js mode, in the order errors list them. */
+export const GPU_MODES: readonly GpuMode[] = ['headlessgl', 'webasm', 'webgpu', 'webgl2', 'webgl'];
 
 /** Every mode `setBackend('gpu', { mode })` accepts. */
 export type GpuModeOption = GpuMode | 'auto';
@@ -21,6 +27,28 @@ export interface ModeStatus {
 }
 
 const SOFTWARE_DRIVERS = /swrast_dri|kms_swrast|llvmpipe|softpipe|swiftshader|lvp_icd|libvulkan_lvp/i;
+
+/** The slice of a WebGL context the probe reads (the DOM's types are not in tscnn's compile). */
+interface GlContext {
+  readonly RENDERER: number;
+  getParameter(name: number): unknown;
+  getExtension(name: 'WEBGL_debug_renderer_info'): { readonly UNMASKED_RENDERER_WEBGL: number } | null;
+  getExtension(name: 'WEBGL_lose_context'): { loseContext(): void } | null;
+}
+
+/**
+ * The renderer behind a browser's WebGL context, from WEBGL_debug_renderer_info where the browser gives
+ * it (Chromium does; Firefox and Safari may mask it), and whether it is a software one (SwiftShader, llvmpipe).
+ */
+export function webglRenderer(version: 'webgl2' | 'webgl'): { renderer: string; software: boolean } {
+  const doc = (globalThis as { document?: { createElement(tag: 'canvas'): { getContext(kind: string): GlContext | null } } }).document;
+  const gl = doc?.createElement('canvas').getContext(version) ?? null;
+  if (!gl) return { renderer: 'unknown renderer', software: true };
+  const info = gl.getExtension('WEBGL_debug_renderer_info');
+  const renderer = String(info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER));
+  gl.getExtension('WEBGL_lose_context')?.loseContext();
+  return { renderer, software: SOFTWARE_DRIVERS.test(renderer) || !info };
+}
 
 /**
  * Which GL driver a headless GL context loaded. The `gl` package reports only "ANGLE" as its renderer,
@@ -47,6 +75,18 @@ export function glDriver(readMaps: () => string = () => nodeBuiltin('node:fs', "
  */
 export function probeMode(mode: GpuMode): ModeStatus {
   const { GPU } = gpujs('probeMode');
+  if (mode === 'webgl2' || mode === 'webgl') {
+    const supported = mode === 'webgl2' ? GPU.isWebGL2Supported : GPU.isWebGLSupported;
+    if (!supported) {
+      const why = inNode() ? `a browser mode (the page's ${mode === 'webgl2' ? 'WebGL2' : 'WebGL'} context); in Node use 'headlessgl'` : `this browser gives no ${mode === 'webgl2' ? 'WebGL2' : 'WebGL'} context (disabled, or no GPU and no software renderer)`;
+      return { mode, available: false, reason: why };
+    }
+    const { renderer, software } = webglRenderer(mode);
+    return { mode, available: true, reason: `${mode === 'webgl2' ? 'WebGL2' : 'WebGL'} on ${renderer}${software ? ', a software renderer' : ''}`, software };
+  }
+  if (!inNode()) {
+    return { mode, available: false, reason: `'${mode}' is a Node mode (gpu.js ${mode === 'webgpu' ? 'on Dawn in a worker thread' : mode === 'webasm' ? 'WebAssembly kernels' : 'on the gl package'}); in a browser use 'webgl2' or 'webgl'` };
+  }
   if (mode === 'webasm') {
     return GPU.isWebAssemblySupported
       ? { mode, available: true, reason: 'WebAssembly is available' }
