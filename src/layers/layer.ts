@@ -10,6 +10,10 @@ import type { L1L2 } from '../train/regularizers.js';
 export interface Param {
   readonly name: string;
   readonly shape: readonly number[];
+  /**
+   * The values. On a layer's weights every access counts as a possible write (src/layers/weight.ts):
+   * write through `param.value` each time, not through an array kept from an earlier access.
+   */
   value: Float32Array;
   /** Replaced only by the backend's `hold` (the model does, once per step): same length, same values. */
   grad: Float32Array;
