@@ -106,6 +106,59 @@ export function gemmPackedB(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usiz
   }
 }
 
+/** Floats packB writes for B [k×n]: k rows of n rounded up to a whole sliver of NR columns. */
+export function packedBFloats(k: i32, n: i32): i32 {
+  return k * ((n + NR - 1) / NR) * NR;
+}
+
+/**
+ * Packs all of B [k×n] (row p at b + 4·p·ldb) once, for gemmPrepacked: KC-row blocks, block
+ * pc at bp + 4·pc·nPad (nPad = n rounded up to NR), each laid out as gemm packs a panel
+ * (slivers of NR columns, kc × NR floats each, the last zero-padded). For a B that many
+ * products share unchanged (a Dense kernel at inference).
+ */
+export function packB(b: usize, ldb: i32, k: i32, n: i32, bp: usize): void {
+  const nPad = ((n + NR - 1) / NR) * NR;
+  for (let pc = 0; pc < k; pc += KC) {
+    packBN(b + <usize>(pc * ldb) * 4, ldb, min(KC, k - pc), n, bp + <usize>(pc * nPad) * 4);
+  }
+}
+
+/**
+ * C[m×n] (+)= A[m×k] · B[:, j0 .. j0+n) with all of B packed by packB (nPad its padded width;
+ * j0 a multiple of NR): the gemm loop nest without packing B. A row i at a + 4·i·lda; C[i, j]
+ * (j counted from j0) at c + 4·(i·ldc + j).
+ */
+export function gemmPrepacked(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usize, nPad: i32, j0: i32, c: usize, ldc: i32, accumulate: bool, work: usize): void {
+  if (m <= 0 || n <= 0 || k <= 0) return;
+  const ap = work;
+  const tmp = ap + <usize>(MC * KC) * 4 + <usize>(KC * NC) * 4;
+  for (let pc = 0; pc < k; pc += KC) {
+    const kc = min(KC, k - pc);
+    const overwrite = pc == 0 && !accumulate;
+    const block = bp + <usize>(pc * nPad + j0 * kc) * 4;
+    for (let ic = 0; ic < m; ic += MC) {
+      const mc = min(MC, m - ic);
+      packAN(a + <usize>(ic * lda + pc) * 4, lda, mc, kc, ap);
+      for (let jr = 0; jr < n; jr += NR) {
+        const nr = min(NR, n - jr);
+        const bs = block + <usize>(jr * kc) * 4;
+        for (let ir = 0; ir < mc; ir += MR) {
+          const mr = min(MR, mc - ir);
+          const as = ap + <usize>(ir * kc) * 4;
+          const ct = c + <usize>((ic + ir) * ldc + jr) * 4;
+          if (mr == MR && nr == NR) {
+            kernel(kc, as, bs, ct, ldc, overwrite);
+          } else {
+            kernel(kc, as, bs, tmp, NR, true);
+            edge(tmp, ct, ldc, mr, nr, overwrite);
+          }
+        }
+      }
+    }
+  }
+}
+
 /** dst[i] += src[i] for i < count (reduction of per-thread partial sums). */
 export function addInto(dst: usize, src: usize, count: i32): void {
   let i = 0;

@@ -1,11 +1,14 @@
 // GFLOP/s of gemmReference vs gemmFast (1 and 2 threads) on the GEMM shapes of the seed CNN at
 // batch 32: conv forward (im2col rows × filters), dW = colsᵀ·dY (transA), dCols = dY·Wᵀ (transB),
-// and the Dense layer. Best of several timed runs after a warm-up.
+// and the Dense layer. Best of several timed runs after a warm-up. Then the Dense layer's inference
+// product as the cpu backend runs it, B packed per call against B kept packed as a weight
+// (src/backend/wasm/packed-weights.ts), in alternation (pairedRatio).
 // Run: npx tsx bench/gemm.ts [--quick]
 import { gemmReference, type Gemm } from '../src/backend/gemm.js';
-import { setBackend } from '../src/backend/index.js';
+import { getBackend, setBackend } from '../src/backend/index.js';
 import { engineInfo, shutdownEngineThreads } from '../src/backend/wasm/engine.js';
 import { gemmFast } from '../src/backend/wasm/gemm.js';
+import { pairedRatio } from './harness.js';
 
 interface Shape {
   name: string;
@@ -64,8 +67,20 @@ for (const s of shapes) {
   const two = gflops(gemmFast, s, a, b, c, quick ? 150 : 600);
   rows.push([s.name, `${s.m}`, `${s.n}`, `${s.k}`, ref.toFixed(1), one.toFixed(1), two.toFixed(1)]);
 }
+
+// Time per call ÷ time with B kept packed: > 1, keeping it packed is faster.
+const dense = { m: 32, k: 4608, n: 150 };
+const x = random(dense.m * dense.k);
+const w = random(dense.k * dense.n);
+const mm = getBackend().matmul;
+// 20 calls a sample: one call (about a millisecond) is below the shared machine's scheduling noise.
+const calls = (bVersion?: number) => () => {
+  for (let i = 0; i < 20; i++) mm(x, w, dense.m, dense.k, dense.n, false, false, bVersion);
+};
+const kept = await pairedRatio('dense', calls(1), calls(), quick ? 15 : 41);
 shutdownEngineThreads();
 
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 console.log(`engineInfo: ${JSON.stringify(engineInfo())}; GFLOP/s (2·m·n·k / best time)`);
 for (const r of rows) console.log(r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  '));
+console.log(`dense inference 32×4608×150 (2 threads): B packed per call ÷ B kept packed as a weight, median of ${kept.rounds} paired rounds of 20 calls each ${kept.median.toFixed(2)}× [${kept.min.toFixed(2)}, ${kept.max.toFixed(2)}]`);

@@ -178,7 +178,8 @@ test('a model reuses its regions: training and predicting at several batch sizes
   const after = residentBytes();
   for (let i = 0; i < 3; i++) await round();
   assert.ok(after > 0, 'the model used regions');
-  assert.is(residentBytes(), after, 'no growth after the first round');
+  // At most: a weight packed by an earlier test (src/backend/wasm/packed-weights.ts) may be collected meanwhile.
+  assert.ok(residentBytes() <= after, `no growth after the first round: ${residentBytes()} bytes, ${after} after the first`);
 });
 
 test.run();

@@ -181,8 +181,12 @@ export interface Backend {
    */
   readonly fused: FusedOps;
 
-  /** C [m×n] = op(A)·op(B); A is [m×k] ([k×m] if transA), B is [k×n] ([n×k] if transB). */
-  matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, transA: boolean, transB: boolean): Float32Array;
+  /**
+   * C [m×n] = op(A)·op(B); A is [m×k] ([k×m] if transA), B is [k×n] ([n×k] if transB).
+   * `bVersion`: B is a layer's weight at that version (src/layers/weight.ts); a backend may keep a
+   * prepared copy of B for the next call while the version stays the same (the cpu backend does).
+   */
+  matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, transA: boolean, transB: boolean, bVersion?: number): Float32Array;
   /** y [batch, outH, outW, outC] = x [batch, inH, inW, inC] ⋆ w [fh, fw, inC, outC] (cross-correlation). */
   conv2d(x: Float32Array, w: Float32Array, info: Conv2DInfo): Float32Array;
   /** dx [batch, inH, inW, inC] from dy [batch, outH, outW, outC] and w. */

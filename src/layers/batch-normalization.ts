@@ -4,6 +4,7 @@ import type { Initializer, InitializerName } from '../initializers.js';
 import { wrap, type Tensor } from '../tensor.js';
 import { addInto, initializerName } from './kernel-layer.js';
 import { checkKeys, formatShape, Layer, type ForwardContext, type LayerConfig, type Param } from './layer.js';
+import { weightValues } from './weight.js';
 
 /** Options of {@link BatchNormalization}. */
 export interface BatchNormalizationConfig extends LayerConfig {
@@ -86,13 +87,14 @@ export class BatchNormalization extends Layer {
     const c = this.channels();
     if (x.shape[x.rank - 1] !== c) throw new Error(`BatchNormalization '${this.name}': expects ${c} channels on the last axis, got [${x.shape.join(', ')}]`);
     const backend = getBackend();
-    const gamma = this.gamma?.value ?? new Float32Array(c).fill(1);
-    const beta = this.beta?.value ?? new Float32Array(c);
+    // Reads, not counted as writes (src/layers/weight.ts): the moving statistics count when updated.
+    const gamma = this.gamma ? weightValues(this.gamma) : new Float32Array(c).fill(1);
+    const beta = this.beta ? weightValues(this.beta) : new Float32Array(c);
     if (!ctx.training || !this.trainable) {
       // A frozen layer runs in inference mode during fit too (Keras 2/3): its backward is then
       // the moving statistics' affine map, dx = dy·gamma/sqrt(movingVariance + epsilon).
       this.saved = ctx.training ? { frozen: gamma } : null;
-      return wrap(backend.batchNormInference(x.values, gamma, beta, this.movingMean!.value, this.movingVariance!.value, c, this.epsilon), x.shape);
+      return wrap(backend.batchNormInference(x.values, gamma, beta, weightValues(this.movingMean!), weightValues(this.movingVariance!), c, this.epsilon), x.shape);
     }
     const r = backend.batchNormTrain(x.values, gamma, beta, c, this.epsilon);
     this.updateMovingStatistics(r.mean, r.variance);

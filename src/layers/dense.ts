@@ -2,6 +2,7 @@ import { getBackend } from '../backend/index.js';
 import { wrap, type Shape, type Tensor } from '../tensor.js';
 import { addInto, KernelLayer, type KernelLayerConfig } from './kernel-layer.js';
 import type { ForwardContext } from './layer.js';
+import { weightValues, weightVersion } from './weight.js';
 
 /** Options of {@link Dense}: its units, and the kernel, bias and activation options of {@link KernelLayerConfig}. */
 export interface DenseConfig extends KernelLayerConfig {
@@ -40,7 +41,11 @@ export class Dense extends KernelLayer {
       throw new Error(`Dense '${this.name}': expects input (…, ${inUnits}), got [${x.shape.join(', ')}]`);
     }
     const rows = x.size / inUnits;
-    const z = getBackend().matmul(x.values, this.kernel!.value, rows, inUnits, this.units, false, false);
+    // At inference the backend may keep the kernel prepared between calls, keyed on its version.
+    const kernel = this.kernel!;
+    const z = ctx.training
+      ? getBackend().matmul(x.values, kernel.value, rows, inUnits, this.units, false, false)
+      : getBackend().matmul(x.values, weightValues(kernel), rows, inUnits, this.units, false, false, weightVersion(kernel) ?? undefined);
     const y = this.biasAndActivation(z, this.units, ctx.training);
     this.saved = ctx.training ? { x: x.values, rows } : null;
     return wrap(y, [...(x.shape as number[]).slice(0, -1), this.units] as unknown as Shape);

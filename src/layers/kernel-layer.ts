@@ -7,6 +7,7 @@ import type { Initializer, InitializerName } from '../initializers.js';
 import { getRegularizer, type L1L2, type RegularizerSpec } from '../train/regularizers.js';
 import { ActivationStep, resolveActivation, type ActivationName } from './activations.js';
 import { checkKeys, Layer, type LayerConfig, type Param } from './layer.js';
+import { weightValues } from './weight.js';
 
 /** Options shared by the layers that hold a kernel and a bias ({@link Dense}, {@link Conv2D}). */
 export interface KernelLayerConfig extends LayerConfig {
@@ -93,7 +94,7 @@ export abstract class KernelLayer extends Layer {
 
   /** act(z + bias) over rows of `channels` values: the forward step after the kernel's op. */
   protected biasAndActivation(z: Float32Array, channels: number, training: boolean): Float32Array {
-    if (this.bias) z = getBackend().biasAdd(z, this.bias.value, channels);
+    if (this.bias) z = getBackend().biasAdd(z, weightValues(this.bias), channels);
     return this.act.forward(z, channels, training);
   }
 

@@ -3,12 +3,17 @@ import { getInitializer, type Initializer, type InitializerName } from '../initi
 import { getGlobalRandom, type Random } from '../util/random.js';
 import { shapeSize, Tensor } from '../tensor.js';
 import { Node, SymbolicTensor } from './symbolic.js';
+import { Weight } from './weight.js';
 import type { L1L2 } from '../train/regularizers.js';
 
 /** A weight with its gradient. `grad` is accumulated into by `backward` (`+=`) and zeroed per step. */
 export interface Param {
   readonly name: string;
   readonly shape: readonly number[];
+  /**
+   * The values. On a layer's weights every access counts as a possible write (src/layers/weight.ts):
+   * write through `param.value` each time, not through an array kept from an earlier access.
+   */
   value: Float32Array;
   /** Replaced only by the backend's `hold` (the model does, once per step): same length, same values. */
   grad: Float32Array;
@@ -219,15 +224,10 @@ export abstract class Layer {
       throw new Error(`${this.className} '${this.name}': weight '${name}' [${shape.join(', ')}] has ${size.toLocaleString('en-US')} values, more than the ${weightBudget.toLocaleString('en-US')} left in the weights file`);
     }
     weightBudget -= size;
-    const param: Param = {
-      name: `${this.name}/${name}`,
-      shape,
-      value: new Float32Array(size),
-      grad: new Float32Array(size),
-      trainable: trainable && this.trainable,
-      initializer: getInitializer(initializer, `${this.className} '${this.name}'`),
-      regularizer,
-    };
+    const param = new Weight(
+      `${this.name}/${name}`, shape, new Float32Array(size), trainable && this.trainable,
+      getInitializer(initializer, `${this.className} '${this.name}'`), regularizer,
+    );
     if (trainable) this.learnable.add(param);
     this.weights.push(param);
     return param;

@@ -8,8 +8,9 @@
 //   inference: Conv2D(linear) [→ BatchNormalization, folded] [→ Activation(relu | linear)] [→ MaxPooling2D] → conv.conv2dMaxPool / conv.conv2d
 //              Conv2D(relu) [→ MaxPooling2D] likewise
 // The fold: with s = gamma / sqrt(movingVariance + epsilon), w'[…, f] = w[…, f]·s[f] and
-// b'[f] = (b[f] − movingMean[f])·s[f] + beta[f], computed at every inference forward from the
-// current weights, so training can change them freely. Fused results equal the layer-by-layer
+// b'[f] = (b[f] − movingMean[f])·s[f] + beta[f], computed from the current weights at an inference
+// forward after any of them changed (their versions, src/layers/weight.ts), so training can change
+// them freely. Fused results equal the layer-by-layer
 // pass up to the rounding of sums (the reference backend's fused ops are those very layers' ops).
 import type { Backend, FusedActivation, FusedOps, GradNeed } from '../backend/types.js';
 import { conv2dInfo, type Conv2DInfo } from '../geometry.js';
@@ -19,6 +20,7 @@ import { Conv2D } from '../layers/conv2d.js';
 import { addInto } from '../layers/kernel-layer.js';
 import type { ForwardContext, Layer } from '../layers/layer.js';
 import { MaxPooling2D } from '../layers/max-pooling2d.js';
+import { weightValues, weightVersion } from '../layers/weight.js';
 import { wrap, type Tensor } from '../tensor.js';
 
 /** Training runs save what backward needs; inference runs fold batch norm and accept any pool. */
@@ -104,19 +106,37 @@ export function matchRun(layers: readonly Layer[], i: number, mode: FusionMode, 
 export function foldConvBn(conv: Conv2D, bn: BatchNormalization): { kernel: Float32Array; bias: Float32Array } {
   const { kernel: k, bias: b } = conv.convWeights();
   const { gamma, beta, movingMean, movingVariance } = bn.bnWeights();
-  const w = k.value;
+  // Read without counting as writes (src/layers/weight.ts): the fold is cached on those counts.
+  const w = weightValues(k);
+  const [bv, gv, betav, mean, variance] = [b, gamma, beta, movingMean, movingVariance].map((p) => (p ? weightValues(p) : null));
   const F = conv.filters;
   const s = new Float64Array(F);
   const bias = new Float32Array(F);
   for (let f = 0; f < F; f++) {
-    s[f] = (gamma ? gamma.value[f] : 1) / Math.sqrt(movingVariance.value[f] + bn.epsilon);
-    bias[f] = ((b ? b.value[f] : 0) - movingMean.value[f]) * s[f] + (beta ? beta.value[f] : 0);
+    s[f] = (gv ? gv[f] : 1) / Math.sqrt(variance![f] + bn.epsilon);
+    bias[f] = ((bv ? bv[f] : 0) - mean![f]) * s[f] + (betav ? betav[f] : 0);
   }
   const kernel = new Float32Array(w.length);
   for (let r = 0; r < w.length; r += F) {
     for (let f = 0; f < F; f++) kernel[r + f] = w[r + f] * s[f];
   }
   return { kernel, bias };
+}
+
+/**
+ * foldConvBn(conv, bn), computed again only when one of the weights it reads changed (their
+ * versions, src/layers/weight.ts); a weight without a version is folded every call.
+ */
+function cachedFold(conv: Conv2D, bn: BatchNormalization): () => { kernel: Float32Array; bias: Float32Array } {
+  let held: { versions: (number | null)[]; kernel: Float32Array; bias: Float32Array } | null = null;
+  return () => {
+    const { kernel, bias } = conv.convWeights();
+    const { gamma, beta, movingMean, movingVariance } = bn.bnWeights();
+    const versions = [kernel, bias, gamma, beta, movingMean, movingVariance].map((p) => (p ? weightVersion(p) : -1));
+    if (held && versions.every((v, i) => v !== null && v === held!.versions[i])) return held;
+    held = { versions, ...foldConvBn(conv, bn) };
+    return held;
+  };
 }
 
 function poolOver(info: Conv2DInfo, pool: MaxPooling2D, mode: FusionMode): Conv2DInfo {
@@ -135,13 +155,14 @@ function convUnit(run: Extract<FusedRun, { kind: 'conv' }>, layers: readonly Lay
   const F = conv.filters;
   let saved: { x: Float32Array; info: Conv2DInfo; y: Float32Array; argmax: Int32Array | null } | null = null;
   const op = pool ? (mode === 'training' ? 'conv.conv2dMaxPoolTrain' : 'conv.conv2dMaxPool') : 'conv.conv2d';
+  const folded = run.bn ? cachedFold(conv, run.bn) : null;
   return {
     layers,
     op,
     forward(x) {
       const info = conv.inputInfo(x);
       const { kernel: k, bias: b } = conv.convWeights();
-      const { kernel, bias } = run.bn ? foldConvBn(conv, run.bn) : { kernel: k.value, bias: b ? b.value : null };
+      const { kernel, bias } = folded ? folded() : { kernel: k.value, bias: b ? b.value : null };
       if (!pool) {
         const y = ops.conv2d(x.values, kernel, bias, info, activation);
         saved = mode === 'training' ? { x: x.values, info, y, argmax: null } : null;

@@ -5,6 +5,7 @@ import { getBackend } from '../backend/index.js';
 import type { Logs } from '../train/callbacks.js';
 import { saveModel } from '../io/save.js';
 import { formatShape, type Layer, type Param } from '../layers/layer.js';
+import { weightValues } from '../layers/weight.js';
 import { getLoss, type Loss } from '../train/losses.js';
 import { getMetric, type Metric } from '../train/metrics/index.js';
 import { getOptimizer, type Optimizer } from '../train/optimizers.js';
@@ -177,7 +178,11 @@ export abstract class LayersModel {
   protected holdWeights(grads: boolean): void {
     const backend = getBackend();
     for (const p of this.params()) {
-      p.value = backend.hold(p.value);
+      // Assigned only when hold hands back another array: an assignment counts as a change of the
+      // weight (src/layers/weight.ts) and would drop what a backend prepared from it.
+      const value = weightValues(p);
+      const held = backend.hold(value);
+      if (held !== value) p.value = held;
       if (grads && p.trainable) p.grad = backend.hold(p.grad);
     }
   }

@@ -16,4 +16,19 @@ opTest('matmul', 'C = op(A)·op(B), all transposes', (b) => {
   }
 });
 
+// B as a layer's weight at a version: a backend may keep B prepared between calls (the cpu
+// backend packs it once into its engine's memory, for B of at least 32,768 floats).
+opTest('matmul', 'C = A·B with B a weight: same B and version twice, then new values under a new version', (b) => {
+  for (const [m, k, n] of [[5, 300, 130], [33, 600, 70], [1, 4608, 17]] as [number, number, number][]) {
+    const a = rand(m * k);
+    const w = rand(k * n);
+    const what = `matmul ${m}x${k}x${n} with a weight`;
+    assertClose(b.matmul(a, w, m, k, n, false, false, 1), ref.matmul(a, w, m, k, n, false, false), { atol: 1e-5, rtol: 1e-4 }, `${what}, first call`);
+    const a2 = rand(m * k);
+    assertClose(b.matmul(a2, w, m, k, n, false, false, 1), ref.matmul(a2, w, m, k, n, false, false), { atol: 1e-5, rtol: 1e-4 }, `${what}, same version`);
+    w.set(rand(k * n));
+    assertClose(b.matmul(a2, w, m, k, n, false, false, 2), ref.matmul(a2, w, m, k, n, false, false), { atol: 1e-5, rtol: 1e-4 }, `${what}, new version`);
+  }
+});
+
 runOps();

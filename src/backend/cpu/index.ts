@@ -13,6 +13,7 @@ import type { Backend, PlainOps } from '../types.js';
 import type { ConvKernels } from '../wasm/conv-fast.js';
 import { depthwiseFast } from '../wasm/depthwise-fast.js';
 import { elementwiseFast, type ElementwiseKernels } from '../wasm/elementwise-fast.js';
+import { matmulWeight } from '../wasm/packed-weights.js';
 import { referencePlainOps } from '../reference/index.js';
 import { cpuFusedBatchNorm, cpuFusedConv } from './fused.js';
 import { gemmOps } from './gemm-lowering.js';
@@ -75,7 +76,9 @@ export function createCpuBackend(
   const plain = {
     ...referencePlainOps,
     name,
-    matmul: lowered.matmul,
+    // A weight B (a Dense kernel at inference) stays packed in the engine's memory between calls.
+    matmul: (a, b, m, k, n, transA, transB, bVersion) =>
+      (conv && bVersion !== undefined && !transA && !transB && matmulWeight(a, b, m, k, n, bVersion)) || lowered.matmul(a, b, m, k, n, transA, transB),
     conv2d: (x, w, info) => conv?.conv2d(x, w, info, null, false) ?? lowered.conv2d(x, w, info),
     conv2dBackpropInput: (dy, w, info) => conv?.conv2dBackpropInput(dy, w, info) ?? lowered.conv2dBackpropInput(dy, w, info),
     conv2dBackpropFilter: (x, dy, info) => conv?.conv2dBackpropFilter(x, dy, info) ?? lowered.conv2dBackpropFilter(x, dy, info),

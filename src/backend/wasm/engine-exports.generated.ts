@@ -11,6 +11,12 @@ export interface EngineExports {
   /** asm/gemm.ts */
   gemmPackedB(m: number, n: number, k: number, a: number, lda: number, bp: number, c: number, ldc: number, work: number): void;
   /** asm/gemm.ts */
+  packedBFloats(k: number, n: number): number;
+  /** asm/gemm.ts */
+  packB(b: number, ldb: number, k: number, n: number, bp: number): void;
+  /** asm/gemm.ts */
+  gemmPrepacked(m: number, n: number, k: number, a: number, lda: number, bp: number, nPad: number, j0: number, c: number, ldc: number, accumulate: 0 | 1, work: number): void;
+  /** asm/gemm.ts */
   addInto(dst: number, src: number, count: number): void;
   /** asm/im2col.ts */
   convForward(g: number, start: number, end: number, work: number): void;
@@ -91,6 +97,8 @@ export interface EngineExports {
 export const JOB_NAMES = [
   'gemm',
   'gemmPackedB',
+  'packB',
+  'gemmPrepacked',
   'addInto',
   'convForward',
   'convBackpropInput',

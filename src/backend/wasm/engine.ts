@@ -4,7 +4,7 @@
 // to them through control blocks in that memory.
 // The ops (gemm.ts, conv-fast.ts, elementwise-fast.ts) lay out their operands in the memory and
 // call runJobs with one typed argument list per thread.
-import { setRegionAllocator } from '../arena.js';
+import { setRegionAllocator, type RegionAllocator } from '../arena.js';
 import { cpuConfig, MAX_THREADS, onCpuConfigChange, type CpuBackendConfig } from '../config.js';
 import { ARGS, CTL_WORDS, DONE, EPOCH, FAILED, KIND, READY, SEQ, type WorkerFailure } from './control.js';
 import { JOB_NAMES, type EngineExports, type JobArgs, type JobName } from './engine-exports.generated.js';
@@ -64,6 +64,8 @@ export interface Engine {
   ctl: Int32Array;
   /** SharedArrayBuffers of this memory that resident views were made on (one per size it had). */
   buffers: WeakSet<object>;
+  /** Hands out the regions between regionBase and workBase (arenas' outputs, packed weights). */
+  regions: RegionAllocator;
 }
 
 let engine: Engine | null | undefined;
@@ -114,12 +116,15 @@ function createEngine(config: CpuBackendConfig): Engine | null {
   const ctlBase = align(wasm.heapBase(), 128);
   const workBase = align(ctlBase + MAX_THREADS * CTL_WORDS * 4, 64);
   const workBytes = align(wasm.workspaceBytes(), 64);
-  return {
+  const e: Engine = {
     module, relaxedSimd, memory, wasm, ctlBase, regionBase: workBase, workBase, workBytes,
     f32: new Float32Array(memory.buffer),
     ctl: new Int32Array(memory.buffer, ctlBase, MAX_THREADS * CTL_WORDS),
     buffers: new WeakSet(),
+    regions: { alloc: () => -1, release: () => undefined },
   };
+  e.regions = regionAllocator(e, (end) => reserve(e, end));
+  return e;
 }
 
 /** The engine, created on first use; null where WebAssembly SIMD or shared memory is missing. */
@@ -127,7 +132,7 @@ export function getEngine(): Engine | null {
   if (engine === undefined) {
     const e = createEngine(cpuConfig());
     engine = e;
-    if (e) setRegionAllocator(regionAllocator(e, (end) => reserve(e, end)));
+    if (e) setRegionAllocator(e.regions);
   }
   return engine;
 }
