@@ -48,6 +48,14 @@ async function expectRejected(what: string, bad: (m: Sequential) => Promise<unkn
 
 // ---------------------------------------------------------------- shapes and ranks
 
+test('new Sequential([...layers]) (an array, as tf.sequential takes { layers }) and unknown options throw instead of building an empty model', () => {
+  const dense = new Dense({ units: 1, inputShape: [2] });
+  throws(() => new Sequential([dense] as never), /Sequential: the constructor takes \{ layers: \[\.\.\.\], name \}, got an array/);
+  throws(() => new Sequential({ layer: [dense] } as never), /Sequential: unknown option 'layer'; known: name, layers/);
+  throws(() => new Sequential({ layers: dense } as never), /Sequential: layers must be an array of layers, got object/);
+  assert.is(new Sequential({ layers: [dense] }).layers.length, 1);
+});
+
 test('fit/predict/evaluate/trainOnBatch with the wrong input shape name both shapes', async () => {
   const wrong = tensor(new Float32Array(6 * 5 * 4 * 2), [6, 5, 4, 2]);
   const pattern = /x has shape \[6, 5, 4, 2\], the model expects \(None, 4, 4, 2\)/;

@@ -6,6 +6,7 @@ import type { Random } from '../util/random.js';
 import type { Tensor } from '../tensor.js';
 import type { Doctor } from '../train/doctor/index.js';
 import { LayersModel } from './layers-model.js';
+import { checkOptionKeys } from '../util/options.js';
 
 export { History, type BatchDataset, type CompileArgs, type DataBatch, type FitArgs } from './data-args.js';
 export type { ClassWeight } from '../train/label-checks.js';
@@ -26,6 +27,11 @@ export class Sequential extends LayersModel {
 
   constructor(config: { name?: string; layers?: Layer[] } = {}) {
     super();
+    if (Array.isArray(config) || typeof config !== 'object' || config === null) {
+      throw new Error(`Sequential: the constructor takes { layers: [...], name }, got ${Array.isArray(config) ? 'an array' : String(config)}`);
+    }
+    checkOptionKeys('Sequential', config, ['name', 'layers']);
+    if (config.layers !== undefined && !Array.isArray(config.layers)) throw new Error(`Sequential: layers must be an array of layers, got ${typeof config.layers}`);
     this.name = config.name ?? 'sequential';
     for (const layer of config.layers ?? []) this.add(layer);
   }
