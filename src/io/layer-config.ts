@@ -18,6 +18,8 @@ import { Reshape } from '../layers/reshape.js';
 import { Rescaling } from '../layers/rescaling.js';
 import { Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract } from '../layers/merge.js';
 import { RandomRotation } from '../layers/random-rotation.js';
+import { RandomTranslation } from '../layers/random-translation.js';
+import { RandomFlip, type FlipMode } from '../layers/random-flip.js';
 import { RandomZoom } from '../layers/random-zoom.js';
 import { RandomContrast } from '../layers/random-contrast.js';
 import { ReLU } from '../layers/relu.js';
@@ -31,7 +33,7 @@ import { regularizerFromKeras, type L1L2 } from '../train/regularizers.js';
 export const SUPPORTED_LAYERS = [
   'Conv2D', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'BatchNormalization', 'Dense', 'Dropout', 'Activation', 'Flatten', 'Reshape', 'Rescaling', 'Add', 'Concatenate',
   'ZeroPadding2D', 'ReLU', 'DepthwiseConv2D', 'SeparableConv2D', 'Subtract', 'Multiply', 'Average', 'Maximum', 'Minimum',
-  'RandomRotation', 'RandomZoom', 'RandomContrast',
+  'RandomRotation', 'RandomZoom', 'RandomContrast', 'RandomTranslation', 'RandomFlip',
 ] as const;
 
 /** The element-wise merges without options besides the common ones, by class name. */
@@ -59,6 +61,8 @@ const WRITTEN_KEYS: Record<string, readonly string[]> = {
   Concatenate: ['axis'],
   RandomRotation: ['factor', ...FILL_KEYS],
   RandomZoom: ['heightFactor', 'widthFactor', ...FILL_KEYS],
+  RandomTranslation: ['heightFactor', 'widthFactor', ...FILL_KEYS],
+  RandomFlip: ['mode', 'seed'],
   RandomContrast: ['factor', 'valueRange', 'seed'],
   InputLayer: ['batchInputShape'],
   ZeroPadding2D: ['padding'],
@@ -178,13 +182,17 @@ export function layerToKeras(layer: Layer, first: boolean): KerasObject {
       break;
     case 'RandomRotation':
     case 'RandomZoom':
+    case 'RandomTranslation':
       config = {
-        ...(layer.className === 'RandomZoom' ? { height_factor: c.heightFactor, width_factor: c.widthFactor } : { factor: c.factor }),
+        ...(layer.className === 'RandomRotation' ? { factor: c.factor } : { height_factor: c.heightFactor, width_factor: c.widthFactor }),
         fill_mode: c.fillMode, interpolation: c.interpolation, seed: c.seed ?? null, fill_value: c.fillValue,
       };
       break;
     case 'RandomContrast':
       config = { factor: c.factor, value_range: c.valueRange, seed: c.seed ?? null };
+      break;
+    case 'RandomFlip':
+      config = { mode: c.mode, seed: c.seed ?? null };
       break;
     default:
       config = {};
@@ -389,12 +397,22 @@ export function layerFromKeras(entry: unknown, index: number, inputShapeFromInpu
       break;
     }
     case 'RandomRotation':
-    case 'RandomZoom': {
+    case 'RandomZoom':
+    case 'RandomTranslation': {
       const fill = { fillMode: opt<FillMode>(take('fillMode')), interpolation: opt<'bilinear' | 'nearest'>(take('interpolation')), fillValue: opt<number>(take('fillValue')) };
       const seed = opt<number>(take('seed'));
       layer = className === 'RandomZoom'
         ? make(RandomZoom, { ...common, heightFactor: take('heightFactor') as number, widthFactor: opt<number>(take('widthFactor')), ...fill, seed })
-        : make(RandomRotation, { ...common, factor: take('factor') as number, ...fill, seed });
+        : className === 'RandomTranslation'
+          ? make(RandomTranslation, { ...common, heightFactor: take('heightFactor') as number, widthFactor: take('widthFactor') as number, ...fill, seed })
+          : make(RandomRotation, { ...common, factor: take('factor') as number, ...fill, seed });
+      break;
+    }
+    case 'RandomFlip': {
+      const mode = opt<FlipMode>(take('mode'));
+      const seed = opt<number>(take('seed'));
+      finish();
+      layer = new RandomFlip(mode, dropUndefined({ ...common, seed }));
       break;
     }
     case 'RandomContrast': {

@@ -1,5 +1,5 @@
-// What RandomRotation and RandomZoom share: the fill and interpolation options, and a training
-// forward that draws one affine transform per image and resamples through the backend's
+// What RandomRotation, RandomZoom and RandomTranslation share: the fill and interpolation options,
+// and a training forward that draws one affine transform per image and resamples through the backend's
 // imageTransform (TensorFlow's ImageProjectiveTransformV3, which Keras' layers call); backward is
 // that resampling's adjoint, so gradients reach the layers before.
 import { getBackend } from '../backend/index.js';
@@ -9,7 +9,7 @@ import { wrap, type Tensor } from '../tensor.js';
 import { expectImageShape } from './conv2d.js';
 import { RandomLayer, type RandomLayerConfig } from './random-layer.js';
 
-/** The options RandomRotation and RandomZoom share (Keras defaults). */
+/** The options RandomRotation, RandomZoom and RandomTranslation share (Keras defaults). */
 export interface AffineFillConfig extends RandomLayerConfig {
   /**
    * How points outside the image read: 'reflect' (d c b a | a b c d | d c b a, the default),
