@@ -6,6 +6,8 @@ import type { Random } from '../util/random.js';
 import type { Tensor } from '../tensor.js';
 import type { Doctor } from '../train/doctor/index.js';
 import { LayersModel } from './layers-model.js';
+import type { BatchDataset } from './data-args.js';
+import type { ModelData } from './model-io.js';
 
 export { History, type BatchDataset, type CompileArgs, type DataBatch, type FitArgs } from './data-args.js';
 export type { ClassWeight } from '../train/label-checks.js';
@@ -94,24 +96,29 @@ export class Sequential extends LayersModel {
     return planFusion(layers, getBackend(), 'inference').reduce((h, unit) => unit.forward(h, ctx), x);
   }
 
-  protected forward(x: Tensor, rng: Random): Tensor {
+  protected forward(xs: readonly Tensor[], rng: Random): Tensor[] {
     this.holdWeights(false);
     const ctx = { training: false, rng };
-    return this.fusionPlan('inference').reduce((h, unit) => unit.forward(h, ctx), x);
+    return [this.fusionPlan('inference').reduce((h, unit) => unit.forward(h, ctx), xs[0])];
   }
 
-  protected trainForward(x: Tensor, rng: Random, doctor: Doctor | null | undefined): Tensor {
-    let y = x;
+  protected trainForward(xs: readonly Tensor[], rng: Random, doctor: Doctor | null | undefined): Tensor[] {
+    let y = xs[0];
     for (const unit of this.fusionPlan('training')) {
       y = unit.forward(y, { training: true, rng });
       doctor?.afterUnit(unit.layers, y);
     }
-    return y;
+    return [y];
   }
 
-  protected backward(dy: Tensor): void {
+  /** Outputs for every sample, in inference mode, computed batch by batch. */
+  override async predict(x: ModelData | BatchDataset, args: { batchSize?: number } = {}): Promise<Tensor> {
+    return (await this.predictOutputs(x, args))[0];
+  }
+
+  protected backward(dys: readonly Tensor[]): void {
     const steps = this.fusionPlan('training');
-    let g: Tensor | null = dy;
+    let g: Tensor | null = dys[0];
     for (let i = steps.length - 1; i >= 0 && g; i--) g = steps[i].backward(g, i > 0);
   }
 
