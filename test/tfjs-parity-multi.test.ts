@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { input, layers, loadModel, Model, optimizers, setSeed, tensor, toMemory, type LayersModel, type SymbolicTensor, type Tensor } from '../src/index.js';
+import { input, layers, loadModel, Model, optimizers, Sequential, setSeed, tensor, toMemory, type LayersModel, type SymbolicTensor, type Tensor } from '../src/index.js';
 import type { ModelJSON } from '../src/io/index.js';
 import { assertClose, rng, rejects, type Tolerance } from './helpers.js';
 
@@ -46,15 +46,37 @@ function sync(m: LayersModel, t: tf.LayersModel, seed: number): void {
   }
 }
 
+/** The TF.js layer named `name`, at the top or inside a nested model. */
+function tfLayer(t: tf.LayersModel, name: string): tf.layers.Layer {
+  for (const l of t.layers) {
+    if (l.name === name) return l;
+    if (l instanceof tf.LayersModel) {
+      const inner = l.layers.some((k) => k.name === name) || l.layers.some((k) => k instanceof tf.LayersModel);
+      if (inner) {
+        try {
+          return tfLayer(l, name);
+        } catch {
+          // not in this nested model: look on
+        }
+      }
+    }
+  }
+  throw new Error(`TF.js model has no layer '${name}'`);
+}
+
 /** Every weight of `m` against the TF.js layer's weight of the same name; each trainable one updated as TF.js updated it. */
 function sameWeights(m: LayersModel, t: tf.LayersModel, before: Float32Array[], what: string): void {
   const after = m.getWeights().map((w) => w.values);
   m.params().forEach((p, i) => {
     const [layerName, weightName] = p.name.split('/');
-    const tw = t.getLayer(layerName).weights.find((w) => w.name.split('/').pop()!.replace(/_\d+$/, '') === weightName)!;
+    const tw = tfLayer(t, layerName).weights.find((w) => w.name.split('/').pop()!.replace(/_\d+$/, '') === weightName)!;
     const theirs = tw.read().dataSync() as Float32Array;
     assertClose(after[i], theirs, FORWARD, `${p.name} ${what}`);
     const dOurs = after[i].map((v, k) => v - before[i][k]);
+    if (!p.trainable) {
+      assert.ok(dOurs.every((d) => d === 0), `${p.name} (frozen) is unchanged ${what}`);
+      return;
+    }
     assert.ok(dOurs.some((d) => d !== 0), `${p.name} was updated ${what}`);
     assertClose(dOurs, theirs.map((v, k) => v - before[i][k]), UPDATE, `update of ${p.name} ${what}`);
   });
@@ -259,6 +281,90 @@ test('siamese model (a shared Conv2D/Dense tower): layer order, summary node ind
   const back = await tscnnLoads(t);
   assert.equal(back.layers.map((l) => l.name), t.layers.map((l) => l.name));
   assertClose(((await back.predict([left.ours, right.ours])) as Tensor).values, (t.predict([left.theirs, right.theirs]) as tf.Tensor).dataSync(), FORWARD, 'tscnn predictions of TF.js\' save');
+});
+
+/** base: x → conv(relu) → global average pool → dense(relu), a functional model; outer: img → base → dense(softmax). */
+function nested(): { m: Model; base: Model; t: tf.LayersModel; tBase: tf.LayersModel } {
+  const x = input({ shape: [6, 6, 2], name: 'base_in' });
+  const f = new layers.Dense({ units: 4, activation: 'relu', name: 'base_dense' }).apply(
+    new layers.GlobalAveragePooling2D({ name: 'base_gap' }).apply(new layers.Conv2D({ filters: 3, kernelSize: 3, activation: 'relu', name: 'base_conv' }).apply(x)),
+  );
+  const base = new Model({ inputs: x, outputs: f, name: 'base' });
+  const img = input({ shape: [6, 6, 2], name: 'img' });
+  const m = new Model({ inputs: img, outputs: new layers.Dense({ units: 2, activation: 'softmax', name: 'head' }).apply(base.apply(img)), name: 'outer' });
+
+  const tx = tf.input({ shape: [6, 6, 2], name: 'base_in' });
+  const tf1 = tf.layers.dense({ units: 4, activation: 'relu', name: 'base_dense' }).apply(
+    tf.layers.globalAveragePooling2d({ name: 'base_gap' }).apply(tf.layers.conv2d({ filters: 3, kernelSize: 3, activation: 'relu', name: 'base_conv' }).apply(tx)),
+  ) as TfSym;
+  const tBase = tf.model({ inputs: tx, outputs: tf1, name: 'base' });
+  const timg = tf.input({ shape: [6, 6, 2], name: 'img' });
+  const t = tf.model({ inputs: timg, outputs: tf.layers.dense({ units: 2, activation: 'softmax', name: 'head' }).apply(tBase.apply(timg)) as TfSym, name: 'outer' });
+  return { m, base, t, tBase };
+}
+
+test('nested model (a functional base used as a layer): predictions, SGD steps, every weight, base.trainable = false freezes it, save both ways match tfjs', async () => {
+  setSeed(10);
+  const { m, base, t, tBase } = nested();
+  assert.equal(m.layers.map((l) => l.name), t.layers.map((l) => l.name), 'model.layers order');
+  assert.equal(m.getLayer('base').className, 'Functional');
+  assert.match(m.summary({ print: false }), /base \(Functional\)\s+\(None, 4\)\s+73\s+img\[0\]\[0\]/);
+  sync(m, t, 5);
+  const x = pairOf(41, [BATCH, 6, 6, 2]);
+  const y = oneHot(2);
+  assertClose(((await m.predict(x.ours)) as Tensor).values, (t.predict(x.theirs) as tf.Tensor).dataSync(), FORWARD, 'predictions');
+  assertClose(((await base.predict(x.ours)) as Tensor).values, (tBase.predict(x.theirs) as tf.Tensor).dataSync(), FORWARD, 'the base alone');
+
+  let w0 = m.getWeights().map((w) => w.values.slice());
+  m.compile({ optimizer: new optimizers.SGD({ learningRate: 0.3 }), loss: 'categoricalCrossentropy' });
+  t.compile({ optimizer: tf.train.sgd(0.3), loss: 'categoricalCrossentropy' });
+  for (let step = 1; step <= 3; step++) {
+    assertClose([(await m.trainOnBatch(x.ours, y.ours)).loss], [(await t.trainOnBatch(x.theirs, y.theirs)) as number], FORWARD, `loss at step ${step}`);
+  }
+  sameWeights(m, t, w0, 'after three steps');
+
+  base.trainable = false;
+  tBase.trainable = false;
+  t.compile({ optimizer: tf.train.sgd(0.3), loss: 'categoricalCrossentropy' });
+  assert.is(m.getLayer('base').trainable, false);
+  assert.match(m.summary({ print: false }), /Trainable params: 10\nNon-trainable params: 73/);
+  w0 = m.getWeights().map((w) => w.values.slice());
+  for (let step = 1; step <= 2; step++) {
+    assertClose([(await m.trainOnBatch(x.ours, y.ours)).loss], [(await t.trainOnBatch(x.theirs, y.theirs)) as number], FORWARD, `frozen base: loss at step ${step}`);
+  }
+  sameWeights(m, t, w0, 'with the base frozen');
+
+  const after = [((await m.predict(x.ours)) as Tensor).values];
+  await tfjsLoads(m, [x.theirs], after);
+  const back = await tscnnLoads(t);
+  assert.equal(back.layers.map((l) => l.name), ['img', 'base', 'head']);
+  // TF.js writes no trainable flag for a frozen nested model (its layers' configs keep theirs): only tscnn's own save keeps it.
+  const ownSave = toMemory(m);
+  const reloaded = await loadModel({ modelJSON: ownSave.modelJSON, weights: ownSave.weights });
+  assert.is(reloaded.getLayer('base').trainable, false, 'the frozen base stays frozen through tscnn save → load');
+  assert.is(reloaded.getLayer('head').trainable, true);
+  assertClose(((await back.predict(x.ours)) as Tensor).values, (t.predict(x.theirs) as tf.Tensor).dataSync(), FORWARD, 'tscnn predictions of TF.js\' save');
+});
+
+test('a model nested in a Sequential, and errors for misuse of nested models', async () => {
+  const x = input({ shape: [3], name: 'feat_in' });
+  const feat = new Model({ inputs: x, outputs: new layers.Dense({ units: 2, activation: 'tanh', name: 'feat_dense' }).apply(x), name: 'feat' });
+  const seq = new Sequential({ name: 'seq', layers: [feat, new layers.Dense({ units: 1, name: 'out' })] });
+  assert.equal(seq.layers.map((l) => l.name), ['feat', 'out']);
+  const xs = tensor(Float32Array.from({ length: 12 }, (_, i) => Math.sin(i)), [4, 3]);
+  const direct = (await seq.predict(xs)).values;
+  const twoSteps = seq.getLayer('out').apply((await feat.predict(xs)) as Tensor);
+  assertClose(direct, twoSteps.values, { atol: 1e-6, rtol: 1e-6 }, 'the Sequential runs the nested model, then its Dense');
+  const { modelJSON, weights } = toMemory(seq);
+  const back = await loadModel({ modelJSON, weights });
+  assert.equal(Array.from(((await back.predict(xs)) as Tensor).values), Array.from(direct), 'save → load of a Sequential holding a model');
+  assert.throws(() => feat.apply(input({ shape: [3] })), /Functional 'feat': the model is already used as a layer in Sequential 'seq'; applying it a second time/);
+  const two = input({ shape: [2] });
+  const twoOut = new Model({ inputs: two, outputs: [new layers.Dense({ units: 1 }).apply(two), new layers.Dense({ units: 1 }).apply(two)] });
+  assert.throws(() => twoOut.apply(input({ shape: [2] })), /Functional 'model': a model with 2 outputs cannot be used as a layer/);
+  const fx = input({ shape: [3] });
+  const fresh = new Model({ inputs: fx, outputs: new layers.Dense({ units: 2 }).apply(fx), name: 'fresh' });
+  assert.throws(() => fresh.apply(input({ shape: [5] })), /Functional 'fresh': input 0 must be \(None, 3\), got \(None, 5\)/);
 });
 
 test.run();

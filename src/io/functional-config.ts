@@ -2,6 +2,7 @@
 // `inbound_nodes` ([[[layerName, nodeIndex, tensorIndex, kwargs], …]], one list per call),
 // `input_layers` and `output_layers` ([[layerName, nodeIndex, tensorIndex]]).
 import { InputLayer } from '../layers/input-layer.js';
+import { ModelLayer } from '../model/model-layer.js';
 import type { Layer } from '../layers/layer.js';
 import type { Node, SymbolicTensor } from '../layers/symbolic.js';
 import { layerFromKeras, layerToKeras } from './layer-config.js';
@@ -39,15 +40,20 @@ function layerRef(v: unknown, where: string): { name: string; node: number } {
 
 /**
  * Rebuilds the graph of a functional topology's `config` (TF.js / Keras 2 form): makes each
- * layer, applies it to its inbound layers' outputs (building it, so shapes are checked), and
- * returns the symbolic inputs and outputs for `new Model`.
+ * layer (`nested` builds the entries that are models themselves), applies it to its inbound
+ * layers' outputs (building it, so shapes are checked), and returns the symbolic inputs and
+ * outputs for `new Model`.
  */
-export function graphFromKeras(config: Record<string, unknown>): { inputs: SymbolicTensor[]; outputs: SymbolicTensor[] } {
+export function graphFromKeras(
+  config: Record<string, unknown>,
+  nested: (entry: unknown, index: number) => Layer | null = () => null,
+): { inputs: SymbolicTensor[]; outputs: SymbolicTensor[] } {
   const entries = config.layers;
   if (!Array.isArray(entries)) throw new Error('the functional topology has no layers list');
   const made = new Map<string, { layer: Layer; calls: { name: string; node: number }[][] }>();
   entries.forEach((entry, i) => {
-    const read = layerFromKeras(entry, i);
+    const inner = nested(entry, i);
+    const read = inner ? { layer: inner } : layerFromKeras(entry, i);
     const layer = 'layer' in read ? read.layer : new InputLayer({ shape: read.inputShape, name: read.name });
     if (made.has(layer.name)) throw new Error(`layer ${i}: a second layer named '${layer.name}'`);
     const nodes = (entry as { inbound_nodes?: unknown }).inbound_nodes ?? [];
@@ -69,6 +75,8 @@ export function graphFromKeras(config: Record<string, unknown>): { inputs: Symbo
       if (ref.node !== 0) throw new Error(`layer '${path[path.length - 1]}' takes node ${ref.node} of input layer '${ref.name}', which has one`);
       return m.layer.output;
     }
+    // A nested model's calls are numbered from 1 (node 0 is its own graph, in Keras and TF.js).
+    if (m.layer instanceof ModelLayer && ref.node > 0) ref = { name: ref.name, node: ref.node - 1 };
     if (ref.node >= m.calls.length) throw new Error(`layer '${path[path.length - 1]}' takes node ${ref.node} of layer '${ref.name}', which has ${m.calls.length} inbound node(s)`);
     while (done.length <= ref.node) {
       const k = done.length;

@@ -12,6 +12,7 @@ import type { Doctor } from '../train/doctor/index.js';
 import type { Random } from '../util/random.js';
 import { planFusion, type FusionMode, type FusionUnit } from './fusion.js';
 import { LayersModel, type Prediction } from './layers-model.js';
+import { ModelLayer } from './model-layer.js';
 import type { BatchDataset } from './data-args.js';
 import type { ModelData } from './model-io.js';
 import { functionalTopology } from '../io/functional-config.js';
@@ -85,6 +86,7 @@ function kerasOrder(outputs: readonly SymbolicTensor[]): { nodes: Node[]; layers
  */
 export class Model<O extends Outputs = Outputs> extends LayersModel {
   readonly name: string;
+  readonly topologyClass = 'Functional';
   readonly layers: Layer[];
   readonly inputs: readonly SymbolicTensor[];
   readonly outputs: readonly SymbolicTensor[];
@@ -258,10 +260,10 @@ export class Model<O extends Outputs = Outputs> extends LayersModel {
     return this.outputs.map((t) => values.get(t)!);
   }
 
-  protected backward(dys: readonly Tensor[]): void {
+  protected backward(dys: readonly Tensor[], needInputGrads: boolean): (Tensor | null)[] {
     const backend = getBackend();
     const grads = new Map<SymbolicTensor, Tensor>();
-    const needs = (t: SymbolicTensor) => !(t.node.layer instanceof InputLayer);
+    const needs = (t: SymbolicTensor) => needInputGrads || !(t.node.layer instanceof InputLayer);
     const accumulate = (t: SymbolicTensor, g: Tensor | null): void => {
       if (!g || !needs(t)) return;
       const prev = grads.get(t);
@@ -282,6 +284,7 @@ export class Model<O extends Outputs = Outputs> extends LayersModel {
         step.inputs.forEach((t, i) => accumulate(t, dxs[i]));
       }
     }
+    return this.inputs.map((t) => (needInputGrads ? grads.get(t) ?? null : null));
   }
 
   /** One row per layer, as Keras: every call's inputs in "Connected to" as `layer[node][tensor]`; "multiple" shapes for a shared layer whose calls differ. */
@@ -302,7 +305,8 @@ export class Model<O extends Outputs = Outputs> extends LayersModel {
   }
 
   toKerasTopology(): { class_name: string; config: Record<string, unknown> } {
-    return functionalTopology(this.name, this.layers, this.nodes, this.inputs, this.outputs, (n) => this.nodeIndex(n));
+    // Keras and TF.js count a nested model's own graph as its node 0: its call in this model is node 1.
+    return functionalTopology(this.name, this.layers, this.nodes, this.inputs, this.outputs, (n) => this.nodeIndex(n) + (n.layer instanceof ModelLayer ? 1 : 0));
   }
 }
 

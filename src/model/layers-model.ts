@@ -21,6 +21,8 @@ import type { ClassWeight } from '../train/label-checks.js';
 import { fitModel, type FitHost } from './fit.js';
 import { batchLists, checkInputs, checkTargets, outputSpecs, portList, type ModelData, type Ports } from './model-io.js';
 import { summaryTable } from './summary.js';
+import { ModelLayer } from './model-layer.js';
+import type { SymbolicTensor } from '../layers/symbolic.js';
 import {
   History,
   checkCount,
@@ -100,8 +102,61 @@ export abstract class LayersModel {
   /** Training forward of a batch, saving what {@link backward} needs; calls the doctor's per-unit hook. */
   protected abstract trainForward(xs: readonly Tensor[], rng: Random, doctor: Doctor | null | undefined): Tensor[];
 
-  /** Back-propagates the loss gradients (one per output) of the last {@link trainForward}, adding into every trainable weight's grad. */
-  protected abstract backward(dys: readonly Tensor[]): void;
+  /**
+   * Back-propagates the loss gradients (one per output) of the last {@link trainForward}, adding
+   * into every trainable weight's grad; returns a gradient per input when `needInputGrads`
+   * (the model nested in another), else nulls.
+   */
+  protected abstract backward(dys: readonly Tensor[], needInputGrads: boolean): (Tensor | null)[];
+
+  /** 'Sequential' or 'Functional': the class_name of the saved topology, and of the layer the model is in another model. */
+  abstract readonly topologyClass: string;
+
+  private asLayer: ModelLayer | null = null;
+
+  /**
+   * Uses the model as a layer of another model (Keras' nested models): on symbolic tensors, adds
+   * one layer named as this model to the outer graph; on Tensors, runs the model at once. A model
+   * can be nested once.
+   *
+   * @example
+   * const y = head.apply(base.apply(input({ shape: [28, 28, 1] })));
+   */
+  apply(inputs: SymbolicTensor | readonly SymbolicTensor[]): SymbolicTensor;
+  apply(inputs: Tensor | readonly Tensor[]): Tensor;
+  apply(inputs: SymbolicTensor | Tensor | readonly (SymbolicTensor | Tensor)[]): SymbolicTensor | Tensor {
+    return this.layer().apply(inputs as SymbolicTensor);
+  }
+
+  /** The layer this model is inside another model (made once). */
+  layer(): ModelLayer {
+    return (this.asLayer ??= new ModelLayer(this));
+  }
+
+  /**
+   * False freezes every layer of the model (Keras' fine-tuning idiom `base.trainable = false`:
+   * no updates, BatchNormalization in inference mode); true unfreezes them all. True when any
+   * layer with weights is trainable (or the model has no weights).
+   */
+  get trainable(): boolean {
+    const weighted = this.layers.filter((l) => l.params().length > 0);
+    return weighted.length === 0 || weighted.some((l) => l.trainable);
+  }
+
+  set trainable(value: boolean) {
+    if (typeof value !== 'boolean') throw new Error(`${this.topologyClass} '${this.name}': trainable must be true or false, got ${JSON.stringify(value)}`);
+    for (const l of this.layers) l.trainable = value;
+  }
+
+  /** The forward of the model as a layer of another model. */
+  runAsLayer(xs: readonly Tensor[], training: boolean, rng: Random): Tensor[] {
+    return training ? this.trainForward(xs, rng, null) : this.forward(xs, rng);
+  }
+
+  /** The backward of the model as a layer of another model: a gradient per input when asked. */
+  backAsLayer(dy: Tensor, needInputGrads: boolean): (Tensor | null)[] {
+    return this.backward([dy], needInputGrads);
+  }
 
   /** Inference forward up to the last of `layers` (the doctor's probes). */
   protected abstract forwardPrefix(layers: readonly Layer[], x: Tensor): Tensor;
@@ -207,7 +262,7 @@ export abstract class LayersModel {
       if (doctor && !doctor.outputFinite(yPreds[0])) return null;
       const { loss, losses, dys } = this.lossOf(ys, yPreds, sampleWeight);
       if (doctor && !doctor.lossFinite(loss)) return null;
-      this.backward(dys);
+      this.backward(dys, false);
       // Keras adds the weight penalties (before this step's update) to the loss it reports.
       const penalty = regularizationLoss(params, true);
       optimizer.apply(params);

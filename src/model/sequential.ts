@@ -6,6 +6,7 @@ import type { Random } from '../util/random.js';
 import type { Tensor } from '../tensor.js';
 import type { Doctor } from '../train/doctor/index.js';
 import { LayersModel } from './layers-model.js';
+import { ModelLayer } from './model-layer.js';
 import type { BatchDataset } from './data-args.js';
 import type { ModelData } from './model-io.js';
 
@@ -23,10 +24,11 @@ export type { ClassWeight } from '../train/label-checks.js';
  */
 export class Sequential extends LayersModel {
   readonly name: string;
+  readonly topologyClass = 'Sequential';
   readonly layers: Layer[] = [];
   private plans = new FusionPlans();
 
-  constructor(config: { name?: string; layers?: Layer[] } = {}) {
+  constructor(config: { name?: string; layers?: (Layer | LayersModel)[] } = {}) {
     super();
     this.name = config.name ?? 'sequential';
     for (const layer of config.layers ?? []) this.add(layer);
@@ -50,7 +52,8 @@ export class Sequential extends LayersModel {
    * Appends a layer, inferring its input shape from the previous layer and building it. A
    * mismatch throws here, naming the layer and both shapes; the model is left as it was.
    */
-  add(layer: Layer): void {
+  add(layerOrModel: Layer | LayersModel): void {
+    const layer = layerOrModel instanceof LayersModel ? layerOrModel.layer() : layerOrModel;
     if (!(layer instanceof Layer)) throw new Error(`Sequential.add: expected a layer, got ${String(layer)}`);
     if (this.layers.includes(layer)) throw new Error(`Sequential.add: layer '${layer.name}' is already in the model`);
     if (this.layers.some((l) => l.name === layer.name)) throw new Error(`Sequential.add: a layer named '${layer.name}' is already in the model`);
@@ -58,10 +61,10 @@ export class Sequential extends LayersModel {
     const prev = this.layers[this.layers.length - 1];
     let inputShape: readonly number[];
     if (!prev) {
-      if (!layer.configInputShape) {
+      if (!layer.configInputShape && !(layer instanceof ModelLayer)) {
         throw new Error(`Sequential.add: the first layer, ${layer.className} '${layer.name}', needs an inputShape (e.g. inputShape: [100, 100, 3])`);
       }
-      inputShape = layer.configInputShape;
+      inputShape = layer instanceof ModelLayer ? layer.inputShape! : layer.configInputShape!;
     } else {
       inputShape = prev.outputShape!;
       if (layer.configInputShape && layer.configInputShape.join() !== inputShape.join()) {
@@ -72,6 +75,7 @@ export class Sequential extends LayersModel {
     }
     try {
       layer.build(inputShape);
+      if (layer instanceof ModelLayer) layer.addTo(this.name);
     } catch (e) {
       const msg = (e as Error).message;
       throw new Error(`Sequential.add: ${msg}${prev ? ` (previous layer '${prev.name}' outputs ${formatShape(inputShape)})` : ''}`);
@@ -116,10 +120,11 @@ export class Sequential extends LayersModel {
     return (await this.predictOutputs(x, args))[0];
   }
 
-  protected backward(dys: readonly Tensor[]): void {
+  protected backward(dys: readonly Tensor[], needInputGrads: boolean): (Tensor | null)[] {
     const steps = this.fusionPlan('training');
     let g: Tensor | null = dys[0];
-    for (let i = steps.length - 1; i >= 0 && g; i--) g = steps[i].backward(g, i > 0);
+    for (let i = steps.length - 1; i >= 0 && g; i--) g = steps[i].backward(g, i > 0 || needInputGrads);
+    return [needInputGrads ? g : null];
   }
 
   protected summaryRows(): { header: string[]; rows: string[][] } {
