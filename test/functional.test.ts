@@ -244,4 +244,16 @@ test('fusion where the graph allows it: a single-consumer Conv2D → BN → relu
   assert.ok(m2.fusionPlan('inference').some((u) => u.layers.map((l) => l.name).join('+') === 'c2+bn2'), m2.fusionPlan('inference').map((u) => u.layers.map((l) => l.name).join('+')).join(', '));
 });
 
+test('input({ batchSize }) is enforced: a batch of another size throws naming the input, before any update', async () => {
+  const x = input({ shape: [3], batchSize: 2, name: 'fixed' });
+  const m = model({ inputs: x, outputs: new layers.Dense({ units: 1, name: 'd_fixed' }).apply(x) });
+  const xs = tensor(Float32Array.from({ length: 12 }, (_, i) => i / 12), [4, 3]);
+  assert.is(((await m.predict(xs, { batchSize: 2 })) as Tensor).shape[0], 4);
+  await rejects(m.predict(xs, { batchSize: 3 }), /Model 'model': input 'fixed' has a fixed batch size of 2 \(input\(\{ batchSize \}\)\), got a batch of 3/);
+  m.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+  const w0 = m.getWeights().map((w) => Array.from(w.values));
+  await rejects(m.trainOnBatch(xs, tensor(new Float32Array(4), [4, 1])), /input 'fixed' has a fixed batch size of 2 .*got a batch of 4/);
+  assert.equal(m.getWeights().map((w) => Array.from(w.values)), w0, 'nothing trained');
+});
+
 test.run();

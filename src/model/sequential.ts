@@ -10,7 +10,7 @@ import { ModelLayer } from './model-layer.js';
 import type { BatchDataset } from './data-args.js';
 import type { ModelData } from './model-io.js';
 
-export { History, type BatchDataset, type CompileArgs, type DataBatch, type FitArgs } from './data-args.js';
+export { History, type BatchDataset, type CompileArgs, type DataBatch, type FitArgs, type MultiDataBatch } from './data-args.js';
 export type { ClassWeight } from '../train/label-checks.js';
 
 /**
