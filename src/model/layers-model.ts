@@ -19,8 +19,8 @@ import type { Doctor } from '../train/doctor/index.js';
 import { checkWeightValues, renameErrors } from '../util/errors.js';
 import type { ClassWeight } from '../train/label-checks.js';
 import { fitModel, type FitHost } from './fit.js';
-import { batchLists, checkInputs, checkTargets, outputSpecs, portList, type ModelData, type Ports } from './model-io.js';
-import { summaryTable } from './summary.js';
+import { batchLists, checkInputs, checkTargets, outputLogs, outputSpecs, portList, updateOutputMetrics, weightedLoss, type ModelData, type Ports } from './model-io.js';
+import { findLayer, joinRows, summaryTable } from './summary.js';
 import { ModelLayer } from './model-layer.js';
 import type { SymbolicTensor } from '../layers/symbolic.js';
 import {
@@ -233,18 +233,7 @@ export abstract class LayersModel {
 
   /** Each output's batch loss, weighted into the total; the gradients scaled by the weights. */
   private lossOf(ys: readonly Float32Array[], yPreds: readonly Tensor[], sampleWeight?: Float32Array): { loss: number; losses: number[]; dys: Tensor[] } {
-    let loss = 0;
-    const losses: number[] = [];
-    const dys = yPreds.map((yPred, i) => {
-      const batch = yPred.shape[0]!;
-      const result = this.outputLosses[i].compute(ys[i], yPred.values, batch, yPred.size / Math.max(batch, 1), sampleWeight);
-      const w = this.lossWeights[i];
-      if (w !== 1) for (let k = 0; k < result.dyPred.length; k++) result.dyPred[k] *= w;
-      losses.push(result.loss);
-      loss += w * result.loss;
-      return wrap(result.dyPred, yPred.shape);
-    });
-    return { loss, losses, dys };
+    return weightedLoss(this.outputLosses, this.lossWeights, ys, yPreds, sampleWeight);
   }
 
   /** One optimizer step on a batch; returns the batch loss (total and per output) and predictions, or null when the doctor stopped training. */
@@ -317,22 +306,12 @@ export abstract class LayersModel {
     return !!this.loss?.name.startsWith('sparse');
   }
 
-  /** The logs as Keras names them: `loss`, then per output `<output>_loss` (several outputs only) and its metrics (`<output>_<metric>` with several). */
   private collectLogs(loss: number, losses: readonly number[], prefix: string): Logs {
-    const logs: Logs = { [`${prefix}loss`]: loss };
-    const names = this.outputNames;
-    const several = names.length > 1;
-    if (several) names.forEach((name, i) => (logs[`${prefix}${name}_loss`] = losses[i]));
-    this.outputMetrics.forEach((ms, i) => {
-      for (const m of ms) logs[`${prefix}${several ? `${names[i]}_` : ''}${m.name}`] = m.result();
-    });
-    return logs;
+    return outputLogs(loss, losses, prefix, this.outputNames, this.outputMetrics);
   }
 
   private updateMetrics(ys: readonly Tensor[], yPreds: readonly Tensor[], n: number): void {
-    this.outputMetrics.forEach((ms, i) => {
-      for (const m of ms) m.update(ys[i].values, yPreds[i].values, n, yPreds[i].size / Math.max(n, 1));
-    });
+    updateOutputMetrics(this.outputMetrics, ys, yPreds, n);
   }
 
   private async evaluateInternal(data: { xs: Tensor[]; ys: Tensor[] } | BatchDataset, batchSize: number, prefix: string, doctor?: Doctor | null): Promise<Logs> {
@@ -420,15 +399,7 @@ export abstract class LayersModel {
       const n = this.checkX(op, xs);
       for (let from = 0; from < n; from += batchSize) keep(xs.map((t) => takeRows(t, from, Math.min(n, from + batchSize))));
     }
-    return parts.map((ps, i) => {
-      const out = new Float32Array(ps.reduce((a, p) => a + p.length, 0));
-      let o = 0;
-      for (const p of ps) {
-        out.set(p, o);
-        o += p.length;
-      }
-      return wrap(out, [out.length / rows[i], ...this.outputShapes[i]] as unknown as Shape);
-    });
+    return parts.map((ps, i) => joinRows(ps, rows[i], this.outputShapes[i]));
   }
 
   /** One optimizer step on one batch; returns that batch's loss and metrics. */
@@ -518,13 +489,6 @@ export abstract class LayersModel {
    * model.getLayer('conv2d').trainable = false;
    */
   getLayer(nameOrIndex: string | number): Layer {
-    if (typeof nameOrIndex === 'number') {
-      const layer = Number.isInteger(nameOrIndex) ? this.layers[nameOrIndex] : undefined;
-      if (!layer) throw new Error(`getLayer: index ${nameOrIndex} is out of range; model '${this.name}' has ${this.layers.length} layers`);
-      return layer;
-    }
-    const layer = this.layers.find((l) => l.name === nameOrIndex);
-    if (!layer) throw new Error(`getLayer: model '${this.name}' has no layer named ${JSON.stringify(nameOrIndex)} (layers: ${this.layers.map((l) => l.name).join(', ')})`);
-    return layer;
+    return findLayer(this.name, this.layers, nameOrIndex);
   }
 }

@@ -1,7 +1,8 @@
 // A model's several inputs and outputs: data given as one tensor, a list in input/output order or
 // a dict by input/output name (as Keras accepts), and compile's per-output losses, loss weights
 // and metrics, read into one list per output.
-import { Tensor } from '../tensor.js';
+import { Tensor, wrap } from '../tensor.js';
+import type { Logs } from '../train/callbacks.js';
 import { getLoss, type Loss } from '../train/losses.js';
 import { getMetric, type Metric } from '../train/metrics/index.js';
 import { checkFinite, type DataBatch, type MultiDataBatch } from './data-args.js';
@@ -155,5 +156,41 @@ export function checkTargets(op: string, ys: readonly Tensor[], n: number, shape
     }
     checkFinite(op, label, y.values);
     if (sparse) checkSparseLabels(op, y.values, units);
+  });
+}
+
+/** Each output's batch loss, weighted into the total; each output's gradient scaled by its weight (in place). */
+export function weightedLoss(
+  losses: readonly Loss[], weights: readonly number[], ys: readonly Float32Array[], yPreds: readonly Tensor[], sampleWeight?: Float32Array,
+): { loss: number; losses: number[]; dys: Tensor[] } {
+  let loss = 0;
+  const each: number[] = [];
+  const dys = yPreds.map((yPred, i) => {
+    const batch = yPred.shape[0]!;
+    const result = losses[i].compute(ys[i], yPred.values, batch, yPred.size / Math.max(batch, 1), sampleWeight);
+    const w = weights[i];
+    if (w !== 1) for (let k = 0; k < result.dyPred.length; k++) result.dyPred[k] *= w;
+    each.push(result.loss);
+    loss += w * result.loss;
+    return wrap(result.dyPred, yPred.shape);
+  });
+  return { loss, losses: each, dys };
+}
+
+/** The logs as Keras names them: `loss`, then with several outputs `<output>_loss` and `<output>_<metric>`; with one, `<metric>`. */
+export function outputLogs(loss: number, losses: readonly number[], prefix: string, names: readonly string[], metrics: readonly (readonly Metric[])[]): Logs {
+  const logs: Logs = { [`${prefix}loss`]: loss };
+  const several = names.length > 1;
+  if (several) names.forEach((name, i) => (logs[`${prefix}${name}_loss`] = losses[i]));
+  metrics.forEach((ms, i) => {
+    for (const m of ms) logs[`${prefix}${several ? `${names[i]}_` : ''}${m.name}`] = m.result();
+  });
+  return logs;
+}
+
+/** Adds a batch of `n` samples to every output's metrics. */
+export function updateOutputMetrics(metrics: readonly (readonly Metric[])[], ys: readonly Tensor[], yPreds: readonly Tensor[], n: number): void {
+  metrics.forEach((ms, i) => {
+    for (const m of ms) m.update(ys[i].values, yPreds[i].values, n, yPreds[i].size / Math.max(n, 1));
   });
 }

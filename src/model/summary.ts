@@ -1,6 +1,8 @@
 // Keras' summary table: a header, one block of rows per layer (a cell may hold several lines,
-// as the "Connected to" column of a functional model does), then the parameter counts.
+// as the "Connected to" column of a functional model does), then the parameter counts; and the
+// small helpers of LayersModel's public lookups (getLayer, predict's output rows).
 import type { Layer } from '../layers/layer.js';
+import { wrap, type Shape, type Tensor } from '../tensor.js';
 
 /**
  * The summary of a model named `name` with these table rows, counting the parameters of `layers`.
@@ -38,4 +40,27 @@ export function summaryTable(name: string, table: { header: string[]; rows: stri
     `Non-trainable params: ${nonTrainable.toLocaleString('en-US')}`,
     '_'.repeat(total),
   ].join('\n');
+}
+
+/** The layer of `layers` named `nameOrIndex`, or at that index; throws naming the model and what was asked for. */
+export function findLayer(model: string, layers: readonly Layer[], nameOrIndex: string | number): Layer {
+  if (typeof nameOrIndex === 'number') {
+    const layer = Number.isInteger(nameOrIndex) ? layers[nameOrIndex] : undefined;
+    if (!layer) throw new Error(`getLayer: index ${nameOrIndex} is out of range; model '${model}' has ${layers.length} layers`);
+    return layer;
+  }
+  const layer = layers.find((l) => l.name === nameOrIndex);
+  if (!layer) throw new Error(`getLayer: model '${model}' has no layer named ${JSON.stringify(nameOrIndex)} (layers: ${layers.map((l) => l.name).join(', ')})`);
+  return layer;
+}
+
+/** Batches of one output's rows (`rowSize` values each), joined into one `[n, ...sampleShape]` tensor. */
+export function joinRows(parts: readonly Float32Array[], rowSize: number, sampleShape: readonly number[]): Tensor {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return wrap(out, [out.length / rowSize, ...sampleShape] as unknown as Shape);
 }
