@@ -31,7 +31,7 @@ export async function nativeExamplesSection(o: { batch: number; rounds: number; 
     const x = new Tensor(values, shape as unknown as Shape);
     const session = await ort.InferenceSession.create(await toOnnx(model), { intraOpNumThreads: o.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
     const feeds = { input: new ort.Tensor('float32', values, shape) };
-    const ours = (await model.predict(x)).dataSync();
+    const ours = ((await model.predict(x)) as Tensor).dataSync();
     const theirs = (await session.run(feeds)).output!.data as Float32Array;
     const err = ours.reduce((e, v, i) => Math.max(e, Math.abs(v - theirs[i]!)), 0);
     o.log(`native/examples: ${what}, tscnn / ORT in turn, ${o.rounds} rounds (max |Δ| ${err.toExponential(1)})…`);

@@ -3,7 +3,7 @@
 //
 //   npm run classify -- examples/out/model photo.jpg [more.png …] [--classes cats,dogs] [--rescale 0.00392156862745098]
 import { parseArgs } from 'node:util';
-import { loadImage, loadModel, tensor } from '../src/index.js';
+import { loadImage, loadModel, tensor, type Tensor } from '../src/index.js';
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -28,7 +28,7 @@ if (channels !== 3 && channels !== 1) throw new Error(`classify: the model takes
 for (const path of images) {
   const img = await loadImage(path, { targetSize: [height, width], colorMode: channels === 1 ? 'grayscale' : 'rgb' });
   const x = tensor(img.values.map((v) => v * rescale), [1, height, width, channels]);
-  const [p] = await (await model.predict(x)).data();
+  const [p] = await ((await model.predict(x)) as Tensor).data();
   const label = p > threshold ? classes[1] : classes[0];
   console.log(`${path}: ${label} (p(${classes[1]}) = ${p.toFixed(4)})`);
 }

@@ -6,11 +6,13 @@ export {
 } from './backend/index.js';
 export { conv2dInfo, axisGeometry, type Conv2DInfo, type Padding } from './geometry.js';
 export { setSeed, Random } from './util/random.js';
-export { LayersModel } from './model/layers-model.js';
-export { Model, model, type ModelConfig } from './model/functional.js';
+export { LayersModel, type Prediction } from './model/layers-model.js';
+export { ModelLayer } from './model/model-layer.js';
+export type { ModelData, LossSpec, MetricsSpec } from './model/model-io.js';
+export { Model, model, type ModelConfig, type PredictionOf } from './model/functional.js';
 export { input, InputLayer, type InputConfig } from './layers/input-layer.js';
 export { SymbolicTensor } from './layers/symbolic.js';
-export { Sequential, History, type CompileArgs, type FitArgs, type BatchDataset, type ClassWeight } from './model/sequential.js';
+export { Sequential, History, type CompileArgs, type FitArgs, type BatchDataset, type ClassWeight, type DataBatch, type MultiDataBatch } from './model/sequential.js';
 export { EarlyStopping, LambdaCallback, type Callback, type Logs } from './train/callbacks.js';
 export { ReduceLROnPlateau, LearningRateScheduler, type ReduceLROnPlateauConfig } from './train/lr-callbacks.js';
 export { CSVLogger, type CSVLoggerConfig } from './train/csv-logger.js';

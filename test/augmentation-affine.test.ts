@@ -202,7 +202,7 @@ test('save → load: Keras class names and configs round trip, predictions equal
   const loaded = await loadModel({ modelJSON, weights });
   loaded.layers.slice(0, 3).forEach((l, i) => assert.equal(l.getConfig(), m.layers[i].getConfig(), l.className));
   const x = tensor(randomArray(2 * 72, 11, 0, 1), [2, 6, 6, 2]);
-  assert.equal(Array.from((await loaded.predict(x)).values), Array.from((await m.predict(x)).values));
+  assert.equal(Array.from(((await loaded.predict(x)) as Tensor).values), Array.from(((await m.predict(x)) as Tensor).values));
 
   const keras3 = {
     format: 'layers-model',

@@ -3,6 +3,7 @@
 // save/load round trip, and bad options. TF.js parity: test/tfjs-parity-mobilenet.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { Tensor } from '../src/tensor.js';
 import { loadModel, toMemory } from '../src/io/index.js';
 import { DepthwiseConv2D, Dense, Flatten, SeparableConv2D } from '../src/layers/index.js';
 import { Sequential } from '../src/model/sequential.js';
@@ -69,7 +70,7 @@ test('Sequential: DepthwiseConv2D / SeparableConv2D shapes, Keras weight names a
   const again = await loadModel(toMemory(m));
   assert.equal(again.layers[0].getConfig(), m.layers[0].getConfig());
   assert.equal(again.layers[1].getConfig(), m.layers[1].getConfig());
-  assertClose((await again.predict(x)).values, (await m.predict(x)).values, { atol: 0, rtol: 0 }, 'predictions after loading');
+  assertClose(((await again.predict(x)) as Tensor).values, ((await m.predict(x)) as Tensor).values, { atol: 0, rtol: 0 }, 'predictions after loading');
 });
 
 test('DepthwiseConv2D and SeparableConv2D: bad options and inputs throw naming the layer and the value', () => {

@@ -35,13 +35,16 @@ test('shape inference at apply time; errors name the layer and the shapes', () =
   throws(() => new layers.Add({ name: 'one' }).apply([x]), /Add 'one': needs at least 2 inputs, got 1/);
   const conv = new layers.Conv2D({ filters: 3, kernelSize: 1, name: 'shared' });
   conv.apply(x);
-  throws(() => conv.apply(x), /Conv2D 'shared'.apply: the layer is already called in a graph .*sharing a layer between calls is not supported/);
+  assert.equal(conv.apply(x).shape, [null, 8, 8, 3], 'a second call shares the layer');
+  throws(() => conv.apply(c), /Conv2D 'shared': already built for input \(None, 8, 8, 3\), cannot take \(None, 6, 6, 4\)/);
+  throws(() => conv.output, /Conv2D 'shared': the layer is called 2 times, so it has several outputs/);
   throws(() => new layers.Dense({ units: 2, name: 'd' }).apply([x, x]), /Dense 'd': takes one input, got 2/);
   throws(() => new Sequential().add(new layers.Add()), /Sequential.add: Add '.*' merges several inputs/);
   const other = input({ shape: [8, 8, 3], name: 'other' });
   throws(() => model({ inputs: x, outputs: new layers.Add().apply([x, other]) }), /Model: the outputs depend on input 'other', which is not among the model's inputs/);
   throws(() => model({ inputs: x, outputs: c, name: 'm', foo: 1 } as never), /Model: unknown option 'foo'/);
-  throws(() => model({ inputs: [x, other], outputs: c }), /several inputs are not supported/);
+  throws(() => model({ inputs: [x, other], outputs: c }), /Model: input 'other' is not used by the outputs/);
+  throws(() => model({ inputs: [x, x], outputs: c }), /Model: input '.*' is listed twice among the inputs/);
 });
 
 /** x → conv1 → conv2 → add(conv2, conv1) → concat(axis 2)(add, conv1) → concat(-1)(·, ·) → flatten → dense. */
@@ -177,7 +180,7 @@ test('trainable is saved in the config and read back; save → loadModel of a fu
   const m = graph();
   m.getLayer('conv2').trainable = false;
   const x = tensor(randomArray(2 * 32, 21, -1, 1), [2, 4, 4, 2]);
-  const p0 = await m.predict(x);
+  const p0 = (await m.predict(x)) as Tensor;
   const { modelJSON, weights } = toMemory(m);
   const topo = modelJSON.modelTopology as { class_name: string; config: { layers: { name: string; config: { trainable?: boolean }; inbound_nodes: unknown[] }[]; input_layers: unknown; output_layers: unknown } };
   assert.is(topo.class_name, 'Functional');
@@ -189,7 +192,7 @@ test('trainable is saved in the config and read back; save → loadModel of a fu
   assert.ok(back instanceof Model);
   assert.equal(back.layers.map((l) => l.name), m.layers.map((l) => l.name));
   assert.is(back.getLayer('conv2').trainable, false);
-  assert.equal(Array.from((await back.predict(x)).values), Array.from(p0.values));
+  assert.equal(Array.from(((await back.predict(x)) as Tensor).values), Array.from(p0.values));
   // The loaded graph is the same graph with the same weights: the same ONNX bytes (ONNX Runtime checks: test/onnx-functional.test.ts).
   assert.is(Buffer.compare(await toOnnx(back), await toOnnx(m)), 0, 'loaded model exports the same ONNX bytes');
 });
@@ -240,6 +243,18 @@ test('fusion where the graph allows it: a single-consumer Conv2D → BN → relu
   const m2 = model({ inputs: x2, outputs: both });
   assert.ok(m2.fusionPlan('inference').every((u) => !u.layers.some((l) => l.name === 'bn2') || u.layers.length <= 2), 'bn2 ends its run');
   assert.ok(m2.fusionPlan('inference').some((u) => u.layers.map((l) => l.name).join('+') === 'c2+bn2'), m2.fusionPlan('inference').map((u) => u.layers.map((l) => l.name).join('+')).join(', '));
+});
+
+test('input({ batchSize }) is enforced: a batch of another size throws naming the input, before any update', async () => {
+  const x = input({ shape: [3], batchSize: 2, name: 'fixed' });
+  const m = model({ inputs: x, outputs: new layers.Dense({ units: 1, name: 'd_fixed' }).apply(x) });
+  const xs = tensor(Float32Array.from({ length: 12 }, (_, i) => i / 12), [4, 3]);
+  assert.is(((await m.predict(xs, { batchSize: 2 })) as Tensor).shape[0], 4);
+  await rejects(m.predict(xs, { batchSize: 3 }), /Model 'model': input 'fixed' has a fixed batch size of 2 \(input\(\{ batchSize \}\)\), got a batch of 3/);
+  m.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+  const w0 = m.getWeights().map((w) => Array.from(w.values));
+  await rejects(m.trainOnBatch(xs, tensor(new Float32Array(4), [4, 1])), /input 'fixed' has a fixed batch size of 2 .*got a batch of 4/);
+  assert.equal(m.getWeights().map((w) => Array.from(w.values)), w0, 'nothing trained');
 });
 
 test.run();

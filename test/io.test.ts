@@ -65,7 +65,7 @@ test('round trip in tscnn: identical weights, predictions, configs and compile s
   assert.equal(readdirSync(dir).sort(), ['model.json', 'weights.bin']);
   const loaded = await loadModel(dir);
   assertSameWeights(loaded.getWeights(), model.getWeights());
-  assertIdentical((await loaded.predict(x)).values, (await model.predict(x)).values, 'predictions');
+  assertIdentical(((await loaded.predict(x)) as Tensor).values, ((await model.predict(x)) as Tensor).values, 'predictions');
   assert.equal(loaded.layers.map((l) => l.getConfig()), model.layers.map((l) => l.getConfig()));
   assert.is(loaded.summary({ print: false }), model.summary({ print: false }));
   assert.is(loaded.optimizer?.className, 'SGD');
@@ -240,7 +240,7 @@ test('from TF.js: a model built and trained in TF.js, saved by its own writer, l
   assert.ok(modelJSON!.weightsManifest[0].weights.some((w) => w.group === 'optimizer'), 'TF.js saved optimizer slots too (skipped by tscnn)');
   const loaded = await loadModel({ modelJSON: modelJSON!, weights: weights! });
   const expected = (m.predict(xt) as tf.Tensor).dataSync();
-  const actual = (await loaded.predict(t4(xv, [n, side, side, 3]))).values;
+  const actual = ((await loaded.predict(t4(xv, [n, side, side, 3]))) as Tensor).values;
   assertClose(actual, expected, { rtol: 1e-4, atol: 1e-6 }, 'tscnn predictions of the TF.js model');
   assert.equal(loaded.layers.map((l) => l.className), ['Conv2D', 'BatchNormalization', 'Activation', 'MaxPooling2D', 'Conv2D', 'MaxPooling2D', 'Dropout', 'Flatten', 'Dense', 'BatchNormalization', 'Dense']);
   assert.equal(loaded.optimizer?.getConfig(), { learningRate: 0.02, momentum: 0.9, nesterov: false });
@@ -267,7 +267,7 @@ test('every activation and initializer tscnn writes reads back in tscnn, and in 
     const back = await loadModel(mem);
     assert.equal(back.layers[0].getConfig(), m.layers[0].getConfig(), `${activation} config`);
     const expected = (await m.predict(t4(xv, [2, 4]))).values;
-    assertIdentical((await back.predict(t4(xv, [2, 4]))).values, expected, `${activation} tscnn`);
+    assertIdentical(((await back.predict(t4(xv, [2, 4]))) as Tensor).values, expected, `${activation} tscnn`);
     const io = tf.io.fromMemory({ modelTopology: mem.modelJSON.modelTopology, weightSpecs: mem.modelJSON.weightsManifest[0].weights, weightData: mem.weights });
     if (activation === 'leakyRelu') {
       // Keras' 'leaky_relu' activation string; TF.js only has a LeakyReLU layer.

@@ -123,7 +123,7 @@ test('save → load keeps the merges (class names, graph, predictions); summary 
   const loaded = await loadModel({ modelJSON, weights });
   assert.equal(loaded.layers.map((l) => l.className), m.layers.map((l) => l.className));
   const x = tensor(randomArray(3 * 5, 30, -1, 1), [3, 5]);
-  assert.equal(Array.from((await loaded.predict(x)).values), Array.from((await m.predict(x)).values));
+  assert.equal(Array.from(((await loaded.predict(x)) as Tensor).values), Array.from(((await m.predict(x)) as Tensor).values));
 });
 
 test.run();

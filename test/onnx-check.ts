@@ -31,7 +31,7 @@ export async function checkAgainstOrt(model: LayersModel, batches: number[], see
     for (const n of batches) {
       const shape = [n, ...model.inputShape];
       const x = randomArray(size(shape), seed + n, range[0], range[1]);
-      const want = await model.predict(new Tensor(x, shape as unknown as Shape));
+      const want = (await model.predict(new Tensor(x, shape as unknown as Shape))) as Tensor;
       const got = (await session.run({ input: new ort.Tensor('float32', x, shape) })).output!;
       assert.equal([...got.dims], [...want.shape], `${what}: ONNX output dims at batch ${n}`);
       assertClose(got.data as Float32Array, want.dataSync(), TOL, `${what} (batch ${n})`);

@@ -3,6 +3,7 @@
 // test/tfjs-parity-mobilenet.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { Tensor } from '../src/tensor.js';
 import { loadModel, toMemory } from '../src/io/index.js';
 import { Conv2D, Dense, Flatten, ReLU, ZeroPadding2D, type ZeroPadding } from '../src/layers/index.js';
 import { Sequential } from '../src/model/sequential.js';
@@ -72,7 +73,7 @@ test('Sequential: ZeroPadding2D and ReLU shapes, saved and read back by tscnn wi
   const again = await loadModel(toMemory(m));
   assert.equal(again.layers[0].getConfig(), m.layers[0].getConfig());
   assert.equal(again.layers[2].getConfig(), m.layers[2].getConfig());
-  assertClose((await again.predict(x)).values, (await m.predict(x)).values, { atol: 0, rtol: 0 }, 'predictions after loading');
+  assertClose(((await again.predict(x)) as Tensor).values, ((await m.predict(x)) as Tensor).values, { atol: 0, rtol: 0 }, 'predictions after loading');
 });
 
 test('ZeroPadding2D and ReLU: bad options and inputs throw naming the layer and the value', () => {

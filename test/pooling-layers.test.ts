@@ -3,6 +3,7 @@
 // save/load round trip. TF.js parity and TF.js loading: test/tfjs-parity-pooling.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { Tensor } from '../src/tensor.js';
 import { loadModel, toMemory } from '../src/io/index.js';
 import { AveragePooling2D, Conv2D, Dense, GlobalAveragePooling2D, GlobalMaxPooling2D, type Layer } from '../src/layers/index.js';
 import { Sequential } from '../src/model/sequential.js';
@@ -102,7 +103,7 @@ test('Sequential: shapes inferred at add(), a training step moves the weights be
   assert.equal(again.layers[1].getConfig().padding, 'same');
   assert.equal(again.layers[1].getConfig().strides, [2, 2]);
   assert.is(again.layers[2].getConfig().keepdims, true);
-  assertClose((await again.predict(x)).values, (await m.predict(x)).values, { atol: 0, rtol: 0 }, 'predictions after loading');
+  assertClose(((await again.predict(x)) as Tensor).values, ((await m.predict(x)) as Tensor).values, { atol: 0, rtol: 0 }, 'predictions after loading');
 });
 
 test('bad options and inputs throw naming the layer and the value', () => {

@@ -2,6 +2,7 @@
 // trip, and bad options. TF.js parity: test/tfjs-parity-pooling.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { Tensor } from '../src/tensor.js';
 import { loadModel, toMemory } from '../src/io/index.js';
 import { Dense, Rescaling } from '../src/layers/index.js';
 import { Sequential } from '../src/model/sequential.js';
@@ -35,7 +36,7 @@ test('Sequential: Rescaling first (inputShape), saved and read back by tscnn wit
   const x = tensor(randomArray(6, 8), [2, 3]);
   const again = await loadModel(toMemory(m));
   assert.equal(again.layers[0].getConfig(), m.layers[0].getConfig());
-  assertClose((await again.predict(x)).values, (await m.predict(x)).values, { atol: 0, rtol: 0 }, 'predictions after loading');
+  assertClose(((await again.predict(x)) as Tensor).values, ((await m.predict(x)) as Tensor).values, { atol: 0, rtol: 0 }, 'predictions after loading');
 });
 
 test('Rescaling: bad options throw naming the layer and the value', () => {

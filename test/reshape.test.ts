@@ -2,6 +2,7 @@
 // inference in a Sequential with a tscnn save/load round trip, and bad options.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { Tensor } from '../src/tensor.js';
 import { loadModel, toMemory } from '../src/io/index.js';
 import { Dense, GlobalAveragePooling2D, Reshape } from '../src/layers/index.js';
 import { Sequential } from '../src/model/sequential.js';
@@ -41,7 +42,7 @@ test('Sequential: Dense → Reshape → GlobalAveragePooling2D → Dense; shapes
   assert.ok(m.layers[0].params()[0].value.some((v, i) => v !== before[i]), 'the first Dense was updated through Reshape');
   const again = await loadModel(toMemory(m));
   assert.equal(again.layers[1].getConfig().targetShape, [2, 2, 3]);
-  assertClose((await again.predict(x)).values, (await m.predict(x)).values, { atol: 0, rtol: 0 }, 'predictions after loading');
+  assertClose(((await again.predict(x)) as Tensor).values, ((await m.predict(x)) as Tensor).values, { atol: 0, rtol: 0 }, 'predictions after loading');
 });
 
 test('Reshape: bad options and sizes throw naming the layer and the values', () => {

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { input, layers, loadModel, Model, optimizers, setSeed, tensor, toMemory } from '../src/index.js';
+import { input, layers, loadModel, Model, optimizers, setSeed, tensor, toMemory, type Tensor } from '../src/index.js';
 import type { ModelJSON } from '../src/io/index.js';
 import { assertClose, rng, type Tolerance } from './helpers.js';
 
@@ -77,7 +77,7 @@ test('functional model: layer order, predictions, three SGD-momentum steps (loss
     if (params.length) t.getLayer(layer.name).setWeights(params.map((p) => tf.tensor(p.value.slice(), [...p.shape])));
   }
   const { x, y, tx, ty } = data();
-  const p0 = (await m.predict(x)).values;
+  const p0 = ((await m.predict(x)) as Tensor).values;
   assertClose(p0, (t.predict(tx) as tf.Tensor).dataSync(), FORWARD, 'predictions');
   assert.ok(Math.max(...p0) - Math.min(...p0) > 1e-3, 'predictions differ (a real check)');
 
@@ -109,7 +109,7 @@ test('functional model: layer order, predictions, three SGD-momentum steps (loss
   }));
   assert.equal(loaded.layers.map((l) => l.name), m.layers.map((l) => l.name));
   assert.equal(loaded.layers.map((l) => l.getClassName()), m.layers.map((l) => l.className));
-  assertClose((loaded.predict(tx) as tf.Tensor).dataSync(), (await m.predict(x)).values, FORWARD, 'TF.js predictions of the saved model');
+  assertClose((loaded.predict(tx) as tf.Tensor).dataSync(), ((await m.predict(x)) as Tensor).values, FORWARD, 'TF.js predictions of the saved model');
   tf.dispose([tx, ty]);
   loaded.dispose();
 });
@@ -130,7 +130,7 @@ test('TF.js saves a functional model → tscnn loadModel predicts the same, keep
   assert.is(m.getLayer('conv_a').trainable, false);
   assert.match(m.summary({ print: false }), /concat \(Concatenate\)\s+\(None, 4, 4, 7\)\s+0\s+conv_c\[0\]\[0\]\n\s+avg_pool\[0\]\[0\]/);
   const { x, tx } = data();
-  assertClose((await m.predict(x)).values, (t.predict(tx) as tf.Tensor).dataSync(), FORWARD, 'tscnn predictions of the TF.js save');
+  assertClose(((await m.predict(x)) as Tensor).values, (t.predict(tx) as tf.Tensor).dataSync(), FORWARD, 'tscnn predictions of the TF.js save');
   tf.dispose(tx);
 });
 

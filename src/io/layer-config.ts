@@ -1,6 +1,7 @@
 // Layers ↔ Keras layer configs (`{ class_name: 'Conv2D', config: { kernel_size: [3, 3], ... } }`)
 // as tfjs-layers writes them: snake_case keys, the null regularizers and constraints, and
 // `batch_input_shape` with `dtype` on the first layer.
+import { ModelLayer } from '../model/model-layer.js';
 import { Activation } from '../layers/activation.js';
 import { AveragePooling2D } from '../layers/average-pooling2d.js';
 import { BatchNormalization } from '../layers/batch-normalization.js';
@@ -77,6 +78,8 @@ const WRITTEN_KEYS: Record<string, readonly string[]> = {
  * cannot hold.
  */
 export function layerToKeras(layer: Layer, first: boolean): KerasObject {
+  // A nested model is written as TF.js nests it: its own topology in place of a layer's config.
+  if (layer instanceof ModelLayer) return layer.model.toKerasTopology();
   const owner = `saveModel: ${layer.className} '${layer.name}'`;
   const c = layer.getConfig();
   const written = WRITTEN_KEYS[layer.className];

@@ -236,26 +236,48 @@ function fromArtifacts(modelJSON: unknown, bytes: Uint8Array, modelLabel: string
   }
   let model: LayersModel;
   try {
-    if (functional) {
-      model = withWeightBudget(declaredValues + WEIGHT_SLACK, () => new Model({ ...graphFromKeras(cfg as Record<string, unknown>), name }));
-      return finishLoad(model, found, bytes, json, modelLabel, weightsLabel);
-    }
-    const layers: Layer[] = [];
-    let inputShape: number[] | undefined;
-    entries.forEach((entry, i) => {
-      const read = layerFromKeras(entry, i, layers.length === 0 ? inputShape : undefined);
-      if ('layer' in read) layers.push(read.layer);
-      else if (layers.length === 0 && inputShape === undefined) inputShape = read.inputShape;
-      else throw new Error(`layer ${i}: an InputLayer may only come first`);
-    });
-    if (layers.length === 0) throw new Error('the model has no layers');
     // Layers may allocate about as many values as the manifest (already checked against the
     // file's size) declares; the slack leaves small mismatches to the precise messages below.
-    model = withWeightBudget(declaredValues + WEIGHT_SLACK, () => new Sequential({ name, layers }));
+    model = withWeightBudget(declaredValues + WEIGHT_SLACK, () => modelFromTopology(functional ? 'Functional' : 'Sequential', cfg, entries, name));
   } catch (e) {
     return fail(modelLabel, (e as Error).message);
   }
   return finishLoad(model, found, bytes, json, modelLabel, weightsLabel);
+}
+
+const NESTED = ['Functional', 'Model', 'Sequential'];
+
+/** A model built from a topology's config: a functional graph, or a Sequential's layer entries; nested models in either are built the same way. */
+function modelFromTopology(kind: 'Functional' | 'Sequential', cfg: unknown, entries: unknown[], name: string): LayersModel {
+  const nested = (entry: unknown, i: number): Layer | null => {
+    if (!isObject(entry) || !NESTED.includes(entry.class_name as string)) return null;
+    const c = entry.config;
+    const functional = entry.class_name !== 'Sequential';
+    if (functional && !isObject(c)) throw new Error(`layer ${i}: the nested ${String(entry.class_name)} has no config object`);
+    const list = functional ? [] : Array.isArray(c) ? c : isObject(c) && Array.isArray(c.layers) ? c.layers : null;
+    if (!list) throw new Error(`layer ${i}: the nested Sequential has no layers list`);
+    const innerName = isObject(c) && typeof c.name === 'string' && c.name !== '' ? c.name : isObject(entry) && typeof entry.name === 'string' ? entry.name : `model_${i}`;
+    const inner = modelFromTopology(functional ? 'Functional' : 'Sequential', c, list, innerName);
+    const trainable = isObject(c) ? c.trainable : undefined;
+    if (trainable === false) inner.trainable = false;
+    return inner.layer();
+  };
+  if (kind === 'Functional') return new Model({ ...graphFromKeras(cfg as Record<string, unknown>, nested), name });
+  const layers: Layer[] = [];
+  let inputShape: number[] | undefined;
+  entries.forEach((entry, i) => {
+    const inner = nested(entry, i);
+    if (inner) {
+      layers.push(inner);
+      return;
+    }
+    const read = layerFromKeras(entry, i, layers.length === 0 ? inputShape : undefined);
+    if ('layer' in read) layers.push(read.layer);
+    else if (layers.length === 0 && inputShape === undefined) inputShape = read.inputShape;
+    else throw new Error(`layer ${i}: an InputLayer may only come first`);
+  });
+  if (layers.length === 0) throw new Error('the model has no layers');
+  return new Sequential({ name, layers });
 }
 
 /** Sets the built model's weights from the file's bytes, by name, and compiles it with the saved training config. */

@@ -10,13 +10,17 @@ import { Layer, type ForwardContext, type LayerConfig } from './layer.js';
  */
 export class Activation extends Layer {
   readonly className = 'Activation';
-  private readonly step: ActivationStep;
+  private step: ActivationStep;
 
   constructor(activation: ActivationName | (LayerConfig & { activation: ActivationName }), config: LayerConfig = {}) {
     const cfg = typeof activation === 'string' ? config : activation;
     super(cfg, 'Activation');
     const name = typeof activation === 'string' ? activation : activation.activation;
     this.step = new ActivationStep(resolveActivation(name, `Activation '${this.name}'`));
+  }
+
+  protected override ownCallState(): void {
+    this.step = this.step.copy();
   }
 
   get activation(): string {

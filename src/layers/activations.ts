@@ -31,6 +31,11 @@ export class ActivationStep {
     private readonly alpha = defaultAlpha(kind),
   ) {}
 
+  /** A step with the same activation and nothing saved (for another call of a shared layer). */
+  copy(): ActivationStep {
+    return new ActivationStep(this.kind, this.alpha);
+  }
+
   forward(x: Float32Array, channels: number, training: boolean): Float32Array {
     if (this.kind === 'linear') return x;
     const y = getBackend().activation(this.kind, x, channels, this.alpha);

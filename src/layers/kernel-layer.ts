@@ -46,7 +46,7 @@ export abstract class KernelLayer extends Layer {
   readonly biasRegularizer: L1L2 | null;
   /** `ClassName 'name'`, the prefix of this layer's errors. */
   protected readonly owner: string;
-  protected readonly act: ActivationStep;
+  protected act: ActivationStep;
   protected readonly kernelInitializer: InitializerName | Initializer;
   protected readonly biasInitializer: InitializerName | Initializer;
   protected kernel: Param | null = null;
@@ -68,6 +68,10 @@ export abstract class KernelLayer extends Layer {
     this.biasInitializer = config.biasInitializer ?? 'zeros';
     this.kernelRegularizer = getRegularizer(named[`${kernelName}Regularizer`] as RegularizerSpec | null | undefined, `${this.owner}: ${kernelName}Regularizer`);
     this.biasRegularizer = getRegularizer(config.biasRegularizer, `${this.owner}: biasRegularizer`);
+  }
+
+  protected override ownCallState(): void {
+    this.act = this.act.copy();
   }
 
   /** The activation applied after the kernel and bias ('linear' when none was given). */

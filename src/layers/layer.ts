@@ -127,8 +127,23 @@ export abstract class Layer {
     for (const p of this.weights) p.trainable = value && this.learnable.has(p);
   }
 
-  /** The calls of this layer in functional graphs: at most one (a layer is not shared between calls). */
+  /** The calls of this layer in functional graphs, in call order (several for a shared layer). */
   readonly inboundNodes: Node[] = [];
+
+  /**
+   * What runs a further call of this layer when it is shared: an object whose prototype is the
+   * layer, so it reads the same weights (Param objects: the calls' gradients add into one grad)
+   * and configuration, while what its forward saves for backward stays apart from the other
+   * calls'. Layers holding that state in helper objects give the callee its own ({@link ownCallState}).
+   */
+  makeCallee(): Layer {
+    const callee = Object.create(this) as Layer;
+    callee.ownCallState();
+    return callee;
+  }
+
+  /** Replaces, on a callee made by {@link makeCallee}, the helper objects that hold a call's saved state. */
+  protected ownCallState(): void {}
 
   /** True for the layers that merge several inputs (Add, Concatenate). */
   get takesSeveralInputs(): boolean {
@@ -159,7 +174,8 @@ export abstract class Layer {
    * the functional graph, building the layer for their shapes, and returns the symbolic output;
    * a shape mismatch throws naming the layer and the shapes. On concrete tensors it builds the
    * layer, draws its weights if it has none, and runs it at once in inference mode, as TF.js does.
-   * A layer is called once in a graph: sharing it between two calls is refused.
+   * A layer applied several times is shared: every call uses the same weights (a siamese tower),
+   * and training sums the calls' gradients.
    *
    * @example
    * const x = input({ shape: [28, 28, 1] });
@@ -180,9 +196,6 @@ export abstract class Layer {
     if (list.length === 0 || !list.every((t) => t instanceof SymbolicTensor)) {
       throw new Error(`${owner}: expected symbolic tensors (from input() or apply) or Tensors, got ${list.length === 0 ? 'none' : list.map((t) => (t instanceof SymbolicTensor ? 'SymbolicTensor' : t instanceof Tensor ? 'Tensor' : String(t))).join(', ')}`);
     }
-    if (this.inboundNodes.length > 0) {
-      throw new Error(`${owner}: the layer is already called in a graph (on ${this.inboundNodes[0].inputs.map((t) => t.name).join(', ')}); sharing a layer between calls is not supported, make a new layer`);
-    }
     const symbolic = list as SymbolicTensor[];
     this.buildFor(symbolic.map((t) => t.sampleShape));
     const node = new Node(this, symbolic);
@@ -191,10 +204,11 @@ export abstract class Layer {
     return node.output;
   }
 
-  /** The symbolic output of this layer's call in a functional graph. */
+  /** The symbolic output of this layer's call in a functional graph (of its only call: a shared layer has one per call, in `inboundNodes`). */
   get output(): SymbolicTensor {
     const node = this.inboundNodes[0];
     if (!node) throw new Error(`${this.className} '${this.name}': the layer has not been applied to a symbolic tensor, so it has no output`);
+    if (this.inboundNodes.length > 1) throw new Error(`${this.className} '${this.name}': the layer is called ${this.inboundNodes.length} times, so it has several outputs; use inboundNodes[i].output`);
     return node.output;
   }
 

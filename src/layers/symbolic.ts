@@ -41,11 +41,18 @@ export class SymbolicTensor {
 /** One call of a layer: the tensors it consumed, and the one it produced. */
 export class Node {
   output!: SymbolicTensor;
+  /** This call's place among the layer's calls (Keras' node index: `layer[nodeIndex][0]`). */
+  readonly nodeIndex: number;
+  /** What runs this call: the layer itself for its first call, `layer.makeCallee()` for a further call of a shared layer. */
+  readonly callee: Layer;
 
   constructor(
     readonly layer: Layer,
     readonly inputs: readonly SymbolicTensor[],
-  ) {}
+  ) {
+    this.nodeIndex = layer.inboundNodes.length;
+    this.callee = this.nodeIndex === 0 ? layer : layer.makeCallee();
+  }
 }
 
 /** The layer calls that `outputs` depends on, each after the calls it consumes (Keras' topological order). */

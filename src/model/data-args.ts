@@ -1,8 +1,7 @@
 // The argument side of Sequential's fit / evaluate / predict: option types, validation,
 // class and sample weights, and row batching.
 import type { Callback, Logs } from '../train/callbacks.js';
-import type { Loss } from '../train/losses.js';
-import type { Metric } from '../train/metrics/index.js';
+import type { LossSpec, MetricsSpec, ModelData } from './model-io.js';
 import type { Optimizer } from '../train/optimizers.js';
 import type { Diagnostic } from '../train/doctor/index.js';
 import { Tensor, type Shape } from '../tensor.js';
@@ -14,13 +13,19 @@ export interface DataBatch {
   y: Tensor;
 }
 
+/** A batch for a model with several inputs or outputs: each a tensor, a list in input/output order or a dict by name. */
+export interface MultiDataBatch {
+  xs: ModelData;
+  ys: ModelData;
+}
+
 /** What `fit`, `evaluate` and `predict` accept besides in-memory tensors (see `imageDatasetFromDirectory`). */
 export interface BatchDataset {
   readonly size: number;
   readonly numBatches: number;
   readonly classCounts?: Record<string, number>;
   readonly classNames?: string[];
-  batches(opts?: { epoch?: number }): AsyncIterable<DataBatch>;
+  batches(opts?: { epoch?: number }): AsyncIterable<DataBatch | MultiDataBatch>;
 }
 
 export type { ClassWeight } from '../train/label-checks.js';
@@ -28,8 +33,12 @@ export type { ClassWeight } from '../train/label-checks.js';
 /** Options of {@link Sequential.compile}. */
 export interface CompileArgs {
   optimizer: string | Optimizer;
-  loss: string | Loss;
-  metrics?: (string | Metric)[];
+  /** One loss for every output, a list in output order, or a dict by output name. */
+  loss: LossSpec;
+  /** Each output's weight in the total loss (a list or a dict by output name); default 1 each. */
+  lossWeights?: readonly number[] | Readonly<Record<string, number>>;
+  /** One list for every output, a list of lists in output order, or a dict by output name. */
+  metrics?: MetricsSpec;
 }
 
 /** Options of {@link Sequential.fit}. */
@@ -39,7 +48,8 @@ export interface FitArgs {
   shuffle?: boolean;
   /** Fraction of the data, taken from the end before shuffling (as Keras), held out for validation. */
   validationSplit?: number;
-  validationData?: [Tensor, Tensor] | BatchDataset;
+  /** `[x, y]` (each a tensor, a list or a dict per input/output) or a dataset. */
+  validationData?: readonly [ModelData, ModelData] | BatchDataset;
   classWeight?: ClassWeight;
   sampleWeight?: Tensor | Float32Array;
   callbacks?: Callback[];

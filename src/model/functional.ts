@@ -11,20 +11,30 @@ import { wrap, type Tensor } from '../tensor.js';
 import type { Doctor } from '../train/doctor/index.js';
 import type { Random } from '../util/random.js';
 import { planFusion, type FusionMode, type FusionUnit } from './fusion.js';
-import { LayersModel } from './layers-model.js';
+import { LayersModel, type Prediction } from './layers-model.js';
+import { ModelLayer } from './model-layer.js';
+import type { BatchDataset } from './data-args.js';
+import type { ModelData } from './model-io.js';
 import { functionalTopology } from '../io/functional-config.js';
 
 /** Options of {@link Model} and {@link model}. */
-export interface ModelConfig {
-  /** The symbolic input (from `input()`); one, alone or in a one-element array. */
+export interface ModelConfig<O extends Outputs = Outputs> {
+  /** The symbolic inputs (from `input()`): one, or a list in the order x is given. */
   inputs: SymbolicTensor | readonly SymbolicTensor[];
-  /** The symbolic output; one, alone or in a one-element array. */
-  outputs: SymbolicTensor | readonly SymbolicTensor[];
+  /** The symbolic outputs: one, or a list in the order predict returns them and y is given. */
+  outputs: O;
   name?: string;
 }
 
+/** A model's outputs: one symbolic tensor, or a list. */
+type Outputs = SymbolicTensor | readonly SymbolicTensor[];
+
+/** What predict resolves to: a tensor for a model built with one output tensor, else one tensor or a list (one per output). */
+export type PredictionOf<O extends Outputs> = O extends SymbolicTensor ? Tensor : Prediction;
+
 /** One step of a pass: a linear run of layer calls (as fusion units), or a merge of several tensors. */
 interface GraphStep {
+  /** The calls' callees (src/layers/symbolic.ts: a shared layer's further calls run on their own object). */
   readonly layers: readonly Layer[];
   readonly inputs: readonly SymbolicTensor[];
   readonly output: SymbolicTensor;
@@ -32,13 +42,18 @@ interface GraphStep {
   readonly units: readonly FusionUnit[] | null;
 }
 
-/** Keras' `model.layers` order: by depth from the outputs, deepest first; ties in discovery order from the outputs. */
-function kerasOrder(outputs: readonly SymbolicTensor[]): Node[] {
+/**
+ * Keras' order of the calls and of `model.layers`: by depth from the outputs, deepest first
+ * (a layer at the greatest depth of its calls); ties in discovery order from the outputs.
+ */
+function kerasOrder(outputs: readonly SymbolicTensor[]): { nodes: Node[]; layers: Layer[] } {
   const nodes = nodesBetween(outputs);
   const discovered = new Map<Layer, number>();
+  const seen = new Set<Node>();
   const discover = (t: SymbolicTensor): void => {
-    if (discovered.has(t.node.layer)) return;
-    discovered.set(t.node.layer, discovered.size);
+    if (seen.has(t.node)) return;
+    seen.add(t.node);
+    if (!discovered.has(t.node.layer)) discovered.set(t.node.layer, discovered.size);
     for (const i of t.node.inputs) discover(i);
   };
   outputs.forEach(discover);
@@ -48,14 +63,20 @@ function kerasOrder(outputs: readonly SymbolicTensor[]): Node[] {
     depth.set(node, d);
     for (const t of node.inputs) depth.set(t.node, Math.max(d + 1, depth.get(t.node) ?? 0));
   }
-  return nodes.sort((a, b) => depth.get(b)! - depth.get(a)! || discovered.get(a.layer)! - discovered.get(b.layer)!);
+  const layerDepth = new Map<Layer, number>();
+  for (const node of nodes) layerDepth.set(node.layer, Math.max(depth.get(node)!, layerDepth.get(node.layer) ?? 0));
+  const byDepth = (a: Layer, b: Layer) => layerDepth.get(b)! - layerDepth.get(a)! || discovered.get(a)! - discovered.get(b)!;
+  const ordered = nodes.sort((a, b) => depth.get(b)! - depth.get(a)! || discovered.get(a.layer)! - discovered.get(b.layer)! || a.nodeIndex - b.nodeIndex);
+  return { nodes: ordered, layers: [...layerDepth.keys()].sort(byDepth) };
 }
 
 /**
  * A model made of layers called on symbolic tensors (TF.js' `tf.model`; Keras' Functional),
  * with everything Sequential has: compile, fit, evaluate, predict, trainOnBatch, summary (with
- * Keras' "Connected to" column), getWeights/setWeights in Keras order, save/loadModel. One input
- * and one output.
+ * Keras' "Connected to" column), getWeights/setWeights in Keras order, save/loadModel. Several
+ * inputs and outputs (x and y as lists in order or dicts by input/output layer name; predict
+ * returns a list); shared layers (a layer applied several times: one set of weights, the calls'
+ * gradients summed).
  *
  * @example
  * const x = input({ shape: [32, 32, 3] });
@@ -63,16 +84,18 @@ function kerasOrder(outputs: readonly SymbolicTensor[]): Node[] {
  * const y = new layers.Dense({ units: 10, activation: 'softmax' }).apply(new layers.GlobalAveragePooling2D().apply(new layers.Add().apply([x, h])));
  * const m = new Model({ inputs: x, outputs: y });
  */
-export class Model extends LayersModel {
+export class Model<O extends Outputs = Outputs> extends LayersModel {
   readonly name: string;
+  readonly topologyClass = 'Functional';
   readonly layers: Layer[];
   readonly inputs: readonly SymbolicTensor[];
   readonly outputs: readonly SymbolicTensor[];
-  private readonly nodes: readonly Node[];
+  /** Every call in the model, in Keras' order (a shared layer has several). */
+  readonly nodes: readonly Node[];
   private readonly consumers = new Map<SymbolicTensor, number>();
   private plan: { backend: unknown; fused: unknown; frozen: string; mode: FusionMode; steps: GraphStep[] }[] = [];
 
-  constructor(config: ModelConfig) {
+  constructor(config: ModelConfig<O>) {
     super();
     if (!config || typeof config !== 'object') throw new Error(`Model: expected { inputs, outputs }, got ${String(config)}`);
     for (const key of Object.keys(config)) {
@@ -83,28 +106,33 @@ export class Model extends LayersModel {
       if (arr.length === 0 || !arr.every((t) => t instanceof SymbolicTensor)) {
         throw new Error(`Model: ${what} must be symbolic tensors (from input() or layer.apply), got ${arr.map((t) => (t instanceof SymbolicTensor ? 'SymbolicTensor' : String(t))).join(', ') || 'none'}`);
       }
-      if (arr.length > 1) throw new Error(`Model: ${arr.length} ${what} given; models with several ${what} are not supported yet (one input, one output)`);
       return arr as SymbolicTensor[];
     };
     this.inputs = list(config.inputs, 'inputs');
     this.outputs = list(config.outputs, 'outputs');
     if (config.name !== undefined && (typeof config.name !== 'string' || config.name === '')) throw new Error(`Model: name must be a non-empty string, got ${JSON.stringify(config.name)}`);
     this.name = config.name ?? 'model';
-    for (const t of this.inputs) {
+    this.inputs.forEach((t, i) => {
       if (!(t.node.layer instanceof InputLayer)) throw new Error(`Model: input '${t.name}' is the output of ${t.node.layer.className} '${t.node.layer.name}', not of input()`);
-    }
-    this.nodes = kerasOrder(this.outputs);
-    const names = new Set<string>();
+      if (this.inputs.indexOf(t) !== i) throw new Error(`Model: input '${t.name}' is listed twice among the inputs`);
+    });
+    const order = kerasOrder(this.outputs);
+    this.nodes = order.nodes;
     for (const node of this.nodes) {
-      const layer = node.layer;
-      if (layer instanceof InputLayer && !this.inputs.includes(node.output)) {
-        throw new Error(`Model: the outputs depend on input '${layer.name}', which is not among the model's inputs (${this.inputs.map((t) => t.name).join(', ')})`);
+      if (node.layer instanceof InputLayer && !this.inputs.includes(node.output)) {
+        throw new Error(`Model: the outputs depend on input '${node.layer.name}', which is not among the model's inputs (${this.inputs.map((t) => t.name).join(', ')})`);
       }
-      if (names.has(layer.name)) throw new Error(`Model: two layers are named '${layer.name}'; layer names must be unique`);
-      names.add(layer.name);
       for (const t of node.inputs) this.consumers.set(t, (this.consumers.get(t) ?? 0) + 1);
     }
-    this.layers = this.nodes.map((n) => n.layer);
+    const names = new Set<string>();
+    for (const layer of order.layers) {
+      if (names.has(layer.name)) throw new Error(`Model: two layers are named '${layer.name}'; layer names must be unique`);
+      names.add(layer.name);
+    }
+    for (const t of this.inputs) {
+      if (!this.nodes.includes(t.node)) throw new Error(`Model: input '${t.name}' is not used by the outputs`);
+    }
+    this.layers = order.layers;
   }
 
   get inputShape(): readonly number[] {
@@ -113,6 +141,32 @@ export class Model extends LayersModel {
 
   get outputShape(): readonly number[] {
     return this.outputs[0].sampleShape;
+  }
+
+  override get inputShapes(): readonly (readonly number[])[] {
+    return this.inputs.map((t) => t.sampleShape);
+  }
+
+  override get outputShapes(): readonly (readonly number[])[] {
+    return this.outputs.map((t) => t.sampleShape);
+  }
+
+  override get inputNames(): string[] {
+    return this.inputs.map((t) => t.node.layer.name);
+  }
+
+  override get outputNames(): string[] {
+    return this.outputs.map((t) => t.node.layer.name);
+  }
+
+  /**
+   * Outputs for every sample: one tensor for a one-output model, a list in output order with several.
+   *
+   * @example
+   * const [a, b] = (await twoOutputs.predict([x1, x2])) as Tensor[];
+   */
+  override async predict(x: ModelData | BatchDataset, args: { batchSize?: number } = {}): Promise<PredictionOf<O>> {
+    return (await super.predict(x, args)) as PredictionOf<O>;
   }
 
   /** The pass's steps on the active backend: linear runs planned by src/model/fusion.ts, merges alone. */
@@ -127,7 +181,7 @@ export class Model extends LayersModel {
     for (const node of this.nodes) {
       if (inRun.has(node) || node.layer instanceof InputLayer) continue;
       if (!single(node)) {
-        steps.push({ layers: [node.layer], inputs: node.inputs, output: node.output, units: null });
+        steps.push({ layers: [node.callee], inputs: node.inputs, output: node.output, units: null });
         continue;
       }
       // Extend the run while the current output feeds exactly one single-input call and is no model output.
@@ -140,7 +194,7 @@ export class Model extends LayersModel {
         run.push(next);
       }
       run.forEach((n) => inRun.add(n));
-      const layers = run.map((n) => n.layer);
+      const layers = run.map((n) => n.callee);
       steps.push({ layers, inputs: node.inputs, output: run[run.length - 1].output, units: planFusion(layers, backend, mode) });
     }
     this.plan = [...this.plan.filter((p) => p.mode !== mode), { backend, fused: backend.fused, frozen, mode, steps }];
@@ -158,21 +212,28 @@ export class Model extends LayersModel {
     return this.steps(mode).flatMap((s): { layers: readonly Layer[]; op: string | null }[] => (s.units ? [...s.units] : [{ layers: s.layers, op: null }]));
   }
 
-  /** Runs the steps on x; returns every tensor's value (the arena of the caller holds them). */
-  private run(x: Tensor, mode: FusionMode, rng: Random, doctor?: Doctor | null): Map<SymbolicTensor, Tensor> {
-    const values = new Map<SymbolicTensor, Tensor>([[this.inputs[0], this.inputs[0].node.layer.forward(x, { training: false, rng })]]);
+  /** Runs the steps on xs (one per input); returns every tensor's value (the arena of the caller holds them). */
+  private run(xs: readonly Tensor[], mode: FusionMode, rng: Random, doctor?: Doctor | null): Map<SymbolicTensor, Tensor> {
+    const values = new Map<SymbolicTensor, Tensor>();
+    this.inputs.forEach((t, i) => {
+      const layer = t.node.layer as InputLayer;
+      if (layer.batchSize !== null && xs[i].shape[0] !== layer.batchSize) {
+        throw new Error(`Model '${this.name}': input '${layer.name}' has a fixed batch size of ${layer.batchSize} (input({ batchSize })), got a batch of ${xs[i].shape[0]}`);
+      }
+      values.set(t, layer.forward(xs[i]));
+    });
     const ctx = { training: mode === 'training', rng };
     for (const step of this.steps(mode)) {
-      const xs = step.inputs.map((t) => values.get(t)!);
+      const ins = step.inputs.map((t) => values.get(t)!);
       let y: Tensor;
       if (step.units) {
-        y = xs[0];
+        y = ins[0];
         for (const unit of step.units) {
           y = unit.forward(y, ctx);
           doctor?.afterUnit(unit.layers, y);
         }
       } else {
-        y = step.layers[0].callForward(xs, ctx);
+        y = step.layers[0].callForward(ins, ctx);
         doctor?.afterUnit(step.layers, y);
       }
       values.set(step.output, y);
@@ -180,32 +241,35 @@ export class Model extends LayersModel {
     return values;
   }
 
-  protected forward(x: Tensor, rng: Random): Tensor {
+  protected forward(xs: readonly Tensor[], rng: Random): Tensor[] {
     this.holdWeights(false);
-    return this.run(x, 'inference', rng).get(this.outputs[0])!;
+    const values = this.run(xs, 'inference', rng);
+    return this.outputs.map((t) => values.get(t)!);
   }
 
   protected forwardPrefix(layers: readonly Layer[], x: Tensor): Tensor {
     const last = layers[layers.length - 1];
     const node = this.nodes.find((n) => n.layer === last);
     if (!node) throw new Error(`Model '${this.name}': layer '${last?.name}' is not in the model`);
-    const values = this.run(x, 'inference', this.rng);
+    const values = this.run([x], 'inference', this.rng);
     return values.get(node.output)!;
   }
 
-  protected trainForward(x: Tensor, rng: Random, doctor: Doctor | null | undefined): Tensor {
-    return this.run(x, 'training', rng, doctor).get(this.outputs[0])!;
+  protected trainForward(xs: readonly Tensor[], rng: Random, doctor: Doctor | null | undefined): Tensor[] {
+    const values = this.run(xs, 'training', rng, doctor);
+    return this.outputs.map((t) => values.get(t)!);
   }
 
-  protected backward(dy: Tensor): void {
+  protected backward(dys: readonly Tensor[], needInputGrads: boolean): (Tensor | null)[] {
     const backend = getBackend();
-    const grads = new Map<SymbolicTensor, Tensor>([[this.outputs[0], dy]]);
-    const needs = (t: SymbolicTensor) => !(t.node.layer instanceof InputLayer);
+    const grads = new Map<SymbolicTensor, Tensor>();
+    const needs = (t: SymbolicTensor) => needInputGrads || !(t.node.layer instanceof InputLayer);
     const accumulate = (t: SymbolicTensor, g: Tensor | null): void => {
       if (!g || !needs(t)) return;
       const prev = grads.get(t);
       grads.set(t, prev ? wrap(backend.add(prev.values, g.values), g.shape) : g);
     };
+    this.outputs.forEach((t, i) => accumulate(t, dys[i]));
     const steps = this.steps('training');
     for (let s = steps.length - 1; s >= 0; s--) {
       const step = steps[s];
@@ -220,20 +284,29 @@ export class Model extends LayersModel {
         step.inputs.forEach((t, i) => accumulate(t, dxs[i]));
       }
     }
+    return this.inputs.map((t) => (needInputGrads ? grads.get(t) ?? null : null));
   }
 
+  /** One row per layer, as Keras: every call's inputs in "Connected to" as `layer[node][tensor]`; "multiple" shapes for a shared layer whose calls differ. */
   protected summaryRows(): { header: string[]; rows: string[][] } {
-    const rows = this.nodes.map((node) => {
-      const l = node.layer;
+    const rows = this.layers.map((l) => {
       const { trainable, nonTrainable } = l.countParams();
-      const connected = node.inputs.map((t) => `${t.node.layer.name}[0][0]`).join('\n');
-      return [`${l.name} (${l.className})`, formatShape(node.output.sampleShape), (trainable + nonTrainable).toLocaleString('en-US'), connected];
+      const calls = this.nodes.filter((n) => n.layer === l);
+      const shapes = new Set(calls.map((n) => formatShape(n.output.sampleShape)));
+      const connected = calls.flatMap((n) => n.inputs.map((t) => `${t.node.layer.name}[${this.nodeIndex(t.node)}][0]`)).join('\n');
+      return [`${l.name} (${l.className})`, shapes.size === 1 ? [...shapes][0] : 'multiple', (trainable + nonTrainable).toLocaleString('en-US'), connected];
     });
     return { header: ['Layer (type)', 'Output Shape', 'Param #', 'Connected to'], rows };
   }
 
+  /** A call's index among its layer's calls in this model (Keras renumbers the calls a model holds). */
+  nodeIndex(node: Node): number {
+    return node.layer.inboundNodes.filter((n) => this.nodes.includes(n)).indexOf(node);
+  }
+
   toKerasTopology(): { class_name: string; config: Record<string, unknown> } {
-    return functionalTopology(this.name, this.nodes, this.inputs, this.outputs);
+    // Keras and TF.js count a nested model's own graph as its node 0: its call in this model is node 1.
+    return functionalTopology(this.name, this.layers, this.nodes, this.inputs, this.outputs, (n) => this.nodeIndex(n) + (n.layer instanceof ModelLayer ? 1 : 0));
   }
 }
 
@@ -244,6 +317,6 @@ export class Model extends LayersModel {
  * const x = input({ shape: [4] });
  * const m = model({ inputs: x, outputs: new layers.Dense({ units: 1 }).apply(x) });
  */
-export function model(config: ModelConfig): Model {
+export function model<O extends Outputs>(config: ModelConfig<O>): Model<O> {
   return new Model(config);
 }

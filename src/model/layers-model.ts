@@ -4,19 +4,26 @@ import { OutputArena } from '../backend/arena.js';
 import { getBackend } from '../backend/index.js';
 import type { Logs } from '../train/callbacks.js';
 import { saveModel } from '../io/save.js';
-import { formatShape, type Layer, type Param } from '../layers/layer.js';
+import type { Layer, Param } from '../layers/layer.js';
 import { weightValues } from '../layers/weight.js';
-import { getLoss, type Loss } from '../train/losses.js';
-import { getMetric, type Metric } from '../train/metrics/index.js';
+import type { Loss } from '../train/losses.js';
+import type { Metric } from '../train/metrics/index.js';
 import { getOptimizer, type Optimizer } from '../train/optimizers.js';
 import { regularizationLoss } from '../train/regularizers.js';
 import { formatLogs } from '../util/progress.js';
 import { getGlobalRandom, Random } from '../util/random.js';
 import { Tensor, wrap, type Shape } from '../tensor.js';
+
+/** What `predict` resolves to: one tensor for a one-output model, a list in output order with several. */
+export type Prediction = Tensor | Tensor[];
 import type { Doctor } from '../train/doctor/index.js';
 import { checkWeightValues, renameErrors } from '../util/errors.js';
-import { checkSparseLabels, type ClassWeight } from '../train/label-checks.js';
+import type { ClassWeight } from '../train/label-checks.js';
 import { fitModel, type FitHost } from './fit.js';
+import { batchLists, checkInputs, checkTargets, outputLogs, outputSpecs, portList, updateOutputMetrics, weightedLoss, type ModelData, type Ports } from './model-io.js';
+import { findLayer, joinRows, summaryTable } from './summary.js';
+import { ModelLayer } from './model-layer.js';
+import type { SymbolicTensor } from '../layers/symbolic.js';
 import {
   History,
   checkCount,
@@ -45,8 +52,16 @@ export abstract class LayersModel {
   /** Set by callbacks (EarlyStopping) to end `fit` after the current epoch. */
   stopTraining = false;
   optimizer: Optimizer | null = null;
+  /** The loss of the first output (the only one, mostly); `outputLosses` has one per output. */
   loss: Loss | null = null;
+  /** The metrics of the first output; `outputMetrics` has them per output. */
   metrics: Metric[] = [];
+  /** One loss per output, in output order (set by compile). */
+  outputLosses: Loss[] = [];
+  /** The weight of each output's loss in the reported (and minimized) loss. */
+  lossWeights: number[] = [];
+  /** Each output's metrics. */
+  outputMetrics: Metric[][] = [];
   protected rng: Random = getGlobalRandom();
   /**
    * Buffers of the arrays one training step (forward, backward, update) or one inference forward
@@ -62,14 +77,87 @@ export abstract class LayersModel {
   /** Sample shape the model returns, without the batch axis. */
   abstract get outputShape(): readonly number[];
 
-  /** Inference forward of a batch (the arena of the caller holds the result). */
-  protected abstract forward(x: Tensor, rng: Random): Tensor;
+  /** Sample shape of every input, in input order. */
+  get inputShapes(): readonly (readonly number[])[] {
+    return [this.inputShape];
+  }
+
+  /** Sample shape of every output, in output order. */
+  get outputShapes(): readonly (readonly number[])[] {
+    return [this.outputShape];
+  }
+
+  /** The inputs' names (the keys of a dict x), as TF.js' `inputNames`. */
+  get inputNames(): string[] {
+    return [`${this.layers[0]?.name ?? this.name}_input`];
+  }
+
+  /** The outputs' names (the keys of a dict y, and the prefix of per-output logs), as TF.js' `outputNames`. */
+  get outputNames(): string[] {
+    return [this.layers[this.layers.length - 1]?.name ?? this.name];
+  }
+
+  /** Inference forward of a batch, one tensor per input; one per output (the arena of the caller holds them). */
+  protected abstract forward(xs: readonly Tensor[], rng: Random): Tensor[];
 
   /** Training forward of a batch, saving what {@link backward} needs; calls the doctor's per-unit hook. */
-  protected abstract trainForward(x: Tensor, rng: Random, doctor: Doctor | null | undefined): Tensor;
+  protected abstract trainForward(xs: readonly Tensor[], rng: Random, doctor: Doctor | null | undefined): Tensor[];
 
-  /** Back-propagates the loss gradient of the last {@link trainForward}, adding into every trainable weight's grad. */
-  protected abstract backward(dy: Tensor): void;
+  /**
+   * Back-propagates the loss gradients (one per output) of the last {@link trainForward}, adding
+   * into every trainable weight's grad; returns a gradient per input when `needInputGrads`
+   * (the model nested in another), else nulls.
+   */
+  protected abstract backward(dys: readonly Tensor[], needInputGrads: boolean): (Tensor | null)[];
+
+  /** 'Sequential' or 'Functional': the class_name of the saved topology, and of the layer the model is in another model. */
+  abstract readonly topologyClass: string;
+
+  private asLayer: ModelLayer | null = null;
+
+  /**
+   * Uses the model as a layer of another model (Keras' nested models): on symbolic tensors, adds
+   * one layer named as this model to the outer graph; on Tensors, runs the model at once. A model
+   * can be nested once.
+   *
+   * @example
+   * const y = head.apply(base.apply(input({ shape: [28, 28, 1] })));
+   */
+  apply(inputs: SymbolicTensor | readonly SymbolicTensor[]): SymbolicTensor;
+  apply(inputs: Tensor | readonly Tensor[]): Tensor;
+  apply(inputs: SymbolicTensor | Tensor | readonly (SymbolicTensor | Tensor)[]): SymbolicTensor | Tensor {
+    return this.layer().apply(inputs as SymbolicTensor);
+  }
+
+  /** The layer this model is inside another model (made once). */
+  layer(): ModelLayer {
+    return (this.asLayer ??= new ModelLayer(this));
+  }
+
+  /**
+   * False freezes every layer of the model (Keras' fine-tuning idiom `base.trainable = false`:
+   * no updates, BatchNormalization in inference mode); true unfreezes them all. True when any
+   * layer with weights is trainable (or the model has no weights).
+   */
+  get trainable(): boolean {
+    const weighted = this.layers.filter((l) => l.params().length > 0);
+    return weighted.length === 0 || weighted.some((l) => l.trainable);
+  }
+
+  set trainable(value: boolean) {
+    if (typeof value !== 'boolean') throw new Error(`${this.topologyClass} '${this.name}': trainable must be true or false, got ${JSON.stringify(value)}`);
+    for (const l of this.layers) l.trainable = value;
+  }
+
+  /** The forward of the model as a layer of another model. */
+  runAsLayer(xs: readonly Tensor[], training: boolean, rng: Random): Tensor[] {
+    return training ? this.trainForward(xs, rng, null) : this.forward(xs, rng);
+  }
+
+  /** The backward of the model as a layer of another model: a gradient per input when asked. */
+  backAsLayer(dy: Tensor, needInputGrads: boolean): (Tensor | null)[] {
+    return this.backward([dy], needInputGrads);
+  }
 
   /** Inference forward up to the last of `layers` (the doctor's probes). */
   protected abstract forwardPrefix(layers: readonly Layer[], x: Tensor): Tensor;
@@ -94,21 +182,30 @@ export abstract class LayersModel {
     for (const layer of this.layers) layer.initializeWeights(rng);
   }
 
-  /** Sets the loss, optimizer and metrics for training. Unknown names throw. */
+  /**
+   * Sets the loss, optimizer and metrics for training. With several outputs, `loss` is one for
+   * all, a list in output order or a dict by output name; `lossWeights` weighs each output's
+   * loss in the total; `metrics` is one list for all outputs, a list of lists or a dict. Unknown names throw.
+   *
+   * @example
+   * m.compile({ optimizer: 'adam', loss: { label: 'categoricalCrossentropy', box: 'meanSquaredError' }, lossWeights: { box: 0.5 } });
+   */
   compile(args: CompileArgs): void {
     if (!args || typeof args !== 'object') throw new Error('compile: expected { optimizer, loss, metrics }');
-    checkOptions('compile', args, ['optimizer', 'loss', 'metrics']);
+    checkOptions('compile', args, ['optimizer', 'loss', 'lossWeights', 'metrics']);
     if (this.layers.length === 0) throw new Error(`compile: the model '${this.name}' has no layers`);
-    const units = this.outputShape[this.outputShape.length - 1];
+    const units = this.outputShapes.map((s) => s[s.length - 1]);
     // The lookups name themselves (getLoss: …); the user called compile.
-    const { optimizer, loss, metrics } = renameErrors('compile', () => ({
+    const { optimizer, specs } = renameErrors('compile', () => ({
       optimizer: getOptimizer(args.optimizer),
-      loss: getLoss(args.loss),
-      metrics: (args.metrics ?? []).map((m) => getMetric(m, units)),
+      specs: outputSpecs(this.outputNames, units, args.loss, args.lossWeights, args.metrics),
     }));
     this.optimizer = optimizer;
-    this.loss = loss;
-    this.metrics = metrics;
+    this.outputLosses = specs.losses;
+    this.lossWeights = specs.weights;
+    this.outputMetrics = specs.metrics;
+    this.loss = specs.losses[0];
+    this.metrics = specs.metrics[0];
   }
 
   private requireCompiled(op: string): { optimizer: Optimizer; loss: Loss } {
@@ -116,58 +213,51 @@ export abstract class LayersModel {
     return { optimizer: this.optimizer, loss: this.loss };
   }
 
-  /** Validates x against the model's input shape; returns the sample count. */
-  private checkX(op: string, x: Tensor): number {
-    if (!(x instanceof Tensor)) throw new Error(`${op}: x must be a Tensor, got ${String(x)}`);
-    const expected = this.inputShape;
-    if (x.rank !== expected.length + 1 || expected.some((d, i) => x.shape[i + 1] !== d)) {
-      throw new Error(`${op}: x has shape [${x.shape.join(', ')}], the model expects ${formatShape(expected)}`);
-    }
-    checkFinite(op, 'x', x.values);
-    return x.shape[0]!;
+  private ports(kind: 'input' | 'output'): Ports {
+    return { kind, names: kind === 'input' ? this.inputNames : this.outputNames };
   }
 
-  /** Validates y against x's sample count and the output units. */
-  private checkY(op: string, y: Tensor, n: number): void {
-    if (!(y instanceof Tensor)) throw new Error(`${op}: y must be a Tensor, got ${String(y)}`);
-    if (n === 0) throw new Error(`${op}: x has 0 samples (shape [${(y.shape as number[]).join(', ')}] for y); there is nothing to ${op === 'evaluate' ? 'evaluate' : 'train on'}`);
-    if (y.rank === 0 || y.shape[0] !== n) {
-      throw new Error(`${op}: y has ${y.rank === 0 ? 'no batch axis' : `${y.shape[0]} samples`} (shape [${y.shape.join(', ')}]) but x has ${n}`);
-    }
-    const units = this.outputShape[this.outputShape.length - 1];
-    const perSample = n ? y.size / n : 0;
-    const sparse = this.loss?.name.startsWith('sparse');
-    const ok = sparse ? perSample === 1 : perSample === units;
-    if (!ok) {
-      throw new Error(`${op}: y has shape [${y.shape.join(', ')}], the model outputs ${formatShape(this.outputShape)}${sparse ? ' and the sparse loss wants one class index per sample' : ''}`);
-    }
-    checkFinite(op, 'y', y.values);
-    if (sparse) checkSparseLabels(op, y.values, units);
+  /** x as one tensor per input; y as one per output (a tensor, a list, or a dict by name). */
+  private lists(op: string, x: unknown, y?: unknown): { xs: Tensor[]; ys: Tensor[] } {
+    return { xs: portList(op, 'x', x, this.ports('input')), ys: y === undefined ? [] : portList(op, 'y', y, this.ports('output')) };
   }
 
-  /** One optimizer step on a batch; returns the batch loss and predictions, or null when the doctor stopped training. */
-  protected step(x: Tensor, y: Float32Array, sampleWeight: Float32Array | undefined, rng: Random, doctor?: Doctor | null): { loss: number; yPred: Tensor } | null {
-    const { optimizer, loss } = this.requireCompiled('fit');
+  /** Validates every input against the model's input shapes; returns the sample count. */
+  private checkX(op: string, xs: readonly Tensor[]): number {
+    return checkInputs(op, xs, this.inputShapes, this.inputNames);
+  }
+
+  /** Validates every output's y against x's sample count and the output's units. */
+  private checkY(op: string, ys: readonly Tensor[], n: number): void {
+    checkTargets(op, ys, n, this.outputShapes, this.outputNames, this.outputLosses);
+  }
+
+  /** Each output's batch loss, weighted into the total; the gradients scaled by the weights. */
+  private lossOf(ys: readonly Float32Array[], yPreds: readonly Tensor[], sampleWeight?: Float32Array): { loss: number; losses: number[]; dys: Tensor[] } {
+    return weightedLoss(this.outputLosses, this.lossWeights, ys, yPreds, sampleWeight);
+  }
+
+  /** One optimizer step on a batch; returns the batch loss (total and per output) and predictions, or null when the doctor stopped training. */
+  protected step(xs: readonly Tensor[], ys: readonly Float32Array[], sampleWeight: Float32Array | undefined, rng: Random, doctor?: Doctor | null): { loss: number; losses: number[]; yPreds: Tensor[] } | null {
+    const { optimizer } = this.requireCompiled('fit');
     const params = this.trainableParams();
-    // yPred stays valid until the next step of this arena (the caller updates metrics with it).
+    // yPreds stay valid until the next step of this arena (the caller updates metrics with them).
     this.holdWeights(true);
     const backend = getBackend();
     return this.trainArena.run(() => backend.scope(() => {
       for (const p of params) p.grad.fill(0);
       doctor?.beginStep();
-      // The first layer reads the batch forward and backward: the gpu backend uploads it once.
-      const yPred = this.trainForward(wrap(backend.hold(x.values), x.shape), rng, doctor);
-      if (doctor && !doctor.outputFinite(yPred)) return null;
-      const batch = yPred.shape[0]!;
-      const units = yPred.size / Math.max(batch, 1);
-      const result = loss.compute(y, yPred.values, batch, units, sampleWeight);
-      if (doctor && !doctor.lossFinite(result.loss)) return null;
-      this.backward(wrap(result.dyPred, yPred.shape));
+      // The first layers read the batch forward and backward: the gpu backend uploads it once.
+      const yPreds = this.trainForward(xs.map((x) => wrap(backend.hold(x.values), x.shape)), rng, doctor);
+      if (doctor && !doctor.outputFinite(yPreds[0])) return null;
+      const { loss, losses, dys } = this.lossOf(ys, yPreds, sampleWeight);
+      if (doctor && !doctor.lossFinite(loss)) return null;
+      this.backward(dys, false);
       // Keras adds the weight penalties (before this step's update) to the loss it reports.
       const penalty = regularizationLoss(params, true);
       optimizer.apply(params);
       doctor?.afterUpdate();
-      return { loss: result.loss + penalty, yPred };
+      return { loss: loss + penalty, losses, yPreds };
     }));
   }
 
@@ -191,9 +281,9 @@ export abstract class LayersModel {
    * Trains the model. Accepts tensors (`fit(x, y, args)`) or a streaming dataset (`fit(ds, args)`).
    * Metrics stream over the whole epoch and are reset per epoch and separately for validation.
    */
-  async fit(x: Tensor, y: Tensor, args?: FitArgs): Promise<History>;
+  async fit(x: ModelData, y: ModelData, args?: FitArgs): Promise<History>;
   async fit(dataset: BatchDataset, args?: FitArgs): Promise<History>;
-  async fit(xOrData: Tensor | BatchDataset, yOrArgs?: Tensor | FitArgs, maybeArgs?: FitArgs): Promise<History> {
+  async fit(xOrData: ModelData | BatchDataset, yOrArgs?: ModelData | FitArgs, maybeArgs?: FitArgs): Promise<History> {
     return fitModel(this.fitHost(), xOrData, yOrArgs, maybeArgs);
   }
 
@@ -203,11 +293,13 @@ export abstract class LayersModel {
       model: this,
       rng: this.rng,
       requireCompiled: (op) => this.requireCompiled(op),
-      checkX: (op, x) => this.checkX(op, x),
-      checkY: (op, y, n) => this.checkY(op, y, n),
+      lists: (op, x, y) => this.lists(op, x, y),
+      batch: (op, b) => batchLists(op, b, this.ports('input'), this.ports('output')),
+      checkX: (op, xs) => this.checkX(op, xs),
+      checkY: (op, ys, n) => this.checkY(op, ys, n),
       ensureInitialized: (rng) => this.ensureInitialized(rng),
-      step: (x, y, w, rng, doctor) => this.step(x, y, w, rng, doctor),
-      collectLogs: (loss, prefix) => this.collectLogs(loss, prefix),
+      step: (xs, ys, w, rng, doctor) => this.step(xs, ys, w, rng, doctor),
+      collectLogs: (loss, losses, prefix) => this.collectLogs(loss, losses, prefix),
       evaluate: (data, batchSize, prefix, doctor) => this.evaluateInternal(data, batchSize, prefix, doctor),
       probe: (prefix, x) => this.inferArena.run(() => copyTensor(this.forwardPrefix(prefix, x))),
       clearTrainArena: () => this.trainArena.clear(),
@@ -219,44 +311,52 @@ export abstract class LayersModel {
     return !!this.loss?.name.startsWith('sparse');
   }
 
-  private collectLogs(loss: number, prefix: string): Logs {
-    const logs: Logs = { [`${prefix}loss`]: loss };
-    for (const m of this.metrics) logs[`${prefix}${m.name}`] = m.result();
-    return logs;
+  private collectLogs(loss: number, losses: readonly number[], prefix: string): Logs {
+    return outputLogs(loss, losses, prefix, this.outputNames, this.outputMetrics);
   }
 
-  private async evaluateInternal(data: { x: Tensor; y: Tensor } | BatchDataset, batchSize: number, prefix: string, doctor?: Doctor | null): Promise<Logs> {
-    const { loss } = this.requireCompiled('evaluate');
-    for (const m of this.metrics) m.reset();
+  private updateMetrics(ys: readonly Tensor[], yPreds: readonly Tensor[], n: number): void {
+    updateOutputMetrics(this.outputMetrics, ys, yPreds, n);
+  }
+
+  private async evaluateInternal(data: { xs: Tensor[]; ys: Tensor[] } | BatchDataset, batchSize: number, prefix: string, doctor?: Doctor | null): Promise<Logs> {
+    this.requireCompiled('evaluate');
+    for (const ms of this.outputMetrics) for (const m of ms) m.reset();
     let lossSum = 0;
+    const lossSums = this.outputNames.map(() => 0);
     let seen = 0;
     // Keras' test step adds the weight penalties too, so val_loss is comparable to loss.
     const penalty = regularizationLoss(this.params(), false);
-    const consume = (xb: Tensor, yb: Tensor): void => {
-      const yPred = this.inferArena.run(() => this.forward(xb, this.rng));
-      const b = xb.shape[0]!;
-      const units = yPred.size / Math.max(b, 1);
-      lossSum += (loss.compute(yb.values, yPred.values, b, units).loss + penalty) * b;
+    const consume = (xs: Tensor[], ys: Tensor[]): void => {
+      const yPreds = this.inferArena.run(() => this.forward(xs, this.rng));
+      const b = xs[0].shape[0]!;
+      const { loss, losses } = this.lossOf(ys.map((y) => y.values), yPreds);
+      lossSum += (loss + penalty) * b;
+      losses.forEach((l, i) => (lossSums[i] += l * b));
       seen += b;
-      for (const m of this.metrics) m.update(yb.values, yPred.values, b, units);
-      doctor?.observeValidation(yb, yPred);
+      this.updateMetrics(ys, yPreds, b);
+      doctor?.observeValidation(ys[0], yPreds[0]);
     };
     if (isDataset(data)) {
-      for await (const batch of data.batches()) consume(batch.x, batch.y);
+      for await (const batch of data.batches()) {
+        const { xs, ys } = batchLists('evaluate', batch, this.ports('input'), this.ports('output'));
+        this.checkY('evaluate', ys, this.checkX('evaluate', xs));
+        consume(xs, ys);
+      }
     } else {
-      const n = data.x.shape[0]!;
+      const n = data.xs[0].shape[0]!;
       for (let from = 0; from < n; from += batchSize) {
         const to = Math.min(n, from + batchSize);
-        consume(takeRows(data.x, from, to), takeRows(data.y, from, to));
+        consume(data.xs.map((x) => takeRows(x, from, to)), data.ys.map((y) => takeRows(y, from, to)));
       }
     }
-    return this.collectLogs(seen ? lossSum / seen : NaN, prefix);
+    return this.collectLogs(seen ? lossSum / seen : NaN, lossSums.map((l) => (seen ? l / seen : NaN)), prefix);
   }
 
-  /** Loss and metrics over the data, streamed over all batches. */
-  async evaluate(x: Tensor, y: Tensor, args?: { batchSize?: number; verbose?: 0 | 1 }): Promise<Logs>;
+  /** Loss and metrics over the data, streamed over all batches (x and y: a tensor, a list or a dict per input/output). */
+  async evaluate(x: ModelData, y: ModelData, args?: { batchSize?: number; verbose?: 0 | 1 }): Promise<Logs>;
   async evaluate(dataset: BatchDataset, args?: { batchSize?: number; verbose?: 0 | 1 }): Promise<Logs>;
-  async evaluate(xOrData: Tensor | BatchDataset, yOrArgs?: Tensor | { batchSize?: number; verbose?: 0 | 1 }, maybeArgs?: { batchSize?: number; verbose?: 0 | 1 }): Promise<Logs> {
+  async evaluate(xOrData: ModelData | BatchDataset, yOrArgs?: ModelData | { batchSize?: number; verbose?: 0 | 1 }, maybeArgs?: { batchSize?: number; verbose?: 0 | 1 }): Promise<Logs> {
     const op = 'evaluate';
     this.requireCompiled(op);
     const dataMode = isDataset(xOrData);
@@ -265,57 +365,66 @@ export abstract class LayersModel {
     const batchSize = checkCount(op, 'batchSize', args.batchSize ?? 32);
     this.ensureInitialized();
     if (dataMode) return this.evaluateInternal(xOrData as BatchDataset, batchSize, '');
-    const x = xOrData as Tensor;
-    const y = yOrArgs as Tensor;
-    this.checkY(op, y, this.checkX(op, x));
-    const logs = await this.evaluateInternal({ x, y }, batchSize, '');
+    const { xs, ys } = this.lists(op, xOrData, yOrArgs);
+    this.checkY(op, ys, this.checkX(op, xs));
+    const logs = await this.evaluateInternal({ xs, ys }, batchSize, '');
     if ((args as { verbose?: number }).verbose) console.log(formatLogs(logs));
     return logs;
   }
 
-  /** Outputs for every sample, in inference mode, computed batch by batch. */
-  async predict(x: Tensor | BatchDataset, args: { batchSize?: number } = {}): Promise<Tensor> {
+  /**
+   * Outputs for every sample, in inference mode, computed batch by batch: one tensor for a
+   * model with one output, a list in output order with several (TF.js' `predict`).
+   *
+   * @example
+   * const [label, box] = (await m.predict([images, sizes])) as Tensor[];
+   */
+  async predict(x: ModelData | BatchDataset, args: { batchSize?: number } = {}): Promise<Prediction> {
+    const outs = await this.predictOutputs(x, args);
+    return (outs.length === 1 ? outs[0] : outs) as Prediction;
+  }
+
+  /** Every output's predictions, as a list in output order (one entry for a one-output model). */
+  async predictOutputs(x: ModelData | BatchDataset, args: { batchSize?: number } = {}): Promise<Tensor[]> {
     const op = 'predict';
     checkOptions(op, args, ['batchSize']);
     const batchSize = checkCount(op, 'batchSize', args.batchSize ?? 32);
     this.ensureInitialized();
-    const outRow = this.outputShape.reduce((a, b) => a * b, 1);
+    const rows = this.outputShapes.map((s) => s.reduce((a, b) => a * b, 1));
+    const parts: Float32Array[][] = rows.map(() => []);
+    const keep = (xs: Tensor[]) => this.inferArena.run(() => this.forward(xs, this.rng).forEach((y, i) => parts[i].push(y.values.slice())));
     if (isDataset(x)) {
-      const parts: Float32Array[] = [];
-      for await (const batch of x.batches()) parts.push(this.inferArena.run(() => this.forward(batch.x, this.rng).values.slice()));
-      const n = parts.reduce((a, p) => a + p.length, 0) / outRow;
-      const out = new Float32Array(n * outRow);
-      let o = 0;
-      for (const p of parts) {
-        out.set(p, o);
-        o += p.length;
+      for await (const batch of x.batches()) {
+        const xs = portList(op, 'the batch\'s xs', 'xs' in batch ? (batch as { xs: unknown }).xs : batch.x, this.ports('input'));
+        this.checkX(op, xs);
+        keep(xs);
       }
-      return wrap(out, [n, ...this.outputShape] as unknown as Shape);
+    } else {
+      const xs = this.lists(op, x).xs;
+      const n = this.checkX(op, xs);
+      for (let from = 0; from < n; from += batchSize) keep(xs.map((t) => takeRows(t, from, Math.min(n, from + batchSize))));
     }
-    const n = this.checkX(op, x);
-    const out = new Float32Array(n * outRow);
-    for (let from = 0; from < n; from += batchSize) {
-      const to = Math.min(n, from + batchSize);
-      out.set(this.inferArena.run(() => this.forward(takeRows(x, from, to), this.rng).values), from * outRow);
-    }
-    return wrap(out, [n, ...this.outputShape] as unknown as Shape);
+    return parts.map((ps, i) => joinRows(ps, rows[i], this.outputShapes[i]));
   }
 
   /** One optimizer step on one batch; returns that batch's loss and metrics. */
-  async trainOnBatch(x: Tensor, y: Tensor, args: { sampleWeight?: Tensor | Float32Array; classWeight?: ClassWeight } = {}): Promise<Logs> {
+  async trainOnBatch(x: ModelData, y: ModelData, args: { sampleWeight?: Tensor | Float32Array; classWeight?: ClassWeight } = {}): Promise<Logs> {
     const op = 'trainOnBatch';
     this.requireCompiled(op);
     checkOptions(op, args, ['sampleWeight', 'classWeight']);
-    const n = this.checkX(op, x);
-    this.checkY(op, y, n);
-    const w = sampleWeights(op, y, args.classWeight, args.sampleWeight, { sparse: this.sparseLabels, units: this.outputShape[this.outputShape.length - 1] });
-    this.ensureInitialized();
-    const { loss, yPred } = this.step(x, y.values, w, this.rng)!;
-    for (const m of this.metrics) {
-      m.reset();
-      m.update(y.values, yPred.values, n, yPred.size / Math.max(n, 1));
+    const { xs, ys } = this.lists(op, x, y);
+    const n = this.checkX(op, xs);
+    this.checkY(op, ys, n);
+    if (ys.length > 1 && (args.sampleWeight !== undefined || args.classWeight !== undefined)) {
+      throw new Error(`${op}: sampleWeight and classWeight are not supported for a model with several outputs`);
     }
-    return this.collectLogs(loss, '');
+    const units = this.outputShapes[0][this.outputShapes[0].length - 1];
+    const w = sampleWeights(op, ys[0], args.classWeight, args.sampleWeight, { sparse: this.sparseLabels, units });
+    this.ensureInitialized();
+    const { loss, losses, yPreds } = this.step(xs, ys.map((t) => t.values), w, this.rng)!;
+    for (const ms of this.outputMetrics) for (const m of ms) m.reset();
+    this.updateMetrics(ys, yPreds, n);
+    return this.collectLogs(loss, losses, '');
   }
 
   /** Copies of every weight in Keras order (per layer: kernel, bias; BatchNormalization: gamma, beta, movingMean, movingVariance). */
@@ -373,35 +482,7 @@ export abstract class LayersModel {
 
   /** The Keras summary table; printed unless `print` is false, and returned. */
   summary(args: { print?: boolean } = {}): string {
-    const { header, rows } = this.summaryRows();
-    const minWidths = [29, 26, 10, 20];
-    const widths = header.map((_, c) => Math.max(minWidths[c], ...rows.flatMap((r) => r[c].split('\n').map((s) => s.length + 1))));
-    if (header.length === 3) widths[2] = 10;
-    const total = widths.reduce((a, b) => a + b, 0) + header.length;
-    const line = (cells: string[]): string[] => {
-      const parts = cells.map((c) => c.split('\n'));
-      const height = Math.max(...parts.map((p) => p.length));
-      return Array.from({ length: height }, (_, k) => ' ' + parts.map((p, i) => (p[k] ?? '').padEnd(widths[i])).join(' ').trimEnd());
-    };
-    let trainable = 0;
-    let nonTrainable = 0;
-    for (const l of this.layers) {
-      const c = l.countParams();
-      trainable += c.trainable;
-      nonTrainable += c.nonTrainable;
-    }
-    const out = [
-      `Model: "${this.name}"`,
-      '_'.repeat(total),
-      ...line(header),
-      '='.repeat(total),
-      ...rows.flatMap((r, i) => [...line(r), ...(i < rows.length - 1 ? [''] : [])]),
-      '='.repeat(total),
-      `Total params: ${(trainable + nonTrainable).toLocaleString('en-US')}`,
-      `Trainable params: ${trainable.toLocaleString('en-US')}`,
-      `Non-trainable params: ${nonTrainable.toLocaleString('en-US')}`,
-      '_'.repeat(total),
-    ].join('\n');
+    const out = summaryTable(this.name, this.summaryRows(), this.layers);
     if (args.print ?? true) console.log(out);
     return out;
   }
@@ -413,13 +494,6 @@ export abstract class LayersModel {
    * model.getLayer('conv2d').trainable = false;
    */
   getLayer(nameOrIndex: string | number): Layer {
-    if (typeof nameOrIndex === 'number') {
-      const layer = Number.isInteger(nameOrIndex) ? this.layers[nameOrIndex] : undefined;
-      if (!layer) throw new Error(`getLayer: index ${nameOrIndex} is out of range; model '${this.name}' has ${this.layers.length} layers`);
-      return layer;
-    }
-    const layer = this.layers.find((l) => l.name === nameOrIndex);
-    if (!layer) throw new Error(`getLayer: model '${this.name}' has no layer named ${JSON.stringify(nameOrIndex)} (layers: ${this.layers.map((l) => l.name).join(', ')})`);
-    return layer;
+    return findLayer(this.name, this.layers, nameOrIndex);
   }
 }

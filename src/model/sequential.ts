@@ -6,9 +6,12 @@ import type { Random } from '../util/random.js';
 import type { Tensor } from '../tensor.js';
 import type { Doctor } from '../train/doctor/index.js';
 import { LayersModel } from './layers-model.js';
+import { ModelLayer } from './model-layer.js';
+import type { BatchDataset } from './data-args.js';
+import type { ModelData } from './model-io.js';
 import { checkOptionKeys } from '../util/options.js';
 
-export { History, type BatchDataset, type CompileArgs, type DataBatch, type FitArgs } from './data-args.js';
+export { History, type BatchDataset, type CompileArgs, type DataBatch, type FitArgs, type MultiDataBatch } from './data-args.js';
 export type { ClassWeight } from '../train/label-checks.js';
 
 /**
@@ -22,10 +25,11 @@ export type { ClassWeight } from '../train/label-checks.js';
  */
 export class Sequential extends LayersModel {
   readonly name: string;
+  readonly topologyClass = 'Sequential';
   readonly layers: Layer[] = [];
   private plans = new FusionPlans();
 
-  constructor(config: { name?: string; layers?: Layer[] } = {}) {
+  constructor(config: { name?: string; layers?: (Layer | LayersModel)[] } = {}) {
     super();
     if (Array.isArray(config) || typeof config !== 'object' || config === null) {
       throw new Error(`Sequential: the constructor takes { layers: [...], name }, got ${Array.isArray(config) ? 'an array' : String(config)}`);
@@ -54,7 +58,8 @@ export class Sequential extends LayersModel {
    * Appends a layer, inferring its input shape from the previous layer and building it. A
    * mismatch throws here, naming the layer and both shapes; the model is left as it was.
    */
-  add(layer: Layer): void {
+  add(layerOrModel: Layer | LayersModel): void {
+    const layer = layerOrModel instanceof LayersModel ? layerOrModel.layer() : layerOrModel;
     if (!(layer instanceof Layer)) throw new Error(`Sequential.add: expected a layer, got ${String(layer)}`);
     if (this.layers.includes(layer)) throw new Error(`Sequential.add: layer '${layer.name}' is already in the model`);
     if (this.layers.some((l) => l.name === layer.name)) throw new Error(`Sequential.add: a layer named '${layer.name}' is already in the model`);
@@ -62,10 +67,10 @@ export class Sequential extends LayersModel {
     const prev = this.layers[this.layers.length - 1];
     let inputShape: readonly number[];
     if (!prev) {
-      if (!layer.configInputShape) {
+      if (!layer.configInputShape && !(layer instanceof ModelLayer)) {
         throw new Error(`Sequential.add: the first layer, ${layer.className} '${layer.name}', needs an inputShape (e.g. inputShape: [100, 100, 3])`);
       }
-      inputShape = layer.configInputShape;
+      inputShape = layer instanceof ModelLayer ? layer.inputShape! : layer.configInputShape!;
     } else {
       inputShape = prev.outputShape!;
       if (layer.configInputShape && layer.configInputShape.join() !== inputShape.join()) {
@@ -76,6 +81,7 @@ export class Sequential extends LayersModel {
     }
     try {
       layer.build(inputShape);
+      if (layer instanceof ModelLayer) layer.addTo(this.name);
     } catch (e) {
       const msg = (e as Error).message;
       throw new Error(`Sequential.add: ${msg}${prev ? ` (previous layer '${prev.name}' outputs ${formatShape(inputShape)})` : ''}`);
@@ -100,29 +106,35 @@ export class Sequential extends LayersModel {
     return planFusion(layers, getBackend(), 'inference').reduce((h, unit) => unit.forward(h, ctx), x);
   }
 
-  protected forward(x: Tensor, rng: Random): Tensor {
+  protected forward(xs: readonly Tensor[], rng: Random): Tensor[] {
     this.holdWeights(false);
     const ctx = { training: false, rng };
-    return this.fusionPlan('inference').reduce((h, unit) => unit.forward(h, ctx), x);
+    return [this.fusionPlan('inference').reduce((h, unit) => unit.forward(h, ctx), xs[0])];
   }
 
-  protected trainForward(x: Tensor, rng: Random, doctor: Doctor | null | undefined): Tensor {
-    let y = x;
+  protected trainForward(xs: readonly Tensor[], rng: Random, doctor: Doctor | null | undefined): Tensor[] {
+    let y = xs[0];
     for (const unit of this.fusionPlan('training')) {
       y = unit.forward(y, { training: true, rng });
       doctor?.afterUnit(unit.layers, y);
     }
-    return y;
+    return [y];
   }
 
-  protected backward(dy: Tensor): void {
+  /** Outputs for every sample, in inference mode, computed batch by batch. */
+  override async predict(x: ModelData | BatchDataset, args: { batchSize?: number } = {}): Promise<Tensor> {
+    return (await this.predictOutputs(x, args))[0];
+  }
+
+  protected backward(dys: readonly Tensor[], needInputGrads: boolean): (Tensor | null)[] {
     const steps = this.fusionPlan('training');
-    // Input gradients are needed down to the first unit with a weight to train: below it (the
-    // batch, Rescaling, augmentation) they would be computed and dropped.
+    // Input gradients are needed down to the first unit with a weight to train (unless the model's
+    // caller needs them): below it (the batch, Rescaling, augmentation) they would be dropped.
     const first = steps.findIndex((unit) => unit.layers.some((l) => l.params().some((p) => p.trainable)));
-    const lowest = first < 0 ? steps.length : first;
-    let g: Tensor | null = dy;
+    const lowest = needInputGrads ? -1 : first < 0 ? steps.length : first;
+    let g: Tensor | null = dys[0];
     for (let i = steps.length - 1; i >= 0 && g; i--) g = steps[i].backward(g, i > lowest);
+    return [needInputGrads ? g : null];
   }
 
   protected summaryRows(): { header: string[]; rows: string[][] } {
