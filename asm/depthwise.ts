@@ -1,8 +1,9 @@
-// Depthwise convolution with one filter per channel (depth multiplier 1), NHWC f32, channels a
-// multiple of 4, sixteen channels (four vectors) at a time:
-//   forward         y[p, c]       = Σ_{i,j} x[n, oh·sh−pt+i·dh, ow·sw−pl+j·dw, c] · w[i, j, c]
-//   input gradient  dx[q, c]      = Σ_{i,j} dy[n, oh, ow, c] · w[i, j, c]   over oh·sh = ih+pt−i·dh, ow·sw = iw+pl−j·dw
-//   filter gradient part[i, j, c] = Σ_{p in range} x[n, ih, iw, c] · dy[p, c]
+// Depthwise convolution with one filter per channel, NHWC f32, C channels a multiple of 4 (a depth
+// multiplier M > 1 runs on x widened to C·M channels by depthwiseExpand, and its input gradient is
+// summed back by depthwiseReduce):
+//   forward         y[p, c]  = Σ_{i,j} x[n, oh·sh−pt+i·dh, ow·sw−pl+j·dw, c] · w[i, j, c]
+//   input gradient  dx[q, c] = Σ_{i,j} dy[n, oh, ow, c] · w[i, j, c]   over oh·sh = ih+pt−i·dh, ow·sw = iw+pl−j·dw
+//   filter gradient dw[i, j, c] = Σ_{n,oh,ow} x[n, ih, iw, c] · dy[n, oh, ow, c]
 // Geometry and pointers in the block at g (G_* of asm/geometry.ts): x at G_X, w at G_WT, the
 // output at G_OUT, dy at G_DY. Taps outside the image contribute nothing.
 
@@ -77,6 +78,25 @@ function forwardFour(g: usize, n: i32, oh: i32, iw0: i32, yp: usize): void {
   }
 }
 
+// o[0, C) += s[0, C) · w[0, C): one tap of one pixel, accumulated in memory (the border paths,
+// where each pixel has its own set of taps).
+// @ts-ignore: decorator
+@inline
+function maddRow(o: usize, s: usize, w: usize, C: i32): void {
+  let c = 0;
+  for (; c + 16 <= C; c += 16) {
+    const b = <usize>c << 2;
+    v128.store(o + b, madd(v128.load(s + b), v128.load(w + b), v128.load(o + b)));
+    v128.store(o + b, madd(v128.load(s + b, 16), v128.load(w + b, 16), v128.load(o + b, 16)), 16);
+    v128.store(o + b, madd(v128.load(s + b, 32), v128.load(w + b, 32), v128.load(o + b, 32)), 32);
+    v128.store(o + b, madd(v128.load(s + b, 48), v128.load(w + b, 48), v128.load(o + b, 48)), 48);
+  }
+  for (; c < C; c += 4) {
+    const b = <usize>c << 2;
+    v128.store(o + b, madd(v128.load(s + b), v128.load(w + b), v128.load(o + b)));
+  }
+}
+
 /**
  * Forward of output pixels [start, end) (flat n·OH·OW + oh·OW + ow): four adjacent pixels at a
  * time where their horizontal taps stay inside the image, else one pixel with every tap checked.
@@ -88,7 +108,6 @@ export function depthwiseForward(g: usize, start: i32, end: i32): void {
   const x = <usize>gi(g, G_X), w = <usize>gi(g, G_WT), y = <usize>gi(g, G_OUT);
   const pix = OH * OW;
   const rowC = <usize>C << 2;
-  const zero = f32x4.splat(0);
   let r = start;
   while (r < end) {
     const n = r / pix;
@@ -104,46 +123,23 @@ export function depthwiseForward(g: usize, start: i32, end: i32): void {
       continue;
     }
     r++;
-    let c0 = 0;
-    for (; c0 + 16 <= C; c0 += 16) {
-      let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-      for (let i = 0; i < KH; i++) {
-        const ih = ih0 + i * dh;
-        if (ih < 0 || ih >= H) continue;
-        for (let j = 0; j < KW; j++) {
-          const iw = iw0 + j * dw;
-          if (iw < 0 || iw >= W) continue;
-          const xp = x + <usize>((n * H + ih) * W + iw) * rowC + (<usize>c0 << 2);
-          const wp = w + <usize>(i * KW + j) * rowC + (<usize>c0 << 2);
-          a0 = madd(v128.load(xp), v128.load(wp), a0);
-          a1 = madd(v128.load(xp, 16), v128.load(wp, 16), a1);
-          a2 = madd(v128.load(xp, 32), v128.load(wp, 32), a2);
-          a3 = madd(v128.load(xp, 48), v128.load(wp, 48), a3);
-        }
+    memory.fill(yp, 0, rowC);
+    for (let i = 0; i < KH; i++) {
+      const ih = ih0 + i * dh;
+      if (ih < 0 || ih >= H) continue;
+      for (let j = 0; j < KW; j++) {
+        const iw = iw0 + j * dw;
+        if (iw < 0 || iw >= W) continue;
+        maddRow(yp, x + <usize>((n * H + ih) * W + iw) * rowC, w + <usize>(i * KW + j) * rowC, C);
       }
-      const o = yp + (<usize>c0 << 2);
-      v128.store(o, a0);
-      v128.store(o, a1, 16);
-      v128.store(o, a2, 32);
-      v128.store(o, a3, 48);
-    }
-    for (; c0 < C; c0 += 4) {
-      let a = zero;
-      for (let i = 0; i < KH; i++) {
-        const ih = ih0 + i * dh;
-        if (ih < 0 || ih >= H) continue;
-        for (let j = 0; j < KW; j++) {
-          const iw = iw0 + j * dw;
-          if (iw < 0 || iw >= W) continue;
-          a = madd(v128.load(x + <usize>((n * H + ih) * W + iw) * rowC + (<usize>c0 << 2)), v128.load(w + <usize>(i * KW + j) * rowC + (<usize>c0 << 2)), a);
-        }
-      }
-      v128.store(yp + (<usize>c0 << 2), a);
     }
   }
 }
 
-/** Input gradient of input pixels [start, end) (flat n·H·W + ih·W + iw). */
+/**
+ * Input gradient of input pixels [start, end) (flat n·H·W + ih·W + iw), for strides above 1 (at
+ * stride 1 the caller runs depthwiseForward on dy with the filter turned 180°).
+ */
 export function depthwiseBackpropInput(g: usize, start: i32, end: i32): void {
   const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW);
   const KH = gi(g, G_KH), KW = gi(g, G_KW), sh = gi(g, G_SH), sw = gi(g, G_SW);
@@ -151,86 +147,132 @@ export function depthwiseBackpropInput(g: usize, start: i32, end: i32): void {
   const w = <usize>gi(g, G_WT), dx = <usize>gi(g, G_OUT), dy = <usize>gi(g, G_DY);
   const pix = H * W;
   const rowC = <usize>C << 2;
-  const zero = f32x4.splat(0);
   for (let q = start; q < end; q++) {
     const n = q / pix;
     const rem = q - n * pix;
     const ih = rem / W;
     const iw = rem - ih * W;
     const xp = dx + <usize>q * rowC;
-    let c0 = 0;
-    for (; c0 + 16 <= C; c0 += 16) {
-      let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-      for (let i = 0; i < KH; i++) {
-        const rh = ih + pt - i * dh;
-        const oh = rh / sh;
-        if (rh < 0 || oh * sh != rh || oh >= OH) continue;
-        for (let j = 0; j < KW; j++) {
-          const rw = iw + pl - j * dw;
-          const ow = rw / sw;
-          if (rw < 0 || ow * sw != rw || ow >= OW) continue;
-          const yp = dy + <usize>((n * OH + oh) * OW + ow) * rowC + (<usize>c0 << 2);
-          const wp = w + <usize>(i * KW + j) * rowC + (<usize>c0 << 2);
-          a0 = madd(v128.load(yp), v128.load(wp), a0);
-          a1 = madd(v128.load(yp, 16), v128.load(wp, 16), a1);
-          a2 = madd(v128.load(yp, 32), v128.load(wp, 32), a2);
-          a3 = madd(v128.load(yp, 48), v128.load(wp, 48), a3);
-        }
+    memory.fill(xp, 0, rowC);
+    for (let i = 0; i < KH; i++) {
+      const rh = ih + pt - i * dh;
+      const oh = rh / sh;
+      if (rh < 0 || oh * sh != rh || oh >= OH) continue;
+      for (let j = 0; j < KW; j++) {
+        const rw = iw + pl - j * dw;
+        const ow = rw / sw;
+        if (rw < 0 || ow * sw != rw || ow >= OW) continue;
+        maddRow(xp, dy + <usize>((n * OH + oh) * OW + ow) * rowC, w + <usize>(i * KW + j) * rowC, C);
       }
-      const o = xp + (<usize>c0 << 2);
-      v128.store(o, a0);
-      v128.store(o, a1, 16);
-      v128.store(o, a2, 32);
-      v128.store(o, a3, 48);
-    }
-    for (; c0 < C; c0 += 4) {
-      let a = zero;
-      for (let i = 0; i < KH; i++) {
-        const rh = ih + pt - i * dh;
-        const oh = rh / sh;
-        if (rh < 0 || oh * sh != rh || oh >= OH) continue;
-        for (let j = 0; j < KW; j++) {
-          const rw = iw + pl - j * dw;
-          const ow = rw / sw;
-          if (rw < 0 || ow * sw != rw || ow >= OW) continue;
-          a = madd(v128.load(dy + <usize>((n * OH + oh) * OW + ow) * rowC + (<usize>c0 << 2)), v128.load(w + <usize>(i * KW + j) * rowC + (<usize>c0 << 2)), a);
-        }
-      }
-      v128.store(xp + (<usize>c0 << 2), a);
     }
   }
 }
 
-/** Filter gradient of output pixels [start, end) into `part` (KH·KW·C floats, zeroed here first). */
-export function depthwiseBackpropFilter(g: usize, start: i32, end: i32, part: usize): void {
+/**
+ * Filter gradient of channels [c0, c1) (multiples of 4) over the `rows` = batch·OH output rows, written to dw at
+ * G_OUT [KH, KW, C]. Threads own disjoint channels, so there are no parts to add up, and each
+ * channel's sum runs in the same order (output row by output row, each row summed in registers
+ * along ow first) whatever the split: the result is the same for any thread count. Per output
+ * row, tap and 16 channels, the pixels whose tap lands inside the image are a range of ow,
+ * computed once: the inner loop has no bounds checks.
+ */
+export function depthwiseBackpropFilter(g: usize, c0: i32, c1: i32, rows: i32): void {
   const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW);
   const KH = gi(g, G_KH), KW = gi(g, G_KW), sh = gi(g, G_SH), sw = gi(g, G_SW);
   const dh = gi(g, G_DH), dw = gi(g, G_DW), pt = gi(g, G_PT), pl = gi(g, G_PL);
-  const x = <usize>gi(g, G_X), dy = <usize>gi(g, G_DY);
-  const pix = OH * OW;
+  const x = <usize>gi(g, G_X), dy = <usize>gi(g, G_DY), out = <usize>gi(g, G_OUT);
   const rowC = <usize>C << 2;
-  memory.fill(part, 0, <usize>(KH * KW) * rowC);
-  for (let r = start; r < end; r++) {
-    const n = r / pix;
-    const rem = r - n * pix;
-    const oh = rem / OW;
-    const ow = rem - oh * OW;
-    const ih0 = oh * sh - pt;
-    const iw0 = ow * sw - pl;
-    const yp = dy + <usize>r * rowC;
+  const step = <usize>sw * rowC;
+  const zero = f32x4.splat(0);
+  for (let t = 0; t < KH * KW; t++) memory.fill(out + <usize>t * rowC + (<usize>c0 << 2), 0, <usize>(c1 - c0) << 2);
+  for (let q = 0; q < rows; q++) {
+    const n = q / OH;
+    const oh = q - n * OH;
+    const yRow = dy + <usize>(q * OW) * rowC;
     for (let i = 0; i < KH; i++) {
-      const ih = ih0 + i * dh;
+      const ih = oh * sh - pt + i * dh;
       if (ih < 0 || ih >= H) continue;
+      const xRow = x + <usize>((n * H + ih) * W) * rowC;
       for (let j = 0; j < KW; j++) {
-        const iw = iw0 + j * dw;
-        if (iw < 0 || iw >= W) continue;
-        const xp = x + <usize>((n * H + ih) * W + iw) * rowC;
-        const pp = part + <usize>(i * KW + j) * rowC;
-        for (let c = 0; c < C; c += 4) {
-          const o = <usize>c << 2;
-          v128.store(pp + o, madd(v128.load(xp + o), v128.load(yp + o), v128.load(pp + o)));
+        // iw = ow·sw + off inside [0, W) for ow in [lo, hi).
+        const off = j * dw - pl;
+        const lo = off >= 0 ? 0 : (sw - 1 - off) / sw;
+        const hi = min(OW, W - 1 - off < 0 ? 0 : (W - 1 - off) / sw + 1);
+        if (lo >= hi) continue;
+        const tp = out + <usize>(i * KW + j) * rowC;
+        let c = c0;
+        for (; c + 16 <= c1; c += 16) {
+          const b = <usize>c << 2;
+          let xp = xRow + <usize>(lo * sw + off) * rowC + b;
+          let yp = yRow + <usize>lo * rowC + b;
+          let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+          for (let ow = lo; ow < hi; ow++) {
+            a0 = madd(v128.load(xp), v128.load(yp), a0);
+            a1 = madd(v128.load(xp, 16), v128.load(yp, 16), a1);
+            a2 = madd(v128.load(xp, 32), v128.load(yp, 32), a2);
+            a3 = madd(v128.load(xp, 48), v128.load(yp, 48), a3);
+            xp += step;
+            yp += rowC;
+          }
+          v128.store(tp + b, f32x4.add(v128.load(tp + b), a0));
+          v128.store(tp + b, f32x4.add(v128.load(tp + b, 16), a1), 16);
+          v128.store(tp + b, f32x4.add(v128.load(tp + b, 32), a2), 32);
+          v128.store(tp + b, f32x4.add(v128.load(tp + b, 48), a3), 48);
+        }
+        for (; c < c1; c += 4) {
+          const b = <usize>c << 2;
+          let xp = xRow + <usize>(lo * sw + off) * rowC + b;
+          let yp = yRow + <usize>lo * rowC + b;
+          let a = zero;
+          for (let ow = lo; ow < hi; ow++) {
+            a = madd(v128.load(xp), v128.load(yp), a);
+            xp += step;
+            yp += rowC;
+          }
+          v128.store(tp + b, f32x4.add(v128.load(tp + b), a));
         }
       }
+    }
+  }
+}
+
+/** dst[p, c·M + m] = src[p, c] for pixels p in [start, end) of C channels: x widened for multiplier M. */
+export function depthwiseExpand(src: usize, dst: usize, start: i32, end: i32, C: i32, M: i32): void {
+  for (let p = start; p < end; p++) {
+    const s = src + (<usize>(p * C) << 2);
+    const d = dst + (<usize>(p * C * M) << 2);
+    let c = 0;
+    if (M == 2) {
+      for (; c + 4 <= C; c += 4) {
+        const v = v128.load(s + (<usize>c << 2));
+        v128.store(d + (<usize>(2 * c) << 2), i32x4.shuffle(v, v, 0, 0, 1, 1));
+        v128.store(d + (<usize>(2 * c) << 2), i32x4.shuffle(v, v, 2, 2, 3, 3), 16);
+      }
+    }
+    for (; c < C; c++) {
+      const v = load<f32>(s + (<usize>c << 2));
+      for (let m = 0; m < M; m++) store<f32>(d + (<usize>(c * M + m) << 2), v);
+    }
+  }
+}
+
+/** dst[p, c] = Σ_m src[p, c·M + m] (m ascending) for pixels p in [start, end): a widened input gradient summed back. */
+export function depthwiseReduce(src: usize, dst: usize, start: i32, end: i32, C: i32, M: i32): void {
+  for (let p = start; p < end; p++) {
+    const s = src + (<usize>(p * C * M) << 2);
+    const d = dst + (<usize>(p * C) << 2);
+    let c = 0;
+    if (M == 2) {
+      for (; c + 4 <= C; c += 4) {
+        const a = v128.load(s + (<usize>(2 * c) << 2));
+        const b = v128.load(s + (<usize>(2 * c) << 2), 16);
+        v128.store(d + (<usize>c << 2), f32x4.add(i32x4.shuffle(a, b, 0, 2, 4, 6), i32x4.shuffle(a, b, 1, 3, 5, 7)));
+      }
+    }
+    for (; c < C; c++) {
+      let sum = load<f32>(s + (<usize>(c * M) << 2));
+      for (let m = 1; m < M; m++) sum += load<f32>(s + (<usize>(c * M + m) << 2));
+      store<f32>(d + (<usize>c << 2), sum);
     }
   }
 }
