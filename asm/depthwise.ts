@@ -234,6 +234,61 @@ export function depthwiseBackpropInput(g: usize, start: i32, end: i32): void {
   }
 }
 
+// a + Σ over ow in [from, to) of x[xRow + (ow·sw + off)·C] · dy[yRow + ow·C]: one vector of
+// channels of one tap's filter gradient over one output row (xRow, yRow point at the channels).
+// @ts-ignore: decorator
+@inline
+function sumRange(xRow: usize, yRow: usize, off: i32, from: i32, to: i32, sw: i32, rowC: usize, a: v128): v128 {
+  let xp = xRow + <usize>(from * sw + off) * rowC;
+  let yp = yRow + <usize>from * rowC;
+  const step = <usize>sw * rowC;
+  for (let ow = from; ow < to; ow++) {
+    a = madd(v128.load(xp), v128.load(yp), a);
+    xp += step;
+    yp += rowC;
+  }
+  return a;
+}
+
+// The filter gradient of one row of three stride-1, undilated taps over one output row, channels
+// [c0, c1), added into tp (the row's three taps). Tap j reads x column ow − pl + j: where all three
+// are inside the image, each x vector loaded once serves the three taps (two loads for three
+// multiply-adds); the border columns of each tap go through sumRange. Each channel's order is
+// fixed (left border, interior, right border), whatever the thread split.
+// @ts-ignore: decorator
+@inline
+function threeTaps(xRow: usize, yRow: usize, tp: usize, c0: i32, c1: i32, W: i32, OW: i32, pl: i32, rowC: usize): void {
+  const zero = f32x4.splat(0);
+  const lo = max(0, pl), hi = min(OW, W - 2 + pl);
+  for (let c = c0; c < c1; c += 4) {
+    const b = <usize>c << 2;
+    const xr = xRow + b, yr = yRow + b;
+    let s0 = zero;
+    let s1 = sumRange(xr, yr, 1 - pl, max(0, pl - 1), lo, 1, rowC, zero);
+    let s2 = sumRange(xr, yr, 2 - pl, max(0, pl - 2), lo, 1, rowC, zero);
+    let xp = xr + <usize>(lo - pl) * rowC;
+    let yp = yr + <usize>lo * rowC;
+    let v0 = v128.load(xp), v1 = v128.load(xp + rowC);
+    xp += 2 * rowC;
+    for (let ow = lo; ow < hi; ow++) {
+      const v2 = v128.load(xp);
+      const d = v128.load(yp);
+      s0 = madd(v0, d, s0);
+      s1 = madd(v1, d, s1);
+      s2 = madd(v2, d, s2);
+      v0 = v1;
+      v1 = v2;
+      xp += rowC;
+      yp += rowC;
+    }
+    s0 = sumRange(xr, yr, -pl, hi, min(OW, W + pl), 1, rowC, s0);
+    s1 = sumRange(xr, yr, 1 - pl, hi, min(OW, W - 1 + pl), 1, rowC, s1);
+    v128.store(tp + b, f32x4.add(v128.load(tp + b), s0));
+    v128.store(tp + rowC + b, f32x4.add(v128.load(tp + rowC + b), s1));
+    v128.store(tp + 2 * rowC + b, f32x4.add(v128.load(tp + 2 * rowC + b), s2));
+  }
+}
+
 /**
  * Filter gradient of channels [c0, c1) (multiples of 4) over the `rows` = batch·OH output rows, written to dw at
  * G_OUT [KH, KW, C]. Threads own disjoint channels, so there are no parts to add up, and each
@@ -251,6 +306,7 @@ export function depthwiseBackpropFilter(g: usize, c0: i32, c1: i32, rows: i32): 
   const step = <usize>sw * rowC;
   const zero = f32x4.splat(0);
   for (let t = 0; t < KH * KW; t++) memory.fill(out + <usize>t * rowC + (<usize>c0 << 2), 0, <usize>(c1 - c0) << 2);
+  const three = KW == 3 && sw == 1 && dw == 1 && max(0, pl) < min(OW, W - 2 + pl);
   for (let q = 0; q < rows; q++) {
     const n = q / OH;
     const oh = q - n * OH;
@@ -259,6 +315,10 @@ export function depthwiseBackpropFilter(g: usize, c0: i32, c1: i32, rows: i32): 
       const ih = oh * sh - pt + i * dh;
       if (ih < 0 || ih >= H) continue;
       const xRow = x + <usize>((n * H + ih) * W) * rowC;
+      if (three) {
+        threeTaps(xRow, yRow, out + <usize>(i * 3) * rowC, c0, c1, W, OW, pl, rowC);
+        continue;
+      }
       for (let j = 0; j < KW; j++) {
         // iw = ow·sw + off inside [0, W) for ow in [lo, hi).
         const off = j * dw - pl;
@@ -287,15 +347,7 @@ export function depthwiseBackpropFilter(g: usize, c0: i32, c1: i32, rows: i32): 
         }
         for (; c < c1; c += 4) {
           const b = <usize>c << 2;
-          let xp = xRow + <usize>(lo * sw + off) * rowC + b;
-          let yp = yRow + <usize>lo * rowC + b;
-          let a = zero;
-          for (let ow = lo; ow < hi; ow++) {
-            a = madd(v128.load(xp), v128.load(yp), a);
-            xp += step;
-            yp += rowC;
-          }
-          v128.store(tp + b, f32x4.add(v128.load(tp + b), a));
+          v128.store(tp + b, f32x4.add(v128.load(tp + b), sumRange(xRow + b, yRow + b, off, lo, hi, sw, rowC, zero)));
         }
       }
     }
