@@ -4,7 +4,7 @@
 // are held to its forward: the target is at least tfjs-wasm's forward speed for every op.
 import { OutputArena } from '../src/backend/arena.js';
 import { depthwiseConv2dInfo } from '../src/geometry.js';
-import { getBackend, layers } from '../src/index.js';
+import { getBackend, layers, setBackend, type Backend, type BackendName } from '../src/index.js';
 import { wrap } from '../src/tensor.js';
 import { Random } from '../src/util/random.js';
 import { pairedRatio, type PairedStats } from './harness.js';
@@ -37,10 +37,14 @@ function values(n: number, seed: number): Float32Array {
 export async function benchDepthwise(selected: (key: string) => boolean, log: (msg: string) => void, withTfjsWasm: boolean): Promise<string[]> {
   if (!withTfjsWasm) return [];
   await usePeer('tfjs-wasm');
-  const rounds = 9;
+  const rounds = 15;
   const rows: Row[] = [];
-  const b = getBackend();
-  for (const { h, c, m, filters } of SHAPES) {
+  const start = getBackend();
+  // tfjs-wasm runs on one thread in Node: the `.t1` rows hold tscnn to one thread too (on a loaded
+  // machine, waiting for a descheduled worker costs the threaded rows more than the work).
+  const configs: [string, Backend][] = [['', start]];
+  if (start.name === 'cpu') configs.push(['.t1', setBackend('cpu', { threads: 1 })]);
+  for (const [suffix, b] of configs) for (const { h, c, m, filters } of SHAPES) {
     const name = `${h}x${h}x${c}${m > 1 ? `m${m}` : ''}`;
     const info = depthwiseConv2dInfo([BATCH, h, h, c], [3, 3], m, [1, 1], 'same');
     const x = values(BATCH * h * h * c, 1);
@@ -60,11 +64,11 @@ export async function benchDepthwise(selected: (key: string) => boolean, log: (m
       out.dispose();
     };
     const arena = new OutputArena();
-    const what = `DepthwiseConv2D 3×3 ${h}×${h}×${c}${m > 1 ? ` ×${m}` : ''}`;
+    const label = `DepthwiseConv2D 3×3 ${h}×${h}×${c}${m > 1 ? ` ×${m}` : ''}`;
     const ops: [string, string, () => unknown, () => void][] = [
-      [`depthwise/${name}.fwd`, `${what} forward`, () => b.depthwiseConv2d(x, w, info), theirsDepthwise],
-      [`depthwise/${name}.dx`, `${what} input gradient`, () => b.depthwiseConv2dBackpropInput(dy, w, info), theirsDepthwise],
-      [`depthwise/${name}.dw`, `${what} filter gradient`, () => b.depthwiseConv2dBackpropFilter(x, dy, info), theirsDepthwise],
+      [`depthwise/${name}.fwd`, `${label} forward`, () => b.depthwiseConv2d(x, w, info), theirsDepthwise],
+      [`depthwise/${name}.dx`, `${label} input gradient`, () => b.depthwiseConv2dBackpropInput(dy, w, info), theirsDepthwise],
+      [`depthwise/${name}.dw`, `${label} filter gradient`, () => b.depthwiseConv2dBackpropFilter(x, dy, info), theirsDepthwise],
     ];
     if (filters > 0) {
       const sep = new layers.SeparableConv2D({ filters, kernelSize: 3, padding: 'same', useBias: false });
@@ -80,7 +84,9 @@ export async function benchDepthwise(selected: (key: string) => boolean, log: (m
         }, theirsSeparable],
       );
     }
-    for (const [key, what, ours, theirs] of ops) {
+    for (const [op, what0, ours, theirs] of ops) {
+      const key = op + suffix;
+      const what = what0 + (suffix ? ', one thread' : '');
       if (!selected(key)) continue;
       log(`${key}: paired with tfjs-wasm's forward`);
       const stats = await pairedRatio(key, () => arena.run(ours), theirs, rounds);
@@ -89,12 +95,13 @@ export async function benchDepthwise(selected: (key: string) => boolean, log: (m
     }
     tf.dispose([tx, tw, tpw]);
   }
+  setBackend(start.name as BackendName);
   if (rows.length === 0) return [];
   const f = (v: number): string => v.toFixed(2);
   return [
     '## DepthwiseConv2D (depth multipliers 1 and 2) and SeparableConv2D (batch 32, 3×3, stride 1, same)',
     '',
-    "tfjs-wasm's forward time on the same shape ÷ tscnn's time, paired in alternation (median of the rounds, min–max); above 1: tscnn faster. tfjs-wasm has no depthwise gradient kernels, so every tscnn op is held to its forward.",
+    "tfjs-wasm's forward time on the same shape ÷ tscnn's time, paired in alternation (median of the rounds, min–max); above 1: tscnn faster. tfjs-wasm has no depthwise gradient kernels, so every tscnn op is held to its forward. tfjs-wasm runs on one thread; `.t1` rows run tscnn on one thread too.",
     '',
     '| | key | ratio | min–max | rounds |',
     '|---|---|---:|---:|---:|',
