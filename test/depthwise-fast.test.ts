@@ -4,27 +4,18 @@
 // carried where the reference carries them.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { setBackend } from '../src/backend/index.js';
 import { referenceBackend as ref } from '../src/backend/reference/index.js';
 import { depthwiseFast as fast } from '../src/backend/wasm/depthwise-fast.js';
 import { engineInfo } from '../src/backend/wasm/engine.js';
-import { depthwiseConv2dInfo, type Conv2DInfo, type Padding } from '../src/geometry.js';
-import { assertClose, assertIdentical, randomArray } from './helpers.js';
+import type { Conv2DInfo } from '../src/geometry.js';
+import { assertClose, assertIdentical, randomArray, withThreads } from './helpers.js';
+import { depthwiseInfoOf, depthwiseName, type DepthwiseCase } from './ops/cases.js';
 
-interface Case {
-  shape: [number, number, number, number];
-  k: [number, number];
-  m: number;
-  s: [number, number];
-  padding: Padding;
-  d?: [number, number];
-}
-
-const cases: Case[] = [];
+const cases: DepthwiseCase[] = [];
 // Output channels C·M a multiple of 4: 16-channel groups, 4-channel remainders, M = 2 on channels
 // not in fours, M = 3 and 4.
 const channels: [number, number][] = [[4, 1], [20, 1], [2, 2], [6, 2], [12, 2], [4, 3], [1, 4]];
-const windows: Pick<Case, 'k' | 's' | 'd'>[] = [
+const windows: Pick<DepthwiseCase, 'k' | 's' | 'd'>[] = [
   { k: [3, 3], s: [1, 1] }, { k: [3, 3], s: [2, 2] }, { k: [3, 2], s: [1, 2] }, { k: [5, 3], s: [2, 1] },
   { k: [1, 1], s: [1, 1] }, { k: [2, 2], s: [3, 3] }, { k: [3, 3], s: [1, 1], d: [2, 2] }, { k: [2, 3], s: [1, 1], d: [3, 1] },
 ];
@@ -41,13 +32,13 @@ cases.push({ shape: [8, 20, 19, 24], k: [3, 3], m: 2, s: [1, 1], padding: 'same'
 cases.push({ shape: [6, 23, 21, 36], k: [3, 3], m: 1, s: [2, 2], padding: 'same' });
 cases.push({ shape: [8, 24, 24, 36], k: [3, 3], m: 1, s: [1, 1], padding: 'valid' });
 
-const name = (t: Case): string => `${t.shape.join('x')} k${t.k.join('x')} m${t.m} s${t.s.join('x')} ${t.padding}${t.d ? ` d${t.d.join('x')}` : ''}`;
-const infoOf = (t: Case): Conv2DInfo => depthwiseConv2dInfo(t.shape, t.k, t.m, t.s, t.padding, t.d ?? [1, 1]);
+const name = depthwiseName;
+const infoOf = depthwiseInfoOf;
 // float32 sums of up to kh·kw (forward, dx·M) or batch·OH·OW (dw) terms against float64 ones.
 const TOL = { atol: 1e-5, rtol: 1e-4 };
 const TOL_DW = { atol: 1e-4, rtol: 1e-4 };
 
-function operands(t: Case, seed: number): { info: Conv2DInfo; x: Float32Array; w: Float32Array; dy: Float32Array } {
+function operands(t: DepthwiseCase, seed: number): { info: Conv2DInfo; x: Float32Array; w: Float32Array; dy: Float32Array } {
   const info = infoOf(t);
   const [n, h, wd, c] = t.shape;
   return {
@@ -56,15 +47,6 @@ function operands(t: Case, seed: number): { info: Conv2DInfo; x: Float32Array; w
     w: randomArray(t.k[0] * t.k[1] * c * t.m, seed + 1),
     dy: randomArray(n * info.outHeight * info.outWidth * c * t.m, seed + 2),
   };
-}
-
-function withThreads(count: number, body: () => void): void {
-  setBackend('cpu', { threads: count });
-  try {
-    body();
-  } finally {
-    setBackend('cpu');
-  }
 }
 
 function checkAll(seed: number): void {
@@ -82,7 +64,7 @@ test('the WebAssembly depthwise kernels run here: every case with C·M in fours,
     const { info, x, w } = operands(t, 1);
     assert.ok(fast.depthwiseConv2d(x, w, info) instanceof Float32Array, name(t));
   }
-  for (const t of [{ shape: [1, 5, 5, 3], k: [3, 3], m: 1, s: [1, 1], padding: 'same' }, { shape: [1, 5, 5, 3], k: [3, 3], m: 2, s: [1, 1], padding: 'same' }] as Case[]) {
+  for (const t of [{ shape: [1, 5, 5, 3], k: [3, 3], m: 1, s: [1, 1], padding: 'same' }, { shape: [1, 5, 5, 3], k: [3, 3], m: 2, s: [1, 1], padding: 'same' }] as DepthwiseCase[]) {
     const { info, x, w, dy } = operands(t, 1);
     assert.is(fast.depthwiseConv2d(x, w, info), null, `forward declines ${name(t)}`);
     assert.is(fast.depthwiseConv2dBackpropInput(dy, w, info), null, `dx declines ${name(t)}`);
@@ -133,7 +115,7 @@ test('NaN and ±Infinity in x, w and dy propagate as in the reference (forward, 
     { shape: [2, 7, 6, 8], k: [3, 3], m: 1, s: [1, 1], padding: 'same' },
     { shape: [2, 7, 6, 6], k: [3, 3], m: 2, s: [2, 2], padding: 'same' },
     { shape: [1, 9, 8, 4], k: [3, 2], m: 2, s: [1, 1], padding: 'valid', d: [2, 2] },
-  ] as Case[]) {
+  ] as DepthwiseCase[]) {
     const { info, x, w, dy } = operands(t, 300);
     x[5] = NaN;
     x[x.length - 3] = Infinity;

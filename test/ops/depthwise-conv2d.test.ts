@@ -5,22 +5,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { depthwiseFast } from '../../src/backend/wasm/depthwise-fast.js';
 import { engineInfo } from '../../src/backend/wasm/engine.js';
-import { depthwiseConv2dInfo, type Padding } from '../../src/geometry.js';
+import { depthwiseConv2dInfo } from '../../src/geometry.js';
 import { assertClose, dot, numericGradient } from '../helpers.js';
 import { opTest, runOps, rand, ref } from './backends.js';
+import { depthwiseInfoOf, depthwiseName, type DepthwiseCase } from './cases.js';
 
 const TOL = { atol: 1e-5, rtol: 1e-4 };
 
-interface Case {
-  shape: [number, number, number, number];
-  k: [number, number];
-  m: number;
-  s: [number, number];
-  padding: Padding;
-  d?: [number, number];
-}
-
-const cases: Case[] = [
+const cases: DepthwiseCase[] = [
   { shape: [2, 7, 7, 3], k: [3, 3], m: 1, s: [1, 1], padding: 'same' },
   { shape: [1, 8, 6, 4], k: [3, 3], m: 2, s: [2, 2], padding: 'same' },
   { shape: [2, 9, 9, 5], k: [3, 2], m: 3, s: [1, 2], padding: 'valid' },
@@ -37,8 +29,8 @@ const cases: Case[] = [
   { shape: [8, 24, 24, 36], k: [3, 3], m: 1, s: [1, 1], padding: 'same' },
 ];
 
-const name = (t: Case): string => `${t.shape.join('x')} k${t.k.join('x')} m${t.m} s${t.s.join('x')} ${t.padding}${t.d ? ` d${t.d.join('x')}` : ''}`;
-const infoOf = (t: Case) => depthwiseConv2dInfo(t.shape, t.k, t.m, t.s, t.padding, t.d ?? [1, 1]);
+const name = depthwiseName;
+const infoOf = depthwiseInfoOf;
 
 opTest('depthwiseConv2d', 'forward, input and filter gradients over strides, padding, multipliers', (b) => {
   for (const t of cases) {
