@@ -1,4 +1,4 @@
-// Helpers shared by the convolution kernels (im2col, direct, Winograd).
+// Helpers shared by the convolution kernels (im2col, direct, Winograd, depthwise).
 
 import { workspaceBytes } from './gemm';
 
@@ -35,3 +35,17 @@ export function patch(xn: usize, H: i32, W: i32, C: i32, iy0: i32, ix0: i32, c: 
   return v128.load(xn + (<usize>((iy * W + ix) * C + c) << 2));
 }
 
+
+// Eight floats of each of four pixels `stride` bytes apart from o: pixel k gets (pk0, pk1).
+// @ts-ignore: decorator
+@inline
+export function storeFour(o: usize, stride: usize, p00: v128, p01: v128, p10: v128, p11: v128, p20: v128, p21: v128, p30: v128, p31: v128): void {
+  v128.store(o, p00);
+  v128.store(o, p01, 16);
+  v128.store(o + stride, p10);
+  v128.store(o + stride, p11, 16);
+  v128.store(o + 2 * stride, p20);
+  v128.store(o + 2 * stride, p21, 16);
+  v128.store(o + 3 * stride, p30);
+  v128.store(o + 3 * stride, p31, 16);
+}

@@ -4,6 +4,7 @@
 // Geometry and pointers in the block at g (asm/geometry.ts).
 
 import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_KH, G_KW, G_SH, G_SW, G_DH, G_DW, G_PT, G_PL, G_X, G_WT, G_OUT, G_BIAS, G_RELU, G_DY } from './geometry';
+import { storeFour } from './conv-common';
 import { madd } from './gemm';
 
 // y[p, f0 .. f0+8) for one output pixel p at (n, oh, ow), every tap bounds-checked: the
@@ -171,15 +172,7 @@ function directRange(g: usize, start: i32, end: i32, y: usize): void {
           a4 = v128.and(a4, f32x4.gt(a4, zero)); a5 = v128.and(a5, f32x4.gt(a5, zero));
           a6 = v128.and(a6, f32x4.gt(a6, zero)); a7 = v128.and(a7, f32x4.gt(a7, zero));
         }
-        const o = yp + (<usize>f0 << 2);
-        v128.store(o, a0);
-        v128.store(o, a1, 16);
-        v128.store(o + rowF, a2);
-        v128.store(o + rowF, a3, 16);
-        v128.store(o + 2 * rowF, a4);
-        v128.store(o + 2 * rowF, a5, 16);
-        v128.store(o + 3 * rowF, a6);
-        v128.store(o + 3 * rowF, a7, 16);
+        storeFour(yp + (<usize>f0 << 2), rowF, a0, a1, a2, a3, a4, a5, a6, a7);
       }
       r += 4;
     } else {

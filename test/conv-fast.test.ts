@@ -12,7 +12,7 @@ import { winogradPools } from '../src/backend/wasm/conv-winograd.js';
 import { engineInfo } from '../src/backend/wasm/engine.js';
 import { gemmFast } from '../src/backend/wasm/gemm.js';
 import { conv2dInfo, type Conv2DInfo, type Padding } from '../src/geometry.js';
-import { assertClose, randomArray } from './helpers.js';
+import { assertClose, randomArray, withThreads } from './helpers.js';
 
 const fast = createCpuBackend('cpu', gemmFast, convFast);
 const ref = referenceBackend;
@@ -154,15 +154,6 @@ test('the WebAssembly convolutions run here (not the fallback)', () => {
   const info = conv2dInfo([1, 4, 4, 2], [3, 3], 3, [1, 1], 'same');
   assert.ok(convFast.conv2d(randomArray(32, 1), randomArray(54, 2), info, null, false) instanceof Float32Array);
 });
-
-function withThreads(count: number, body: () => void): void {
-  setBackend('cpu', { threads: count });
-  try {
-    body();
-  } finally {
-    setBackend('cpu');
-  }
-}
 
 test('conv2d, fusedConv2d and both gradients = reference, one thread', () => {
   withThreads(1, () => cases.forEach((t, i) => check(t, 100 + 10 * i)));

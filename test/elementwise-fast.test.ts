@@ -8,11 +8,10 @@ import * as assert from 'uvu/assert';
 import { createCpuBackend, referenceBackend } from '../src/backend/index.js';
 import { convFast } from '../src/backend/wasm/conv-fast.js';
 import { elementwiseFast } from '../src/backend/wasm/elementwise-fast.js';
-import { setBackend } from '../src/backend/index.js';
 import { engineInfo } from '../src/backend/wasm/engine.js';
 import { gemmFast } from '../src/backend/wasm/gemm.js';
 import { conv2dInfo, type Padding } from '../src/geometry.js';
-import { assertClose, assertIdentical, randomArray, rng } from './helpers.js';
+import { assertClose, assertIdentical, randomArray, rng, withThreads } from './helpers.js';
 
 const fast = createCpuBackend('cpu', gemmFast, convFast);
 const ref = referenceBackend;
@@ -22,15 +21,6 @@ const f32 = { atol: 1e-5, rtol: 1e-5 };
 function gaussian(n: number, seed: number, mean: number, std: number): Float32Array {
   const r = rng(seed);
   return Float32Array.from({ length: n }, () => mean + std * (r() + r() + r() - 1.5) * 2);
-}
-
-function withThreads(count: number, body: () => void): void {
-  setBackend('cpu', { threads: count });
-  try {
-    body();
-  } finally {
-    setBackend('cpu');
-  }
 }
 
 const bnShapes: [number, number][] = [

@@ -168,3 +168,13 @@ export async function warnings(fn: () => Promise<unknown>): Promise<string[]> {
   }
   return seen;
 }
+
+/** Runs `body` with the cpu backend on `count` threads, then back to the default cpu backend. */
+export function withThreads(count: number, body: () => void): void {
+  setBackend('cpu', { threads: count });
+  try {
+    body();
+  } finally {
+    setBackend('cpu');
+  }
+}

@@ -1,6 +1,6 @@
 // Shapes the op tests share: small enough for the reference and every gpu.js mode, odd enough to
 // catch index mistakes (padding on one side only, strides, dilation, 1×1, a large batch).
-import { conv2dInfo, type Conv2DInfo, type Padding } from '../../src/geometry.js';
+import { conv2dInfo, depthwiseConv2dInfo, type Conv2DInfo, type Padding } from '../../src/geometry.js';
 
 /** A convolution case: input [batch, h, w, c], f filters of k, strides s, dilation d. */
 export interface ConvCase {
@@ -46,3 +46,20 @@ export const poolOf = (t: ConvCase & { pool: [number, number] }): Conv2DInfo => 
   const info = infoOf(t);
   return conv2dInfo([t.batch, info.outHeight, info.outWidth, t.f], t.pool, t.f, t.pool, 'valid');
 };
+
+/** A depthwise case: input shape [batch, h, w, c], kernel k, depth multiplier m, strides s, dilation d. */
+export interface DepthwiseCase {
+  shape: [number, number, number, number];
+  k: [number, number];
+  m: number;
+  s: [number, number];
+  padding: Padding;
+  d?: [number, number];
+}
+
+/** A depthwise case's name for messages, e.g. `2x7x7x3 k3x3 m1 s1x1 same`. */
+export const depthwiseName = (t: DepthwiseCase): string =>
+  `${t.shape.join('x')} k${t.k.join('x')} m${t.m} s${t.s.join('x')} ${t.padding}${t.d ? ` d${t.d.join('x')}` : ''}`;
+
+/** The geometry of a depthwise case. */
+export const depthwiseInfoOf = (t: DepthwiseCase): Conv2DInfo => depthwiseConv2dInfo(t.shape, t.k, t.m, t.s, t.padding, t.d ?? [1, 1]);

@@ -5,22 +5,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { depthwiseFast } from '../../src/backend/wasm/depthwise-fast.js';
 import { engineInfo } from '../../src/backend/wasm/engine.js';
-import { depthwiseConv2dInfo, type Padding } from '../../src/geometry.js';
+import { depthwiseConv2dInfo } from '../../src/geometry.js';
 import { assertClose, dot, numericGradient } from '../helpers.js';
 import { opTest, runOps, rand, ref } from './backends.js';
+import { depthwiseInfoOf, depthwiseName, type DepthwiseCase } from './cases.js';
 
 const TOL = { atol: 1e-5, rtol: 1e-4 };
 
-interface Case {
-  shape: [number, number, number, number];
-  k: [number, number];
-  m: number;
-  s: [number, number];
-  padding: Padding;
-  d?: [number, number];
-}
-
-const cases: Case[] = [
+const cases: DepthwiseCase[] = [
   { shape: [2, 7, 7, 3], k: [3, 3], m: 1, s: [1, 1], padding: 'same' },
   { shape: [1, 8, 6, 4], k: [3, 3], m: 2, s: [2, 2], padding: 'same' },
   { shape: [2, 9, 9, 5], k: [3, 2], m: 3, s: [1, 2], padding: 'valid' },
@@ -37,8 +29,8 @@ const cases: Case[] = [
   { shape: [8, 24, 24, 36], k: [3, 3], m: 1, s: [1, 1], padding: 'same' },
 ];
 
-const name = (t: Case): string => `${t.shape.join('x')} k${t.k.join('x')} m${t.m} s${t.s.join('x')} ${t.padding}${t.d ? ` d${t.d.join('x')}` : ''}`;
-const infoOf = (t: Case) => depthwiseConv2dInfo(t.shape, t.k, t.m, t.s, t.padding, t.d ?? [1, 1]);
+const name = depthwiseName;
+const infoOf = depthwiseInfoOf;
 
 opTest('depthwiseConv2d', 'forward, input and filter gradients over strides, padding, multipliers', (b) => {
   for (const t of cases) {
@@ -91,19 +83,19 @@ test('[reference] depthwiseConv2d gradients: central differences in float64', ()
   }
 });
 
-test('[cpu] depthwiseConv2d: the WebAssembly kernels run (not the fallback) for multiplier 1, channels a multiple of 4', () => {
+test('[cpu] depthwiseConv2d: the WebAssembly kernels run (not the fallback) for output channels C·M a multiple of 4', () => {
   assert.ok(engineInfo().simd, 'WebAssembly SIMD engine available');
-  for (const t of cases.filter((c) => c.m === 1 && c.shape[3] % 4 === 0)) {
+  for (const t of cases.filter((c) => (c.m * c.shape[3]) % 4 === 0)) {
     const info = infoOf(t);
     const [n, h, w, c] = t.shape;
     const x = rand(n * h * w * c);
-    const k = rand(t.k[0] * t.k[1] * c);
-    const dy = rand(n * info.outHeight * info.outWidth * c);
+    const k = rand(t.k[0] * t.k[1] * c * t.m);
+    const dy = rand(n * info.outHeight * info.outWidth * c * t.m);
     assertClose(depthwiseFast.depthwiseConv2d(x, k, info) ?? [], ref.depthwiseConv2d(x, k, info), TOL, `wasm forward ${name(t)}`);
     assertClose(depthwiseFast.depthwiseConv2dBackpropInput(dy, k, info) ?? [], ref.depthwiseConv2dBackpropInput(dy, k, info), TOL, `wasm dx ${name(t)}`);
     assertClose(depthwiseFast.depthwiseConv2dBackpropFilter(x, dy, info) ?? [], ref.depthwiseConv2dBackpropFilter(x, dy, info), { atol: 1e-4, rtol: 1e-4 }, `wasm dw ${name(t)}`);
   }
-  assert.is(depthwiseFast.depthwiseConv2d(rand(48), rand(18), infoOf(cases[1])), null, 'multiplier 2 declines');
+  assert.is(depthwiseFast.depthwiseConv2d(rand(294), rand(27), infoOf(cases[0])), null, 'C·M = 3 declines');
 });
 
 runOps();

@@ -1,8 +1,8 @@
 // The fast cpu backend: the op table wired to the WebAssembly kernels (src/backend/wasm/), each
 // falling back where a kernel declines a case: convolutions and matmul to im2col + the GEMM
 // (gemm-lowering.ts), everything else to the specification's loops (src/backend/reference/).
-// Depthwise convolutions run in WebAssembly for depth multiplier 1 (src/backend/wasm/depthwise-fast.ts),
-// else the reference's loops; zero padding and relu with options are those loops only (one copy or
+// Depthwise convolutions run in WebAssembly where C·M (channels × depth multiplier) is a multiple of 4
+// (src/backend/wasm/depthwise-fast.ts), else the reference's loops; zero padding and relu with options are those loops only (one copy or
 // compare per value). Average pooling is those loops only: it reads each input once per window and does one add per
 // read, so it is memory-bound and a WebAssembly copy would add a transfer for nothing to gain. The merge
 // ops (combine, extremum) and the augmentation ops (imageTransform, adjustContrast) are the reference's

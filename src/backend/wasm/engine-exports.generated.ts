@@ -87,7 +87,11 @@ export interface EngineExports {
   /** asm/depthwise.ts */
   depthwiseBackpropInput(g: number, start: number, end: number): void;
   /** asm/depthwise.ts */
-  depthwiseBackpropFilter(g: number, start: number, end: number, part: number): void;
+  depthwiseBackpropFilter(g: number, c0: number, c1: number, rows: number): void;
+  /** asm/depthwise.ts */
+  depthwiseExpand(src: number, dst: number, start: number, end: number, C: number, M: number): void;
+  /** asm/depthwise.ts */
+  depthwiseReduce(src: number, dst: number, start: number, end: number, C: number, M: number): void;
 }
 
 /**
@@ -133,6 +137,8 @@ export const JOB_NAMES = [
   'depthwiseForward',
   'depthwiseBackpropInput',
   'depthwiseBackpropFilter',
+  'depthwiseExpand',
+  'depthwiseReduce',
 ] as const;
 
 /** Name of an export a job runs. */
