@@ -44,7 +44,7 @@ net.compile({ optimizer: new optimizers.Adam({ learningRate: Number(opts.lr) }),
 net.summary();
 console.log(`Fused runs in training: ${net.fusionPlan('training').filter((u) => u.op).map((u) => `${u.layers.map((l) => l.name).join(' → ')} (${u.op})`).join('; ')}`);
 const t0 = performance.now();
-const history = await net.fit(train, { epochs: int('epochs'), validationData: val, seed, diagnose: false });
+const history = await net.fit(train, { epochs: int('epochs'), validationData: val, seed });
 console.log(`Trained ${int('epochs')} epochs in ${((performance.now() - t0) / 1000).toFixed(1)} s; val_accuracy ${history.history.val_accuracy.map((v) => v.toFixed(3)).join(', ')}`);
 if (opts.save !== 'none') {
   await net.save(opts.save!);

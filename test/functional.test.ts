@@ -257,4 +257,28 @@ test('input({ batchSize }) is enforced: a batch of another size throws naming th
   assert.equal(m.getWeights().map((w) => Array.from(w.values)), w0, 'nothing trained');
 });
 
+test('fit with the training doctor on a graph whose BatchNormalization sits inside a fused run: the probe gets that layer\'s output', async () => {
+  const x = input({ shape: [8, 8, 3] });
+  const conv = new layers.Conv2D({ filters: 4, kernelSize: 3, padding: 'same', name: 'c1' }).apply(x);
+  const bn = new layers.BatchNormalization({ name: 'bn' }).apply(conv);
+  const act = new layers.Activation({ activation: 'relu' }).apply(bn);
+  const pooled = new layers.MaxPooling2D({ poolSize: 2 }).apply(act);
+  const skip = new layers.Conv2D({ filters: 4, kernelSize: 2, strides: 2, name: 'skip' }).apply(x);
+  const sum = new layers.Add().apply([pooled, skip]);
+  const out = new layers.Dense({ units: 1, activation: 'sigmoid' }).apply(new layers.GlobalAveragePooling2D().apply(sum));
+  const m = model({ inputs: x, outputs: out });
+  m.compile({ optimizer: new optimizers.SGD({ learningRate: 0.01 }), loss: 'binaryCrossentropy' });
+  const xs = tensor(randomArray(6 * 8 * 8 * 3, 31), [6, 8, 8, 3]);
+  // The doctor probes BatchNormalization's input statistics through forwardPrefix; it used to read
+  // a value that the fused Conv2D → BatchNormalization → relu → pool run never stores.
+  const h = await m.fit(xs, tensor([0, 1, 0, 1, 1, 0], [6, 1]), { epochs: 1, batchSize: 3, verbose: 0 });
+  assert.ok(Number.isFinite(h.history.loss[0] as number));
+  const bnLayer = m.getLayer('bn');
+  const prefix = m.layers.slice(0, m.layers.indexOf(bnLayer) + 1);
+  const probed = (m as unknown as { forwardPrefix(l: unknown, x: Tensor): Tensor }).forwardPrefix(prefix, xs);
+  const direct = (await model({ inputs: x, outputs: bn }).predict(xs)) as Tensor;
+  assert.equal(probed.shape, [6, 8, 8, 4]);
+  assertClose(probed.values, direct.values, TOL, 'forwardPrefix up to bn = a model ending at bn');
+});
+
 test.run();

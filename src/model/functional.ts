@@ -212,8 +212,12 @@ export class Model<O extends Outputs = Outputs> extends LayersModel {
     return this.steps(mode).flatMap((s): { layers: readonly Layer[]; op: string | null }[] => (s.units ? [...s.units] : [{ layers: s.layers, op: null }]));
   }
 
-  /** Runs the steps on xs (one per input); returns every tensor's value (the arena of the caller holds them). */
-  private run(xs: readonly Tensor[], mode: FusionMode, rng: Random, doctor?: Doctor | null): Map<SymbolicTensor, Tensor> {
+  /**
+   * Runs the steps on xs (one per input); returns every step's output (the arena of the caller
+   * holds them). With `stopAt`, stops once that call's output is known: a fused run of layers
+   * that holds it mid-way is planned again up to it (fusion keeps only a run's last output).
+   */
+  private run(xs: readonly Tensor[], mode: FusionMode, rng: Random, doctor?: Doctor | null, stopAt?: Node): Map<SymbolicTensor, Tensor> {
     const values = new Map<SymbolicTensor, Tensor>();
     this.inputs.forEach((t, i) => {
       const layer = t.node.layer as InputLayer;
@@ -225,10 +229,12 @@ export class Model<O extends Outputs = Outputs> extends LayersModel {
     const ctx = { training: mode === 'training', rng };
     for (const step of this.steps(mode)) {
       const ins = step.inputs.map((t) => values.get(t)!);
+      const at = stopAt && step.units ? step.layers.indexOf(stopAt.callee) : -1;
       let y: Tensor;
       if (step.units) {
+        const units = at >= 0 && at < step.layers.length - 1 ? planFusion(step.layers.slice(0, at + 1), getBackend(), mode) : step.units;
         y = ins[0];
-        for (const unit of step.units) {
+        for (const unit of units) {
           y = unit.forward(y, ctx);
           doctor?.afterUnit(unit.layers, y);
         }
@@ -236,7 +242,8 @@ export class Model<O extends Outputs = Outputs> extends LayersModel {
         y = step.layers[0].callForward(ins, ctx);
         doctor?.afterUnit(step.layers, y);
       }
-      values.set(step.output, y);
+      values.set(at >= 0 ? stopAt!.output : step.output, y);
+      if (at >= 0 || (stopAt && step.output === stopAt.output)) break;
     }
     return values;
   }
@@ -251,8 +258,7 @@ export class Model<O extends Outputs = Outputs> extends LayersModel {
     const last = layers[layers.length - 1];
     const node = this.nodes.find((n) => n.layer === last);
     if (!node) throw new Error(`Model '${this.name}': layer '${last?.name}' is not in the model`);
-    const values = this.run([x], 'inference', this.rng);
-    return values.get(node.output)!;
+    return this.run([x], 'inference', this.rng, null, node).get(node.output)!;
   }
 
   protected trainForward(xs: readonly Tensor[], rng: Random, doctor: Doctor | null | undefined): Tensor[] {
