@@ -21,7 +21,8 @@ const FUSED_OPS: Record<'conv' | 'batchNormActPool', readonly string[]> = {
 async function trainSeed(
   steps: number,
 ): Promise<{
-  losses: number[]; weights: Float32Array[]; readbacks: number[]; uploads: number[]; uploadBytes: number[]; fused: Record<string, number>; predictions: Float32Array;
+  losses: number[]; weights: Float32Array[]; readbacks: number[]; uploads: number[]; uploadBytes: number[]; trips: number[]; fused: Record<string, number>;
+  predictions: Float32Array;
 }> {
   setSeed(42);
   const model = buildSeedModel(16);
@@ -29,6 +30,7 @@ async function trainSeed(
   const readbacks: number[] = [];
   const uploads: number[] = [];
   const uploadBytes: number[] = [];
+  const trips: number[] = [];
   const b = getBackend() as Partial<GpuBackend>;
   // Calls of the fused ops the backend has, by `group.op` of its fused-op record.
   const fused: Record<string, number> = {};
@@ -55,6 +57,7 @@ async function trainSeed(
         readbacks.push(after.readbacks - before.readbacks);
         uploads.push(after.uploads - before.uploads);
         uploadBytes.push(after.uploadBytes - before.uploadBytes);
+        trips.push(after.workerRoundTrips - before.workerRoundTrips);
       }
       losses.push(Number(logs.loss));
     }
@@ -64,7 +67,7 @@ async function trainSeed(
   } finally {
     for (const [ops, name, fn] of originals) ops[name] = fn;
   }
-  return { losses, weights: model.getWeightValues(), readbacks, uploads, uploadBytes, fused, predictions };
+  return { losses, weights: model.getWeightValues(), readbacks, uploads, uploadBytes, trips, fused, predictions };
 }
 
 // Arrays read back per trainOnBatch step of the seed model. Before the pipelined backend every kernel's
@@ -98,6 +101,11 @@ for (const mode of modes) {
       // Uploads per step: the batch (once), the dropout masks (once each), the loss gradient and per-step scalars.
       // Step 1 also uploads the weights (once); after it, only the per-step inputs.
       got.uploadBytes.slice(1).forEach((bytes, i) => assert.ok(bytes <= 2 * BATCH_BYTES, `${mode} step ${i + 2}: ${bytes} bytes uploaded, over twice the batch's ${BATCH_BYTES}`));
+      // 'webgpu': kernel runs are queued to the device worker; a step waits only for its readbacks (the
+      // first step also compiles every kernel, one round trip each). Before batching: one per kernel run.
+      if (mode === 'webgpu') {
+        got.trips.slice(1).forEach((n, i) => assert.ok(n <= READBACKS_PER_STEP.webgpu, `webgpu step ${i + 2}: ${n} worker round trips`));
+      }
       assert.is((getBackend() as GpuBackend).stats().liveTextures, 0);
     } finally {
       setBackend(previous.name === 'reference' ? 'reference' : 'cpu');

@@ -15,8 +15,8 @@ export type { GpuBackend, GpuBackendOptions, GpuStats } from './gpu-types.js';
  * A backend that runs every op of the table as gpu.js kernels in one mode. Each op and shape compiles
  * one kernel (cached, least recently used destroyed beyond `maxKernels`, never while device arrays it made
  * are alive). Results stay on the device: in 'headlessgl' as textures (gpu.js pipeline mode), in 'webgpu'
- * as buffers the worker thread that owns the WebGPU device keeps (each kernel run and each readback is
- * one blocking round trip to it), in 'webasm' as the arrays gpu.js's kernels return. Every op returns
+ * as buffers the worker thread that owns the WebGPU device keeps (kernel runs are queued to it without
+ * waiting; a readback is one blocking round trip), in 'webasm' as the arrays gpu.js's kernels return. Every op returns
  * them as device arrays (src/device-storage.ts, managed in resident.ts): the next op takes the handle,
  * host code reading the values gets them read back once (counted in stats()). Results packed in one
  * kernel ([y | argmax], [mean | variance | invStd], an optimizer's [v | w]) are split on the device.
