@@ -98,7 +98,7 @@ for (const mode of modes) {
       assert.equal(got.fused, calls, `${mode}: fused ops called in 3 steps and one predict`);
       assertClose(got.predictions, want.predictions, { atol: 1e-3, rtol: 1e-3 }, `${mode} predictions after training`);
       assert.equal(want.fused, calls, 'the reference runs the same plan (its fused ops are its plain ops composed)');
-      // Uploads per step: the batch (once), the dropout masks (once each), the loss gradient and per-step scalars.
+      // Uploads per step: the batch (once), the loss gradient and per-step scalars (dropout masks are drawn on the device).
       // Step 1 also uploads the weights (once); after it, only the per-step inputs.
       got.uploadBytes.slice(1).forEach((bytes, i) => assert.ok(bytes <= 2 * BATCH_BYTES, `${mode} step ${i + 2}: ${bytes} bytes uploaded, over twice the batch's ${BATCH_BYTES}`));
       // 'webgpu': kernel runs are queued to the device worker; a step waits only for its readbacks (the

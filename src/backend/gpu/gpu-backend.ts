@@ -5,6 +5,7 @@ import { KERNEL_CLASS, localHost, webGpuHost, type Value } from './hosts.js';
 import { createResidency, type Arg } from './resident.js';
 import { ACTIVATION_CODES, convConstants, depthwiseConstants, padConstants, poolConstants, type KernelName } from './kernel-table.js';
 import { probeMode } from './probe.js';
+import { dropoutParams } from '../reference/dropout.js';
 import { startWebGpuWorker } from './webgpu-worker.js';
 import type { GpuBackend, GpuBackendOptions } from './gpu-types.js';
 
@@ -385,6 +386,10 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
 
     multiply(a, b) {
       return single('multiply', a.length, { nesterov: 0, n: a.length }, a, b);
+    },
+
+    dropout(x, rate, seed) {
+      return single('dropout', x.length, { n: x.length }, x, Float32Array.from(dropoutParams(rate, seed)));
     },
 
     add(a, b) {

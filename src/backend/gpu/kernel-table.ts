@@ -23,6 +23,7 @@ import { activationBackward, activationForward, softmaxBackward, softmaxForward 
 import { adam, combine, multiply, rmsprop, sgd, sgdMomentum } from '../../../kernels/update.js';
 import { copy, copyRange, pack2, pack3 } from '../../../kernels/copy.js';
 import { add, concat2, sliceColumns } from '../../../kernels/merge.js';
+import { dropout } from '../../../kernels/dropout.js';
 
 /** Kernel codes of `kernels/activation.ts`. */
 export const ACTIVATION_CODES: Record<Exclude<ActivationKind, 'softmax'>, number> = {
@@ -72,6 +73,7 @@ export const KERNEL_FUNCTIONS = {
   softmaxForward,
   softmaxBackward,
   multiply,
+  dropout,
   add,
   concat2,
   sliceColumns,

@@ -10,6 +10,7 @@ import { depthwiseConv2d, depthwiseConv2dBackpropFilter, depthwiseConv2dBackprop
 import { reluWithOptions, reluWithOptionsBackward, zeroPad2d, zeroPad2dBackprop } from './pad-relu.js';
 import * as el from './elementwise.js';
 import { add, concat, concatBackward } from './merge.js';
+import { referenceDropout } from './dropout.js';
 import { composedBatchNormOps, composedConvOps } from './fused.js';
 import { adamUpdate, rmspropUpdate, sgdUpdate } from './optimizers.js';
 
@@ -39,6 +40,7 @@ export const referencePlainOps = {
   activation: activationForward,
   activationBackward: activationGradient,
   multiply: el.multiply,
+  dropout: referenceDropout,
   add,
   concat,
   concatBackward,
