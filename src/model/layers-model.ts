@@ -227,15 +227,17 @@ export abstract class LayersModel {
     let seen = 0;
     // Keras' test step adds the weight penalties too, so val_loss is comparable to loss.
     const penalty = regularizationLoss(this.params(), false);
-    const consume = (xb: Tensor, yb: Tensor): void => {
-      const yPred = this.inferArena.run(() => this.forward(xb, this.rng));
+    const backend = getBackend();
+    // In a scope: the device arrays a batch's forward made are freed when the batch is consumed, not by GC.
+    const consume = (xb: Tensor, yb: Tensor): void => this.inferArena.run(() => backend.scope(() => {
+      const yPred = this.forward(xb, this.rng);
       const b = xb.shape[0]!;
       const units = yPred.size / Math.max(b, 1);
       lossSum += (loss.compute(yb.values, yPred.values, b, units).loss + penalty) * b;
       seen += b;
       for (const m of this.metrics) m.update(yb.values, yPred.values, b, units);
       doctor?.observeValidation(yb, yPred);
-    };
+    }));
     if (isDataset(data)) {
       for await (const batch of data.batches()) consume(batch.x, batch.y);
     } else {
@@ -275,9 +277,12 @@ export abstract class LayersModel {
     const batchSize = checkCount(op, 'batchSize', args.batchSize ?? 32);
     this.ensureInitialized();
     const outRow = this.outputShape.reduce((a, b) => a * b, 1);
+    const backend = getBackend();
+    // Each batch in a scope: the device arrays its forward made are freed once its outputs are copied out.
+    const outputs = (xb: Tensor): Float32Array => this.inferArena.run(() => backend.scope(() => Float32Array.from(this.forward(xb, this.rng).values)));
     if (isDataset(x)) {
       const parts: Float32Array[] = [];
-      for await (const batch of x.batches()) parts.push(this.inferArena.run(() => this.forward(batch.x, this.rng).values.slice()));
+      for await (const batch of x.batches()) parts.push(outputs(batch.x));
       const n = parts.reduce((a, p) => a + p.length, 0) / outRow;
       const out = new Float32Array(n * outRow);
       let o = 0;
@@ -291,7 +296,7 @@ export abstract class LayersModel {
     const out = new Float32Array(n * outRow);
     for (let from = 0; from < n; from += batchSize) {
       const to = Math.min(n, from + batchSize);
-      out.set(this.inferArena.run(() => this.forward(takeRows(x, from, to), this.rng).values), from * outRow);
+      out.set(outputs(takeRows(x, from, to)), from * outRow);
     }
     return wrap(out, [n, ...this.outputShape] as unknown as Shape);
   }
