@@ -5,6 +5,7 @@
 // else the reference's loops; zero padding and relu with options are those loops only (one copy or
 // compare per value). Average pooling is those loops only: it reads each input once per window and does one add per
 // read, so it is memory-bound and a WebAssembly copy would add a transfer for nothing to gain.
+import { dropoutFast } from './dropout-fast.js';
 import type { Gemm } from '../gemm.js';
 import type { Backend, PlainOps } from '../types.js';
 import type { ConvKernels } from '../wasm/conv-fast.js';
@@ -83,6 +84,7 @@ export function createCpuBackend(
     depthwiseConv2dBackpropFilter: (x, dy, info) =>
       (conv && depthwiseFast.depthwiseConv2dBackpropFilter(x, dy, info)) ?? referencePlainOps.depthwiseConv2dBackpropFilter(x, dy, info),
     sgdUpdate,
+    dropout: dropoutFast,
   } satisfies PlainOps;
   const base = elementwise ? withElementwise(plain, elementwise) : plain;
   return {
