@@ -1,13 +1,15 @@
-// Device traffic of one training step of the seed model (32×32×3, batch 8, SGD with momentum, binary
-// cross-entropy, precision metric) on the gpu backend, per mode, as the backend's own stats() counts it:
-// arrays read back and uploaded (and their bytes), kernel runs, 'webgpu' worker round trips, and the
-// step time (software renderers: it shows the traffic's cost there, not a GPU's speed).
+// Device traffic of one training step of the seed model (32×32×3, batch 8, its two Dropout(0.5), SGD
+// with momentum, binary cross-entropy, precision metric) on the gpu backend, per mode, as the backend's
+// own stats() counts it: arrays read back and uploaded (and their bytes), kernel runs, 'webgpu' worker
+// round trips, and the step time (software renderers: it shows the traffic's cost there, not a GPU's
+// speed). A second row per mode ('+clip,wd,l2') adds SGD's clipNorm 1 and weightDecay 1e-4 and an l2
+// kernel regularizer on every Conv2D and Dense.
 //
 //   node --import tsx bench/gpu-traffic.ts [--modes headlessgl,webasm,webgpu] [--steps 5]
 //   (headlessgl needs a display: xvfb-run -a; webgpu needs lavapipe's VK_ICD_FILENAMES, see README "WebGPU")
 import { setBackend } from '../src/backend/index.js';
 import { probeMode, type GpuBackend, type GpuMode } from '../src/backend/gpu/index.js';
-import { optimizers, setSeed, tensor } from '../src/index.js';
+import { optimizers, regularizers, setSeed, tensor } from '../src/index.js';
 import { buildUserModel } from '../examples/lib/user-model.js';
 import { randomBatch } from './models.js';
 
@@ -25,11 +27,12 @@ const SIZE = 32;
 const BATCH = 8;
 
 /** The traffic of one step, averaged over `steps` steps after two warm-up steps. */
-async function measure(mode: GpuMode): Promise<Record<string, number | string>> {
+async function measure(mode: GpuMode, extras: boolean): Promise<Record<string, number | string>> {
   const backend = setBackend('gpu', { mode }) as GpuBackend;
   setSeed(1);
-  const model = buildUserModel(SIZE);
-  model.compile({ optimizer: new optimizers.SGD({ learningRate: 1e-4, momentum: 0.9 }), loss: 'binaryCrossentropy', metrics: ['precision'] });
+  const model = buildUserModel(SIZE, extras ? { kernelRegularizer: regularizers.l2({ l2: 1e-4 }) } : {});
+  const sgd = { learningRate: 1e-4, momentum: 0.9, ...(extras ? { clipNorm: 1, weightDecay: 1e-4 } : {}) };
+  model.compile({ optimizer: new optimizers.SGD(sgd), loss: 'binaryCrossentropy', metrics: ['precision'] });
   const batch = (i: number) => {
     const { x, y } = randomBatch(BATCH, SIZE, i);
     return { x: tensor(x, [BATCH, SIZE, SIZE, 3]), y: tensor(y, [BATCH, 1]) };
@@ -50,7 +53,7 @@ async function measure(mode: GpuMode): Promise<Record<string, number | string>> 
   const after = backend.stats();
   const per = (k: keyof ReturnType<GpuBackend['stats']>) => (after[k] - before[k]) / steps;
   const row = {
-    mode,
+    mode: extras ? `${mode} +clip,wd,l2` : mode,
     'batch KB': +(x0.size * 4 / 1024).toFixed(1),
     readbacks: per('readbacks'),
     'read KB': +(per('readbackBytes') / 1024).toFixed(1),
@@ -71,7 +74,8 @@ for (const mode of modes) {
     console.log(`gpu-traffic: mode '${mode}' skipped: ${status.reason}`);
     continue;
   }
-  rows.push(await measure(mode));
+  rows.push(await measure(mode, false));
+  rows.push(await measure(mode, true));
 }
 setBackend('cpu');
 console.table(rows);

@@ -1,5 +1,6 @@
 import type * as TF from '@tensorflow/tfjs';
 import { layers, Sequential } from '../../src/index.js';
+import type { RegularizerSpec } from '../../src/train/regularizers.js';
 
 /** Options of the user's model builders. */
 export interface UserModelOptions {
@@ -7,6 +8,8 @@ export interface UserModelOptions {
   dropoutRate?: number;
   /** Input height and width when not square. */
   inputShape?: [number, number, number];
+  /** Every Conv2D's and Dense's kernelRegularizer (none by default; buildUserModel only, for bench/gpu-traffic.ts). */
+  kernelRegularizer?: RegularizerSpec;
 }
 
 /**
@@ -15,24 +18,25 @@ export interface UserModelOptions {
  */
 export function buildUserModel(imageSize: number, opts: UserModelOptions = {}): Sequential {
   const rate = opts.dropoutRate ?? 0.5;
+  const kernelRegularizer = opts.kernelRegularizer;
   const model = new Sequential({ name: 'cats_vs_dogs' });
-  model.add(new layers.Conv2D({ filters: 16, kernelSize: 3, padding: 'same', inputShape: opts.inputShape ?? [imageSize, imageSize, 3] }));
+  model.add(new layers.Conv2D({ filters: 16, kernelSize: 3, padding: 'same', inputShape: opts.inputShape ?? [imageSize, imageSize, 3], kernelRegularizer }));
   model.add(new layers.BatchNormalization());
   model.add(new layers.Activation('relu'));
   model.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  model.add(new layers.Conv2D({ filters: 32, kernelSize: 3, activation: 'relu', padding: 'same' }));
+  model.add(new layers.Conv2D({ filters: 32, kernelSize: 3, activation: 'relu', padding: 'same', kernelRegularizer }));
   model.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  model.add(new layers.Conv2D({ filters: 64, kernelSize: 3, activation: 'relu', padding: 'same' }));
+  model.add(new layers.Conv2D({ filters: 64, kernelSize: 3, activation: 'relu', padding: 'same', kernelRegularizer }));
   model.add(new layers.MaxPooling2D({ poolSize: 2 }));
-  model.add(new layers.Conv2D({ filters: 128, kernelSize: 3, activation: 'relu', padding: 'same' }));
+  model.add(new layers.Conv2D({ filters: 128, kernelSize: 3, activation: 'relu', padding: 'same', kernelRegularizer }));
   model.add(new layers.MaxPooling2D({ poolSize: 2 }));
   model.add(new layers.Dropout({ rate }));
   model.add(new layers.Flatten());
-  model.add(new layers.Dense({ units: 150 }));
+  model.add(new layers.Dense({ units: 150, kernelRegularizer }));
   model.add(new layers.Activation('relu'));
   model.add(new layers.Dropout({ rate }));
   model.add(new layers.BatchNormalization());
-  model.add(new layers.Dense({ units: 1, activation: 'sigmoid' }));
+  model.add(new layers.Dense({ units: 1, activation: 'sigmoid', kernelRegularizer }));
   return model;
 }
 

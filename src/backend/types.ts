@@ -259,6 +259,12 @@ export interface Backend {
 
   /** Element-wise product (dropout applies its scaled mask with it). */
   multiply(a: Float32Array, b: Float32Array): Float32Array;
+  /**
+   * Inverted dropout: y[i] = x[i]/(1 − rate) where a counter-based hash of (seed, i) keeps it, else 0
+   * (src/backend/reference/dropout.ts: the same mask on every backend, drawn where it is applied).
+   * `seed` is a uint32, one per training step and layer; the same call on dy is the backward.
+   */
+  dropout(x: Float32Array, rate: number, seed: number): Float32Array;
   /** Element-wise sum (the Add layer, and gradients meeting where a tensor feeds several layers). */
   add(a: Float32Array, b: Float32Array): Float32Array;
   /**

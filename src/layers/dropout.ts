@@ -1,5 +1,4 @@
 import { getBackend } from '../backend/index.js';
-import { outputF32 } from '../backend/arena.js';
 import type { Random } from '../util/random.js';
 import { wrap, type Tensor } from '../tensor.js';
 import { RandomLayer, type RandomLayerConfig } from './random-layer.js';
@@ -12,12 +11,14 @@ export interface DropoutConfig extends RandomLayerConfig {
 
 /**
  * Inverted dropout: in training each value is kept with probability 1 − rate and divided by
- * (1 − rate); in inference it is the identity.
+ * (1 − rate); in inference it is the identity. Each training forward draws one 32-bit seed from the
+ * layer's generator (or the model's); the backend derives the mask from it (the backend op
+ * `dropout`, the same mask on every backend, computed on the device where the backend has one).
  *
  * @example
  * new layers.Dropout({ rate: 0.5 });
  */
-export class Dropout extends RandomLayer<Float32Array> {
+export class Dropout extends RandomLayer<number> {
   readonly className = 'Dropout';
   readonly rate: number;
 
@@ -37,18 +38,15 @@ export class Dropout extends RandomLayer<Float32Array> {
     return this.rate === 0;
   }
 
-  /** y = x · mask, the mask holding 0 (probability rate) or 1 / (1 − rate). */
-  protected draw(x: Tensor, rng: Random): { y: Tensor; saved: Float32Array } {
-    const keep = 1 / (1 - this.rate);
-    const mask = outputF32(x.size);
-    rng.fillBernoulli(mask, this.rate, 0, keep);
-    // Forward and backward both read the mask: the gpu backend uploads it once.
-    const held = getBackend().hold(mask);
-    return { y: wrap(getBackend().multiply(x.values, held), x.shape), saved: held };
+  /** y = x · mask, the mask holding 0 (probability rate) or 1 / (1 − rate); saves the mask's seed. */
+  protected draw(x: Tensor, rng: Random): { y: Tensor; saved: number } {
+    const seed = rng.nextUint32();
+    return { y: wrap(getBackend().dropout(x.values, this.rate, seed), x.shape), saved: seed };
   }
 
-  protected drawBackward(dy: Tensor, mask: Float32Array): Tensor {
-    return wrap(getBackend().multiply(dy.values, mask), dy.shape);
+  /** dx = dy · mask, the mask drawn again from its seed. */
+  protected drawBackward(dy: Tensor, seed: number): Tensor {
+    return wrap(getBackend().dropout(dy.values, this.rate, seed), dy.shape);
   }
 
   override getConfig(): Record<string, unknown> {

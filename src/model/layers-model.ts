@@ -13,9 +13,6 @@ import { regularizationLoss } from '../train/regularizers.js';
 import { formatLogs } from '../util/progress.js';
 import { getGlobalRandom, Random } from '../util/random.js';
 import { Tensor, wrap, type Shape } from '../tensor.js';
-
-/** What `predict` resolves to: one tensor for a one-output model, a list in output order with several. */
-export type Prediction = Tensor | Tensor[];
 import type { Doctor } from '../train/doctor/index.js';
 import { checkWeightValues, renameErrors } from '../util/errors.js';
 import type { ClassWeight } from '../train/label-checks.js';
@@ -24,20 +21,10 @@ import { batchLists, checkInputs, checkTargets, outputLogs, outputSpecs, portLis
 import { findLayer, joinRows, summaryTable } from './summary.js';
 import { ModelLayer } from './model-layer.js';
 import type { SymbolicTensor } from '../layers/symbolic.js';
-import {
-  History,
-  checkCount,
-  checkFinite,
-  checkOptions,
-  copyTensor,
-  isDataset,
-  sampleWeights,
-  takeRows,
-  type BatchDataset,
-  type CompileArgs,
-  type FitArgs,
-} from './data-args.js';
+import { History, checkCount, checkFinite, checkOptions, copyTensor, isDataset, sampleWeights, takeRows, type BatchDataset, type CompileArgs, type FitArgs } from './data-args.js';
 
+/** What `predict` resolves to: one tensor for a one-output model, a list in output order with several. */
+export type Prediction = Tensor | Tensor[];
 
 /**
  * What Sequential and the functional Model share: compile, fit, evaluate, predict, trainOnBatch,
@@ -327,8 +314,9 @@ export abstract class LayersModel {
     let seen = 0;
     // Keras' test step adds the weight penalties too, so val_loss is comparable to loss.
     const penalty = regularizationLoss(this.params(), false);
-    const consume = (xs: Tensor[], ys: Tensor[]): void => {
-      const yPreds = this.inferArena.run(() => this.forward(xs, this.rng));
+    // In a scope: the device arrays a batch's forward made are freed when the batch is consumed, not by GC.
+    const consume = (xs: Tensor[], ys: Tensor[]): void => this.inferArena.run(() => getBackend().scope(() => {
+      const yPreds = this.forward(xs, this.rng);
       const b = xs[0].shape[0]!;
       const { loss, losses } = this.lossOf(ys.map((y) => y.values), yPreds);
       lossSum += (loss + penalty) * b;
@@ -336,7 +324,7 @@ export abstract class LayersModel {
       seen += b;
       this.updateMetrics(ys, yPreds, b);
       doctor?.observeValidation(ys[0], yPreds[0]);
-    };
+    }));
     if (isDataset(data)) {
       for await (const batch of data.batches()) {
         const { xs, ys } = batchLists('evaluate', batch, this.ports('input'), this.ports('output'));
@@ -392,7 +380,8 @@ export abstract class LayersModel {
     this.ensureInitialized();
     const rows = this.outputShapes.map((s) => s.reduce((a, b) => a * b, 1));
     const parts: Float32Array[][] = rows.map(() => []);
-    const keep = (xs: Tensor[]) => this.inferArena.run(() => this.forward(xs, this.rng).forEach((y, i) => parts[i].push(y.values.slice())));
+    // A batch's device arrays are freed once its outputs are copied out (a scope), not by GC.
+    const keep = (xs: Tensor[]) => this.inferArena.run(() => getBackend().scope(() => this.forward(xs, this.rng).forEach((y, i) => parts[i].push(y.values.slice()))));
     if (isDataset(x)) {
       for await (const batch of x.batches()) {
         const xs = portList(op, 'the batch\'s xs', 'xs' in batch ? (batch as { xs: unknown }).xs : batch.x, this.ports('input'));

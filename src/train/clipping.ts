@@ -2,6 +2,7 @@
 // Keras 3's BaseOptimizer.apply does: clip the gradients, decay the weights, then the update
 // rule (which runs through the backend ops).
 import type { Param } from '../layers/layer.js';
+import { deviceCombine } from '../device-storage.js';
 
 /** Gradient clipping options every optimizer accepts (Keras `clipnorm`, `clipvalue`, `global_clipnorm`); at most one. */
 export interface ClipConfig {
@@ -85,6 +86,8 @@ export function applyWeightDecay(params: readonly Param[], weightDecay: number, 
   const rate = Math.fround(lr);
   for (const p of params) {
     const w = p.value;
+    // A device array is decayed on its device (w + (−wd·lr)·w: the product rounded once less).
+    if (deviceCombine(w, w, w, 1, -(wd * rate))) continue;
     for (let i = 0; i < w.length; i++) w[i] = w[i] - Math.fround(Math.fround(w[i] * wd) * rate);
   }
 }

@@ -2,6 +2,7 @@
 // gradient added to the weight's gradient, for every trainable weight that has one.
 import { checkOptionKeys } from '../util/options.js';
 import type { Param } from '../layers/layer.js';
+import { deviceCombine } from '../device-storage.js';
 
 /**
  * `penalty(w) = l1·Σ|w| + l2·Σw²`, gradient `l1·sign(w) + 2·l2·w` (sign(0) = 0, as TensorFlow's
@@ -38,9 +39,10 @@ export class L1L2 {
     return this.l1 * a + this.l2 * s;
   }
 
-  /** grad += d penalty / d w. */
+  /** grad += d penalty / d w; an L2 penalty's on the device when grad is a device array there. */
   addGradient(w: Float32Array, grad: Float32Array): void {
     const { l1 } = this;
+    if (l1 === 0 && deviceCombine(grad, grad, w, 1, 2 * this.l2)) return;
     const twoL2 = 2 * this.l2;
     for (let i = 0; i < w.length; i++) grad[i] += l1 * Math.sign(w[i]) + twoL2 * w[i];
   }

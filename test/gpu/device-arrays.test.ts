@@ -149,6 +149,42 @@ for (const mode of modes) {
       setBackend(previous.name === 'reference' ? 'reference' : 'cpu');
     }
   });
+
+  // predict and evaluate free what each batch's forward made when the batch is done (a scope), not when
+  // the garbage collector gets to it: 1,000 calls leave as many device arrays as one.
+  test(`[${mode}] 1,000 predict calls (and 100 evaluate calls) grow no device arrays`, async () => {
+    const previous = getBackend();
+    try {
+      const b = setBackend('gpu', { mode }) as GpuBackend;
+      setSeed(5);
+      const model = new Sequential();
+      model.add(new layers.Conv2D({ filters: 2, kernelSize: 3, padding: 'same', inputShape: [4, 4, 1] }));
+      model.add(new layers.BatchNormalization());
+      model.add(new layers.Activation('relu'));
+      model.add(new layers.Flatten());
+      model.add(new layers.Dense({ units: 1, activation: 'sigmoid' }));
+      model.compile({ optimizer: new optimizers.SGD({ learningRate: 1e-2 }), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
+      const { x: xs, y: ys } = randomBatch(2, 4, 9);
+      const x = tensor(xs.subarray(0, 32), [2, 4, 4, 1]);
+      const y = tensor(ys, [2, 1]);
+      await model.trainOnBatch(x, y);
+      const want = (await model.predict(x)).values.slice();
+      await model.evaluate(x, y);
+      const first = b.stats();
+      let got: Float32Array = want;
+      for (let i = 0; i < 1000; i++) got = (await model.predict(x)).values;
+      for (let i = 0; i < 100; i++) await model.evaluate(x, y);
+      const last = b.stats();
+      assert.equal(Array.from(got), Array.from(want), 'the 1,000th prediction');
+      assert.is(last.residentArrays, first.residentArrays, `device arrays grew from ${first.residentArrays} to ${last.residentArrays}`);
+      assert.is(last.residentBytes, first.residentBytes);
+      assert.is(last.deviceTextures, first.deviceTextures, `device textures grew from ${first.deviceTextures} to ${last.deviceTextures}`);
+      assert.is(last.deviceBuffers, first.deviceBuffers, `device buffers grew from ${first.deviceBuffers} to ${last.deviceBuffers}`);
+      assert.is(last.readbacks - first.readbacks, 1100, 'one readback a call');
+    } finally {
+      setBackend(previous.name === 'reference' ? 'reference' : 'cpu');
+    }
+  });
 }
 
 test.run();

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getBackend, referenceBackend, setBackend } from '../../src/backend/index.js';
 import { chooseAuto, createGpuBackend, probeMode, type GpuBackend } from '../../src/backend/gpu/index.js';
-import { startWebGpuWorker } from '../../src/backend/gpu/webgpu-worker.js';
+import { DeviceResult, startWebGpuWorker } from '../../src/backend/gpu/webgpu-worker.js';
 import { modes, rand } from './modes.js';
 
 test('[webasm] a kernel gpu.js quietly runs on the CPU throws, naming the kernel and the reason', () => {
@@ -78,24 +78,40 @@ test('a mode asked for but unavailable fails loudly, naming the reason', () => {
 // trips, the shared buffer growing for large arrays, errors coming back from the worker, dispose ending
 // the worker and freeing the device, and the probe's answer where there is no usable adapter.
 if (modes.includes('webgpu')) {
-  test('[webgpu] one blocking round trip per kernel run and one per readback of a device array; 20 MB arrays pass through the growing shared buffer', () => {
+  test('[webgpu] compiled kernels run queued, without a round trip; a readback waits for the queue; a host write mid-queue is seen; 20 MB arrays pass through the growing shared buffer', () => {
     const b = createGpuBackend({ mode: 'webgpu' });
     try {
       const trips = () => b.stats().workerRoundTrips;
       let t = trips();
       const product = b.multiply(Float32Array.of(1, 2), Float32Array.of(3, 4));
-      assert.is(trips() - t, 1, 'multiply: the run is one round trip; its result stays in the worker');
-      assert.equal(Array.from(product), [3, 8]);
-      assert.is(trips() - t, 2, 'multiply: reading the result back is one more');
+      assert.is(trips() - t, 1, 'multiply: the first run compiles the kernel, one round trip');
+      let p = b.multiply(product, Float32Array.of(2, 3));
+      assert.is(trips() - t, 2, 'multiply of a device array: another kernel (another argument kind), compiled in one round trip');
+      t = trips();
+      for (let i = 0; i < 10; i++) p = b.multiply(p, Float32Array.of(2, 3));
+      assert.is(trips() - t, 0, '10 runs of compiled kernels: queued, no round trip');
+      assert.equal(Array.from(p), [3 * 2 ** 11, 8 * 3 ** 11]);
+      assert.is(trips() - t, 1, 'reading the last result back: one round trip, after everything queued');
+      // A host write to a device array between queued runs: the runs queued before it read the old
+      // values, the ones after it the new (the host copy, uploaded).
+      let q = b.multiply(product, Float32Array.of(2, 3));
+      const r = b.multiply(q, Float32Array.of(2, 3));
+      q[0] = 5;
+      q = b.multiply(q, Float32Array.of(2, 3));
+      assert.equal([Array.from(r), Array.from(q)], [[12, 72], [10, 72]], 'runs before and after the host write');
       t = trips();
       const before = b.stats();
       b.batchNormTrain(rand(4 * 3), Float32Array.of(1, 1, 1), Float32Array.of(0, 0, 0), 3, 1e-3);
-      // Its results stay in the worker: every round trip is a kernel run (the kernels, then the
-      // splits of packed results), none a readback. Batching these runs is issue 19's open part.
+      const compiled = trips() - t;
+      assert.is(compiled, b.stats().kernelsCompiled - before.kernelsCompiled, 'batchNormTrain the first time: one round trip per kernel compiled');
+      t = trips();
+      const bn = b.batchNormTrain(rand(4 * 3), Float32Array.of(1, 1, 1), Float32Array.of(0, 0, 0), 3, 1e-3);
       const after = b.stats();
       assert.is(after.readbacks - before.readbacks, 0, 'batchNormTrain reads nothing back');
-      assert.is(trips() - t, after.kernelRuns - before.kernelRuns, 'batchNormTrain: one round trip per kernel run');
-      assert.ok(trips() - t >= 4, `batchNormTrain: ${trips() - t} round trips`);
+      assert.is(trips() - t, 0, 'batchNormTrain again: its runs are queued');
+      assert.is(bn.mean.length, 3);
+      assert.ok(Number.isFinite(bn.invStd[2]), 'batchNormTrain result read back');
+      assert.is(trips() - t, 1, 'the readback waits once');
       const n = 5_000_000;
       const x = rand(n, -4, 4);
       const y = rand(n, -4, 4);
@@ -121,6 +137,19 @@ if (modes.includes('webgpu')) {
       const good = w.run('good', 'good', 'function good(a) { return a[this.thread.x] * 2; }', 2, {}, [Float32Array.of(1, 2)], false);
       assert.equal(Array.from(good as Float32Array), [2, 4]);
       assert.ok(w.stats().deviceBuffers > 0);
+      // A queued run that fails (its argument was released) is reported by the next request that waits,
+      // naming the kernel; the worker destroyed the kernel, so the next run sends its source again.
+      const src = 'function twice(a) { return a[this.thread.x] * 2; }';
+      const kept = w.run('twice', 'twice', src, 2, {}, [Float32Array.of(1, 2)], true) as DeviceResult;
+      w.release([kept]);
+      const trips = w.roundTrips;
+      w.run('twice|t', 'twice', src, 2, {}, [Float32Array.of(1, 2)], true);
+      const lost = w.run('twice|t', 'twice', src, 2, {}, [kept], true);
+      assert.is(w.roundTrips - trips, 1, 'the first run compiles (one round trip); the second is queued');
+      assert.instance(lost, DeviceResult);
+      assert.throws(() => w.flush(), (e: Error) => /^gpu backend \(webgpu\): kernel 'twice' \(a queued run, reported by the next request that waits\): result \d+ is not on the device/.test(e.message));
+      const again = w.run('twice|t', 'twice', src, 2, {}, [Float32Array.of(3, 4)], true) as DeviceResult;
+      assert.equal(Array.from(w.read(again)), [6, 8], 'the kernel compiled afresh after its queued run failed');
     } finally {
       w.dispose();
     }

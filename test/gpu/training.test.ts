@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { getBackend, setBackend } from '../../src/backend/index.js';
 import { createGpuBackend, type GpuBackend, type GpuMode } from '../../src/backend/gpu/index.js';
 import { conv2dInfo } from '../../src/geometry.js';
-import { layers, optimizers, Sequential, setSeed, tensor } from '../../src/index.js';
+import { layers, optimizers, regularizers, Sequential, setSeed, tensor } from '../../src/index.js';
 import { buildSeedModel, randomBatch } from '../../bench/models.js';
 import { assertClose } from '../helpers.js';
 import { modes, rand } from './modes.js';
@@ -21,7 +21,8 @@ const FUSED_OPS: Record<'conv' | 'batchNormActPool', readonly string[]> = {
 async function trainSeed(
   steps: number,
 ): Promise<{
-  losses: number[]; weights: Float32Array[]; readbacks: number[]; uploads: number[]; uploadBytes: number[]; fused: Record<string, number>; predictions: Float32Array;
+  losses: number[]; weights: Float32Array[]; readbacks: number[]; uploads: number[]; uploadBytes: number[]; trips: number[]; fused: Record<string, number>;
+  predictions: Float32Array;
 }> {
   setSeed(42);
   const model = buildSeedModel(16);
@@ -29,6 +30,7 @@ async function trainSeed(
   const readbacks: number[] = [];
   const uploads: number[] = [];
   const uploadBytes: number[] = [];
+  const trips: number[] = [];
   const b = getBackend() as Partial<GpuBackend>;
   // Calls of the fused ops the backend has, by `group.op` of its fused-op record.
   const fused: Record<string, number> = {};
@@ -55,6 +57,7 @@ async function trainSeed(
         readbacks.push(after.readbacks - before.readbacks);
         uploads.push(after.uploads - before.uploads);
         uploadBytes.push(after.uploadBytes - before.uploadBytes);
+        trips.push(after.workerRoundTrips - before.workerRoundTrips);
       }
       losses.push(Number(logs.loss));
     }
@@ -64,7 +67,7 @@ async function trainSeed(
   } finally {
     for (const [ops, name, fn] of originals) ops[name] = fn;
   }
-  return { losses, weights: model.getWeightValues(), readbacks, uploads, uploadBytes, fused, predictions };
+  return { losses, weights: model.getWeightValues(), readbacks, uploads, uploadBytes, trips, fused, predictions };
 }
 
 // Arrays read back per trainOnBatch step of the seed model. Before the pipelined backend every kernel's
@@ -96,10 +99,57 @@ for (const mode of modes) {
       assert.equal(got.fused, calls, `${mode}: fused ops called in 3 steps and one predict`);
       assertClose(got.predictions, want.predictions, { atol: 1e-3, rtol: 1e-3 }, `${mode} predictions after training`);
       assert.equal(want.fused, calls, 'the reference runs the same plan (its fused ops are its plain ops composed)');
-      // Uploads per step: the batch (once), the dropout masks (once each), the loss gradient and per-step scalars.
+      // Uploads per step: the batch (once), the loss gradient and per-step scalars (dropout masks are drawn on the device).
       // Step 1 also uploads the weights (once); after it, only the per-step inputs.
       got.uploadBytes.slice(1).forEach((bytes, i) => assert.ok(bytes <= 2 * BATCH_BYTES, `${mode} step ${i + 2}: ${bytes} bytes uploaded, over twice the batch's ${BATCH_BYTES}`));
+      // 'webgpu': kernel runs are queued to the device worker; a step waits only for its readbacks (the
+      // first step also compiles every kernel, one round trip each). Before batching: one per kernel run.
+      if (mode === 'webgpu') {
+        got.trips.slice(1).forEach((n, i) => assert.ok(n <= READBACKS_PER_STEP.webgpu, `webgpu step ${i + 2}: ${n} worker round trips`));
+      }
       assert.is((getBackend() as GpuBackend).stats().liveTextures, 0);
+    } finally {
+      setBackend(previous.name === 'reference' ? 'reference' : 'cpu');
+    }
+  });
+
+  // weightDecay and an L2 kernel regularizer's gradient run on the device (deviceCombine): the weights and
+  // gradients stay device arrays, so nothing is uploaded again or recompiled after the first step. The
+  // penalty (Σw², for the reported loss) still reads each regularized kernel back: one readback each.
+  test(`[${mode}] weightDecay and an l2 regularizer: the reference's weights, no re-uploads, 1 + 2 readbacks a step`, async () => {
+    const previous = getBackend();
+    const train = async (): Promise<{ weights: Float32Array[]; losses: number[]; stats: ReturnType<GpuBackend['stats']>[] }> => {
+      setSeed(11);
+      const kernelRegularizer = regularizers.l2({ l2: 1e-3 });
+      const model = new Sequential();
+      model.add(new layers.Conv2D({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: [8, 8, 3], kernelRegularizer }));
+      model.add(new layers.MaxPooling2D({ poolSize: 2 }));
+      model.add(new layers.Flatten());
+      model.add(new layers.Dropout({ rate: 0.25 }));
+      model.add(new layers.Dense({ units: 1, activation: 'sigmoid', kernelRegularizer }));
+      model.compile({ optimizer: new optimizers.SGD({ learningRate: 1e-2, momentum: 0.9, weightDecay: 1e-2 }), loss: 'binaryCrossentropy' });
+      const b = getBackend() as Partial<GpuBackend>;
+      const losses: number[] = [];
+      const stats: ReturnType<GpuBackend['stats']>[] = [];
+      for (let i = 1; i <= 3; i++) {
+        const { x, y } = randomBatch(4, 8, i);
+        losses.push(Number((await model.trainOnBatch(tensor(x, [4, 8, 8, 3]), tensor(y, [4, 1]))).loss));
+        if (b.stats) stats.push(b.stats());
+      }
+      return { weights: model.getWeightValues(), losses, stats };
+    };
+    try {
+      setBackend('reference');
+      const want = await train();
+      setBackend('gpu', { mode });
+      const got = await train();
+      assertClose(got.losses, want.losses, { atol: 1e-4, rtol: 1e-4 }, `${mode} losses`);
+      got.weights.forEach((w, i) => assertClose(w, want.weights[i], { atol: 1e-4, rtol: 1e-3 }, `${mode} weight ${i}`));
+      const [, s2, s3] = got.stats;
+      const batchBytes = 4 * 8 * 8 * 3 * 4;
+      assert.ok(s3.uploadBytes - s2.uploadBytes <= 2 * batchBytes, `${mode}: ${s3.uploadBytes - s2.uploadBytes} bytes uploaded in step 3`);
+      assert.is(s3.kernelsCompiled, s2.kernelsCompiled, `${mode}: kernels compiled in step 3`);
+      assert.is(s3.readbacks - s2.readbacks, 3, `${mode}: readbacks in step 3 (predictions, two penalties)`);
     } finally {
       setBackend(previous.name === 'reference' ? 'reference' : 'cpu');
     }

@@ -8,6 +8,7 @@
 // ops (combine, extremum) and the augmentation ops (imageTransform, adjustContrast) are the reference's
 // loops too: paired in `npm run bench -- --filter augment`, a rotation's forward + backward costs about
 // the seed model's first convolution's, not a step's bulk.
+import { dropoutFast } from './dropout-fast.js';
 import type { Gemm } from '../gemm.js';
 import type { Backend, PlainOps } from '../types.js';
 import type { ConvKernels } from '../wasm/conv-fast.js';
@@ -89,6 +90,7 @@ export function createCpuBackend(
     depthwiseConv2dBackpropFilter: (x, dy, info) =>
       (conv && depthwiseFast.depthwiseConv2dBackpropFilter(x, dy, info)) ?? referencePlainOps.depthwiseConv2dBackpropFilter(x, dy, info),
     sgdUpdate,
+    dropout: dropoutFast,
   } satisfies PlainOps;
   const base = elementwise ? withElementwise(plain, elementwise) : plain;
   return {

@@ -5,6 +5,7 @@ import { KERNEL_CLASS, localHost, webGpuHost, type Value } from './hosts.js';
 import { createResidency, type Arg } from './resident.js';
 import { ACTIVATION_CODES, convConstants, depthwiseConstants, padConstants, poolConstants, type KernelName } from './kernel-table.js';
 import { probeMode } from './probe.js';
+import { dropoutParams } from '../reference/dropout.js';
 import { startWebGpuWorker } from './webgpu-worker.js';
 import type { GpuBackend, GpuBackendOptions } from './gpu-types.js';
 import { extraGpuOps } from './gpu-extra-ops.js';
@@ -16,8 +17,8 @@ export type { GpuBackend, GpuBackendOptions, GpuStats } from './gpu-types.js';
  * A backend that runs every op of the table as gpu.js kernels in one mode. Each op and shape compiles
  * one kernel (cached, least recently used destroyed beyond `maxKernels`, never while device arrays it made
  * are alive). Results stay on the device: in 'headlessgl' as textures (gpu.js pipeline mode), in 'webgpu'
- * as buffers the worker thread that owns the WebGPU device keeps (each kernel run and each readback is
- * one blocking round trip to it), in 'webasm' as the arrays gpu.js's kernels return. Every op returns
+ * as buffers the worker thread that owns the WebGPU device keeps (kernel runs are queued to it without
+ * waiting; a readback is one blocking round trip), in 'webasm' as the arrays gpu.js's kernels return. Every op returns
  * them as device arrays (src/device-storage.ts, managed in resident.ts): the next op takes the handle,
  * host code reading the values gets them read back once (counted in stats()). Results packed in one
  * kernel ([y | argmax], [mean | variance | invStd], an optimizer's [v | w]) are split on the device.
@@ -387,6 +388,10 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
 
     multiply(a, b) {
       return single('multiply', a.length, { nesterov: 0, n: a.length }, a, b);
+    },
+
+    dropout(x, rate, seed) {
+      return single('dropout', x.length, { n: x.length }, x, Float32Array.from(dropoutParams(rate, seed)));
     },
 
     add(a, b) {

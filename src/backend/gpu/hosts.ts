@@ -193,8 +193,9 @@ export function localHost(mode: Exclude<GpuMode, 'webgpu'>): KernelHost {
 }
 
 /**
- * gpu.js 'webgpu' in a worker thread that owns the device (see webgpu-worker.ts): every kernel run and
- * readback is one blocking round trip. Results an op passes from kernel to kernel stay on the device.
+ * gpu.js 'webgpu' in a worker thread that owns the device (see webgpu-worker.ts): kernel runs are queued
+ * without waiting once compiled; a readback (and a kernel's first run) is one blocking round trip, after
+ * which everything queued before it has run. Results stay on the device as the worker's buffers.
  */
 export function webGpuHost(worker: WebGpuWorker): KernelHost {
   const held: DeviceResult[] = [];

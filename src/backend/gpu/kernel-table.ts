@@ -26,6 +26,7 @@ import { add, concat2, extremum, extremumGrad, sliceColumns } from '../../../ker
 import {
   contrast, contrastBackward, contrastMaskedSum, imageChannelMean, imageTransform, imageTransformBackward,
 } from '../../../kernels/image.js';
+import { dropout } from '../../../kernels/dropout.js';
 
 /** Kernel codes of `kernels/activation.ts`. */
 export const ACTIVATION_CODES: Record<Exclude<ActivationKind, 'softmax'>, number> = {
@@ -75,6 +76,7 @@ export const KERNEL_FUNCTIONS = {
   softmaxForward,
   softmaxBackward,
   multiply,
+  dropout,
   add,
   concat2,
   sliceColumns,

@@ -1,8 +1,8 @@
 // The WebGPU device worker (started by webgpu-worker.ts): owns the device, runs gpu.js 'webgpu'
 // kernels for the calling thread. One request at a time, in the order posted: each message is
-// chained on the previous one's promise, so a buffer handover or a kernel destroy never overtakes a
-// kernel run. Each answered request ends with a Reply on the port and DONE bumped in the control
-// buffer (the caller is blocked in Atomics.wait). gpu.js and webgpu are loaded from the paths the
+// chained on the previous one's promise, so a buffer handover, a kernel destroy or a readback never
+// overtakes a kernel run queued before it. Each answered request ends with a Reply on the port and DONE
+// bumped in the control buffer (the caller is blocked in Atomics.wait); queued runs are not answered. gpu.js and webgpu are loaded from the paths the
 // caller resolved (workerData), so the worker finds the same copies from source and from dist/.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -44,8 +44,10 @@ const kernels = new Map<string, Kernel>();
 const modeKernels = new Map<string, Kernel['kernel']>();
 const results = new Map<number, BufferResult>();
 let liveBuffers = 0;
-// The error of a request that is not answered (a buffer handover, a destroy), for the next reply.
+// The error of a request that is not answered (a queued run, a buffer handover, a destroy), for the next reply.
 let deferred: { error: string; stack?: string } | null = null;
+// Kernels destroyed after a queued run of theirs failed, for the next reply.
+let failed: string[] = [];
 
 process.on('exit', () => {
   Atomics.store(ctl, DEAD, 1);
@@ -63,10 +65,12 @@ function reply(seq: number, body: Partial<Reply>): void {
     deviceBuffers: liveBuffers,
     heldResults: results.size,
     ...(deferred && !body.error ? deferred : {}),
+    ...(failed.length > 0 ? { failed } : {}),
     ...body,
   };
   port.postMessage(r);
   deferred = null;
+  failed = [];
   Atomics.store(ctl, DONE, seq);
   Atomics.notify(ctl, DONE);
 }
@@ -176,8 +180,10 @@ async function run(m: RunRequest): Promise<void> {
   } catch (e) {
     // A kernel that failed (or fell back) is not kept: the caller compiles it afresh next time.
     destroyKernel(m.key);
+    if (m.seq === undefined) failed.push(m.key);
     const message = messageOf(e);
-    throw new Error(message.startsWith("kernel '") ? message : `kernel '${m.name}': ${message}`, { cause: e });
+    const queued = m.seq === undefined ? ' (a queued run, reported by the next request that waits)' : '';
+    throw new Error(message.startsWith("kernel '") ? `${message}${queued}` : `kernel '${m.name}'${queued}: ${message}`, { cause: e });
   }
 }
 
@@ -262,6 +268,7 @@ async function handle(m: Request): Promise<void> {
         await read(m);
         break;
       case 'stats':
+      case 'sync':
         break;
       case 'dispose':
         await dispose();
@@ -269,7 +276,7 @@ async function handle(m: Request): Promise<void> {
       default:
         throw new Error(`unknown request ${(m as { type: string }).type}`);
     }
-    reply(m.seq, {});
+    if (m.seq !== undefined) reply(m.seq, {});
   } catch (e) {
     const failure = { error: messageOf(e), stack: e instanceof Error ? e.stack : undefined };
     if (m.seq === undefined) deferred = deferred ?? failure;

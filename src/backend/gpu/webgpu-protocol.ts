@@ -31,23 +31,29 @@ export interface Reply {
   heldResults: number;
   adapter?: AdapterInfo | null;
   reason?: string;
+  /** Kernels whose queued runs failed since the last reply: the worker destroyed them (the caller sends their source again). */
+  failed?: string[];
 }
 
 /** A kernel argument as the worker receives it: [0, offset, length] in the shared data buffer, or [1, result id]. */
 export type WireArg = [0, number, number] | [1, number];
 
-/** A request to the worker; those with a seq are answered (a Reply with that seq), the others not. */
+/**
+ * A request to the worker; those with a seq are answered (a Reply with that seq), the others not (a
+ * 'run' without a seq is a queued run: its failure is reported by the next answered request).
+ */
 export type Request =
   | { type: 'buffer'; buffer: SharedArrayBuffer; seq?: undefined }
   | { type: 'destroy'; key: string; seq?: undefined }
   | { type: 'release'; ids: number[]; seq?: undefined }
   | { type: 'init'; seq: number }
   | {
-    type: 'run'; seq: number; key: string; name: string; source?: string; size: number; constants?: Record<string, number>;
+    type: 'run'; seq?: number; key: string; name: string; source?: string; size: number; constants?: Record<string, number>;
     args: WireArg[]; keep: boolean; id: number; out: number;
   }
   | { type: 'read'; seq: number; id: number; out: number }
   | { type: 'stats'; seq: number }
+  | { type: 'sync'; seq: number }
   | { type: 'dispose'; seq: number };
 
 /** The worker's workerData. */

@@ -5,10 +5,15 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { CTL_WORDS, DEAD, DONE, type AdapterInfo, type Reply, type WebGpuWorkerData, type WireArg } from './webgpu-protocol.js';
 
 // gpu.js 'webgpu' kernels return Promises (readback is mapAsync) while the op table is synchronous. So a
-// worker thread owns the WebGPU device and runs gpu.js there; the calling thread posts each request and
-// blocks on Atomics.wait until the worker, whose event loop stays free to await the kernel, has written
-// the result into a shared buffer and bumped DONE. Replies (errors, counts) come back on a MessagePort
-// read synchronously with receiveMessageOnPort once DONE says they are there.
+// worker thread owns the WebGPU device and runs gpu.js there. Kernel runs whose results stay on the device
+// are queued: the calling thread posts them (their arguments in a shared buffer, results named by ids it
+// hands out before they exist) and goes on; the worker handles messages strictly in the order posted.
+// The calling thread blocks on Atomics.wait only where a value must come back (a readback, a kernel's
+// first run, which compiles it and so may fail or fall back, stats) until the worker has written the
+// answer into the shared buffer and bumped DONE; by then every run queued before is done, so a host read
+// of a device array mid-queue sees the values of everything queued before it. Replies (errors, counts)
+// come back on a MessagePort read synchronously with receiveMessageOnPort once DONE says they are there.
+// A queued run that fails is reported by the next blocking request.
 
 export type { AdapterInfo } from './webgpu-protocol.js';
 
@@ -53,11 +58,18 @@ export class WebGpuWorker {
   private seq = 1;
   private nextId = 1;
   private data: Float32Array<ArrayBufferLike> = new Float32Array(0);
+  /**
+   * Floats of the shared data buffer that queued runs' arguments use: the worker may not have read them
+   * yet, so they are not overwritten until the next blocking request (the worker is then past them).
+   */
+  private queued = 0;
   private readonly compiled = new Set<string>();
   private last: Reply = { seq: 0, liveKernels: 0, deviceBuffers: 0, heldResults: 0 };
   private disposed = false;
-  /** Kernel runs and readbacks so far: each one blocking round trip to the worker. */
+  /** Blocking round trips to the worker so far (readbacks, first runs, flushes); queued runs are not. */
   roundTrips = 0;
+  /** Kernel runs posted to the worker without waiting. */
+  queuedRuns = 0;
   /** Resolves with the worker's exit code once its thread has ended. */
   readonly exited: Promise<number>;
 
@@ -74,7 +86,7 @@ export class WebGpuWorker {
   private call(message: Record<string, unknown>, timeoutMs = REQUEST_TIMEOUT_MS): Reply {
     if (this.disposed) throw new Error('gpu backend (webgpu): the device worker was disposed');
     const seq = (this.seq = this.seq >= 0x3fffffff ? 2 : this.seq + 1);
-    if (message.type === 'run' || message.type === 'read') this.roundTrips++;
+    if (message.type === 'run' || message.type === 'read' || message.type === 'sync') this.roundTrips++;
     this.worker.postMessage({ ...message, seq });
     const reply = waitReply(this.ctl, this.port, seq, timeoutMs, String(message.type));
     if (reply === null) {
@@ -83,6 +95,9 @@ export class WebGpuWorker {
       throw new Error(`gpu backend (webgpu): request '${String(message.type)}' failed: ${why}; the backend is unusable now`);
     }
     this.last = reply;
+    // The worker has handled every request posted before this one: their arguments are read.
+    this.queued = 0;
+    for (const key of reply.failed ?? []) this.compiled.delete(key);
     if (reply.error) {
       const err = new Error(`gpu backend (webgpu): ${reply.error}`);
       if (reply.stack) err.stack = `${err.stack}\n  caused in the device worker by: ${reply.stack}`;
@@ -96,20 +111,31 @@ export class WebGpuWorker {
     if (!this.disposed) this.worker.postMessage(message);
   }
 
-  /** The shared data buffer, at least `floats` long: a bigger one is handed to the worker before the request that needs it. */
-  private reserve(floats: number): Float32Array {
-    if (this.data.length < floats) {
+  /**
+   * Room for `floats` values in the shared data buffer after the queued runs' arguments; returns where it
+   * starts. When the buffer is full of queued arguments the queue is flushed first; a bigger buffer is
+   * handed to the worker before the request that needs it (queued runs still read the old one).
+   */
+  private reserve(floats: number): number {
+    if (this.queued > 0 && this.queued + floats > this.data.length) this.flush();
+    if (this.queued + floats > this.data.length) {
       const length = Math.max(floats, 2 * this.data.length, 1 << 18);
       this.data = new Float32Array(new SharedArrayBuffer(length * 4));
+      this.queued = 0;
       this.post({ type: 'buffer', buffer: this.data.buffer });
     }
-    return this.data;
+    return this.queued;
+  }
+
+  /** Blocks until the worker has run everything queued; throws the error of a queued run that failed. */
+  flush(): void {
+    this.call({ type: 'sync' });
   }
 
   /**
    * Runs kernel `key` (compiled from `source` with output `size` and `constants` the first time) on the
-   * arguments. `keep`: the result stays on the device as a {@link DeviceResult} until {@link release};
-   * else it is read back at once.
+   * arguments. `keep`: the result stays on the device as a {@link DeviceResult} until {@link release},
+   * and the run is queued (no wait) once the kernel is compiled; else it is read back at once.
    */
   run(
     key: string, name: string, source: string, size: number, constants: object,
@@ -117,8 +143,8 @@ export class WebGpuWorker {
   ): Float32Array | DeviceResult {
     let floats = 0;
     for (const a of args) if (a instanceof Float32Array) floats += a.length;
-    const data = this.reserve(floats + (keep ? 0 : size));
-    let at = 0;
+    let at = this.reserve(floats + (keep ? 0 : size));
+    const data = this.data;
     const wire: WireArg[] = args.map((a) => {
       if (a instanceof DeviceResult) return [1, a.id];
       data.set(a, at);
@@ -127,17 +153,25 @@ export class WebGpuWorker {
     });
     const first = !this.compiled.has(key);
     const id = keep ? this.nextId++ : 0;
-    this.call({ type: 'run', key, name, source: first ? source : undefined, size, constants: first ? constants : undefined, args: wire, keep, id, out: at });
+    const message = { type: 'run', key, name, source: first ? source : undefined, size, constants: first ? constants : undefined, args: wire, keep, id, out: at };
+    if (keep && !first) {
+      if (this.disposed) throw new Error('gpu backend (webgpu): the device worker was disposed');
+      this.post(message);
+      this.queued = at;
+      this.queuedRuns++;
+      return new DeviceResult(id, size);
+    }
+    this.call(message);
     this.compiled.add(key);
     if (keep) return new DeviceResult(id, size);
     return data.slice(at, at + size);
   }
 
-  /** A kept result, read back. */
+  /** A kept result, read back (after every run queued before it). */
   read(result: DeviceResult): Float32Array {
-    const data = this.reserve(result.length);
-    this.call({ type: 'read', id: result.id, out: 0 });
-    return data.slice(0, result.length);
+    const at = this.reserve(result.length);
+    this.call({ type: 'read', id: result.id, out: at });
+    return this.data.slice(at, at + result.length);
   }
 
   /** Deletes kept results on the device. */

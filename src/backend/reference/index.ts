@@ -11,6 +11,7 @@ import { reluWithOptions, reluWithOptionsBackward, zeroPad2d, zeroPad2dBackprop 
 import * as el from './elementwise.js';
 import { add, combine, concat, concatBackward, extremum, extremumBackward } from './merge.js';
 import { adjustContrast, adjustContrastBackward, imageTransform, imageTransformBackward } from './image.js';
+import { referenceDropout } from './dropout.js';
 import { composedBatchNormOps, composedConvOps } from './fused.js';
 import { adamUpdate, rmspropUpdate, sgdUpdate } from './optimizers.js';
 
@@ -40,6 +41,7 @@ export const referencePlainOps = {
   activation: activationForward,
   activationBackward: activationGradient,
   multiply: el.multiply,
+  dropout: referenceDropout,
   add,
   concat,
   concatBackward,
