@@ -72,10 +72,13 @@ function pixelAt(r: number, c: number, H: number, W: number): number {
   return r >= 0 && r < H && c >= 0 && c < W ? r * W + c : -1;
 }
 
-/** y[n,i,j,c] = Σ over the taps of (i, j): weight · (x[n, cell, c], or fillValue outside the image). */
-export function imageTransform(x: Float32Array, transforms: Float32Array, info: ImageTransformInfo): Float32Array {
-  const { batch, height: H, width: W, channels: C, fillValue } = info;
-  const y = outputF32(x.length, true);
+/**
+ * Calls `visit(out, src, weight)` for every tap of every output pixel, in pixel order: `out` and
+ * `src` are the NHWC offsets of channel 0 of the output pixel and of the cell read (−1: outside
+ * the image).
+ */
+function forEachTap(transforms: Float32Array, info: ImageTransformInfo, visit: (out: number, src: number, weight: number) => void): void {
+  const { batch, height: H, width: W, channels: C } = info;
   const cell = new Int32Array(4);
   const weight = new Float64Array(4);
   for (let n = 0; n < batch; n++) {
@@ -84,40 +87,30 @@ export function imageTransform(x: Float32Array, transforms: Float32Array, info: 
       for (let j = 0; j < W; j++) {
         const out = (image + i * W + j) * C;
         const count = taps(transforms, n, i, j, info, cell, weight);
-        for (let k = 0; k < count; k++) {
-          const w = weight[k];
-          if (cell[k] < 0) for (let c = 0; c < C; c++) y[out + c] += w * fillValue;
-          else {
-            const src = (image + cell[k]) * C;
-            for (let c = 0; c < C; c++) y[out + c] += w * x[src + c];
-          }
-        }
+        for (let k = 0; k < count; k++) visit(out, cell[k] < 0 ? -1 : (image + cell[k]) * C, weight[k]);
       }
     }
   }
+}
+
+/** y[n,i,j,c] = Σ over the taps of (i, j): weight · (x[n, cell, c], or fillValue outside the image). */
+export function imageTransform(x: Float32Array, transforms: Float32Array, info: ImageTransformInfo): Float32Array {
+  const { channels: C, fillValue } = info;
+  const y = outputF32(x.length, true);
+  forEachTap(transforms, info, (out, src, w) => {
+    if (src < 0) for (let c = 0; c < C; c++) y[out + c] += w * fillValue;
+    else for (let c = 0; c < C; c++) y[out + c] += w * x[src + c];
+  });
   return y;
 }
 
 /** dx[n, cell, c] = Σ over the taps that read the cell: weight · dy[n, i, j, c] (the transpose of {@link imageTransform}). */
 export function imageTransformBackward(dy: Float32Array, transforms: Float32Array, info: ImageTransformInfo): Float32Array {
-  const { batch, height: H, width: W, channels: C } = info;
+  const C = info.channels;
   const dx = outputF32(dy.length, true);
-  const cell = new Int32Array(4);
-  const weight = new Float64Array(4);
-  for (let n = 0; n < batch; n++) {
-    const image = n * H * W;
-    for (let i = 0; i < H; i++) {
-      for (let j = 0; j < W; j++) {
-        const out = (image + i * W + j) * C;
-        const count = taps(transforms, n, i, j, info, cell, weight);
-        for (let k = 0; k < count; k++) {
-          if (cell[k] < 0) continue;
-          const src = (image + cell[k]) * C;
-          for (let c = 0; c < C; c++) dx[src + c] += weight[k] * dy[out + c];
-        }
-      }
-    }
-  }
+  forEachTap(transforms, info, (out, src, w) => {
+    if (src >= 0) for (let c = 0; c < C; c++) dx[src + c] += w * dy[out + c];
+  });
   return dx;
 }
 
