@@ -7,17 +7,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { input, layers, loadModel, Model, optimizers, setSeed, tensor, toMemory, type Tensor } from '../src/index.js';
-import type { ModelJSON } from '../src/io/index.js';
-import { assertClose, rng, type Tolerance } from './helpers.js';
+import { input, layers, Model, setSeed, tensor, type Tensor } from '../src/index.js';
+import { assertClose, rng } from './helpers.js';
+import { checkGraphPair, sameWeights, tscnnLoads } from './tfjs-graph-pair.js';
+import { FORWARD } from './tfjs-pair.js';
 
 tf.enableProdMode();
 await tf.setBackend('cpu');
-
-/** As test/tfjs-parity.test.ts: float32 on both sides, sums in different orders. */
-const FORWARD: Tolerance = { atol: 1e-5, rtol: 1e-4 };
-/** As test/tfjs-parity.test.ts: the weight changes, which isolate the gradients. */
-const UPDATE: Tolerance = { atol: 2.5e-7, rtol: 1e-3 };
 
 const SHAPE: [number, number, number] = [8, 8, 3];
 const BATCH = 4;
@@ -64,63 +60,17 @@ test('functional model of Maximum, Minimum, Multiply, Average: layer order, pred
   const m = ours();
   const t = theirs();
   assert.equal(m.layers.map((l) => l.name), t.layers.map((l) => l.name), 'model.layers order');
-  const r = rng(5);
-  // Non-zero biases, so every term is exercised.
-  m.setWeights(m.getWeights().map((w, i) => (/bias/.test(m.params()[i].name) ? tensor(Float32Array.from(w.values, () => 0.2 * (2 * r() - 1)), [...w.shape]) : w)));
-  for (const layer of m.layers) {
-    const params = layer.params();
-    if (params.length) t.getLayer(layer.name).setWeights(params.map((p) => tf.tensor(p.value.slice(), [...p.shape])));
-  }
+  sameWeights(m, t, 5);
   const { x, y, tx, ty } = data();
-  const p0 = ((await m.predict(x)) as Tensor).values;
-  assertClose(p0, (t.predict(tx) as tf.Tensor).dataSync(), FORWARD, 'predictions');
-  assert.ok(Math.max(...p0) - Math.min(...p0) > 1e-3, 'predictions differ (a real check)');
-
-  const w0 = m.getWeights().map((w) => w.values.slice());
-  m.compile({ optimizer: new optimizers.SGD({ learningRate: 0.1, momentum: 0.9 }), loss: 'categoricalCrossentropy' });
-  t.compile({ optimizer: tf.train.momentum(0.1, 0.9), loss: 'categoricalCrossentropy' });
-  for (let step = 1; step <= 3; step++) {
-    const lossOurs = (await m.trainOnBatch(x, y)).loss;
-    const lossTheirs = (await t.trainOnBatch(tx, ty)) as number;
-    assertClose([lossOurs], [lossTheirs], FORWARD, `loss at step ${step}`);
-  }
-  const after = m.getWeights().map((w) => w.values);
-  m.params().forEach((p, i) => {
-    const [layerName, weightName] = p.name.split('/');
-    const tw = t.getLayer(layerName).weights.find((w) => w.name.split('/').pop()!.replace(/_\d+$/, '') === weightName)!;
-    const theirsAfter = tw.read().dataSync() as Float32Array;
-    assertClose(after[i], theirsAfter, FORWARD, `${p.name} after 3 steps`);
-    if (!p.trainable) return;
-    const dOurs = after[i].map((v, k) => v - w0[i][k]);
-    assert.ok(dOurs.some((d) => d !== 0), `${p.name} was updated`);
-    assertClose(dOurs, theirsAfter.map((v, k) => v - w0[i][k]), UPDATE, `update of ${p.name}`);
-  });
-
-  const { modelJSON, weights } = toMemory(m);
-  const loaded = await tf.loadLayersModel(tf.io.fromMemory({
-    modelTopology: modelJSON.modelTopology as tf.io.ModelArtifacts['modelTopology'],
-    weightSpecs: modelJSON.weightsManifest.flatMap((g) => g.weights) as tf.io.WeightsManifestEntry[],
-    weightData: weights,
-  }));
-  assert.equal(loaded.layers.map((l) => l.name), m.layers.map((l) => l.name));
-  assert.equal(loaded.layers.map((l) => l.getClassName()), m.layers.map((l) => l.className));
-  assertClose((loaded.predict(tx) as tf.Tensor).dataSync(), ((await m.predict(x)) as Tensor).values, FORWARD, 'TF.js predictions of the saved model');
+  await checkGraphPair(m, t, x, y, tx, ty);
   tf.dispose([tx, ty]);
-  loaded.dispose();
 });
 
 test('TF.js saves the merge model → tscnn loadModel predicts the same, keeps the graph and trainable flags', async () => {
   const t = theirs();
   t.getLayer('conv_b').trainable = false;
-  let artifacts: tf.io.ModelArtifacts | null = null;
-  await t.save(tf.io.withSaveHandler(async (a) => {
-    artifacts = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
-  const a = artifacts! as tf.io.ModelArtifacts;
-  const modelJSON = { modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }], format: 'layers-model' } as unknown as ModelJSON;
-  const m = await loadModel({ modelJSON, weights: a.weightData as ArrayBuffer });
-  assert.ok(m instanceof Model, `a ${(a.modelTopology as { class_name: string }).class_name} topology loads as a functional Model`);
+  const { model: m, topology } = await tscnnLoads(t);
+  assert.ok(m instanceof Model, `a ${topology.class_name} topology loads as a functional Model`);
   assert.equal(m.layers.map((l) => l.name), t.layers.map((l) => l.name));
   assert.is(m.getLayer('conv_b').trainable, false);
   assert.match(m.summary({ print: false }), /average \(Average\)\s+\(None, 8, 8, 4\)\s+0\s+multiply\[0\]\[0\]\n\s+minimum\[0\]\[0\]\n\s+conv_a\[0\]\[0\]/);

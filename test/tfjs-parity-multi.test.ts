@@ -9,6 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { input, layers, loadModel, Model, optimizers, Sequential, setSeed, tensor, toMemory, type LayersModel, type SymbolicTensor, type Tensor } from '../src/index.js';
 import type { ModelJSON } from '../src/io/index.js';
+import { tscnnLoads } from './tfjs-graph-pair.js';
 import { assertClose, rng, rejects, type Tolerance } from './helpers.js';
 
 tf.enableProdMode();
@@ -96,18 +97,6 @@ async function tfjsLoads(m: LayersModel, xs: tf.Tensor[], expected: Float32Array
   loaded.dispose();
 }
 
-/** TF.js' own save of `t`, loaded by tscnn. */
-async function tscnnLoads(t: tf.LayersModel): Promise<LayersModel> {
-  let artifacts: tf.io.ModelArtifacts | null = null;
-  await t.save(tf.io.withSaveHandler(async (a) => {
-    artifacts = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
-  const a = artifacts! as tf.io.ModelArtifacts;
-  const modelJSON = { modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }], format: 'layers-model' } as unknown as ModelJSON;
-  return loadModel({ modelJSON, weights: a.weightData as ArrayBuffer });
-}
-
 /** image [5, 5, 2] → conv → flatten ┐
  *  vector [4] → dense(tanh) ─────────┴ concat → dense(relu) → cls (softmax, 3) and reg (linear, 2). */
 function twoByTwo(): { m: Model; t: tf.LayersModel } {
@@ -177,7 +166,7 @@ test('two inputs, two outputs: predictions, weighted per-output losses of trainO
 
   const after = ((await m.predict([img.ours, vec.ours])) as Tensor[]).map((p) => p.values);
   await tfjsLoads(m, [img.theirs, vec.theirs], after);
-  const back = await tscnnLoads(t);
+  const back = (await tscnnLoads(t)).model;
   assert.equal(back.inputNames, ['img', 'vec']);
   const again = (await back.predict([img.ours, vec.ours])) as Tensor[];
   again.forEach((p, i) => assertClose(p.values, after[i], FORWARD, `tscnn predictions of output ${i} of TF.js' save`));
@@ -278,7 +267,7 @@ test('siamese model (a shared Conv2D/Dense tower): layer order, summary node ind
   const entries = (modelJSON.modelTopology as { config: { layers: { name: string; inbound_nodes: unknown }[] } }).config.layers;
   assert.equal(entries.find((l) => l.name === 'tower_conv')!.inbound_nodes, [[['left', 0, 0, {}]], [['right', 0, 0, {}]]]);
   assert.equal(entries.find((l) => l.name === 'codes')!.inbound_nodes, [[['tower_dense', 0, 0, {}], ['tower_dense', 1, 0, {}]]]);
-  const back = await tscnnLoads(t);
+  const back = (await tscnnLoads(t)).model;
   assert.equal(back.layers.map((l) => l.name), t.layers.map((l) => l.name));
   assertClose(((await back.predict([left.ours, right.ours])) as Tensor).values, (t.predict([left.theirs, right.theirs]) as tf.Tensor).dataSync(), FORWARD, 'tscnn predictions of TF.js\' save');
 });
@@ -336,7 +325,7 @@ test('nested model (a functional base used as a layer): predictions, SGD steps, 
 
   const after = [((await m.predict(x.ours)) as Tensor).values];
   await tfjsLoads(m, [x.theirs], after);
-  const back = await tscnnLoads(t);
+  const back = (await tscnnLoads(t)).model;
   assert.equal(back.layers.map((l) => l.name), ['img', 'base', 'head']);
   // TF.js writes no trainable flag for a frozen nested model (its layers' configs keep theirs): only tscnn's own save keeps it.
   const ownSave = toMemory(m);
