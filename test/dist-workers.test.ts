@@ -60,21 +60,22 @@ interface Report {
 
 // The child runs from a file, or (eval) as `node --input-type=module -e code`: worker threads
 // inherit the parent's execArgv, and a worker given `--input-type` without code dies before it
-// starts, so the engine must leave that flag out.
-function runChild(format: 'esm' | 'cjs', evalCode = false): Report {
+// starts, so the engine must leave that flag out; and a V8 flag (`npm run bench` passes one), which
+// Node inherits silently but refuses in an explicit execArgv, must not stop the workers either.
+function runChild(format: 'esm' | 'cjs', evalCode = false, flags: string[] = []): Report {
   const code =
     format === 'esm'
       ? `import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);${SPY}const lib = await import(${JSON.stringify(pathToFileURL(join(dist, 'index.js')).href)});${BODY}`
       : `${SPY}const lib = require(${JSON.stringify(join(dist, 'index.cjs'))});${BODY}`;
   if (evalCode) {
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { cwd: root, encoding: 'utf8', timeout: 90_000 });
+    const out = execFileSync(process.execPath, [...flags, '--input-type=module', '-e', code], { cwd: root, encoding: 'utf8', timeout: 90_000 });
     return JSON.parse(out.trim().split('\n').pop()!) as Report;
   }
   const dir = mkdtempSync(join(tmpdir(), 'tscnn-dist-workers-'));
   const file = join(dir, format === 'esm' ? 'child.mjs' : 'child.cjs');
   try {
     writeFileSync(file, code);
-    const out = execFileSync(process.execPath, [file], { cwd: root, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [...flags, file], { cwd: root, encoding: 'utf8', timeout: 90_000 });
     return JSON.parse(out.trim().split('\n').pop()!) as Report;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -92,13 +93,14 @@ function assertNear(actual: number[], expected: number[], what: string): void {
   assert.ok(worst < 1e-3, `${what}: worst error ${worst}`);
 }
 
-for (const [format, evalCode] of [['esm', false], ['cjs', false], ['esm', true]] as const) {
+const V8_FLAG = ['--experimental-wasm-relaxed-simd'];
+for (const [format, evalCode, flags] of [['esm', false, []], ['cjs', false, []], ['esm', true, []], ['esm', false, V8_FLAG], ['esm', true, V8_FLAG]] as const) {
   const file = format === 'esm' ? 'index.js' : 'index.cjs';
   const worker = format === 'esm' ? 'wasm-worker.js' : 'wasm-worker.cjs';
-  const how = evalCode ? ' under node --input-type=module -e' : '';
+  const how = `${flags.length ? ` with ${flags.join(' ')}` : ''}${evalCode ? ' under node --input-type=module -e' : ''}`;
   test(`dist/${file}${how}: cpu backend with 2 threads starts dist/${worker} and matches the reference (matmul, conv2d)`, () => {
     assert.ok(existsSync(join(dist, file)), 'dist/ is missing: run npm run build before this test');
-    const r = runChild(format, evalCode);
+    const r = runChild(format, evalCode, [...flags]);
     assert.equal({ simd: r.info.simd, threads: r.info.threads }, { simd: true, threads: 2 }, `engineInfo(): ${JSON.stringify(r.info)}`);
     assert.ok(r.started.length >= 1, 'no worker thread was started');
     for (const url of r.started) assert.ok(url.endsWith(`/dist/${worker}`), `worker started from ${url}, expected dist/${worker}`);

@@ -2,7 +2,7 @@ import { ImageDecodeError, type RawImage } from '../image/decode.js';
 import type { ColorMode, Interpolation } from '../image/resize.js';
 import { prepareImageWith } from '../image/sharp-decoder.js';
 import { lazyFunctions, nodeBuiltin } from '../util/node-builtins.js';
-import { workerExecArgv } from '../util/worker-args.js';
+import { startWithExecArgv } from '../util/worker-args.js';
 
 // Node built-ins fetched on first call (see util/node-builtins.ts).
 const { existsSync } = lazyFunctions('node:fs', ['existsSync'], 'DecodePool');
@@ -199,7 +199,8 @@ export class DecodePool {
 
   private spawn(): void {
     const start = workerStart();
-    const worker = new (nodeBuiltin('node:worker_threads', 'DecodePool').Worker)(start.source, { eval: start.evalSource, execArgv: workerExecArgv() });
+    const Worker = nodeBuiltin('node:worker_threads', 'DecodePool').Worker;
+    const worker = startWithExecArgv((execArgv) => new Worker(start.source, { eval: start.evalSource, execArgv }));
     const slot: Slot = { worker, index: this.slots.length + 1, inflight: new Map(), ready: false };
     worker.unref();
     worker.on('message', (reply: DecodeReply | 'ready') => {

@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import { workerExecArgv } from '../../util/worker-args.js';
+import { startWithExecArgv } from '../../util/worker-args.js';
 import type { WorkerFailure, WorkerInit } from './control.js';
 import type { EnginePlatform, EngineWorker, EngineWorkerInit } from './platform-types.js';
 
@@ -36,7 +36,7 @@ export const platform: EnginePlatform = {
     const { url, entry } = workerEntry();
     const { port1, port2 } = new MessageChannel();
     const data: WorkerInit = { ...init, port: port2, entry };
-    const worker = new Worker(url, { workerData: data, transferList: [port2], execArgv: workerExecArgv() });
+    const worker = startWithExecArgv((execArgv) => new Worker(url, { workerData: data, transferList: [port2], execArgv }));
     worker.unref();
     port1.unref();
     return {
