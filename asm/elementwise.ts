@@ -3,6 +3,7 @@
 //                xHat = (x − mean)·invStd, y = γ·xHat + β;  inference y = x·scale + shift
 //   backward     dx = k·(dy − Σdy/R − xHat·Σ(dy·xHat)/R), k = γ·invStd  (f64 sums)
 //   relu         y = x > 0 ? x : 0;  dx = x > 0 ? dy : 0  (NaN → 0, as the reference)
+//   relu options y = x > t ? min(x, maxValue) : slope·(x − t)  (NaN stays NaN, as the reference)
 //   sigmoid/tanh y and dx from y, with a SIMD exp (at the end of this file)
 // where r runs over every row (pixel) of C channels. Row-wise entry points take rows [r0, r1), so
 // threads can split the work by calling them with disjoint ranges; sums go to a per-call f64 array.
@@ -172,6 +173,36 @@ export function reluForward(x: usize, i0: i32, i1: i32, y: usize): void {
     const o = <usize>i << 2;
     const v = load<f32>(x + o);
     store<f32>(y + o, v > 0 ? v : 0);
+  }
+}
+
+/**
+ * y[i] = x[i] > threshold ? min(x[i], maxValue) : slope·(x[i] − threshold) for i in [i0, i1), Keras'
+ * relu(x, negative_slope, max_value, threshold) (y may equal x; maxValue may be +∞). The three
+ * values come as their f32 bit patterns: worker threads receive job arguments as i32 words.
+ */
+export function reluOptionsForward(x: usize, i0: i32, i1: i32, y: usize, maxBits: i32, slopeBits: i32, thresholdBits: i32): void {
+  const maxValue = reinterpret<f32>(maxBits);
+  const slope = reinterpret<f32>(slopeBits);
+  const threshold = reinterpret<f32>(thresholdBits);
+  const t4 = f32x4.splat(threshold);
+  const m4 = f32x4.splat(maxValue);
+  const s4 = f32x4.splat(slope);
+  let i = i0;
+  for (; i < i1 && (i & 3) != 0; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    store<f32>(y + o, v > threshold ? min(v, maxValue) : slope * (v - threshold));
+  }
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    v128.store(y + o, v128.bitselect(f32x4.min(v, m4), f32x4.mul(s4, f32x4.sub(v, t4)), f32x4.gt(v, t4)));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    store<f32>(y + o, v > threshold ? min(v, maxValue) : slope * (v - threshold));
   }
 }
 

@@ -33,11 +33,15 @@ const reluCases: ReluOptions[] = [
 ];
 
 opTest('reluWithOptions', 'values and gradient over maxValue, negativeSlope, threshold', (b) => {
-  for (const o of reluCases) {
-    const x = rand(1000, -8, 8);
-    const dy = rand(1000);
-    assertClose(b.reluWithOptions(x, o), ref.reluWithOptions(x, o), { atol: 1e-6, rtol: 1e-6 }, `relu ${JSON.stringify(o)}`);
-    assertClose(b.reluWithOptionsBackward(dy, x, o), ref.reluWithOptionsBackward(dy, x, o), { atol: 1e-6, rtol: 1e-6 }, `relu' ${JSON.stringify(o)}`);
+  // Lengths off a multiple of 4 reach the SIMD kernels' scalar ends; the long one is split over threads.
+  for (const n of [1003, 65539]) {
+    for (const o of reluCases) {
+      const x = rand(n, -8, 8);
+      const dy = rand(n);
+      const what = `n ${n} ${JSON.stringify(o)}`;
+      assertClose(b.reluWithOptions(x, o), ref.reluWithOptions(x, o), { atol: 1e-6, rtol: 1e-6 }, `relu ${what}`);
+      assertClose(b.reluWithOptionsBackward(dy, x, o), ref.reluWithOptionsBackward(dy, x, o), { atol: 1e-6, rtol: 1e-6 }, `relu' ${what}`);
+    }
   }
 });
 

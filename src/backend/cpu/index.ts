@@ -2,8 +2,9 @@
 // falling back where a kernel declines a case: convolutions and matmul to im2col + the GEMM
 // (gemm-lowering.ts), everything else to the specification's loops (src/backend/reference/).
 // Depthwise convolutions run in WebAssembly where C·M (channels × depth multiplier) is a multiple of 4
-// (src/backend/wasm/depthwise-fast.ts), else the reference's loops; zero padding and relu with options are those loops only (one copy or
-// compare per value). Average pooling is those loops only: it reads each input once per window and does one add per
+// (src/backend/wasm/depthwise-fast.ts), else the reference's loops; zero padding and relu with options' backward are those loops only (one copy or
+// compare per value); relu with options' forward runs in WebAssembly (MobileNet's relu6 after every
+// convolution of an inference pass). Average pooling is those loops only: it reads each input once per window and does one add per
 // read, so it is memory-bound and a WebAssembly copy would add a transfer for nothing to gain. The merge
 // ops (combine, extremum) and the augmentation ops (imageTransform, adjustContrast) are the reference's
 // loops too: paired in `npm run bench -- --filter augment`, a rotation's forward + backward costs about
@@ -41,7 +42,7 @@ function sgdUpdate(value: Float32Array, grad: Float32Array, velocity: Float32Arr
   }
 }
 
-/** `base` with its batch-norm, relu, sigmoid, tanh and max-pool ops run by `k` wherever `k` can (it returns null where not). */
+/** `base` with its batch-norm, relu (with options: forward only), sigmoid, tanh and max-pool ops run by `k` wherever `k` can (it returns null where not). */
 function withElementwise(base: PlainOps, k: ElementwiseKernels): PlainOps {
   return {
     ...base,
@@ -57,6 +58,7 @@ function withElementwise(base: PlainOps, k: ElementwiseKernels): PlainOps {
       (kind === 'relu' ? k.reluBackward(dy, x) : kind === 'sigmoid' || kind === 'tanh' ? k.activationBackward(kind, dy, y) : null) ??
       base.activationBackward(kind, dy, x, y, channels, alpha),
     maxPool: (x, info) => k.maxPool(x, info) ?? base.maxPool(x, info),
+    reluWithOptions: (x, options) => k.reluWithOptions(x, options) ?? base.reluWithOptions(x, options),
   };
 }
 

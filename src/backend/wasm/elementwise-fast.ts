@@ -1,6 +1,6 @@
 import type { Conv2DInfo } from '../../geometry.js';
 import { batchNormBackwardScales, batchNormScaleShift } from '../reference/elementwise.js';
-import type { BatchNormActPoolResult, BatchNormTrainResult } from '../types.js';
+import type { BatchNormActPoolResult, BatchNormTrainResult, ReluOptions } from '../types.js';
 import { ACTIVATION_CODE, POOL_GEOMETRY as P, POOL_GEOMETRY_WORDS, type JobArgs, type JobName } from './engine-exports.generated.js';
 import { align, getEngine, reserve, runJobs, type Engine } from './engine.js';
 import { elementRanges, place, split } from './parts.js';
@@ -28,6 +28,8 @@ export interface ElementwiseKernels {
   relu(x: Float32Array): Float32Array | null;
   /** dx = x > 0 ? dy : 0. */
   reluBackward(dy: Float32Array, x: Float32Array): Float32Array | null;
+  /** See Backend.reluWithOptions. */
+  reluWithOptions(x: Float32Array, options: ReluOptions): Float32Array | null;
   /** y = sigmoid(x) or tanh(x) (SIMD exp, ~2 ulp); null for other kinds and arrays under 1024 values. */
   activation(kind: 'sigmoid' | 'tanh', x: Float32Array): Float32Array | null;
   /** dx = dy·y·(1 − y) (sigmoid) or dy·(1 − y²) (tanh) from the forward's output y. */
@@ -201,6 +203,13 @@ export const elementwiseFast: ElementwiseKernels = {
     const e = getEngine();
     if (e === null) return null;
     return elementJobs(e, 'reluForward', [x], ([offX], i0, i1, offY) => [offX, i0, i1, offY]);
+  },
+
+  reluWithOptions(x, { maxValue, negativeSlope, threshold }) {
+    const e = getEngine();
+    if (e === null) return null;
+    const bits = new Int32Array(Float32Array.of(maxValue, negativeSlope, threshold).buffer);
+    return elementJobs(e, 'reluOptionsForward', [x], ([offX], i0, i1, offY) => [offX, i0, i1, offY, bits[0], bits[1], bits[2]]);
   },
 
   reluBackward(dy, x) {

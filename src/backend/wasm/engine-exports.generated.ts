@@ -65,6 +65,8 @@ export interface EngineExports {
   /** asm/elementwise.ts */
   reluForward(x: number, i0: number, i1: number, y: number): void;
   /** asm/elementwise.ts */
+  reluOptionsForward(x: number, i0: number, i1: number, y: number, maxBits: number, slopeBits: number, thresholdBits: number): void;
+  /** asm/elementwise.ts */
   reluBackward(dy: number, x: number, i0: number, i1: number, dx: number): void;
   /** asm/elementwise.ts */
   activationForward(kind: number, x: number, i0: number, i1: number, y: number): void;
@@ -125,6 +127,7 @@ export const JOB_NAMES = [
   'batchNormBackwardSums',
   'batchNormBackwardApply',
   'reluForward',
+  'reluOptionsForward',
   'reluBackward',
   'activationForward',
   'activationBackward',
