@@ -5,13 +5,16 @@ import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_PT, G_PL, G_X, G_WT, G_OUT, G_BIA
 import { gemmPackedB } from './gemm';
 import { gemmWork, patch } from './conv-common';
 
-// Winograd F(4×4, 3×3) (Lavin & Gray, points 0, ±1, ±2, ∞): each 4×4 block of outputs from a 6×6
-// input patch, 36 products per tile and channel pair instead of 144 (2.25 multiply-adds per output
-// instead of 4 for F(2×2, 3×3) and 9 directly):
-//   Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
-//   Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
-// The filter (U = G w Gᵀ, G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1]) comes
-// already packed as gemmPackedB wants it, 36 matrices of C × F, so the GEMMs pack only V.
+// Winograd F(4×4, 3×3): each 4×4 block of outputs from a 6×6 input patch, 36 products per tile and
+// channel pair instead of 144 (2.25 multiply-adds per output instead of 4 for F(2×2, 3×3) and 9
+// directly). Interpolation points 0, 1, −1, ½, −2, ∞ rather than Lavin & Gray's 0, ±1, ±2, ∞ or the
+// symmetric 0, ±1, ±½, ∞: mixing a point with its reciprocal keeps the Vandermonde matrices better
+// conditioned (Barabasz et al., "Error analysis and improving the accuracy of Winograd
+// convolution", 2020), and the float32 rounding of the transforms is about 3.5× smaller.
+//   Bᵀ = [1 −3/2 −2 3/2 1 0; 0 −1 ½ 5/2 1 0; 0 1 −5/2 ½ 1 0; 0 −2 −1 2 1 0; 0 ½ −1 −½ 1 0; 0 1 −3/2 −2 3/2 1]
+//   Aᵀ = [1 1 1 1 1 0; 0 1 −1 ½ −2 0; 0 1 1 ¼ 4 0; 0 1 −1 ⅛ −8 1]
+// The filter (U = G w Gᵀ, G in src/backend/wasm/conv-winograd.ts) comes already packed as
+// gemmPackedB wants it, 36 matrices of C × F, so the GEMMs pack only V.
 
 /** Bytes of this thread's work area convForwardWinograd4 needs for blocks of `tb` tiles. */
 export function winograd4WorkBytes(tb: i32, C: i32, F: i32): i32 {
@@ -22,13 +25,13 @@ export function winograd4WorkBytes(tb: i32, C: i32, F: i32): i32 {
 // @ts-ignore: decorator
 @inline
 function bt6(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, p: usize, s: usize): void {
-  const four = f32x4.splat(4), five = f32x4.splat(5), two = f32x4.splat(2);
-  v128.store(p, f32x4.add(f32x4.sub(f32x4.mul(four, d0), f32x4.mul(five, d2)), d4));
-  v128.store(p + s, f32x4.add(f32x4.sub(f32x4.add(d3, d4), f32x4.mul(four, d1)), f32x4.neg(f32x4.mul(four, d2))));
-  v128.store(p + 2 * s, f32x4.add(f32x4.mul(four, f32x4.sub(d1, d2)), f32x4.sub(d4, d3)));
-  v128.store(p + 3 * s, f32x4.add(f32x4.mul(two, f32x4.sub(d3, d1)), f32x4.sub(d4, d2)));
-  v128.store(p + 4 * s, f32x4.add(f32x4.mul(two, f32x4.sub(d1, d3)), f32x4.sub(d4, d2)));
-  v128.store(p + 5 * s, f32x4.add(f32x4.sub(f32x4.mul(four, d1), f32x4.mul(five, d3)), d5));
+  const half = f32x4.splat(0.5), two = f32x4.splat(2), h3 = f32x4.splat(1.5), h5 = f32x4.splat(2.5);
+  v128.store(p, f32x4.add(f32x4.add(d0, d4), f32x4.add(f32x4.mul(h3, f32x4.sub(d3, d1)), f32x4.mul(two, f32x4.neg(d2)))));
+  v128.store(p + s, f32x4.add(f32x4.sub(d4, d1), f32x4.add(f32x4.mul(half, d2), f32x4.mul(h5, d3))));
+  v128.store(p + 2 * s, f32x4.add(f32x4.add(d4, d1), f32x4.sub(f32x4.mul(half, d3), f32x4.mul(h5, d2))));
+  v128.store(p + 3 * s, f32x4.add(f32x4.sub(d4, d2), f32x4.mul(two, f32x4.sub(d3, d1))));
+  v128.store(p + 4 * s, f32x4.add(f32x4.sub(d4, d2), f32x4.mul(half, f32x4.sub(d1, d3))));
+  v128.store(p + 5 * s, f32x4.add(f32x4.add(d1, d5), f32x4.sub(f32x4.mul(h3, f32x4.sub(d4, d2)), f32x4.mul(two, d3))));
 }
 
 /**
@@ -49,6 +52,7 @@ export function convForwardWinograd4(g: usize, t0: i32, t1: i32, work: usize, tb
   const tmp = mBase + 36 * mStride;
   const uStride = <usize>(C * (((F + 7) >> 3) << 3)) << 2;
   const zero = f32x4.splat(0), two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
+  const half = f32x4.splat(0.5), quarter = f32x4.splat(0.25), eighth = f32x4.splat(0.125);
   for (let b0 = t0; b0 < t1; b0 += tb) {
     const nt = min(tb, t1 - b0);
     for (let t = 0; t < nt; t++) {
@@ -118,23 +122,23 @@ export function convForwardWinograd4(g: usize, t0: i32, t1: i32, work: usize, tb
           const m3 = v128.load(o + <usize>(18 + j) * mStride);
           const m4 = v128.load(o + <usize>(24 + j) * mStride);
           const m5 = v128.load(o + <usize>(30 + j) * mStride);
-          const a12 = f32x4.add(m1, m2), s12 = f32x4.sub(m1, m2), a34 = f32x4.add(m3, m4), s34 = f32x4.sub(m3, m4);
+          const a12 = f32x4.add(m1, m2), s12 = f32x4.sub(m1, m2);
           const q = tmp + (<usize>j << 4);
-          v128.store(q, f32x4.add(f32x4.add(m0, a12), a34));
-          v128.store(q + 96, f32x4.add(s12, f32x4.mul(two, s34)));
-          v128.store(q + 192, f32x4.add(a12, f32x4.mul(four, a34)));
-          v128.store(q + 288, f32x4.add(f32x4.add(s12, f32x4.mul(eight, s34)), m5));
+          v128.store(q, f32x4.add(f32x4.add(m0, a12), f32x4.add(m3, m4)));
+          v128.store(q + 96, f32x4.add(s12, f32x4.sub(f32x4.mul(half, m3), f32x4.mul(two, m4))));
+          v128.store(q + 192, f32x4.add(a12, f32x4.add(f32x4.mul(quarter, m3), f32x4.mul(four, m4))));
+          v128.store(q + 288, f32x4.add(f32x4.add(s12, m5), f32x4.sub(f32x4.mul(eighth, m3), f32x4.mul(eight, m4))));
         }
         const bv = bias != 0 ? v128.load(bias + (<usize>f << 2)) : zero;
         for (let r = 0; r < rows; r++) {
           const q = tmp + <usize>(r * 96);
           const u0 = v128.load(q), u1 = v128.load(q, 16), u2 = v128.load(q, 32);
           const u3 = v128.load(q, 48), u4 = v128.load(q, 64), u5 = v128.load(q, 80);
-          const a12 = f32x4.add(u1, u2), s12 = f32x4.sub(u1, u2), a34 = f32x4.add(u3, u4), s34 = f32x4.sub(u3, u4);
-          let y0 = f32x4.add(f32x4.add(f32x4.add(u0, a12), a34), bv);
-          let y1 = f32x4.add(f32x4.add(s12, f32x4.mul(two, s34)), bv);
-          let y2 = f32x4.add(f32x4.add(a12, f32x4.mul(four, a34)), bv);
-          let y3 = f32x4.add(f32x4.add(f32x4.add(s12, f32x4.mul(eight, s34)), u5), bv);
+          const a12 = f32x4.add(u1, u2), s12 = f32x4.sub(u1, u2);
+          let y0 = f32x4.add(f32x4.add(f32x4.add(u0, a12), f32x4.add(u3, u4)), bv);
+          let y1 = f32x4.add(f32x4.add(s12, f32x4.sub(f32x4.mul(half, u3), f32x4.mul(two, u4))), bv);
+          let y2 = f32x4.add(f32x4.add(a12, f32x4.add(f32x4.mul(quarter, u3), f32x4.mul(four, u4))), bv);
+          let y3 = f32x4.add(f32x4.add(f32x4.add(s12, u5), f32x4.sub(f32x4.mul(eighth, u3), f32x4.mul(eight, u4))), bv);
           if (relu) {
             y0 = v128.and(y0, f32x4.gt(y0, zero));
             y1 = v128.and(y1, f32x4.gt(y1, zero));

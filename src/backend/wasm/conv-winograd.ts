@@ -5,9 +5,9 @@ import { ranges } from './parts.js';
 import type { Conv2DInfo } from '../../geometry.js';
 import { useWinograd, useWinograd4, type Layout } from './conv-plan.js';
 
-// G of F(4×4, 3×3) (points 0, ±1, ±2, ∞).
+// G of F(4×4, 3×3) (points 0, 1, −1, ½, −2, ∞; Bᵀ and Aᵀ in asm/winograd4.ts).
 const G4 = [
-  [1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1],
+  [1, 0, 0], [1 / 3, 1 / 3, 1 / 3], [-1 / 3, 1 / 3, -1 / 3], [-16 / 15, -8 / 15, -4 / 15], [1 / 15, -2 / 15, 4 / 15], [0, 0, 1],
 ];
 
 /** Floats of the packed F(4×4) filter: 36 matrices cin × cout, cout padded to a multiple of 8. */
