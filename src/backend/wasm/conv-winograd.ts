@@ -17,8 +17,9 @@ export function winograd4FilterFloats(cin: number, cout: number): number {
 
 /**
  * U = G g Gᵀ (6 × 6, G = {@link G4}) of every 3×3 slice, as {@link winogradFilter} (same
- * `transpose`), written at byte `at` as 36 matrices [cin × cout] packed for gemmPackedB: slivers
- * of 8 output channels, each cin × 8, zero-padded.
+ * `transpose`), written at byte `at` as 36 matrices [cin × cout], each as two halves of its rows
+ * ([0, ⌊cin/2⌋) and the rest) packed for gemmPackedB: slivers of 8 output channels, each rows × 8,
+ * zero-padded.
  */
 export function winograd4Filter(e: Engine, w: Float32Array, C: number, F: number, transpose: boolean, at: number): void {
   const cin = transpose ? F : C;
@@ -26,6 +27,7 @@ export function winograd4Filter(e: Engine, w: Float32Array, C: number, F: number
   const u = new Float32Array(e.memory.buffer, at, winograd4FilterFloats(cin, cout));
   u.fill(0);
   const per = cin * align(cout, 8);
+  const half = cin >> 1;
   const g = new Float64Array(9);
   const t = new Float64Array(18);
   for (let c = 0; c < C; c++) {
@@ -38,7 +40,9 @@ export function winograd4Filter(e: Engine, w: Float32Array, C: number, F: number
       }
       const p = transpose ? c : f;
       const q = transpose ? f : c;
-      const at8 = (p >> 3) * cin * 8 + q * 8 + (p & 7);
+      // Rows [0, half) and [half, cin) packed apart (asm/winograd4.ts sums them apart).
+      const rows = q < half ? half : cin - half;
+      const at8 = (q < half ? 0 : half * align(cout, 8)) + (p >> 3) * rows * 8 + (q < half ? q : q - half) * 8 + (p & 7);
       for (let i = 0; i < 6; i++) {
         const a = t[3 * i], b = t[3 * i + 1], d = t[3 * i + 2];
         for (let k = 0; k < 6; k++) {
