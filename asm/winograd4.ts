@@ -3,7 +3,7 @@
 
 import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_PT, G_PL, G_X, G_WT, G_OUT, G_BIAS, G_RELU } from './geometry';
 import { gemmPackedB } from './gemm';
-import { gemmWork, patch } from './conv-common';
+import { gemmWork, patch, poolMax } from './conv-common';
 
 // Winograd F(4×4, 3×3): each 4×4 block of outputs from a 6×6 input patch, 36 products per tile and
 // channel pair instead of 144 (2.25 multiply-adds per output instead of 4 for F(2×2, 3×3) and 9
@@ -43,12 +43,28 @@ function bt6(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, p: usiz
  * geometry is at g, with the packed transformed filter at G_WT, in blocks of `tb` tiles.
  */
 export function convForwardWinograd4(g: usize, t0: i32, t1: i32, work: usize, tb: i32): void {
+  forwardTiles4(g, t0, t1, work, tb, 0);
+}
+
+/**
+ * convForwardWinograd4 followed by a 2×2 max pool at stride 2 ('valid'): each 4×4 tile holds four
+ * whole pool windows, whose maxima (asm maxPool's rule, as convForwardWinogradPool) go to the
+ * pooled output [batch, ⌊OH/2⌋, ⌊OW/2⌋, F] at `pooled`; the convolution output is never written.
+ * Inference only (no argmax).
+ */
+export function convForwardWinograd4Pool(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: usize): void {
+  forwardTiles4(g, t0, t1, work, tb, pooled);
+}
+
+// convForwardWinograd4 (pooled 0) or convForwardWinograd4Pool.
+function forwardTiles4(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: usize): void {
   const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
   const pt = gi(g, G_PT), pl = gi(g, G_PL);
   const x = <usize>gi(g, G_X), u = <usize>gi(g, G_WT), y = <usize>gi(g, G_OUT);
   const bias = <usize>gi(g, G_BIAS);
   const relu = gi(g, G_RELU) != 0;
   const TY = (OH + 3) >> 2, TX = (OW + 3) >> 2, perImage = TY * TX;
+  const POH = OH >> 1, POW = OW >> 1;
   const vBase = work + gemmWork();
   const vStride = (<usize>(tb * C) << 2) + 64;
   const mBase = vBase + 36 * vStride;
@@ -141,7 +157,8 @@ export function convForwardWinograd4(g: usize, t0: i32, t1: i32, work: usize, tb
           v128.store(q + 288, f32x4.add(f32x4.add(s12, m5), f32x4.sub(f32x4.mul(eighth, m3), f32x4.mul(eight, m4))));
         }
         const bv = bias != 0 ? v128.load(bias + (<usize>f << 2)) : zero;
-        for (let r = 0; r < rows; r++) {
+        let e0 = zero, e1 = zero, e2 = zero, e3 = zero;
+        for (let r = 0; r < (pooled != 0 ? 4 : rows); r++) {
           const q = tmp + <usize>(r * 96);
           const u0 = v128.load(q), u1 = v128.load(q, 16), u2 = v128.load(q, 32);
           const u3 = v128.load(q, 48), u4 = v128.load(q, 64), u5 = v128.load(q, 80);
@@ -156,8 +173,25 @@ export function convForwardWinograd4(g: usize, t0: i32, t1: i32, work: usize, tb
             y2 = v128.and(y2, f32x4.gt(y2, zero));
             y3 = v128.and(y3, f32x4.gt(y3, zero));
           }
-          const p = yt + <usize>r * rowBytes + (<usize>f << 2);
           const fb = <usize>F << 2;
+          if (pooled != 0) {
+            // Even rows wait for the odd row below them; a window past the pooled output (odd
+            // OH or OW, or the tile's rows past OH) is dropped.
+            if ((r & 1) == 0) {
+              e0 = y0;
+              e1 = y1;
+              e2 = y2;
+              e3 = y3;
+              continue;
+            }
+            const py = 2 * ty + (r >> 1), px = 2 * tx;
+            if (py >= POH) break;
+            const pp = pooled + (<usize>(((n * POH + py) * POW + px) * F + f) << 2);
+            if (px < POW) v128.store(pp, poolMax(poolMax(poolMax(e0, e1), y0), y1));
+            if (px + 1 < POW) v128.store(pp + fb, poolMax(poolMax(poolMax(e2, e3), y2), y3));
+            continue;
+          }
+          const p = yt + <usize>r * rowBytes + (<usize>f << 2);
           v128.store(p, y0);
           if (cols > 1) v128.store(p + fb, y1);
           if (cols > 2) v128.store(p + 2 * fb, y2);

@@ -73,14 +73,17 @@ export function filterPartBytes(info: Conv2DInfo): number {
 }
 
 /**
- * Whether the forward and input gradient use F(4×4, 3×3) rather than F(2×2, 3×3): opt-in
- * (`winograd: 4`), for at most 256 channels in and out (gemmPackedB's one panel). It runs the
- * seed model's layers 2–4 another 1.05–1.3× faster (2 threads) but rounds worse (output transform
- * entries up to 8): about 4× F(2×2)'s error, within the tolerances of the tests against the
- * reference with the points 0, 1, −1, ½, −2, ∞ and the channel sums split in two (asm/winograd4.ts).
+ * Whether a convolution uses F(4×4, 3×3) rather than F(2×2, 3×3): the forward and input gradient
+ * with `winograd: 4`; with the default (`winograd: 2`), an inference convolution whose 2×2 max
+ * pool is taken in the output transform (`inferencePool`: conv2dMaxPool, see winogradPools) and
+ * F(2×2) everywhere else (training keeps F(2×2)'s smaller rounding). At most 256 channels in and
+ * out (gemmPackedB's one panel). F(4×4) rounds worse (output transform entries up to 8): about 4×
+ * F(2×2)'s error, within the tolerances of the tests against the reference with the points 0, 1,
+ * −1, ½, −2, ∞ and the channel sums split in two (asm/winograd4.ts).
  */
-export function useWinograd4(info: Conv2DInfo): boolean {
-  return cpuConfig().winograd === 4 && info.inChannels <= 256 && info.outChannels <= 256;
+export function useWinograd4(info: Conv2DInfo, inferencePool = false): boolean {
+  const setting = cpuConfig().winograd;
+  return (setting === 4 || (inferencePool && setting === 2)) && info.inChannels <= 256 && info.outChannels <= 256;
 }
 
 // Tiles per F(4×4) block: 36 transformed inputs and the two halves of the outputs in about 384 KiB

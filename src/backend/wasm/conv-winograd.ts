@@ -67,25 +67,27 @@ export function winograd2Packed(e: Engine, u: number, cin: number, cout: number)
 }
 
 // Runs convForwardWinograd (F(2×2)) or convForwardWinograd4 (F(4×4)) over all tiles of the
-// convolution whose geometry is at lay.g; with `pooledAt` (F(2×2) only, see winogradPools),
-// convForwardWinogradPool writing the 2×2-pooled output there instead (and its argmax at
-// `argmaxAt` unless 0).
+// convolution whose geometry is at lay.g; with `pooledAt` (see winogradPools),
+// convForwardWinogradPool or convForwardWinograd4Pool writing the 2×2-pooled output there instead
+// (and, F(2×2) only, its argmax at `argmaxAt` unless 0).
 export function winogradRun(e: Engine, lay: Layout, batch: number, OH: number, OW: number, tb: number, four: boolean, pooledAt = 0, argmaxAt = 0): void {
   const m = four ? 4 : 2;
   const tiles = batch * Math.ceil(OH / m) * Math.ceil(OW / m);
   const parts = ranges(tiles, lay.t);
   const work = (i: number) => lay.work + i * lay.threadBytes;
-  if (pooledAt) runJobs(e, 'convForwardWinogradPool', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb, pooledAt, argmaxAt]));
+  if (pooledAt && four) runJobs(e, 'convForwardWinograd4Pool', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb, pooledAt]));
+  else if (pooledAt) runJobs(e, 'convForwardWinogradPool', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb, pooledAt, argmaxAt]));
   else runJobs(e, four ? 'convForwardWinograd4' : 'convForwardWinograd', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb]));
 }
 
 /**
- * Whether a convolution and its max pool run as one F(2×2) Winograd pass
- * (convForwardWinogradPool): F(2×2) runs the convolution, and the pool is 2×2 at stride 2
- * without padding, so that its windows are the Winograd output tiles.
+ * Whether a convolution and its max pool run as one Winograd pass, the pool taken in the output
+ * transform: the convolution runs as Winograd and the pool is 2×2 at stride 2 without padding, so
+ * that its windows lie inside the output tiles (F(2×2): one window a tile; F(4×4): four). With
+ * `withArgmax` (training), only where F(2×2) runs it (convForwardWinogradPool keeps the argmax,
+ * convForwardWinograd4Pool does not); inference pools in F(4×4) (useWinograd4's `inferencePool`).
  */
-export function winogradPools(info: Conv2DInfo, pool: Conv2DInfo): boolean {
-  return useWinograd(info) && !useWinograd4(info) && pool.filterHeight === 2 && pool.filterWidth === 2 && pool.strideHeight === 2 &&
+export function winogradPools(info: Conv2DInfo, pool: Conv2DInfo, withArgmax = false): boolean {
+  return useWinograd(info) && !(withArgmax && useWinograd4(info)) && pool.filterHeight === 2 && pool.filterWidth === 2 && pool.strideHeight === 2 &&
     pool.strideWidth === 2 && pool.padTop === 0 && pool.padLeft === 0 && pool.padBottom === 0 && pool.padRight === 0;
 }
-
