@@ -49,3 +49,17 @@ export function storeFour(o: usize, stride: usize, p00: v128, p01: v128, p10: v1
   v128.store(o + 3 * stride, p30);
   v128.store(o + 3 * stride, p31, 16);
 }
+
+// Lanes where the next value v replaces the window maximum so far, `best` (asm maxPool's rule).
+// @ts-ignore: decorator
+@inline
+export function poolTakes(best: v128, v: v128): v128 {
+  return v128.or(f32x4.gt(v, best), v128.andnot(f32x4.eq(best, best), f32x4.eq(v, v)));
+}
+
+// The window maximum so far against the next value v.
+// @ts-ignore: decorator
+@inline
+export function poolMax(best: v128, v: v128): v128 {
+  return v128.bitselect(v, best, poolTakes(best, v));
+}

@@ -3,7 +3,7 @@
 
 import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_PT, G_PL, G_X, G_WT, G_OUT, G_BIAS, G_RELU, G_DY } from './geometry';
 import { gemm, gemmPackedB } from './gemm';
-import { copy, gemmWork, patch } from './conv-common';
+import { copy, gemmWork, patch, poolMax, poolTakes } from './conv-common';
 
 // ---------------------------------------------------------------------------------------------
 // Winograd F(2×2, 3×3) for 3×3 filters at stride 1 and dilation 1 (Lavin & Gray, 2015): each 2×2
@@ -381,20 +381,6 @@ function forwardTiles(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: 
       }
     }
   }
-}
-
-// Lanes where the next value v replaces the window maximum so far, `best` (asm maxPool's rule).
-// @ts-ignore: decorator
-@inline
-function poolTakes(best: v128, v: v128): v128 {
-  return v128.or(f32x4.gt(v, best), v128.andnot(f32x4.eq(best, best), f32x4.eq(v, v)));
-}
-
-// The window maximum so far against the next value v.
-// @ts-ignore: decorator
-@inline
-function poolMax(best: v128, v: v128): v128 {
-  return v128.bitselect(v, best, poolTakes(best, v));
 }
 
 /**

@@ -3,32 +3,39 @@
 
 import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_PT, G_PL, G_X, G_WT, G_OUT, G_BIAS, G_RELU } from './geometry';
 import { gemmPackedB } from './gemm';
-import { gemmWork, patch } from './conv-common';
+import { gemmWork, patch, poolMax } from './conv-common';
 
-// Winograd F(4×4, 3×3) (Lavin & Gray, points 0, ±1, ±2, ∞): each 4×4 block of outputs from a 6×6
-// input patch, 36 products per tile and channel pair instead of 144 (2.25 multiply-adds per output
-// instead of 4 for F(2×2, 3×3) and 9 directly):
-//   Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
-//   Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
-// The filter (U = G w Gᵀ, G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1]) comes
-// already packed as gemmPackedB wants it, 36 matrices of C × F, so the GEMMs pack only V.
+// Winograd F(4×4, 3×3): each 4×4 block of outputs from a 6×6 input patch, 36 products per tile and
+// channel pair instead of 144 (2.25 multiply-adds per output instead of 4 for F(2×2, 3×3) and 9
+// directly). Interpolation points 0, 1, −1, ½, −2, ∞ rather than Lavin & Gray's 0, ±1, ±2, ∞ or the
+// symmetric 0, ±1, ±½, ∞: mixing a point with its reciprocal keeps the Vandermonde matrices better
+// conditioned (Barabasz et al., "Error analysis and improving the accuracy of Winograd
+// convolution", 2020), and the float32 rounding of the transforms is about 3.5× smaller.
+//   Bᵀ = [1 −3/2 −2 3/2 1 0; 0 −1 ½ 5/2 1 0; 0 1 −5/2 ½ 1 0; 0 −2 −1 2 1 0; 0 ½ −1 −½ 1 0; 0 1 −3/2 −2 3/2 1]
+//   Aᵀ = [1 1 1 1 1 0; 0 1 −1 ½ −2 0; 0 1 1 ¼ 4 0; 0 1 −1 ⅛ −8 1]
+// The filter (U = G w Gᵀ, G in src/backend/wasm/conv-winograd.ts) comes already packed as
+// gemmPackedB wants it, 36 matrices of C × F, so the GEMMs pack only V. Each matrix is packed as
+// two halves of its C rows, and the GEMMs sum the two halves of the channels apart (M = M₀ + M₁,
+// added in the output transform): float32 rounding of a sum grows with its length, the output
+// transform multiplies M by up to 64, and two shorter sums keep the error within the op tests'
+// tolerance, which one sum over all C channels does not.
 
 /** Bytes of this thread's work area convForwardWinograd4 needs for blocks of `tb` tiles. */
 export function winograd4WorkBytes(tb: i32, C: i32, F: i32): i32 {
-  return <i32>gemmWork() + 36 * (tb * (C + F) * 4 + 128) + 512;
+  return <i32>gemmWork() + 36 * (tb * (C + 2 * F) * 4 + 192) + 512;
 }
 
 // o = Bᵀ·d for one column (or row) of six vectors, stored at p, p + s, …, p + 5s.
 // @ts-ignore: decorator
 @inline
 function bt6(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, p: usize, s: usize): void {
-  const four = f32x4.splat(4), five = f32x4.splat(5), two = f32x4.splat(2);
-  v128.store(p, f32x4.add(f32x4.sub(f32x4.mul(four, d0), f32x4.mul(five, d2)), d4));
-  v128.store(p + s, f32x4.add(f32x4.sub(f32x4.add(d3, d4), f32x4.mul(four, d1)), f32x4.neg(f32x4.mul(four, d2))));
-  v128.store(p + 2 * s, f32x4.add(f32x4.mul(four, f32x4.sub(d1, d2)), f32x4.sub(d4, d3)));
-  v128.store(p + 3 * s, f32x4.add(f32x4.mul(two, f32x4.sub(d3, d1)), f32x4.sub(d4, d2)));
-  v128.store(p + 4 * s, f32x4.add(f32x4.mul(two, f32x4.sub(d1, d3)), f32x4.sub(d4, d2)));
-  v128.store(p + 5 * s, f32x4.add(f32x4.sub(f32x4.mul(four, d1), f32x4.mul(five, d3)), d5));
+  const half = f32x4.splat(0.5), two = f32x4.splat(2), h3 = f32x4.splat(1.5), h5 = f32x4.splat(2.5);
+  v128.store(p, f32x4.add(f32x4.add(d0, d4), f32x4.add(f32x4.mul(h3, f32x4.sub(d3, d1)), f32x4.mul(two, f32x4.neg(d2)))));
+  v128.store(p + s, f32x4.add(f32x4.sub(d4, d1), f32x4.add(f32x4.mul(half, d2), f32x4.mul(h5, d3))));
+  v128.store(p + 2 * s, f32x4.add(f32x4.add(d4, d1), f32x4.sub(f32x4.mul(half, d3), f32x4.mul(h5, d2))));
+  v128.store(p + 3 * s, f32x4.add(f32x4.sub(d4, d2), f32x4.mul(two, f32x4.sub(d3, d1))));
+  v128.store(p + 4 * s, f32x4.add(f32x4.sub(d4, d2), f32x4.mul(half, f32x4.sub(d1, d3))));
+  v128.store(p + 5 * s, f32x4.add(f32x4.add(d1, d5), f32x4.sub(f32x4.mul(h3, f32x4.sub(d4, d2)), f32x4.mul(two, d3))));
 }
 
 /**
@@ -36,19 +43,40 @@ function bt6(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, p: usiz
  * geometry is at g, with the packed transformed filter at G_WT, in blocks of `tb` tiles.
  */
 export function convForwardWinograd4(g: usize, t0: i32, t1: i32, work: usize, tb: i32): void {
+  forwardTiles4(g, t0, t1, work, tb, 0);
+}
+
+/**
+ * convForwardWinograd4 followed by a 2×2 max pool at stride 2 ('valid'): each 4×4 tile holds four
+ * whole pool windows, whose maxima (asm maxPool's rule, as convForwardWinogradPool) go to the
+ * pooled output [batch, ⌊OH/2⌋, ⌊OW/2⌋, F] at `pooled`; the convolution output is never written.
+ * Inference only (no argmax).
+ */
+export function convForwardWinograd4Pool(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: usize): void {
+  forwardTiles4(g, t0, t1, work, tb, pooled);
+}
+
+// convForwardWinograd4 (pooled 0) or convForwardWinograd4Pool.
+function forwardTiles4(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: usize): void {
   const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
   const pt = gi(g, G_PT), pl = gi(g, G_PL);
   const x = <usize>gi(g, G_X), u = <usize>gi(g, G_WT), y = <usize>gi(g, G_OUT);
   const bias = <usize>gi(g, G_BIAS);
   const relu = gi(g, G_RELU) != 0;
   const TY = (OH + 3) >> 2, TX = (OW + 3) >> 2, perImage = TY * TX;
+  const POH = OH >> 1, POW = OW >> 1;
   const vBase = work + gemmWork();
   const vStride = (<usize>(tb * C) << 2) + 64;
   const mBase = vBase + 36 * vStride;
   const mStride = (<usize>(tb * F) << 2) + 64;
-  const tmp = mBase + 36 * mStride;
-  const uStride = <usize>(C * (((F + 7) >> 3) << 3)) << 2;
+  const m1Base = mBase + 36 * mStride;
+  const tmp = m1Base + 36 * mStride;
+  const fPad = ((F + 7) >> 3) << 3;
+  const uStride = <usize>(C * fPad) << 2;
+  const c0 = C >> 1, c1 = C - c0;
+  const u1 = <usize>(c0 * fPad) << 2;
   const zero = f32x4.splat(0), two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
+  const half = f32x4.splat(0.5), quarter = f32x4.splat(0.25), eighth = f32x4.splat(0.125);
   for (let b0 = t0; b0 < t1; b0 += tb) {
     const nt = min(tb, t1 - b0);
     for (let t = 0; t < nt; t++) {
@@ -95,7 +123,9 @@ export function convForwardWinograd4(g: usize, t0: i32, t1: i32, work: usize, tb
       }
     }
     for (let xi = 0; xi < 36; xi++) {
-      gemmPackedB(nt, F, C, vBase + <usize>xi * vStride, C, u + <usize>xi * uStride, mBase + <usize>xi * mStride, F, work);
+      const v = vBase + <usize>xi * vStride, uw = u + <usize>xi * uStride;
+      gemmPackedB(nt, F, c0, v, C, uw, mBase + <usize>xi * mStride, F, work);
+      gemmPackedB(nt, F, c1, v + (<usize>c0 << 2), C, uw + u1, m1Base + <usize>xi * mStride, F, work);
     }
     for (let t = 0; t < nt; t++) {
       const tile = b0 + t;
@@ -108,41 +138,60 @@ export function convForwardWinograd4(g: usize, t0: i32, t1: i32, work: usize, tb
       const yt = y + (<usize>(((n * OH + oy) * OW + ox) * F) << 2);
       const rowBytes = <usize>(OW * F) << 2;
       const mt = mBase + (<usize>(t * F) << 2);
+      const h = m1Base - mBase;
       for (let f = 0; f < F; f += 4) {
         const o = mt + (<usize>f << 2);
         // Columns: s_r[j] = (Aᵀ M)[r, j] into tmp[6r + j].
         for (let j = 0; j < 6; j++) {
-          const m0 = v128.load(o + <usize>j * mStride);
-          const m1 = v128.load(o + <usize>(6 + j) * mStride);
-          const m2 = v128.load(o + <usize>(12 + j) * mStride);
-          const m3 = v128.load(o + <usize>(18 + j) * mStride);
-          const m4 = v128.load(o + <usize>(24 + j) * mStride);
-          const m5 = v128.load(o + <usize>(30 + j) * mStride);
-          const a12 = f32x4.add(m1, m2), s12 = f32x4.sub(m1, m2), a34 = f32x4.add(m3, m4), s34 = f32x4.sub(m3, m4);
+          const m0 = f32x4.add(v128.load(o + <usize>j * mStride), v128.load(o + h + <usize>j * mStride));
+          const m1 = f32x4.add(v128.load(o + <usize>(6 + j) * mStride), v128.load(o + h + <usize>(6 + j) * mStride));
+          const m2 = f32x4.add(v128.load(o + <usize>(12 + j) * mStride), v128.load(o + h + <usize>(12 + j) * mStride));
+          const m3 = f32x4.add(v128.load(o + <usize>(18 + j) * mStride), v128.load(o + h + <usize>(18 + j) * mStride));
+          const m4 = f32x4.add(v128.load(o + <usize>(24 + j) * mStride), v128.load(o + h + <usize>(24 + j) * mStride));
+          const m5 = f32x4.add(v128.load(o + <usize>(30 + j) * mStride), v128.load(o + h + <usize>(30 + j) * mStride));
+          const a12 = f32x4.add(m1, m2), s12 = f32x4.sub(m1, m2);
           const q = tmp + (<usize>j << 4);
-          v128.store(q, f32x4.add(f32x4.add(m0, a12), a34));
-          v128.store(q + 96, f32x4.add(s12, f32x4.mul(two, s34)));
-          v128.store(q + 192, f32x4.add(a12, f32x4.mul(four, a34)));
-          v128.store(q + 288, f32x4.add(f32x4.add(s12, f32x4.mul(eight, s34)), m5));
+          v128.store(q, f32x4.add(f32x4.add(m0, a12), f32x4.add(m3, m4)));
+          v128.store(q + 96, f32x4.add(s12, f32x4.sub(f32x4.mul(half, m3), f32x4.mul(two, m4))));
+          v128.store(q + 192, f32x4.add(a12, f32x4.add(f32x4.mul(quarter, m3), f32x4.mul(four, m4))));
+          v128.store(q + 288, f32x4.add(f32x4.add(s12, m5), f32x4.sub(f32x4.mul(eighth, m3), f32x4.mul(eight, m4))));
         }
         const bv = bias != 0 ? v128.load(bias + (<usize>f << 2)) : zero;
-        for (let r = 0; r < rows; r++) {
+        let e0 = zero, e1 = zero, e2 = zero, e3 = zero;
+        for (let r = 0; r < (pooled != 0 ? 4 : rows); r++) {
           const q = tmp + <usize>(r * 96);
           const u0 = v128.load(q), u1 = v128.load(q, 16), u2 = v128.load(q, 32);
           const u3 = v128.load(q, 48), u4 = v128.load(q, 64), u5 = v128.load(q, 80);
-          const a12 = f32x4.add(u1, u2), s12 = f32x4.sub(u1, u2), a34 = f32x4.add(u3, u4), s34 = f32x4.sub(u3, u4);
-          let y0 = f32x4.add(f32x4.add(f32x4.add(u0, a12), a34), bv);
-          let y1 = f32x4.add(f32x4.add(s12, f32x4.mul(two, s34)), bv);
-          let y2 = f32x4.add(f32x4.add(a12, f32x4.mul(four, a34)), bv);
-          let y3 = f32x4.add(f32x4.add(f32x4.add(s12, f32x4.mul(eight, s34)), u5), bv);
+          const a12 = f32x4.add(u1, u2), s12 = f32x4.sub(u1, u2);
+          let y0 = f32x4.add(f32x4.add(f32x4.add(u0, a12), f32x4.add(u3, u4)), bv);
+          let y1 = f32x4.add(f32x4.add(s12, f32x4.sub(f32x4.mul(half, u3), f32x4.mul(two, u4))), bv);
+          let y2 = f32x4.add(f32x4.add(a12, f32x4.add(f32x4.mul(quarter, u3), f32x4.mul(four, u4))), bv);
+          let y3 = f32x4.add(f32x4.add(f32x4.add(s12, u5), f32x4.sub(f32x4.mul(eighth, u3), f32x4.mul(eight, u4))), bv);
           if (relu) {
             y0 = v128.and(y0, f32x4.gt(y0, zero));
             y1 = v128.and(y1, f32x4.gt(y1, zero));
             y2 = v128.and(y2, f32x4.gt(y2, zero));
             y3 = v128.and(y3, f32x4.gt(y3, zero));
           }
-          const p = yt + <usize>r * rowBytes + (<usize>f << 2);
           const fb = <usize>F << 2;
+          if (pooled != 0) {
+            // Even rows wait for the odd row below them; a window past the pooled output (odd
+            // OH or OW, or the tile's rows past OH) is dropped.
+            if ((r & 1) == 0) {
+              e0 = y0;
+              e1 = y1;
+              e2 = y2;
+              e3 = y3;
+              continue;
+            }
+            const py = 2 * ty + (r >> 1), px = 2 * tx;
+            if (py >= POH) break;
+            const pp = pooled + (<usize>(((n * POH + py) * POW + px) * F + f) << 2);
+            if (px < POW) v128.store(pp, poolMax(poolMax(poolMax(e0, e1), y0), y1));
+            if (px + 1 < POW) v128.store(pp + fb, poolMax(poolMax(poolMax(e2, e3), y2), y3));
+            continue;
+          }
+          const p = yt + <usize>r * rowBytes + (<usize>f << 2);
           v128.store(p, y0);
           if (cols > 1) v128.store(p + fb, y1);
           if (cols > 2) v128.store(p + 2 * fb, y2);

@@ -7,15 +7,16 @@
 //
 //   git worktree add /tmp/old 21a63f0 && ln -s "$PWD/node_modules" /tmp/old/node_modules
 //   (cd /tmp/old && node asm/build.mjs)
-//   npx tsx bench/paired-engine.ts --other /tmp/old [--rounds 15] [--relaxed force|off|auto]
+//   npx tsx bench/paired-engine.ts --other /tmp/old [--rounds 15] [--relaxed force|off|auto] [--winograd 0|2|4]
 //
 // --relaxed chooses this build's WebAssembly build (setBackend('cpu', { relaxedSimd })); builds
 // before the configuration API ran the relaxed-SIMD build wherever V8 accepted it after setting
-// the flag, so 'force' (the default here) compares the same arithmetic.
+// the flag, so 'force' (the default here) compares the same arithmetic. --winograd chooses this
+// build's 3×3 algorithm (setBackend('cpu', { winograd }); default: the backend's own default).
 import path from 'node:path';
 import { pairedRatio, type PairedStats } from './harness.js';
 import { batchTensors, buildSeedModel } from './models.js';
-import { getBackendConfig, setBackend, shutdownEngineThreads, type RelaxedSimdSetting } from '../src/index.js';
+import { getBackendConfig, setBackend, shutdownEngineThreads, type RelaxedSimdSetting, type WinogradSetting } from '../src/index.js';
 
 const argv = process.argv.slice(2);
 function option(name: string, fallback?: string): string {
@@ -27,6 +28,7 @@ function option(name: string, fallback?: string): string {
 const other = path.resolve(option('other'));
 const rounds = Number(option('rounds', '15'));
 const relaxed = option('relaxed', 'force') as RelaxedSimdSetting;
+const winograd = argv.includes('--winograd') ? (Number(option('winograd')) as WinogradSetting) : undefined;
 const SIZE = 100;
 const BATCH = 32;
 
@@ -40,7 +42,7 @@ interface Models {
 const otherLib = (await import(path.join(other, 'src/index.ts'))) as Lib;
 const otherModels = (await import(path.join(other, 'bench/models.ts'))) as Models;
 otherLib.setBackend('cpu');
-setBackend('cpu', { relaxedSimd: relaxed });
+setBackend('cpu', winograd === undefined ? { relaxedSimd: relaxed } : { relaxedSimd: relaxed, winograd });
 
 const mine = buildSeedModel(SIZE);
 const theirs = otherModels.buildSeedModel(SIZE);

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { createCpuBackend, referenceBackend } from '../src/backend/index.js';
 import { setBackend } from '../src/backend/index.js';
 import { convFast } from '../src/backend/wasm/conv-fast.js';
-import { useWinograd } from '../src/backend/wasm/conv-plan.js';
+import { useWinograd, useWinograd4 } from '../src/backend/wasm/conv-plan.js';
 import { winogradPools } from '../src/backend/wasm/conv-winograd.js';
 import { engineInfo } from '../src/backend/wasm/engine.js';
 import { gemmFast } from '../src/backend/wasm/gemm.js';
@@ -188,34 +188,35 @@ test('Winograd (forward and both gradients): runs for 3×3 stride-1 layers with 
   }
 });
 
-test('Winograd F(4×4, 3×3) (opt-in, winograd: 4): forward and input gradient = reference within 20× the im2col tolerance', () => {
+test('Winograd F(4×4, 3×3) (opt-in, winograd: 4): forward and input gradient = reference within the im2col tolerance', () => {
   setBackend('cpu', { winograd: 4 });
   try {
-    for (const [n, h, w, c, f, pad] of [[1, 5, 7, 4, 12, 'same'], [3, 9, 6, 8, 4, 'valid'], [2, 1, 1, 8, 8, 'same'], [4, 15, 14, 32, 64, 'same'], [2, 13, 10, 16, 20, 'valid']] as const) {
+    for (const [n, h, w, c, f, pad] of [[1, 5, 7, 4, 12, 'same'], [3, 9, 6, 8, 4, 'valid'], [2, 1, 1, 8, 8, 'same'], [4, 15, 14, 32, 64, 'same'], [2, 13, 10, 16, 20, 'valid'], [2, 12, 12, 64, 128, 'same']] as const) {
       const info = conv2dInfo([n, h, w, c], [3, 3], f, [1, 1], pad);
       assert.ok(useWinograd(info));
       const x = randomArray(n * h * w * c, h + c);
       const wt = randomArray(9 * c * f, f);
       const bias = randomArray(f, 3);
       const dy = randomArray(n * info.outHeight * info.outWidth * f, 4);
-      const loose = (depth: number) => ({ atol: 20 * tolerance(depth).atol, rtol: 20 * tolerance(depth).rtol });
+      const tight = tolerance;
       const what = `[${n},${h},${w},${c}]→${f} ${pad}`;
       const y = ref.conv2d(x, wt, info);
-      assertClose(fast.conv2d(x, wt, info), y, loose(9 * c), `conv2d ${what}`);
-      assertClose(fast.fused.conv!.conv2d(x, wt, bias, info, 'relu'), ref.activation('relu', ref.biasAdd(y, bias, f), f, 0), loose(9 * c), `fusedConv2d relu ${what}`);
-      assertClose(fast.conv2dBackpropInput(dy, wt, info), ref.conv2dBackpropInput(dy, wt, info), loose(9 * c * f), `conv2dBackpropInput ${what}`);
+      assertClose(fast.conv2d(x, wt, info), y, tight(9 * c), `conv2d ${what}`);
+      assertClose(fast.fused.conv!.conv2d(x, wt, bias, info, 'relu'), ref.activation('relu', ref.biasAdd(y, bias, f), f, 0), tight(9 * c), `fusedConv2d relu ${what}`);
+      assertClose(fast.conv2dBackpropInput(dy, wt, info), ref.conv2dBackpropInput(dy, wt, info), tight(9 * c * f), `conv2dBackpropInput ${what}`);
     }
   } finally {
     setBackend('cpu');
   }
 });
 
-test('conv + 2×2 pool in the Winograd output transform (winogradPools; inference, and training with argmax) = the fast conv, then the fast pool, bit for bit', () => {
-  // Odd sizes (the last row/column dropped by the pool), 'valid', one tile, threads, NaN and ±Infinity inputs (linear keeps them).
-  for (const [n, h, w, c, f, pad] of [[2, 7, 9, 8, 8, 'same'], [3, 10, 7, 8, 12, 'valid'], [1, 2, 2, 4, 4, 'same'], [32, 25, 25, 32, 64, 'same'], [4, 12, 12, 16, 8, 'same']] as const) {
+test('conv + 2×2 pool in the Winograd output transform (winogradPools; inference in F(4×4), training with argmax in F(2×2)) = the fast conv, then the fast pool, bit for bit', () => {
+  // Odd sizes (the last row/column dropped by the pool; tiles partly outside), 'valid', one tile, threads, NaN and ±Infinity inputs (linear keeps them).
+  for (const [n, h, w, c, f, pad] of [[2, 7, 9, 8, 8, 'same'], [3, 10, 7, 8, 12, 'valid'], [1, 2, 2, 4, 4, 'same'], [32, 25, 25, 32, 64, 'same'], [4, 12, 12, 16, 8, 'same'], [2, 13, 11, 8, 8, 'same']] as const) {
     const info = conv2dInfo([n, h, w, c], [3, 3], f, [1, 1], pad);
     const pool = conv2dInfo([n, info.outHeight, info.outWidth, f], [2, 2], f, [2, 2], 'valid');
-    assert.ok(winogradPools(info, pool), `winogradPools [${n},${h},${w},${c}]→${f}`);
+    assert.ok(winogradPools(info, pool) && winogradPools(info, pool, true), `winogradPools [${n},${h},${w},${c}]→${f}`);
+    assert.ok(useWinograd4(info, true) && !useWinograd4(info), `F(4×4) for inference pools only [${n},${h},${w},${c}]→${f}`);
     const x = randomArray(n * h * w * c, 90 + h);
     if (x.length > 40) (x[3] = NaN), (x[17] = Infinity), (x[40] = -Infinity);
     const wt = randomArray(9 * c * f, 91);
@@ -223,12 +224,19 @@ test('conv + 2×2 pool in the Winograd output transform (winogradPools; inferenc
     for (const act of ['linear', 'relu'] as const) {
       const what = `[${n},${h},${w},${c}]→${f} ${pad} ${act}`;
       const want = fast.maxPool(fast.fused.conv!.conv2d(x, wt, bias, info, act), pool);
+      setBackend('cpu', { winograd: 4 });
+      let want4: { y: Float32Array };
+      try {
+        want4 = fast.maxPool(fast.fused.conv!.conv2d(x, wt, bias, info, act), pool);
+      } finally {
+        setBackend('cpu');
+      }
       const got = fast.fused.conv!.conv2dMaxPool(x, wt, bias, info, act, pool);
       const train = fast.fused.conv!.conv2dMaxPoolTrain(x, wt, bias, info, act, pool);
-      for (const [name, y] of [['conv2dMaxPool', got], ['conv2dMaxPoolTrain y', train.y]] as const) {
-        assert.equal(y.length, want.y.length, `${name} length ${what}`);
-        for (let i = 0; i < want.y.length; i++) {
-          if (!Object.is(y[i], want.y[i])) assert.unreachable(`${name} ${what}: index ${i}: got ${y[i]}, expected ${want.y[i]}`);
+      for (const [name, y, expected] of [['conv2dMaxPool (F(4×4))', got, want4.y], ['conv2dMaxPoolTrain y (F(2×2))', train.y, want.y]] as const) {
+        assert.equal(y.length, expected.length, `${name} length ${what}`);
+        for (let i = 0; i < expected.length; i++) {
+          if (!Object.is(y[i], expected[i])) assert.unreachable(`${name} ${what}: index ${i}: got ${y[i]}, expected ${expected[i]}`);
         }
       }
       assert.equal(Array.from(train.argmax), Array.from(want.argmax), `conv2dMaxPoolTrain argmax ${what}`);
@@ -237,11 +245,19 @@ test('conv + 2×2 pool in the Winograd output transform (winogradPools; inferenc
   const info = conv2dInfo([2, 8, 8, 8], [3, 3], 8, [1, 1], 'same');
   const overlap = conv2dInfo([2, 8, 8, 8], [3, 3], 8, [2, 2], 'same');
   const wide = conv2dInfo([2, 8, 8, 8], [2, 2], 8, [1, 1], 'valid');
+  const plain = conv2dInfo([2, 8, 8, 8], [2, 2], 8, [2, 2], 'valid');
   assert.not.ok(winogradPools(info, overlap), '3×3 pool');
   assert.not.ok(winogradPools(info, wide), 'stride 1 pool');
   setBackend('cpu', { winograd: 4 });
   try {
-    assert.not.ok(winogradPools(info, conv2dInfo([2, 8, 8, 8], [2, 2], 8, [2, 2], 'valid')), 'F(4×4) tiles are not pool windows');
+    assert.ok(winogradPools(info, plain), 'F(4×4) pools at inference');
+    assert.not.ok(winogradPools(info, plain, true), 'F(4×4) keeps no argmax');
+  } finally {
+    setBackend('cpu');
+  }
+  setBackend('cpu', { winograd: 0 });
+  try {
+    assert.not.ok(winogradPools(info, plain) || useWinograd4(info, true), 'winograd: 0 runs no Winograd');
   } finally {
     setBackend('cpu');
   }

@@ -64,7 +64,7 @@ function forwardInMemory(
   writeGeometry(e, lay, info, { x: offX, w: offW, out: offY, bias: bias ? offB : 0 }, relu);
   if (useWinograd(info)) {
     const offU = offW + align(w.length * 4, 64);
-    const four = useWinograd4(info);
+    const four = useWinograd4(info, pooledAt !== 0 && argmaxAt === 0);
     let at = offU;
     if (four) winograd4Filter(e, w, info.inChannels, info.outChannels, false, offU);
     else {
@@ -167,7 +167,7 @@ function convPool(
     return y && { y, argmax: new Int32Array(0) };
   }
   // Pooled in the Winograd output transform: the convolution's output is never stored.
-  const tilesPool = winogradPools(info, pool);
+  const tilesPool = winogradPools(info, pool, withArgmax);
   const pRes = residentF32(e, sizeP);
   const aRes = withArgmax ? residentI32(e, sizeP) : null;
   const lay = layout(e, info, forwardThreads(info), 0);

@@ -73,19 +73,24 @@ export function filterPartBytes(info: Conv2DInfo): number {
 }
 
 /**
- * Whether the forward and input gradient use F(4×4, 3×3) rather than F(2×2, 3×3): opt-in
- * (`winograd: 4`), for at most 256 channels in and out (gemmPackedB's one panel). It runs the
- * seed model's layers 2–4 another 1.05–1.3× faster (2 threads) but its transforms (entries up
- * to 8 and 1/24) round about 10× worse: errors up to ~2·10⁻⁵ of the output's scale against
- * ~10⁻⁶ for F(2×2) and im2col, measured on random 3×3×32→64 layers.
+ * Whether a convolution uses F(4×4, 3×3) rather than F(2×2, 3×3): the forward and input gradient
+ * with `winograd: 4`; with the default (`winograd: 2`), an inference convolution whose 2×2 max
+ * pool is taken in the output transform (`inferencePool`: conv2dMaxPool, see winogradPools) and
+ * F(2×2) everywhere else (training keeps F(2×2)'s smaller rounding). At most 256 channels in and
+ * out (gemmPackedB's one panel). F(4×4) rounds worse (output transform entries up to 8): about 4×
+ * F(2×2)'s error, within the tolerances of the tests against the reference with the points 0, 1,
+ * −1, ½, −2, ∞ and the channel sums split in two (asm/winograd4.ts).
  */
-export function useWinograd4(info: Conv2DInfo): boolean {
-  return cpuConfig().winograd === 4 && info.inChannels <= 256 && info.outChannels <= 256;
+export function useWinograd4(info: Conv2DInfo, inferencePool = false): boolean {
+  const setting = cpuConfig().winograd;
+  return (setting === 4 || (inferencePool && setting === 2)) && info.inChannels <= 256 && info.outChannels <= 256;
 }
 
-// Tiles per F(4×4) block: 36 transformed inputs and outputs in about 384 KiB.
+// Tiles per F(4×4) block: 36 transformed inputs and the two halves of the outputs in about 384 KiB
+// (either direction: the input gradient's outputs have the forward's input channels).
 export function winograd4Tiles(info: Conv2DInfo): number {
-  return Math.max(4, Math.min(64, Math.floor(2730 / (info.inChannels + info.outChannels) / 4) * 4));
+  const { inChannels: C, outChannels: F } = info;
+  return Math.max(4, Math.min(64, Math.floor(2730 / (C + F + Math.max(C, F)) / 4) * 4));
 }
 
 // Rows of one im2col block (at least 256 rows for the filter gradient measured no faster).
@@ -100,7 +105,8 @@ export function layout(e: Engine, info: Conv2DInfo, t: number, extra: number): L
   const g = e.workBase;
   const work = align(g + CONV_GEOMETRY_WORDS * 4, 64);
   const wino = useWinograd(info)
-    ? Math.max(e.wasm.winogradWorkBytes(winogradTiles(info), info.inChannels, info.outChannels), e.wasm.winograd4WorkBytes(winograd4Tiles(info), info.inChannels, info.outChannels))
+    ? Math.max(e.wasm.winogradWorkBytes(winogradTiles(info), info.inChannels, info.outChannels), e.wasm.winograd4WorkBytes(winograd4Tiles(info), info.inChannels, info.outChannels),
+      e.wasm.winograd4WorkBytes(winograd4Tiles(info), info.outChannels, info.inChannels))
     : 0;
   const threadBytes = align(e.workBytes, 64) + Math.max(align(block * K * 4, 64), wino) + align(extra, 64);
   return { g, t, block, work, threadBytes, next: work + t * threadBytes };

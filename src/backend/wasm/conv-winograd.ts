@@ -5,9 +5,9 @@ import { ranges } from './parts.js';
 import type { Conv2DInfo } from '../../geometry.js';
 import { useWinograd, useWinograd4, type Layout } from './conv-plan.js';
 
-// G of F(4×4, 3×3) (points 0, ±1, ±2, ∞).
+// G of F(4×4, 3×3) (points 0, 1, −1, ½, −2, ∞; Bᵀ and Aᵀ in asm/winograd4.ts).
 const G4 = [
-  [1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1],
+  [1, 0, 0], [1 / 3, 1 / 3, 1 / 3], [-1 / 3, 1 / 3, -1 / 3], [-16 / 15, -8 / 15, -4 / 15], [1 / 15, -2 / 15, 4 / 15], [0, 0, 1],
 ];
 
 /** Floats of the packed F(4×4) filter: 36 matrices cin × cout, cout padded to a multiple of 8. */
@@ -17,8 +17,9 @@ export function winograd4FilterFloats(cin: number, cout: number): number {
 
 /**
  * U = G g Gᵀ (6 × 6, G = {@link G4}) of every 3×3 slice, as {@link winogradFilter} (same
- * `transpose`), written at byte `at` as 36 matrices [cin × cout] packed for gemmPackedB: slivers
- * of 8 output channels, each cin × 8, zero-padded.
+ * `transpose`), written at byte `at` as 36 matrices [cin × cout], each as two halves of its rows
+ * ([0, ⌊cin/2⌋) and the rest) packed for gemmPackedB: slivers of 8 output channels, each rows × 8,
+ * zero-padded.
  */
 export function winograd4Filter(e: Engine, w: Float32Array, C: number, F: number, transpose: boolean, at: number): void {
   const cin = transpose ? F : C;
@@ -26,6 +27,7 @@ export function winograd4Filter(e: Engine, w: Float32Array, C: number, F: number
   const u = new Float32Array(e.memory.buffer, at, winograd4FilterFloats(cin, cout));
   u.fill(0);
   const per = cin * align(cout, 8);
+  const half = cin >> 1;
   const g = new Float64Array(9);
   const t = new Float64Array(18);
   for (let c = 0; c < C; c++) {
@@ -38,7 +40,9 @@ export function winograd4Filter(e: Engine, w: Float32Array, C: number, F: number
       }
       const p = transpose ? c : f;
       const q = transpose ? f : c;
-      const at8 = (p >> 3) * cin * 8 + q * 8 + (p & 7);
+      // Rows [0, half) and [half, cin) packed apart (asm/winograd4.ts sums them apart).
+      const rows = q < half ? half : cin - half;
+      const at8 = (q < half ? 0 : half * align(cout, 8)) + (p >> 3) * rows * 8 + (q < half ? q : q - half) * 8 + (p & 7);
       for (let i = 0; i < 6; i++) {
         const a = t[3 * i], b = t[3 * i + 1], d = t[3 * i + 2];
         for (let k = 0; k < 6; k++) {
@@ -63,25 +67,27 @@ export function winograd2Packed(e: Engine, u: number, cin: number, cout: number)
 }
 
 // Runs convForwardWinograd (F(2×2)) or convForwardWinograd4 (F(4×4)) over all tiles of the
-// convolution whose geometry is at lay.g; with `pooledAt` (F(2×2) only, see winogradPools),
-// convForwardWinogradPool writing the 2×2-pooled output there instead (and its argmax at
-// `argmaxAt` unless 0).
+// convolution whose geometry is at lay.g; with `pooledAt` (see winogradPools),
+// convForwardWinogradPool or convForwardWinograd4Pool writing the 2×2-pooled output there instead
+// (and, F(2×2) only, its argmax at `argmaxAt` unless 0).
 export function winogradRun(e: Engine, lay: Layout, batch: number, OH: number, OW: number, tb: number, four: boolean, pooledAt = 0, argmaxAt = 0): void {
   const m = four ? 4 : 2;
   const tiles = batch * Math.ceil(OH / m) * Math.ceil(OW / m);
   const parts = ranges(tiles, lay.t);
   const work = (i: number) => lay.work + i * lay.threadBytes;
-  if (pooledAt) runJobs(e, 'convForwardWinogradPool', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb, pooledAt, argmaxAt]));
+  if (pooledAt && four) runJobs(e, 'convForwardWinograd4Pool', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb, pooledAt]));
+  else if (pooledAt) runJobs(e, 'convForwardWinogradPool', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb, pooledAt, argmaxAt]));
   else runJobs(e, four ? 'convForwardWinograd4' : 'convForwardWinograd', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb]));
 }
 
 /**
- * Whether a convolution and its max pool run as one F(2×2) Winograd pass
- * (convForwardWinogradPool): F(2×2) runs the convolution, and the pool is 2×2 at stride 2
- * without padding, so that its windows are the Winograd output tiles.
+ * Whether a convolution and its max pool run as one Winograd pass, the pool taken in the output
+ * transform: the convolution runs as Winograd and the pool is 2×2 at stride 2 without padding, so
+ * that its windows lie inside the output tiles (F(2×2): one window a tile; F(4×4): four). With
+ * `withArgmax` (training), only where F(2×2) runs it (convForwardWinogradPool keeps the argmax,
+ * convForwardWinograd4Pool does not); inference pools in F(4×4) (useWinograd4's `inferencePool`).
  */
-export function winogradPools(info: Conv2DInfo, pool: Conv2DInfo): boolean {
-  return useWinograd(info) && !useWinograd4(info) && pool.filterHeight === 2 && pool.filterWidth === 2 && pool.strideHeight === 2 &&
+export function winogradPools(info: Conv2DInfo, pool: Conv2DInfo, withArgmax = false): boolean {
+  return useWinograd(info) && !(withArgmax && useWinograd4(info)) && pool.filterHeight === 2 && pool.filterWidth === 2 && pool.strideHeight === 2 &&
     pool.strideWidth === 2 && pool.padTop === 0 && pool.padLeft === 0 && pool.padBottom === 0 && pool.padRight === 0;
 }
-

@@ -50,6 +50,8 @@ export interface EngineExports {
   winograd4WorkBytes(tb: number, C: number, F: number): number;
   /** asm/winograd4.ts */
   convForwardWinograd4(g: number, t0: number, t1: number, work: number, tb: number): void;
+  /** asm/winograd4.ts */
+  convForwardWinograd4Pool(g: number, t0: number, t1: number, work: number, tb: number, pooled: number): void;
   /** asm/elementwise.ts */
   channelSum(x: number, C: number, r0: number, r1: number, acc: number): void;
   /** asm/elementwise.ts */
@@ -120,6 +122,7 @@ export const JOB_NAMES = [
   'convForwardWinogradPool',
   'convBackpropFilterWinograd',
   'convForwardWinograd4',
+  'convForwardWinograd4Pool',
   'channelSum',
   'channelSquaredDeviation',
   'batchNormApply',
