@@ -23,11 +23,14 @@ opTest('matmul', 'C = A·B with B a weight: same B and version twice, then new v
     const a = rand(m * k);
     const w = rand(k * n);
     const what = `matmul ${m}x${k}x${n} with a weight`;
-    assertClose(b.matmul(a, w, m, k, n, false, false, 1), ref.matmul(a, w, m, k, n, false, false), { atol: 1e-5, rtol: 1e-4 }, `${what}, first call`);
+    // Sums of k float32 products in another order (a GPU's) drift by about √k rounding steps; a
+    // stale or misplaced B is off by O(1).
+    const tol = { atol: 1e-5 * Math.sqrt(k / 100), rtol: 1e-4 };
+    assertClose(b.matmul(a, w, m, k, n, false, false, 1), ref.matmul(a, w, m, k, n, false, false), tol, `${what}, first call`);
     const a2 = rand(m * k);
-    assertClose(b.matmul(a2, w, m, k, n, false, false, 1), ref.matmul(a2, w, m, k, n, false, false), { atol: 1e-5, rtol: 1e-4 }, `${what}, same version`);
+    assertClose(b.matmul(a2, w, m, k, n, false, false, 1), ref.matmul(a2, w, m, k, n, false, false), tol, `${what}, same version`);
     w.set(rand(k * n));
-    assertClose(b.matmul(a2, w, m, k, n, false, false, 2), ref.matmul(a2, w, m, k, n, false, false), { atol: 1e-5, rtol: 1e-4 }, `${what}, new version`);
+    assertClose(b.matmul(a2, w, m, k, n, false, false, 2), ref.matmul(a2, w, m, k, n, false, false), tol, `${what}, new version`);
   }
 });
 
