@@ -8,7 +8,7 @@ import { toOnnx, type LayersModel } from '../src/index.js';
 import { Tensor, type Shape } from '../src/tensor.js';
 import { buildMobileNetModel } from '../examples/lib/mobilenet-model.js';
 import { buildResidualModel } from '../examples/lib/residual-model.js';
-import { alternate, fmt, median, spread } from './native.js';
+import { alternate, fmt, median, SETTLE_MS, spread } from './native.js';
 
 /** Rows of the section; `log` prints progress. Returns Markdown lines. */
 export async function nativeExamplesSection(o: { batch: number; rounds: number; threads: number; log(msg: string): void }): Promise<string[]> {
@@ -45,7 +45,7 @@ export async function nativeExamplesSection(o: { batch: number; rounds: number; 
     '|:--|--:|--:|--:|:--|--:|',
     ...rows.map((r) => `| ${r.join(' | ')} |`),
     '',
-    `Each round calls tscnn's \`predict\` and ONNX Runtime (onnxruntime-node, intra-op ${o.threads} threads, all graph optimisations) once, in turn (rotating order; one untimed call each first); ` +
+    `Each round calls tscnn's \`predict\` and ONNX Runtime (onnxruntime-node, intra-op ${o.threads} threads, all graph optimisations) once, in turn (rotating order; one untimed call each first; ${SETTLE_MS} ms idle before each call); ` +
       `> 1: tscnn is faster. Weights as drawn at initialization. Machine load (1-minute load average, ${os.availableParallelism()} cores): ${loadBefore.toFixed(1)} before, ${os.loadavg()[0]!.toFixed(1)} after.`,
     '',
   );

@@ -74,12 +74,20 @@ export const spread = (xs: number[]): string => (xs.length ? `${fmt(median(xs))}
  * Calls every engine once per round (the order rotating between rounds, after one untimed
  * warm-up call each) and returns each engine's times, round by round.
  */
+/**
+ * Milliseconds each call waits before it starts: the engine before it may leave threads spinning
+ * for work (ONNX Runtime's intra-op pool, PyTorch's OpenMP team) that would otherwise take the
+ * cores from the next one.
+ */
+export const SETTLE_MS = 100;
+
 export async function alternate(engines: [string, Fn][], rounds: number): Promise<Map<string, number[]>> {
   const times = new Map(engines.map(([name]) => [name, [] as number[]]));
   for (const [, fn] of engines) await fn();
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < engines.length; k++) {
       const [name, fn] = engines[(k + r) % engines.length]!;
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       const t0 = performance.now();
       await fn();
       times.get(name)!.push(performance.now() - t0);
@@ -246,7 +254,7 @@ export async function nativeSection(o: NativeOptions): Promise<string[]> {
     md.push('| Engine | ms, median (min–max) | images/s | peer ÷ tscnn time, median (min–max) | per round |', '|:--|--:|--:|--:|:--|');
     md.push(...rows.map((r) => `| ${r.join(' | ')} |`), '');
     md.push(
-      `Every round calls each engine once, in turn (rotating order; one untimed call each first), and the ratio is taken within the round (> 1: tscnn is faster). ` +
+      `Every round calls each engine once, in turn (rotating order; one untimed call each first; ${SETTLE_MS} ms idle before each call, so that no engine's spinning threads take the next one's cores), and the ratio is taken within the round (> 1: tscnn is faster). ` +
         `${o.threads} threads everywhere: tscnn's workers, ONNX Runtime ${ort ? 'onnxruntime-node' : ''} (intra-op ${o.threads}, all graph optimisations)` +
         `${torchVersion ? `, PyTorch ${torchVersion} (a child process; its rows include one JSON line each way)` : ''}. ` +
         `Machine load (1-minute load average, ${os.availableParallelism()} cores): ${loadBefore.toFixed(1)} before the section, ${os.loadavg()[0]!.toFixed(1)} after the timed rounds. ` +
