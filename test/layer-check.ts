@@ -2,6 +2,8 @@
 // test/gradcheck.test.ts), shared by the gradcheck test files.
 import * as assert from 'uvu/assert';
 import type { Layer } from '../src/layers/index.js';
+import type { LayersModel } from '../src/model/layers-model.js';
+import { SGD } from '../src/train/optimizers.js';
 import { Random } from '../src/util/random.js';
 import { wrap, type Shape, type Tensor } from '../src/tensor.js';
 import { assertClose, dot, numericGradient, randomArray, type Tolerance } from './helpers.js';
@@ -66,3 +68,27 @@ export function distinctValues(n: number, seed: number): Float32Array {
   return out;
 }
 
+
+/**
+ * A whole model's weight gradients (one `trainOnBatch` with a negligible learning rate) against
+ * central differences of `evaluate`'s loss, parameter by parameter, with step `h`.
+ */
+export async function checkModelGradients(what: string, m: LayersModel, x: Tensor, y: Tensor, h: number): Promise<void> {
+  m.compile({ optimizer: new SGD({ learningRate: 1e-30 }), loss: 'meanSquaredError' });
+  await m.trainOnBatch(x, y);
+  for (const p of m.params()) {
+    const analytic = p.grad.slice();
+    assert.ok(analytic.some((g) => g !== 0), `${p.name}: all-zero gradient`);
+    const numeric = new Float64Array(p.value.length);
+    for (let i = 0; i < p.value.length; i++) {
+      const orig = p.value[i];
+      p.value[i] = orig + h;
+      const up = (await m.evaluate(x, y)).loss;
+      p.value[i] = orig - h;
+      const down = (await m.evaluate(x, y)).loss;
+      p.value[i] = orig;
+      numeric[i] = (up - down) / (2 * h);
+    }
+    assertClose(analytic, numeric, TOL, `${what}: dL/d${p.name}`);
+  }
+}
