@@ -90,9 +90,10 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
   function exec(name: KernelName, size: number, constants: object, given: Arg[], keep: boolean): Value {
     if (size === 0) return new Float32Array(0);
     const args = given.map((a) => resident.resolve(a));
-    // Argument kinds are part of the key: a kernel called with a texture where it was built for an array
-    // would make gpu.js compile and keep a second kernel behind the same shortcut.
-    const kinds = args.map((a) => (a instanceof Float32Array ? 'a' : 't')).join('');
+    // Argument kinds and lengths are part of the key: a kernel called with a texture where it was built
+    // for an array would make gpu.js compile and keep a second kernel behind the same shortcut, and one
+    // compiled for an input of one length reads an input of another length wrongly.
+    const kinds = args.map((a) => `${a instanceof Float32Array ? 'a' : 't'}${argLength(a)}`).join(',');
     const key = `${name}|${size}|${kinds}|${JSON.stringify(constants)}`;
     if (cache.delete(key)) cache.add(key);
     else {
@@ -476,4 +477,11 @@ export function createGpuBackend(options: GpuBackendOptions): GpuBackend {
     },
   };
   return backend;
+}
+
+/** The number of values an argument holds: an array's length, a texture's (1-D) output size, a WebGPU result's length. */
+function argLength(a: unknown): number {
+  if (ArrayBuffer.isView(a)) return (a as Float32Array).length;
+  const sized = a as { length?: number; output?: number[] };
+  return typeof sized.length === 'number' ? sized.length : sized.output?.[0] ?? -1;
 }
