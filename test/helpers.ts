@@ -3,6 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getBackend, listBackends, setBackend, type BackendName } from '../src/backend/index.js';
+import { Layer, type ForwardContext } from '../src/layers/layer.js';
 import type { Tensor } from '../src/tensor.js';
 
 /**
@@ -176,5 +177,26 @@ export function withThreads(count: number, body: () => void): void {
     body();
   } finally {
     setBackend('cpu');
+  }
+}
+
+/**
+ * A user's own layer, which tscnn has no ONNX mapping and no saved config for: the identity, with
+ * one weight (so a model holding it has weights to draw).
+ */
+export class CustomLayer extends Layer {
+  readonly className = 'Custom';
+  constructor(config: { inputShape?: number[] } = {}) {
+    super(config, 'Custom');
+    this.addWeight('w', [1], 'ones');
+  }
+  computeOutputShape(s: readonly number[]): number[] {
+    return [...s];
+  }
+  forward(x: Tensor, _ctx: ForwardContext): Tensor {
+    return x;
+  }
+  backward(dy: Tensor): Tensor {
+    return dy;
   }
 }

@@ -6,12 +6,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toOnnx } from '../src/io/onnx/index.js';
 import { input, layers, Model, model, Sequential, type SymbolicTensor } from '../src/index.js';
-import { Layer, type ForwardContext } from '../src/layers/layer.js';
 import type { Tensor } from '../src/tensor.js';
 import { buildMobileNetModel } from '../examples/lib/mobilenet-model.js';
 import { buildResidualModel } from '../examples/lib/residual-model.js';
 import { buildUserModel } from '../examples/lib/user-model.js';
-import { rejects } from './helpers.js';
+import { CustomLayer, rejects } from './helpers.js';
 import { checkAgainstOrt, opCounts, randomizeWeights, trainBriefly } from './onnx-check.js';
 
 const BATCHES = [1, 5];
@@ -164,50 +163,25 @@ test('an NCHW tensor read by Flatten and Reshape (both NHWC) is transposed back 
   await checkRandomAndTrained(build, 800, 'two NHWC readers');
 });
 
-// Merge layers that another branch adds (Subtract, Multiply, Average, Maximum, Minimum): the
-// exporter maps them by class name; this test runs for each of them that tscnn has.
-type MergeCtor = new (config?: { name?: string }) => Layer;
-const LATER_MERGES = ['Subtract', 'Multiply', 'Average', 'Maximum', 'Minimum'].filter((n) => n in layers);
-if (LATER_MERGES.length > 0) {
-  test(`element-wise merges ${LATER_MERGES.join(', ')}: NCHW convolutions and the NHWC input, two and three inputs`, async () => {
-    const build = (): Model | Sequential => {
-      const x = input({ shape: [5, 6, 3] });
-      const a = new layers.Conv2D({ filters: 3, kernelSize: 3, padding: 'same', activation: 'tanh' }).apply(x);
-      const b = new layers.Conv2D({ filters: 3, kernelSize: 1 }).apply(x);
-      const outs = LATER_MERGES.map((n) => {
-        const Merge = (layers as unknown as Record<string, MergeCtor>)[n]!;
-        return new Merge().apply(n === 'Subtract' ? [a, x] : [a, b, x]) as SymbolicTensor;
-      });
-      const all = outs.length > 1 ? new layers.Concatenate().apply(outs) : outs[0]!;
-      return model({ inputs: x, outputs: new layers.Dense({ units: 2 }).apply(new layers.GlobalAveragePooling2D().apply(all)) });
-    };
-    const ops = opCounts(build());
-    assert.is(ops.Transpose, 1, `one Transpose, at the input: ${JSON.stringify(ops)}`);
-    await checkRandomAndTrained(build, 900, 'merges');
-  });
-}
-
-class Custom extends Layer {
-  readonly className = 'Custom';
-  constructor() {
-    super({}, 'Custom');
-    this.addWeight('w', [1], 'ones');
-  }
-  computeOutputShape(s: readonly number[]): number[] {
-    return [...s];
-  }
-  forward(x: Tensor, _ctx: ForwardContext): Tensor {
-    return x;
-  }
-  backward(dy: Tensor): Tensor {
-    return dy;
-  }
-}
+// The element-wise merges besides Add, which the exporter maps by class name (Sub, Mul, Mean, Max, Min).
+const MERGES = { Subtract: layers.Subtract, Multiply: layers.Multiply, Average: layers.Average, Maximum: layers.Maximum, Minimum: layers.Minimum };
+test(`element-wise merges ${Object.keys(MERGES).join(', ')}: NCHW convolutions and the NHWC input, two and three inputs`, async () => {
+  const build = (): Model | Sequential => {
+    const x = input({ shape: [5, 6, 3] });
+    const a = new layers.Conv2D({ filters: 3, kernelSize: 3, padding: 'same', activation: 'tanh' }).apply(x);
+    const b = new layers.Conv2D({ filters: 3, kernelSize: 1 }).apply(x);
+    const outs = Object.entries(MERGES).map(([n, Merge]) => new Merge().apply(n === 'Subtract' ? [a, x] : [a, b, x]) as SymbolicTensor);
+    return model({ inputs: x, outputs: new layers.Dense({ units: 2 }).apply(new layers.GlobalAveragePooling2D().apply(new layers.Concatenate().apply(outs))) });
+  };
+  const ops = opCounts(build());
+  assert.is(ops.Transpose, 1, `one Transpose, at the input: ${JSON.stringify(ops)}`);
+  await checkRandomAndTrained(build, 900, 'merges');
+});
 
 test('a functional model with a layer that has no ONNX mapping throws naming it, before any weight is drawn', async () => {
   const x = input({ shape: [4] });
   const h = new layers.Dense({ units: 3, name: 'first' }).apply(x);
-  const odd: SymbolicTensor = new Custom().apply(h);
+  const odd: SymbolicTensor = new CustomLayer().apply(h);
   const m = model({ inputs: x, outputs: new layers.Add().apply([h, odd]) });
   await rejects(toOnnx(m), /exportOnnx: layer 'custom(_\d+)?' \(Custom\) has no ONNX mapping; supported layers: InputLayer, Conv2D, /);
   assert.ok(!m.getLayer('first').isInitialized, 'weights still undrawn');

@@ -11,12 +11,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { exportOnnx, toOnnx } from '../src/io/onnx/index.js';
 import * as layers from '../src/layers/index.js';
-import { Layer, type ForwardContext } from '../src/layers/layer.js';
 import { Sequential } from '../src/model/sequential.js';
 import { SGD } from '../src/train/optimizers.js';
 import { Tensor } from '../src/tensor.js';
 import { buildUserModel } from '../examples/lib/user-model.js';
-import { randomArray, rejects } from './helpers.js';
+import { CustomLayer, randomArray, rejects } from './helpers.js';
 import { checkAgainstOrt, randomizeWeights } from './onnx-check.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tscnn-onnx-'));
@@ -144,27 +143,10 @@ test('exportOnnx writes the same bytes as toOnnx, which ONNX Runtime opens from 
   await rejects(exportOnnx(model, ''), /exportOnnx: file must be a non-empty path/);
 });
 
-class Custom extends Layer {
-  readonly className = 'Custom';
-  constructor() {
-    super({}, 'Custom');
-    this.addWeight('w', [1], 'ones');
-  }
-  computeOutputShape(s: readonly number[]): number[] {
-    return [...s];
-  }
-  forward(x: Tensor, _ctx: ForwardContext): Tensor {
-    return x;
-  }
-  backward(dy: Tensor): Tensor {
-    return dy;
-  }
-}
-
 test('a layer without an ONNX mapping throws naming it, before any weight is drawn', async () => {
   const model = new Sequential();
   model.add(new layers.Dense({ units: 3, inputShape: [4] }));
-  model.add(new Custom());
+  model.add(new CustomLayer());
   const msg = await rejects(toOnnx(model), /exportOnnx: layer 'custom(_\d+)?' \(Custom\) has no ONNX mapping; supported layers: InputLayer, Conv2D/);
   assert.ok(!model.layers[0]!.isInitialized, `weights still undrawn after: ${msg}`);
   await rejects(toOnnx(new Sequential()), /exportOnnx: the model '.*' has no layers/);

@@ -11,12 +11,11 @@ import * as assert from 'uvu/assert';
 import { setBackend } from '../../src/backend/index.js';
 import { loadModel, ModelCheckpoint, saveModel } from '../../src/io/index.js';
 import { BatchNormalization, Dense, Flatten } from '../../src/layers/index.js';
-import { Layer } from '../../src/layers/layer.js';
 import { Sequential } from '../../src/model/sequential.js';
 import { tensor, type Tensor } from '../../src/tensor.js';
 import { SGD } from '../../src/train/optimizers.js';
 import { setSeed } from '../../src/util/random.js';
-import { assertSameWeights, randomArray, rejects } from '../helpers.js';
+import { assertSameWeights, CustomLayer, randomArray, rejects } from '../helpers.js';
 import { expectChild, runChild, SRC } from './harness.js';
 
 test.before(() => void setBackend('cpu'));
@@ -71,30 +70,13 @@ test('diverged (non-finite) weights are never written: saveModel throws, ModelCh
   assertSameWeights((await loadModel(dir)).getWeights(), good, 'previous checkpoint');
 });
 
-/** A user's layer: tscnn has no config for it, so a model holding it cannot be saved. */
-class Identity extends Layer {
-  readonly className = 'Identity';
-  constructor(config: { inputShape?: number[] } = {}) {
-    super(config, 'Identity');
-  }
-  computeOutputShape(s: readonly number[]): number[] {
-    return [...s];
-  }
-  forward(x: Tensor): Tensor {
-    return x;
-  }
-  backward(dy: Tensor, needInputGrad: boolean): Tensor | null {
-    return needInputGrad ? dy : null;
-  }
-}
-
 test('ModelCheckpoint on a model with a layer that cannot be saved fails before the first epoch, not after it', async () => {
   setSeed(4);
-  const m = new Sequential({ layers: [new Identity({ inputShape: [2, 2, 1] }), new Flatten(), new Dense({ units: 1, activation: 'sigmoid' })] });
+  const m = new Sequential({ layers: [new CustomLayer({ inputShape: [2, 2, 1] }), new Flatten(), new Dense({ units: 1, activation: 'sigmoid' })] });
   m.compile({ optimizer: new SGD({ learningRate: 0.1 }), loss: 'binaryCrossentropy' });
   const before = m.getWeights();
   const dir = join(fresh(), 'ckpt');
-  await rejects(m.fit(tensor(randomArray(8, 1), [2, 2, 2, 1]), tensor([0, 1], [2, 1]), { verbose: 0, callbacks: [new ModelCheckpoint({ filepath: dir })] }), /ModelCheckpoint: the model cannot be saved, so no checkpoint could be written: .*layer type Identity cannot be saved/, 'fit');
+  await rejects(m.fit(tensor(randomArray(8, 1), [2, 2, 2, 1]), tensor([0, 1], [2, 1]), { verbose: 0, callbacks: [new ModelCheckpoint({ filepath: dir })] }), /ModelCheckpoint: the model cannot be saved, so no checkpoint could be written: .*layer type Custom cannot be saved/, 'fit');
   assert.is(m.optimizer!.iterations, 0, 'no step');
   assertSameWeights(m.getWeights(), before, 'weights');
   assert.not.ok(existsSync(dir));
