@@ -11,6 +11,19 @@ import { optimizers, tensor, type LayersModel, type Tensor } from '../src/index.
 import { assertClose, rng } from './helpers.js';
 import { FORWARD, UPDATE } from './tfjs-pair.js';
 
+/** The shared image size of the graph parity models and their batch. */
+export const SHAPE: [number, number, number] = [8, 8, 3];
+export const BATCH = 4;
+
+/** One batch for both sides: uniform inputs in [-1, 1) and one-hot labels over 3 classes (sample i → class i mod 3). */
+export function pairBatch(): { x: Tensor; y: Tensor; tx: tf.Tensor; ty: tf.Tensor } {
+  const r = rng(17);
+  const xValues = Float32Array.from({ length: BATCH * SHAPE[0] * SHAPE[1] * SHAPE[2] }, () => 2 * r() - 1);
+  const yValues = new Float32Array(BATCH * 3);
+  for (let i = 0; i < BATCH; i++) yValues[i * 3 + (i % 3)] = 1;
+  return { x: tensor(xValues, [BATCH, ...SHAPE]), y: tensor(yValues, [BATCH, 3]), tx: tf.tensor4d(xValues, [BATCH, ...SHAPE]), ty: tf.tensor2d(yValues, [BATCH, 3]) };
+}
+
 /** Moves biases (and BatchNormalization's beta and statistics) off their initial values in `m`, then gives `t` the same weights. */
 export function sameWeights(m: LayersModel, t: tf.LayersModel, seed: number): void {
   const r = rng(seed);

@@ -6,16 +6,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { input, layers, Model, setSeed, tensor, type Tensor } from '../src/index.js';
-import { assertClose, rng } from './helpers.js';
-import { checkGraphPair, sameWeights, tscnnLoads } from './tfjs-graph-pair.js';
+import { input, layers, Model, setSeed, type Tensor } from '../src/index.js';
+import { assertClose } from './helpers.js';
+import { checkGraphPair, pairBatch, sameWeights, SHAPE, tscnnLoads } from './tfjs-graph-pair.js';
 import { FORWARD } from './tfjs-pair.js';
 
 tf.enableProdMode();
 await tf.setBackend('cpu');
-
-const SHAPE: [number, number, number] = [8, 8, 3];
-const BATCH = 4;
 
 /**
  * x → conv_a(relu) → bn → conv_b ─┐
@@ -52,21 +49,13 @@ function theirs(): tf.LayersModel {
   return tf.model({ inputs: x, outputs: y, name: 'mixed' });
 }
 
-function data(): { x: ReturnType<typeof tensor>; y: ReturnType<typeof tensor>; tx: tf.Tensor; ty: tf.Tensor } {
-  const r = rng(17);
-  const xValues = Float32Array.from({ length: BATCH * SHAPE[0] * SHAPE[1] * SHAPE[2] }, () => 2 * r() - 1);
-  const yValues = new Float32Array(BATCH * 3);
-  for (let i = 0; i < BATCH; i++) yValues[i * 3 + (i % 3)] = 1;
-  return { x: tensor(xValues, [BATCH, ...SHAPE]), y: tensor(yValues, [BATCH, 3]), tx: tf.tensor4d(xValues, [BATCH, ...SHAPE]), ty: tf.tensor2d(yValues, [BATCH, 3]) };
-}
-
 test('functional model: layer order, predictions, three SGD-momentum steps (losses, every weight) match tfjs; tscnn → tf.loadLayersModel', async () => {
   setSeed(31);
   const m = ours();
   const t = theirs();
   assert.equal(m.layers.map((l) => l.name), t.layers.map((l) => l.name), 'model.layers order');
   sameWeights(m, t, 5);
-  const { x, y, tx, ty } = data();
+  const { x, y, tx, ty } = pairBatch();
   await checkGraphPair(m, t, x, y, tx, ty);
   tf.dispose([tx, ty]);
 });
@@ -79,7 +68,7 @@ test('TF.js saves a functional model → tscnn loadModel predicts the same, keep
   assert.equal(m.layers.map((l) => l.name), t.layers.map((l) => l.name));
   assert.is(m.getLayer('conv_a').trainable, false);
   assert.match(m.summary({ print: false }), /concat \(Concatenate\)\s+\(None, 4, 4, 7\)\s+0\s+conv_c\[0\]\[0\]\n\s+avg_pool\[0\]\[0\]/);
-  const { x, tx } = data();
+  const { x, tx } = pairBatch();
   assertClose(((await m.predict(x)) as Tensor).values, (t.predict(tx) as tf.Tensor).dataSync(), FORWARD, 'tscnn predictions of the TF.js save');
   tf.dispose(tx);
 });

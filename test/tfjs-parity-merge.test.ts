@@ -7,16 +7,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { input, layers, Model, setSeed, tensor, type Tensor } from '../src/index.js';
-import { assertClose, rng } from './helpers.js';
-import { checkGraphPair, sameWeights, tscnnLoads } from './tfjs-graph-pair.js';
+import { input, layers, Model, setSeed, type Tensor } from '../src/index.js';
+import { assertClose } from './helpers.js';
+import { checkGraphPair, pairBatch, sameWeights, SHAPE, tscnnLoads } from './tfjs-graph-pair.js';
 import { FORWARD } from './tfjs-pair.js';
 
 tf.enableProdMode();
 await tf.setBackend('cpu');
-
-const SHAPE: [number, number, number] = [8, 8, 3];
-const BATCH = 4;
 
 /** x → conv_a, conv_b, conv_c(1×1, tanh); maximum(a, b, c) · c, minimum(a, b), a → average → gap → dense(softmax). */
 function ours(): Model {
@@ -47,21 +44,13 @@ function theirs(): tf.LayersModel {
   return tf.model({ inputs: x, outputs: y, name: 'merges' });
 }
 
-function data(): { x: ReturnType<typeof tensor>; y: ReturnType<typeof tensor>; tx: tf.Tensor; ty: tf.Tensor } {
-  const r = rng(17);
-  const xValues = Float32Array.from({ length: BATCH * SHAPE[0] * SHAPE[1] * SHAPE[2] }, () => 2 * r() - 1);
-  const yValues = new Float32Array(BATCH * 3);
-  for (let i = 0; i < BATCH; i++) yValues[i * 3 + (i % 3)] = 1;
-  return { x: tensor(xValues, [BATCH, ...SHAPE]), y: tensor(yValues, [BATCH, 3]), tx: tf.tensor4d(xValues, [BATCH, ...SHAPE]), ty: tf.tensor2d(yValues, [BATCH, 3]) };
-}
-
 test('functional model of Maximum, Minimum, Multiply, Average: layer order, predictions, three SGD-momentum steps (losses, every weight) match tfjs; tscnn → tf.loadLayersModel', async () => {
   setSeed(31);
   const m = ours();
   const t = theirs();
   assert.equal(m.layers.map((l) => l.name), t.layers.map((l) => l.name), 'model.layers order');
   sameWeights(m, t, 5);
-  const { x, y, tx, ty } = data();
+  const { x, y, tx, ty } = pairBatch();
   await checkGraphPair(m, t, x, y, tx, ty);
   tf.dispose([tx, ty]);
 });
@@ -74,7 +63,7 @@ test('TF.js saves the merge model → tscnn loadModel predicts the same, keeps t
   assert.equal(m.layers.map((l) => l.name), t.layers.map((l) => l.name));
   assert.is(m.getLayer('conv_b').trainable, false);
   assert.match(m.summary({ print: false }), /average \(Average\)\s+\(None, 8, 8, 4\)\s+0\s+multiply\[0\]\[0\]\n\s+minimum\[0\]\[0\]\n\s+conv_a\[0\]\[0\]/);
-  const { x, tx } = data();
+  const { x, tx } = pairBatch();
   assertClose(((await m.predict(x)) as Tensor).values, (t.predict(tx) as tf.Tensor).dataSync(), FORWARD, 'tscnn predictions of the TF.js save');
   tf.dispose(tx);
 });
