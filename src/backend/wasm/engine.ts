@@ -6,7 +6,7 @@
 // call runJobs with one typed argument list per thread.
 import { setRegionAllocator, type RegionAllocator } from '../arena.js';
 import { cpuConfig, MAX_THREADS, onCpuConfigChange, type CpuBackendConfig } from '../config.js';
-import { ARGS, CTL_WORDS, DONE, EPOCH, FAILED, KIND, READY, SEQ, type WorkerFailure } from './control.js';
+import { ARGS, CTL_WORDS, DONE, EPOCH, FAILED, KIND, READY, SEQ, spinWhile, type WorkerFailure } from './control.js';
 import { JOB_NAMES, type EngineExports, type JobArgs, type JobName } from './engine-exports.generated.js';
 import { engineWasmBase64, engineWasmRelaxedBase64 } from './engine-wasm.generated.js';
 import { platform } from './platform.js';
@@ -306,7 +306,9 @@ export function runJobs<K extends JobName>(e: Engine, kind: K, jobs: readonly No
   for (let t = 1; t <= others; t++) {
     const base = t * CTL_WORDS;
     let done: number;
-    if (platform.canBlock) while ((done = Atomics.load(e.ctl, base + DONE)) !== seq) Atomics.wait(e.ctl, base + DONE, done);
+    if (platform.canBlock) {
+      while ((done = Atomics.load(e.ctl, base + DONE)) !== seq) if (!spinWhile(e.ctl, base + DONE, done)) Atomics.wait(e.ctl, base + DONE, done);
+    }
     else while (Atomics.load(e.ctl, base + DONE) !== seq);
     if (e.ctl[base + FAILED] !== 0) {
       // Read every report, so that none is left to be mistaken for a later job's.

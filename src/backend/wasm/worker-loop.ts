@@ -2,7 +2,7 @@
 // entry (worker.ts) and the browser one (worker-browser.ts): its own instance of the module over
 // the same shared memory, running one job per SEQ bump of its control block. A job that throws is
 // reported (with its stack) through `report` before DONE is set.
-import { ARGS, CTL_WORDS, DONE, EPOCH, FAILED, KIND, READY, SEQ, type WorkerFailure } from './control.js';
+import { ARGS, CTL_WORDS, DONE, EPOCH, FAILED, KIND, READY, SEQ, spinWhile, type WorkerFailure } from './control.js';
 import { JOB_NAMES, MAX_JOB_ARGS, type EngineExports } from './engine-exports.generated.js';
 import type { EngineWorkerInit } from './platform-types.js';
 
@@ -38,7 +38,7 @@ export function runEngineWorker(init: EngineWorkerInit, report: (f: WorkerFailur
 
   const args: number[] = new Array<number>(MAX_JOB_ARGS).fill(0);
   for (;;) {
-    Atomics.wait(w, SEQ, seen);
+    if (!spinWhile(w, SEQ, seen)) Atomics.wait(w, SEQ, seen);
     if (Atomics.load(w, EPOCH) !== epoch) break;
     const seq = Atomics.load(w, SEQ);
     if (seq === seen) continue;
