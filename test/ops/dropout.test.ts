@@ -4,6 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { dropoutBits, dropoutParams } from '../../src/backend/reference/dropout.js';
+import { dropoutFast } from '../../src/backend/cpu/dropout-fast.js';
 import { assertClose } from '../helpers.js';
 import { opTest, runOps, rand, ref } from './backends.js';
 
@@ -68,6 +69,18 @@ opTest('dropout', 'the reference mask bit for bit, values x/(1 − rate)', (b) =
       assert.is(bad, -1, `n ${n}, rate ${rate}, seed ${seed}: mask differs at ${bad}`);
       assertClose(got, want, { atol: 0, rtol: 1e-7 }, `dropout n ${n}, rate ${rate}`);
       if (rate === 0) assertClose(got, x, { atol: 0, rtol: 0 }, 'rate 0 keeps every value');
+    }
+  }
+});
+
+test('dropout on the cpu engine: the reference bits across a 2²⁴ block boundary (new round keys) and in every lane', () => {
+  const n = 2 ** 24 + 103;
+  const x = new Float32Array(n).fill(1);
+  for (const [rate, seed] of [[0.5, 0xdeadbeef], [0.25, 77]] as const) {
+    const got = dropoutFast(x, rate, seed);
+    const p = dropoutParams(rate, seed);
+    for (const i of [0, 1, 2, 3, 4, 5, 6, 7, 8, 4095, 4096, 65536, 2 ** 24 - 5, 2 ** 24 - 4, 2 ** 24 - 1, 2 ** 24, 2 ** 24 + 1, 2 ** 24 + 4, n - 4, n - 1]) {
+      assert.is(got[i] !== 0, dropoutBits(p, i) >= p[3], `rate ${rate}, seed ${seed}, i ${i}`);
     }
   }
 });
