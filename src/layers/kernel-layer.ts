@@ -122,12 +122,38 @@ export abstract class KernelLayer extends Layer {
   }
 }
 
+// Gradient arrays zeroed by zeroGradients and not written since: addInto copies into them instead of
+// adding (a copy is several times faster than reading both arrays and writing one, and on a Dense
+// kernel of 4608 × 150 the add took ~1.5 ms a step).
+const zeroed = new WeakSet<Float32Array>();
+
 /**
- * grad += delta, element-wise (four per iteration: V8 runs that about twice as fast); on the device
- * when grad is a device array (src/device-storage.ts).
+ * Zeroes the gradients of `params` for a step's backward and marks them zero for {@link addInto}
+ * until {@link endGradientStep}. Only addInto may write them in between.
+ */
+export function zeroGradients(params: readonly Param[]): void {
+  for (const p of params) {
+    p.grad.fill(0);
+    zeroed.add(p.grad);
+  }
+}
+
+/** Ends the marks of {@link zeroGradients}: later writers (penalties, clipping, users) may write the gradients. */
+export function endGradientStep(params: readonly Param[]): void {
+  for (const p of params) zeroed.delete(p.grad);
+}
+
+/**
+ * grad += delta, element-wise (four per iteration: V8 runs that about twice as fast), or a copy of
+ * delta when grad is still zero from {@link zeroGradients}; on the device when grad is a device
+ * array (src/device-storage.ts).
  */
 export function addInto(grad: Float32Array, delta: Float32Array): void {
   if (deviceCombine(grad, grad, delta, 1, 1)) return;
+  if (zeroed.delete(grad) && delta.length === grad.length) {
+    grad.set(delta);
+    return;
+  }
   const n = grad.length;
   const n4 = n & ~3;
   let i = 0;

@@ -5,6 +5,7 @@ import { getBackend } from '../backend/index.js';
 import type { Logs } from '../train/callbacks.js';
 import { saveModel } from '../io/save.js';
 import type { Layer, Param } from '../layers/layer.js';
+import { endGradientStep, zeroGradients } from '../layers/kernel-layer.js';
 import { weightValues } from '../layers/weight.js';
 import type { Loss } from '../train/losses.js';
 import type { Metric } from '../train/metrics/index.js';
@@ -232,14 +233,19 @@ export abstract class LayersModel {
     this.holdWeights(true);
     const backend = getBackend();
     return this.trainArena.run(() => backend.scope(() => {
-      for (const p of params) p.grad.fill(0);
-      doctor?.beginStep();
-      // The first layers read the batch forward and backward: the gpu backend uploads it once.
-      const yPreds = this.trainForward(xs.map((x) => wrap(backend.hold(x.values), x.shape)), rng, doctor);
-      if (doctor && !doctor.outputFinite(yPreds[0])) return null;
-      const { loss, losses, dys } = this.lossOf(ys, yPreds, sampleWeight);
-      if (doctor && !doctor.lossFinite(loss)) return null;
-      this.backward(dys, false);
+      zeroGradients(params);
+      let dys: Tensor[], loss: number, losses: number[], yPreds: Tensor[];
+      try {
+        doctor?.beginStep();
+        // The first layers read the batch forward and backward: the gpu backend uploads it once.
+        yPreds = this.trainForward(xs.map((x) => wrap(backend.hold(x.values), x.shape)), rng, doctor);
+        if (doctor && !doctor.outputFinite(yPreds[0])) return null;
+        ({ loss, losses, dys } = this.lossOf(ys, yPreds, sampleWeight));
+        if (doctor && !doctor.lossFinite(loss)) return null;
+        this.backward(dys, false);
+      } finally {
+        endGradientStep(params);
+      }
       // Keras adds the weight penalties (before this step's update) to the loss it reports.
       const penalty = regularizationLoss(params, true);
       optimizer.apply(params);

@@ -17,12 +17,20 @@ import { depthwiseFast } from '../wasm/depthwise-fast.js';
 import { elementwiseFast, type ElementwiseKernels } from '../wasm/elementwise-fast.js';
 import { matmulWeight } from '../wasm/packed-weights.js';
 import { referencePlainOps } from '../reference/index.js';
+import { getEngine, reserve, runJobs } from '../wasm/engine.js';
+import { elementRanges, place } from '../wasm/parts.js';
 import { cpuFusedBatchNorm, cpuFusedConv } from './fused.js';
 import { gemmOps } from './gemm-lowering.js';
 
-/** Plain SGD four elements per iteration (V8 runs that faster; same arithmetic as the reference's). */
+/**
+ * SGD in place: in the engine over the threads for large arrays (asm/optimizer.ts, f64 lanes: the
+ * reference's arithmetic bit for bit), else the loops below. Plain SGD runs four elements per
+ * iteration here (V8 runs that faster; same arithmetic as the reference's).
+ */
 function sgdUpdate(value: Float32Array, grad: Float32Array, velocity: Float32Array | null, lr: number, momentum: number, nesterov: boolean): void {
-  if (!velocity || momentum === 0) {
+  const plain = !velocity || momentum === 0;
+  if (value.length >= SGD_ENGINE_MIN && sgdInEngine(value, grad, plain ? null : velocity, lr, momentum, nesterov)) return;
+  if (plain) {
     const n = value.length;
     const n4 = n & ~3;
     let i = 0;
@@ -36,10 +44,33 @@ function sgdUpdate(value: Float32Array, grad: Float32Array, velocity: Float32Arr
     return;
   }
   for (let i = 0; i < value.length; i++) {
-    const v = momentum * velocity[i] - lr * grad[i];
-    velocity[i] = v;
+    const v = momentum * velocity![i] - lr * grad[i];
+    velocity![i] = v;
     value[i] += nesterov ? momentum * v - lr * grad[i] : v;
   }
+}
+
+// Below this many values the copies into the engine's memory and back cost more than the loops save.
+const SGD_ENGINE_MIN = 1 << 16;
+
+// value (and velocity) updated in the engine: staged in, updated over the threads, copied back.
+function sgdInEngine(value: Float32Array, grad: Float32Array, velocity: Float32Array | null, lr: number, momentum: number, nesterov: boolean): boolean {
+  const e = getEngine();
+  if (e === null) return false;
+  const n = value.length;
+  const { offs, end } = place(e.workBase, [4, n, n, velocity ? n : 0]);
+  if (!reserve(e, end)) return false;
+  const [offP, offW, offG, offV] = offs;
+  new Float64Array(e.memory.buffer, offP, 2).set([lr, momentum]);
+  e.f32.set(value, offW >> 2);
+  e.f32.set(grad.subarray(0, n), offG >> 2);
+  if (velocity) e.f32.set(velocity.subarray(0, n), offV >> 2);
+  const parts = elementRanges(n);
+  if (velocity) runJobs(e, 'sgdMomentum', parts.map(([i0, i1]) => [offW, offG, offV, i0, i1, offP, nesterov ? 1 : 0]));
+  else runJobs(e, 'sgdPlain', parts.map(([i0, i1]) => [offW, offG, i0, i1, offP]));
+  value.set(e.f32.subarray(offW >> 2, (offW >> 2) + n));
+  if (velocity) velocity.set(e.f32.subarray(offV >> 2, (offV >> 2) + n));
+  return true;
 }
 
 /** `base` with its batch-norm, relu (with options: forward only), sigmoid, tanh and max-pool ops run by `k` wherever `k` can (it returns null where not). */
