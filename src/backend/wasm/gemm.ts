@@ -2,6 +2,7 @@
 import { gemmReference, type Gemm } from '../gemm.js';
 import type { JobArgs } from './engine-exports.generated.js';
 import { align, getEngine, MAX_BYTES, reserve, runJobs, threads, THREAD_MIN_MACS, type Engine } from './engine.js';
+import { stage } from './resident.js';
 
 // asm/gemm.ts's register tile: a split of m or n stays a multiple of it.
 const MR = 4;
@@ -50,9 +51,9 @@ function run(
   const sizeA = m * k;
   const sizeB = k * n;
   const sizeC = m * n;
-  const offA = align(e.workBase + t * e.workBytes, 64);
-  const offB = align(offA + sizeA * 4, 64);
-  const offC = align(offB + sizeB * 4, 64);
+  const scratchA = align(e.workBase + t * e.workBytes, 64);
+  const scratchB = align(scratchA + sizeA * 4, 64);
+  const offC = align(scratchB + sizeB * 4, 64);
   const offP = align(offC + sizeC * 4, 64);
   const end = offP + (split === 'k' ? (t - 1) * align(sizeC * 4, 64) : 0);
   if (end > MAX_BYTES) {
@@ -61,8 +62,9 @@ function run(
   }
   reserve(e, end);
   const f32 = e.f32;
-  f32.set(a.subarray(0, sizeA), offA >> 2);
-  f32.set(b.subarray(0, sizeB), offB >> 2);
+  // A resident operand (an op's output held in the engine's memory) is read where it is.
+  const offA = stage(e, a.subarray(0, sizeA), scratchA);
+  const offB = stage(e, b.subarray(0, sizeB), scratchB);
   if (accumulate) f32.set(c.subarray(0, sizeC), offC >> 2);
   const tA = transA ? 1 : 0;
   const tB = transB ? 1 : 0;
