@@ -276,8 +276,8 @@ export const elementwiseFast: ElementwiseKernels = {
     const r = relu ? 1 : 0;
     const sums = reduceRows(e, 'bnActPoolBackwardSums', q, offAcc, 2 * C, (q0, q1, acc) => [offG, q0, q1, offDy, offMean, offInv, offGa, offB, r, acc]);
     const { sumDy: sumDz, sumDyX: sumDzX } = writeBackwardScales(e, sums, gamma, invStd, rows, C, offK, offMd, offMdx);
-    runJobs(e, 'bnBackwardApplyZero', split(rows, x.length).map(([r0, r1]) => [offX, offMean, offInv, offK, offMd, offMdx, C, r0, r1, offDx]));
-    runJobs(e, 'bnActPoolBackwardScatter', q.map(([q0, q1]) => [offG, q0, q1, offDy, offMean, offInv, offGa, offB, r, offK, offMd, offMdx, offDx]));
+    const inRows = split(pool.batch * pool.inHeight, x.length);
+    runJobs(e, 'bnActPoolBackwardApply', inRows.map(([r0, r1]) => [offG, r0, r1, offDy, offMean, offInv, offGa, offB, r, offK, offMd, offMdx, offDx]));
     return { dx: result(e, dxRes, offDx, x.length), dGamma: Float32Array.from(sumDzX), dBeta: Float32Array.from(sumDz) };
   },
 

@@ -81,9 +81,7 @@ export interface EngineExports {
   /** asm/pool.ts */
   bnActPoolBackwardSums(g: number, q0: number, q1: number, dy: number, mean: number, invStd: number, gamma: number, beta: number, relu: 0 | 1, acc: number): void;
   /** asm/pool.ts */
-  bnBackwardApplyZero(x: number, mean: number, invStd: number, k: number, meanDz: number, meanDzX: number, C: number, r0: number, r1: number, dx: number): void;
-  /** asm/pool.ts */
-  bnActPoolBackwardScatter(g: number, q0: number, q1: number, dy: number, mean: number, invStd: number, gamma: number, beta: number, relu: 0 | 1, k: number, meanDz: number, meanDzX: number, dx: number): void;
+  bnActPoolBackwardApply(g: number, r0: number, r1: number, dy: number, mean: number, invStd: number, gamma: number, beta: number, relu: 0 | 1, k: number, meanDz: number, meanDzX: number, dx: number): void;
   /** asm/pool.ts */
   scatterPooledGrad(dz: number, dy: number, y: number, am: number, e0: number, e1: number, z0: number, z1: number, F: number, relu: 0 | 1, db: number): void;
   /** asm/depthwise.ts */
@@ -137,8 +135,7 @@ export const JOB_NAMES = [
   'maxPool',
   'bnActMaxPool',
   'bnActPoolBackwardSums',
-  'bnBackwardApplyZero',
-  'bnActPoolBackwardScatter',
+  'bnActPoolBackwardApply',
   'scatterPooledGrad',
   'depthwiseForward',
   'depthwiseBackpropInput',
