@@ -57,6 +57,8 @@ export interface EngineExports {
   /** asm/elementwise.ts */
   channelSquaredDeviation(x: number, mean: number, C: number, r0: number, r1: number, acc: number): void;
   /** asm/elementwise.ts */
+  channelShiftedSums(x: number, shift: number, C: number, r0: number, r1: number, acc: number): void;
+  /** asm/elementwise.ts */
   batchNormApply(x: number, mean: number, invStd: number, gamma: number, beta: number, C: number, r0: number, r1: number, xHat: number, y: number): void;
   /** asm/elementwise.ts */
   scaleShift(x: number, scale: number, shift: number, C: number, r0: number, r1: number, y: number): void;
@@ -123,6 +125,7 @@ export const JOB_NAMES = [
   'convForwardWinograd4Pool',
   'channelSum',
   'channelSquaredDeviation',
+  'channelShiftedSums',
   'batchNormApply',
   'scaleShift',
   'batchNormBackwardSums',
