@@ -56,10 +56,11 @@ function directPixel(g: usize, n: i32, oh: i32, ow: i32, yp: usize): void {
 
 /**
  * Direct forward convolution of output pixels [start, end) for few input channels (F a multiple
- * of 8): four horizontally adjacent pixels at a time share each weight load, accumulating
- * y = Σ_taps x · w straight from NHWC with no im2col copy (+ bias, relu as convForward). Taps
- * outside the image contribute nothing; a group of four whose taps would leave the image
- * horizontally, and the pixels left over, go through directPixel.
+ * of 8): four pixels at a time share each weight load, accumulating y = Σ_taps x · w straight
+ * from NHWC with no im2col copy (+ bias, relu as convForward): 2×2 blocks where the range holds
+ * a whole pair of rows and the convolution has stride 1 and no dilation (directWindow), else four
+ * horizontally adjacent pixels. Taps outside the image contribute nothing; a group whose taps
+ * would leave the image horizontally, and the pixels left over, go through directPixel.
  */
 export function convForwardDirect(g: usize, start: i32, end: i32): void {
   directRange(g, start, end, <usize>gi(g, G_OUT));
@@ -85,7 +86,7 @@ export function convForwardDirectPool(g: usize, q0: i32, q1: i32, scratch: usize
         const o = out + <usize>(q * POW + pw) * rowF;
         const iw0 = 2 * pw - pl;
         if (iw0 >= 0 && iw0 + KW < W) {
-          directWindow(g, n, 2 * ph, iw0, o);
+          directWindow(g, n, 2 * ph, iw0, o, 0);
           continue;
         }
         for (let i = 0; i < 2; i++) {
@@ -121,13 +122,15 @@ function poolRows(rows: usize, rowBytes: usize, out: usize, F: i32, pkh: i32, pk
   }
 }
 
-// The 2×2 window of output pixels (oh0, ow0 .. +1) × (oh0 + 1, …), all horizontal taps inside the
-// image (from input column iw0), eight channels at a time: eight accumulators as directRange's four
-// pixels, each input row's x values shared by the window's two rows (tap rows t and t − 1). Each
-// pixel sums its taps in directRange's order, so the maxima are those of directRange's pixels.
+// The 2×2 block of output pixels (oh0, ow0 .. +1) × (oh0 + 1, …) of a stride-1, undilated
+// convolution, all horizontal taps inside the image (from input column iw0), eight channels at a
+// time: eight accumulators as directRange's four pixels, each input row's x values shared by the
+// block's two rows (tap rows t and t − 1). Each pixel sums its taps in directRange's order. With
+// rowStride 0, out gets the block's maximum (the pool's rule); else the four pixels, the lower row
+// rowStride bytes after the upper.
 // @ts-ignore: decorator
 @inline
-function directWindow(g: usize, n: i32, oh0: i32, iw0: i32, out: usize): void {
+function directWindow(g: usize, n: i32, oh0: i32, iw0: i32, out: usize, rowStride: usize): void {
   const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), F = gi(g, G_F), KH = gi(g, G_KH), KW = gi(g, G_KW), pt = gi(g, G_PT);
   const x = <usize>gi(g, G_X), w = <usize>gi(g, G_WT);
   const bias = <usize>gi(g, G_BIAS);
@@ -202,8 +205,15 @@ function directWindow(g: usize, n: i32, oh0: i32, iw0: i32, out: usize): void {
       d0 = v128.and(d0, f32x4.gt(d0, zero)); d1 = v128.and(d1, f32x4.gt(d1, zero));
     }
     const o = out + (<usize>f0 << 2);
-    v128.store(o, poolMax(poolMax(poolMax(a0, b0), c0), d0));
-    v128.store(o, poolMax(poolMax(poolMax(a1, b1), c1), d1), 16);
+    if (rowStride == 0) {
+      v128.store(o, poolMax(poolMax(poolMax(a0, b0), c0), d0));
+      v128.store(o, poolMax(poolMax(poolMax(a1, b1), c1), d1), 16);
+    } else {
+      v128.store(o, a0); v128.store(o, a1, 16);
+      v128.store(o + rowF, b0); v128.store(o + rowF, b1, 16);
+      v128.store(o + rowStride, c0); v128.store(o + rowStride, c1, 16);
+      v128.store(o + rowStride + rowF, d0); v128.store(o + rowStride + rowF, d1, 16);
+    }
   }
 }
 
@@ -219,6 +229,7 @@ function directRange(g: usize, start: i32, end: i32, y: usize): void {
   const rowF = <usize>F << 2;
   const step = <usize>(sw * C) << 2;
   const zero = f32x4.splat(0);
+  const pairs = sh == 1 && sw == 1 && dh == 1 && dw == 1;
   let r = start;
   while (r < end) {
     const n = r / pix;
@@ -227,6 +238,23 @@ function directRange(g: usize, start: i32, end: i32, y: usize): void {
     const ow = rem - oh * OW;
     const yp = y + <usize>r * rowF;
     const iw0 = ow * sw - pl;
+    if (pairs && ow == 0 && oh + 1 < OH && r + 2 * OW <= end) {
+      // This output row and the next, as 2×2 blocks (directWindow).
+      const rowBytes = <usize>OW * rowF;
+      for (let o = 0; o < OW; o += 2) {
+        const jw = o - pl;
+        if (o + 2 <= OW && jw >= 0 && jw + KW < W) {
+          directWindow(g, n, oh, jw, yp + <usize>o * rowF, rowBytes);
+          continue;
+        }
+        for (let j = o; j < min(o + 2, OW); j++) {
+          directPixel(g, n, oh, j, yp + <usize>j * rowF);
+          directPixel(g, n, oh + 1, j, yp + rowBytes + <usize>j * rowF);
+        }
+      }
+      r += 2 * OW;
+      continue;
+    }
     // Four pixels in this output row and this range, all horizontal taps inside the image.
     if (ow + 4 <= OW && r + 4 <= end && iw0 >= 0 && iw0 + 3 * sw + (KW - 1) * dw < W) {
       const ih0 = oh * sh - pt;
@@ -398,3 +426,4 @@ export function convBackpropFilterDirect(g: usize, q0: i32, q1: i32, part: usize
     }
   }
 }
+
