@@ -233,6 +233,7 @@ export function bnActPoolBackwardApply(
   const C4 = C & ~3;
   const lanes = i32x4(0, 1, 2, 3);
   const zero = f32x4.splat(0);
+  const pixBytes = <usize>C << 2;
   for (let r = r0; r < r1; r++) {
     const n = r / H;
     const ih = r - n * H;
@@ -240,33 +241,51 @@ export function bnActPoolBackwardApply(
     // Columns [0, covered) lie in a window of this row's pooled row; none when no window covers the row.
     const covered = oh < OH ? OW * KW : 0;
     const pooledRow = (n * OH + oh) * OW * C;
-    for (let iw = 0; iw < W; iw++) {
-      const cell = (r * W + iw) * C;
-      const inWindow = iw < covered;
-      const pe = pooledRow + (iw / KW) * C;
-      let c = 0;
-      for (; c < C4; c += 4) {
-        const q = <usize>c << 2;
-        const o = <usize>(cell + c) << 2;
-        const h = f32x4.mul(f32x4.sub(v128.load(x + o), v128.load(mean + q)), v128.load(invStd + q));
-        let d = zero;
-        if (inWindow) {
-          const p = <usize>(pe + c) << 2;
-          let m = i32x4.eq(v128.load(am + p), i32x4.add(i32x4.splat(cell + c), lanes));
-          if (relu) m = v128.and(m, f32x4.gt(f32x4.add(f32x4.mul(v128.load(gamma + q), h), v128.load(beta + q)), zero));
-          d = v128.and(v128.load(dy + p), m);
+    const rowCell = r * W * C;
+    // Four channels at a time along the row, their per-channel values held in registers.
+    for (let c = 0; c < C4; c += 4) {
+      const q = <usize>c << 2;
+      const mv = v128.load(mean + q), sv = v128.load(invStd + q), gv = v128.load(gamma + q), bv = v128.load(beta + q);
+      const kv = v128.load(k + q), mdv = v128.load(meanDz + q), mxv = v128.load(meanDzX + q);
+      let o = <usize>(rowCell + c) << 2;
+      let p = <usize>(pooledRow + c) << 2;
+      let idx = i32x4.add(i32x4.splat(rowCell + c), lanes);
+      let j = 0;
+      for (let iw = 0; iw < covered; iw++) {
+        const h = f32x4.mul(f32x4.sub(v128.load(x + o), mv), sv);
+        let m = i32x4.eq(v128.load(am + p), idx);
+        if (relu) m = v128.and(m, f32x4.gt(f32x4.add(f32x4.mul(gv, h), bv), zero));
+        const d = v128.and(v128.load(dy + p), m);
+        v128.store(dx + o, f32x4.mul(kv, f32x4.sub(f32x4.sub(d, mdv), f32x4.mul(h, mxv))));
+        o += pixBytes;
+        idx = i32x4.add(idx, i32x4.splat(C));
+        if (++j == KW) {
+          j = 0;
+          p += pixBytes;
         }
-        const t = f32x4.sub(f32x4.sub(d, v128.load(meanDz + q)), f32x4.mul(h, v128.load(meanDzX + q)));
-        v128.store(dx + o, f32x4.mul(v128.load(k + q), t));
       }
-      for (; c < C; c++) {
-        const q = <usize>c << 2;
-        const o = <usize>(cell + c) << 2;
+      for (let iw = covered; iw < W; iw++) {
+        const h = f32x4.mul(f32x4.sub(v128.load(x + o), mv), sv);
+        v128.store(dx + o, f32x4.mul(kv, f32x4.sub(f32x4.sub(zero, mdv), f32x4.mul(h, mxv))));
+        o += pixBytes;
+      }
+    }
+    for (let c = C4; c < C; c++) {
+      const q = <usize>c << 2;
+      let pe = pooledRow + c;
+      let j = 0;
+      for (let iw = 0; iw < W; iw++) {
+        const cell = (r * W + iw) * C + c;
+        const o = <usize>cell << 2;
         const h = (load<f32>(x + o) - load<f32>(mean + q)) * load<f32>(invStd + q);
         let d: f32 = 0;
-        if (inWindow) {
-          const p = <usize>(pe + c) << 2;
-          if (load<i32>(am + p) == cell + c && (!relu || reluPasses(h, gamma, beta, q))) d = load<f32>(dy + p);
+        if (iw < covered) {
+          const p = <usize>pe << 2;
+          if (load<i32>(am + p) == cell && (!relu || reluPasses(h, gamma, beta, q))) d = load<f32>(dy + p);
+          if (++j == KW) {
+            j = 0;
+            pe += C;
+          }
         }
         const t: f32 = (d - load<f32>(meanDz + q)) - h * load<f32>(meanDzX + q);
         store<f32>(dx + o, load<f32>(k + q) * t);
