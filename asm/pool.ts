@@ -175,18 +175,21 @@ export function bnActPoolBackwardSums(g: usize, q0: i32, q1: i32, dy: usize, mea
       const k = <usize>c << 2;
       const mv = v128.load(mean + k), sv = v128.load(invStd + k), gv = v128.load(gamma + k), bv = v128.load(beta + k);
       let s0 = f64x2.splat(0), s1 = f64x2.splat(0), t0 = f64x2.splat(0), t1 = f64x2.splat(0);
+      // src: the window's first cell (channel c) as a flat index, advanced window by window.
+      let src = ((n * H + oh * KH) * W) * C + c;
       for (let ow = 0; ow < OW; ow++) {
         const e = (row + <usize>(ow * C + c)) << 2;
         const amv = v128.load(am + e);
         let h = zero;
         for (let i = 0; i < KH; i++) {
-          const src0 = ((n * H + oh * KH + i) * W + ow * KW) * C + c;
+          const rowSrc = src + i * W * C;
           for (let j = 0; j < KW; j++) {
-            const src = src0 + j * C;
-            const hc = f32x4.mul(f32x4.sub(v128.load(x + (<usize>src << 2)), mv), sv);
-            h = v128.bitselect(hc, h, i32x4.eq(amv, i32x4.add(i32x4.splat(src), lanes)));
+            const cell = rowSrc + j * C;
+            const hc = f32x4.mul(f32x4.sub(v128.load(x + (<usize>cell << 2)), mv), sv);
+            h = v128.bitselect(hc, h, i32x4.eq(amv, i32x4.add(i32x4.splat(cell), lanes)));
           }
         }
+        src += KW * C;
         let d = v128.load(dy + e);
         if (relu) d = v128.and(d, f32x4.gt(f32x4.add(f32x4.mul(gv, h), bv), zero));
         const d0 = f64x2.promote_low_f32x4(d);
