@@ -10,7 +10,7 @@ import { residentF32, residentI32, result, resultInt32, scratchFor, stage } from
  * Batch normalization, relu and max pooling in WebAssembly SIMD (asm/elementwise.ts): operands
  * are copied into the shared memory once, each pass runs split by rows over the threads, and
  * results are copied out once. Same results as the reference ops within float32 rounding (sums
- * in f64, two-pass variance); each returns null where the engine is missing or the operands do
+ * in f64, the variance from shifted sums: see channelStats); each returns null where the engine is missing or the operands do
  * not fit in its memory, and the caller runs its own loops.
  */
 export interface ElementwiseKernels {
