@@ -1,10 +1,11 @@
 // Direct convolutions (no im2col columns), for layers with few input channels (a first layer on
 // RGB), where K = kh·kw·C is too short for the GEMM's packing to pay: forward (alone and with a
-// max pool of its output), filter gradient and input gradient, eight output channels at a time.
+// max pool of its output) and filter gradient, eight output channels at a time; the input gradient
+// is in asm/direct-input.ts.
 // Geometry and pointers in the block at g (asm/geometry.ts).
 
 import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_KH, G_KW, G_SH, G_SW, G_DH, G_DW, G_PT, G_PL, G_X, G_WT, G_OUT, G_BIAS, G_RELU, G_DY } from './geometry';
-import { storeFour } from './conv-common';
+import { poolMax, storeFour } from './conv-common';
 import { madd } from './gemm';
 
 // y[p, f0 .. f0+8) for one output pixel p at (n, oh, ow), every tap bounds-checked: the
@@ -55,10 +56,11 @@ function directPixel(g: usize, n: i32, oh: i32, ow: i32, yp: usize): void {
 
 /**
  * Direct forward convolution of output pixels [start, end) for few input channels (F a multiple
- * of 8): four horizontally adjacent pixels at a time share each weight load, accumulating
- * y = Σ_taps x · w straight from NHWC with no im2col copy (+ bias, relu as convForward). Taps
- * outside the image contribute nothing; a group of four whose taps would leave the image
- * horizontally, and the pixels left over, go through directPixel.
+ * of 8): four pixels at a time share each weight load, accumulating y = Σ_taps x · w straight
+ * from NHWC with no im2col copy (+ bias, relu as convForward): 2×2 blocks where the range holds
+ * a whole pair of rows and the convolution has stride 1 and no dilation (directWindow), else four
+ * horizontally adjacent pixels. Taps outside the image contribute nothing; a group whose taps
+ * would leave the image horizontally, and the pixels left over, go through directPixel.
  */
 export function convForwardDirect(g: usize, start: i32, end: i32): void {
   directRange(g, start, end, <usize>gi(g, G_OUT));
@@ -66,37 +68,151 @@ export function convForwardDirect(g: usize, start: i32, end: i32): void {
 
 /**
  * Inference: the direct convolution pooled by non-overlapping pkh×pkw windows ('valid'), for
- * pooled rows (n, ph) in [q0, q1). The pkh convolution rows under each pooled row go to `scratch`
- * (pkh·OW·F floats per thread, stays in cache), and only their window maxima reach `out`
- * [n, POH, POW, F]: the full-size convolution output is never written to memory.
+ * pooled rows (n, ph) in [q0, q1); only the window maxima reach `out` [n, POH, POW, F]: the
+ * full-size convolution output is never written to memory. 2×2 windows of a stride-1, undilated
+ * convolution run as one register block (directWindow); any other pool, and windows whose taps
+ * leave the image horizontally, go through `scratch` (pkh·OW·F floats per thread, in cache).
  */
 export function convForwardDirectPool(g: usize, q0: i32, q1: i32, scratch: usize, out: usize, pkh: i32, pkw: i32, POH: i32, POW: i32): void {
-  const OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
+  const W = gi(g, G_W), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F), KW = gi(g, G_KW), pl = gi(g, G_PL);
   const rowF = <usize>F << 2;
   const rowBytes = <usize>OW * rowF;
+  const windows = pkh == 2 && pkw == 2 && gi(g, G_SH) == 1 && gi(g, G_SW) == 1 && gi(g, G_DH) == 1 && gi(g, G_DW) == 1;
   for (let q = q0; q < q1; q++) {
     const n = q / POH;
     const ph = q - n * POH;
+    if (windows) {
+      for (let pw = 0; pw < POW; pw++) {
+        const o = out + <usize>(q * POW + pw) * rowF;
+        const iw0 = 2 * pw - pl;
+        if (iw0 >= 0 && iw0 + KW < W) {
+          directWindow(g, n, 2 * ph, iw0, o, 0);
+          continue;
+        }
+        for (let i = 0; i < 2; i++) {
+          for (let j = 0; j < 2; j++) directPixel(g, n, 2 * ph + i, 2 * pw + j, scratch + <usize>(i * 2 + j) * rowF);
+        }
+        poolRows(scratch, 2 * rowF, o, F, 2, 2, 0);
+      }
+      continue;
+    }
     for (let i = 0; i < pkh; i++) {
       const r0 = (n * OH + ph * pkh + i) * OW;
       // directRange writes pixel r at base + r·rowF: place row r0 at scratch + i·rowBytes.
       directRange(g, r0, r0 + OW, scratch + <usize>i * rowBytes - <usize>r0 * rowF);
     }
-    for (let pw = 0; pw < POW; pw++) {
-      const o = out + <usize>(q * POW + pw) * rowF;
-      for (let f = 0; f < F; f += 4) {
-        const c = <usize>f << 2;
-        let best = v128.load(scratch + <usize>(pw * pkw) * rowF + c);
-        for (let i = 0; i < pkh; i++) {
-          for (let j = 0; j < pkw; j++) {
-            if (i == 0 && j == 0) continue;
-            const v = v128.load(scratch + <usize>i * rowBytes + <usize>(pw * pkw + j) * rowF + c);
-            // The reference pool's rule: a greater value, or a NaN over a number, wins.
-            best = v128.bitselect(v, best, v128.or(f32x4.gt(v, best), v128.andnot(f32x4.eq(best, best), f32x4.eq(v, v))));
-          }
-        }
-        v128.store(o + c, best);
+    for (let pw = 0; pw < POW; pw++) poolRows(scratch, rowBytes, out + <usize>(q * POW + pw) * rowF, F, pkh, pkw, pw);
+  }
+}
+
+// out[0, F) = the maximum of the pkh×pkw pixels from column pw·pkw of the rows at rows, rows +
+// rowBytes, …: the reference pool's rule (a greater value, or a NaN over a number, wins).
+function poolRows(rows: usize, rowBytes: usize, out: usize, F: i32, pkh: i32, pkw: i32, pw: i32): void {
+  const rowF = <usize>F << 2;
+  for (let f = 0; f < F; f += 4) {
+    const c = <usize>f << 2;
+    let best = v128.load(rows + <usize>(pw * pkw) * rowF + c);
+    for (let i = 0; i < pkh; i++) {
+      for (let j = 0; j < pkw; j++) {
+        if (i == 0 && j == 0) continue;
+        best = poolMax(best, v128.load(rows + <usize>i * rowBytes + <usize>(pw * pkw + j) * rowF + c));
       }
+    }
+    v128.store(out + c, best);
+  }
+}
+
+// The 2×2 block of output pixels (oh0, ow0 .. +1) × (oh0 + 1, …) of a stride-1, undilated
+// convolution, all horizontal taps inside the image (from input column iw0), eight channels at a
+// time: eight accumulators as directRange's four pixels, each input row's x values shared by the
+// block's two rows (tap rows t and t − 1). Each pixel sums its taps in directRange's order. With
+// rowStride 0, out gets the block's maximum (the pool's rule); else the four pixels, the lower row
+// rowStride bytes after the upper.
+// @ts-ignore: decorator
+@inline
+function directWindow(g: usize, n: i32, oh0: i32, iw0: i32, out: usize, rowStride: usize): void {
+  const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), F = gi(g, G_F), KH = gi(g, G_KH), KW = gi(g, G_KW), pt = gi(g, G_PT);
+  const x = <usize>gi(g, G_X), w = <usize>gi(g, G_WT);
+  const bias = <usize>gi(g, G_BIAS);
+  const relu = gi(g, G_RELU) != 0;
+  const rowF = <usize>F << 2;
+  const tapRow = <usize>(KW * C) * rowF;
+  const len = <usize>(KW * C) << 2;
+  const next = <usize>C << 2;
+  const zero = f32x4.splat(0);
+  for (let f0 = 0; f0 < F; f0 += 8) {
+    // a, b: the upper row's two pixels; c, d: the lower row's.
+    let a0 = zero, a1 = zero, b0 = zero, b1 = zero, c0 = zero, c1 = zero, d0 = zero, d1 = zero;
+    for (let t = 0; t <= KH; t++) {
+      const ih = oh0 - pt + t;
+      if (ih < 0 || ih >= H) continue;
+      let xp = x + (<usize>(((n * H + ih) * W + iw0) * C) << 2);
+      const xe = xp + len;
+      let wa = w + <usize>t * tapRow + (<usize>f0 << 2);
+      let wb = wa - tapRow;
+      if (t > 0 && t < KH) {
+        while (xp < xe) {
+          const xa = v128.load32_splat(xp);
+          const xb = v128.load32_splat(xp + next);
+          let w0 = v128.load(wa);
+          let w1 = v128.load(wa, 16);
+          a0 = madd(xa, w0, a0); a1 = madd(xa, w1, a1);
+          b0 = madd(xb, w0, b0); b1 = madd(xb, w1, b1);
+          w0 = v128.load(wb);
+          w1 = v128.load(wb, 16);
+          c0 = madd(xa, w0, c0); c1 = madd(xa, w1, c1);
+          d0 = madd(xb, w0, d0); d1 = madd(xb, w1, d1);
+          xp += 4;
+          wa += rowF;
+          wb += rowF;
+        }
+      } else if (t == 0) {
+        while (xp < xe) {
+          const xa = v128.load32_splat(xp);
+          const xb = v128.load32_splat(xp + next);
+          const w0 = v128.load(wa);
+          const w1 = v128.load(wa, 16);
+          a0 = madd(xa, w0, a0); a1 = madd(xa, w1, a1);
+          b0 = madd(xb, w0, b0); b1 = madd(xb, w1, b1);
+          xp += 4;
+          wa += rowF;
+        }
+      } else {
+        while (xp < xe) {
+          const xa = v128.load32_splat(xp);
+          const xb = v128.load32_splat(xp + next);
+          const w0 = v128.load(wb);
+          const w1 = v128.load(wb, 16);
+          c0 = madd(xa, w0, c0); c1 = madd(xa, w1, c1);
+          d0 = madd(xb, w0, d0); d1 = madd(xb, w1, d1);
+          xp += 4;
+          wb += rowF;
+        }
+      }
+    }
+    if (bias != 0) {
+      const bv0 = v128.load(bias + (<usize>f0 << 2));
+      const bv1 = v128.load(bias + (<usize>f0 << 2), 16);
+      a0 = f32x4.add(a0, bv0); a1 = f32x4.add(a1, bv1);
+      b0 = f32x4.add(b0, bv0); b1 = f32x4.add(b1, bv1);
+      c0 = f32x4.add(c0, bv0); c1 = f32x4.add(c1, bv1);
+      d0 = f32x4.add(d0, bv0); d1 = f32x4.add(d1, bv1);
+    }
+    if (relu) {
+      a0 = v128.and(a0, f32x4.gt(a0, zero)); a1 = v128.and(a1, f32x4.gt(a1, zero));
+      b0 = v128.and(b0, f32x4.gt(b0, zero)); b1 = v128.and(b1, f32x4.gt(b1, zero));
+      c0 = v128.and(c0, f32x4.gt(c0, zero)); c1 = v128.and(c1, f32x4.gt(c1, zero));
+      d0 = v128.and(d0, f32x4.gt(d0, zero)); d1 = v128.and(d1, f32x4.gt(d1, zero));
+    }
+    const o = out + (<usize>f0 << 2);
+    if (rowStride == 0) {
+      v128.store(o, poolMax(poolMax(poolMax(a0, b0), c0), d0));
+      v128.store(o, poolMax(poolMax(poolMax(a1, b1), c1), d1), 16);
+    } else {
+      v128.store(o, a0); v128.store(o, a1, 16);
+      v128.store(o + rowF, b0); v128.store(o + rowF, b1, 16);
+      v128.store(o + rowStride, c0); v128.store(o + rowStride, c1, 16);
+      v128.store(o + rowStride + rowF, d0); v128.store(o + rowStride + rowF, d1, 16);
     }
   }
 }
@@ -113,6 +229,7 @@ function directRange(g: usize, start: i32, end: i32, y: usize): void {
   const rowF = <usize>F << 2;
   const step = <usize>(sw * C) << 2;
   const zero = f32x4.splat(0);
+  const pairs = sh == 1 && sw == 1 && dh == 1 && dw == 1;
   let r = start;
   while (r < end) {
     const n = r / pix;
@@ -121,6 +238,23 @@ function directRange(g: usize, start: i32, end: i32, y: usize): void {
     const ow = rem - oh * OW;
     const yp = y + <usize>r * rowF;
     const iw0 = ow * sw - pl;
+    if (pairs && ow == 0 && oh + 1 < OH && r + 2 * OW <= end) {
+      // This output row and the next, as 2×2 blocks (directWindow).
+      const rowBytes = <usize>OW * rowF;
+      for (let o = 0; o < OW; o += 2) {
+        const jw = o - pl;
+        if (o + 2 <= OW && jw >= 0 && jw + KW < W) {
+          directWindow(g, n, oh, jw, yp + <usize>o * rowF, rowBytes);
+          continue;
+        }
+        for (let j = o; j < min(o + 2, OW); j++) {
+          directPixel(g, n, oh, j, yp + <usize>j * rowF);
+          directPixel(g, n, oh + 1, j, yp + rowBytes + <usize>j * rowF);
+        }
+      }
+      r += 2 * OW;
+      continue;
+    }
     // Four pixels in this output row and this range, all horizontal taps inside the image.
     if (ow + 4 <= OW && r + 4 <= end && iw0 >= 0 && iw0 + 3 * sw + (KW - 1) * dw < W) {
       const ih0 = oh * sh - pt;
@@ -216,43 +350,32 @@ export function convBackpropFilterDirect(g: usize, q0: i32, q1: i32, part: usize
         const pTap = part + <usize>((i * KW + j) * C) * rowF;
         let f0 = 0;
         if (C == 3) {
-          // 16 channels per sweep: 12 accumulators (3 input channels × 4 vectors), each dy vector
-          // loaded once for all three, half the sweeps of the 8-channel loop below.
-          for (; f0 + 16 <= F; f0 += 16) {
-            let a0 = zero, a1 = zero, a2 = zero, a3 = zero, b0 = zero, b1 = zero, b2 = zero, b3 = zero;
-            let c0 = zero, c1 = zero, c2 = zero, c3 = zero;
+          // RGB without the general loop's channel tests: six accumulators, each dy vector pair and
+          // x value loaded once. (Sixteen channels per sweep, twelve accumulators, measured about
+          // 1.5× slower: V8 spills them.)
+          for (; f0 < F; f0 += 8) {
+            let a0 = zero, a1 = zero, b0 = zero, b1 = zero, c0 = zero, c1 = zero;
             let xp = xRow;
             let dp = dyRow + (<usize>f0 << 2);
             for (let ow = owLo; ow < owHi; ow++) {
-              const x0 = v128.load32_splat(xp);
-              const x1 = v128.load32_splat(xp, 4);
-              const x2 = v128.load32_splat(xp, 8);
-              let gv = v128.load(dp);
-              a0 = madd(x0, gv, a0); b0 = madd(x1, gv, b0); c0 = madd(x2, gv, c0);
-              gv = v128.load(dp, 16);
-              a1 = madd(x0, gv, a1); b1 = madd(x1, gv, b1); c1 = madd(x2, gv, c1);
-              gv = v128.load(dp, 32);
-              a2 = madd(x0, gv, a2); b2 = madd(x1, gv, b2); c2 = madd(x2, gv, c2);
-              gv = v128.load(dp, 48);
-              a3 = madd(x0, gv, a3); b3 = madd(x1, gv, b3); c3 = madd(x2, gv, c3);
+              const g0 = v128.load(dp);
+              const g1 = v128.load(dp, 16);
+              let xv = v128.load32_splat(xp);
+              a0 = madd(xv, g0, a0); a1 = madd(xv, g1, a1);
+              xv = v128.load32_splat(xp, 4);
+              b0 = madd(xv, g0, b0); b1 = madd(xv, g1, b1);
+              xv = v128.load32_splat(xp, 8);
+              c0 = madd(xv, g0, c0); c1 = madd(xv, g1, c1);
               xp += xStep;
               dp += rowF;
             }
             const p = pTap + (<usize>f0 << 2);
             v128.store(p, f32x4.add(v128.load(p), a0));
             v128.store(p, f32x4.add(v128.load(p, 16), a1), 16);
-            v128.store(p, f32x4.add(v128.load(p, 32), a2), 32);
-            v128.store(p, f32x4.add(v128.load(p, 48), a3), 48);
-            const pb = p + rowF;
-            v128.store(pb, f32x4.add(v128.load(pb), b0));
-            v128.store(pb, f32x4.add(v128.load(pb, 16), b1), 16);
-            v128.store(pb, f32x4.add(v128.load(pb, 32), b2), 32);
-            v128.store(pb, f32x4.add(v128.load(pb, 48), b3), 48);
-            const pc = p + 2 * rowF;
-            v128.store(pc, f32x4.add(v128.load(pc), c0));
-            v128.store(pc, f32x4.add(v128.load(pc, 16), c1), 16);
-            v128.store(pc, f32x4.add(v128.load(pc, 32), c2), 32);
-            v128.store(pc, f32x4.add(v128.load(pc, 48), c3), 48);
+            v128.store(p + rowF, f32x4.add(v128.load(p + rowF), b0));
+            v128.store(p + rowF, f32x4.add(v128.load(p + rowF, 16), b1), 16);
+            v128.store(p + 2 * rowF, f32x4.add(v128.load(p + 2 * rowF), c0));
+            v128.store(p + 2 * rowF, f32x4.add(v128.load(p + 2 * rowF, 16), c1), 16);
           }
         }
         for (; f0 < F; f0 += 8) {
@@ -304,124 +427,3 @@ export function convBackpropFilterDirect(g: usize, q0: i32, q1: i32, part: usize
   }
 }
 
-// Σ of the four lanes.
-// @ts-ignore: decorator
-@inline
-function hsum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
-}
-
-/**
- * Direct input gradient for few input channels (F a multiple of 4, C ≤ 4), over input rows
- * p = (n, ih) in [p0, p1): dx[n, ih, iw, c] = Σ_{i, j, f} dy[n, oh, ow, f] · w[i, j, c, f] over
- * the taps with oh·sh − pt + i·dh = ih and ow·sw − pl + j·dw = iw inside the output. Every dx
- * element of the rows is written (no zeroing, no col2im scatter), so threads own disjoint rows.
- */
-export function convBackpropInputDirect(g: usize, p0: i32, p1: i32): void {
-  const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
-  const KH = gi(g, G_KH), KW = gi(g, G_KW), sh = gi(g, G_SH), sw = gi(g, G_SW);
-  const dh = gi(g, G_DH), dw = gi(g, G_DW), pt = gi(g, G_PT), pl = gi(g, G_PL);
-  const w = <usize>gi(g, G_WT), dy = <usize>gi(g, G_DY), dx = <usize>gi(g, G_OUT);
-  const rowF = <usize>F << 2;
-  const zero = f32x4.splat(0);
-  for (let p = p0; p < p1; p++) {
-    const n = p / H;
-    const ih = p - n * H;
-    let out = dx + (<usize>(p * W * C) << 2);
-    let iw = 0;
-    if (sh == 1 && sw == 1 && C == 3) {
-      // Four pixels at a time where every tap's column lands inside dy: 12 independent
-      // accumulators (4 pixels × 3 channels) share each weight load.
-      const iwLo = max(0, (KW - 1) * dw - pl);
-      const iwHi = OW - pl - 3;
-      // Pixels left of the interior go through the general path below first.
-      for (; iw < W && iw < iwLo; iw++) {
-        convBackpropInputPixel(g, n, ih, iw, out);
-        out += <usize>C << 2;
-      }
-      for (; iw < iwHi && iw + 4 <= W; iw += 4) {
-        let a0 = zero, a1 = zero, a2 = zero, b0 = zero, b1 = zero, b2 = zero;
-        let c0 = zero, c1 = zero, c2 = zero, d0 = zero, d1 = zero, d2 = zero;
-        for (let i = 0; i < KH; i++) {
-          const oh = ih + pt - i * dh;
-          if (oh < 0) break;
-          if (oh >= OH) continue;
-          for (let j = 0; j < KW; j++) {
-            let dp = dy + <usize>((n * OH + oh) * OW + iw + pl - j * dw) * rowF;
-            let wp = w + <usize>((i * KW + j) * 3) * rowF;
-            for (let f = 0; f < F; f += 4) {
-              const w0 = v128.load(wp);
-              const w1 = v128.load(wp + rowF);
-              const w2 = v128.load(wp + 2 * rowF);
-              let gv = v128.load(dp);
-              a0 = madd(gv, w0, a0); a1 = madd(gv, w1, a1); a2 = madd(gv, w2, a2);
-              gv = v128.load(dp + rowF);
-              b0 = madd(gv, w0, b0); b1 = madd(gv, w1, b1); b2 = madd(gv, w2, b2);
-              gv = v128.load(dp + 2 * rowF);
-              c0 = madd(gv, w0, c0); c1 = madd(gv, w1, c1); c2 = madd(gv, w2, c2);
-              gv = v128.load(dp + 3 * rowF);
-              d0 = madd(gv, w0, d0); d1 = madd(gv, w1, d1); d2 = madd(gv, w2, d2);
-              dp += 16;
-              wp += 16;
-            }
-          }
-        }
-        store<f32>(out, hsum(a0)); store<f32>(out, hsum(a1), 4); store<f32>(out, hsum(a2), 8);
-        store<f32>(out, hsum(b0), 12); store<f32>(out, hsum(b1), 16); store<f32>(out, hsum(b2), 20);
-        store<f32>(out, hsum(c0), 24); store<f32>(out, hsum(c1), 28); store<f32>(out, hsum(c2), 32);
-        store<f32>(out, hsum(d0), 36); store<f32>(out, hsum(d1), 40); store<f32>(out, hsum(d2), 44);
-        out += 48;
-      }
-    }
-    for (; iw < W; iw++) {
-      convBackpropInputPixel(g, n, ih, iw, out);
-      out += <usize>C << 2;
-    }
-  }
-}
-
-// dx[n, ih, iw, 0..C) at out, every tap checked (the general path of convBackpropInputDirect).
-function convBackpropInputPixel(g: usize, n: i32, ih: i32, iw: i32, out: usize): void {
-  const C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
-  const KH = gi(g, G_KH), KW = gi(g, G_KW), sh = gi(g, G_SH), sw = gi(g, G_SW);
-  const dh = gi(g, G_DH), dw = gi(g, G_DW), pt = gi(g, G_PT), pl = gi(g, G_PL);
-  const w = <usize>gi(g, G_WT), dy = <usize>gi(g, G_DY);
-  const rowF = <usize>F << 2;
-  const zero = f32x4.splat(0);
-  {
-    {
-      let a = zero, b = zero, c = zero, d = zero;
-      for (let i = 0; i < KH; i++) {
-        const t = ih + pt - i * dh;
-        if (t < 0) break;
-        // Stride 1 needs no division (the common case; a division per tap measured 2× slower).
-        const oh = sh == 1 ? t : t / sh;
-        if (oh * sh != t || oh >= OH) continue;
-        for (let j = 0; j < KW; j++) {
-          const u = iw + pl - j * dw;
-          if (u < 0) break;
-          const ow = sw == 1 ? u : u / sw;
-          if (ow * sw != u || ow >= OW) continue;
-          const dp = dy + <usize>((n * OH + oh) * OW + ow) * rowF;
-          const wp = w + <usize>((i * KW + j) * C) * rowF;
-          for (let f = 0; f < F; f += 4) {
-            const o = <usize>f << 2;
-            const gv = v128.load(dp + o);
-            a = madd(gv, v128.load(wp + o), a);
-            if (C > 1) {
-              b = madd(gv, v128.load(wp + rowF + o), b);
-              if (C > 2) {
-                c = madd(gv, v128.load(wp + 2 * rowF + o), c);
-                if (C > 3) d = madd(gv, v128.load(wp + 3 * rowF + o), d);
-              }
-            }
-          }
-        }
-      }
-      store<f32>(out, hsum(a));
-      if (C > 1) store<f32>(out, hsum(b), 4);
-      if (C > 2) store<f32>(out, hsum(c), 8);
-      if (C > 3) store<f32>(out, hsum(d), 12);
-    }
-  }
-}

@@ -1,5 +1,6 @@
 // Element-wise and per-channel ops over NHWC f32 tensors, WebAssembly SIMD (f32x4):
-//   batch norm   mean[c] = Σ_r x[r, c] / R, var[c] = Σ_r (x[r, c] − mean[c])² / R  (two passes, f64 sums)
+//   batch norm   mean[c] = Σ_r x[r, c] / R, var[c] = Σ_r (x[r, c] − mean[c])² / R  (f64 sums; one pass
+//                of shifted sums, or two passes where a channel's first value is not finite)
 //                xHat = (x − mean)·invStd, y = γ·xHat + β;  inference y = x·scale + shift
 //   backward     dx = k·(dy − Σdy/R − xHat·Σ(dy·xHat)/R), k = γ·invStd  (f64 sums)
 //   relu         y = x > 0 ? x : 0;  dx = x > 0 ? dy : 0  (NaN → 0, as the reference)
@@ -53,6 +54,61 @@ export function channelSquaredDeviation(x: usize, mean: usize, C: i32, r0: i32, 
       const d = <f64>(load<f32>(p + (<usize>c << 2)) - load<f32>(mean + (<usize>c << 2)));
       const a = acc + (<usize>c << 3);
       store<f64>(a, load<f64>(a) + d * d);
+    }
+  }
+}
+
+/**
+ * acc[c] += Σ_r (x[r, c] − shift[c]) and acc[C + c] += Σ_r (x[r, c] − shift[c])² (difference,
+ * square and sums in f64), rows [r0, r1): the batch statistics in one pass. With the shift a value
+ * of the channel, mean = shift + S1/R and variance = S2/R − (S1/R)² lose nothing to cancellation
+ * that matters. Two rows per step, so that each accumulator's add chain is half as long.
+ */
+export function channelShiftedSums(x: usize, shift: usize, C: i32, r0: i32, r1: i32, acc: usize): void {
+  const C4 = C & ~3;
+  const rowBytes = <usize>C << 2;
+  const accSq = acc + (<usize>C << 3);
+  let r = r0;
+  let p = x + <usize>r0 * rowBytes;
+  for (; r + 2 <= r1; r += 2, p += 2 * rowBytes) {
+    let c = 0;
+    for (; c < C4; c += 4) {
+      const k = <usize>c << 2;
+      const v = v128.load(p + k);
+      const u = v128.load(p + rowBytes + k);
+      const sv = v128.load(shift + k);
+      const s0 = f64x2.promote_low_f32x4(sv);
+      const s1 = f64x2.promote_low_f32x4(v128.shuffle<f32>(sv, sv, 2, 3, 0, 1));
+      const v0 = f64x2.sub(f64x2.promote_low_f32x4(v), s0);
+      const v1 = f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)), s1);
+      const u0 = f64x2.sub(f64x2.promote_low_f32x4(u), s0);
+      const u1 = f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(u, u, 2, 3, 0, 1)), s1);
+      const a = acc + (<usize>c << 3);
+      const b = accSq + (<usize>c << 3);
+      v128.store(a, f64x2.add(v128.load(a), f64x2.add(v0, u0)));
+      v128.store(a, f64x2.add(v128.load(a, 16), f64x2.add(v1, u1)), 16);
+      v128.store(b, f64x2.add(v128.load(b), f64x2.add(f64x2.mul(v0, v0), f64x2.mul(u0, u0))));
+      v128.store(b, f64x2.add(v128.load(b, 16), f64x2.add(f64x2.mul(v1, v1), f64x2.mul(u1, u1))), 16);
+    }
+    for (; c < C; c++) {
+      const k = <usize>c << 2;
+      const sc = <f64>load<f32>(shift + k);
+      const d = <f64>load<f32>(p + k) - sc;
+      const e = <f64>load<f32>(p + rowBytes + k) - sc;
+      const a = acc + (<usize>c << 3);
+      const b = accSq + (<usize>c << 3);
+      store<f64>(a, load<f64>(a) + (d + e));
+      store<f64>(b, load<f64>(b) + (d * d + e * e));
+    }
+  }
+  if (r < r1) {
+    for (let c = 0; c < C; c++) {
+      const k = <usize>c << 2;
+      const d = <f64>load<f32>(p + k) - <f64>load<f32>(shift + k);
+      const a = acc + (<usize>c << 3);
+      const b = accSq + (<usize>c << 3);
+      store<f64>(a, load<f64>(a) + d);
+      store<f64>(b, load<f64>(b) + d * d);
     }
   }
 }

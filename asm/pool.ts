@@ -1,6 +1,6 @@
 // Max pooling and the fused ops around it, NHWC f32:
 //   max pool     y[o, c] = first max of the window in window order, NaN wins; argmax = flat x index
-//   bn-act-pool  max pool of act(batch norm(x)) and its backward sums and scatter
+//   bn-act-pool  max pool of act(batch norm(x)); its backward: the sums, then every dx in one pass
 //   scatter      dz of a convolution whose (relu) output fed a max pool, with its bias gradient
 // Pool geometry in the block at g (P_* of asm/geometry.ts); pointers are byte offsets into the
 // shared memory.
@@ -157,66 +157,145 @@ function reluPasses(h: f32, gamma: usize, beta: usize, q: usize): bool {
 /**
  * Backward sums over pooled rows [q0, q1): acc[c] += Σ dz and acc[C + c] += Σ dz·xHat (f64), where
  * dz is the pooled gradient at its argmax cell, masked by relu' (z > 0); every other cell's dz is 0.
+ * Four channels at a time: each window cell's xHat is computed and kept where it is the argmax
+ * (no gather), the sums of one pooled row stay in registers.
  */
 export function bnActPoolBackwardSums(g: usize, q0: i32, q1: i32, dy: usize, mean: usize, invStd: usize, gamma: usize, beta: usize, relu: bool, acc: usize): void {
-  const C = gi(g, P_C), OW = gi(g, P_OW);
+  const H = gi(g, P_H), W = gi(g, P_W), C = gi(g, P_C), OH = gi(g, P_OH), OW = gi(g, P_OW), KH = gi(g, P_KH), KW = gi(g, P_KW);
   const x = <usize>gi(g, P_X), am = <usize>gi(g, P_ARGMAX);
+  const C4 = C & ~3;
   const accX = acc + (<usize>C << 3);
-  for (let e = <usize>(q0 * OW * C); e < <usize>(q1 * OW * C); e += <usize>C) {
-    for (let c = 0; c < C; c++) {
-      const q = <usize>c << 2;
-      const h = argmaxXHat(x, am, e + <usize>c, mean, invStd, q);
-      if (relu && !reluPasses(h, gamma, beta, q)) continue;
-      const d = <f64>load<f32>(dy + ((e + <usize>c) << 2));
+  const lanes = i32x4(0, 1, 2, 3);
+  const zero = f32x4.splat(0);
+  for (let q = q0; q < q1; q++) {
+    const n = q / OH;
+    const oh = q - n * OH;
+    const row = <usize>(q * OW * C);
+    for (let c = 0; c < C4; c += 4) {
+      const k = <usize>c << 2;
+      const mv = v128.load(mean + k), sv = v128.load(invStd + k), gv = v128.load(gamma + k), bv = v128.load(beta + k);
+      let s0 = f64x2.splat(0), s1 = f64x2.splat(0), t0 = f64x2.splat(0), t1 = f64x2.splat(0);
+      // src: the window's first cell (channel c) as a flat index, advanced window by window.
+      let src = ((n * H + oh * KH) * W) * C + c;
+      for (let ow = 0; ow < OW; ow++) {
+        const e = (row + <usize>(ow * C + c)) << 2;
+        const amv = v128.load(am + e);
+        let h = zero;
+        for (let i = 0; i < KH; i++) {
+          const rowSrc = src + i * W * C;
+          for (let j = 0; j < KW; j++) {
+            const cell = rowSrc + j * C;
+            const hc = f32x4.mul(f32x4.sub(v128.load(x + (<usize>cell << 2)), mv), sv);
+            h = v128.bitselect(hc, h, i32x4.eq(amv, i32x4.add(i32x4.splat(cell), lanes)));
+          }
+        }
+        src += KW * C;
+        let d = v128.load(dy + e);
+        if (relu) d = v128.and(d, f32x4.gt(f32x4.add(f32x4.mul(gv, h), bv), zero));
+        const d0 = f64x2.promote_low_f32x4(d);
+        const d1 = f64x2.promote_low_f32x4(v128.shuffle<f32>(d, d, 2, 3, 0, 1));
+        s0 = f64x2.add(s0, d0);
+        s1 = f64x2.add(s1, d1);
+        t0 = f64x2.add(t0, f64x2.mul(d0, f64x2.promote_low_f32x4(h)));
+        t1 = f64x2.add(t1, f64x2.mul(d1, f64x2.promote_low_f32x4(v128.shuffle<f32>(h, h, 2, 3, 0, 1))));
+      }
       const a = acc + (<usize>c << 3);
       const b = accX + (<usize>c << 3);
-      store<f64>(a, load<f64>(a) + d);
-      store<f64>(b, load<f64>(b) + d * <f64>h);
+      v128.store(a, f64x2.add(v128.load(a), s0));
+      v128.store(a, f64x2.add(v128.load(a, 16), s1), 16);
+      v128.store(b, f64x2.add(v128.load(b), t0));
+      v128.store(b, f64x2.add(v128.load(b, 16), t1), 16);
+    }
+    for (let c = C4; c < C; c++) {
+      const q = <usize>c << 2;
+      for (let ow = 0; ow < OW; ow++) {
+        const e = row + <usize>(ow * C + c);
+        const h = argmaxXHat(x, am, e, mean, invStd, q);
+        if (relu && !reluPasses(h, gamma, beta, q)) continue;
+        const d = <f64>load<f32>(dy + (e << 2));
+        const a = acc + (<usize>c << 3);
+        const b = accX + (<usize>c << 3);
+        store<f64>(a, load<f64>(a) + d);
+        store<f64>(b, load<f64>(b) + d * <f64>h);
+      }
     }
   }
 }
 
-/** dx = k·((0 − meanDz) − xHat·meanDzX) for input rows [r0, r1): every cell as if its dz were 0. */
-export function bnBackwardApplyZero(x: usize, mean: usize, invStd: usize, k: usize, meanDz: usize, meanDzX: usize, C: i32, r0: i32, r1: i32, dx: usize): void {
-  const C4 = C & ~3;
-  const rowBytes = <usize>C << 2;
-  const zero = f32x4.splat(0);
-  for (let o = <usize>r0 * rowBytes; o < <usize>r1 * rowBytes; o += rowBytes) {
-    let c = 0;
-    for (; c < C4; c += 4) {
-      const q = <usize>c << 2;
-      const h = f32x4.mul(f32x4.sub(v128.load(x + o + q), v128.load(mean + q)), v128.load(invStd + q));
-      const t = f32x4.sub(f32x4.sub(zero, v128.load(meanDz + q)), f32x4.mul(h, v128.load(meanDzX + q)));
-      v128.store(dx + o + q, f32x4.mul(v128.load(k + q), t));
-    }
-    for (; c < C; c++) {
-      const q = <usize>c << 2;
-      const h = (load<f32>(x + o + q) - load<f32>(mean + q)) * load<f32>(invStd + q);
-      const t: f32 = (<f32>0 - load<f32>(meanDz + q)) - h * load<f32>(meanDzX + q);
-      store<f32>(dx + o + q, load<f32>(k + q) * t);
-    }
-  }
-}
-
-/** dx at each argmax cell of pooled rows [q0, q1) = k·((dz − meanDz) − xHat·meanDzX), over bnBackwardApplyZero's value. */
-export function bnActPoolBackwardScatter(
-  g: usize, q0: i32, q1: i32, dy: usize, mean: usize, invStd: usize, gamma: usize, beta: usize, relu: bool,
+/**
+ * dx = k·((dz − meanDz) − xHat·meanDzX) for input rows (n, ih) in [r0, r1), every cell written:
+ * dz is the pooled gradient at its window's argmax cell (masked by relu', z > 0), 0 at every other
+ * cell and at the rows and columns no window covers. One pass, rows split over the threads.
+ */
+export function bnActPoolBackwardApply(
+  g: usize, r0: i32, r1: i32, dy: usize, mean: usize, invStd: usize, gamma: usize, beta: usize, relu: bool,
   k: usize, meanDz: usize, meanDzX: usize, dx: usize,
 ): void {
-  const C = gi(g, P_C), OW = gi(g, P_OW);
+  const H = gi(g, P_H), W = gi(g, P_W), C = gi(g, P_C), OH = gi(g, P_OH), OW = gi(g, P_OW), KH = gi(g, P_KH), KW = gi(g, P_KW);
   const x = <usize>gi(g, P_X), am = <usize>gi(g, P_ARGMAX);
-  for (let e = <usize>(q0 * OW * C); e < <usize>(q1 * OW * C); e += <usize>C) {
-    for (let c = 0; c < C; c++) {
+  const C4 = C & ~3;
+  const lanes = i32x4(0, 1, 2, 3);
+  const zero = f32x4.splat(0);
+  const pixBytes = <usize>C << 2;
+  for (let r = r0; r < r1; r++) {
+    const n = r / H;
+    const ih = r - n * H;
+    const oh = ih / KH;
+    // Columns [0, covered) lie in a window of this row's pooled row; none when no window covers the row.
+    const covered = oh < OH ? OW * KW : 0;
+    const pooledRow = (n * OH + oh) * OW * C;
+    const rowCell = r * W * C;
+    // Four channels at a time along the row, their per-channel values held in registers.
+    for (let c = 0; c < C4; c += 4) {
       const q = <usize>c << 2;
-      const h = argmaxXHat(x, am, e + <usize>c, mean, invStd, q);
-      if (relu && !reluPasses(h, gamma, beta, q)) continue;
-      const d = load<f32>(dy + ((e + <usize>c) << 2));
-      const t = (d - load<f32>(meanDz + q)) - h * load<f32>(meanDzX + q);
-      store<f32>(dx + (<usize>load<i32>(am + ((e + <usize>c) << 2)) << 2), load<f32>(k + q) * t);
+      const mv = v128.load(mean + q), sv = v128.load(invStd + q), gv = v128.load(gamma + q), bv = v128.load(beta + q);
+      const kv = v128.load(k + q), mdv = v128.load(meanDz + q), mxv = v128.load(meanDzX + q);
+      let o = <usize>(rowCell + c) << 2;
+      let p = <usize>(pooledRow + c) << 2;
+      let idx = i32x4.add(i32x4.splat(rowCell + c), lanes);
+      let j = 0;
+      for (let iw = 0; iw < covered; iw++) {
+        const h = f32x4.mul(f32x4.sub(v128.load(x + o), mv), sv);
+        let m = i32x4.eq(v128.load(am + p), idx);
+        if (relu) m = v128.and(m, f32x4.gt(f32x4.add(f32x4.mul(gv, h), bv), zero));
+        const d = v128.and(v128.load(dy + p), m);
+        v128.store(dx + o, f32x4.mul(kv, f32x4.sub(f32x4.sub(d, mdv), f32x4.mul(h, mxv))));
+        o += pixBytes;
+        idx = i32x4.add(idx, i32x4.splat(C));
+        if (++j == KW) {
+          j = 0;
+          p += pixBytes;
+        }
+      }
+      for (let iw = covered; iw < W; iw++) {
+        const h = f32x4.mul(f32x4.sub(v128.load(x + o), mv), sv);
+        v128.store(dx + o, f32x4.mul(kv, f32x4.sub(f32x4.sub(zero, mdv), f32x4.mul(h, mxv))));
+        o += pixBytes;
+      }
+    }
+    for (let c = C4; c < C; c++) {
+      const q = <usize>c << 2;
+      let pe = pooledRow + c;
+      let j = 0;
+      for (let iw = 0; iw < W; iw++) {
+        const cell = (r * W + iw) * C + c;
+        const o = <usize>cell << 2;
+        const h = (load<f32>(x + o) - load<f32>(mean + q)) * load<f32>(invStd + q);
+        let d: f32 = 0;
+        if (iw < covered) {
+          const p = <usize>pe << 2;
+          if (load<i32>(am + p) == cell && (!relu || reluPasses(h, gamma, beta, q))) d = load<f32>(dy + p);
+          if (++j == KW) {
+            j = 0;
+            pe += C;
+          }
+        }
+        const t: f32 = (d - load<f32>(meanDz + q)) - h * load<f32>(meanDzX + q);
+        store<f32>(dx + o, load<f32>(k + q) * t);
+      }
     }
   }
 }
-
 
 /**
  * dz for a convolution whose (relu) output fed a max pool of windows that do not overlap, for the

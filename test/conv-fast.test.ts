@@ -12,7 +12,7 @@ import { winogradPools } from '../src/backend/wasm/conv-winograd.js';
 import { engineInfo } from '../src/backend/wasm/engine.js';
 import { gemmFast } from '../src/backend/wasm/gemm.js';
 import { conv2dInfo, type Conv2DInfo, type Padding } from '../src/geometry.js';
-import { assertClose, randomArray, withThreads } from './helpers.js';
+import { assertClose, assertIdentical, randomArray, withThreads } from './helpers.js';
 
 const fast = createCpuBackend('cpu', gemmFast, convFast);
 const ref = referenceBackend;
@@ -285,6 +285,31 @@ test('the reference backend\'s fused convolution is its plain ops composed (conv
   assertClose(ref.fused.conv!.conv2d(x, w, bias, info, 'relu'), plain, { atol: 0, rtol: 0 }, 'reference fused conv2d');
   const pool = conv2dInfo([2, 7, 6, 5], [2, 2], 5, [2, 2], 'valid');
   assertClose(ref.fused.conv!.conv2dMaxPool(x, w, bias, info, 'relu', pool), ref.maxPool(plain, pool).y, { atol: 0, rtol: 0 }, 'reference fused conv2dMaxPool');
+});
+
+test('direct conv + 2×2 pool in registers (inference) = the direct conv, then max pool, bit for bit: NaN and ties, odd sizes, pad 0 and 1, bias or none', () => {
+  for (const [h, w, pad, seed] of [[12, 14, 'same', 61], [9, 11, 'valid', 62], [5, 4, 'same', 63]] as const) {
+    const info = conv2dInfo([2, h, w, 3], [3, 3], 16, [1, 1], pad);
+    const x = randomArray(2 * h * w * 3, seed);
+    x[5] = NaN;
+    x[2 * w * 3 + 7] = NaN;
+    const wt = randomArray(27 * 16, seed + 1);
+    // Two equal filters: equal outputs in neighbouring channels, and a zero filter's ties.
+    for (let k = 0; k < 27; k++) {
+      wt[k * 16 + 9] = wt[k * 16 + 8];
+      wt[k * 16 + 15] = 0;
+    }
+    const pool = conv2dInfo([2, info.outHeight, info.outWidth, 16], [2, 2], 16, [2, 2], 'valid');
+    for (const bias of [randomArray(16, seed + 2), null]) {
+      for (const act of ['linear', 'relu'] as const) {
+        const plain = fast.fused.conv!.conv2d(x, wt, bias, info, act);
+        const want = fast.maxPool(plain, pool).y;
+        const got = fast.fused.conv!.conv2dMaxPool(x, wt, bias, info, act, pool);
+        assertIdentical(got, want, `${h}×${w} ${pad} ${act} ${bias ? 'bias' : 'no bias'}`);
+        assert.ok(want.some(Number.isNaN) === (act === 'linear'), `NaN reaches the linear pool only (${h}×${w} ${pad})`);
+      }
+    }
+  }
 });
 
 test.run();

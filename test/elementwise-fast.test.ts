@@ -37,7 +37,8 @@ function checkBatchNorm(rows: number, C: number, seed: number, mean = 0, std = 1
   assertClose(got.mean, want.mean, { atol: 1e-6 * (1 + Math.abs(mean)), rtol: 1e-6 }, `batchNormTrain mean ${what}`);
   assertClose(got.variance, want.variance, { atol: 1e-7, rtol: 1e-5 }, `batchNormTrain variance ${what}`);
   assertClose(got.invStd, want.invStd, { atol: 1e-7, rtol: 1e-5 }, `batchNormTrain invStd ${what}`);
-  // Same f64 sums and the same f32 mean as the reference, so x − mean agrees exactly even at |mean| ≫ std.
+  // Both means come from exact f64 sums (here, shifted by row 0 there), so the f32 means agree and
+  // x − mean agrees exactly even at |mean| ≫ std.
   const tol = { atol: 2e-6, rtol: 1e-5 };
   assertClose(got.xHat, want.xHat, tol, `batchNormTrain xHat ${what}`);
   assertClose(got.y, want.y, tol, `batchNormTrain y ${what}`);
@@ -76,6 +77,27 @@ test('batchNormTrain = reference on data with a large mean (100 ± 1, 1000 ± 0.
   checkBatchNorm(32 * 25, 5, 8, 100, 1);
   checkBatchNorm(3200, 3, 9, -1000, 0.5);
   withThreads(2, () => checkBatchNorm(32 * 100, 33, 10, 100, 1));
+});
+
+test('batchNormTrain statistics = reference where the one-pass shifted sums give way to two passes: row 0 NaN or ±∞, row 0 far out', () => {
+  for (const v of [NaN, Infinity, -Infinity]) {
+    const x = gaussian(32 * 25 * 4, 12, 3, 1);
+    x[1] = v;
+    const want = ref.batchNormTrain(x, new Float32Array(4).fill(1), new Float32Array(4), 4, 1e-3);
+    const got = fast.batchNormTrain(x, new Float32Array(4).fill(1), new Float32Array(4), 4, 1e-3);
+    for (const key of ['mean', 'variance', 'invStd'] as const) {
+      assertIdentical([got[key][1]], [want[key][1]], `${key} of the channel whose row 0 holds ${v}`);
+      assertClose([0, 2, 3].map((c) => got[key][c]), [0, 2, 3].map((c) => want[key][c]), { atol: 1e-6, rtol: 1e-5 }, `${key}, the other channels`);
+    }
+  }
+  // 2²¹ rows at 0 ± 0.001 after a row 0 at 1000: S2/R is 2·10⁶ times the variance.
+  const x = gaussian(1 << 21, 13, 0, 1e-3);
+  x[0] = 1000;
+  const want = ref.batchNormTrain(x, Float32Array.of(1), Float32Array.of(0), 1, 1e-3);
+  let got = want;
+  withThreads(2, () => void (got = fast.batchNormTrain(x, Float32Array.of(1), Float32Array.of(0), 1, 1e-3)));
+  assertClose(got.mean, want.mean, { atol: 1e-9, rtol: 1e-6 }, 'mean, row 0 far out');
+  assertClose(got.variance, want.variance, { atol: 1e-9, rtol: 1e-5 }, 'variance, row 0 far out');
 });
 
 test('batchNormTrain on [32·100·100, 16] (threaded): mean, variance, xHat and y = reference', () => {

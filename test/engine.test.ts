@@ -28,7 +28,7 @@ void typeChecks;
 test('the generated interface: one job per void export, argument words enough for the longest, geometry offsets distinct', () => {
   assert.ok(JOB_NAMES.includes('gemm') && JOB_NAMES.includes('convForwardWinograd4') && JOB_NAMES.includes('scatterPooledGrad'));
   assert.not.ok((JOB_NAMES as readonly string[]).includes('heapBase'), 'value-returning exports are not jobs');
-  assert.is(MAX_JOB_ARGS, 13, 'gemm and bnActPoolBackwardScatter take 13');
+  assert.is(MAX_JOB_ARGS, 13, 'gemm and bnActPoolBackwardApply take 13');
   for (const g of [CONV_GEOMETRY, POOL_GEOMETRY]) {
     const words = Object.values(g);
     assert.is(new Set(words).size, words.length, JSON.stringify(g));

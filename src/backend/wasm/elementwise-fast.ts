@@ -10,7 +10,7 @@ import { residentF32, residentI32, result, resultInt32, scratchFor, stage } from
  * Batch normalization, relu and max pooling in WebAssembly SIMD (asm/elementwise.ts): operands
  * are copied into the shared memory once, each pass runs split by rows over the threads, and
  * results are copied out once. Same results as the reference ops within float32 rounding (sums
- * in f64, two-pass variance); each returns null where the engine is missing or the operands do
+ * in f64, the variance from shifted sums: see channelStats); each returns null where the engine is missing or the operands do
  * not fit in its memory, and the caller runs its own loops.
  */
 export interface ElementwiseKernels {
@@ -69,22 +69,39 @@ export function reduceRows<K extends JobName>(
   return total;
 }
 
-// Batch mean, biased variance (two passes, f64 sums) and 1/sqrt(variance + ε) of x at offX; mean
-// is also written at offMean for the second pass.
+// Batch mean, biased variance and 1/sqrt(variance + ε) of x at offX (f64 sums); mean is also
+// written at offMean. One pass of sums shifted by row 0's values (asm channelShiftedSums), exact
+// differences in f64, so a large mean costs no precision; where row 0 holds a NaN or ±∞ (the
+// shift would turn every difference into NaN) or lies so far out that S2/R − (S1/R)² would cancel
+// (S2/R over 10⁶ times the variance, NaN included), the two-pass mean and squared deviation.
 function channelStats(
   e: Engine, offX: number, rows: number, C: number, parts: [number, number][], offAcc: number, offMean: number, epsilon: number,
 ): { mean: Float32Array; variance: Float32Array; invStd: Float32Array } {
-  const sum = reduceRows(e, 'channelSum', parts, offAcc, C, (r0, r1, acc) => [offX, C, r0, r1, acc]);
   const mean = new Float32Array(C);
-  for (let c = 0; c < C; c++) mean[c] = sum[c] / rows;
-  e.f32.set(mean, offMean >> 2);
-  const sumSq = reduceRows(e, 'channelSquaredDeviation', parts, offAcc, C, (r0, r1, acc) => [offX, offMean, C, r0, r1, acc]);
   const variance = new Float32Array(C);
   const invStd = new Float32Array(C);
-  for (let c = 0; c < C; c++) {
-    variance[c] = sumSq[c] / rows;
-    invStd[c] = 1 / Math.sqrt(variance[c] + epsilon);
+  const shift = e.f32.slice(offX >> 2, (offX >> 2) + C);
+  let onePass = shift.every(Number.isFinite);
+  if (onePass) {
+    const sums = reduceRows(e, 'channelShiftedSums', parts, offAcc, 2 * C, (r0, r1, acc) => [offX, offX, C, r0, r1, acc]);
+    for (let c = 0; c < C; c++) {
+      const d = sums[c] / rows;
+      const meanSq = sums[C + c] / rows;
+      mean[c] = shift[c] + d;
+      variance[c] = Math.max(0, meanSq - d * d);
+      // Row 0 far out in its channel: S2/R − d² cancels more than f64 can spare.
+      if (!(meanSq <= 1e6 * variance[c] || meanSq === 0)) onePass = false;
+    }
   }
+  if (!onePass) {
+    const sum = reduceRows(e, 'channelSum', parts, offAcc, C, (r0, r1, acc) => [offX, C, r0, r1, acc]);
+    for (let c = 0; c < C; c++) mean[c] = sum[c] / rows;
+    e.f32.set(mean, offMean >> 2);
+    const sumSq = reduceRows(e, 'channelSquaredDeviation', parts, offAcc, C, (r0, r1, acc) => [offX, offMean, C, r0, r1, acc]);
+    for (let c = 0; c < C; c++) variance[c] = sumSq[c] / rows;
+  }
+  e.f32.set(mean, offMean >> 2);
+  for (let c = 0; c < C; c++) invStd[c] = 1 / Math.sqrt(variance[c] + epsilon);
   return { mean, variance, invStd };
 }
 
@@ -149,7 +166,7 @@ export const elementwiseFast: ElementwiseKernels = {
     if (e === null) return null;
     const rows = x.length / C;
     const parts = split(rows, x.length);
-    const accBytes = parts.length * align(C * 8, 64);
+    const accBytes = parts.length * align(2 * C * 8, 64);
     const yRes = residentF32(e, x.length);
     const hRes = residentF32(e, x.length);
     const { offs, end } = place(e.workBase, [accBytes / 4, C, C, C, C, scratchFor(e, x), hRes ? 0 : x.length, yRes ? 0 : x.length]);
@@ -238,7 +255,7 @@ export const elementwiseFast: ElementwiseKernels = {
     const rows = x.length / C;
     const parts = split(rows, x.length);
     const sizeY = pool.batch * pool.outHeight * pool.outWidth * C;
-    const accBytes = parts.length * align(C * 8, 64);
+    const accBytes = parts.length * align(2 * C * 8, 64);
     const yRes = residentF32(e, sizeY);
     const aRes = residentI32(e, sizeY);
     const { offs, end } = place(e.workBase, [accBytes / 4, POOL_GEOMETRY_WORDS, C, C, C, C, scratchFor(e, x), yRes ? 0 : sizeY, aRes ? 0 : sizeY]);
@@ -276,8 +293,8 @@ export const elementwiseFast: ElementwiseKernels = {
     const r = relu ? 1 : 0;
     const sums = reduceRows(e, 'bnActPoolBackwardSums', q, offAcc, 2 * C, (q0, q1, acc) => [offG, q0, q1, offDy, offMean, offInv, offGa, offB, r, acc]);
     const { sumDy: sumDz, sumDyX: sumDzX } = writeBackwardScales(e, sums, gamma, invStd, rows, C, offK, offMd, offMdx);
-    runJobs(e, 'bnBackwardApplyZero', split(rows, x.length).map(([r0, r1]) => [offX, offMean, offInv, offK, offMd, offMdx, C, r0, r1, offDx]));
-    runJobs(e, 'bnActPoolBackwardScatter', q.map(([q0, q1]) => [offG, q0, q1, offDy, offMean, offInv, offGa, offB, r, offK, offMd, offMdx, offDx]));
+    const inRows = split(pool.batch * pool.inHeight, x.length);
+    runJobs(e, 'bnActPoolBackwardApply', inRows.map(([r0, r1]) => [offG, r0, r1, offDy, offMean, offInv, offGa, offB, r, offK, offMd, offMdx, offDx]));
     return { dx: result(e, dxRes, offDx, x.length), dGamma: Float32Array.from(sumDzX), dBeta: Float32Array.from(sumDz) };
   },
 
