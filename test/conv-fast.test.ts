@@ -217,6 +217,7 @@ test('conv + 2×2 pool in the Winograd output transform (winogradPools; inferenc
     const pool = conv2dInfo([n, info.outHeight, info.outWidth, f], [2, 2], f, [2, 2], 'valid');
     assert.ok(winogradPools(info, pool) && winogradPools(info, pool, true), `winogradPools [${n},${h},${w},${c}]→${f}`);
     assert.ok(useWinograd4(info, true) && !useWinograd4(info), `F(4×4) for inference pools only [${n},${h},${w},${c}]→${f}`);
+    assert.ok(useWinograd4(info, false, true), `F(4×4) for the input gradient [${n},${h},${w},${c}]→${f}`);
     const x = randomArray(n * h * w * c, 90 + h);
     if (x.length > 40) (x[3] = NaN), (x[17] = Infinity), (x[40] = -Infinity);
     const wt = randomArray(9 * c * f, 91);
@@ -257,7 +258,7 @@ test('conv + 2×2 pool in the Winograd output transform (winogradPools; inferenc
   }
   setBackend('cpu', { winograd: 0 });
   try {
-    assert.not.ok(winogradPools(info, plain) || useWinograd4(info, true), 'winograd: 0 runs no Winograd');
+    assert.not.ok(winogradPools(info, plain) || useWinograd4(info, true) || useWinograd4(info, false, true), 'winograd: 0 runs no Winograd');
   } finally {
     setBackend('cpu');
   }

@@ -96,7 +96,7 @@ function inputGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offW: numbe
     // padded by 2 − pad, giving [batch, H, W, C].
     const { inChannels: C, outChannels: F } = info;
     const offU = offW + align(9 * C * F * 4, 64);
-    const four = useWinograd4(info);
+    const four = useWinograd4(info, false, true);
     let at = offU;
     if (four) winograd4Filter(e, e.f32.subarray(offW >> 2, (offW >> 2) + 9 * C * F), C, F, true, offU);
     else {

@@ -34,8 +34,8 @@ export function useDirect(info: Conv2DInfo): boolean {
 
 /**
  * Whether the forward and both gradients run as Winograd (asm convForwardWinograd: F(2×2, 3×3)
- * for the forward and, on the rotated filter, the input gradient; convBackpropFilterWinograd:
- * F(3×3, 2×2) for the filter gradient): 3×3 filters, stride 1, no dilation, channels in and out
+ * for the forward and, on the rotated filter, the input gradient (F(4×4) by default, see
+ * useWinograd4); convBackpropFilterWinograd: F(3×3, 2×2) for the filter gradient): 3×3 filters, stride 1, no dilation, channels in and out
  * multiples of 4, not a first layer (direct kernels); on unless `setBackend('cpu', { winograd: 0 })`.
  * 16 multiply-adds per 2×2 outputs and channel pair instead of 36; results differ from im2col +
  * GEMM within float32 rounding of the transforms.
@@ -76,14 +76,15 @@ export function filterPartBytes(info: Conv2DInfo): number {
  * Whether a convolution uses F(4×4, 3×3) rather than F(2×2, 3×3): the forward and input gradient
  * with `winograd: 4`; with the default (`winograd: 2`), an inference convolution whose 2×2 max
  * pool is taken in the output transform (`inferencePool`: conv2dMaxPool, see winogradPools) and
- * F(2×2) everywhere else (training keeps F(2×2)'s smaller rounding). At most 256 channels in and
+ * the input gradient (`inputGrad`), F(2×2) for the other forwards (the training forward keeps the
+ * pool's argmax, which convForwardWinograd4Pool does not). At most 256 channels in and
  * out (gemmPackedB's one panel). F(4×4) rounds worse (output transform entries up to 8): about 4×
  * F(2×2)'s error, within the tolerances of the tests against the reference with the points 0, 1,
  * −1, ½, −2, ∞ and the channel sums split in two (asm/winograd4.ts).
  */
-export function useWinograd4(info: Conv2DInfo, inferencePool = false): boolean {
+export function useWinograd4(info: Conv2DInfo, inferencePool = false, inputGrad = false): boolean {
   const setting = cpuConfig().winograd;
-  return (setting === 4 || (inferencePool && setting === 2)) && info.inChannels <= 256 && info.outChannels <= 256;
+  return (setting === 4 || ((inferencePool || inputGrad) && setting === 2)) && info.inChannels <= 256 && info.outChannels <= 256;
 }
 
 // Tiles per F(4×4) block: 36 transformed inputs and the two halves of the outputs in about 384 KiB
