@@ -164,3 +164,65 @@ export function tile4x4(k: i32, a: usize, b: usize, c: usize, ldc: i32, accumula
   v128.store(r2, c2);
   v128.store(r3, c3);
 }
+
+/**
+ * tile4x8 (overwriting C) with A's four rows read where they lie (row i at a + i·lda, step p at
+ * +4p) and B in gemmPackedB's layout (eight columns at b + 32p): gemmPackedB's products and order
+ * for one tile, without packing A.
+ */
+// @ts-ignore: decorator
+@inline
+export function rows4x8(k: i32, a: usize, lda: usize, b: usize, c: usize, ldc: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  const end = a + (<usize>k << 2);
+  for (; a < end; a += 4) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    const a0 = v128.load32_splat(a);
+    c00 = madd(a0, b0, c00);
+    c01 = madd(a0, b1, c01);
+    const a1 = v128.load32_splat(a + lda);
+    c10 = madd(a1, b0, c10);
+    c11 = madd(a1, b1, c11);
+    const a2 = v128.load32_splat(a + 2 * lda);
+    c20 = madd(a2, b0, c20);
+    c21 = madd(a2, b1, c21);
+    const a3 = v128.load32_splat(a + 3 * lda);
+    c30 = madd(a3, b0, c30);
+    c31 = madd(a3, b1, c31);
+    b += 32;
+  }
+  const r1 = c + (<usize>ldc << 2), r2 = r1 + (<usize>ldc << 2), r3 = r2 + (<usize>ldc << 2);
+  v128.store(c, c00);
+  v128.store(c, c01, 16);
+  v128.store(r1, c10);
+  v128.store(r1, c11, 16);
+  v128.store(r2, c20);
+  v128.store(r2, c21, 16);
+  v128.store(r3, c30);
+  v128.store(r3, c31, 16);
+}
+
+/** rows4x8 for a last sliver of four columns (the packed sliver's zero half is not read). */
+// @ts-ignore: decorator
+@inline
+export function rows4x4(k: i32, a: usize, lda: usize, b: usize, c: usize, ldc: i32): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  const end = a + (<usize>k << 2);
+  for (; a < end; a += 4) {
+    const bv = v128.load(b);
+    c0 = madd(v128.load32_splat(a), bv, c0);
+    c1 = madd(v128.load32_splat(a + lda), bv, c1);
+    c2 = madd(v128.load32_splat(a + 2 * lda), bv, c2);
+    c3 = madd(v128.load32_splat(a + 3 * lda), bv, c3);
+    b += 32;
+  }
+  const r1 = c + (<usize>ldc << 2), r2 = r1 + (<usize>ldc << 2), r3 = r2 + (<usize>ldc << 2);
+  v128.store(c, c0);
+  v128.store(r1, c1);
+  v128.store(r2, c2);
+  v128.store(r3, c3);
+}

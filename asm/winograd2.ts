@@ -3,9 +3,9 @@
 // block at g (asm/geometry.ts).
 
 import { gi, G_C, G_OH, G_OW, G_F, G_WT, G_OUT, G_BIAS, G_RELU } from './geometry';
-import { gemm, gemmPackedB } from './gemm';
+import { gemm } from './gemm';
 import { gemmWork, poolMax, poolTakes } from './conv-common';
-import { winogradInput } from './winograd2-common';
+import { rows4x4, rows4x8, winogradInput } from './winograd2-common';
 
 // ---------------------------------------------------------------------------------------------
 // Winograd F(2×2, 3×3) for 3×3 filters at stride 1 and dilation 1 (Lavin & Gray, 2015): each 2×2
@@ -234,8 +234,22 @@ function forwardTiles(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: 
     // M_ξ = V_ξ · U_ξ.
     for (let xi = 0; xi < 16; xi++) {
       const v = vBase + <usize>xi * vStride, m = mBase + <usize>xi * mStride;
-      if (packed) gemmPackedB(nt, F, C, v, C, u + <usize>xi * uStride, m, F, work);
-      else gemm(nt, F, C, v, C, false, u + <usize>xi * uStride, F, false, m, F, false, work);
+      const uw = u + <usize>xi * uStride;
+      if (!packed) {
+        gemm(nt, F, C, v, C, false, uw, F, false, m, F, false, work);
+        continue;
+      }
+      // Whole groups of four rows: rows past nt (within the block's tb) hold stale values, and
+      // their products land in rows of M nobody reads.
+      for (let j = 0; j < F; j += 8) {
+        const bs = uw + <usize>(j * C) * 4;
+        const full = j + 8 <= F;
+        for (let t = 0; t < nt; t += 4) {
+          const a = v + (<usize>(t * C) << 2), c = m + (<usize>(t * F + j) << 2);
+          if (full) rows4x8(C, a, <usize>C << 2, bs, c, F);
+          else rows4x4(C, a, <usize>C << 2, bs, c, F);
+        }
+      }
     }
     // y = Aᵀ M A (+ bias, relu) for the block's tiles, the parts inside the output.
     for (let t = 0; t < nt; t++) {
