@@ -6,7 +6,7 @@ import { elementRanges, place, ranges, threadCount } from './parts.js';
 import { copyOut, residentF32, residentI32, result, resultInt32, scratchFor, stage } from './resident.js';
 import {
   filterFloats, filterPartBytes, forwardThreads, layout, transformedFloats, useDirect, useWinograd, useWinograd4, winograd4Tiles,
-  winogradTiles, writeGeometry, type Layout,
+  useWinograd4Grad, winograd4GradTiles, winogradTiles, writeGeometry, type Layout,
 } from './conv-plan.js';
 import { winograd2Packed, winograd4Filter, winogradPools, winogradRun } from './conv-winograd.js';
 
@@ -129,6 +129,18 @@ function filterGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offX: numb
   const F = info.outChannels;
   const partAt = (i: number) => lay.work + i * lay.threadBytes + lay.threadBytes - align(filterPartBytes(info), 64);
   writeGeometry(e, lay, info, { x: offX, dy: offDy, out: 0 }, false);
+  if (useWinograd4Grad(info)) {
+    const C = info.inChannels;
+    const tiles = info.batch * Math.ceil(info.outHeight / 4) * Math.ceil(info.outWidth / 4);
+    const parts = ranges(tiles, lay.t, 1);
+    const tb = winograd4GradTiles(info);
+    runJobs(e, 'convBackpropFilterWinograd4', parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, tb, partAt(i)]));
+    const floats = (36 * e.wasm.winograd4GradPartStride(C, F)) / 4;
+    for (let i = 1; i < parts.length; i++) e.wasm.addInto(partAt(0), partAt(i), floats);
+    const dwAt = partAt(0) + floats * 4;
+    e.wasm.winograd4FilterGradTransform(partAt(0), C, F, dwAt);
+    return copyOut(e, dwAt, 9 * C * F);
+  }
   if (useWinograd(info)) {
     const C = info.inChannels;
     const tiles = info.batch * Math.ceil(info.outHeight / 2) * Math.ceil(info.outWidth / 2);
