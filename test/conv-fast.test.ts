@@ -8,8 +8,8 @@ import { createCpuBackend, referenceBackend } from '../src/backend/index.js';
 import { setBackend } from '../src/backend/index.js';
 import { convFast } from '../src/backend/wasm/conv-fast.js';
 import { useWinograd, useWinograd4, useWinograd4Grad } from '../src/backend/wasm/conv-plan.js';
-import { winogradPools } from '../src/backend/wasm/conv-winograd.js';
-import { engineInfo } from '../src/backend/wasm/engine.js';
+import { winograd4Filter, winograd4FilterFloats, winogradPools } from '../src/backend/wasm/conv-winograd.js';
+import { engineInfo, getEngine, reserve } from '../src/backend/wasm/engine.js';
 import { gemmFast } from '../src/backend/wasm/gemm.js';
 import { conv2dInfo, type Conv2DInfo, type Padding } from '../src/geometry.js';
 import { assertClose, randomArray, withThreads } from './helpers.js';
@@ -198,6 +198,29 @@ test('Winograd filter gradient in F(3×3, 2×2) where F(3×3, 4×4) does not run
     const want = ref.conv2dBackpropFilter(x, dy, info);
     for (const t of [1, 3]) {
       withThreads(t, () => assertClose(fast.conv2dBackpropFilter(x, dy, info), want, tolerance(n * info.outHeight * info.outWidth), `conv2dBackpropFilter [${n},${h},${w},${c}]→${f} ${pad}, ${t} threads`));
+    }
+  }
+});
+
+test('the F(4×4) filter transform in wasm (asm winograd4FilterTransform, the input gradient\'s) = winograd4Filter, bit for bit, both orientations', () => {
+  const e = getEngine()!;
+  for (const [C, F] of [[4, 12], [12, 8], [16, 32], [36, 20]]) {
+    const w = randomArray(9 * C * F, C + F);
+    w[5] = -0;
+    for (const transpose of [false, true]) {
+      const n = transpose ? winograd4FilterFloats(F, C) : winograd4FilterFloats(C, F);
+      const at = e.workBase;
+      const out = at + 9 * C * F * 4;
+      assert.ok(reserve(e, out + 2 * n * 4));
+      e.f32.set(w, at >> 2);
+      e.f32.fill(NaN, out >> 2, (out >> 2) + 2 * n);
+      winograd4Filter(e, w, C, F, transpose, out + n * 4);
+      e.wasm.winograd4FilterTransform(at, C, F, transpose ? 1 : 0, out);
+      const got = e.f32.slice(out >> 2, (out >> 2) + n);
+      const want = e.f32.slice((out >> 2) + n, (out >> 2) + 2 * n);
+      for (let i = 0; i < n; i++) {
+        if (!Object.is(got[i], want[i])) assert.unreachable(`C ${C} F ${F} transpose ${transpose}: index ${i}: got ${got[i]}, expected ${want[i]}`);
+      }
     }
   }
 });

@@ -98,7 +98,9 @@ function inputGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offW: numbe
     const offU = offW + align(9 * C * F * 4, 64);
     const four = useWinograd4(info, false, true);
     let at = offU;
-    if (four) winograd4Filter(e, e.f32.subarray(offW >> 2, (offW >> 2) + 9 * C * F), C, F, true, offU);
+    // The filter changes every training step: transformed in wasm (asm/winograd4-filter.ts, the
+    // values of winograd4Filter).
+    if (four) e.wasm.winograd4FilterTransform(offW, C, F, 1, offU);
     else {
       e.wasm.winogradFilterTransform(offW, C, F, 1, offU, offU + transformedFloats(info) * 4);
       at = winograd2Packed(e, offU, F, C);
