@@ -18,7 +18,7 @@ import { tile4x4, tile4x8 } from './winograd2-common';
 
 /** Bytes of this thread's work area convBackpropFilterWinograd4 needs for blocks of `tb` tiles. */
 export function winograd4GradWorkBytes(tb: i32, C: i32, F: i32): i32 {
-  return 36 * (tb * (C + F) * 4 + 128) + 512;
+  return 36 * (tb * (C + F) * 4 + 128) + 1024;
 }
 
 /** Bytes between the 36 matrices C × F of a thread's part (one cache line more than a matrix). */
@@ -80,6 +80,9 @@ export function convBackpropFilterWinograd4(g: usize, t0: i32, t1: i32, work: us
   const zero = f32x4.splat(0);
   const row = <usize>(W * C) << 2;
   const dyRow = <usize>(OW * F) << 2;
+  // The first pass of each transform goes to 36 vectors side by side here (L1), not to the 36
+  // matrices a page or more apart, which the second pass then writes once.
+  const tmp = dBase + 36 * dStride;
   for (let b0 = t0; b0 < t1; b0 += tb) {
     const nt = min(tb, t1 - b0);
     for (let t = 0; t < nt; t++) {
@@ -112,13 +115,11 @@ export function convBackpropFilterWinograd4(g: usize, t0: i32, t1: i32, work: us
             d4 = patch(xn, H, W, C, iy0, ix0, c, 4, j);
             d5 = patch(xn, H, W, C, iy0, ix0, c, 5, j);
           }
-          bt6(d0, d1, d2, d3, d4, d5, o + <usize>j * vStride, 6 * vStride);
+          bt6(d0, d1, d2, d3, d4, d5, tmp + (<usize>j << 4), 96);
         }
         for (let i = 0; i < 6; i++) {
-          const q = o + <usize>(6 * i) * vStride;
-          const r0 = v128.load(q), r1 = v128.load(q + vStride), r2 = v128.load(q + 2 * vStride);
-          const r3 = v128.load(q + 3 * vStride), r4 = v128.load(q + 4 * vStride), r5 = v128.load(q + 5 * vStride);
-          bt6(r0, r1, r2, r3, r4, r5, q, vStride);
+          const q = tmp + <usize>(96 * i);
+          bt6(v128.load(q), v128.load(q, 16), v128.load(q, 32), v128.load(q, 48), v128.load(q, 64), v128.load(q, 80), o + <usize>(6 * i) * vStride, vStride);
         }
       }
       // D: filters [8s, 8s + 8) of tile t at 32·(s·tb + t) in each D_ξ (a last sliver of four:
@@ -135,12 +136,11 @@ export function convBackpropFilterWinograd4(g: usize, t0: i32, t1: i32, work: us
           const g1 = inCol && rows > 1 ? v128.load(p + dyRow) : zero;
           const g2 = inCol && rows > 2 ? v128.load(p + 2 * dyRow) : zero;
           const g3 = inCol && rows > 3 ? v128.load(p + 3 * dyRow) : zero;
-          a6(g0, g1, g2, g3, o + <usize>j * dStride, 6 * dStride);
+          a6(g0, g1, g2, g3, tmp + (<usize>j << 4), 96);
         }
         for (let i = 0; i < 6; i++) {
-          const q = o + <usize>(6 * i) * dStride;
-          const r0 = v128.load(q), r1 = v128.load(q + dStride), r2 = v128.load(q + 2 * dStride), r3 = v128.load(q + 3 * dStride);
-          a6(r0, r1, r2, r3, q, dStride);
+          const q = tmp + <usize>(96 * i);
+          a6(v128.load(q), v128.load(q, 16), v128.load(q, 32), v128.load(q, 48), o + <usize>(6 * i) * dStride, dStride);
         }
       }
     }
