@@ -1,9 +1,11 @@
-// Winograd F(2×2, 3×3): forward, input gradient (on the rotated filter), filter gradient
-// (F(3×3, 2×2)) and the filter transforms. Geometry and pointers in the block at g (asm/geometry.ts).
+// Winograd F(2×2, 3×3): forward, input gradient (on the rotated filter) and the filter transforms
+// (the filter gradient, F(3×3, 2×2), in asm/winograd2-grad.ts). Geometry and pointers in the
+// block at g (asm/geometry.ts).
 
-import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_PT, G_PL, G_X, G_WT, G_OUT, G_BIAS, G_RELU, G_DY } from './geometry';
-import { gemm, gemmPackedB } from './gemm';
-import { copy, gemmWork, patch, poolMax, poolTakes } from './conv-common';
+import { gi, G_C, G_OH, G_OW, G_F, G_WT, G_OUT, G_BIAS, G_RELU } from './geometry';
+import { gemm } from './gemm';
+import { gemmWork, poolMax, poolTakes } from './conv-common';
+import { rows4x4, rows4x8, winogradInput } from './winograd2-common';
 
 // ---------------------------------------------------------------------------------------------
 // Winograd F(2×2, 3×3) for 3×3 filters at stride 1 and dilation 1 (Lavin & Gray, 2015): each 2×2
@@ -21,60 +23,6 @@ export function winogradWorkBytes(tb: i32, C: i32, F: i32): i32 {
   return <i32>gemmWork() + 16 * (tb * (C + F) * 4 + 128);
 }
 
-
-// V_ξ[t, c] = (Bᵀ d B)[ξ] for tiles [b0, b0 + nt), d the 4×4 input patch of tile b0 + t
-// (zeros outside the image), into 16 matrices [nt × C] at vBase, vStride bytes apart.
-function winogradInput(g: usize, b0: i32, nt: i32, vBase: usize, vStride: usize): void {
-  const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW);
-  const pt = gi(g, G_PT), pl = gi(g, G_PL);
-  const x = <usize>gi(g, G_X);
-  const TX = (OW + 1) >> 1, perImage = ((OH + 1) >> 1) * TX;
-  for (let t = 0; t < nt; t++) {
-    const tile = b0 + t;
-    const n = tile / perImage;
-    const rem = tile - n * perImage;
-    const ty = rem / TX;
-    const tx = rem - ty * TX;
-    const iy0 = 2 * ty - pt, ix0 = 2 * tx - pl;
-    const xn = x + (<usize>(n * H * W * C) << 2);
-    const interior = iy0 >= 0 && iy0 + 4 <= H && ix0 >= 0 && ix0 + 4 <= W;
-    const vt = vBase + (<usize>(t * C) << 2);
-    for (let c = 0; c < C; c += 4) {
-      // Rows of Bᵀ d: r0 = d0 − d2, r1 = d1 + d2, r2 = d2 − d1, r3 = d1 − d3 (per column j).
-      const o = vt + (<usize>c << 2);
-      for (let j = 0; j < 4; j++) {
-        let d0: v128, d1: v128, d2: v128, d3: v128;
-        if (interior) {
-          const p = xn + (<usize>((iy0 * W + ix0 + j) * C + c) << 2);
-          const row = <usize>(W * C) << 2;
-          d0 = v128.load(p);
-          d1 = v128.load(p + row);
-          d2 = v128.load(p + 2 * row);
-          d3 = v128.load(p + 3 * row);
-        } else {
-          d0 = patch(xn, H, W, C, iy0, ix0, c, 0, j);
-          d1 = patch(xn, H, W, C, iy0, ix0, c, 1, j);
-          d2 = patch(xn, H, W, C, iy0, ix0, c, 2, j);
-          d3 = patch(xn, H, W, C, iy0, ix0, c, 3, j);
-        }
-        // Column j of Bᵀ d, kept in V for the second pass (rows ξ = 4i + j are filled below).
-        v128.store(o + <usize>(0 * 4 + j) * vStride, f32x4.sub(d0, d2));
-        v128.store(o + <usize>(1 * 4 + j) * vStride, f32x4.add(d1, d2));
-        v128.store(o + <usize>(2 * 4 + j) * vStride, f32x4.sub(d2, d1));
-        v128.store(o + <usize>(3 * 4 + j) * vStride, f32x4.sub(d1, d3));
-      }
-      // (Bᵀ d) B on each row i: [r0 − r2, r1 + r2, r2 − r1, r1 − r3] over its columns.
-      for (let i = 0; i < 4; i++) {
-        const q = o + <usize>(i * 4) * vStride;
-        const r0 = v128.load(q), r1 = v128.load(q + vStride), r2 = v128.load(q + 2 * vStride), r3 = v128.load(q + 3 * vStride);
-        v128.store(q, f32x4.sub(r0, r2));
-        v128.store(q + vStride, f32x4.add(r1, r2));
-        v128.store(q + 2 * vStride, f32x4.sub(r2, r1));
-        v128.store(q + 3 * vStride, f32x4.sub(r1, r3));
-      }
-    }
-  }
-}
 
 // Two f32 at p as f64x2, and an f64x2 rounded to f32 and stored as two f32 at p.
 // @ts-ignore: decorator
@@ -264,9 +212,8 @@ export function convForwardWinogradPool(g: usize, t0: i32, t1: i32, work: usize,
 
 // convForwardWinograd (pooled 0) or convForwardWinogradPool.
 function forwardTiles(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: usize, argmax: usize): void {
-  const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
-  const pt = gi(g, G_PT), pl = gi(g, G_PL);
-  const x = <usize>gi(g, G_X), u = <usize>gi(g, G_WT), y = <usize>gi(g, G_OUT);
+  const C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
+  const u = <usize>gi(g, G_WT), y = <usize>gi(g, G_OUT);
   const bias = <usize>gi(g, G_BIAS);
   const relu = gi(g, G_RELU) != 0;
   const TY = (OH + 1) >> 1, TX = (OW + 1) >> 1, perImage = TY * TX;
@@ -283,12 +230,26 @@ function forwardTiles(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: 
   const uStride = <usize>(C * (packed ? (F + 7) & ~7 : F)) << 2;
   for (let b0 = t0; b0 < t1; b0 += tb) {
     const nt = min(tb, t1 - b0);
-    winogradInput(g, b0, nt, vBase, vStride);
+    winogradInput(g, b0, nt, vBase, vStride, <usize>C << 2, 16);
     // M_ξ = V_ξ · U_ξ.
     for (let xi = 0; xi < 16; xi++) {
       const v = vBase + <usize>xi * vStride, m = mBase + <usize>xi * mStride;
-      if (packed) gemmPackedB(nt, F, C, v, C, u + <usize>xi * uStride, m, F, work);
-      else gemm(nt, F, C, v, C, false, u + <usize>xi * uStride, F, false, m, F, false, work);
+      const uw = u + <usize>xi * uStride;
+      if (!packed) {
+        gemm(nt, F, C, v, C, false, uw, F, false, m, F, false, work);
+        continue;
+      }
+      // Whole groups of four rows: rows past nt (within the block's tb) hold stale values, and
+      // their products land in rows of M nobody reads.
+      for (let j = 0; j < F; j += 8) {
+        const bs = uw + <usize>(j * C) * 4;
+        const full = j + 8 <= F;
+        for (let t = 0; t < nt; t += 4) {
+          const a = v + (<usize>(t * C) << 2), c = m + (<usize>(t * F + j) << 2);
+          if (full) rows4x8(C, a, <usize>C << 2, bs, c, F);
+          else rows4x4(C, a, <usize>C << 2, bs, c, F);
+        }
+      }
     }
     // y = Aᵀ M A (+ bias, relu) for the block's tiles, the parts inside the output.
     for (let t = 0; t < nt; t++) {
@@ -379,78 +340,6 @@ function forwardTiles(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: 
           if (twoCols) v128.store(p + rowBytes + (<usize>F << 2), b1v);
         }
       }
-    }
-  }
-}
-
-/**
- * Filter gradient by Winograd F(3×3, 2×2) over output tiles [t0, t1): with V_ξ the transformed
- * input patches (as in the forward) and D_ξ = (A g Aᵀ)[ξ] the transformed 2×2 tiles g of dy
- * (A = [1 0; 1 1; 1 −1; 0 −1]), part_ξ[c, f] = Σ_t V_ξ[t, c]·D_ξ[t, f] (16 matrices C × F at
- * `part`, overwritten; zero for an empty range). The caller adds the threads' parts and maps
- * them to dw = Gᵀ part G (Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1]).
- */
-export function convBackpropFilterWinograd(g: usize, t0: i32, t1: i32, work: usize, tb: i32, part: usize): void {
-  const C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
-  const dy = <usize>gi(g, G_DY);
-  const TY = (OH + 1) >> 1, TX = (OW + 1) >> 1, perImage = TY * TX;
-  const vBase = work + gemmWork();
-  const vStride = (<usize>(tb * C) << 2) + 64;
-  const dBase = vBase + 16 * vStride;
-  const dStride = (<usize>(tb * F) << 2) + 64;
-  const partStride = <usize>(C * F) << 2;
-  if (t1 <= t0) {
-    memory.fill(part, 0, 16 * partStride);
-    return;
-  }
-  const zero = f32x4.splat(0);
-  for (let b0 = t0; b0 < t1; b0 += tb) {
-    const nt = min(tb, t1 - b0);
-    winogradInput(g, b0, nt, vBase, vStride);
-    for (let t = 0; t < nt; t++) {
-      const tile = b0 + t;
-      const n = tile / perImage;
-      const rem = tile - n * perImage;
-      const ty = rem / TX;
-      const tx = rem - ty * TX;
-      const oy = 2 * ty, ox = 2 * tx;
-      const twoRows = oy + 1 < OH, twoCols = ox + 1 < OW;
-      const gt = dy + (<usize>(((n * OH + oy) * OW + ox) * F) << 2);
-      const rowBytes = <usize>(OW * F) << 2;
-      const dt = dBase + (<usize>(t * F) << 2);
-      for (let f = 0; f < F; f += 4) {
-        const p = gt + (<usize>f << 2);
-        const g00 = v128.load(p);
-        const g01 = twoCols ? v128.load(p + (<usize>F << 2)) : zero;
-        const g10 = twoRows ? v128.load(p + rowBytes) : zero;
-        const g11 = twoRows && twoCols ? v128.load(p + rowBytes + (<usize>F << 2)) : zero;
-        // A g: rows [g0, g0 + g1, g0 − g1, −g1] of the two tile rows; then the same on columns.
-        const o = dt + (<usize>f << 2);
-        for (let i = 0; i < 4; i++) {
-          let a: v128, b: v128;
-          if (i == 0) {
-            a = g00;
-            b = g01;
-          } else if (i == 1) {
-            a = f32x4.add(g00, g10);
-            b = f32x4.add(g01, g11);
-          } else if (i == 2) {
-            a = f32x4.sub(g00, g10);
-            b = f32x4.sub(g01, g11);
-          } else {
-            a = f32x4.neg(g10);
-            b = f32x4.neg(g11);
-          }
-          const q = o + <usize>(i * 4) * dStride;
-          v128.store(q, a);
-          v128.store(q + dStride, f32x4.add(a, b));
-          v128.store(q + 2 * dStride, f32x4.sub(a, b));
-          v128.store(q + 3 * dStride, f32x4.neg(b));
-        }
-      }
-    }
-    for (let xi = 0; xi < 16; xi++) {
-      gemm(C, F, nt, vBase + <usize>xi * vStride, C, true, dBase + <usize>xi * dStride, F, false, part + <usize>xi * partStride, F, b0 > t0, work);
     }
   }
 }

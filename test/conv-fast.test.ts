@@ -7,9 +7,9 @@ import * as assert from 'uvu/assert';
 import { createCpuBackend, referenceBackend } from '../src/backend/index.js';
 import { setBackend } from '../src/backend/index.js';
 import { convFast } from '../src/backend/wasm/conv-fast.js';
-import { useWinograd, useWinograd4 } from '../src/backend/wasm/conv-plan.js';
-import { winogradPools } from '../src/backend/wasm/conv-winograd.js';
-import { engineInfo } from '../src/backend/wasm/engine.js';
+import { useWinograd, useWinograd4, useWinograd4Grad } from '../src/backend/wasm/conv-plan.js';
+import { winograd4Filter, winograd4FilterFloats, winogradPools } from '../src/backend/wasm/conv-winograd.js';
+import { engineInfo, getEngine, reserve } from '../src/backend/wasm/engine.js';
 import { gemmFast } from '../src/backend/wasm/gemm.js';
 import { conv2dInfo, type Conv2DInfo, type Padding } from '../src/geometry.js';
 import { assertClose, assertIdentical, randomArray, withThreads } from './helpers.js';
@@ -166,6 +166,7 @@ test('conv2d, fusedConv2d and both gradients = reference, three threads', () => 
 test('Winograd (forward and both gradients): runs for 3×3 stride-1 layers with channels in fours (the seed model\'s layers 2–4), not elsewhere; = im2col + GEMM', () => {
   const seed = [[50, 16, 32], [25, 32, 64], [12, 64, 128]].map(([h, c, f]) => conv2dInfo([32, h, h, c], [3, 3], f, [1, 1], 'same'));
   assert.ok(seed.every(useWinograd), 'seed model layers 2–4');
+  assert.ok(seed.every(useWinograd4Grad), 'seed model layers 2–4: filter gradient in F(3×3, 4×4)');
   assert.not.ok(useWinograd(conv2dInfo([32, 100, 100, 3], [3, 3], 16, [1, 1], 'same')), 'first layer: direct kernels');
   assert.not.ok(useWinograd(conv2dInfo([2, 9, 9, 16], [3, 3], 16, [2, 2], 'same')), 'stride 2');
   assert.not.ok(useWinograd(conv2dInfo([2, 9, 9, 16], [3, 3], 16, [1, 1], 'same', [2, 2])), 'dilation 2');
@@ -185,6 +186,42 @@ test('Winograd (forward and both gradients): runs for 3×3 stride-1 layers with 
     assertClose(dw, fast.conv2dBackpropFilter(x, dy, info), tolerance(4 * 11 * 10), 'filter gradient: Winograd = im2col');
   } finally {
     setBackend('cpu');
+  }
+});
+
+test('Winograd filter gradient in F(3×3, 2×2) where F(3×3, 4×4) does not run (over 256 channels) = reference, one and three threads', () => {
+  for (const [n, h, w, c, f, pad] of [[2, 5, 6, 260, 12, 'same'], [3, 7, 4, 8, 264, 'valid']] as const) {
+    const info = conv2dInfo([n, h, w, c], [3, 3], f, [1, 1], pad);
+    assert.ok(useWinograd(info) && !useWinograd4Grad(info), `F(3×3, 2×2) [${n},${h},${w},${c}]→${f}`);
+    const x = randomArray(n * h * w * c, 60 + c);
+    const dy = randomArray(n * info.outHeight * info.outWidth * f, 61 + f);
+    const want = ref.conv2dBackpropFilter(x, dy, info);
+    for (const t of [1, 3]) {
+      withThreads(t, () => assertClose(fast.conv2dBackpropFilter(x, dy, info), want, tolerance(n * info.outHeight * info.outWidth), `conv2dBackpropFilter [${n},${h},${w},${c}]→${f} ${pad}, ${t} threads`));
+    }
+  }
+});
+
+test('the F(4×4) filter transform in wasm (asm winograd4FilterTransform, the input gradient\'s) = winograd4Filter, bit for bit, both orientations', () => {
+  const e = getEngine()!;
+  for (const [C, F] of [[4, 12], [12, 8], [16, 32], [36, 20]]) {
+    const w = randomArray(9 * C * F, C + F);
+    w[5] = -0;
+    for (const transpose of [false, true]) {
+      const n = transpose ? winograd4FilterFloats(F, C) : winograd4FilterFloats(C, F);
+      const at = e.workBase;
+      const out = at + 9 * C * F * 4;
+      assert.ok(reserve(e, out + 2 * n * 4));
+      e.f32.set(w, at >> 2);
+      e.f32.fill(NaN, out >> 2, (out >> 2) + 2 * n);
+      winograd4Filter(e, w, C, F, transpose, out + n * 4);
+      e.wasm.winograd4FilterTransform(at, C, F, transpose ? 1 : 0, out);
+      const got = e.f32.slice(out >> 2, (out >> 2) + n);
+      const want = e.f32.slice((out >> 2) + n, (out >> 2) + 2 * n);
+      for (let i = 0; i < n; i++) {
+        if (!Object.is(got[i], want[i])) assert.unreachable(`C ${C} F ${F} transpose ${transpose}: index ${i}: got ${got[i]}, expected ${want[i]}`);
+      }
+    }
   }
 });
 
@@ -217,6 +254,7 @@ test('conv + 2×2 pool in the Winograd output transform (winogradPools; inferenc
     const pool = conv2dInfo([n, info.outHeight, info.outWidth, f], [2, 2], f, [2, 2], 'valid');
     assert.ok(winogradPools(info, pool) && winogradPools(info, pool, true), `winogradPools [${n},${h},${w},${c}]→${f}`);
     assert.ok(useWinograd4(info, true) && !useWinograd4(info), `F(4×4) for inference pools only [${n},${h},${w},${c}]→${f}`);
+    assert.ok(useWinograd4(info, false, true), `F(4×4) for the input gradient [${n},${h},${w},${c}]→${f}`);
     const x = randomArray(n * h * w * c, 90 + h);
     if (x.length > 40) (x[3] = NaN), (x[17] = Infinity), (x[40] = -Infinity);
     const wt = randomArray(9 * c * f, 91);
@@ -257,7 +295,7 @@ test('conv + 2×2 pool in the Winograd output transform (winogradPools; inferenc
   }
   setBackend('cpu', { winograd: 0 });
   try {
-    assert.not.ok(winogradPools(info, plain) || useWinograd4(info, true), 'winograd: 0 runs no Winograd');
+    assert.not.ok(winogradPools(info, plain) || useWinograd4(info, true) || useWinograd4(info, false, true) || useWinograd4Grad(info), 'winograd: 0 runs no Winograd');
   } finally {
     setBackend('cpu');
   }

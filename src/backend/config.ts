@@ -8,7 +8,7 @@ import { platform } from './wasm/platform.js';
 /** Most threads the engine runs (one control block each in its memory). */
 export const MAX_THREADS = 64;
 
-/** Convolution algorithm for 3×3 stride-1 layers: 0 im2col + GEMM, 2 Winograd F(2×2, 3×3) (F(4×4) for fused inference conv + pool), 4 F(4×4, 3×3). */
+/** Convolution algorithm for 3×3 stride-1 layers: 0 im2col + GEMM, 2 Winograd F(2×2, 3×3) (F(4×4) for fused inference conv + pool and the input gradient), 4 F(4×4, 3×3). */
 export type WinogradSetting = 0 | 2 | 4;
 
 /**
@@ -28,8 +28,9 @@ export interface CpuBackendOptions {
   threads?: number;
   /**
    * 3×3 stride-1 convolutions: 2 (default: Winograd F(2×2), and F(4×4) for an inference
-   * convolution whose 2×2 max pool runs fused with it), 4 (F(4×4) wherever it can, training
-   * included) or 0 (im2col + GEMM). Env: TSCNN_WINOGRAD.
+   * convolution whose 2×2 max pool runs fused with it, the input gradient and (F(3×3, 4×4)) the
+   * filter gradient), 4 (F(4×4) wherever it can, the training forward included) or 0 (im2col +
+   * GEMM). Env: TSCNN_WINOGRAD.
    */
   winograd?: WinogradSetting;
   /** See {@link RelaxedSimdSetting}; default `'auto'`. Env: TSCNN_WASM_RELAXED (`auto`, `force`/`1`, `off`/`0`). */

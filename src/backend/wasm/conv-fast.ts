@@ -6,7 +6,7 @@ import { elementRanges, place, ranges, threadCount } from './parts.js';
 import { copyOut, residentF32, residentI32, result, resultInt32, scratchFor, stage } from './resident.js';
 import {
   filterFloats, filterPartBytes, forwardThreads, layout, transformedFloats, useDirect, useWinograd, useWinograd4, winograd4Tiles,
-  winogradTiles, writeGeometry, type Layout,
+  useWinograd4Grad, winograd4GradTiles, winogradTiles, writeGeometry, type Layout,
 } from './conv-plan.js';
 import { winograd2Packed, winograd4Filter, winogradPools, winogradRun } from './conv-winograd.js';
 
@@ -96,9 +96,11 @@ function inputGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offW: numbe
     // padded by 2 − pad, giving [batch, H, W, C].
     const { inChannels: C, outChannels: F } = info;
     const offU = offW + align(9 * C * F * 4, 64);
-    const four = useWinograd4(info);
+    const four = useWinograd4(info, false, true);
     let at = offU;
-    if (four) winograd4Filter(e, e.f32.subarray(offW >> 2, (offW >> 2) + 9 * C * F), C, F, true, offU);
+    // The filter changes every training step: transformed in wasm (asm/winograd4-filter.ts, the
+    // values of winograd4Filter).
+    if (four) e.wasm.winograd4FilterTransform(offW, C, F, 1, offU);
     else {
       e.wasm.winogradFilterTransform(offW, C, F, 1, offU, offU + transformedFloats(info) * 4);
       at = winograd2Packed(e, offU, F, C);
@@ -129,6 +131,18 @@ function filterGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offX: numb
   const F = info.outChannels;
   const partAt = (i: number) => lay.work + i * lay.threadBytes + lay.threadBytes - align(filterPartBytes(info), 64);
   writeGeometry(e, lay, info, { x: offX, dy: offDy, out: 0 }, false);
+  if (useWinograd4Grad(info)) {
+    const C = info.inChannels;
+    const tiles = info.batch * Math.ceil(info.outHeight / 4) * Math.ceil(info.outWidth / 4);
+    const parts = ranges(tiles, lay.t, 1);
+    const tb = winograd4GradTiles(info);
+    runJobs(e, 'convBackpropFilterWinograd4', parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, tb, partAt(i)]));
+    const floats = (36 * e.wasm.winograd4GradPartStride(C, F)) / 4;
+    for (let i = 1; i < parts.length; i++) e.wasm.addInto(partAt(0), partAt(i), floats);
+    const dwAt = partAt(0) + floats * 4;
+    e.wasm.winograd4FilterGradTransform(partAt(0), C, F, dwAt);
+    return copyOut(e, dwAt, 9 * C * F);
+  }
   if (useWinograd(info)) {
     const C = info.inChannels;
     const tiles = info.batch * Math.ceil(info.outHeight / 2) * Math.ceil(info.outWidth / 2);

@@ -34,8 +34,9 @@ export function useDirect(info: Conv2DInfo): boolean {
 
 /**
  * Whether the forward and both gradients run as Winograd (asm convForwardWinograd: F(2×2, 3×3)
- * for the forward and, on the rotated filter, the input gradient; convBackpropFilterWinograd:
- * F(3×3, 2×2) for the filter gradient): 3×3 filters, stride 1, no dilation, channels in and out
+ * for the forward and, on the rotated filter, the input gradient (F(4×4) by default, see
+ * useWinograd4); convBackpropFilterWinograd: F(3×3, 2×2) for the filter gradient, F(3×3, 4×4)
+ * by default, see useWinograd4Grad): 3×3 filters, stride 1, no dilation, channels in and out
  * multiples of 4, not a first layer (direct kernels); on unless `setBackend('cpu', { winograd: 0 })`.
  * 16 multiply-adds per 2×2 outputs and channel pair instead of 36; results differ from im2col +
  * GEMM within float32 rounding of the transforms.
@@ -65,25 +66,44 @@ export function transformedFloats(info: Conv2DInfo): number {
   return align(Math.max(16 * C * F, winograd4FilterFloats(C, F), winograd4FilterFloats(F, C)), 16);
 }
 
-// Bytes of one thread's filter-gradient part: K × F, or the 16 Winograd matrices C × F and the
-// room their transform back works in (asm winogradFilterGradTransform: 16 rows of C·F + 16).
+// Bytes of one thread's filter-gradient part: K × F; the 16 Winograd F(3×3, 2×2) matrices C × F
+// and the room their transform back works in (asm winogradFilterGradTransform: 16 rows of
+// C·F + 16); or the 36 F(3×3, 4×4) matrices, a cache line apart, and dw after them.
 export function filterPartBytes(info: Conv2DInfo): number {
   const cf = info.inChannels * info.outChannels;
+  if (useWinograd4Grad(info)) return 36 * (cf * 4 + 64) + 9 * cf * 4;
   return (useWinograd(info) ? 16 * cf + 16 * (cf + 16) : info.filterHeight * info.filterWidth * cf) * 4;
+}
+
+/**
+ * Whether the filter gradient of a Winograd convolution (useWinograd) runs as F(3×3, 4×4) (asm
+ * convBackpropFilterWinograd4: 36 products per 4×4 tile of dy and channel pair, against 64 for
+ * four F(3×3, 2×2) tiles) rather than F(3×3, 2×2): with `winograd` 2 (default) and 4, at most
+ * 256 channels in and out (its 36 matrices C × F per thread).
+ */
+export function useWinograd4Grad(info: Conv2DInfo): boolean {
+  return useWinograd(info) && info.inChannels <= 256 && info.outChannels <= 256;
+}
+
+// Tiles per F(3×3, 4×4) filter-gradient block: its 36 transformed inputs and dy tiles in about
+// 768 KiB.
+export function winograd4GradTiles(info: Conv2DInfo): number {
+  return Math.max(4, Math.min(128, Math.floor(5461 / (info.inChannels + info.outChannels) / 4) * 4));
 }
 
 /**
  * Whether a convolution uses F(4×4, 3×3) rather than F(2×2, 3×3): the forward and input gradient
  * with `winograd: 4`; with the default (`winograd: 2`), an inference convolution whose 2×2 max
  * pool is taken in the output transform (`inferencePool`: conv2dMaxPool, see winogradPools) and
- * F(2×2) everywhere else (training keeps F(2×2)'s smaller rounding). At most 256 channels in and
+ * the input gradient (`inputGrad`), F(2×2) for the other forwards (the training forward keeps the
+ * pool's argmax, which convForwardWinograd4Pool does not). At most 256 channels in and
  * out (gemmPackedB's one panel). F(4×4) rounds worse (output transform entries up to 8): about 4×
  * F(2×2)'s error, within the tolerances of the tests against the reference with the points 0, 1,
  * −1, ½, −2, ∞ and the channel sums split in two (asm/winograd4.ts).
  */
-export function useWinograd4(info: Conv2DInfo, inferencePool = false): boolean {
+export function useWinograd4(info: Conv2DInfo, inferencePool = false, inputGrad = false): boolean {
   const setting = cpuConfig().winograd;
-  return (setting === 4 || (inferencePool && setting === 2)) && info.inChannels <= 256 && info.outChannels <= 256;
+  return (setting === 4 || ((inferencePool || inputGrad) && setting === 2)) && info.inChannels <= 256 && info.outChannels <= 256;
 }
 
 // Tiles per F(4×4) block: 36 transformed inputs and the two halves of the outputs in about 384 KiB
@@ -106,7 +126,8 @@ export function layout(e: Engine, info: Conv2DInfo, t: number, extra: number): L
   const work = align(g + CONV_GEOMETRY_WORDS * 4, 64);
   const wino = useWinograd(info)
     ? Math.max(e.wasm.winogradWorkBytes(winogradTiles(info), info.inChannels, info.outChannels), e.wasm.winograd4WorkBytes(winograd4Tiles(info), info.inChannels, info.outChannels),
-      e.wasm.winograd4WorkBytes(winograd4Tiles(info), info.outChannels, info.inChannels))
+      e.wasm.winograd4WorkBytes(winograd4Tiles(info), info.outChannels, info.inChannels),
+      useWinograd4Grad(info) ? e.wasm.winograd4GradWorkBytes(winograd4GradTiles(info), info.inChannels, info.outChannels) : 0)
     : 0;
   const threadBytes = align(e.workBytes, 64) + Math.max(align(block * K * 4, 64), wino) + align(extra, 64);
   return { g, t, block, work, threadBytes, next: work + t * threadBytes };
