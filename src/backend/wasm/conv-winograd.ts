@@ -54,6 +54,60 @@ export function winograd4Filter(e: Engine, w: Float32Array, C: number, F: number
   }
 }
 
+/** A transformed filter held in a region of `engine`'s memory; mutated in place when redone. */
+interface HeldFilter {
+  engine: Engine;
+  offset: number;
+  bytes: number;
+  C: number;
+  F: number;
+  version: number;
+}
+
+const heldFilters = new WeakMap<Float32Array, HeldFilter>();
+// The region goes back when the filter array is collected (replaced by setWeights, or its model dropped).
+const filterRegistry = new FinalizationRegistry<HeldFilter>((h) => h.engine.regions.release(h.bytes, h.offset));
+
+/** Transforms and reuses of {@link heldWinograd4Filter} since the process started (tests check that the cache is used). */
+export const heldFilterStats = { transforms: 0, reuses: 0 };
+
+/**
+ * Byte offset of winograd4Filter(w, C, F, forward) in a region of the engine's memory, kept there
+ * while `w` (the same array) stays at `version` (src/layers/weight.ts) and transformed again
+ * otherwise: the transform runs in f64 over every 3×3 slice, which costs more than the GEMMs of a
+ * small layer. -1 where the memory has no room (the caller transforms into its scratch). Call it
+ * before placing the op's scratch: a new region moves workBase.
+ */
+export function heldWinograd4Filter(e: Engine, w: Float32Array, C: number, F: number, version: number): number {
+  let h = heldFilters.get(w);
+  if (h && h.engine === e && h.C === C && h.F === F && h.version === version) {
+    heldFilterStats.reuses++;
+    return h.offset;
+  }
+  const bytes = winograd4FilterFloats(C, F) * 4;
+  if (h && h.engine === e && h.bytes !== bytes) {
+    e.regions.release(h.bytes, h.offset);
+    h.offset = -1;
+  }
+  const offset = h && h.engine === e && h.offset >= 0 ? h.offset : e.regions.alloc(bytes);
+  if (offset < 0) {
+    if (h) {
+      heldFilters.delete(w);
+      filterRegistry.unregister(h);
+    }
+    return -1;
+  }
+  winograd4Filter(e, w, C, F, false, offset);
+  heldFilterStats.transforms++;
+  if (h) Object.assign(h, { engine: e, offset, bytes, C, F, version });
+  else {
+    h = { engine: e, offset, bytes, C, F, version };
+    heldFilters.set(w, h);
+    filterRegistry.register(w, h, h);
+  }
+  return offset;
+}
+
 /**
  * Packs the F(2×2) filter transform at byte `u` (16 matrices [cin × cout]) for gemmPackedB, right
  * after it (the room filterFloats gives the transform holds both), where asm winogradPacked takes
