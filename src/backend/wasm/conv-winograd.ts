@@ -126,7 +126,9 @@ export function winograd2Packed(e: Engine, u: number, cin: number, cout: number)
 // (and, F(2×2) only, its argmax at `argmaxAt` unless 0).
 export function winogradRun(e: Engine, lay: Layout, batch: number, OH: number, OW: number, tb: number, four: boolean, pooledAt = 0, argmaxAt = 0): void {
   const m = four ? 4 : 2;
-  const tiles = batch * Math.ceil(OH / m) * Math.ceil(OW / m);
+  // convForwardWinograd4Pool skips the tiles that only feed outputs the pool drops (odd OH or OW).
+  const [eh, ew] = four && pooledAt ? [OH - (OH % 2), OW - (OW % 2)] : [OH, OW];
+  const tiles = batch * Math.ceil(eh / m) * Math.ceil(ew / m);
   const parts = ranges(tiles, lay.t);
   const work = (i: number) => lay.work + i * lay.threadBytes;
   if (pooledAt && four) runJobs(e, 'convForwardWinograd4Pool', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb, pooledAt]));

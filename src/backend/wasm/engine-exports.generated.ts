@@ -11,6 +11,8 @@ export interface EngineExports {
   /** asm/gemm.ts */
   gemmPackedB(m: number, n: number, k: number, a: number, lda: number, bp: number, c: number, ldc: number, work: number): void;
   /** asm/gemm.ts */
+  gemmPackedSplit(m: number, n: number, k0: number, k1: number, ap: number, bp0: number, bp1: number, c: number, ldc: number, tmp: number): void;
+  /** asm/gemm.ts */
   packedBFloats(k: number, n: number): number;
   /** asm/gemm.ts */
   packB(b: number, ldb: number, k: number, n: number, bp: number): void;
@@ -105,6 +107,7 @@ export interface EngineExports {
 export const JOB_NAMES = [
   'gemm',
   'gemmPackedB',
+  'gemmPackedSplit',
   'packB',
   'gemmPrepacked',
   'addInto',
