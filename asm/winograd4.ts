@@ -1,7 +1,7 @@
 // Winograd F(4×4, 3×3), opt-in: forward and input gradient. Geometry and pointers in the block
 // at g (asm/geometry.ts).
 
-import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_PT, G_PL, G_X, G_WT, G_OUT, G_BIAS, G_RELU } from './geometry';
+import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_PT, G_PL, G_X, G_WT, G_OUT, G_BIAS, G_RELU, G_NEXT } from './geometry';
 import { gemmPackedSplit, transpose4 } from './gemm';
 import { gemmWork, patch, poolMax } from './conv-common';
 
@@ -40,7 +40,11 @@ function bt6(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, p: usiz
 
 /**
  * Output tiles [t0, t1) (tile = (n, ty, tx), ty < ⌈OH/4⌉, tx < ⌈OW/4⌉) of the convolution whose
- * geometry is at g, with the packed transformed filter at G_WT, in blocks of `tb` tiles.
+ * geometry is at g, with the packed transformed filter at G_WT, in blocks of `tb` tiles. Every
+ * thread of one convolution gets the same range and takes the next block from the counter at
+ * G_NEXT (set to 0 before the jobs start) until none is left: a thread that runs slow (another
+ * process on its core) leaves its share to the others. Each tile's result is the same whichever
+ * thread and block compute it.
  */
 export function convForwardWinograd4(g: usize, t0: i32, t1: i32, work: usize, tb: i32): void {
   forwardTiles4(g, t0, t1, work, tb, 0);
@@ -117,7 +121,8 @@ function forwardTiles4(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled:
   const sliverBytes = <usize>(C * 16);
   const zero = f32x4.splat(0), two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
   const half = f32x4.splat(0.5), quarter = f32x4.splat(0.25), eighth = f32x4.splat(0.125);
-  for (let b0 = t0; b0 < t1; b0 += tb) {
+  const next = g + (<usize>G_NEXT << 2);
+  for (let b0 = t0 + atomic.add<i32>(next, tb); b0 < t1; b0 = t0 + atomic.add<i32>(next, tb)) {
     const nt = min(tb, t1 - b0);
     const mt4 = (nt + 3) & ~3;
     for (let s = 0; s < mt4; s += 4) {

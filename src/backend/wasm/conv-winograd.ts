@@ -1,5 +1,6 @@
 // The parts of the Winograd convolutions that run in TypeScript: the F(4×4) filter transform
 // (f64, packed for asm gemmPackedB) and the split of the tiles over the threads.
+import { CONV_GEOMETRY, CONV_GEOMETRY_WORDS } from './engine-exports.generated.js';
 import { align, runJobs, type Engine } from './engine.js';
 import { ranges } from './parts.js';
 import type { Conv2DInfo } from '../../geometry.js';
@@ -129,11 +130,19 @@ export function winogradRun(e: Engine, lay: Layout, batch: number, OH: number, O
   // convForwardWinograd4Pool skips the tiles that only feed outputs the pool drops (odd OH or OW).
   const [eh, ew] = four && pooledAt ? [OH - (OH % 2), OW - (OW % 2)] : [OH, OW];
   const tiles = batch * Math.ceil(eh / m) * Math.ceil(ew / m);
-  const parts = ranges(tiles, lay.t);
   const work = (i: number) => lay.work + i * lay.threadBytes;
-  if (pooledAt && four) runJobs(e, 'convForwardWinograd4Pool', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb, pooledAt]));
-  else if (pooledAt) runJobs(e, 'convForwardWinogradPool', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb, pooledAt, argmaxAt]));
-  else runJobs(e, four ? 'convForwardWinograd4' : 'convForwardWinograd', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb]));
+  if (four) {
+    // Every thread gets all the tiles and takes blocks of them from the counter at G_NEXT.
+    new Int32Array(e.memory.buffer, lay.g, CONV_GEOMETRY_WORDS)[CONV_GEOMETRY.NEXT] = 0;
+    const threads = Math.max(1, Math.min(lay.t, Math.ceil(tiles / tb)));
+    const each = Array.from({ length: threads }, (_, i) => i);
+    if (pooledAt) runJobs(e, 'convForwardWinograd4Pool', each.map((i) => [lay.g, 0, tiles, work(i), tb, pooledAt]));
+    else runJobs(e, 'convForwardWinograd4', each.map((i) => [lay.g, 0, tiles, work(i), tb]));
+    return;
+  }
+  const parts = ranges(tiles, lay.t);
+  if (pooledAt) runJobs(e, 'convForwardWinogradPool', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb, pooledAt, argmaxAt]));
+  else runJobs(e, 'convForwardWinograd', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb]));
 }
 
 /**
