@@ -106,6 +106,36 @@ export function gemmPackedB(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usiz
   }
 }
 
+/**
+ * C[m×n] = A₀·B₀ + A₁·B₁ with every operand already packed, the two products summed apart (each
+ * from zero, then added: the rounding of two sums of k₀ and k₁ terms, not one of k₀ + k₁).
+ * A: slivers of MR = 4 rows, sliver s at ap + 4·s·MR·(k₀ + k₁), holding A₀'s k₀ steps of 4 values
+ * then A₁'s k₁ steps; B₀, B₁ packed as gemmPackedB takes B (k₀ × n and k₁ × n). m is a multiple of
+ * MR (C has room for the rows past the real ones); C[i, j] at c + 4·(i·ldc + j), overwritten;
+ * `tmp`: room for one 4×8 tile.
+ */
+export function gemmPackedSplit(m: i32, n: i32, k0: i32, k1: i32, ap: usize, bp0: usize, bp1: usize, c: usize, ldc: i32, tmp: usize): void {
+  const sliver = <usize>(MR * (k0 + k1)) << 2;
+  const a1 = <usize>(MR * k0) << 2;
+  for (let jr = 0; jr < n; jr += NR) {
+    const nr = min(NR, n - jr);
+    const b0 = bp0 + (<usize>(jr * k0) << 2), b1 = bp1 + (<usize>(jr * k1) << 2);
+    let as = ap;
+    for (let i = 0; i < m; i += MR) {
+      const ct = c + (<usize>(i * ldc + jr) << 2);
+      if (nr == NR) {
+        kernel(k0, as, b0, ct, ldc, true);
+        kernel(k1, as + a1, b1, ct, ldc, false);
+      } else {
+        kernel(k0, as, b0, tmp, NR, true);
+        kernel(k1, as + a1, b1, tmp, NR, false);
+        edge(tmp, ct, ldc, MR, nr, true);
+      }
+      as += sliver;
+    }
+  }
+}
+
 /** Floats packB writes for B [k×n]: k rows of n rounded up to a whole sliver of NR columns. */
 export function packedBFloats(k: i32, n: i32): i32 {
   return k * ((n + NR - 1) / NR) * NR;
@@ -249,7 +279,7 @@ function edge(tmp: usize, c: usize, ldc: i32, mr: i32, nr: i32, overwrite: bool)
 // 4×4 transpose: rows r0..r3 of 4 floats become columns, stored at dst, dst+s, dst+2s, dst+3s.
 // @ts-ignore: decorator
 @inline
-function transpose4(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, s: usize): void {
+export function transpose4(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, s: usize): void {
   const t0 = v128.shuffle<i32>(r0, r1, 0, 4, 1, 5);
   const t1 = v128.shuffle<i32>(r2, r3, 0, 4, 1, 5);
   const t2 = v128.shuffle<i32>(r0, r1, 2, 6, 3, 7);

@@ -26,6 +26,8 @@ export const G_RELU: i32 = 18;
 export const G_DY: i32 = 19;
 export const G_ROWS: i32 = 20;
 export const G_POINTWISE: i32 = 21;
+// The next tile a thread takes, counted by atomic adds (asm/winograd4.ts: tiles split as threads come free).
+export const G_NEXT: i32 = 31;
 export const G_WORDS: i32 = 32;
 
 // Max pooling (asm/pool.ts).

@@ -1,8 +1,8 @@
 // Winograd F(4×4, 3×3), opt-in: forward and input gradient. Geometry and pointers in the block
 // at g (asm/geometry.ts).
 
-import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_PT, G_PL, G_X, G_WT, G_OUT, G_BIAS, G_RELU } from './geometry';
-import { gemmPackedB } from './gemm';
+import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_PT, G_PL, G_X, G_WT, G_OUT, G_BIAS, G_RELU, G_NEXT } from './geometry';
+import { gemmPackedSplit, transpose4 } from './gemm';
 import { gemmWork, patch, poolMax } from './conv-common';
 
 // Winograd F(4×4, 3×3): each 4×4 block of outputs from a 6×6 input patch, 36 products per tile and
@@ -13,16 +13,16 @@ import { gemmWork, patch, poolMax } from './conv-common';
 // convolution", 2020), and the float32 rounding of the transforms is about 3.5× smaller.
 //   Bᵀ = [1 −3/2 −2 3/2 1 0; 0 −1 ½ 5/2 1 0; 0 1 −5/2 ½ 1 0; 0 −2 −1 2 1 0; 0 ½ −1 −½ 1 0; 0 1 −3/2 −2 3/2 1]
 //   Aᵀ = [1 1 1 1 1 0; 0 1 −1 ½ −2 0; 0 1 1 ¼ 4 0; 0 1 −1 ⅛ −8 1]
-// The filter (U = G w Gᵀ, G in src/backend/wasm/conv-winograd.ts) comes already packed as
-// gemmPackedB wants it, 36 matrices of C × F, so the GEMMs pack only V. Each matrix is packed as
-// two halves of its C rows, and the GEMMs sum the two halves of the channels apart (M = M₀ + M₁,
-// added in the output transform): float32 rounding of a sum grows with its length, the output
+// The filter (U = G w Gᵀ, G in src/backend/wasm/conv-winograd.ts) comes already packed for the
+// GEMM, 36 matrices of C × F, and the input transform writes V packed, so the GEMMs pack nothing.
+// Each matrix of U is packed as two halves of its C rows, and the GEMMs sum the two halves of the
+// channels apart (M = M₀ + M₁, gemmPackedSplit): float32 rounding of a sum grows with its length, the output
 // transform multiplies M by up to 64, and two shorter sums keep the error within the op tests'
 // tolerance, which one sum over all C channels does not.
 
 /** Bytes of this thread's work area convForwardWinograd4 needs for blocks of `tb` tiles. */
 export function winograd4WorkBytes(tb: i32, C: i32, F: i32): i32 {
-  return <i32>gemmWork() + 36 * (tb * (C + 2 * F) * 4 + 192) + 512;
+  return <i32>gemmWork() + 36 * (tb * (C + F) * 4 + 128) + 512 + 4 * 576 + 64;
 }
 
 // o = Bᵀ·d for one column (or row) of six vectors, stored at p, p + s, …, p + 5s.
@@ -40,7 +40,11 @@ function bt6(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, p: usiz
 
 /**
  * Output tiles [t0, t1) (tile = (n, ty, tx), ty < ⌈OH/4⌉, tx < ⌈OW/4⌉) of the convolution whose
- * geometry is at g, with the packed transformed filter at G_WT, in blocks of `tb` tiles.
+ * geometry is at g, with the packed transformed filter at G_WT, in blocks of `tb` tiles. Every
+ * thread of one convolution gets the same range and takes the next block from the counter at
+ * G_NEXT (set to 0 before the jobs start) until none is left: a thread that runs slow (another
+ * process on its core) leaves its share to the others. Each tile's result is the same whichever
+ * thread and block compute it.
  */
 export function convForwardWinograd4(g: usize, t0: i32, t1: i32, work: usize, tb: i32): void {
   forwardTiles4(g, t0, t1, work, tb, 0);
@@ -56,76 +60,96 @@ export function convForwardWinograd4Pool(g: usize, t0: i32, t1: i32, work: usize
   forwardTiles4(g, t0, t1, work, tb, pooled);
 }
 
-// convForwardWinograd4 (pooled 0) or convForwardWinograd4Pool.
+// The 36 vectors Bᵀ d B of one tile's 6×6 patch (channels [c, c+4) of image xn from (iy0, ix0)),
+// ξ = 6i + j at q + 16ξ.
+// @ts-ignore: decorator
+@inline
+function inputTile(xn: usize, H: i32, W: i32, C: i32, iy0: i32, ix0: i32, c: i32, q: usize): void {
+  const interior = iy0 >= 0 && iy0 + 6 <= H && ix0 >= 0 && ix0 + 6 <= W;
+  const row = <usize>(W * C) << 2;
+  // Columns: Bᵀ d[:, j] into ξ = 6i + j.
+  for (let j = 0; j < 6; j++) {
+    let d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128;
+    if (interior) {
+      const p = xn + (<usize>((iy0 * W + ix0 + j) * C + c) << 2);
+      d0 = v128.load(p);
+      d1 = v128.load(p + row);
+      d2 = v128.load(p + 2 * row);
+      d3 = v128.load(p + 3 * row);
+      d4 = v128.load(p + 4 * row);
+      d5 = v128.load(p + 5 * row);
+    } else {
+      d0 = patch(xn, H, W, C, iy0, ix0, c, 0, j);
+      d1 = patch(xn, H, W, C, iy0, ix0, c, 1, j);
+      d2 = patch(xn, H, W, C, iy0, ix0, c, 2, j);
+      d3 = patch(xn, H, W, C, iy0, ix0, c, 3, j);
+      d4 = patch(xn, H, W, C, iy0, ix0, c, 4, j);
+      d5 = patch(xn, H, W, C, iy0, ix0, c, 5, j);
+    }
+    bt6(d0, d1, d2, d3, d4, d5, q + (<usize>j << 4), 96);
+  }
+  // Rows: (Bᵀ d) B for each row i, in place.
+  for (let i = 0; i < 6; i++) {
+    const r = q + <usize>(96 * i);
+    bt6(v128.load(r), v128.load(r, 16), v128.load(r, 32), v128.load(r, 48), v128.load(r, 64), v128.load(r, 80), r, 16);
+  }
+}
+
+// convForwardWinograd4 (pooled 0) or convForwardWinograd4Pool. Each block of tb tiles (tb a
+// multiple of 4): the input transform writes V straight in the layout gemmPackedSplit reads (per
+// ξ, slivers of 4 tiles × C channels: the 4 tiles' vectors transposed in registers), one GEMM per ξ
+// sums the two halves of the channels apart into M, and the output transform reads M.
 function forwardTiles4(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: usize): void {
   const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
   const pt = gi(g, G_PT), pl = gi(g, G_PL);
   const x = <usize>gi(g, G_X), u = <usize>gi(g, G_WT), y = <usize>gi(g, G_OUT);
   const bias = <usize>gi(g, G_BIAS);
   const relu = gi(g, G_RELU) != 0;
-  const TY = (OH + 3) >> 2, TX = (OW + 3) >> 2, perImage = TY * TX;
   const POH = OH >> 1, POW = OW >> 1;
+  // Pooled, the tiles whose outputs all fall past the pooled windows (odd OH or OW) are skipped.
+  const TY = ((pooled != 0 ? 2 * POH : OH) + 3) >> 2, TX = ((pooled != 0 ? 2 * POW : OW) + 3) >> 2, perImage = TY * TX;
   const vBase = work + gemmWork();
   const vStride = (<usize>(tb * C) << 2) + 64;
   const mBase = vBase + 36 * vStride;
   const mStride = (<usize>(tb * F) << 2) + 64;
-  const m1Base = mBase + 36 * mStride;
-  const tmp = m1Base + 36 * mStride;
+  const tmp = mBase + 36 * mStride;
+  const quad = tmp + 512;
   const fPad = ((F + 7) >> 3) << 3;
   const uStride = <usize>(C * fPad) << 2;
   const c0 = C >> 1, c1 = C - c0;
   const u1 = <usize>(c0 * fPad) << 2;
+  const sliverBytes = <usize>(C * 16);
   const zero = f32x4.splat(0), two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
   const half = f32x4.splat(0.5), quarter = f32x4.splat(0.25), eighth = f32x4.splat(0.125);
-  for (let b0 = t0; b0 < t1; b0 += tb) {
+  const next = g + (<usize>G_NEXT << 2);
+  for (let b0 = t0 + atomic.add<i32>(next, tb); b0 < t1; b0 = t0 + atomic.add<i32>(next, tb)) {
     const nt = min(tb, t1 - b0);
-    for (let t = 0; t < nt; t++) {
-      const tile = b0 + t;
-      const n = tile / perImage;
-      const rem = tile - n * perImage;
-      const ty = rem / TX;
-      const tx = rem - ty * TX;
-      const iy0 = 4 * ty - pt, ix0 = 4 * tx - pl;
-      const xn = x + (<usize>(n * H * W * C) << 2);
-      const interior = iy0 >= 0 && iy0 + 6 <= H && ix0 >= 0 && ix0 + 6 <= W;
-      const vt = vBase + (<usize>(t * C) << 2);
-      const row = <usize>(W * C) << 2;
+    const mt4 = (nt + 3) & ~3;
+    for (let s = 0; s < mt4; s += 4) {
       for (let c = 0; c < C; c += 4) {
-        const o = vt + (<usize>c << 2);
-        // Columns: Bᵀ d[:, j] into ξ = 6i + j.
-        for (let j = 0; j < 6; j++) {
-          let d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128;
-          if (interior) {
-            const p = xn + (<usize>((iy0 * W + ix0 + j) * C + c) << 2);
-            d0 = v128.load(p);
-            d1 = v128.load(p + row);
-            d2 = v128.load(p + 2 * row);
-            d3 = v128.load(p + 3 * row);
-            d4 = v128.load(p + 4 * row);
-            d5 = v128.load(p + 5 * row);
-          } else {
-            d0 = patch(xn, H, W, C, iy0, ix0, c, 0, j);
-            d1 = patch(xn, H, W, C, iy0, ix0, c, 1, j);
-            d2 = patch(xn, H, W, C, iy0, ix0, c, 2, j);
-            d3 = patch(xn, H, W, C, iy0, ix0, c, 3, j);
-            d4 = patch(xn, H, W, C, iy0, ix0, c, 4, j);
-            d5 = patch(xn, H, W, C, iy0, ix0, c, 5, j);
+        for (let k = 0; k < 4; k++) {
+          const q = quad + <usize>(576 * k);
+          if (s + k >= nt) {
+            for (let xi = 0; xi < 36; xi++) v128.store(q + (<usize>xi << 4), zero);
+            continue;
           }
-          bt6(d0, d1, d2, d3, d4, d5, o + <usize>j * vStride, 6 * vStride);
+          const tile = b0 + s + k;
+          const n = tile / perImage;
+          const rem = tile - n * perImage;
+          const ty = rem / TX;
+          inputTile(x + (<usize>(n * H * W * C) << 2), H, W, C, 4 * ty - pt, 4 * (rem - ty * TX) - pl, c, q);
         }
-        // Rows: (Bᵀ d) B for each row i, in place.
-        for (let i = 0; i < 6; i++) {
-          const q = o + <usize>(6 * i) * vStride;
-          const r0 = v128.load(q), r1 = v128.load(q + vStride), r2 = v128.load(q + 2 * vStride);
-          const r3 = v128.load(q + 3 * vStride), r4 = v128.load(q + 4 * vStride), r5 = v128.load(q + 5 * vStride);
-          bt6(r0, r1, r2, r3, r4, r5, q, vStride);
+        // V[ξ] sliver s/4, channels c..c+3: four steps of the 4 tiles' values.
+        const vs = vBase + <usize>(s >> 2) * sliverBytes + (<usize>c << 4);
+        for (let xi = 0; xi < 36; xi++) {
+          const o = quad + (<usize>xi << 4);
+          transpose4(v128.load(o), v128.load(o, 576), v128.load(o, 1152), v128.load(o, 1728), vs + <usize>xi * vStride, 16);
         }
       }
     }
     for (let xi = 0; xi < 36; xi++) {
-      const v = vBase + <usize>xi * vStride, uw = u + <usize>xi * uStride;
-      gemmPackedB(nt, F, c0, v, C, uw, mBase + <usize>xi * mStride, F, work);
-      gemmPackedB(nt, F, c1, v + (<usize>c0 << 2), C, uw + u1, m1Base + <usize>xi * mStride, F, work);
+      const uw = u + <usize>xi * uStride;
+      gemmPackedSplit(mt4, F, c0, c1, vBase + <usize>xi * vStride, uw, uw + u1, mBase + <usize>xi * mStride, F, tmp);
     }
     for (let t = 0; t < nt; t++) {
       const tile = b0 + t;
@@ -138,17 +162,16 @@ function forwardTiles4(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled:
       const yt = y + (<usize>(((n * OH + oy) * OW + ox) * F) << 2);
       const rowBytes = <usize>(OW * F) << 2;
       const mt = mBase + (<usize>(t * F) << 2);
-      const h = m1Base - mBase;
       for (let f = 0; f < F; f += 4) {
         const o = mt + (<usize>f << 2);
         // Columns: s_r[j] = (Aᵀ M)[r, j] into tmp[6r + j].
         for (let j = 0; j < 6; j++) {
-          const m0 = f32x4.add(v128.load(o + <usize>j * mStride), v128.load(o + h + <usize>j * mStride));
-          const m1 = f32x4.add(v128.load(o + <usize>(6 + j) * mStride), v128.load(o + h + <usize>(6 + j) * mStride));
-          const m2 = f32x4.add(v128.load(o + <usize>(12 + j) * mStride), v128.load(o + h + <usize>(12 + j) * mStride));
-          const m3 = f32x4.add(v128.load(o + <usize>(18 + j) * mStride), v128.load(o + h + <usize>(18 + j) * mStride));
-          const m4 = f32x4.add(v128.load(o + <usize>(24 + j) * mStride), v128.load(o + h + <usize>(24 + j) * mStride));
-          const m5 = f32x4.add(v128.load(o + <usize>(30 + j) * mStride), v128.load(o + h + <usize>(30 + j) * mStride));
+          const m0 = v128.load(o + <usize>j * mStride);
+          const m1 = v128.load(o + <usize>(6 + j) * mStride);
+          const m2 = v128.load(o + <usize>(12 + j) * mStride);
+          const m3 = v128.load(o + <usize>(18 + j) * mStride);
+          const m4 = v128.load(o + <usize>(24 + j) * mStride);
+          const m5 = v128.load(o + <usize>(30 + j) * mStride);
           const a12 = f32x4.add(m1, m2), s12 = f32x4.sub(m1, m2);
           const q = tmp + (<usize>j << 4);
           v128.store(q, f32x4.add(f32x4.add(m0, a12), f32x4.add(m3, m4)));

@@ -117,10 +117,12 @@ export interface FusedConvOps {
   /**
    * Inference: maxPool(conv2d(x, w, bias, info, activation), pool).y, so the convolution's
    * full-size output never leaves the backend (no argmax either). `pool` is the max-pool geometry
-   * over the convolution's output.
+   * over the convolution's output. `wVersion`: w is a weight (or a fold of weights) at that
+   * version (src/layers/weight.ts); a backend may keep a prepared copy of w (the cpu backend's
+   * Winograd transform) for the next call while the array and its version stay the same.
    */
   conv2dMaxPool(
-    x: Float32Array, w: Float32Array, bias: Float32Array | null, info: Conv2DInfo, activation: FusedActivation, pool: Conv2DInfo,
+    x: Float32Array, w: Float32Array, bias: Float32Array | null, info: Conv2DInfo, activation: FusedActivation, pool: Conv2DInfo, wVersion?: number,
   ): Float32Array;
   /**
    * Training: maxPool(conv2d(x, w, bias, info, activation), pool) with its argmax (flat index into

@@ -123,18 +123,31 @@ export function foldConvBn(conv: Conv2D, bn: BatchNormalization): { kernel: Floa
   return { kernel, bias };
 }
 
+// Folds made so far: each fold's kernel carries a version of its own (see cachedFold).
+let folds = 0;
+
 /**
  * foldConvBn(conv, bn), computed again only when one of the weights it reads changed (their
- * versions, src/layers/weight.ts); a weight without a version is folded every call.
+ * versions, src/layers/weight.ts); a weight without a version is folded every call. A new fold is
+ * written into the arrays of the last one under a new `version` (undefined when a weight has
+ * none), so that a backend's prepared copy of the kernel (conv2dMaxPool's `wVersion`) is replaced
+ * rather than piled up.
  */
-function cachedFold(conv: Conv2D, bn: BatchNormalization): () => { kernel: Float32Array; bias: Float32Array } {
-  let held: { versions: (number | null)[]; kernel: Float32Array; bias: Float32Array } | null = null;
+function cachedFold(conv: Conv2D, bn: BatchNormalization): () => { kernel: Float32Array; bias: Float32Array; version: number | undefined } {
+  let held: { versions: (number | null)[]; kernel: Float32Array; bias: Float32Array; version: number | undefined } | null = null;
   return () => {
     const { kernel, bias } = conv.convWeights();
     const { gamma, beta, movingMean, movingVariance } = bn.bnWeights();
     const versions = [kernel, bias, gamma, beta, movingMean, movingVariance].map((p) => (p ? weightVersion(p) : -1));
-    if (held && versions.every((v, i) => v !== null && v === held!.versions[i])) return held;
-    held = { versions, ...foldConvBn(conv, bn) };
+    const versioned = versions.every((v) => v !== null);
+    if (held && versioned && versions.every((v, i) => v === held!.versions[i])) return held;
+    const fold = foldConvBn(conv, bn);
+    const version = versioned ? ++folds : undefined;
+    if (held && held.kernel.length === fold.kernel.length && held.bias.length === fold.bias.length) {
+      held.kernel.set(fold.kernel);
+      held.bias.set(fold.bias);
+      Object.assign(held, { versions, version });
+    } else held = { versions, ...fold, version };
     return held;
   };
 }
@@ -162,7 +175,13 @@ function convUnit(run: Extract<FusedRun, { kind: 'conv' }>, layers: readonly Lay
     forward(x) {
       const info = conv.inputInfo(x);
       const { kernel: k, bias: b } = conv.convWeights();
-      const { kernel, bias } = folded ? folded() : { kernel: k.value, bias: b ? b.value : null };
+      // Inference reads the weights past their counters (it never writes them) and hands the
+      // kernel's version on, so that the backend may keep its transform between calls.
+      const { kernel, bias, version } = folded
+        ? folded()
+        : mode === 'inference'
+          ? { kernel: weightValues(k), bias: b ? weightValues(b) : null, version: weightVersion(k) ?? undefined }
+          : { kernel: k.value, bias: b ? b.value : null, version: undefined };
       if (!pool) {
         const y = ops.conv2d(x.values, kernel, bias, info, activation);
         saved = mode === 'training' ? { x: x.values, info, y, argmax: null } : null;
@@ -170,7 +189,7 @@ function convUnit(run: Extract<FusedRun, { kind: 'conv' }>, layers: readonly Lay
       }
       const p = poolOver(info, pool, mode);
       const shape: [number, number, number, number] = [info.batch, p.outHeight, p.outWidth, F];
-      if (mode === 'inference') return wrap<4>(ops.conv2dMaxPool(x.values, kernel, bias, info, activation, p), shape);
+      if (mode === 'inference') return wrap<4>(ops.conv2dMaxPool(x.values, kernel, bias, info, activation, p, version), shape);
       const r = ops.conv2dMaxPoolTrain(x.values, kernel, bias, info, activation, p);
       saved = { x: x.values, info, y: r.y, argmax: r.argmax };
       return wrap<4>(r.y, shape);

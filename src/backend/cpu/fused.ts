@@ -12,8 +12,8 @@ export function cpuFusedConv(base: PlainOps, conv: ConvKernels): FusedConvOps {
     conv2d: (x, w, bias, info, activation) => conv.conv2d(x, w, info, bias, activation === 'relu') ?? plain.conv2d(x, w, bias, info, activation),
     conv2dBackward: (x, w, dy, y, info, activation, need) =>
       conv.conv2dBackward(x, w, dy, activation === 'relu' ? y : null, info, need) ?? plain.conv2dBackward(x, w, dy, y, info, activation, need),
-    conv2dMaxPool: (x, w, bias, info, activation, pool) =>
-      conv.conv2dMaxPool(x, w, info, bias, activation === 'relu', pool) ?? plain.conv2dMaxPool(x, w, bias, info, activation, pool),
+    conv2dMaxPool: (x, w, bias, info, activation, pool, wVersion) =>
+      conv.conv2dMaxPool(x, w, info, bias, activation === 'relu', pool, wVersion) ?? plain.conv2dMaxPool(x, w, bias, info, activation, pool),
     conv2dMaxPoolTrain: (x, w, bias, info, activation, pool) =>
       conv.conv2dMaxPoolTrain(x, w, info, bias, activation === 'relu', pool) ?? plain.conv2dMaxPoolTrain(x, w, bias, info, activation, pool),
     conv2dMaxPoolBackward: (x, w, dy, y, argmax, info, activation, need) =>

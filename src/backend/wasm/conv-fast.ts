@@ -8,7 +8,7 @@ import {
   filterFloats, filterPartBytes, forwardThreads, layout, transformedFloats, useDirect, useWinograd, useWinograd4, winograd4Tiles,
   useWinograd4Grad, winograd4GradTiles, winogradTiles, writeGeometry, type Layout,
 } from './conv-plan.js';
-import { winograd2Packed, winograd4Filter, winogradPools, winogradRun } from './conv-winograd.js';
+import { heldWinograd4Filter, winograd2Packed, winograd4Filter, winogradPools, winogradRun } from './conv-winograd.js';
 
 /**
  * Convolutions run whole in WebAssembly (asm/im2col.ts, direct.ts, winograd2.ts, winograd4.ts): the operands are copied into the shared
@@ -21,9 +21,11 @@ export interface ConvKernels {
   conv2d(x: Float32Array, w: Float32Array, info: Conv2DInfo, bias: Float32Array | null, relu: boolean): Float32Array | null;
   /**
    * maxPool(conv2d(x, w, info, bias, relu), pool).y: the convolution's output stays in wasm
-   * memory and only the pooled result is copied out (inference; no argmax is kept).
+   * memory and only the pooled result is copied out (inference; no argmax is kept). With
+   * `wVersion` (w is a weight at that version), a Winograd F(4×4) transform of w is kept for the
+   * next call (heldWinograd4Filter).
    */
-  conv2dMaxPool(x: Float32Array, w: Float32Array, info: Conv2DInfo, bias: Float32Array | null, relu: boolean, pool: Conv2DInfo): Float32Array | null;
+  conv2dMaxPool(x: Float32Array, w: Float32Array, info: Conv2DInfo, bias: Float32Array | null, relu: boolean, pool: Conv2DInfo, wVersion?: number): Float32Array | null;
   /** conv2dMaxPool for training: the pooled output and its argmax (flat index in the conv output). */
   conv2dMaxPoolTrain(
     x: Float32Array, w: Float32Array, info: Conv2DInfo, bias: Float32Array | null, relu: boolean, pool: Conv2DInfo,
@@ -53,21 +55,22 @@ export interface ConvKernels {
 
 // Stages x (unless resident) and copies w and bias in at their offsets, then computes
 // y = conv(x, w) (+ bias, relu) at offY; with `pooledAt` (where winogradPools), its 2×2 max pool
-// there instead (and its argmax at `argmaxAt` unless 0), and nothing at offY.
+// there instead (and its argmax at `argmaxAt` unless 0), and nothing at offY. `heldU`: where
+// F(4×4) runs, its filter transform already in memory there (heldWinograd4Filter), else -1.
 function forwardInMemory(
   e: Engine, lay: Layout, info: Conv2DInfo, x: Float32Array, w: Float32Array, bias: Float32Array | null, relu: boolean,
-  offX: number, offW: number, offB: number, offY: number, pooledAt = 0, argmaxAt = 0,
+  offX: number, offW: number, offB: number, offY: number, pooledAt = 0, argmaxAt = 0, heldU = -1,
 ): void {
   offX = stage(e, x, offX);
-  e.f32.set(w, offW >> 2);
+  if (heldU < 0) e.f32.set(w, offW >> 2);
   if (bias) e.f32.set(bias.subarray(0, info.outChannels), offB >> 2);
   writeGeometry(e, lay, info, { x: offX, w: offW, out: offY, bias: bias ? offB : 0 }, relu);
   if (useWinograd(info)) {
     const offU = offW + align(w.length * 4, 64);
     const four = useWinograd4(info, pooledAt !== 0 && argmaxAt === 0);
-    let at = offU;
-    if (four) winograd4Filter(e, w, info.inChannels, info.outChannels, false, offU);
-    else {
+    let at = four && heldU >= 0 ? heldU : offU;
+    if (four && heldU < 0) winograd4Filter(e, w, info.inChannels, info.outChannels, false, offU);
+    else if (!four) {
       e.wasm.winogradFilterTransform(offW, info.inChannels, info.outChannels, 0, offU, offU + transformedFloats(info) * 4);
       at = winograd2Packed(e, offU, info.inChannels, info.outChannels);
     }
@@ -170,7 +173,7 @@ function filterGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offX: numb
 // conv (+ bias, relu) then max pool, all in wasm memory; copies out the pooled result (and its
 // argmax when `withArgmax`).
 function convPool(
-  x: Float32Array, w: Float32Array, info: Conv2DInfo, bias: Float32Array | null, relu: boolean, pool: Conv2DInfo, withArgmax: boolean,
+  x: Float32Array, w: Float32Array, info: Conv2DInfo, bias: Float32Array | null, relu: boolean, pool: Conv2DInfo, withArgmax: boolean, wVersion?: number,
 ): { y: Float32Array; argmax: Int32Array } | null {
   const e = getEngine();
   if (e === null) return null;
@@ -184,16 +187,19 @@ function convPool(
   const tilesPool = winogradPools(info, pool, withArgmax);
   const pRes = residentF32(e, sizeP);
   const aRes = withArgmax ? residentI32(e, sizeP) : null;
+  const heldU = tilesPool && !withArgmax && wVersion !== undefined && useWinograd4(info, true)
+    ? heldWinograd4Filter(e, w, info.inChannels, info.outChannels, wVersion)
+    : -1;
   const lay = layout(e, info, forwardThreads(info), 0);
   const { offs, end } = place(lay.next, [
-    scratchFor(e, x), filterFloats(info), bias ? info.outChannels : 0, tilesPool ? 0 : sizeY, tilesPool ? 0 : POOL_GEOMETRY_WORDS, pRes ? 0 : sizeP,
+    scratchFor(e, x), heldU >= 0 ? 0 : filterFloats(info), bias ? info.outChannels : 0, tilesPool ? 0 : sizeY, tilesPool ? 0 : POOL_GEOMETRY_WORDS, pRes ? 0 : sizeP,
     aRes ? 0 : sizeP,
   ]);
   if (!reserve(e, end)) return null;
   const [offX, offW, offB, offY, offG] = offs;
   const offP = pRes ? pRes.byteOffset : offs[5];
   const offA = aRes ? aRes.byteOffset : offs[6];
-  forwardInMemory(e, lay, info, x, w, bias, relu, offX, offW, offB, offY, tilesPool ? offP : 0, tilesPool && withArgmax ? offA : 0);
+  forwardInMemory(e, lay, info, x, w, bias, relu, offX, offW, offB, offY, tilesPool ? offP : 0, tilesPool && withArgmax ? offA : 0, heldU);
   if (!tilesPool) maxPoolInMemory(e, pool, offG, offY, offP, offA);
   return { y: result(e, pRes, offP, sizeP), argmax: withArgmax ? resultInt32(e, aRes, offA, sizeP) : new Int32Array(0) };
 }
@@ -288,8 +294,8 @@ export const convFast: ConvKernels = {
     return result(e, yRes, offY, sizeY);
   },
 
-  conv2dMaxPool(x, w, info, bias, relu, pool) {
-    return convPool(x, w, info, bias, relu, pool, false)?.y ?? null;
+  conv2dMaxPool(x, w, info, bias, relu, pool, wVersion) {
+    return convPool(x, w, info, bias, relu, pool, false, wVersion)?.y ?? null;
   },
 
   conv2dMaxPoolTrain(x, w, info, bias, relu, pool) {

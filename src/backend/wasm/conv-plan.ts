@@ -106,8 +106,10 @@ export function useWinograd4(info: Conv2DInfo, inferencePool = false, inputGrad 
   return (setting === 4 || ((inferencePool || inputGrad) && setting === 2)) && info.inChannels <= 256 && info.outChannels <= 256;
 }
 
-// Tiles per F(4×4) block: 36 transformed inputs and the two halves of the outputs in about 384 KiB
-// (either direction: the input gradient's outputs have the forward's input channels).
+// Tiles per F(4×4) block (a multiple of 4, asm/winograd4.ts's slivers): 36 transformed inputs and
+// outputs within about 384 KiB, either direction (the input gradient's outputs have the forward's
+// input channels). The outputs are budgeted twice, as when each channel half had its own; blocks
+// up to twice as large measured no different on a loaded machine.
 export function winograd4Tiles(info: Conv2DInfo): number {
   const { inChannels: C, outChannels: F } = info;
   return Math.max(4, Math.min(64, Math.floor(2730 / (C + F + Math.max(C, F)) / 4) * 4));

@@ -1,5 +1,6 @@
 // The parts of the Winograd convolutions that run in TypeScript: the F(4×4) filter transform
 // (f64, packed for asm gemmPackedB) and the split of the tiles over the threads.
+import { CONV_GEOMETRY, CONV_GEOMETRY_WORDS } from './engine-exports.generated.js';
 import { align, runJobs, type Engine } from './engine.js';
 import { ranges } from './parts.js';
 import type { Conv2DInfo } from '../../geometry.js';
@@ -54,6 +55,60 @@ export function winograd4Filter(e: Engine, w: Float32Array, C: number, F: number
   }
 }
 
+/** A transformed filter held in a region of `engine`'s memory; mutated in place when redone. */
+interface HeldFilter {
+  engine: Engine;
+  offset: number;
+  bytes: number;
+  C: number;
+  F: number;
+  version: number;
+}
+
+const heldFilters = new WeakMap<Float32Array, HeldFilter>();
+// The region goes back when the filter array is collected (replaced by setWeights, or its model dropped).
+const filterRegistry = new FinalizationRegistry<HeldFilter>((h) => h.engine.regions.release(h.bytes, h.offset));
+
+/** Transforms and reuses of {@link heldWinograd4Filter} since the process started (tests check that the cache is used). */
+export const heldFilterStats = { transforms: 0, reuses: 0 };
+
+/**
+ * Byte offset of winograd4Filter(w, C, F, forward) in a region of the engine's memory, kept there
+ * while `w` (the same array) stays at `version` (src/layers/weight.ts) and transformed again
+ * otherwise: the transform runs in f64 over every 3×3 slice, which costs more than the GEMMs of a
+ * small layer. -1 where the memory has no room (the caller transforms into its scratch). Call it
+ * before placing the op's scratch: a new region moves workBase.
+ */
+export function heldWinograd4Filter(e: Engine, w: Float32Array, C: number, F: number, version: number): number {
+  let h = heldFilters.get(w);
+  if (h && h.engine === e && h.C === C && h.F === F && h.version === version) {
+    heldFilterStats.reuses++;
+    return h.offset;
+  }
+  const bytes = winograd4FilterFloats(C, F) * 4;
+  if (h && h.engine === e && h.bytes !== bytes) {
+    e.regions.release(h.bytes, h.offset);
+    h.offset = -1;
+  }
+  const offset = h && h.engine === e && h.offset >= 0 ? h.offset : e.regions.alloc(bytes);
+  if (offset < 0) {
+    if (h) {
+      heldFilters.delete(w);
+      filterRegistry.unregister(h);
+    }
+    return -1;
+  }
+  winograd4Filter(e, w, C, F, false, offset);
+  heldFilterStats.transforms++;
+  if (h) Object.assign(h, { engine: e, offset, bytes, C, F, version });
+  else {
+    h = { engine: e, offset, bytes, C, F, version };
+    heldFilters.set(w, h);
+    filterRegistry.register(w, h, h);
+  }
+  return offset;
+}
+
 /**
  * Packs the F(2×2) filter transform at byte `u` (16 matrices [cin × cout]) for gemmPackedB, right
  * after it (the room filterFloats gives the transform holds both), where asm winogradPacked takes
@@ -72,12 +127,22 @@ export function winograd2Packed(e: Engine, u: number, cin: number, cout: number)
 // (and, F(2×2) only, its argmax at `argmaxAt` unless 0).
 export function winogradRun(e: Engine, lay: Layout, batch: number, OH: number, OW: number, tb: number, four: boolean, pooledAt = 0, argmaxAt = 0): void {
   const m = four ? 4 : 2;
-  const tiles = batch * Math.ceil(OH / m) * Math.ceil(OW / m);
-  const parts = ranges(tiles, lay.t);
+  // convForwardWinograd4Pool skips the tiles that only feed outputs the pool drops (odd OH or OW).
+  const [eh, ew] = four && pooledAt ? [OH - (OH % 2), OW - (OW % 2)] : [OH, OW];
+  const tiles = batch * Math.ceil(eh / m) * Math.ceil(ew / m);
   const work = (i: number) => lay.work + i * lay.threadBytes;
-  if (pooledAt && four) runJobs(e, 'convForwardWinograd4Pool', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb, pooledAt]));
-  else if (pooledAt) runJobs(e, 'convForwardWinogradPool', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb, pooledAt, argmaxAt]));
-  else runJobs(e, four ? 'convForwardWinograd4' : 'convForwardWinograd', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb]));
+  if (four) {
+    // Every thread gets all the tiles and takes blocks of them from the counter at G_NEXT.
+    new Int32Array(e.memory.buffer, lay.g, CONV_GEOMETRY_WORDS)[CONV_GEOMETRY.NEXT] = 0;
+    const threads = Math.max(1, Math.min(lay.t, Math.ceil(tiles / tb)));
+    const each = Array.from({ length: threads }, (_, i) => i);
+    if (pooledAt) runJobs(e, 'convForwardWinograd4Pool', each.map((i) => [lay.g, 0, tiles, work(i), tb, pooledAt]));
+    else runJobs(e, 'convForwardWinograd4', each.map((i) => [lay.g, 0, tiles, work(i), tb]));
+    return;
+  }
+  const parts = ranges(tiles, lay.t);
+  if (pooledAt) runJobs(e, 'convForwardWinogradPool', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb, pooledAt, argmaxAt]));
+  else runJobs(e, 'convForwardWinograd', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb]));
 }
 
 /**

@@ -11,6 +11,8 @@ export interface EngineExports {
   /** asm/gemm.ts */
   gemmPackedB(m: number, n: number, k: number, a: number, lda: number, bp: number, c: number, ldc: number, work: number): void;
   /** asm/gemm.ts */
+  gemmPackedSplit(m: number, n: number, k0: number, k1: number, ap: number, bp0: number, bp1: number, c: number, ldc: number, tmp: number): void;
+  /** asm/gemm.ts */
   packedBFloats(k: number, n: number): number;
   /** asm/gemm.ts */
   packB(b: number, ldb: number, k: number, n: number, bp: number): void;
@@ -121,6 +123,7 @@ export interface EngineExports {
 export const JOB_NAMES = [
   'gemm',
   'gemmPackedB',
+  'gemmPackedSplit',
   'packB',
   'gemmPrepacked',
   'addInto',
@@ -179,7 +182,7 @@ export type JobArgs<K extends JobName> = Parameters<EngineExports[K]>;
 export const MAX_JOB_ARGS = 13;
 
 /** Word offsets of the convolution geometry block (G_* of asm/geometry.ts). */
-export const CONV_GEOMETRY = { H: 0, W: 1, C: 2, OH: 3, OW: 4, F: 5, KH: 6, KW: 7, SH: 8, SW: 9, DH: 10, DW: 11, PT: 12, PL: 13, X: 14, WT: 15, OUT: 16, BIAS: 17, RELU: 18, DY: 19, ROWS: 20, POINTWISE: 21 } as const;
+export const CONV_GEOMETRY = { H: 0, W: 1, C: 2, OH: 3, OW: 4, F: 5, KH: 6, KW: 7, SH: 8, SW: 9, DH: 10, DW: 11, PT: 12, PL: 13, X: 14, WT: 15, OUT: 16, BIAS: 17, RELU: 18, DY: 19, ROWS: 20, POINTWISE: 21, NEXT: 31 } as const;
 
 /** Words of the convolution geometry block. */
 export const CONV_GEOMETRY_WORDS = 32;
