@@ -22,12 +22,12 @@ export const READY = KIND + 1;
 
 /**
  * How long a thread polls a control word before it sleeps in Atomics.wait, in ms. A vCPU that
- * sleeps between the jobs of one op (a few ms of JavaScript apart) comes back slow on these
- * virtual machines: the seed model's inference took 36 ms after 100 ms idle against 26 ms back
- * to back, and about 27 ms either way when both threads poll for 1 ms first (ONNX Runtime's
- * threads also spin before they sleep). Idle threads still sleep after it.
+ * has slept comes back slow on these virtual machines, for a whole op: both the gaps of
+ * JavaScript between one op's jobs (a few ms) and a caller's pause between calls are bridged
+ * only when the poll outlasts the gaps inside a call, hence longer than them. ONNX Runtime's
+ * threads poll longer still (README, Speed). Idle threads sleep after it.
  */
-export const SPIN_MS = 1;
+export const SPIN_MS = 10;
 
 /**
  * Polls word `index` of `ctl` until it differs from `value` or {@link SPIN_MS} have passed;
