@@ -54,7 +54,8 @@ export function convForwardWinograd4(g: usize, t0: i32, t1: i32, work: usize, tb
  * convForwardWinograd4 followed by a 2×2 max pool at stride 2 ('valid'): each 4×4 tile holds four
  * whole pool windows, whose maxima (asm maxPool's rule, as convForwardWinogradPool) go to the
  * pooled output [batch, ⌊OH/2⌋, ⌊OW/2⌋, F] at `pooled`; the convolution output is never written.
- * Inference only (no argmax).
+ * Inference only (no argmax). With relu, each window's maximum is taken before the bias and the
+ * relu (pooledRelu), with the same bits as pooling the relu'd outputs.
  */
 export function convForwardWinograd4Pool(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: usize): void {
   forwardTiles4(g, t0, t1, work, tb, pooled);
@@ -92,6 +93,37 @@ function inputTile(xn: usize, H: i32, W: i32, C: i32, iy0: i32, ix0: i32, c: i32
   for (let i = 0; i < 6; i++) {
     const r = q + <usize>(96 * i);
     bt6(v128.load(r), v128.load(r, 16), v128.load(r, 32), v128.load(r, 48), v128.load(r, 64), v128.load(r, 80), r, 16);
+  }
+}
+
+// The pooled, relu'd outputs of one tile and 4 channels from the column pass (Aᵀ M) at tmp (rows
+// r at tmp + 96r): the 2×2 windows of its 4×4 outputs to p (window (a, b) at p + a·rowBytes + b·fb),
+// rows[cols] past prows[pcols] dropped. The maximum is taken before the bias and the relu:
+// x ↦ x + b and x ↦ max(x, 0) are monotonic in float32 arithmetic, so max(relu(xᵢ + b)) =
+// relu(max(xᵢ) + b) bit for bit; pmax drops a NaN as the relu's mask zeroes it, and relu(NaN + b)
+// is +0 where every value of a window (or the bias) is NaN, as before.
+// @ts-ignore: decorator
+@inline
+function pooledRelu(tmp: usize, p: usize, prows: i32, pcols: i32, rowBytes: usize, fb: usize, bv: v128): void {
+  const half = f32x4.splat(0.5), two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
+  const quarter = f32x4.splat(0.25), eighth = f32x4.splat(0.125), zero = f32x4.splat(0);
+  for (let a = 0; a < min(2, prows); a++) {
+    let w0 = f32x4.splat(-Infinity), w1 = w0;
+    for (let r = 2 * a; r < 2 * a + 2; r++) {
+      const q = tmp + <usize>(r * 96);
+      const u0 = v128.load(q), u1 = v128.load(q, 16), u2 = v128.load(q, 32);
+      const u3 = v128.load(q, 48), u4 = v128.load(q, 64), u5 = v128.load(q, 80);
+      const a12 = f32x4.add(u1, u2), s12 = f32x4.sub(u1, u2);
+      const y0 = f32x4.add(f32x4.add(u0, a12), f32x4.add(u3, u4));
+      const y1 = f32x4.add(s12, f32x4.sub(f32x4.mul(half, u3), f32x4.mul(two, u4)));
+      const y2 = f32x4.add(a12, f32x4.add(f32x4.mul(quarter, u3), f32x4.mul(four, u4)));
+      const y3 = f32x4.add(f32x4.add(s12, u5), f32x4.sub(f32x4.mul(eighth, u3), f32x4.mul(eight, u4)));
+      w0 = f32x4.pmax(f32x4.pmax(w0, y0), y1);
+      w1 = f32x4.pmax(f32x4.pmax(w1, y2), y3);
+    }
+    const o = p + <usize>a * rowBytes;
+    if (pcols > 0) v128.store(o, f32x4.pmax(zero, f32x4.add(w0, bv)));
+    if (pcols > 1) v128.store(o + fb, f32x4.pmax(zero, f32x4.add(w1, bv)));
   }
 }
 
@@ -180,6 +212,10 @@ function forwardTiles4(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled:
           v128.store(q + 288, f32x4.add(f32x4.add(s12, m5), f32x4.sub(f32x4.mul(eighth, m3), f32x4.mul(eight, m4))));
         }
         const bv = bias != 0 ? v128.load(bias + (<usize>f << 2)) : zero;
+        if (pooled != 0 && relu) {
+          pooledRelu(tmp, pooled + (<usize>(((n * POH + 2 * ty) * POW + 2 * tx) * F + f) << 2), POH - 2 * ty, POW - 2 * tx, <usize>(POW * F) << 2, <usize>F << 2, bv);
+          continue;
+        }
         let e0 = zero, e1 = zero, e2 = zero, e3 = zero;
         for (let r = 0; r < (pooled != 0 ? 4 : rows); r++) {
           const q = tmp + <usize>(r * 96);
