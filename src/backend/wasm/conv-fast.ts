@@ -1,7 +1,7 @@
 import { isPointwise, type Conv2DInfo } from '../../geometry.js';
 import { CONV_GEOMETRY, CONV_GEOMETRY_WORDS, POOL_GEOMETRY_WORDS, type JobArgs } from './engine-exports.generated.js';
 import { align, getEngine, reserve, runJobs, threads, type Engine } from './engine.js';
-import { maxPoolInMemory, reduceRows } from './elementwise-fast.js';
+import { maxPoolInMemory, reduceRows, writePoolGeometry } from './elementwise-fast.js';
 import { elementRanges, place, ranges, threadCount } from './parts.js';
 import { copyOut, residentF32, residentI32, result, resultInt32, scratchFor, stage } from './resident.js';
 import {
@@ -204,6 +204,9 @@ function convPool(
   return { y: result(e, pRes, offP, sizeP), argmax: withArgmax ? resultInt32(e, aRes, offA, sizeP) : new Int32Array(0) };
 }
 
+// The pool of each argmax conv2dMaxPoolTrain returned (windows that tile), for its backward.
+const trainPools = new WeakMap<Int32Array, Conv2DInfo>();
+
 // Windows that tile without overlap, inside the input: strides = pool size, no padding.
 function isPlainPool(pool: Conv2DInfo): boolean {
   return pool.strideHeight === pool.filterHeight && pool.strideWidth === pool.filterWidth && pool.padTop === 0 && pool.padLeft === 0;
@@ -299,7 +302,9 @@ export const convFast: ConvKernels = {
   },
 
   conv2dMaxPoolTrain(x, w, info, bias, relu, pool) {
-    return convPool(x, w, info, bias, relu, pool, true);
+    const r = convPool(x, w, info, bias, relu, pool, true);
+    if (r && isPlainPool(pool) && pool.outHeight > 0 && pool.outWidth > 0) trainPools.set(r.argmax, pool);
+    return r;
   },
 
   conv2dMaxPoolBackward(x, w, dy, y, argmax, info, relu, need) {
@@ -311,23 +316,37 @@ export const convFast: ConvKernels = {
     const { lay, tw, tx } = backwardLayout(e, info);
     const { offs, end } = place(lay.next, [
       sizeZ, scratchFor(e, dy), scratchFor(e, y), scratchFor(e, argmax), need.dw ? scratchFor(e, x) : 0, need.dx ? filterFloats(info) : 0,
-      need.dx && !dxRes ? sizeX : 0, need.db ? biasAccFloats(info.outChannels) : 0,
+      need.dx && !dxRes ? sizeX : 0, need.db ? biasAccFloats(info.outChannels) : 0, POOL_GEOMETRY_WORDS,
     ]);
     if (!reserve(e, end)) return null;
-    const [offDz, , , , offX, offW, offDx, offDb] = offs;
+    const [offDz, , , , offX, offW, offDx, offDb, offG] = offs;
     const offDp = stage(e, dy, offs[1]);
     const offY = stage(e, y, offs[2]);
     const offA = stage(e, argmax, offs[3]);
-    // Each thread zeroes and fills the dz of its images (a pool window stays inside its image)
-    // and sums the values it puts there by channel: db without another pass over dz.
     const F = info.outChannels;
+    let db: Float32Array | null = null;
+    const pool = trainPools.get(argmax);
+    if (pool && pool.batch === info.batch && pool.inHeight === info.outHeight && pool.inWidth === info.outWidth && pool.inChannels === F &&
+      dy.length === pool.batch * pool.outHeight * pool.outWidth * F) {
+      // Window by window (the pool of conv2dMaxPoolTrain that made this argmax): each thread writes
+      // every dz cell under its pooled rows once, and sums db over them.
+      writePoolGeometry(e, offG, pool, offDz, offY, offA);
+      const q = pool.batch * pool.outHeight;
+      const parts = ranges(q, threadCount(sizeZ * 4, q), 1);
+      const args = (q0: number, q1: number, acc: number): JobArgs<'scatterPooledGradWindows'> => [offG, q0, q1, offDp, relu ? 1 : 0, acc];
+      if (need.db) db = Float32Array.from(reduceRows(e, 'scatterPooledGradWindows', parts, offDb, F, args));
+      else runJobs(e, 'scatterPooledGradWindows', parts.map(([q0, q1]) => args(q0, q1, 0)));
+      return backwardFromDz(e, lay, tw, tx, info, x, w, need, offDz, offX, offW, offDx, offDb, dxRes, db);
+    }
+    // An argmax of unknown geometry: each thread zeroes and fills the dz of its images (a pool
+    // window stays inside its image) and sums the values it puts there by channel: db without
+    // another pass over dz.
     const perImage = dy.length / info.batch;
     const zPerImage = sizeZ / info.batch;
     const parts = ranges(info.batch, threadCount(sizeZ * 4, info.batch), 1);
     const args = (n0: number, n1: number, acc: number): JobArgs<'scatterPooledGrad'> => [
       offDz, offDp, offY, offA, n0 * perImage, n1 * perImage, n0 * zPerImage, n1 * zPerImage, F, relu ? 1 : 0, acc,
     ];
-    let db: Float32Array | null = null;
     if (need.db) db = Float32Array.from(reduceRows(e, 'scatterPooledGrad', parts, offDb, F, args));
     else runJobs(e, 'scatterPooledGrad', parts.map(([n0, n1]) => args(n0, n1, 0)));
     return backwardFromDz(e, lay, tw, tx, info, x, w, need, offDz, offX, offW, offDx, offDb, dxRes, db);
