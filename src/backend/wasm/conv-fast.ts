@@ -129,7 +129,9 @@ function inputGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offW: numbe
 
 // dw from x and dy already in memory, over lay.t threads each summing its own part (at the end
 // of its work area), then the parts added up: the direct kernel by output rows, else im2col + GEMM.
-function filterGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offX: number, offDy: number): Float32Array {
+// With `dbAcc` (room for biasAccFloats) where the direct kernel runs, it also sums the bias
+// gradient from the dy rows it reads (asm rowChannelSums): `db` is then set, and no channelSum pass runs.
+function filterGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offX: number, offDy: number, dbAcc = 0): { dw: Float32Array; db: Float32Array | null } {
   const K = info.filterHeight * info.filterWidth * info.inChannels;
   const F = info.outChannels;
   const partAt = (i: number) => lay.work + i * lay.threadBytes + lay.threadBytes - align(filterPartBytes(info), 64);
@@ -144,7 +146,7 @@ function filterGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offX: numb
     for (let i = 1; i < parts.length; i++) e.wasm.addInto(partAt(0), partAt(i), floats);
     const dwAt = partAt(0) + floats * 4;
     e.wasm.winograd4FilterGradTransform(partAt(0), C, F, dwAt);
-    return copyOut(e, dwAt, 9 * C * F);
+    return { dw: copyOut(e, dwAt, 9 * C * F), db: null };
   }
   if (useWinograd(info)) {
     const C = info.inChannels;
@@ -154,12 +156,16 @@ function filterGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offX: numb
     runJobs(e, 'convBackpropFilterWinograd', parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, tb, partAt(i)]));
     for (let i = 1; i < parts.length; i++) e.wasm.addInto(partAt(0), partAt(i), 16 * C * F);
     e.wasm.winogradFilterGradTransform(partAt(0), C, F, partAt(0) + 16 * C * F * 4);
-    return copyOut(e, partAt(0), 9 * C * F);
+    return { dw: copyOut(e, partAt(0), 9 * C * F), db: null };
   }
   let count: number;
+  let db: Float32Array | null = null;
   if (useDirect(info)) {
     const parts = ranges(info.batch * info.outHeight, lay.t);
-    runJobs(e, 'convBackpropFilterDirect', parts.map(([s, f], i) => [lay.g, s, f, partAt(i)]));
+    if (dbAcc) {
+      const args = (s: number, f: number, acc: number): JobArgs<'convBackpropFilterDirect'> => [lay.g, s, f, partAt(parts.findIndex((p) => p[0] === s)), acc];
+      db = Float32Array.from(reduceRows(e, 'convBackpropFilterDirect', parts, dbAcc, F, args));
+    } else runJobs(e, 'convBackpropFilterDirect', parts.map(([s, f], i) => [lay.g, s, f, partAt(i), 0]));
     count = parts.length;
   } else {
     const parts = ranges(info.batch * info.outHeight * info.outWidth, lay.t, 4);
@@ -167,7 +173,7 @@ function filterGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offX: numb
     count = parts.length;
   }
   for (let i = 1; i < count; i++) e.wasm.addInto(partAt(0), partAt(i), K * F);
-  return copyOut(e, partAt(0), K * F);
+  return { dw: copyOut(e, partAt(0), K * F), db };
 }
 
 // conv (+ bias, relu) then max pool, all in wasm memory; copies out the pooled result (and its
@@ -269,9 +275,14 @@ function backwardFromDz(
 ): { dx: Float32Array | null; dw: Float32Array | null; db: Float32Array | null } {
   const F = info.outChannels;
   const rows = info.batch * info.outHeight * info.outWidth;
-  const db = need.db ? dbGiven ?? biasGradInMemory(e, offDz, rows, F, offDb) : null;
+  let db = need.db ? dbGiven : null;
   let dw: Float32Array | null = null;
-  if (need.dw) dw = filterGradInMemory(e, { ...lay, t: tw }, info, stage(e, x, offX), offDz);
+  if (need.dw) {
+    const g = filterGradInMemory(e, { ...lay, t: tw }, info, stage(e, x, offX), offDz, need.db && !dbGiven ? offDb : 0);
+    dw = g.dw;
+    db ??= g.db;
+  }
+  if (need.db) db ??= biasGradInMemory(e, offDz, rows, F, offDb);
   let dx: Float32Array | null = null;
   if (need.dx) {
     e.f32.set(w, offW >> 2);
@@ -378,7 +389,7 @@ export const convFast: ConvKernels = {
     const lay = layout(e, info, t, filterPartBytes(info));
     const { offs, end } = place(lay.next, [scratchFor(e, x), scratchFor(e, dy)]);
     if (!reserve(e, end)) return null;
-    return filterGradInMemory(e, lay, info, stage(e, x, offs[0]), stage(e, dy, offs[1]));
+    return filterGradInMemory(e, lay, info, stage(e, x, offs[0]), stage(e, dy, offs[1])).dw;
   },
 
   conv2dBackward(x, w, dy, reluY, info, need) {

@@ -31,7 +31,7 @@ export interface EngineExports {
   /** asm/direct.ts */
   convForwardDirectPool(g: number, q0: number, q1: number, scratch: number, out: number, pkh: number, pkw: number, POH: number, POW: number): void;
   /** asm/direct.ts */
-  convBackpropFilterDirect(g: number, q0: number, q1: number, part: number): void;
+  convBackpropFilterDirect(g: number, q0: number, q1: number, part: number, db: number): void;
   /** asm/direct-input.ts */
   convBackpropInputDirect(g: number, p0: number, p1: number): void;
   /** asm/winograd2.ts */
