@@ -321,9 +321,10 @@ function directRange(g: usize, start: i32, end: i32, y: usize): void {
  * q = (n, oh) in [q0, q1): part[(i, j, c), f] = Σ x[n, ih, iw, c] · dy[n, oh, ow, f] with
  * ih = oh·sh − pt + i·dh, iw = ow·sw − pl + j·dw inside the image (overwritten; threads write
  * separate parts the caller adds up). One output row at a time, so its dy and x rows stay in L1
- * while every tap and channel group sweeps them; no im2col columns.
+ * while every tap and channel group sweeps them; no im2col columns. When db ≠ 0, also the bias
+ * gradient's sums over the same rows, read from L1: db[f] += Σ dy[n, oh, ow, f] (F f64).
  */
-export function convBackpropFilterDirect(g: usize, q0: i32, q1: i32, part: usize): void {
+export function convBackpropFilterDirect(g: usize, q0: i32, q1: i32, part: usize, db: usize): void {
   const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
   const KH = gi(g, G_KH), KW = gi(g, G_KW), sh = gi(g, G_SH), sw = gi(g, G_SW);
   const dh = gi(g, G_DH), dw = gi(g, G_DW), pt = gi(g, G_PT), pl = gi(g, G_PL);
@@ -333,6 +334,7 @@ export function convBackpropFilterDirect(g: usize, q0: i32, q1: i32, part: usize
   memory.fill(part, 0, <usize>(KH * KW * C) * rowF);
   const zero = f32x4.splat(0);
   for (let q = q0; q < q1; q++) {
+    if (db != 0) rowChannelSums(dy + <usize>(q * OW) * rowF, OW, F, db);
     const n = q / OH;
     const oh = q - n * OH;
     for (let i = 0; i < KH; i++) {
@@ -427,3 +429,51 @@ export function convBackpropFilterDirect(g: usize, q0: i32, q1: i32, part: usize
   }
 }
 
+
+// db[f] += Σ_ow row[ow, f] over one row of OW pixels of F channels (F a multiple of 8): f64 sums
+// of the row in registers, eight or sixteen channels at a time, then added to db.
+function rowChannelSums(row: usize, OW: i32, F: i32, db: usize): void {
+  const rowF = <usize>F << 2;
+  let f0 = 0;
+  for (; f0 + 16 <= F; f0 += 16) {
+    let s0 = f64x2.splat(0), s1 = f64x2.splat(0), s2 = f64x2.splat(0), s3 = f64x2.splat(0);
+    let s4 = f64x2.splat(0), s5 = f64x2.splat(0), s6 = f64x2.splat(0), s7 = f64x2.splat(0);
+    let p = row + (<usize>f0 << 2);
+    for (let ow = 0; ow < OW; ow++, p += rowF) {
+      const a = v128.load(p), b = v128.load(p, 16), c = v128.load(p, 32), d = v128.load(p, 48);
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(a));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<f32>(a, a, 2, 3, 0, 1)));
+      s2 = f64x2.add(s2, f64x2.promote_low_f32x4(b));
+      s3 = f64x2.add(s3, f64x2.promote_low_f32x4(v128.shuffle<f32>(b, b, 2, 3, 0, 1)));
+      s4 = f64x2.add(s4, f64x2.promote_low_f32x4(c));
+      s5 = f64x2.add(s5, f64x2.promote_low_f32x4(v128.shuffle<f32>(c, c, 2, 3, 0, 1)));
+      s6 = f64x2.add(s6, f64x2.promote_low_f32x4(d));
+      s7 = f64x2.add(s7, f64x2.promote_low_f32x4(v128.shuffle<f32>(d, d, 2, 3, 0, 1)));
+    }
+    const o = db + (<usize>f0 << 3);
+    v128.store(o, f64x2.add(v128.load(o), s0));
+    v128.store(o, f64x2.add(v128.load(o, 16), s1), 16);
+    v128.store(o, f64x2.add(v128.load(o, 32), s2), 32);
+    v128.store(o, f64x2.add(v128.load(o, 48), s3), 48);
+    v128.store(o, f64x2.add(v128.load(o, 64), s4), 64);
+    v128.store(o, f64x2.add(v128.load(o, 80), s5), 80);
+    v128.store(o, f64x2.add(v128.load(o, 96), s6), 96);
+    v128.store(o, f64x2.add(v128.load(o, 112), s7), 112);
+  }
+  for (; f0 < F; f0 += 8) {
+    let s0 = f64x2.splat(0), s1 = f64x2.splat(0), s2 = f64x2.splat(0), s3 = f64x2.splat(0);
+    let p = row + (<usize>f0 << 2);
+    for (let ow = 0; ow < OW; ow++, p += rowF) {
+      const a = v128.load(p), b = v128.load(p, 16);
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(a));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<f32>(a, a, 2, 3, 0, 1)));
+      s2 = f64x2.add(s2, f64x2.promote_low_f32x4(b));
+      s3 = f64x2.add(s3, f64x2.promote_low_f32x4(v128.shuffle<f32>(b, b, 2, 3, 0, 1)));
+    }
+    const o = db + (<usize>f0 << 3);
+    v128.store(o, f64x2.add(v128.load(o), s0));
+    v128.store(o, f64x2.add(v128.load(o, 16), s1), 16);
+    v128.store(o, f64x2.add(v128.load(o, 32), s2), 32);
+    v128.store(o, f64x2.add(v128.load(o, 48), s3), 48);
+  }
+}

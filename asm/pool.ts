@@ -321,3 +321,87 @@ export function scatterPooledGrad(dz: usize, dy: usize, y: usize, am: usize, e0:
     if (++f == F) f = 0;
   }
 }
+
+/**
+ * scatterPooledGrad window by window, for windows that tile without overlap (strides = pool size,
+ * no padding), geometry at g (P_H/P_W/P_C: dz's shape, P_X = dz; P_OH/P_OW: the pooled shape,
+ * P_Y = the pooled output y, P_ARGMAX its argmax): writes every dz cell under pooled rows (n, ph)
+ * in [q0, q1) once, four channels at a time, in order (no zeroing pass, no scattered stores): the
+ * pooled gradient dy where the window's argmax is that cell (and y > 0 when relu), else 0, and 0
+ * on the columns right of the last window and, with the image's last pooled row, on the rows below
+ * it. db as scatterPooledGrad (≠ 0: F f64 sums, added in the same order).
+ */
+export function scatterPooledGradWindows(g: usize, q0: i32, q1: i32, dy: usize, relu: bool, db: usize): void {
+  const H = gi(g, P_H), W = gi(g, P_W), C = gi(g, P_C), OH = gi(g, P_OH), OW = gi(g, P_OW), KH = gi(g, P_KH), KW = gi(g, P_KW);
+  const dz = <usize>gi(g, P_X), y = <usize>gi(g, P_Y), am = <usize>gi(g, P_ARGMAX);
+  const C4 = C & ~3;
+  const lanes = i32x4(0, 1, 2, 3);
+  const four = i32x4.splat(4);
+  const zero = f32x4.splat(0);
+  const pixBytes = <usize>C << 2;
+  const rightBytes = <usize>(W - OW * KW) * pixBytes;
+  for (let q = q0; q < q1; q++) {
+    const n = q / OH;
+    const ph = q - n * OH;
+    const pRow = <usize>(q * OW) * pixBytes;
+    if (db != 0) scatterRowBiasGrad(dy + pRow, y + pRow, OW, C, relu, db);
+    for (let i = 0; i < KH; i++) {
+      const rowCell = ((n * H + ph * KH + i) * W) * C;
+      let o = dz + (<usize>rowCell << 2);
+      let p = pRow;
+      let cell = rowCell;
+      for (let pw = 0; pw < OW; pw++) {
+        for (let j = 0; j < KW; j++) {
+          let idx = i32x4.add(i32x4.splat(cell), lanes);
+          let c = 0;
+          for (; c < C4; c += 4) {
+            const k = p + (<usize>c << 2);
+            let m = i32x4.eq(v128.load(am + k), idx);
+            if (relu) m = v128.and(m, f32x4.gt(v128.load(y + k), zero));
+            v128.store(o + (<usize>c << 2), v128.and(v128.load(dy + k), m));
+            idx = i32x4.add(idx, four);
+          }
+          for (; c < C; c++) {
+            const k = p + (<usize>c << 2);
+            const hit = load<i32>(am + k) == cell + c && (!relu || load<f32>(y + k) > 0);
+            store<f32>(o + (<usize>c << 2), hit ? load<f32>(dy + k) : 0);
+          }
+          o += pixBytes;
+          cell += C;
+        }
+        p += pixBytes;
+      }
+      memory.fill(o, 0, rightBytes);
+    }
+    if (ph == OH - 1) {
+      const below = dz + (<usize>(((n * H + OH * KH) * W) * C) << 2);
+      memory.fill(below, 0, <usize>((H - OH * KH) * W) * pixBytes);
+    }
+  }
+}
+
+// db[c] += dy[e] for the pooled elements e of one pooled row (where y > 0 when relu), f64, in
+// element order as scatterPooledGrad adds them.
+function scatterRowBiasGrad(dy: usize, y: usize, OW: i32, C: i32, relu: bool, db: usize): void {
+  const C4 = C & ~3;
+  const zero = f32x4.splat(0);
+  for (let pw = 0; pw < OW; pw++) {
+    let c = 0;
+    for (; c < C4; c += 4) {
+      const k = <usize>c << 2;
+      let d = v128.load(dy + k);
+      if (relu) d = v128.and(d, f32x4.gt(v128.load(y + k), zero));
+      const a = db + (<usize>c << 3);
+      v128.store(a, f64x2.add(v128.load(a), f64x2.promote_low_f32x4(d)));
+      v128.store(a, f64x2.add(v128.load(a, 16), f64x2.promote_low_f32x4(v128.shuffle<f32>(d, d, 2, 3, 0, 1))), 16);
+    }
+    for (; c < C; c++) {
+      const k = <usize>c << 2;
+      if (relu && !(load<f32>(y + k) > 0)) continue;
+      const a = db + (<usize>c << 3);
+      store<f64>(a, load<f64>(a) + <f64>load<f32>(dy + k));
+    }
+    dy += <usize>C << 2;
+    y += <usize>C << 2;
+  }
+}

@@ -1,7 +1,7 @@
 import { isPointwise, type Conv2DInfo } from '../../geometry.js';
 import { CONV_GEOMETRY, CONV_GEOMETRY_WORDS, POOL_GEOMETRY_WORDS, type JobArgs } from './engine-exports.generated.js';
 import { align, getEngine, reserve, runJobs, threads, type Engine } from './engine.js';
-import { maxPoolInMemory, reduceRows } from './elementwise-fast.js';
+import { maxPoolInMemory, reduceRows, writePoolGeometry } from './elementwise-fast.js';
 import { elementRanges, place, ranges, threadCount } from './parts.js';
 import { copyOut, residentF32, residentI32, result, resultInt32, scratchFor, stage } from './resident.js';
 import {
@@ -129,7 +129,9 @@ function inputGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offW: numbe
 
 // dw from x and dy already in memory, over lay.t threads each summing its own part (at the end
 // of its work area), then the parts added up: the direct kernel by output rows, else im2col + GEMM.
-function filterGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offX: number, offDy: number): Float32Array {
+// With `dbAcc` (room for biasAccFloats) where the direct kernel runs, it also sums the bias
+// gradient from the dy rows it reads (asm rowChannelSums): `db` is then set, and no channelSum pass runs.
+function filterGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offX: number, offDy: number, dbAcc = 0): { dw: Float32Array; db: Float32Array | null } {
   const K = info.filterHeight * info.filterWidth * info.inChannels;
   const F = info.outChannels;
   const partAt = (i: number) => lay.work + i * lay.threadBytes + lay.threadBytes - align(filterPartBytes(info), 64);
@@ -144,7 +146,7 @@ function filterGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offX: numb
     for (let i = 1; i < parts.length; i++) e.wasm.addInto(partAt(0), partAt(i), floats);
     const dwAt = partAt(0) + floats * 4;
     e.wasm.winograd4FilterGradTransform(partAt(0), C, F, dwAt);
-    return copyOut(e, dwAt, 9 * C * F);
+    return { dw: copyOut(e, dwAt, 9 * C * F), db: null };
   }
   if (useWinograd(info)) {
     const C = info.inChannels;
@@ -154,12 +156,16 @@ function filterGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offX: numb
     runJobs(e, 'convBackpropFilterWinograd', parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes, tb, partAt(i)]));
     for (let i = 1; i < parts.length; i++) e.wasm.addInto(partAt(0), partAt(i), 16 * C * F);
     e.wasm.winogradFilterGradTransform(partAt(0), C, F, partAt(0) + 16 * C * F * 4);
-    return copyOut(e, partAt(0), 9 * C * F);
+    return { dw: copyOut(e, partAt(0), 9 * C * F), db: null };
   }
   let count: number;
+  let db: Float32Array | null = null;
   if (useDirect(info)) {
     const parts = ranges(info.batch * info.outHeight, lay.t);
-    runJobs(e, 'convBackpropFilterDirect', parts.map(([s, f], i) => [lay.g, s, f, partAt(i)]));
+    if (dbAcc) {
+      const args = (s: number, f: number, acc: number): JobArgs<'convBackpropFilterDirect'> => [lay.g, s, f, partAt(parts.findIndex((p) => p[0] === s)), acc];
+      db = Float32Array.from(reduceRows(e, 'convBackpropFilterDirect', parts, dbAcc, F, args));
+    } else runJobs(e, 'convBackpropFilterDirect', parts.map(([s, f], i) => [lay.g, s, f, partAt(i), 0]));
     count = parts.length;
   } else {
     const parts = ranges(info.batch * info.outHeight * info.outWidth, lay.t, 4);
@@ -167,7 +173,7 @@ function filterGradInMemory(e: Engine, lay: Layout, info: Conv2DInfo, offX: numb
     count = parts.length;
   }
   for (let i = 1; i < count; i++) e.wasm.addInto(partAt(0), partAt(i), K * F);
-  return copyOut(e, partAt(0), K * F);
+  return { dw: copyOut(e, partAt(0), K * F), db };
 }
 
 // conv (+ bias, relu) then max pool, all in wasm memory; copies out the pooled result (and its
@@ -203,6 +209,9 @@ function convPool(
   if (!tilesPool) maxPoolInMemory(e, pool, offG, offY, offP, offA);
   return { y: result(e, pRes, offP, sizeP), argmax: withArgmax ? resultInt32(e, aRes, offA, sizeP) : new Int32Array(0) };
 }
+
+// The pool of each argmax conv2dMaxPoolTrain returned (windows that tile), for its backward.
+const trainPools = new WeakMap<Int32Array, Conv2DInfo>();
 
 // Windows that tile without overlap, inside the input: strides = pool size, no padding.
 function isPlainPool(pool: Conv2DInfo): boolean {
@@ -266,9 +275,14 @@ function backwardFromDz(
 ): { dx: Float32Array | null; dw: Float32Array | null; db: Float32Array | null } {
   const F = info.outChannels;
   const rows = info.batch * info.outHeight * info.outWidth;
-  const db = need.db ? dbGiven ?? biasGradInMemory(e, offDz, rows, F, offDb) : null;
+  let db = need.db ? dbGiven : null;
   let dw: Float32Array | null = null;
-  if (need.dw) dw = filterGradInMemory(e, { ...lay, t: tw }, info, stage(e, x, offX), offDz);
+  if (need.dw) {
+    const g = filterGradInMemory(e, { ...lay, t: tw }, info, stage(e, x, offX), offDz, need.db && !dbGiven ? offDb : 0);
+    dw = g.dw;
+    db ??= g.db;
+  }
+  if (need.db) db ??= biasGradInMemory(e, offDz, rows, F, offDb);
   let dx: Float32Array | null = null;
   if (need.dx) {
     e.f32.set(w, offW >> 2);
@@ -299,7 +313,9 @@ export const convFast: ConvKernels = {
   },
 
   conv2dMaxPoolTrain(x, w, info, bias, relu, pool) {
-    return convPool(x, w, info, bias, relu, pool, true);
+    const r = convPool(x, w, info, bias, relu, pool, true);
+    if (r && isPlainPool(pool) && pool.outHeight > 0 && pool.outWidth > 0) trainPools.set(r.argmax, pool);
+    return r;
   },
 
   conv2dMaxPoolBackward(x, w, dy, y, argmax, info, relu, need) {
@@ -311,23 +327,37 @@ export const convFast: ConvKernels = {
     const { lay, tw, tx } = backwardLayout(e, info);
     const { offs, end } = place(lay.next, [
       sizeZ, scratchFor(e, dy), scratchFor(e, y), scratchFor(e, argmax), need.dw ? scratchFor(e, x) : 0, need.dx ? filterFloats(info) : 0,
-      need.dx && !dxRes ? sizeX : 0, need.db ? biasAccFloats(info.outChannels) : 0,
+      need.dx && !dxRes ? sizeX : 0, need.db ? biasAccFloats(info.outChannels) : 0, POOL_GEOMETRY_WORDS,
     ]);
     if (!reserve(e, end)) return null;
-    const [offDz, , , , offX, offW, offDx, offDb] = offs;
+    const [offDz, , , , offX, offW, offDx, offDb, offG] = offs;
     const offDp = stage(e, dy, offs[1]);
     const offY = stage(e, y, offs[2]);
     const offA = stage(e, argmax, offs[3]);
-    // Each thread zeroes and fills the dz of its images (a pool window stays inside its image)
-    // and sums the values it puts there by channel: db without another pass over dz.
     const F = info.outChannels;
+    let db: Float32Array | null = null;
+    const pool = trainPools.get(argmax);
+    if (pool && pool.batch === info.batch && pool.inHeight === info.outHeight && pool.inWidth === info.outWidth && pool.inChannels === F &&
+      dy.length === pool.batch * pool.outHeight * pool.outWidth * F) {
+      // Window by window (the pool of conv2dMaxPoolTrain that made this argmax): each thread writes
+      // every dz cell under its pooled rows once, and sums db over them.
+      writePoolGeometry(e, offG, pool, offDz, offY, offA);
+      const q = pool.batch * pool.outHeight;
+      const parts = ranges(q, threadCount(sizeZ * 4, q), 1);
+      const args = (q0: number, q1: number, acc: number): JobArgs<'scatterPooledGradWindows'> => [offG, q0, q1, offDp, relu ? 1 : 0, acc];
+      if (need.db) db = Float32Array.from(reduceRows(e, 'scatterPooledGradWindows', parts, offDb, F, args));
+      else runJobs(e, 'scatterPooledGradWindows', parts.map(([q0, q1]) => args(q0, q1, 0)));
+      return backwardFromDz(e, lay, tw, tx, info, x, w, need, offDz, offX, offW, offDx, offDb, dxRes, db);
+    }
+    // An argmax of unknown geometry: each thread zeroes and fills the dz of its images (a pool
+    // window stays inside its image) and sums the values it puts there by channel: db without
+    // another pass over dz.
     const perImage = dy.length / info.batch;
     const zPerImage = sizeZ / info.batch;
     const parts = ranges(info.batch, threadCount(sizeZ * 4, info.batch), 1);
     const args = (n0: number, n1: number, acc: number): JobArgs<'scatterPooledGrad'> => [
       offDz, offDp, offY, offA, n0 * perImage, n1 * perImage, n0 * zPerImage, n1 * zPerImage, F, relu ? 1 : 0, acc,
     ];
-    let db: Float32Array | null = null;
     if (need.db) db = Float32Array.from(reduceRows(e, 'scatterPooledGrad', parts, offDb, F, args));
     else runJobs(e, 'scatterPooledGrad', parts.map(([n0, n1]) => args(n0, n1, 0)));
     return backwardFromDz(e, lay, tw, tx, info, x, w, need, offDz, offX, offW, offDx, offDb, dxRes, db);
@@ -359,7 +389,7 @@ export const convFast: ConvKernels = {
     const lay = layout(e, info, t, filterPartBytes(info));
     const { offs, end } = place(lay.next, [scratchFor(e, x), scratchFor(e, dy)]);
     if (!reserve(e, end)) return null;
-    return filterGradInMemory(e, lay, info, stage(e, x, offs[0]), stage(e, dy, offs[1]));
+    return filterGradInMemory(e, lay, info, stage(e, x, offs[0]), stage(e, dy, offs[1])).dw;
   },
 
   conv2dBackward(x, w, dy, reluY, info, need) {

@@ -141,7 +141,8 @@ function elementJobs<K extends JobName>(
   return result(e, outRes, offOut, n);
 }
 
-function writePoolGeometry(e: Engine, offG: number, info: Conv2DInfo, offX: number, offY: number, offA: number): void {
+/** Writes the pool geometry block (P_* of asm/geometry.ts) of `info` with its operands' byte offsets at offG. */
+export function writePoolGeometry(e: Engine, offG: number, info: Conv2DInfo, offX: number, offY: number, offA: number): void {
   const g = new Int32Array(e.memory.buffer, offG, POOL_GEOMETRY_WORDS);
   g[P.H] = info.inHeight;
   g[P.W] = info.inWidth;

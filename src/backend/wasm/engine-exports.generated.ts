@@ -31,7 +31,7 @@ export interface EngineExports {
   /** asm/direct.ts */
   convForwardDirectPool(g: number, q0: number, q1: number, scratch: number, out: number, pkh: number, pkw: number, POH: number, POW: number): void;
   /** asm/direct.ts */
-  convBackpropFilterDirect(g: number, q0: number, q1: number, part: number): void;
+  convBackpropFilterDirect(g: number, q0: number, q1: number, part: number, db: number): void;
   /** asm/direct-input.ts */
   convBackpropInputDirect(g: number, p0: number, p1: number): void;
   /** asm/winograd2.ts */
@@ -98,6 +98,8 @@ export interface EngineExports {
   bnActPoolBackwardApply(g: number, r0: number, r1: number, dy: number, mean: number, invStd: number, gamma: number, beta: number, relu: 0 | 1, k: number, meanDz: number, meanDzX: number, dx: number): void;
   /** asm/pool.ts */
   scatterPooledGrad(dz: number, dy: number, y: number, am: number, e0: number, e1: number, z0: number, z1: number, F: number, relu: 0 | 1, db: number): void;
+  /** asm/pool.ts */
+  scatterPooledGradWindows(g: number, q0: number, q1: number, dy: number, relu: 0 | 1, db: number): void;
   /** asm/depthwise.ts */
   depthwiseForward(g: number, start: number, end: number): void;
   /** asm/depthwise.ts */
@@ -162,6 +164,7 @@ export const JOB_NAMES = [
   'bnActPoolBackwardSums',
   'bnActPoolBackwardApply',
   'scatterPooledGrad',
+  'scatterPooledGradWindows',
   'depthwiseForward',
   'depthwiseBackpropInput',
   'depthwiseBackpropFilter',
