@@ -51,7 +51,7 @@ test('conv2dMaxPoolTrain in F(4×4): pooled output and argmax = the reference, o
         withThreads(threads, () => {
           const got = fast.fused.conv!.conv2dMaxPoolTrain(x, wt, act === 'relu' ? bias : null, info, act, pool);
           assertClose(got.y, want.y, tolerance(9 * c), `y ${what} ${threads} threads`);
-          assert.equal(Array.from(got.argmax), Array.from(want.argmax), `argmax ${what} ${threads} threads`);
+          same(got.argmax, want.argmax, `argmax ${what} ${threads} threads`);
           // Which thread takes which block varies from run to run; the values must not.
           if (first) {
             same(got.y, first.y, `y on ${threads} threads = on 1 ${what}`);
