@@ -247,7 +247,7 @@ test('Winograd F(4×4, 3×3) (opt-in, winograd: 4): forward and input gradient =
   }
 });
 
-test('conv + 2×2 pool in the Winograd output transform (winogradPools; inference in F(4×4), training with argmax in F(4×4) from 512 channel pairs, else F(2×2)) = the fast conv, then the fast pool, bit for bit', () => {
+test('conv + 2×2 pool in the Winograd output transform (winogradPools; inference in F(4×4), training with argmax in F(2×2)) = the fast conv, then the fast pool, bit for bit', () => {
   // Odd sizes (the last row/column dropped by the pool; tiles partly outside), 'valid', one tile, threads, NaN and ±Infinity inputs (linear keeps them).
   for (const [n, h, w, c, f, pad] of [[2, 7, 9, 8, 8, 'same'], [3, 10, 7, 8, 12, 'valid'], [1, 2, 2, 4, 4, 'same'], [32, 25, 25, 32, 64, 'same'], [4, 12, 12, 16, 8, 'same'], [2, 13, 11, 8, 8, 'same']] as const) {
     const info = conv2dInfo([n, h, w, c], [3, 3], f, [1, 1], pad);
@@ -255,8 +255,7 @@ test('conv + 2×2 pool in the Winograd output transform (winogradPools; inferenc
     assert.ok(winogradPools(info, pool) && winogradPools(info, pool, true), `winogradPools [${n},${h},${w},${c}]→${f}`);
     assert.ok(useWinograd4(info, true) && !useWinograd4(info), `F(4×4) for inference pools only [${n},${h},${w},${c}]→${f}`);
     assert.ok(useWinograd4(info, false, true), `F(4×4) for the input gradient [${n},${h},${w},${c}]→${f}`);
-    const four = useWinograd4TrainPool(info);
-    assert.is(four, c * f >= 512, `F(4×4) for training pools from 512 channel pairs [${n},${h},${w},${c}]→${f}`);
+    assert.not.ok(useWinograd4TrainPool(info), `F(2×2) for training pools by default [${n},${h},${w},${c}]→${f}`);
     const x = randomArray(n * h * w * c, 90 + h);
     if (x.length > 40) (x[3] = NaN), (x[17] = Infinity), (x[40] = -Infinity);
     const wt = randomArray(9 * c * f, 91);
@@ -265,7 +264,7 @@ test('conv + 2×2 pool in the Winograd output transform (winogradPools; inferenc
       const what = `[${n},${h},${w},${c}]→${f} ${pad} ${act}`;
       const want = fast.maxPool(fast.fused.conv!.conv2d(x, wt, bias, info, act), pool);
       setBackend('cpu', { winograd: 4 });
-      let want4: { y: Float32Array; argmax: Int32Array };
+      let want4: { y: Float32Array };
       try {
         want4 = fast.maxPool(fast.fused.conv!.conv2d(x, wt, bias, info, act), pool);
       } finally {
@@ -273,14 +272,13 @@ test('conv + 2×2 pool in the Winograd output transform (winogradPools; inferenc
       }
       const got = fast.fused.conv!.conv2dMaxPool(x, wt, bias, info, act, pool);
       const train = fast.fused.conv!.conv2dMaxPoolTrain(x, wt, bias, info, act, pool);
-      const trainWant = four ? want4 : want;
-      for (const [name, y, expected] of [['conv2dMaxPool (F(4×4))', got, want4.y], [`conv2dMaxPoolTrain y (F(${four ? 4 : 2}×${four ? 4 : 2}))`, train.y, trainWant.y]] as const) {
+      for (const [name, y, expected] of [['conv2dMaxPool (F(4×4))', got, want4.y], ['conv2dMaxPoolTrain y (F(2×2))', train.y, want.y]] as const) {
         assert.equal(y.length, expected.length, `${name} length ${what}`);
         for (let i = 0; i < expected.length; i++) {
           if (!Object.is(y[i], expected[i])) assert.unreachable(`${name} ${what}: index ${i}: got ${y[i]}, expected ${expected[i]}`);
         }
       }
-      assert.equal(Array.from(train.argmax), Array.from(trainWant.argmax), `conv2dMaxPoolTrain argmax ${what}`);
+      assert.equal(Array.from(train.argmax), Array.from(want.argmax), `conv2dMaxPoolTrain argmax ${what}`);
     }
   }
   const info = conv2dInfo([2, 8, 8, 8], [3, 3], 8, [1, 1], 'same');
@@ -292,7 +290,7 @@ test('conv + 2×2 pool in the Winograd output transform (winogradPools; inferenc
   setBackend('cpu', { winograd: 4 });
   try {
     assert.ok(winogradPools(info, plain), 'F(4×4) pools at inference');
-    assert.not.ok(winogradPools(info, plain, true), 'F(4×4) keeps no argmax');
+    assert.ok(winogradPools(info, plain, true) && useWinograd4TrainPool(info), 'F(4×4) pools with the argmax in training (convForwardWinograd4PoolArgmax)');
   } finally {
     setBackend('cpu');
   }

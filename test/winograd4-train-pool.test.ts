@@ -1,5 +1,5 @@
 // The training forward of a 3×3 convolution with its 2×2 max pool in F(4×4, 3×3) (asm
-// convForwardWinograd4PoolArgmax, conv2dMaxPoolTrain's default on the cpu backend): pooled output
+// convForwardWinograd4PoolArgmax, conv2dMaxPoolTrain with `winograd: 4`): pooled output
 // and argmax against the reference, on shapes with tiles partly outside the input and outputs the
 // pool drops (odd sizes), channel counts whose halves are not multiples of 4, one to three threads;
 // and with NaN inputs, against asm maxPool over the F(4×4) convolution's own output.
@@ -11,12 +11,12 @@ import { useWinograd4TrainPool } from '../src/backend/wasm/conv-plan.js';
 import { winogradPools } from '../src/backend/wasm/conv-winograd.js';
 import { gemmFast } from '../src/backend/wasm/gemm.js';
 import { conv2dInfo, type Padding } from '../src/geometry.js';
-import { assertClose, randomArray, withThreads } from './helpers.js';
+import { assertClose, randomArray } from './helpers.js';
 
 const fast = createCpuBackend('cpu', gemmFast, convFast);
 const ref = referenceBackend;
 
-// [batch, h, w, c, f, padding] (C·F ≥ 512, where F(4×4) runs): 13×11 'same' (odd: last row and
+// [batch, h, w, c, f, padding]: 13×11 'same' (odd: last row and
 // column dropped, border tiles on every side), 10×7 'valid' (8×5 out: one tile row, odd width), 2×2
 // (one pooled output), 21×18 (several tiles a row, the last half past the pooled output; C = 12:
 // halves of 6 channels, F = 44: a last sliver of 4 filters), 14×14.
@@ -29,6 +29,16 @@ function tolerance(depth: number): { atol: number; rtol: number } {
   return { atol: 2e-6 * (4 + Math.sqrt(depth) * 2), rtol: 1e-4 };
 }
 
+// body with the cpu backend on `threads` threads and F(4×4) (then back to the defaults).
+function withF4(threads: number, body: () => void): void {
+  setBackend('cpu', { threads, winograd: 4 });
+  try {
+    body();
+  } finally {
+    setBackend('cpu');
+  }
+}
+
 function same(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
   assert.is(a.length, b.length, `${what}: length`);
   for (let i = 0; i < b.length; i++) if (!Object.is(a[i], b[i])) assert.unreachable(`${what}: index ${i}: got ${a[i]}, expected ${b[i]}`);
@@ -39,7 +49,6 @@ test('conv2dMaxPoolTrain in F(4×4): pooled output and argmax = the reference, o
   for (const [n, h, w, c, f, pad] of shapes) {
     const info = conv2dInfo([n, h, w, c], [3, 3], f, [1, 1], pad);
     const pool = conv2dInfo([n, info.outHeight, info.outWidth, f], [2, 2], f, [2, 2], 'valid');
-    assert.ok(useWinograd4TrainPool(info) && winogradPools(info, pool, true), `F(4×4) pooled training forward runs [${n},${h},${w},${c}]→${f}`);
     const x = randomArray(n * h * w * c, 11 + h);
     const wt = randomArray(9 * c * f, 12 + f, -0.5, 0.5);
     const bias = randomArray(f, 13);
@@ -48,7 +57,8 @@ test('conv2dMaxPoolTrain in F(4×4): pooled output and argmax = the reference, o
       const want = ref.fused.conv!.conv2dMaxPoolTrain(x, wt, act === 'relu' ? bias : null, info, act, pool);
       let first: { y: Float32Array; argmax: Int32Array } | null = null;
       for (const threads of [1, 2, 3]) {
-        withThreads(threads, () => {
+        withF4(threads, () => {
+          assert.ok(useWinograd4TrainPool(info) && winogradPools(info, pool, true), `F(4×4) pooled training forward runs ${what}`);
           const got = fast.fused.conv!.conv2dMaxPoolTrain(x, wt, act === 'relu' ? bias : null, info, act, pool);
           assertClose(got.y, want.y, tolerance(9 * c), `y ${what} ${threads} threads`);
           same(got.argmax, want.argmax, `argmax ${what} ${threads} threads`);
@@ -77,16 +87,11 @@ test('conv2dMaxPoolTrain in F(4×4) with NaN and ±Infinity inputs = asm maxPool
     const bias = randomArray(f, 23);
     for (const act of ['linear', 'relu'] as const) {
       const what = `[${n},${h},${w},${c}]→${f} ${pad} ${act}`;
-      let conv: Float32Array;
-      setBackend('cpu', { winograd: 4 });
-      try {
-        conv = fast.fused.conv!.conv2d(x, wt, bias, info, act);
-      } finally {
-        setBackend('cpu');
-      }
+      let conv: Float32Array = new Float32Array(0);
+      withF4(1, () => void (conv = fast.fused.conv!.conv2d(x, wt, bias, info, act)));
       const want = fast.maxPool(conv, pool);
       for (const threads of [1, 2]) {
-        withThreads(threads, () => {
+        withF4(threads, () => {
           const got = fast.fused.conv!.conv2dMaxPoolTrain(x, wt, bias, info, act, pool);
           same(got.y, want.y, `y ${what} ${threads} threads`);
           same(got.argmax, want.argmax, `argmax ${what} ${threads} threads`);

@@ -28,9 +28,9 @@ export interface CpuBackendOptions {
   threads?: number;
   /**
    * 3×3 stride-1 convolutions: 2 (default: Winograd F(2×2), and F(4×4) for an inference
-   * convolution whose 2×2 max pool runs fused with it, a training one with at least 512 channel
-   * pairs, the input gradient and (F(3×3, 4×4)) the filter gradient), 4 (F(4×4) wherever it can,
-   * the training forward included) or 0 (im2col + GEMM). Env: TSCNN_WINOGRAD.
+   * convolution whose 2×2 max pool runs fused with it, the input gradient and (F(3×3, 4×4)) the
+   * filter gradient), 4 (F(4×4) wherever it can, the training forward included) or 0 (im2col +
+   * GEMM). Env: TSCNN_WINOGRAD.
    */
   winograd?: WinogradSetting;
   /** See {@link RelaxedSimdSetting}; default `'auto'`. Env: TSCNN_WASM_RELAXED (`auto`, `force`/`1`, `off`/`0`). */

@@ -96,7 +96,7 @@ export function winograd4GradTiles(info: Conv2DInfo): number {
  * with `winograd: 4`; with the default (`winograd: 2`), an inference convolution whose 2×2 max
  * pool is taken in the output transform (`inferencePool`: conv2dMaxPool, see winogradPools) and
  * the input gradient (`inputGrad`), F(2×2) for the other forwards (the training forward with its
- * pool: useWinograd4TrainPool). At most 256 channels in and
+ * pool too: useWinograd4TrainPool). At most 256 channels in and
  * out (gemmPackedB's one panel). F(4×4) rounds worse (output transform entries up to 8): about 4×
  * F(2×2)'s error, within the tolerances of the tests against the reference with the points 0, 1,
  * −1, ½, −2, ∞ and the channel sums split in two (asm/winograd4.ts).
@@ -109,16 +109,14 @@ export function useWinograd4(info: Conv2DInfo, inferencePool = false, inputGrad 
 /**
  * Whether a training convolution whose 2×2 max pool is taken in the output transform (winogradPools
  * with its argmax: conv2dMaxPoolTrain) runs as F(4×4, 3×3) (asm convForwardWinograd4PoolArgmax)
- * rather than F(2×2): by default, where C and F are at most 256 and C·F at least 512 (with
- * `winograd: 4` winogradPools leaves the training pool out: the forward runs unpooled in F(4×4),
- * then the pool, the same values). F(4×4)'s transforms cost more per output than F(2×2)'s and its
- * GEMMs less: with fewer channel pairs the transforms dominate and F(2×2) measured as fast or
- * faster (README, "Speed"). Its pooled values and argmax are those of asm maxPool over
- * convForwardWinograd4's output, which rounds about 4× F(2×2) (see useWinograd4): a window whose
- * two largest values lie within that rounding can pick another winner than the reference.
+ * rather than F(2×2): with `winograd: 4` (where the convolutions without a pool run F(4×4) too, so
+ * that the fused training step computes what the layers one by one do), at most 256 channels in
+ * and out. Its pooled values and argmax are those of asm maxPool over convForwardWinograd4's
+ * output, bit for bit; that rounds about 4× F(2×2) (see useWinograd4), so a window whose two
+ * largest values lie within that rounding can pick another winner than the reference.
  */
 export function useWinograd4TrainPool(info: Conv2DInfo): boolean {
-  return useWinograd(info) && info.inChannels <= 256 && info.outChannels <= 256 && info.inChannels * info.outChannels >= 512;
+  return cpuConfig().winograd === 4 && useWinograd(info) && info.inChannels <= 256 && info.outChannels <= 256;
 }
 
 // Tiles per F(4×4) block (a multiple of 4, asm/winograd4.ts's slivers): 36 transformed inputs and
