@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { createCpuBackend, referenceBackend } from '../src/backend/index.js';
 import { setBackend } from '../src/backend/index.js';
 import { convFast } from '../src/backend/wasm/conv-fast.js';
-import { useWinograd, useWinograd4, useWinograd4Grad } from '../src/backend/wasm/conv-plan.js';
+import { useWinograd, useWinograd4, useWinograd4Grad, useWinograd4TrainPool } from '../src/backend/wasm/conv-plan.js';
 import { winograd4Filter, winograd4FilterFloats, winogradPools } from '../src/backend/wasm/conv-winograd.js';
 import { engineInfo, getEngine, reserve } from '../src/backend/wasm/engine.js';
 import { gemmFast } from '../src/backend/wasm/gemm.js';
@@ -255,6 +255,7 @@ test('conv + 2×2 pool in the Winograd output transform (winogradPools; inferenc
     assert.ok(winogradPools(info, pool) && winogradPools(info, pool, true), `winogradPools [${n},${h},${w},${c}]→${f}`);
     assert.ok(useWinograd4(info, true) && !useWinograd4(info), `F(4×4) for inference pools only [${n},${h},${w},${c}]→${f}`);
     assert.ok(useWinograd4(info, false, true), `F(4×4) for the input gradient [${n},${h},${w},${c}]→${f}`);
+    assert.not.ok(useWinograd4TrainPool(info), `F(2×2) for training pools by default [${n},${h},${w},${c}]→${f}`);
     const x = randomArray(n * h * w * c, 90 + h);
     if (x.length > 40) (x[3] = NaN), (x[17] = Infinity), (x[40] = -Infinity);
     const wt = randomArray(9 * c * f, 91);
@@ -289,13 +290,13 @@ test('conv + 2×2 pool in the Winograd output transform (winogradPools; inferenc
   setBackend('cpu', { winograd: 4 });
   try {
     assert.ok(winogradPools(info, plain), 'F(4×4) pools at inference');
-    assert.not.ok(winogradPools(info, plain, true), 'F(4×4) keeps no argmax');
+    assert.ok(winogradPools(info, plain, true) && useWinograd4TrainPool(info), 'F(4×4) pools with the argmax in training (convForwardWinograd4PoolArgmax)');
   } finally {
     setBackend('cpu');
   }
   setBackend('cpu', { winograd: 0 });
   try {
-    assert.not.ok(winogradPools(info, plain) || useWinograd4(info, true) || useWinograd4(info, false, true) || useWinograd4Grad(info), 'winograd: 0 runs no Winograd');
+    assert.not.ok(winogradPools(info, plain) || useWinograd4(info, true) || useWinograd4(info, false, true) || useWinograd4Grad(info) || useWinograd4TrainPool(info), 'winograd: 0 runs no Winograd');
   } finally {
     setBackend('cpu');
   }

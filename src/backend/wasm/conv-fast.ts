@@ -6,9 +6,9 @@ import { elementRanges, place, ranges, threadCount } from './parts.js';
 import { copyOut, residentF32, residentI32, result, resultInt32, scratchFor, stage } from './resident.js';
 import {
   filterFloats, filterPartBytes, forwardThreads, layout, transformedFloats, useDirect, useWinograd, useWinograd4, winograd4Tiles,
-  useWinograd4Grad, winograd4GradTiles, winogradTiles, writeGeometry, type Layout,
+  useWinograd4Grad, useWinograd4TrainPool, winograd4GradTiles, winogradTiles, writeGeometry, type Layout,
 } from './conv-plan.js';
-import { heldWinograd4Filter, winograd2Packed, winograd4Filter, winogradPools, winogradRun } from './conv-winograd.js';
+import { heldWinograd4Filter, winograd2Packed, winogradPools, winogradRun } from './conv-winograd.js';
 
 /**
  * Convolutions run whole in WebAssembly (asm/im2col.ts, direct.ts, winograd2.ts, winograd4.ts): the operands are copied into the shared
@@ -67,20 +67,37 @@ function forwardInMemory(
   writeGeometry(e, lay, info, { x: offX, w: offW, out: offY, bias: bias ? offB : 0 }, relu);
   if (useWinograd(info)) {
     const offU = offW + align(w.length * 4, 64);
-    const four = useWinograd4(info, pooledAt !== 0 && argmaxAt === 0);
+    const trainPool = pooledAt !== 0 && argmaxAt !== 0 && useWinograd4TrainPool(info);
+    const four = trainPool || useWinograd4(info, pooledAt !== 0 && argmaxAt === 0);
     let at = four && heldU >= 0 ? heldU : offU;
-    if (four && heldU < 0) winograd4Filter(e, w, info.inChannels, info.outChannels, false, offU);
+    // A filter not held (training: it changes every step) is transformed in wasm, the values of
+    // winograd4Filter bit for bit.
+    if (four && heldU < 0) e.wasm.winograd4FilterTransform(offW, info.inChannels, info.outChannels, 0, offU);
     else if (!four) {
       e.wasm.winogradFilterTransform(offW, info.inChannels, info.outChannels, 0, offU, offU + transformedFloats(info) * 4);
       at = winograd2Packed(e, offU, info.inChannels, info.outChannels);
     }
     new Int32Array(e.memory.buffer, lay.g, CONV_GEOMETRY_WORDS)[CONV_GEOMETRY.WT] = at;
+    if (trainPool) {
+      winograd4PoolArgmax(e, lay, info, pooledAt, argmaxAt);
+      return;
+    }
     winogradRun(e, lay, info.batch, info.outHeight, info.outWidth, four ? winograd4Tiles(info) : winogradTiles(info), four, pooledAt, argmaxAt);
     return;
   }
   const parts = ranges(info.batch * info.outHeight * info.outWidth, lay.t, 4);
   if (useDirect(info)) runJobs(e, 'convForwardDirect', parts.map(([s, f]) => [lay.g, s, f]));
   else runJobs(e, 'convForward', parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes]));
+}
+
+// convForwardWinograd4PoolArgmax over the tiles under the pooled output (odd OH or OW: the last
+// row or column of outputs feeds no window), every thread taking blocks from the counter at G_NEXT.
+function winograd4PoolArgmax(e: Engine, lay: Layout, info: Conv2DInfo, pooledAt: number, argmaxAt: number): void {
+  const tiles = info.batch * Math.ceil((info.outHeight >> 1) / 2) * Math.ceil((info.outWidth >> 1) / 2);
+  const tb = winograd4Tiles(info);
+  new Int32Array(e.memory.buffer, lay.g, CONV_GEOMETRY_WORDS)[CONV_GEOMETRY.NEXT] = 0;
+  const t = Math.max(1, Math.min(lay.t, Math.ceil(tiles / tb)));
+  runJobs(e, 'convForwardWinograd4PoolArgmax', Array.from({ length: t }, (_, i) => [lay.g, 0, tiles, lay.work + i * lay.threadBytes, tb, pooledAt, argmaxAt]));
 }
 
 function inputGradThreads(info: Conv2DInfo): number {

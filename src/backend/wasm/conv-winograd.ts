@@ -149,10 +149,10 @@ export function winogradRun(e: Engine, lay: Layout, batch: number, OH: number, O
  * Whether a convolution and its max pool run as one Winograd pass, the pool taken in the output
  * transform: the convolution runs as Winograd and the pool is 2×2 at stride 2 without padding, so
  * that its windows lie inside the output tiles (F(2×2): one window a tile; F(4×4): four). With
- * `withArgmax` (training), only where F(2×2) runs it (convForwardWinogradPool keeps the argmax,
- * convForwardWinograd4Pool does not); inference pools in F(4×4) (useWinograd4's `inferencePool`).
+ * `withArgmax` (training), in F(2×2) (convForwardWinogradPool) or, see useWinograd4TrainPool, F(4×4)
+ * (convForwardWinograd4PoolArgmax); inference pools in F(4×4) (useWinograd4's `inferencePool`).
  */
 export function winogradPools(info: Conv2DInfo, pool: Conv2DInfo, withArgmax = false): boolean {
-  return useWinograd(info) && !(withArgmax && useWinograd4(info)) && pool.filterHeight === 2 && pool.filterWidth === 2 && pool.strideHeight === 2 &&
+  return useWinograd(info) && pool.filterHeight === 2 && pool.filterWidth === 2 && pool.strideHeight === 2 &&
     pool.strideWidth === 2 && pool.padTop === 0 && pool.padLeft === 0 && pool.padBottom === 0 && pool.padRight === 0;
 }

@@ -1,0 +1,201 @@
+// Winograd F(4×4, 3×3) forward with the 2×2 max pool and its argmax taken in the output transform:
+// the training forward of a convolution followed by a 2×2 pool (conv2dMaxPoolTrain). Geometry and
+// pointers in the block at g (asm/geometry.ts); the transforms, the interpolation points and the
+// split channel sums are asm/winograd4.ts's, so the values before the pool are convForwardWinograd4's
+// bit for bit and the pooled output and argmax are those of asm maxPool over its output.
+
+import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_PT, G_PL, G_X, G_WT, G_BIAS, G_RELU, G_NEXT } from './geometry';
+import { gemmPackedSplit, transpose4 } from './gemm';
+import { gemmWork, patch, poolTakes } from './conv-common';
+
+// asm/winograd4.ts's Bᵀ·d over six vectors, kept here rather than exported from there: an exported
+// function of an entry file becomes a wasm export and a job the engine lists.
+// @ts-ignore: decorator
+@inline
+function bt6(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, p: usize, s: usize): void {
+  const half = f32x4.splat(0.5), two = f32x4.splat(2), h3 = f32x4.splat(1.5), h5 = f32x4.splat(2.5);
+  v128.store(p, f32x4.add(f32x4.add(d0, d4), f32x4.add(f32x4.mul(h3, f32x4.sub(d3, d1)), f32x4.mul(two, f32x4.neg(d2)))));
+  v128.store(p + s, f32x4.add(f32x4.sub(d4, d1), f32x4.add(f32x4.mul(half, d2), f32x4.mul(h5, d3))));
+  v128.store(p + 2 * s, f32x4.add(f32x4.add(d4, d1), f32x4.sub(f32x4.mul(half, d3), f32x4.mul(h5, d2))));
+  v128.store(p + 3 * s, f32x4.add(f32x4.sub(d4, d2), f32x4.mul(two, f32x4.sub(d3, d1))));
+  v128.store(p + 4 * s, f32x4.add(f32x4.sub(d4, d2), f32x4.mul(half, f32x4.sub(d1, d3))));
+  v128.store(p + 5 * s, f32x4.add(f32x4.add(d1, d5), f32x4.sub(f32x4.mul(h3, f32x4.sub(d4, d2)), f32x4.mul(two, d3))));
+}
+
+// The 36 vectors Bᵀ d B of one tile's 6×6 patch (channels [c, c+4) of image xn from (iy0, ix0)),
+// ξ = 6i + j at q + 16ξ (asm/winograd4.ts's inputTile).
+// @ts-ignore: decorator
+@inline
+function inputTile(xn: usize, H: i32, W: i32, C: i32, iy0: i32, ix0: i32, c: i32, q: usize): void {
+  const interior = iy0 >= 0 && iy0 + 6 <= H && ix0 >= 0 && ix0 + 6 <= W;
+  const row = <usize>(W * C) << 2;
+  for (let j = 0; j < 6; j++) {
+    let d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128;
+    if (interior) {
+      const p = xn + (<usize>((iy0 * W + ix0 + j) * C + c) << 2);
+      d0 = v128.load(p);
+      d1 = v128.load(p + row);
+      d2 = v128.load(p + 2 * row);
+      d3 = v128.load(p + 3 * row);
+      d4 = v128.load(p + 4 * row);
+      d5 = v128.load(p + 5 * row);
+    } else {
+      d0 = patch(xn, H, W, C, iy0, ix0, c, 0, j);
+      d1 = patch(xn, H, W, C, iy0, ix0, c, 1, j);
+      d2 = patch(xn, H, W, C, iy0, ix0, c, 2, j);
+      d3 = patch(xn, H, W, C, iy0, ix0, c, 3, j);
+      d4 = patch(xn, H, W, C, iy0, ix0, c, 4, j);
+      d5 = patch(xn, H, W, C, iy0, ix0, c, 5, j);
+    }
+    bt6(d0, d1, d2, d3, d4, d5, q + (<usize>j << 4), 96);
+  }
+  for (let i = 0; i < 6; i++) {
+    const r = q + <usize>(96 * i);
+    bt6(v128.load(r), v128.load(r, 16), v128.load(r, 32), v128.load(r, 48), v128.load(r, 64), v128.load(r, 80), r, 16);
+  }
+}
+
+// One pool window a, b (top row), c, d (bottom row), in maxPool's order (row-major; a greater
+// value, or a NaN over a number, replaces the maximum so far): its maximum at p, the winner's flat
+// index in the convolution output (a's is i0) at ap.
+// @ts-ignore: decorator
+@inline
+function poolWindow(p: usize, ap: usize, a: v128, b: v128, c: v128, d: v128, i0: v128, right: v128, down: v128): void {
+  let best = a, arg = i0;
+  let take = poolTakes(best, b);
+  best = v128.bitselect(b, best, take);
+  arg = v128.bitselect(i32x4.add(i0, right), arg, take);
+  take = poolTakes(best, c);
+  best = v128.bitselect(c, best, take);
+  arg = v128.bitselect(i32x4.add(i0, down), arg, take);
+  take = poolTakes(best, d);
+  best = v128.bitselect(d, best, take);
+  arg = v128.bitselect(i32x4.add(i32x4.add(i0, down), right), arg, take);
+  v128.store(p, best);
+  v128.store(ap, arg);
+}
+
+/**
+ * The 2×2-pooled (stride 2, 'valid') output [batch, ⌊OH/2⌋, ⌊OW/2⌋, F] at `pooled` of the
+ * convolution (+ bias, relu) whose geometry is at g, with the packed F(4×4) filter transform at
+ * G_WT, and at `argmax` (i32, same layout) each window's winner as its flat index in the
+ * convolution output [batch, OH, OW, F]; the convolution output is never written. Tiles [t0, t1)
+ * (tile = (n, ty, tx), ty < ⌈2⌊OH/2⌋/4⌉, tx < ⌈2⌊OW/2⌋/4⌉: only tiles under the pooled output),
+ * in blocks of `tb` tiles taken from the counter at G_NEXT (0 before the jobs start) by every
+ * thread, as convForwardWinograd4: each window's result is the same whichever thread computes it.
+ */
+export function convForwardWinograd4PoolArgmax(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: usize, argmax: usize): void {
+  const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
+  const pt = gi(g, G_PT), pl = gi(g, G_PL);
+  const x = <usize>gi(g, G_X), u = <usize>gi(g, G_WT);
+  const bias = <usize>gi(g, G_BIAS);
+  const relu = gi(g, G_RELU) != 0;
+  const POH = OH >> 1, POW = OW >> 1;
+  const TX = (2 * POW + 3) >> 2, perImage = ((2 * POH + 3) >> 2) * TX;
+  const vBase = work + gemmWork();
+  const vStride = (<usize>(tb * C) << 2) + 64;
+  const mBase = vBase + 36 * vStride;
+  const mStride = (<usize>(tb * F) << 2) + 64;
+  const tmp = mBase + 36 * mStride;
+  const quad = tmp + 512;
+  const fPad = ((F + 7) >> 3) << 3;
+  const uStride = <usize>(C * fPad) << 2;
+  const c0 = C >> 1, c1 = C - c0;
+  const u1 = <usize>(c0 * fPad) << 2;
+  const sliverBytes = <usize>(C * 16);
+  const zero = f32x4.splat(0), two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
+  const half = f32x4.splat(0.5), quarter = f32x4.splat(0.25), eighth = f32x4.splat(0.125);
+  const lanes = i32x4(0, 1, 2, 3);
+  const right = i32x4.splat(F), down = i32x4.splat(OW * F), twoRight = i32x4.splat(2 * F);
+  const fb = <usize>F << 2;
+  const next = g + (<usize>G_NEXT << 2);
+  for (let b0 = t0 + atomic.add<i32>(next, tb); b0 < t1; b0 = t0 + atomic.add<i32>(next, tb)) {
+    const nt = min(tb, t1 - b0);
+    const mt4 = (nt + 3) & ~3;
+    for (let s = 0; s < mt4; s += 4) {
+      for (let c = 0; c < C; c += 4) {
+        for (let k = 0; k < 4; k++) {
+          const q = quad + <usize>(576 * k);
+          if (s + k >= nt) {
+            for (let xi = 0; xi < 36; xi++) v128.store(q + (<usize>xi << 4), zero);
+            continue;
+          }
+          const tile = b0 + s + k;
+          const n = tile / perImage;
+          const rem = tile - n * perImage;
+          const ty = rem / TX;
+          inputTile(x + (<usize>(n * H * W * C) << 2), H, W, C, 4 * ty - pt, 4 * (rem - ty * TX) - pl, c, q);
+        }
+        const vs = vBase + <usize>(s >> 2) * sliverBytes + (<usize>c << 4);
+        for (let xi = 0; xi < 36; xi++) {
+          const o = quad + (<usize>xi << 4);
+          transpose4(v128.load(o), v128.load(o, 576), v128.load(o, 1152), v128.load(o, 1728), vs + <usize>xi * vStride, 16);
+        }
+      }
+    }
+    for (let xi = 0; xi < 36; xi++) {
+      const uw = u + <usize>xi * uStride;
+      gemmPackedSplit(mt4, F, c0, c1, vBase + <usize>xi * vStride, uw, uw + u1, mBase + <usize>xi * mStride, F, tmp);
+    }
+    for (let t = 0; t < nt; t++) {
+      const tile = b0 + t;
+      const n = tile / perImage;
+      const rem = tile - n * perImage;
+      const ty = rem / TX;
+      const tx = rem - ty * TX;
+      const oy = 4 * ty, px = 2 * tx;
+      const mt = mBase + (<usize>(t * F) << 2);
+      for (let f = 0; f < F; f += 4) {
+        const o = mt + (<usize>f << 2);
+        // Columns: s_r[j] = (Aᵀ M)[r, j] into tmp[6r + j].
+        for (let j = 0; j < 6; j++) {
+          const m0 = v128.load(o + <usize>j * mStride);
+          const m1 = v128.load(o + <usize>(6 + j) * mStride);
+          const m2 = v128.load(o + <usize>(12 + j) * mStride);
+          const m3 = v128.load(o + <usize>(18 + j) * mStride);
+          const m4 = v128.load(o + <usize>(24 + j) * mStride);
+          const m5 = v128.load(o + <usize>(30 + j) * mStride);
+          const a12 = f32x4.add(m1, m2), s12 = f32x4.sub(m1, m2);
+          const q = tmp + (<usize>j << 4);
+          v128.store(q, f32x4.add(f32x4.add(m0, a12), f32x4.add(m3, m4)));
+          v128.store(q + 96, f32x4.add(s12, f32x4.sub(f32x4.mul(half, m3), f32x4.mul(two, m4))));
+          v128.store(q + 192, f32x4.add(a12, f32x4.add(f32x4.mul(quarter, m3), f32x4.mul(four, m4))));
+          v128.store(q + 288, f32x4.add(f32x4.add(s12, m5), f32x4.sub(f32x4.mul(eighth, m3), f32x4.mul(eight, m4))));
+        }
+        const bv = bias != 0 ? v128.load(bias + (<usize>f << 2)) : zero;
+        let e0 = zero, e1 = zero, e2 = zero, e3 = zero;
+        for (let r = 0; r < 4; r++) {
+          const q = tmp + <usize>(r * 96);
+          const u0 = v128.load(q), v1 = v128.load(q, 16), v2 = v128.load(q, 32);
+          const v3 = v128.load(q, 48), v4 = v128.load(q, 64), v5 = v128.load(q, 80);
+          const a12 = f32x4.add(v1, v2), s12 = f32x4.sub(v1, v2);
+          let y0 = f32x4.add(f32x4.add(f32x4.add(u0, a12), f32x4.add(v3, v4)), bv);
+          let y1 = f32x4.add(f32x4.add(s12, f32x4.sub(f32x4.mul(half, v3), f32x4.mul(two, v4))), bv);
+          let y2 = f32x4.add(f32x4.add(a12, f32x4.add(f32x4.mul(quarter, v3), f32x4.mul(four, v4))), bv);
+          let y3 = f32x4.add(f32x4.add(f32x4.add(s12, v5), f32x4.sub(f32x4.mul(eighth, v3), f32x4.mul(eight, v4))), bv);
+          if (relu) {
+            y0 = v128.and(y0, f32x4.gt(y0, zero));
+            y1 = v128.and(y1, f32x4.gt(y1, zero));
+            y2 = v128.and(y2, f32x4.gt(y2, zero));
+            y3 = v128.and(y3, f32x4.gt(y3, zero));
+          }
+          // Even rows wait for the odd row below them; a window past the pooled output (odd OH or
+          // OW, or the tile's rows past it) is dropped.
+          if ((r & 1) == 0) {
+            e0 = y0;
+            e1 = y1;
+            e2 = y2;
+            e3 = y3;
+            continue;
+          }
+          const py = 2 * ty + (r >> 1);
+          if (py >= POH) break;
+          const at = <usize>(((n * POH + py) * POW + px) * F + f) << 2;
+          const i0 = i32x4.add(i32x4.splat(((n * OH + oy + r - 1) * OW + 2 * px) * F + f), lanes);
+          if (px < POW) poolWindow(pooled + at, argmax + at, e0, e1, y0, y1, i0, right, down);
+          if (px + 1 < POW) poolWindow(pooled + at + fb, argmax + at + fb, e2, e3, y2, y3, i32x4.add(i0, twoRight), right, down);
+        }
+      }
+    }
+  }
+}
