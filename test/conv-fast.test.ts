@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { createCpuBackend, referenceBackend } from '../src/backend/index.js';
 import { setBackend } from '../src/backend/index.js';
 import { convFast } from '../src/backend/wasm/conv-fast.js';
-import { useWinograd, useWinograd4, useWinograd4Grad, useWinograd4TrainPool } from '../src/backend/wasm/conv-plan.js';
+import { useWinograd, useWinograd4, useWinograd4Grad, useWinograd4TrainPool, WINOGRAD4_MIN_PAIRS } from '../src/backend/wasm/conv-plan.js';
 import { winograd4Filter, winograd4FilterFloats, winogradPools } from '../src/backend/wasm/conv-winograd.js';
 import { engineInfo, getEngine, reserve } from '../src/backend/wasm/engine.js';
 import { gemmFast } from '../src/backend/wasm/gemm.js';
@@ -247,15 +247,16 @@ test('Winograd F(4×4, 3×3) (opt-in, winograd: 4): forward and input gradient =
   }
 });
 
-test('conv + 2×2 pool in the Winograd output transform (winogradPools; inference in F(4×4), training with argmax in F(2×2)) = the fast conv, then the fast pool, bit for bit', () => {
+test('conv + 2×2 pool in the Winograd output transform (winogradPools; inference in F(4×4), training with argmax in F(4×4) from 512 channel pairs, else F(2×2)) = the fast conv, then the fast pool, bit for bit', () => {
   // Odd sizes (the last row/column dropped by the pool; tiles partly outside), 'valid', one tile, threads, NaN and ±Infinity inputs (linear keeps them).
   for (const [n, h, w, c, f, pad] of [[2, 7, 9, 8, 8, 'same'], [3, 10, 7, 8, 12, 'valid'], [1, 2, 2, 4, 4, 'same'], [32, 25, 25, 32, 64, 'same'], [4, 12, 12, 16, 8, 'same'], [2, 13, 11, 8, 8, 'same']] as const) {
     const info = conv2dInfo([n, h, w, c], [3, 3], f, [1, 1], pad);
     const pool = conv2dInfo([n, info.outHeight, info.outWidth, f], [2, 2], f, [2, 2], 'valid');
     assert.ok(winogradPools(info, pool) && winogradPools(info, pool, true), `winogradPools [${n},${h},${w},${c}]→${f}`);
-    assert.ok(useWinograd4(info, true) && !useWinograd4(info), `F(4×4) for inference pools only [${n},${h},${w},${c}]→${f}`);
+    const wide = c * f >= WINOGRAD4_MIN_PAIRS;
+    assert.ok(useWinograd4(info, true) && useWinograd4(info) === wide, `F(4×4) for inference pools, for other forwards from ${WINOGRAD4_MIN_PAIRS} channel pairs [${n},${h},${w},${c}]→${f}`);
     assert.ok(useWinograd4(info, false, true), `F(4×4) for the input gradient [${n},${h},${w},${c}]→${f}`);
-    assert.not.ok(useWinograd4TrainPool(info), `F(2×2) for training pools by default [${n},${h},${w},${c}]→${f}`);
+    assert.equal(useWinograd4TrainPool(info), wide, `training pools in F(4×4) exactly where the forward without its pool is [${n},${h},${w},${c}]→${f}`);
     const x = randomArray(n * h * w * c, 90 + h);
     if (x.length > 40) (x[3] = NaN), (x[17] = Infinity), (x[40] = -Infinity);
     const wt = randomArray(9 * c * f, 91);
@@ -272,7 +273,7 @@ test('conv + 2×2 pool in the Winograd output transform (winogradPools; inferenc
       }
       const got = fast.fused.conv!.conv2dMaxPool(x, wt, bias, info, act, pool);
       const train = fast.fused.conv!.conv2dMaxPoolTrain(x, wt, bias, info, act, pool);
-      for (const [name, y, expected] of [['conv2dMaxPool (F(4×4))', got, want4.y], ['conv2dMaxPoolTrain y (F(2×2))', train.y, want.y]] as const) {
+      for (const [name, y, expected] of [['conv2dMaxPool (F(4×4))', got, want4.y], ['conv2dMaxPoolTrain y', train.y, want.y]] as const) {
         assert.equal(y.length, expected.length, `${name} length ${what}`);
         for (let i = 0; i < expected.length; i++) {
           if (!Object.is(y[i], expected[i])) assert.unreachable(`${name} ${what}: index ${i}: got ${y[i]}, expected ${expected[i]}`);

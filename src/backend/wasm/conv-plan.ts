@@ -92,31 +92,44 @@ export function winograd4GradTiles(info: Conv2DInfo): number {
 }
 
 /**
- * Whether a convolution uses F(4×4, 3×3) rather than F(2×2, 3×3): the forward and input gradient
+ * Whether a convolution uses F(4×4, 3×3) rather than F(2×2, 3×3): every forward and input gradient
  * with `winograd: 4`; with the default (`winograd: 2`), an inference convolution whose 2×2 max
- * pool is taken in the output transform (`inferencePool`: conv2dMaxPool, see winogradPools) and
- * the input gradient (`inputGrad`), F(2×2) for the other forwards (the training forward with its
- * pool too: useWinograd4TrainPool). At most 256 channels in and
- * out (gemmPackedB's one panel). F(4×4) rounds worse (output transform entries up to 8): about 4×
- * F(2×2)'s error, within the tolerances of the tests against the reference with the points 0, 1,
- * −1, ½, −2, ∞ and the channel sums split in two (asm/winograd4.ts).
+ * pool is taken in the output transform (`inferencePool`: conv2dMaxPool, see winogradPools), the
+ * input gradient (`inputGrad`), and the forwards of convolutions with at least
+ * {@link WINOGRAD4_MIN_PAIRS} channel pairs (F(2×2) for narrower ones, whose F(4×4) transforms
+ * cost more than its products save). At most 256 channels in and out (gemmPackedB's one panel).
+ * F(4×4) rounds worse (output transform entries up to 8): about 4× F(2×2)'s error, within the
+ * tolerances of the tests against the reference with the points 0, 1, −1, ½, −2, ∞ and the
+ * channel sums split in two (asm/winograd4.ts).
  */
 export function useWinograd4(info: Conv2DInfo, inferencePool = false, inputGrad = false): boolean {
   const setting = cpuConfig().winograd;
-  return (setting === 4 || ((inferencePool || inputGrad) && setting === 2)) && info.inChannels <= 256 && info.outChannels <= 256;
+  return (setting === 4 || (setting === 2 && (inferencePool || inputGrad || wideForWinograd4(info)))) &&
+    info.inChannels <= 256 && info.outChannels <= 256;
+}
+
+/**
+ * Channel pairs (in × out) from which a training forward runs F(4×4) by default: paired in one
+ * process against F(2×2) on 50×51 images, F(4×4) was slower at 16→8, even at 16→16 and faster
+ * from 16→32 on (the seed model's convolutions 2–4).
+ */
+export const WINOGRAD4_MIN_PAIRS = 512;
+
+function wideForWinograd4(info: Conv2DInfo): boolean {
+  return info.inChannels * info.outChannels >= WINOGRAD4_MIN_PAIRS;
 }
 
 /**
  * Whether a training convolution whose 2×2 max pool is taken in the output transform (winogradPools
  * with its argmax: conv2dMaxPoolTrain) runs as F(4×4, 3×3) (asm convForwardWinograd4PoolArgmax)
- * rather than F(2×2): with `winograd: 4` (where the convolutions without a pool run F(4×4) too, so
- * that the fused training step computes what the layers one by one do), at most 256 channels in
- * and out. Its pooled values and argmax are those of asm maxPool over convForwardWinograd4's
+ * rather than F(2×2): exactly where the same convolution without its pool runs F(4×4)
+ * (useWinograd4's forward choice), so that the fused training step computes what the layers one
+ * by one do. Its pooled values and argmax are those of asm maxPool over convForwardWinograd4's
  * output, bit for bit; that rounds about 4× F(2×2) (see useWinograd4), so a window whose two
  * largest values lie within that rounding can pick another winner than the reference.
  */
 export function useWinograd4TrainPool(info: Conv2DInfo): boolean {
-  return cpuConfig().winograd === 4 && useWinograd(info) && info.inChannels <= 256 && info.outChannels <= 256;
+  return useWinograd(info) && useWinograd4(info);
 }
 
 // Tiles per F(4×4) block (a multiple of 4, asm/winograd4.ts's slivers): 36 transformed inputs and
