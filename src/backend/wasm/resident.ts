@@ -29,6 +29,39 @@ function residentOffset(e: Engine, count: number): number {
   return offset;
 }
 
+/** Arrays smaller than this many floats stay where they are: their copies into the engine cost little. */
+const HOLD_MIN = 1 << 16;
+// Arrays that holdResident moved into regions of their own (arena outputs are resident too, but
+// reused by the arena's next step: never a place to keep a weight).
+const held = new WeakSet<Float32Array>();
+// A held region goes back when its array is collected (its weight replaced, or its model dropped).
+const heldRegistry = new FinalizationRegistry<{ engine: Engine; bytes: number; offset: number }>((r) => r.engine.regions.release(r.bytes, r.offset));
+
+/**
+ * `a` itself when it is small, already held, there is no engine or no room, or resident outputs
+ * are off (`setBackend('cpu', { residentOutputs: false })`); else a copy of `a` in a region of the
+ * engine's memory of its own, which lives as long as the returned array. For a model's large
+ * weights and their gradients (the cpu backend's `hold`): SGD then updates them in place and the
+ * ops read them where they are, with no copy into the memory and back each step.
+ *
+ * @example
+ * param.grad = holdResident(param.grad); // the same array on every later call
+ */
+export function holdResident(a: Float32Array): Float32Array {
+  if (a.length < HOLD_MIN || held.has(a) || !cpuConfig().residentOutputs) return a;
+  const e = getEngine();
+  if (e === null) return a;
+  const bytes = a.length * 4;
+  const offset = e.regions.alloc(bytes);
+  if (offset < 0) return a;
+  const copy = new Float32Array(e.memory.buffer, offset, a.length);
+  e.buffers.add(e.memory.buffer);
+  copy.set(a);
+  held.add(copy);
+  heldRegistry.register(copy, { engine: e, bytes, offset });
+  return copy;
+}
+
 /** Bytes between the first region and the ops' scratch (regions held or free); for tests. */
 export function residentBytes(): number {
   const e = getEngine();

@@ -1,0 +1,91 @@
+// A model's large weights and gradients held in the engine's memory (the cpu backend's `hold`,
+// src/backend/wasm/resident.ts holdResident): SGD updates them in place and the ops read them
+// where they are. Every result must be the same bits as with the arrays on the host.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { getBackend, setBackend } from '../src/backend/index.js';
+import { referenceBackend } from '../src/backend/reference/index.js';
+import { getEngine } from '../src/backend/wasm/engine.js';
+import { holdResident, residentAt } from '../src/backend/wasm/resident.js';
+import { Dense } from '../src/layers/index.js';
+import { weightValues } from '../src/layers/weight.js';
+import { Sequential } from '../src/model/sequential.js';
+import { SGD } from '../src/train/optimizers.js';
+import { Tensor, type Shape } from '../src/tensor.js';
+import { assertIdentical, randomArray } from './helpers.js';
+
+const e = getEngine();
+const resident = (a: Float32Array): boolean => e !== null && residentAt(e, a) >= 0;
+
+test.before(() => void setBackend('cpu'));
+test.after(() => void setBackend('cpu'));
+
+test('holdResident: a large array moves once into a region of its own, a small one stays', () => {
+  if (e === null) return;
+  const a = randomArray(70001, 1);
+  const held = holdResident(a);
+  assert.ok(held !== a && resident(held), 'a large array was not moved into the engine');
+  assertIdentical(held, a, 'held copy');
+  assert.is(holdResident(held), held, 'a held array was moved again');
+  const small = randomArray(1000, 2);
+  assert.is(holdResident(small), small, 'a small array was moved');
+  setBackend('cpu', { residentOutputs: false });
+  try {
+    assert.is(holdResident(a), a, 'residentOutputs: false still moved an array');
+  } finally {
+    setBackend('cpu');
+  }
+});
+
+test('sgdUpdate on held and host arrays, in every mix: the reference\'s bits, in place', () => {
+  const n = 70001;
+  const cpu = getBackend();
+  for (const mix of [[1, 1, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]]) {
+    const take = (a: Float32Array, i: number) => (mix[i] ? holdResident(a) : a);
+    for (const momentum of [0, 0.9]) {
+      const start = randomArray(n, 3);
+      const value = take(start.slice(), 0);
+      const want = start.slice();
+      const velocity = momentum ? take(new Float32Array(n), 2) : null;
+      const wantVelocity = momentum ? new Float32Array(n) : null;
+      for (let step = 0; step < 3; step++) {
+        const grad = take(randomArray(n, 4 + step), 1);
+        cpu.sgdUpdate(value, grad, velocity, 0.1, momentum, true);
+        referenceBackend.sgdUpdate(want, grad.slice(), wantVelocity, 0.1, momentum, true);
+      }
+      assertIdentical(value, want, `value, held ${mix}, momentum ${momentum}`);
+      if (velocity) assertIdentical(velocity, wantVelocity!, `velocity, held ${mix}`);
+    }
+  }
+});
+
+// Dense kernels of 300 × 256 = 76,800 floats: large enough to be held.
+function build(): Sequential {
+  const m = new Sequential({ layers: [new Dense({ units: 256, activation: 'relu', inputShape: [300] }), new Dense({ units: 1, activation: 'sigmoid' })] });
+  m.compile({ optimizer: new SGD({ learningRate: 0.05 }), loss: 'binaryCrossentropy' });
+  return m;
+}
+
+test('a model trains and predicts with its Dense kernel held: the same bits as with it on the host', async () => {
+  if (e === null) return;
+  const x = new Tensor(randomArray(8 * 300, 5, 0, 1), [8, 300] as unknown as Shape);
+  const y = new Tensor(Float32Array.from([0, 1, 1, 0, 1, 0, 0, 1]), [8, 1] as unknown as Shape);
+  const run = async (residentOutputs: boolean) => {
+    setBackend('cpu', { residentOutputs });
+    const m = build();
+    await m.predict(x);
+    m.setWeights(build().getWeights().map((w, i) => new Tensor(randomArray(w.size, 10 + i, -0.1, 0.1), w.shape)));
+    for (let i = 0; i < 3; i++) await m.trainOnBatch(x, y);
+    const out = (await m.predict(x)).values.slice();
+    return { m, out, weights: m.getWeights().map((w) => w.values) };
+  };
+  const host = await run(false);
+  const held = await run(true);
+  const kernel = held.m.params()[0];
+  assert.ok(!resident(weightValues(host.m.params()[0])), 'residentOutputs: false held the kernel');
+  assert.ok(resident(weightValues(kernel)) && resident(kernel.grad), 'the Dense kernel or its gradient is not held');
+  held.weights.forEach((w, i) => assertIdentical(w, host.weights[i], `weight ${i} after 3 steps`));
+  assertIdentical(held.out, host.out, 'predictions after training');
+});
+
+test.run();
