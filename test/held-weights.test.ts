@@ -6,7 +6,8 @@ import * as assert from 'uvu/assert';
 import { getBackend, setBackend } from '../src/backend/index.js';
 import { referenceBackend } from '../src/backend/reference/index.js';
 import { getEngine } from '../src/backend/wasm/engine.js';
-import { holdResident, residentAt } from '../src/backend/wasm/resident.js';
+import { OutputArena } from '../src/backend/arena.js';
+import { holdResident, residentAt, residentBytes } from '../src/backend/wasm/resident.js';
 import { Dense } from '../src/layers/index.js';
 import { weightValues } from '../src/layers/weight.js';
 import { Sequential } from '../src/model/sequential.js';
@@ -27,6 +28,7 @@ test('holdResident: a large array moves once into a region of its own, a small o
   assert.ok(held !== a && resident(held), 'a large array was not moved into the engine');
   assertIdentical(held, a, 'held copy');
   assert.is(holdResident(held), held, 'a held array was moved again');
+  assert.is(new OutputArena().run(() => holdResident(a)), a, 'an array was held inside an arena (a step\'s batch)');
   const small = randomArray(1000, 2);
   assert.is(holdResident(small), small, 'a small array was moved');
   setBackend('cpu', { residentOutputs: false });
@@ -86,6 +88,12 @@ test('a model trains and predicts with its Dense kernel held: the same bits as w
   assert.ok(resident(weightValues(kernel)) && resident(kernel.grad), 'the Dense kernel or its gradient is not held');
   held.weights.forEach((w, i) => assertIdentical(w, host.weights[i], `weight ${i} after 3 steps`));
   assertIdentical(held.out, host.out, 'predictions after training');
+  // Each step's batch (held by the step for the gpu backend) must not take a region of its own.
+  const y256 = new Tensor(Float32Array.from({ length: 256 }, (_, i) => i % 2), [256, 1] as unknown as Shape);
+  await held.m.trainOnBatch(new Tensor(randomArray(256 * 300, 19, 0, 1), [256, 300] as unknown as Shape), y256);
+  const bytes = residentBytes();
+  for (let i = 0; i < 4; i++) await held.m.trainOnBatch(new Tensor(randomArray(256 * 300, 20 + i, 0, 1), [256, 300] as unknown as Shape), y256);
+  assert.is(residentBytes(), bytes, 'training on new batches took new regions');
 });
 
 test.run();

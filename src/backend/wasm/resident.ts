@@ -38,17 +38,19 @@ const held = new WeakSet<Float32Array>();
 const heldRegistry = new FinalizationRegistry<{ engine: Engine; bytes: number; offset: number }>((r) => r.engine.regions.release(r.bytes, r.offset));
 
 /**
- * `a` itself when it is small, already held, there is no engine or no room, or resident outputs
- * are off (`setBackend('cpu', { residentOutputs: false })`); else a copy of `a` in a region of the
- * engine's memory of its own, which lives as long as the returned array. For a model's large
- * weights and their gradients (the cpu backend's `hold`): SGD then updates them in place and the
- * ops read them where they are, with no copy into the memory and back each step.
+ * `a` itself when it is small, already held, there is no engine or no room, resident outputs are
+ * off (`setBackend('cpu', { residentOutputs: false })`), or an arena is active; else a copy of `a`
+ * in a region of the engine's memory of its own, which lives as long as the returned array. For a
+ * model's large weights and their gradients (the cpu backend's `hold`, which a model calls on
+ * them before a training step): SGD then updates them in place and the ops read them where they
+ * are, with no copy into the memory and back each step. Inside an arena (a step running) what is
+ * held is a step's batch or a weight seen first by predict: nothing to keep a region for.
  *
  * @example
  * param.grad = holdResident(param.grad); // the same array on every later call
  */
 export function holdResident(a: Float32Array): Float32Array {
-  if (a.length < HOLD_MIN || held.has(a) || !cpuConfig().residentOutputs) return a;
+  if (a.length < HOLD_MIN || held.has(a) || inArena() || !cpuConfig().residentOutputs) return a;
   const e = getEngine();
   if (e === null) return a;
   const bytes = a.length * 4;
