@@ -68,32 +68,49 @@ function build(): Sequential {
   return m;
 }
 
-test('a model trains and predicts with its Dense kernel held: the same bits as with it on the host', async () => {
+test('hold(a, true) copies a large batch into the engine for the running step only', () => {
+  if (e === null) return;
+  const cpu = getBackend();
+  const a = randomArray(70001, 6);
+  assert.is(cpu.hold(a, true), a, 'outside a step the batch was copied');
+  const arena = new OutputArena();
+  const inStep = arena.run(() => cpu.hold(a, true));
+  assert.ok(inStep !== a && resident(inStep), 'in a step the batch was not copied into the engine');
+  assertIdentical(inStep, a, 'the step\'s copy');
+  const small = randomArray(100, 7);
+  assert.is(arena.run(() => cpu.hold(small, true)), small, 'a small batch was copied');
+  arena.clear();
+});
+
+test('a model trains and predicts with its Dense kernel and batch held: the same bits as on the host', async () => {
   if (e === null) return;
   const x = new Tensor(randomArray(8 * 300, 5, 0, 1), [8, 300] as unknown as Shape);
   const y = new Tensor(Float32Array.from([0, 1, 1, 0, 1, 0, 0, 1]), [8, 1] as unknown as Shape);
+  // 256 × 300 values: a batch large enough to be copied into the engine for its step.
+  const xs = [0, 1, 2].map((i) => new Tensor(randomArray(256 * 300, 20 + i, 0, 1), [256, 300] as unknown as Shape));
+  const y256 = new Tensor(Float32Array.from({ length: 256 }, (_, i) => i % 2), [256, 1] as unknown as Shape);
   const run = async (residentOutputs: boolean) => {
     setBackend('cpu', { residentOutputs });
     const m = build();
     await m.predict(x);
     m.setWeights(build().getWeights().map((w, i) => new Tensor(randomArray(w.size, 10 + i, -0.1, 0.1), w.shape)));
     for (let i = 0; i < 3; i++) await m.trainOnBatch(x, y);
+    await m.trainOnBatch(xs[0], y256);
+    // Each step's batch must not take a region of its own (the step's arena holds its copy).
+    const bytes = residentBytes();
+    for (const xb of xs) await m.trainOnBatch(xb, y256);
+    const grew = residentBytes() - bytes;
     const out = (await m.predict(x)).values.slice();
-    return { m, out, weights: m.getWeights().map((w) => w.values) };
+    return { m, out, grew, weights: m.getWeights().map((w) => w.values) };
   };
   const host = await run(false);
   const held = await run(true);
   const kernel = held.m.params()[0];
   assert.ok(!resident(weightValues(host.m.params()[0])), 'residentOutputs: false held the kernel');
   assert.ok(resident(weightValues(kernel)) && resident(kernel.grad), 'the Dense kernel or its gradient is not held');
-  held.weights.forEach((w, i) => assertIdentical(w, host.weights[i], `weight ${i} after 3 steps`));
+  assert.is(held.grew, 0, 'training on new batches took new regions');
+  held.weights.forEach((w, i) => assertIdentical(w, host.weights[i], `weight ${i} after 7 steps`));
   assertIdentical(held.out, host.out, 'predictions after training');
-  // Each step's batch (held by the step for the gpu backend) must not take a region of its own.
-  const y256 = new Tensor(Float32Array.from({ length: 256 }, (_, i) => i % 2), [256, 1] as unknown as Shape);
-  await held.m.trainOnBatch(new Tensor(randomArray(256 * 300, 19, 0, 1), [256, 300] as unknown as Shape), y256);
-  const bytes = residentBytes();
-  for (let i = 0; i < 4; i++) await held.m.trainOnBatch(new Tensor(randomArray(256 * 300, 20 + i, 0, 1), [256, 300] as unknown as Shape), y256);
-  assert.is(residentBytes(), bytes, 'training on new batches took new regions');
 });
 
 test.run();

@@ -19,7 +19,7 @@ import { matmulWeight } from '../wasm/packed-weights.js';
 import { referencePlainOps } from '../reference/index.js';
 import { getEngine, reserve, runJobs } from '../wasm/engine.js';
 import { elementRanges, place } from '../wasm/parts.js';
-import { holdResident, residentAt, scratchFor, stage } from '../wasm/resident.js';
+import { holdResident, residentAt, residentCopy, scratchFor, stage } from '../wasm/resident.js';
 import { cpuFusedBatchNorm, cpuFusedConv } from './fused.js';
 import { gemmOps } from './gemm-lowering.js';
 
@@ -129,8 +129,13 @@ export function createCpuBackend(
       (conv && depthwiseFast.depthwiseConv2dBackpropFilter(x, dy, info)) ?? referencePlainOps.depthwiseConv2dBackpropFilter(x, dy, info),
     sgdUpdate,
     dropout: dropoutFast,
-    // Where the engine runs (conv given), a model's large weights and gradients live in its memory.
-    hold: (a) => (conv ? holdResident(referencePlainOps.hold(a)) : referencePlainOps.hold(a)),
+    // Where the engine runs (conv given), a model's large weights and gradients live in its memory,
+    // and a step's batch is copied in once for the step (the first convolution's forward and
+    // filter gradient both read it; else each would copy it in).
+    hold: (a, forStep) => {
+      const host = referencePlainOps.hold(a);
+      return !conv ? host : forStep ? residentCopy(host) : holdResident(host);
+    },
   } satisfies PlainOps;
   const base = elementwise ? withElementwise(plain, elementwise) : plain;
   return {

@@ -72,8 +72,9 @@ export function residentBytes(): number {
 
 /**
  * A resident copy of `a` held by the active arena (as if an op had produced it), or `a` itself
- * where it cannot be (no engine, outside an arena, small, no room). For benchmarks and tests
- * that feed an op the way a model step does.
+ * where it cannot be (no engine, outside an arena, small, no room). For a training step's batch
+ * (the cpu backend's `hold(a, true)`), and benchmarks and tests that feed an op the way a model
+ * step does.
  */
 export function residentCopy<T extends Float32Array | Int32Array>(a: T): T {
   const e = getEngine();
