@@ -320,8 +320,10 @@ export interface Backend {
    * An array with a's values for state kept across steps (weights, gradients, optimizer slots), where
    * this backend's ops read it fastest: the gpu backend returns a device-resident copy (a itself when it
    * already holds it); the CPU backends return a host array (a itself, or the host copy of a device array).
+   * With `forStep`, a's values are needed only until the running step ends (a training step's batch): the
+   * cpu backend then copies a large one into the engine's memory for the step (its ops read it there).
    */
-  hold(a: Float32Array): Float32Array;
+  hold(a: Float32Array, forStep?: boolean): Float32Array;
   /**
    * Runs fn (a training step): the gpu backend frees the device memory of the arrays fn's ops made when
    * it returns, except state updated in place (weights, gradients, optimizer slots, moving statistics);

@@ -86,19 +86,20 @@ export function checkCount(op: string, key: string, value: number, min = 1): num
 
 /** Throws naming `what` and the first non-finite value, if any. */
 export function checkFinite(op: string, what: string, values: Float32Array): void {
-  // v·0 is 0 for finite v and NaN for ±Infinity and NaN: four running sums stay 0 unless some
-  // value is not finite, which is cheaper than Number.isFinite per value; then find it.
+  // A float32 is not finite when its 8 exponent bits are all ones: exponent + 1 reaches 256 only
+  // then. Integer ops on the bits run faster in V8 than converting each value to a double.
+  const bits = new Int32Array(values.buffer, values.byteOffset, values.length);
   let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  const n = values.length;
+  const n = bits.length;
   let i = 0;
   for (; i + 4 <= n; i += 4) {
-    s0 += values[i] * 0;
-    s1 += values[i + 1] * 0;
-    s2 += values[i + 2] * 0;
-    s3 += values[i + 3] * 0;
+    s0 |= ((bits[i] >> 23) & 0xff) + 1;
+    s1 |= ((bits[i + 1] >> 23) & 0xff) + 1;
+    s2 |= ((bits[i + 2] >> 23) & 0xff) + 1;
+    s3 |= ((bits[i + 3] >> 23) & 0xff) + 1;
   }
-  for (; i < n; i++) s0 += values[i] * 0;
-  if (s0 + s1 + s2 + s3 === 0) return;
+  for (; i < n; i++) s0 |= ((bits[i] >> 23) & 0xff) + 1;
+  if (((s0 | s1 | s2 | s3) & 256) === 0) return;
   for (let j = 0; j < n; j++) {
     if (!Number.isFinite(values[j])) throw new Error(`${op}: ${what} contains ${values[j]} at flat index ${j}; inputs must be finite`);
   }

@@ -237,8 +237,9 @@ export abstract class LayersModel {
       let dys: Tensor[], loss: number, losses: number[], yPreds: Tensor[];
       try {
         doctor?.beginStep();
-        // The first layers read the batch forward and backward: the gpu backend uploads it once.
-        yPreds = this.trainForward(xs.map((x) => wrap(backend.hold(x.values), x.shape)), rng, doctor);
+        // The first layers read the batch forward and backward: the gpu backend uploads it once, the
+        // cpu backend copies it into its engine's memory once.
+        yPreds = this.trainForward(xs.map((x) => wrap(backend.hold(x.values, true), x.shape)), rng, doctor);
         if (doctor && !doctor.outputFinite(yPreds[0])) return null;
         ({ loss, losses, dys } = this.lossOf(ys, yPreds, sampleWeight));
         if (doctor && !doctor.lossFinite(loss)) return null;

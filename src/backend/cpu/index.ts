@@ -19,6 +19,7 @@ import { matmulWeight } from '../wasm/packed-weights.js';
 import { referencePlainOps } from '../reference/index.js';
 import { getEngine, reserve, runJobs } from '../wasm/engine.js';
 import { elementRanges, place } from '../wasm/parts.js';
+import { holdResident, residentAt, residentCopy, scratchFor, stage } from '../wasm/resident.js';
 import { cpuFusedBatchNorm, cpuFusedConv } from './fused.js';
 import { gemmOps } from './gemm-lowering.js';
 
@@ -53,23 +54,27 @@ function sgdUpdate(value: Float32Array, grad: Float32Array, velocity: Float32Arr
 // Below this many values the copies into the engine's memory and back cost more than the loops save.
 const SGD_ENGINE_MIN = 1 << 16;
 
-// value (and velocity) updated in the engine: staged in, updated over the threads, copied back.
+// value (and velocity) updated in the engine over the threads. Arrays held there (holdResident:
+// a model's large weights and gradients) are updated where they are; the others are staged in
+// and copied back.
 function sgdInEngine(value: Float32Array, grad: Float32Array, velocity: Float32Array | null, lr: number, momentum: number, nesterov: boolean): boolean {
   const e = getEngine();
   if (e === null) return false;
   const n = value.length;
-  const { offs, end } = place(e.workBase, [4, n, n, velocity ? n : 0]);
+  const g = grad.subarray(0, n);
+  const v = velocity ? velocity.subarray(0, n) : null;
+  const { offs, end } = place(e.workBase, [4, scratchFor(e, value), scratchFor(e, g), v ? scratchFor(e, v) : 0]);
   if (!reserve(e, end)) return false;
-  const [offP, offW, offG, offV] = offs;
+  const offP = offs[0];
   new Float64Array(e.memory.buffer, offP, 2).set([lr, momentum]);
-  e.f32.set(value, offW >> 2);
-  e.f32.set(grad.subarray(0, n), offG >> 2);
-  if (velocity) e.f32.set(velocity.subarray(0, n), offV >> 2);
+  const offW = stage(e, value, offs[1]);
+  const offG = stage(e, g, offs[2]);
+  const offV = v ? stage(e, v, offs[3]) : 0;
   const parts = elementRanges(n);
-  if (velocity) runJobs(e, 'sgdMomentum', parts.map(([i0, i1]) => [offW, offG, offV, i0, i1, offP, nesterov ? 1 : 0]));
+  if (v) runJobs(e, 'sgdMomentum', parts.map(([i0, i1]) => [offW, offG, offV, i0, i1, offP, nesterov ? 1 : 0]));
   else runJobs(e, 'sgdPlain', parts.map(([i0, i1]) => [offW, offG, i0, i1, offP]));
-  value.set(e.f32.subarray(offW >> 2, (offW >> 2) + n));
-  if (velocity) velocity.set(e.f32.subarray(offV >> 2, (offV >> 2) + n));
+  if (residentAt(e, value) < 0) value.set(e.f32.subarray(offW >> 2, (offW >> 2) + n));
+  if (v && residentAt(e, v) < 0) v.set(e.f32.subarray(offV >> 2, (offV >> 2) + n));
   return true;
 }
 
@@ -124,6 +129,13 @@ export function createCpuBackend(
       (conv && depthwiseFast.depthwiseConv2dBackpropFilter(x, dy, info)) ?? referencePlainOps.depthwiseConv2dBackpropFilter(x, dy, info),
     sgdUpdate,
     dropout: dropoutFast,
+    // Where the engine runs (conv given), a model's large weights and gradients live in its memory,
+    // and a step's batch is copied in once for the step (the first convolution's forward and
+    // filter gradient both read it; else each would copy it in).
+    hold: (a, forStep) => {
+      const host = referencePlainOps.hold(a);
+      return !conv ? host : forStep ? residentCopy(host) : holdResident(host);
+    },
   } satisfies PlainOps;
   const base = elementwise ? withElementwise(plain, elementwise) : plain;
   return {

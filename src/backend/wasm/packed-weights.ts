@@ -52,16 +52,16 @@ function packedCopy(e: Engine, b: Float32Array, k: number, n: number, version: n
     if (p) registry.unregister(p);
     return null;
   }
-  // packB reads b from the scratch above the regions: alloc may have moved workBase up.
-  const src = align(e.workBase, 64);
-  if (!reserve(e, src + k * n * 4)) {
+  // packB reads b where it is held (a model's weight, src/backend/wasm/resident.ts holdResident),
+  // else from a copy in the scratch above the regions: alloc may have moved workBase up.
+  const scratch = align(e.workBase, 64);
+  if (!reserve(e, scratch + scratchFor(e, b.subarray(0, k * n)) * 4)) {
     e.regions.release(bytes, offset);
     if (p) packed.delete(b);
     if (p) registry.unregister(p);
     return null;
   }
-  e.f32.set(b.subarray(0, k * n), src >> 2);
-  e.wasm.packB(src, n, k, n, offset);
+  e.wasm.packB(stage(e, b.subarray(0, k * n), scratch), n, k, n, offset);
   packedWeightStats.packs++;
   if (p) Object.assign(p, { engine: e, offset, bytes, k, n, version });
   else {

@@ -29,6 +29,41 @@ function residentOffset(e: Engine, count: number): number {
   return offset;
 }
 
+/** Arrays smaller than this many floats stay where they are: their copies into the engine cost little. */
+const HOLD_MIN = 1 << 16;
+// Arrays that holdResident moved into regions of their own (arena outputs are resident too, but
+// reused by the arena's next step: never a place to keep a weight).
+const held = new WeakSet<Float32Array>();
+// A held region goes back when its array is collected (its weight replaced, or its model dropped).
+const heldRegistry = new FinalizationRegistry<{ engine: Engine; bytes: number; offset: number }>((r) => r.engine.regions.release(r.bytes, r.offset));
+
+/**
+ * `a` itself when it is small, already held, there is no engine or no room, resident outputs are
+ * off (`setBackend('cpu', { residentOutputs: false })`), or an arena is active; else a copy of `a`
+ * in a region of the engine's memory of its own, which lives as long as the returned array. For a
+ * model's large weights and their gradients (the cpu backend's `hold`, which a model calls on
+ * them before a training step): SGD then updates them in place and the ops read them where they
+ * are, with no copy into the memory and back each step. Inside an arena (a step running) what is
+ * held is a step's batch or a weight seen first by predict: nothing to keep a region for.
+ *
+ * @example
+ * param.grad = holdResident(param.grad); // the same array on every later call
+ */
+export function holdResident(a: Float32Array): Float32Array {
+  if (a.length < HOLD_MIN || held.has(a) || inArena() || !cpuConfig().residentOutputs) return a;
+  const e = getEngine();
+  if (e === null) return a;
+  const bytes = a.length * 4;
+  const offset = e.regions.alloc(bytes);
+  if (offset < 0) return a;
+  const copy = new Float32Array(e.memory.buffer, offset, a.length);
+  e.buffers.add(e.memory.buffer);
+  copy.set(a);
+  held.add(copy);
+  heldRegistry.register(copy, { engine: e, bytes, offset });
+  return copy;
+}
+
 /** Bytes between the first region and the ops' scratch (regions held or free); for tests. */
 export function residentBytes(): number {
   const e = getEngine();
@@ -37,8 +72,9 @@ export function residentBytes(): number {
 
 /**
  * A resident copy of `a` held by the active arena (as if an op had produced it), or `a` itself
- * where it cannot be (no engine, outside an arena, small, no room). For benchmarks and tests
- * that feed an op the way a model step does.
+ * where it cannot be (no engine, outside an arena, small, no room). For a training step's batch
+ * (the cpu backend's `hold(a, true)`), and benchmarks and tests that feed an op the way a model
+ * step does.
  */
 export function residentCopy<T extends Float32Array | Int32Array>(a: T): T {
   const e = getEngine();
