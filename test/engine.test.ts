@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { setBackend } from '../src/backend/index.js';
 import { CONV_GEOMETRY, JOB_NAMES, MAX_JOB_ARGS, POOL_GEOMETRY, type JobArgs } from '../src/backend/wasm/engine-exports.generated.js';
-import { getEngine, MAX_BYTES, runJobs, type Engine } from '../src/backend/wasm/engine.js';
+import { getEngine, MAX_BYTES, runJobs, wakeEngineThreads, type Engine } from '../src/backend/wasm/engine.js';
 import { elementwiseFast } from '../src/backend/wasm/elementwise-fast.js';
 
 const e = getEngine();
@@ -60,6 +60,29 @@ if (e === null) {
       const y = elementwiseFast.relu(input)!;
       assert.equal(Array.from(y.subarray(0, 6)), [0, 0, 1, 0, 0, 1]);
       assert.is(y[n - 1], Math.max(0, ((n - 1) % 3) - 1));
+    } finally {
+      setBackend('cpu');
+    }
+  });
+
+  test('woken without a job (wakeEngineThreads), the workers run none: each next job runs once on each thread', async () => {
+    setBackend('cpu', { threads: 3 });
+    try {
+      // sgdPlain is not idempotent (w -= lr·g): a job run twice, or a stale one run again, shows.
+      const n = 1000, offP = x, offW = x + 64, offG = offW + 4 * n;
+      new Float64Array(e.memory.buffer, offP, 2).set([0.5, 0]);
+      const w = e.f32.subarray(offW >> 2, (offW >> 2) + n), g = e.f32.subarray(offG >> 2, (offG >> 2) + n);
+      const parts = [[0, 300], [300, 700], [700, 1000]];
+      for (let round = 0; round < 3; round++) {
+        w.fill(1);
+        g.fill(2);
+        wakeEngineThreads();
+        await new Promise((r) => setTimeout(r, 5));
+        wakeEngineThreads();
+        runJobs(e, 'sgdPlain', parts.map(([i0, i1]) => [offW, offG, i0, i1, offP]));
+        wakeEngineThreads();
+        for (let i = 0; i < n; i++) if (w[i] !== 0) assert.unreachable(`round ${round}: w[${i}] = ${w[i]}, expected 1 − 0.5·2 = 0 (one update)`);
+      }
     } finally {
       setBackend('cpu');
     }

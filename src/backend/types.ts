@@ -324,6 +324,13 @@ export interface Backend {
    * cpu backend then copies a large one into the engine's memory for the step (its ops read it there).
    */
   hold(a: Float32Array, forStep?: boolean): Float32Array;
+
+  /**
+   * Ops follow soon (a model call has begun and checks its inputs first): the cpu backend wakes its
+   * engine's threads, which poll for work a while before sleeping again, so that a vCPU that slept
+   * since the last call is running by the time the first job comes. Optional; a hint only.
+   */
+  wake?(): void;
   /**
    * Runs fn (a training step): the gpu backend frees the device memory of the arrays fn's ops made when
    * it returns, except state updated in place (weights, gradients, optimizer slots, moving statistics);

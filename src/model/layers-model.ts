@@ -315,6 +315,7 @@ export abstract class LayersModel {
 
   private async evaluateInternal(data: { xs: Tensor[]; ys: Tensor[] } | BatchDataset, batchSize: number, prefix: string, doctor?: Doctor | null): Promise<Logs> {
     this.requireCompiled('evaluate');
+    getBackend().wake?.();
     for (const ms of this.outputMetrics) for (const m of ms) m.reset();
     let lossSum = 0;
     const lossSums = this.outputNames.map(() => 0);
@@ -385,6 +386,7 @@ export abstract class LayersModel {
     checkOptions(op, args, ['batchSize']);
     const batchSize = checkCount(op, 'batchSize', args.batchSize ?? 32);
     this.ensureInitialized();
+    getBackend().wake?.();
     const rows = this.outputShapes.map((s) => s.reduce((a, b) => a * b, 1));
     const parts: Float32Array[][] = rows.map(() => []);
     // A batch's device arrays are freed once its outputs are copied out (a scope), not by GC.
@@ -407,6 +409,7 @@ export abstract class LayersModel {
   async trainOnBatch(x: ModelData, y: ModelData, args: { sampleWeight?: Tensor | Float32Array; classWeight?: ClassWeight } = {}): Promise<Logs> {
     const op = 'trainOnBatch';
     this.requireCompiled(op);
+    getBackend().wake?.();
     checkOptions(op, args, ['sampleWeight', 'classWeight']);
     const { xs, ys } = this.lists(op, x, y);
     const n = this.checkX(op, xs);

@@ -17,7 +17,7 @@ import { depthwiseFast } from '../wasm/depthwise-fast.js';
 import { elementwiseFast, type ElementwiseKernels } from '../wasm/elementwise-fast.js';
 import { matmulWeight } from '../wasm/packed-weights.js';
 import { referencePlainOps } from '../reference/index.js';
-import { getEngine, reserve, runJobs } from '../wasm/engine.js';
+import { getEngine, reserve, runJobs, wakeEngineThreads } from '../wasm/engine.js';
 import { elementRanges, place } from '../wasm/parts.js';
 import { holdResident, residentAt, residentCopy, scratchFor, stage } from '../wasm/resident.js';
 import { cpuFusedBatchNorm, cpuFusedConv } from './fused.js';
@@ -135,6 +135,9 @@ export function createCpuBackend(
     hold: (a, forStep) => {
       const host = referencePlainOps.hold(a);
       return !conv ? host : forStep ? residentCopy(host) : holdResident(host);
+    },
+    wake: () => {
+      if (conv) wakeEngineThreads();
     },
   } satisfies PlainOps;
   const base = elementwise ? withElementwise(plain, elementwise) : plain;

@@ -175,6 +175,16 @@ export function shutdownEngineThreads(): void {
   workers = [];
 }
 
+/**
+ * Wakes the started worker threads without a job: each polls its control word for SPIN_MS again
+ * before it sleeps (worker-loop.ts), so that the next op's jobs find them running.
+ */
+export function wakeEngineThreads(): void {
+  const e = engine;
+  if (!e) return;
+  for (let t = 1; t <= workers.length; t++) Atomics.notify(e.ctl, t * CTL_WORDS + SEQ);
+}
+
 function workerError(f: WorkerFailure, where: string): Error {
   const err = new Error(`wasm engine: job ${f.job} failed on ${where}: ${f.name}: ${f.message}`);
   err.stack = `${err.stack}\n  caused in the worker by: ${f.stack}`;
