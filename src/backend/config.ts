@@ -27,10 +27,10 @@ export interface CpuBackendOptions {
    */
   threads?: number;
   /**
-   * 3×3 stride-1 convolutions: 2 (default: Winograd F(2×2), and F(4×4) for an inference
-   * convolution whose 2×2 max pool runs fused with it, the input gradient and (F(3×3, 4×4)) the
-   * filter gradient), 4 (F(4×4) wherever it can, the training forward included) or 0 (im2col +
-   * GEMM). Env: TSCNN_WINOGRAD.
+   * 3×3 stride-1 convolutions: 2 (default: Winograd F(4×4) for an inference convolution whose 2×2
+   * max pool runs fused with it, the input gradient and the forwards with at least 512 channel
+   * pairs, F(2×2) for narrower forwards, F(3×3, 4×4) for the filter gradient), 4 (F(4×4) wherever
+   * it can) or 0 (im2col + GEMM). Env: TSCNN_WINOGRAD.
    */
   winograd?: WinogradSetting;
   /** See {@link RelaxedSimdSetting}; default `'auto'`. Env: TSCNN_WASM_RELAXED (`auto`, `force`/`1`, `off`/`0`). */
