@@ -1,0 +1,101 @@
+// Winograd F(4×4, 3×3)'s input side, shared by the forward (asm/winograd4.ts) and the training
+// forward with its pool's argmax (asm/winograd4-train.ts): the input transform of a block of
+// tiles, written packed, and the 36 GEMMs with the packed transformed filter. Not an entry file:
+// its exports are inlined into the kernels, not wasm exports.
+
+import { gemmPackedSplit, transpose4 } from './gemm';
+import { patch } from './conv-common';
+
+// o = Bᵀ·d for one column (or row) of six vectors, stored at p, p + s, …, p + 5s.
+// @ts-ignore: decorator
+@inline
+export function bt6(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, p: usize, s: usize): void {
+  const half = f32x4.splat(0.5), two = f32x4.splat(2), h3 = f32x4.splat(1.5), h5 = f32x4.splat(2.5);
+  v128.store(p, f32x4.add(f32x4.add(d0, d4), f32x4.add(f32x4.mul(h3, f32x4.sub(d3, d1)), f32x4.mul(two, f32x4.neg(d2)))));
+  v128.store(p + s, f32x4.add(f32x4.sub(d4, d1), f32x4.add(f32x4.mul(half, d2), f32x4.mul(h5, d3))));
+  v128.store(p + 2 * s, f32x4.add(f32x4.add(d4, d1), f32x4.sub(f32x4.mul(half, d3), f32x4.mul(h5, d2))));
+  v128.store(p + 3 * s, f32x4.add(f32x4.sub(d4, d2), f32x4.mul(two, f32x4.sub(d3, d1))));
+  v128.store(p + 4 * s, f32x4.add(f32x4.sub(d4, d2), f32x4.mul(half, f32x4.sub(d1, d3))));
+  v128.store(p + 5 * s, f32x4.add(f32x4.add(d1, d5), f32x4.sub(f32x4.mul(h3, f32x4.sub(d4, d2)), f32x4.mul(two, d3))));
+}
+
+// The 36 vectors Bᵀ d B of one tile's 6×6 patch (channels [c, c+4) of image xn from (iy0, ix0)),
+// ξ = 6i + j at q + 16ξ.
+// @ts-ignore: decorator
+@inline
+export function inputTile(xn: usize, H: i32, W: i32, C: i32, iy0: i32, ix0: i32, c: i32, q: usize): void {
+  const interior = iy0 >= 0 && iy0 + 6 <= H && ix0 >= 0 && ix0 + 6 <= W;
+  const row = <usize>(W * C) << 2;
+  // Columns: Bᵀ d[:, j] into ξ = 6i + j.
+  for (let j = 0; j < 6; j++) {
+    let d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128;
+    if (interior) {
+      const p = xn + (<usize>((iy0 * W + ix0 + j) * C + c) << 2);
+      d0 = v128.load(p);
+      d1 = v128.load(p + row);
+      d2 = v128.load(p + 2 * row);
+      d3 = v128.load(p + 3 * row);
+      d4 = v128.load(p + 4 * row);
+      d5 = v128.load(p + 5 * row);
+    } else {
+      d0 = patch(xn, H, W, C, iy0, ix0, c, 0, j);
+      d1 = patch(xn, H, W, C, iy0, ix0, c, 1, j);
+      d2 = patch(xn, H, W, C, iy0, ix0, c, 2, j);
+      d3 = patch(xn, H, W, C, iy0, ix0, c, 3, j);
+      d4 = patch(xn, H, W, C, iy0, ix0, c, 4, j);
+      d5 = patch(xn, H, W, C, iy0, ix0, c, 5, j);
+    }
+    bt6(d0, d1, d2, d3, d4, d5, q + (<usize>j << 4), 96);
+  }
+  // Rows: (Bᵀ d) B for each row i, in place.
+  for (let i = 0; i < 6; i++) {
+    const r = q + <usize>(96 * i);
+    bt6(v128.load(r), v128.load(r, 16), v128.load(r, 32), v128.load(r, 48), v128.load(r, 64), v128.load(r, 80), r, 16);
+  }
+}
+
+// One block of nt ≤ tb tiles from tile b0 (tile = (n, ty, tx), TX tiles a row, perImage an image):
+// the input transform writes V straight in the layout gemmPackedSplit reads (per ξ, slivers of 4
+// tiles × C channels at vBase + ξ·vStride: the 4 tiles' vectors transposed in registers, missing
+// tiles of the last sliver zero), then one GEMM per ξ sums the two halves of the channels apart
+// into M (F columns a tile, at mBase + ξ·mStride) with the filter packed at u (F padded to 8).
+// @ts-ignore: decorator
+@inline
+export function blockProducts(
+  x: usize, H: i32, W: i32, C: i32, F: i32, pt: i32, pl: i32, TX: i32, perImage: i32, b0: i32, nt: i32,
+  u: usize, vBase: usize, vStride: usize, mBase: usize, mStride: usize, tmp: usize, quad: usize,
+): void {
+  const zero = f32x4.splat(0);
+  const fPad = ((F + 7) >> 3) << 3;
+  const uStride = <usize>(C * fPad) << 2;
+  const c0 = C >> 1, c1 = C - c0;
+  const u1 = <usize>(c0 * fPad) << 2;
+  const sliverBytes = <usize>(C * 16);
+  const mt4 = (nt + 3) & ~3;
+  for (let s = 0; s < mt4; s += 4) {
+    for (let c = 0; c < C; c += 4) {
+      for (let k = 0; k < 4; k++) {
+        const q = quad + <usize>(576 * k);
+        if (s + k >= nt) {
+          for (let xi = 0; xi < 36; xi++) v128.store(q + (<usize>xi << 4), zero);
+          continue;
+        }
+        const tile = b0 + s + k;
+        const n = tile / perImage;
+        const rem = tile - n * perImage;
+        const ty = rem / TX;
+        inputTile(x + (<usize>(n * H * W * C) << 2), H, W, C, 4 * ty - pt, 4 * (rem - ty * TX) - pl, c, q);
+      }
+      // V[ξ] sliver s/4, channels c..c+3: four steps of the 4 tiles' values.
+      const vs = vBase + <usize>(s >> 2) * sliverBytes + (<usize>c << 4);
+      for (let xi = 0; xi < 36; xi++) {
+        const o = quad + (<usize>xi << 4);
+        transpose4(v128.load(o), v128.load(o, 576), v128.load(o, 1152), v128.load(o, 1728), vs + <usize>xi * vStride, 16);
+      }
+    }
+  }
+  for (let xi = 0; xi < 36; xi++) {
+    const uw = u + <usize>xi * uStride;
+    gemmPackedSplit(mt4, F, c0, c1, vBase + <usize>xi * vStride, uw, uw + u1, mBase + <usize>xi * mStride, F, tmp);
+  }
+}
