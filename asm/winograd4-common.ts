@@ -1,6 +1,6 @@
-// Winograd F(4×4, 3×3)'s input side, shared by the forward (asm/winograd4.ts) and the training
-// forward with its pool's argmax (asm/winograd4-train.ts): the input transform of a block of
-// tiles, written packed, and the 36 GEMMs with the packed transformed filter. Not an entry file:
+// Winograd F(4×4, 3×3)'s parts shared by the forward (asm/winograd4.ts) and the training forward
+// with its pool's argmax (asm/winograd4-train.ts): the input transform of a block of tiles, written
+// packed, the 36 GEMMs with the packed transformed filter, and the output transform's first pass. Not an entry file:
 // its exports are inlined into the kernels, not wasm exports.
 
 import { gemmPackedSplit, transpose4 } from './gemm';
@@ -97,5 +97,28 @@ export function blockProducts(
   for (let xi = 0; xi < 36; xi++) {
     const uw = u + <usize>xi * uStride;
     gemmPackedSplit(mt4, F, c0, c1, vBase + <usize>xi * vStride, uw, uw + u1, mBase + <usize>xi * mStride, F, tmp);
+  }
+}
+
+// The output transform's first pass for 4 channels of one tile: s_r[j] = (Aᵀ M)[r, j] (r < 4, j < 6)
+// into tmp + 96r + 16j, from M's 36 vectors at o + ξ·mStride (ξ = 6i + j).
+// @ts-ignore: decorator
+@inline
+export function outputColumns(o: usize, mStride: usize, tmp: usize): void {
+  const two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
+  const half = f32x4.splat(0.5), quarter = f32x4.splat(0.25), eighth = f32x4.splat(0.125);
+  for (let j = 0; j < 6; j++) {
+    const m0 = v128.load(o + <usize>j * mStride);
+    const m1 = v128.load(o + <usize>(6 + j) * mStride);
+    const m2 = v128.load(o + <usize>(12 + j) * mStride);
+    const m3 = v128.load(o + <usize>(18 + j) * mStride);
+    const m4 = v128.load(o + <usize>(24 + j) * mStride);
+    const m5 = v128.load(o + <usize>(30 + j) * mStride);
+    const a12 = f32x4.add(m1, m2), s12 = f32x4.sub(m1, m2);
+    const q = tmp + (<usize>j << 4);
+    v128.store(q, f32x4.add(f32x4.add(m0, a12), f32x4.add(m3, m4)));
+    v128.store(q + 96, f32x4.add(s12, f32x4.sub(f32x4.mul(half, m3), f32x4.mul(two, m4))));
+    v128.store(q + 192, f32x4.add(a12, f32x4.add(f32x4.mul(quarter, m3), f32x4.mul(four, m4))));
+    v128.store(q + 288, f32x4.add(f32x4.add(s12, m5), f32x4.sub(f32x4.mul(eighth, m3), f32x4.mul(eight, m4))));
   }
 }

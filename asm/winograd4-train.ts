@@ -6,7 +6,7 @@
 // of asm maxPool over its output.
 
 import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_PT, G_PL, G_X, G_WT, G_BIAS, G_RELU, G_NEXT } from './geometry';
-import { blockProducts } from './winograd4-common';
+import { blockProducts, outputColumns } from './winograd4-common';
 import { gemmWork, poolTakes } from './conv-common';
 
 // One pool window a, b (top row), c, d (bottom row), in maxPool's order (row-major; a greater
@@ -71,21 +71,7 @@ export function convForwardWinograd4PoolArgmax(g: usize, t0: i32, t1: i32, work:
       const mt = mBase + (<usize>(t * F) << 2);
       for (let f = 0; f < F; f += 4) {
         const o = mt + (<usize>f << 2);
-        // Columns: s_r[j] = (Aᵀ M)[r, j] into tmp[6r + j].
-        for (let j = 0; j < 6; j++) {
-          const m0 = v128.load(o + <usize>j * mStride);
-          const m1 = v128.load(o + <usize>(6 + j) * mStride);
-          const m2 = v128.load(o + <usize>(12 + j) * mStride);
-          const m3 = v128.load(o + <usize>(18 + j) * mStride);
-          const m4 = v128.load(o + <usize>(24 + j) * mStride);
-          const m5 = v128.load(o + <usize>(30 + j) * mStride);
-          const a12 = f32x4.add(m1, m2), s12 = f32x4.sub(m1, m2);
-          const q = tmp + (<usize>j << 4);
-          v128.store(q, f32x4.add(f32x4.add(m0, a12), f32x4.add(m3, m4)));
-          v128.store(q + 96, f32x4.add(s12, f32x4.sub(f32x4.mul(half, m3), f32x4.mul(two, m4))));
-          v128.store(q + 192, f32x4.add(a12, f32x4.add(f32x4.mul(quarter, m3), f32x4.mul(four, m4))));
-          v128.store(q + 288, f32x4.add(f32x4.add(s12, m5), f32x4.sub(f32x4.mul(eighth, m3), f32x4.mul(eight, m4))));
-        }
+        outputColumns(o, mStride, tmp);
         const bv = bias != 0 ? v128.load(bias + (<usize>f << 2)) : zero;
         let e0 = zero, e1 = zero, e2 = zero, e3 = zero;
         for (let r = 0; r < 4; r++) {
