@@ -9,7 +9,7 @@
 
 import { gi, G_H, G_W, G_C, G_OH, G_OW, G_KH, G_KW, G_SH, G_SW, G_DH, G_DW, G_PT, G_PL, G_X, G_WT, G_OUT, G_DY } from './geometry';
 import { storeFour } from './conv-common';
-import { madd } from './gemm';
+import { madd } from './microkernel';
 
 // Eight horizontally adjacent output pixels from yp (all their horizontal taps inside the image)
 // of a 3-wide, stride-1, undilated row of taps, four channels at a time: pixel p's tap j reads x

@@ -2,7 +2,7 @@
 // filter gradient): every dx row written whole, no col2im scatter. Geometry and pointers in the block at g (asm/geometry.ts).
 
 import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_KH, G_KW, G_SH, G_SW, G_DH, G_DW, G_PT, G_PL, G_WT, G_OUT, G_DY } from './geometry';
-import { madd } from './gemm';
+import { madd } from './microkernel';
 
 // Σ of the four lanes.
 // @ts-ignore: decorator

@@ -6,7 +6,7 @@
 
 import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_KH, G_KW, G_SH, G_SW, G_DH, G_DW, G_PT, G_PL, G_X, G_WT, G_OUT, G_BIAS, G_RELU, G_DY } from './geometry';
 import { poolMax, storeFour } from './conv-common';
-import { madd } from './gemm';
+import { madd } from './microkernel';
 
 // y[p, f0 .. f0+8) for one output pixel p at (n, oh, ow), every tap bounds-checked: the
 // direct convolution's border and remainder path.

@@ -13,7 +13,7 @@
 // Pointers are byte offsets into the shared memory laid out by src/backend/wasm/elementwise-fast.ts.
 
 import { ACT_SIGMOID } from './geometry';
-import { madd } from './gemm';
+import { madd } from './microkernel';
 
 /** acc[c] += Σ_r x[r, c] (f64), rows [r0, r1) of C channels. */
 export function channelSum(x: usize, C: i32, r0: i32, r1: i32, acc: usize): void {

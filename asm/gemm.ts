@@ -5,7 +5,9 @@
 // 4×8 measured fastest under V8 on x64 (16 xmm registers; 6×8 and 8×8 spill, 4×12 pads n=16/32/64).
 // All pointers are byte offsets into the (imported, shared) linear memory; the JS side lays out
 // the operands and one packing workspace per thread. No allocation, no globals: every thread runs
-// its own instance over the same memory.
+// its own instance over the same memory. The 4×8 micro-kernel is tile4x8 (asm/microkernel.ts).
+
+import { tile4x8 } from './microkernel';
 
 const MR: i32 = 4;
 const NR: i32 = 8;
@@ -64,9 +66,9 @@ export function gemm(
             const as = ap + <usize>(ir * kc) * 4;
             const ct = c + <usize>((ic + ir) * ldc + jc + jr) * 4;
             if (mr == MR && nr == NR) {
-              kernel(kc, as, bs, ct, ldc, overwrite);
+              tile4x8(kc, as, bs, ct, ldc, !overwrite);
             } else {
-              kernel(kc, as, bs, tmp, NR, true);
+              tile4x8(kc, as, bs, tmp, NR, false);
               edge(tmp, ct, ldc, mr, nr, overwrite);
             }
           }
@@ -96,9 +98,9 @@ export function gemmPackedB(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usiz
         const as = ap + <usize>(ir * k) * 4;
         const ct = c + <usize>((ic + ir) * ldc + jr) * 4;
         if (mr == MR && nr == NR) {
-          kernel(k, as, bs, ct, ldc, true);
+          tile4x8(k, as, bs, ct, ldc, false);
         } else {
-          kernel(k, as, bs, tmp, NR, true);
+          tile4x8(k, as, bs, tmp, NR, false);
           edge(tmp, ct, ldc, mr, nr, true);
         }
       }
@@ -124,11 +126,11 @@ export function gemmPackedSplit(m: i32, n: i32, k0: i32, k1: i32, ap: usize, bp0
     for (let i = 0; i < m; i += MR) {
       const ct = c + (<usize>(i * ldc + jr) << 2);
       if (nr == NR) {
-        kernel(k0, as, b0, ct, ldc, true);
-        kernel(k1, as + a1, b1, ct, ldc, false);
+        tile4x8(k0, as, b0, ct, ldc, false);
+        tile4x8(k1, as + a1, b1, ct, ldc, true);
       } else {
-        kernel(k0, as, b0, tmp, NR, true);
-        kernel(k1, as + a1, b1, tmp, NR, false);
+        tile4x8(k0, as, b0, tmp, NR, false);
+        tile4x8(k1, as + a1, b1, tmp, NR, true);
         edge(tmp, ct, ldc, MR, nr, true);
       }
       as += sliver;
@@ -178,9 +180,9 @@ export function gemmPrepacked(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: us
           const as = ap + <usize>(ir * kc) * 4;
           const ct = c + <usize>((ic + ir) * ldc + jr) * 4;
           if (mr == MR && nr == NR) {
-            kernel(kc, as, bs, ct, ldc, overwrite);
+            tile4x8(kc, as, bs, ct, ldc, !overwrite);
           } else {
-            kernel(kc, as, bs, tmp, NR, true);
+            tile4x8(kc, as, bs, tmp, NR, false);
             edge(tmp, ct, ldc, mr, nr, overwrite);
           }
         }
@@ -200,67 +202,6 @@ export function addInto(dst: usize, src: usize, count: i32): void {
     const o = <usize>i * 4;
     store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
   }
-}
-
-/**
- * a·b + c: one fused multiply-add (f32x4.relaxed_madd → vfmadd on x64 with FMA3) in the build
- * with relaxed SIMD enabled, else a multiply and an add. asm/build.mjs compiles both builds.
- */
-// @ts-ignore: decorator
-@inline
-export function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(c, f32x4.mul(a, b));
-}
-
-// A 4×8 tile of C from kc packed steps: ap holds 4 values of A per step, bp 8 values of B.
-// Kept un-unrolled: unrolling measured slower under V8 (register pressure).
-// @ts-ignore: decorator
-@inline
-function kernel(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, overwrite: bool): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  for (let p = 0; p < kc; p++) {
-    const b0 = v128.load(bp);
-    const b1 = v128.load(bp, 16);
-    const a0 = v128.load32_splat(ap);
-    c00 = madd(a0, b0, c00);
-    c01 = madd(a0, b1, c01);
-    const a1 = v128.load32_splat(ap, 4);
-    c10 = madd(a1, b0, c10);
-    c11 = madd(a1, b1, c11);
-    const a2 = v128.load32_splat(ap, 8);
-    c20 = madd(a2, b0, c20);
-    c21 = madd(a2, b1, c21);
-    const a3 = v128.load32_splat(ap, 12);
-    c30 = madd(a3, b0, c30);
-    c31 = madd(a3, b1, c31);
-    ap += 16;
-    bp += 32;
-  }
-  const r1 = c + <usize>ldc * 4;
-  const r2 = r1 + <usize>ldc * 4;
-  const r3 = r2 + <usize>ldc * 4;
-  if (!overwrite) {
-    c00 = f32x4.add(c00, v128.load(c));
-    c01 = f32x4.add(c01, v128.load(c, 16));
-    c10 = f32x4.add(c10, v128.load(r1));
-    c11 = f32x4.add(c11, v128.load(r1, 16));
-    c20 = f32x4.add(c20, v128.load(r2));
-    c21 = f32x4.add(c21, v128.load(r2, 16));
-    c30 = f32x4.add(c30, v128.load(r3));
-    c31 = f32x4.add(c31, v128.load(r3, 16));
-  }
-  v128.store(c, c00);
-  v128.store(c, c01, 16);
-  v128.store(r1, c10);
-  v128.store(r1, c11, 16);
-  v128.store(r2, c20);
-  v128.store(r2, c21, 16);
-  v128.store(r3, c30);
-  v128.store(r3, c31, 16);
 }
 
 // Writes the valid mr×nr corner of a full 4×8 tile computed into tmp.

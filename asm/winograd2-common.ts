@@ -4,7 +4,7 @@
 // block of transformed tiles is packed a second time (gemm's packAN/packAT/packBN).
 
 import { gi, G_H, G_W, G_C, G_OH, G_OW, G_PT, G_PL, G_X } from './geometry';
-import { madd } from './gemm';
+import { madd } from './microkernel';
 import { patch } from './conv-common';
 
 /**
@@ -85,57 +85,6 @@ export function winogradInput(g: usize, b0: i32, nt: i32, vBase: usize, vStride:
       v128.store(o + 15 * vStride, f32x4.sub(b3, f32x4.sub(d1, d3)));
     }
   }
-}
-
-/**
- * A 4×8 tile of C (row i at c + 4·i·ldc) (+)= Σ_{p<k} A[i, p]·B[p, j] with A in gemm's packed
- * layout (step p: the four rows' values at a + 16p) and B's eight columns at b + 32p: the products
- * and their order of gemm's micro-kernel, so results match gemm's bit for bit.
- */
-// @ts-ignore: decorator
-@inline
-export function tile4x8(k: i32, a: usize, b: usize, c: usize, ldc: i32, accumulate: bool): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  for (let p = 0; p < k; p++) {
-    const b0 = v128.load(b);
-    const b1 = v128.load(b, 16);
-    const a0 = v128.load32_splat(a);
-    c00 = madd(a0, b0, c00);
-    c01 = madd(a0, b1, c01);
-    const a1 = v128.load32_splat(a, 4);
-    c10 = madd(a1, b0, c10);
-    c11 = madd(a1, b1, c11);
-    const a2 = v128.load32_splat(a, 8);
-    c20 = madd(a2, b0, c20);
-    c21 = madd(a2, b1, c21);
-    const a3 = v128.load32_splat(a, 12);
-    c30 = madd(a3, b0, c30);
-    c31 = madd(a3, b1, c31);
-    a += 16;
-    b += 32;
-  }
-  const r1 = c + (<usize>ldc << 2), r2 = r1 + (<usize>ldc << 2), r3 = r2 + (<usize>ldc << 2);
-  if (accumulate) {
-    c00 = f32x4.add(c00, v128.load(c));
-    c01 = f32x4.add(c01, v128.load(c, 16));
-    c10 = f32x4.add(c10, v128.load(r1));
-    c11 = f32x4.add(c11, v128.load(r1, 16));
-    c20 = f32x4.add(c20, v128.load(r2));
-    c21 = f32x4.add(c21, v128.load(r2, 16));
-    c30 = f32x4.add(c30, v128.load(r3));
-    c31 = f32x4.add(c31, v128.load(r3, 16));
-  }
-  v128.store(c, c00);
-  v128.store(c, c01, 16);
-  v128.store(r1, c10);
-  v128.store(r1, c11, 16);
-  v128.store(r2, c20);
-  v128.store(r2, c21, 16);
-  v128.store(r3, c30);
-  v128.store(r3, c31, 16);
 }
 
 /** tile4x8 for a last sliver of four columns: B's four at b + 16p. */

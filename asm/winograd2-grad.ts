@@ -4,7 +4,8 @@
 
 import { gi, G_C, G_OH, G_OW, G_F, G_DY } from './geometry';
 import { gemmWork } from './conv-common';
-import { tile4x4, tile4x8, winogradInput } from './winograd2-common';
+import { tile4x4, winogradInput } from './winograd2-common';
+import { tile4x8 } from './microkernel';
 
 /**
  * Filter gradient by Winograd F(3×3, 2×2) over output tiles [t0, t1): with V_ξ the transformed

@@ -14,7 +14,8 @@
 
 import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_PT, G_PL, G_X, G_DY } from './geometry';
 import { patch } from './conv-common';
-import { tile4x4, tile4x8 } from './winograd2-common';
+import { tile4x4 } from './winograd2-common';
+import { tile4x8 } from './microkernel';
 
 /** Bytes of this thread's work area convBackpropFilterWinograd4 needs for blocks of `tb` tiles. */
 export function winograd4GradWorkBytes(tb: i32, C: i32, F: i32): i32 {
