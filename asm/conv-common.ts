@@ -63,3 +63,23 @@ export function poolTakes(best: v128, v: v128): v128 {
 export function poolMax(best: v128, v: v128): v128 {
   return v128.bitselect(v, best, poolTakes(best, v));
 }
+
+// One pool window a, b (top row), c, d (bottom row), in maxPool's order (row-major; a greater
+// value, or a NaN over a number, replaces the maximum so far): its maximum at p, the winner's flat
+// index in the convolution output (a's is i0) at ap.
+// @ts-ignore: decorator
+@inline
+export function poolWindow(p: usize, ap: usize, a: v128, b: v128, c: v128, d: v128, i0: v128, right: v128, down: v128): void {
+  let best = a, arg = i0;
+  let take = poolTakes(best, b);
+  best = v128.bitselect(b, best, take);
+  arg = v128.bitselect(i32x4.add(i0, right), arg, take);
+  take = poolTakes(best, c);
+  best = v128.bitselect(c, best, take);
+  arg = v128.bitselect(i32x4.add(i0, down), arg, take);
+  take = poolTakes(best, d);
+  best = v128.bitselect(d, best, take);
+  arg = v128.bitselect(i32x4.add(i32x4.add(i0, down), right), arg, take);
+  v128.store(p, best);
+  v128.store(ap, arg);
+}

@@ -4,7 +4,7 @@
 
 import { gi, G_C, G_OH, G_OW, G_F, G_WT, G_OUT, G_BIAS, G_RELU } from './geometry';
 import { gemm } from './gemm';
-import { gemmWork, poolMax, poolTakes } from './conv-common';
+import { gemmWork, poolMax, poolWindow } from './conv-common';
 import { rows4x4, rows4x8, winogradInput } from './winograd2-common';
 
 // ---------------------------------------------------------------------------------------------
@@ -316,20 +316,8 @@ function forwardTiles(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: 
         }
         if (pooled != 0) {
           const i00 = i32x4.add(i32x4.splat(((n * OH + oy) * OW + ox) * F + f), lanes);
-          const right = i32x4.splat(F), down = i32x4.splat(OW * F);
-          let best = a0, arg = i00;
-          let take = poolTakes(best, a1);
-          best = v128.bitselect(a1, best, take);
-          arg = v128.bitselect(i32x4.add(i00, right), arg, take);
-          take = poolTakes(best, b0v);
-          best = v128.bitselect(b0v, best, take);
-          arg = v128.bitselect(i32x4.add(i00, down), arg, take);
-          take = poolTakes(best, b1v);
-          best = v128.bitselect(b1v, best, take);
-          arg = v128.bitselect(i32x4.add(i32x4.add(i00, down), right), arg, take);
           const at = pt4 + (<usize>f << 2);
-          v128.store(at, best);
-          v128.store(argmax + (at - pooled), arg);
+          poolWindow(at, argmax + (at - pooled), a0, a1, b0v, b1v, i00, i32x4.splat(F), i32x4.splat(OW * F));
           continue;
         }
         const p = yt + (<usize>f << 2);

@@ -7,27 +7,7 @@
 
 import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_PT, G_PL, G_X, G_WT, G_BIAS, G_RELU, G_NEXT } from './geometry';
 import { blockProducts, outputColumns } from './winograd4-common';
-import { gemmWork, poolTakes } from './conv-common';
-
-// One pool window a, b (top row), c, d (bottom row), in maxPool's order (row-major; a greater
-// value, or a NaN over a number, replaces the maximum so far): its maximum at p, the winner's flat
-// index in the convolution output (a's is i0) at ap.
-// @ts-ignore: decorator
-@inline
-function poolWindow(p: usize, ap: usize, a: v128, b: v128, c: v128, d: v128, i0: v128, right: v128, down: v128): void {
-  let best = a, arg = i0;
-  let take = poolTakes(best, b);
-  best = v128.bitselect(b, best, take);
-  arg = v128.bitselect(i32x4.add(i0, right), arg, take);
-  take = poolTakes(best, c);
-  best = v128.bitselect(c, best, take);
-  arg = v128.bitselect(i32x4.add(i0, down), arg, take);
-  take = poolTakes(best, d);
-  best = v128.bitselect(d, best, take);
-  arg = v128.bitselect(i32x4.add(i32x4.add(i0, down), right), arg, take);
-  v128.store(p, best);
-  v128.store(ap, arg);
-}
+import { gemmWork, poolWindow } from './conv-common';
 
 /**
  * The 2×2-pooled (stride 2, 'valid') output [batch, ⌊OH/2⌋, ⌊OW/2⌋, F] at `pooled` of the
