@@ -19,11 +19,12 @@ export function bt6(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, 
   v128.store(p + 5 * s, f32x4.add(f32x4.add(d1, d5), f32x4.sub(f32x4.mul(h3, f32x4.sub(d4, d2)), f32x4.mul(two, d3))));
 }
 
-// The 36 vectors Bᵀ d B of one tile's 6×6 patch (channels [c, c+4) of image xn from (iy0, ix0)),
-// ξ = 6i + j at q + 16ξ.
+// The 36 vectors Bᵀ d B of one tile's 6×6 patch (channels [c, c+4) of image xn from (iy0, ix0)):
+// the first pass (Bᵀ d) into the 36 vectors at q (96 bytes a row), the second ((Bᵀ d) B) to ξ =
+// 6i + j at dst + i·rowStep + j·step (in place at q: q, 96, 16).
 // @ts-ignore: decorator
 @inline
-export function inputTile(xn: usize, H: i32, W: i32, C: i32, iy0: i32, ix0: i32, c: i32, q: usize): void {
+export function inputTile(xn: usize, H: i32, W: i32, C: i32, iy0: i32, ix0: i32, c: i32, q: usize, dst: usize, rowStep: usize, step: usize): void {
   const interior = iy0 >= 0 && iy0 + 6 <= H && ix0 >= 0 && ix0 + 6 <= W;
   const row = <usize>(W * C) << 2;
   // Columns: Bᵀ d[:, j] into ξ = 6i + j.
@@ -47,10 +48,10 @@ export function inputTile(xn: usize, H: i32, W: i32, C: i32, iy0: i32, ix0: i32,
     }
     bt6(d0, d1, d2, d3, d4, d5, q + (<usize>j << 4), 96);
   }
-  // Rows: (Bᵀ d) B for each row i, in place.
+  // Rows: (Bᵀ d) B for each row i.
   for (let i = 0; i < 6; i++) {
     const r = q + <usize>(96 * i);
-    bt6(v128.load(r), v128.load(r, 16), v128.load(r, 32), v128.load(r, 48), v128.load(r, 64), v128.load(r, 80), r, 16);
+    bt6(v128.load(r), v128.load(r, 16), v128.load(r, 32), v128.load(r, 48), v128.load(r, 64), v128.load(r, 80), dst + <usize>i * rowStep, step);
   }
 }
 
@@ -84,7 +85,7 @@ export function blockProducts(
         const n = tile / perImage;
         const rem = tile - n * perImage;
         const ty = rem / TX;
-        inputTile(x + (<usize>(n * H * W * C) << 2), H, W, C, 4 * ty - pt, 4 * (rem - ty * TX) - pl, c, q);
+        inputTile(x + (<usize>(n * H * W * C) << 2), H, W, C, 4 * ty - pt, 4 * (rem - ty * TX) - pl, c, q, q, 96, 16);
       }
       // V[ξ] sliver s/4, channels c..c+3: four steps of the 4 tiles' values.
       const vs = vBase + <usize>(s >> 2) * sliverBytes + (<usize>c << 4);

@@ -13,7 +13,7 @@
 // asm/winograd2-grad.ts), and Gᵀ · G back to dw in f64 once the threads' sums are added.
 
 import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_PT, G_PL, G_X, G_DY } from './geometry';
-import { patch } from './conv-common';
+import { inputTile } from './winograd4-common';
 import { tile4x4 } from './winograd2-common';
 import { tile4x8 } from './microkernel';
 
@@ -25,19 +25,6 @@ export function winograd4GradWorkBytes(tb: i32, C: i32, F: i32): i32 {
 /** Bytes between the 36 matrices C × F of a thread's part (one cache line more than a matrix). */
 export function winograd4GradPartStride(C: i32, F: i32): i32 {
   return C * F * 4 + 64;
-}
-
-// o = Bᵀ·d for one column (or row) of six vectors, stored at p, p + s, …, p + 5s.
-// @ts-ignore: decorator
-@inline
-function bt6(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, p: usize, s: usize): void {
-  const half = f32x4.splat(0.5), two = f32x4.splat(2), h3 = f32x4.splat(1.5), h5 = f32x4.splat(2.5);
-  v128.store(p, f32x4.add(f32x4.add(d0, d4), f32x4.add(f32x4.mul(h3, f32x4.sub(d3, d1)), f32x4.mul(two, f32x4.neg(d2)))));
-  v128.store(p + s, f32x4.add(f32x4.sub(d4, d1), f32x4.add(f32x4.mul(half, d2), f32x4.mul(h5, d3))));
-  v128.store(p + 2 * s, f32x4.add(f32x4.add(d4, d1), f32x4.sub(f32x4.mul(half, d3), f32x4.mul(h5, d2))));
-  v128.store(p + 3 * s, f32x4.add(f32x4.sub(d4, d2), f32x4.mul(two, f32x4.sub(d3, d1))));
-  v128.store(p + 4 * s, f32x4.add(f32x4.sub(d4, d2), f32x4.mul(half, f32x4.sub(d1, d3))));
-  v128.store(p + 5 * s, f32x4.add(f32x4.add(d1, d5), f32x4.sub(f32x4.mul(h3, f32x4.sub(d4, d2)), f32x4.mul(two, d3))));
 }
 
 // o = A·g for one column (or row) of four vectors, stored at p, p + s, …, p + 5s.
@@ -79,7 +66,6 @@ export function convBackpropFilterWinograd4(g: usize, t0: i32, t1: i32, work: us
   const sliver = <usize>tb << 5;
   const F8 = F & ~7;
   const zero = f32x4.splat(0);
-  const row = <usize>(W * C) << 2;
   const dyRow = <usize>(OW * F) << 2;
   // The first pass of each transform goes to 36 vectors side by side here (L1), not to the 36
   // matrices a page or more apart, which the second pass then writes once.
@@ -95,33 +81,8 @@ export function convBackpropFilterWinograd4(g: usize, t0: i32, t1: i32, work: us
       // V: channels [c, c + 4) of tile t at 16·((c/4)·tb + t) in each V_ξ.
       const iy0 = 4 * ty - pt, ix0 = 4 * tx - pl;
       const xn = x + (<usize>(n * H * W * C) << 2);
-      const interior = iy0 >= 0 && iy0 + 6 <= H && ix0 >= 0 && ix0 + 6 <= W;
       for (let c = 0; c < C; c += 4) {
-        const o = vBase + <usize>(c >> 2) * cStep + (<usize>t << 4);
-        for (let j = 0; j < 6; j++) {
-          let d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128;
-          if (interior) {
-            const p = xn + (<usize>((iy0 * W + ix0 + j) * C + c) << 2);
-            d0 = v128.load(p);
-            d1 = v128.load(p + row);
-            d2 = v128.load(p + 2 * row);
-            d3 = v128.load(p + 3 * row);
-            d4 = v128.load(p + 4 * row);
-            d5 = v128.load(p + 5 * row);
-          } else {
-            d0 = patch(xn, H, W, C, iy0, ix0, c, 0, j);
-            d1 = patch(xn, H, W, C, iy0, ix0, c, 1, j);
-            d2 = patch(xn, H, W, C, iy0, ix0, c, 2, j);
-            d3 = patch(xn, H, W, C, iy0, ix0, c, 3, j);
-            d4 = patch(xn, H, W, C, iy0, ix0, c, 4, j);
-            d5 = patch(xn, H, W, C, iy0, ix0, c, 5, j);
-          }
-          bt6(d0, d1, d2, d3, d4, d5, tmp + (<usize>j << 4), 96);
-        }
-        for (let i = 0; i < 6; i++) {
-          const q = tmp + <usize>(96 * i);
-          bt6(v128.load(q), v128.load(q, 16), v128.load(q, 32), v128.load(q, 48), v128.load(q, 64), v128.load(q, 80), o + <usize>(6 * i) * vStride, vStride);
-        }
+        inputTile(xn, H, W, C, iy0, ix0, c, tmp, vBase + <usize>(c >> 2) * cStep + (<usize>t << 4), 6 * vStride, vStride);
       }
       // D: filters [8s, 8s + 8) of tile t at 32·(s·tb + t) in each D_ξ (a last sliver of four:
       // 16 bytes a tile).
