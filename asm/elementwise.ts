@@ -365,3 +365,26 @@ export function activationBackward(kind: i32, dy: usize, y: usize, i0: i32, i1: 
     store<f32>(dx + o, kind == ACT_SIGMOID ? d * v * (1 - v) : d * (1 - v * v));
   }
 }
+
+/**
+ * Stores at out (an i32) the index of the first value of x[i0, i1) that is NaN or ±Infinity (its
+ * eight exponent bits all set), or -1: a model's input check, on the batch where the engine holds
+ * it. Blocks of 64 values are tested with one branch each; the block that holds one is scanned.
+ */
+export function findNonFinite(x: usize, i0: i32, i1: i32, out: usize): void {
+  const exponent = i32x4.splat(0x7f800000);
+  let i = i0;
+  for (; i + 64 <= i1; i += 64) {
+    let hit = i32x4.splat(0);
+    const p = x + (<usize>i << 2);
+    for (let k: usize = 0; k < 256; k += 16) hit = v128.or(hit, i32x4.eq(v128.and(v128.load(p + k), exponent), exponent));
+    if (v128.any_true(hit)) break;
+  }
+  for (; i < i1; i++) {
+    if ((load<i32>(x + (<usize>i << 2)) & 0x7f800000) == 0x7f800000) {
+      store<i32>(out, i);
+      return;
+    }
+  }
+  store<i32>(out, -1);
+}

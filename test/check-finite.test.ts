@@ -1,9 +1,24 @@
 // checkFinite (src/model/data-args.ts), which validates every x, y and sample weight a model is
 // given: each kind of non-finite float32 (NaN payloads, ±Infinity) at every position of the
-// unrolled loop and its tail is found and named; the extreme finite values pass.
+// unrolled loop and its tail is found and named; the extreme finite values pass. The cpu backend's
+// firstNonFinite tests a batch its engine holds on the threads (asm/elementwise.ts findNonFinite):
+// the same index as the loop, and trainOnBatch and predict, which leave their x test to it, name
+// the same value and flat index as before and change nothing.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { createCpuBackend, setBackend } from '../src/backend/index.js';
+import { convFast } from '../src/backend/wasm/conv-fast.js';
+import { getEngine } from '../src/backend/wasm/engine.js';
+import { gemmFast } from '../src/backend/wasm/gemm.js';
+import { holdResident, residentAt } from '../src/backend/wasm/resident.js';
+import { Conv2D, Dense, Flatten } from '../src/layers/index.js';
 import { checkFinite } from '../src/model/data-args.js';
+import { Sequential } from '../src/model/sequential.js';
+import { tensor } from '../src/tensor.js';
+import { firstNonFinite } from '../src/util/finite.js';
+import { assertSameWeights, randomArray, rejects } from './helpers.js';
+
+test.before(() => void setBackend('cpu'));
 
 const fromBits = (b: number): number => new Float32Array(new Uint32Array([b >>> 0]).buffer)[0];
 const notFinite = [NaN, Infinity, -Infinity, fromBits(0x7f800001), fromBits(0xffffffff), fromBits(0xff800001)];
@@ -29,6 +44,75 @@ test('every non-finite kind at every position is found, with its flat index', ()
       }
     }
   }
+});
+
+test('the engine finds the first non-finite value of a held array where the loop does', () => {
+  const e = getEngine();
+  if (e === null) return;
+  const cpu = createCpuBackend('cpu', gemmFast, convFast);
+  const n = 100003; // two threads' ranges, 64-value blocks and a tail
+  const held = holdResident(randomArray(n, 3));
+  assert.ok(residentAt(e, held) >= 0, 'the array is not held in the engine');
+  assert.is(cpu.firstNonFinite!(held), -1, 'a finite array');
+  for (const v of extremes) held[n - 1] = v;
+  assert.is(cpu.firstNonFinite!(held), -1, 'extreme finite values');
+  const positions = [0, 1, 63, 64, 65, 50000, 50015, 50016, 50047, 50048, 99967, 99968, n - 2, n - 1];
+  for (const at of positions) {
+    for (const bad of notFinite) {
+      const keep = held[at];
+      held[at] = bad;
+      assert.is(cpu.firstNonFinite!(held), at, `${bad} at ${at}`);
+      assert.is(firstNonFinite(held), at, `the loop, ${bad} at ${at}`);
+      held[at] = keep;
+    }
+  }
+  // Several: the first wins, also when the second thread's range holds one too.
+  held[70000] = NaN;
+  held[40000] = Infinity;
+  held[40001] = NaN;
+  assert.is(cpu.firstNonFinite!(held), 40000);
+  held[40000] = held[40001] = 0.5;
+  assert.is(cpu.firstNonFinite!(held), 70000);
+  // An array the engine does not hold is tested by the loop.
+  const host = randomArray(n, 4);
+  host[77777] = -Infinity;
+  assert.is(cpu.firstNonFinite!(host), 77777);
+});
+
+// 24×24×4 inputs: a batch of 32 has 73,728 values, one the engine tests where it holds it.
+function model(): Sequential {
+  const m = new Sequential();
+  m.add(new Conv2D({ filters: 8, kernelSize: 3, activation: 'relu', inputShape: [24, 24, 4] }));
+  m.add(new Flatten());
+  m.add(new Dense({ units: 1, activation: 'sigmoid' }));
+  m.compile({ optimizer: 'sgd', loss: 'binaryCrossentropy' });
+  return m;
+}
+const image = 24 * 24 * 4;
+
+test('trainOnBatch and predict name a non-finite x where the engine tests it, and change nothing', async () => {
+  const m = model();
+  const x = tensor(randomArray(80 * image, 5), [80, 24, 24, 4]);
+  const y = tensor(Array.from({ length: 32 }, (_, i) => i % 2), [32, 1]);
+  const expected = await m.predict(x, { batchSize: 32 });
+  const before = m.getWeights();
+  // In the second batch of 32, and in the third, shorter one.
+  for (const at of [32 * image + 1234, 75 * image + 17]) {
+    const keep = x.values[at];
+    x.values[at] = NaN;
+    await rejects(m.predict(x, { batchSize: 32 }), new RegExp(`^predict: x contains NaN at flat index ${at};`), `predict, NaN at ${at}`);
+    x.values[at] = keep;
+  }
+  const batch = tensor(x.values.slice(0, 32 * image), [32, 24, 24, 4]);
+  batch.values[31 * image + 5] = Infinity;
+  await rejects(m.trainOnBatch(batch, y), new RegExp(`^trainOnBatch: x contains Infinity at flat index ${31 * image + 5};`), 'trainOnBatch');
+  assertSameWeights(m.getWeights(), before, 'weights after the errors');
+  assert.is(m.optimizer!.iterations, 0, 'an optimizer step ran');
+  const again = await m.predict(x, { batchSize: 32 });
+  assert.equal([...again.values], [...expected.values], 'predictions after the errors');
+  batch.values[31 * image + 5] = 0.25;
+  const logs = await m.trainOnBatch(batch, y);
+  assert.ok(Number.isFinite(logs.loss), 'the model still trains');
 });
 
 test.run();

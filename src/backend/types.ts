@@ -324,6 +324,12 @@ export interface Backend {
    * cpu backend then copies a large one into the engine's memory for the step (its ops read it there).
    */
   hold(a: Float32Array, forStep?: boolean): Float32Array;
+  /**
+   * The index of the first NaN or ±Infinity in `a`, or -1: a model's check of a batch it has just
+   * held for a step (`hold(a, true)`). The cpu backend tests a batch its engine holds on all its
+   * threads. Optional; a model tests in its own loop where a backend has none.
+   */
+  firstNonFinite?(a: Float32Array): number;
 
   /**
    * Ops follow soon (a model call has begun and checks its inputs first): the cpu backend wakes its

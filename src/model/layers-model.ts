@@ -18,10 +18,11 @@ import type { Doctor } from '../train/doctor/index.js';
 import { checkWeightValues, renameErrors } from '../util/errors.js';
 import type { ClassWeight } from '../train/label-checks.js';
 import { fitModel, type FitHost } from './fit.js';
-import { batchLists, checkInputs, checkTargets, outputLogs, outputSpecs, portList, updateOutputMetrics, weightedLoss, type ModelData, type Ports } from './model-io.js';
+import { batchLists, checkInputs, checkTargets, inputLabel, outputLogs, outputSpecs, portList, updateOutputMetrics, weightedLoss, type ModelData, type Ports } from './model-io.js';
 import { findLayer, joinRows, summaryTable } from './summary.js';
 import { ModelLayer } from './model-layer.js';
 import type { SymbolicTensor } from '../layers/symbolic.js';
+import { firstNonFinite, nonFiniteError } from '../util/finite.js';
 import { History, checkCount, checkFinite, checkOptions, copyTensor, isDataset, sampleWeights, takeRows, type BatchDataset, type CompileArgs, type FitArgs } from './data-args.js';
 
 /** What `predict` resolves to: one tensor for a one-output model, a list in output order with several. */
@@ -210,9 +211,36 @@ export abstract class LayersModel {
     return { xs: portList(op, 'x', x, this.ports('input')), ys: y === undefined ? [] : portList(op, 'y', y, this.ports('output')) };
   }
 
-  /** Validates every input against the model's input shapes; returns the sample count. */
-  private checkX(op: string, xs: readonly Tensor[]): number {
-    return checkInputs(op, xs, this.inputShapes, this.inputNames);
+  /** Validates every input against the model's input shapes (and, with `finite`, its values); returns the sample count. */
+  private checkX(op: string, xs: readonly Tensor[], finite = true): number {
+    return checkInputs(op, xs, this.inputShapes, this.inputNames, finite);
+  }
+
+  /**
+   * Whether the backend tests a batch's values where it holds them for a step (the cpu backend's
+   * engine, on all its threads): then trainOnBatch and predict leave that test to
+   * {@link heldInputs} instead of a loop over the caller's arrays first.
+   */
+  private get testsHeld(): boolean {
+    return getBackend().firstNonFinite !== undefined;
+  }
+
+  /**
+   * xs for a step, each x's values held for it (`hold(x, true)`: the cpu backend copies a large
+   * batch into its engine's memory once) and, with `op`, tested for NaN and ±Infinity (where the
+   * backend holds them when it can, else in x). `from`: x's first sample in what the caller gave,
+   * counted into the flat index an error names.
+   */
+  private heldInputs(xs: readonly Tensor[], op?: string, from = 0): Tensor[] {
+    const backend = getBackend();
+    return xs.map((x, i) => {
+      const held = backend.hold(x.values, true);
+      if (op !== undefined) {
+        const at = backend.firstNonFinite ? backend.firstNonFinite(held) : firstNonFinite(x.values);
+        if (at >= 0) throw nonFiniteError(op, inputLabel(this.inputNames, i), x.values, at, x.shape[0] ? from * (x.size / x.shape[0]) : 0);
+      }
+      return wrap(held, x.shape);
+    });
   }
 
   /** Validates every output's y against x's sample count and the output's units. */
@@ -225,21 +253,28 @@ export abstract class LayersModel {
     return weightedLoss(this.outputLosses, this.lossWeights, ys, yPreds, sampleWeight);
   }
 
-  /** One optimizer step on a batch; returns the batch loss (total and per output) and predictions, or null when the doctor stopped training. */
-  protected step(xs: readonly Tensor[], ys: readonly Float32Array[], sampleWeight: Float32Array | undefined, rng: Random, doctor?: Doctor | null): { loss: number; losses: number[]; yPreds: Tensor[] } | null {
+  /**
+   * One optimizer step on a batch; returns the batch loss (total and per output) and predictions,
+   * or null when the doctor stopped training. With `check` (the caller's op), xs' values are
+   * tested as the step holds them (see heldInputs), before any weight changes.
+   */
+  protected step(
+    xs: readonly Tensor[], ys: readonly Float32Array[], sampleWeight: Float32Array | undefined, rng: Random, doctor?: Doctor | null, check?: string,
+  ): { loss: number; losses: number[]; yPreds: Tensor[] } | null {
     const { optimizer } = this.requireCompiled('fit');
     const params = this.trainableParams();
     // yPreds stay valid until the next step of this arena (the caller updates metrics with them).
     this.holdWeights(true);
     const backend = getBackend();
     return this.trainArena.run(() => backend.scope(() => {
+      // The first layers read the batch forward and backward: the gpu backend uploads it once, the
+      // cpu backend copies it into its engine's memory once.
+      const inputs = this.heldInputs(xs, check);
       zeroGradients(params);
       let dys: Tensor[], loss: number, losses: number[], yPreds: Tensor[];
       try {
         doctor?.beginStep();
-        // The first layers read the batch forward and backward: the gpu backend uploads it once, the
-        // cpu backend copies it into its engine's memory once.
-        yPreds = this.trainForward(xs.map((x) => wrap(backend.hold(x.values, true), x.shape)), rng, doctor);
+        yPreds = this.trainForward(inputs, rng, doctor);
         if (doctor && !doctor.outputFinite(yPreds[0])) return null;
         ({ loss, losses, dys } = this.lossOf(ys, yPreds, sampleWeight));
         if (doctor && !doctor.lossFinite(loss)) return null;
@@ -389,18 +424,22 @@ export abstract class LayersModel {
     getBackend().wake?.();
     const rows = this.outputShapes.map((s) => s.reduce((a, b) => a * b, 1));
     const parts: Float32Array[][] = rows.map(() => []);
+    // Where the backend tests a batch as it holds it, each batch is tested there, not x up front.
+    const held = this.testsHeld;
     // A batch's device arrays are freed once its outputs are copied out (a scope), not by GC.
-    const keep = (xs: Tensor[]) => this.inferArena.run(() => getBackend().scope(() => this.forward(xs, this.rng).forEach((y, i) => parts[i].push(y.values.slice()))));
+    const keep = (xs: Tensor[], from: number) => this.inferArena.run(() => getBackend().scope(() => {
+      this.forward(held ? this.heldInputs(xs, op, from) : xs, this.rng).forEach((y, i) => parts[i].push(y.values.slice()));
+    }));
     if (isDataset(x)) {
       for await (const batch of x.batches()) {
         const xs = portList(op, 'the batch\'s xs', 'xs' in batch ? (batch as { xs: unknown }).xs : batch.x, this.ports('input'));
-        this.checkX(op, xs);
-        keep(xs);
+        this.checkX(op, xs, !held);
+        keep(xs, 0);
       }
     } else {
       const xs = this.lists(op, x).xs;
-      const n = this.checkX(op, xs);
-      for (let from = 0; from < n; from += batchSize) keep(xs.map((t) => takeRows(t, from, Math.min(n, from + batchSize))));
+      const n = this.checkX(op, xs, !held);
+      for (let from = 0; from < n; from += batchSize) keep(xs.map((t) => takeRows(t, from, Math.min(n, from + batchSize))), from);
     }
     return parts.map((ps, i) => joinRows(ps, rows[i], this.outputShapes[i]));
   }
@@ -412,7 +451,8 @@ export abstract class LayersModel {
     getBackend().wake?.();
     checkOptions(op, args, ['sampleWeight', 'classWeight']);
     const { xs, ys } = this.lists(op, x, y);
-    const n = this.checkX(op, xs);
+    const held = this.testsHeld;
+    const n = this.checkX(op, xs, !held);
     this.checkY(op, ys, n);
     if (ys.length > 1 && (args.sampleWeight !== undefined || args.classWeight !== undefined)) {
       throw new Error(`${op}: sampleWeight and classWeight are not supported for a model with several outputs`);
@@ -420,7 +460,7 @@ export abstract class LayersModel {
     const units = this.outputShapes[0][this.outputShapes[0].length - 1];
     const w = sampleWeights(op, ys[0], args.classWeight, args.sampleWeight, { sparse: this.sparseLabels, units });
     this.ensureInitialized();
-    const { loss, losses, yPreds } = this.step(xs, ys.map((t) => t.values), w, this.rng)!;
+    const { loss, losses, yPreds } = this.step(xs, ys.map((t) => t.values), w, this.rng, null, held ? op : undefined)!;
     for (const ms of this.outputMetrics) for (const m of ms) m.reset();
     this.updateMetrics(ys, yPreds, n);
     return this.collectLogs(loss, losses, '');

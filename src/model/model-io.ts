@@ -125,18 +125,23 @@ export function outputSpecs(names: readonly string[], units: readonly number[], 
   return { losses, weights, metrics: perOut };
 }
 
-/** Validates every input against its sample shape (naming the input when there are several); returns the sample count. */
-export function checkInputs(op: string, xs: readonly Tensor[], shapes: readonly (readonly number[])[], names: readonly string[]): number {
-  const label = (i: number) => (names.length === 1 ? 'x' : `x for input '${names[i]}'`);
+/** Validates every input against its sample shape (naming the input when there are several) and, with `finite`, its values; returns the sample count. */
+export function checkInputs(op: string, xs: readonly Tensor[], shapes: readonly (readonly number[])[], names: readonly string[], finite = true): number {
+  const label = (i: number) => inputLabel(names, i);
   xs.forEach((x, i) => {
     const expected = shapes[i];
     if (x.rank !== expected.length + 1 || expected.some((d, k) => x.shape[k + 1] !== d)) {
       throw new Error(`${op}: ${label(i)} has shape [${x.shape.join(', ')}], the model expects ${formatShape(expected)}`);
     }
     if (x.shape[0] !== xs[0].shape[0]) throw new Error(`${op}: ${label(i)} has ${x.shape[0]} samples but ${label(0)} has ${xs[0].shape[0]}`);
-    checkFinite(op, label(i), x.values);
+    if (finite) checkFinite(op, label(i), x.values);
   });
   return xs[0].shape[0]!;
+}
+
+/** How errors name input i of a model with inputs `names`. */
+export function inputLabel(names: readonly string[], i: number): string {
+  return names.length === 1 ? 'x' : `x for input '${names[i]}'`;
 }
 
 /** Validates every output's y against the sample count `n` and the output's units (one class index per sample for a sparse loss). */

@@ -14,7 +14,8 @@ import type { Gemm } from '../gemm.js';
 import type { Backend, PlainOps } from '../types.js';
 import type { ConvKernels } from '../wasm/conv-fast.js';
 import { depthwiseFast } from '../wasm/depthwise-fast.js';
-import { elementwiseFast, type ElementwiseKernels } from '../wasm/elementwise-fast.js';
+import { elementwiseFast, firstNonFinite as firstNonFiniteHeld, type ElementwiseKernels } from '../wasm/elementwise-fast.js';
+import { firstNonFinite } from '../../util/finite.js';
 import { matmulWeight } from '../wasm/packed-weights.js';
 import { referencePlainOps } from '../reference/index.js';
 import { getEngine, reserve, runJobs, wakeEngineThreads } from '../wasm/engine.js';
@@ -136,6 +137,7 @@ export function createCpuBackend(
       const host = referencePlainOps.hold(a);
       return !conv ? host : forStep ? residentCopy(host) : holdResident(host);
     },
+    firstNonFinite: (a) => (conv && firstNonFiniteHeld(a)) ?? firstNonFinite(a),
     wake: () => {
       if (conv) wakeEngineThreads();
     },

@@ -4,7 +4,7 @@ import type { BatchNormActPoolResult, BatchNormTrainResult, ReluOptions } from '
 import { ACTIVATION_CODE, POOL_GEOMETRY as P, POOL_GEOMETRY_WORDS, type JobArgs, type JobName } from './engine-exports.generated.js';
 import { align, getEngine, reserve, runJobs, type Engine } from './engine.js';
 import { elementRanges, place, split } from './parts.js';
-import { residentF32, residentI32, result, resultInt32, scratchFor, stage } from './resident.js';
+import { residentAt, residentF32, residentI32, result, resultInt32, scratchFor, stage } from './resident.js';
 
 /**
  * Batch normalization, relu and max pooling in WebAssembly SIMD (asm/elementwise.ts): operands
@@ -46,6 +46,28 @@ export interface ElementwiseKernels {
     argmax: Int32Array, channels: number, relu: boolean, pool: Conv2DInfo,
   ): { dx: Float32Array; dGamma: Float32Array; dBeta: Float32Array } | null;
 }
+
+/**
+ * The index of the first NaN or ±Infinity in `a`, or -1, tested by the threads where the engine
+ * holds `a` (a step's batch: the cpu backend's `hold(a, true)`); null for an array the engine does
+ * not hold or a short one (a copy in, or a job, would cost more than the caller's own loop).
+ */
+export function firstNonFinite(a: Float32Array): number | null {
+  const e = getEngine();
+  if (e === null || a.length < FIND_MIN) return null;
+  const at = residentAt(e, a);
+  if (at < 0) return null;
+  const parts = elementRanges(a.length);
+  const { offs, end } = place(e.workBase, parts.map(() => 1));
+  if (!reserve(e, end)) return null;
+  runJobs(e, 'findNonFinite', parts.map(([i0, i1], i) => [at, i0, i1, offs[i]]));
+  const found = new Int32Array(e.memory.buffer);
+  for (const off of offs) if (found[off >> 2] >= 0) return found[off >> 2];
+  return -1;
+}
+
+/** Below this many values firstNonFinite leaves the test to the caller's loop. */
+const FIND_MIN = 1 << 16;
 
 /** Below this many values sigmoid and tanh stay in the reference loops (a call costs more). */
 const ACTIVATION_MIN = 1024;

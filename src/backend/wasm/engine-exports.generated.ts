@@ -90,6 +90,8 @@ export interface EngineExports {
   activationForward(kind: number, x: number, i0: number, i1: number, y: number): void;
   /** asm/elementwise.ts */
   activationBackward(kind: number, dy: number, y: number, i0: number, i1: number, dx: number): void;
+  /** asm/elementwise.ts */
+  findNonFinite(x: number, i0: number, i1: number, out: number): void;
   /** asm/pool.ts */
   maxPool(g: number, q0: number, q1: number): void;
   /** asm/pool.ts */
@@ -162,6 +164,7 @@ export const JOB_NAMES = [
   'reluBackward',
   'activationForward',
   'activationBackward',
+  'findNonFinite',
   'maxPool',
   'bnActMaxPool',
   'bnActPoolBackwardSums',
