@@ -1,66 +1,22 @@
 // Direct convolutions (no im2col columns), for layers with few input channels (a first layer on
 // RGB), where K = kh·kw·C is too short for the GEMM's packing to pay: forward (alone and with a
-// max pool of its output) and filter gradient, eight output channels at a time; the input gradient
-// is in asm/direct-input.ts.
+// max pool of its output; its register blocks in asm/direct-blocks.ts) and filter gradient, eight
+// output channels at a time; the input gradient is in asm/direct-input.ts.
 // Geometry and pointers in the block at g (asm/geometry.ts).
 
 import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_KH, G_KW, G_SH, G_SW, G_DH, G_DW, G_PT, G_PL, G_X, G_WT, G_OUT, G_BIAS, G_RELU, G_DY } from './geometry';
 import { poolMax, storeFour } from './conv-common';
 import { madd } from './microkernel';
-
-// y[p, f0 .. f0+8) for one output pixel p at (n, oh, ow), every tap bounds-checked: the
-// direct convolution's border and remainder path.
-// @ts-ignore: decorator
-@inline
-function directPixel(g: usize, n: i32, oh: i32, ow: i32, yp: usize): void {
-  const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), F = gi(g, G_F);
-  const KH = gi(g, G_KH), KW = gi(g, G_KW);
-  const dh = gi(g, G_DH), dw = gi(g, G_DW);
-  const x = <usize>gi(g, G_X), w = <usize>gi(g, G_WT);
-  const bias = <usize>gi(g, G_BIAS);
-  const relu = gi(g, G_RELU) != 0;
-  const ih0 = oh * gi(g, G_SH) - gi(g, G_PT);
-  const iw0 = ow * gi(g, G_SW) - gi(g, G_PL);
-  const rowF = <usize>F << 2;
-  const zero = f32x4.splat(0);
-  for (let f0 = 0; f0 < F; f0 += 8) {
-    let a0 = zero, a1 = zero;
-    for (let i = 0; i < KH; i++) {
-      const ih = ih0 + i * dh;
-      if (ih < 0 || ih >= H) continue;
-      for (let j = 0; j < KW; j++) {
-        const iw = iw0 + j * dw;
-        if (iw < 0 || iw >= W) continue;
-        const xp = x + (<usize>(((n * H + ih) * W + iw) * C) << 2);
-        let wp = w + (<usize>((i * KW + j) * C) * rowF) + (<usize>f0 << 2);
-        for (let c = 0; c < C; c++) {
-          const xv = v128.load32_splat(xp + (<usize>c << 2));
-          a0 = madd(xv, v128.load(wp), a0);
-          a1 = madd(xv, v128.load(wp, 16), a1);
-          wp += rowF;
-        }
-      }
-    }
-    if (bias != 0) {
-      a0 = f32x4.add(a0, v128.load(bias + (<usize>f0 << 2)));
-      a1 = f32x4.add(a1, v128.load(bias + (<usize>f0 << 2), 16));
-    }
-    if (relu) {
-      a0 = v128.and(a0, f32x4.gt(a0, zero));
-      a1 = v128.and(a1, f32x4.gt(a1, zero));
-    }
-    v128.store(yp + (<usize>f0 << 2), a0);
-    v128.store(yp + (<usize>f0 << 2), a1, 16);
-  }
-}
+import { directPairs, directPixel, directWindow, PAIR_POOL_LOWER, PAIR_POOL_UPPER, PAIR_STORE } from './direct-blocks';
 
 /**
  * Direct forward convolution of output pixels [start, end) for few input channels (F a multiple
- * of 8): four pixels at a time share each weight load, accumulating y = Σ_taps x · w straight
- * from NHWC with no im2col copy (+ bias, relu as convForward): 2×2 blocks where the range holds
- * a whole pair of rows and the convolution has stride 1 and no dilation (directWindow), else four
- * horizontally adjacent pixels. Taps outside the image contribute nothing; a group whose taps
- * would leave the image horizontally, and the pixels left over, go through directPixel.
+ * of 8), accumulating y = Σ_taps x · w straight from NHWC with no im2col copy (+ bias, relu as
+ * convForward): with F a multiple of 16 and no column dilation, pairs of pixels in a row × 16
+ * channels (directPairs); else 2×2 blocks where the range holds a whole pair of rows and the
+ * convolution has stride 1 and no dilation (directWindow), else four horizontally adjacent pixels.
+ * Taps outside the image contribute nothing; a group of four whose taps would leave the image
+ * horizontally, and the pixels left over, go through directPixel.
  */
 export function convForwardDirect(g: usize, start: i32, end: i32): void {
   directRange(g, start, end, <usize>gi(g, G_OUT));
@@ -69,18 +25,38 @@ export function convForwardDirect(g: usize, start: i32, end: i32): void {
 /**
  * Inference: the direct convolution pooled by non-overlapping pkh×pkw windows ('valid'), for
  * pooled rows (n, ph) in [q0, q1); only the window maxima reach `out` [n, POH, POW, F]: the
- * full-size convolution output is never written to memory. 2×2 windows of a stride-1, undilated
- * convolution run as one register block (directWindow); any other pool, and windows whose taps
- * leave the image horizontally, go through `scratch` (pkh·OW·F floats per thread, in cache).
+ * full-size convolution output is never written to memory. 2×2 windows run as pixel pairs
+ * (directPairs) where F is a multiple of 16 and columns are undilated, else, for a stride-1
+ * undilated convolution, as one register block (directWindow); any other pool, and those 2×2
+ * blocks' windows whose taps leave the image horizontally, go through `scratch` (pkh·OW·F floats
+ * per thread, in cache).
  */
 export function convForwardDirectPool(g: usize, q0: i32, q1: i32, scratch: usize, out: usize, pkh: i32, pkw: i32, POH: i32, POW: i32): void {
   const W = gi(g, G_W), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F), KW = gi(g, G_KW), pl = gi(g, G_PL);
   const rowF = <usize>F << 2;
   const rowBytes = <usize>OW * rowF;
   const windows = pkh == 2 && pkw == 2 && gi(g, G_SH) == 1 && gi(g, G_SW) == 1 && gi(g, G_DH) == 1 && gi(g, G_DW) == 1;
+  const pairs = pkh == 2 && pkw == 2 && gi(g, G_DW) == 1 && (F & 15) == 0;
+  const relu = gi(g, G_RELU) != 0;
   for (let q = q0; q < q1; q++) {
     const n = q / POH;
     const ph = q - n * POH;
+    if (pairs) {
+      // The upper output row's pair maxima written to out, then the lower row's pairs pooled into
+      // them, sixteen channels at a time (directPairs).
+      const o = out + <usize>(q * POW) * rowF;
+      for (let f0 = 0; f0 < F; f0 += 16) {
+        const at = o + (<usize>f0 << 2);
+        if (relu) {
+          directPairs(g, n, 2 * ph, 0, POW, f0, at, rowF, PAIR_POOL_UPPER, true);
+          directPairs(g, n, 2 * ph + 1, 0, POW, f0, at, rowF, PAIR_POOL_LOWER, true);
+        } else {
+          directPairs(g, n, 2 * ph, 0, POW, f0, at, rowF, PAIR_POOL_UPPER, false);
+          directPairs(g, n, 2 * ph + 1, 0, POW, f0, at, rowF, PAIR_POOL_LOWER, false);
+        }
+      }
+      continue;
+    }
     if (windows) {
       for (let pw = 0; pw < POW; pw++) {
         const o = out + <usize>(q * POW + pw) * rowF;
@@ -122,101 +98,6 @@ function poolRows(rows: usize, rowBytes: usize, out: usize, F: i32, pkh: i32, pk
   }
 }
 
-// The 2×2 block of output pixels (oh0, ow0 .. +1) × (oh0 + 1, …) of a stride-1, undilated
-// convolution, all horizontal taps inside the image (from input column iw0), eight channels at a
-// time: eight accumulators as directRange's four pixels, each input row's x values shared by the
-// block's two rows (tap rows t and t − 1). Each pixel sums its taps in directRange's order. With
-// rowStride 0, out gets the block's maximum (the pool's rule); else the four pixels, the lower row
-// rowStride bytes after the upper.
-// @ts-ignore: decorator
-@inline
-function directWindow(g: usize, n: i32, oh0: i32, iw0: i32, out: usize, rowStride: usize): void {
-  const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), F = gi(g, G_F), KH = gi(g, G_KH), KW = gi(g, G_KW), pt = gi(g, G_PT);
-  const x = <usize>gi(g, G_X), w = <usize>gi(g, G_WT);
-  const bias = <usize>gi(g, G_BIAS);
-  const relu = gi(g, G_RELU) != 0;
-  const rowF = <usize>F << 2;
-  const tapRow = <usize>(KW * C) * rowF;
-  const len = <usize>(KW * C) << 2;
-  const next = <usize>C << 2;
-  const zero = f32x4.splat(0);
-  for (let f0 = 0; f0 < F; f0 += 8) {
-    // a, b: the upper row's two pixels; c, d: the lower row's.
-    let a0 = zero, a1 = zero, b0 = zero, b1 = zero, c0 = zero, c1 = zero, d0 = zero, d1 = zero;
-    for (let t = 0; t <= KH; t++) {
-      const ih = oh0 - pt + t;
-      if (ih < 0 || ih >= H) continue;
-      let xp = x + (<usize>(((n * H + ih) * W + iw0) * C) << 2);
-      const xe = xp + len;
-      let wa = w + <usize>t * tapRow + (<usize>f0 << 2);
-      let wb = wa - tapRow;
-      if (t > 0 && t < KH) {
-        while (xp < xe) {
-          const xa = v128.load32_splat(xp);
-          const xb = v128.load32_splat(xp + next);
-          let w0 = v128.load(wa);
-          let w1 = v128.load(wa, 16);
-          a0 = madd(xa, w0, a0); a1 = madd(xa, w1, a1);
-          b0 = madd(xb, w0, b0); b1 = madd(xb, w1, b1);
-          w0 = v128.load(wb);
-          w1 = v128.load(wb, 16);
-          c0 = madd(xa, w0, c0); c1 = madd(xa, w1, c1);
-          d0 = madd(xb, w0, d0); d1 = madd(xb, w1, d1);
-          xp += 4;
-          wa += rowF;
-          wb += rowF;
-        }
-      } else if (t == 0) {
-        while (xp < xe) {
-          const xa = v128.load32_splat(xp);
-          const xb = v128.load32_splat(xp + next);
-          const w0 = v128.load(wa);
-          const w1 = v128.load(wa, 16);
-          a0 = madd(xa, w0, a0); a1 = madd(xa, w1, a1);
-          b0 = madd(xb, w0, b0); b1 = madd(xb, w1, b1);
-          xp += 4;
-          wa += rowF;
-        }
-      } else {
-        while (xp < xe) {
-          const xa = v128.load32_splat(xp);
-          const xb = v128.load32_splat(xp + next);
-          const w0 = v128.load(wb);
-          const w1 = v128.load(wb, 16);
-          c0 = madd(xa, w0, c0); c1 = madd(xa, w1, c1);
-          d0 = madd(xb, w0, d0); d1 = madd(xb, w1, d1);
-          xp += 4;
-          wb += rowF;
-        }
-      }
-    }
-    if (bias != 0) {
-      const bv0 = v128.load(bias + (<usize>f0 << 2));
-      const bv1 = v128.load(bias + (<usize>f0 << 2), 16);
-      a0 = f32x4.add(a0, bv0); a1 = f32x4.add(a1, bv1);
-      b0 = f32x4.add(b0, bv0); b1 = f32x4.add(b1, bv1);
-      c0 = f32x4.add(c0, bv0); c1 = f32x4.add(c1, bv1);
-      d0 = f32x4.add(d0, bv0); d1 = f32x4.add(d1, bv1);
-    }
-    if (relu) {
-      a0 = v128.and(a0, f32x4.gt(a0, zero)); a1 = v128.and(a1, f32x4.gt(a1, zero));
-      b0 = v128.and(b0, f32x4.gt(b0, zero)); b1 = v128.and(b1, f32x4.gt(b1, zero));
-      c0 = v128.and(c0, f32x4.gt(c0, zero)); c1 = v128.and(c1, f32x4.gt(c1, zero));
-      d0 = v128.and(d0, f32x4.gt(d0, zero)); d1 = v128.and(d1, f32x4.gt(d1, zero));
-    }
-    const o = out + (<usize>f0 << 2);
-    if (rowStride == 0) {
-      v128.store(o, poolMax(poolMax(poolMax(a0, b0), c0), d0));
-      v128.store(o, poolMax(poolMax(poolMax(a1, b1), c1), d1), 16);
-    } else {
-      v128.store(o, a0); v128.store(o, a1, 16);
-      v128.store(o + rowF, b0); v128.store(o + rowF, b1, 16);
-      v128.store(o + rowStride, c0); v128.store(o + rowStride, c1, 16);
-      v128.store(o + rowStride + rowF, d0); v128.store(o + rowStride + rowF, d1, 16);
-    }
-  }
-}
-
 // The direct convolution of output pixels [start, end), pixel r written at y + r·F floats.
 function directRange(g: usize, start: i32, end: i32, y: usize): void {
   const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
@@ -230,6 +111,7 @@ function directRange(g: usize, start: i32, end: i32, y: usize): void {
   const step = <usize>(sw * C) << 2;
   const zero = f32x4.splat(0);
   const pairs = sh == 1 && sw == 1 && dh == 1 && dw == 1;
+  const pairs16 = dw == 1 && (F & 15) == 0;
   let r = start;
   while (r < end) {
     const n = r / pix;
@@ -238,6 +120,17 @@ function directRange(g: usize, start: i32, end: i32, y: usize): void {
     const ow = rem - oh * OW;
     const yp = y + <usize>r * rowF;
     const iw0 = ow * sw - pl;
+    if (pairs16 && ow + 1 < OW && r + 2 <= end) {
+      // The pairs of pixels left in this output row and this range (directPairs).
+      let k = (OW - ow) >> 1;
+      if (end - r < 2 * k) k = (end - r) >> 1;
+      for (let f0 = 0; f0 < F; f0 += 16) {
+        if (relu) directPairs(g, n, oh, ow, k, f0, yp + (<usize>f0 << 2), 2 * rowF, PAIR_STORE, true);
+        else directPairs(g, n, oh, ow, k, f0, yp + (<usize>f0 << 2), 2 * rowF, PAIR_STORE, false);
+      }
+      r += 2 * k;
+      continue;
+    }
     if (pairs && ow == 0 && oh + 1 < OH && r + 2 * OW <= end) {
       // This output row and the next, as 2×2 blocks (directWindow).
       const rowBytes = <usize>OW * rowF;

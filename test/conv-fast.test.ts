@@ -352,4 +352,31 @@ test('direct conv + 2×2 pool in registers (inference) = the direct conv, then m
   }
 });
 
+test('direct conv: a pixel computed in a pair of pixels = the same pixel computed alone or in the other place of a pair, bit for bit (NaN, infinities, relu or none)', () => {
+  // 'valid' 3×3 over width 7: output columns 0-3 as two pairs, column 4 alone (directPixel). The
+  // same image less its first column (width 6): its columns 0-3 (two pairs) are the first image's
+  // columns 1-4, each computed in the other place of a pair or alone there.
+  const [batch, h, c, f] = [2, 6, 3, 32];
+  const x7 = randomArray(batch * h * 7 * c, 81);
+  x7[(1 * 7 + 5) * c] = NaN;
+  x7[(h * 7 + 2 * 7 + 6) * c + 1] = Infinity;
+  x7[(3 * 7 + 3) * c + 2] = -Infinity;
+  const x6 = new Float32Array(batch * h * 6 * c);
+  for (let r = 0; r < batch * h; r++) x6.set(x7.subarray((r * 7 + 1) * c, (r * 7 + 7) * c), r * 6 * c);
+  const wt = randomArray(27 * f, 82);
+  wt[13 * f + 20] = Infinity;
+  const info7 = conv2dInfo([batch, h, 7, c], [3, 3], f, [1, 1], 'valid');
+  const info6 = conv2dInfo([batch, h, 6, c], [3, 3], f, [1, 1], 'valid');
+  for (const bias of [randomArray(f, 83), null]) {
+    for (const act of ['linear', 'relu'] as const) {
+      const y7 = fast.fused.conv!.conv2d(x7, wt, bias, info7, act);
+      const y6 = fast.fused.conv!.conv2d(x6, wt, bias, info6, act);
+      const cols = new Float32Array(y6.length);
+      for (let r = 0; r < batch * info7.outHeight; r++) cols.set(y7.subarray((r * 5 + 1) * f, (r * 5 + 5) * f), r * 4 * f);
+      assertIdentical(y6, cols, `${act} ${bias ? 'bias' : 'no bias'}`);
+      assert.ok(y6.some(Number.isNaN) === (act === 'linear'), `NaN reaches the linear output only (${act})`);
+    }
+  }
+});
+
 test.run();
