@@ -6,7 +6,7 @@
 // of asm maxPool over its output.
 
 import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_PT, G_PL, G_X, G_WT, G_BIAS, G_RELU, G_NEXT } from './geometry';
-import { blockProducts, outputColumns } from './winograd4-common';
+import { at1, at2, at3, blockProducts, outputColumns } from './winograd4-common';
 import { gemmWork, poolWindow } from './conv-common';
 
 /**
@@ -32,8 +32,7 @@ export function convForwardWinograd4PoolArgmax(g: usize, t0: i32, t1: i32, work:
   const mStride = (<usize>(tb * F) << 2) + 64;
   const tmp = mBase + 36 * mStride;
   const quad = tmp + 512;
-  const zero = f32x4.splat(0), two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
-  const half = f32x4.splat(0.5), quarter = f32x4.splat(0.25), eighth = f32x4.splat(0.125);
+  const zero = f32x4.splat(0);
   const lanes = i32x4(0, 1, 2, 3);
   const right = i32x4.splat(F), down = i32x4.splat(OW * F), twoRight = i32x4.splat(2 * F);
   const fb = <usize>F << 2;
@@ -60,9 +59,9 @@ export function convForwardWinograd4PoolArgmax(g: usize, t0: i32, t1: i32, work:
           const v3 = v128.load(q, 48), v4 = v128.load(q, 64), v5 = v128.load(q, 80);
           const a12 = f32x4.add(v1, v2), s12 = f32x4.sub(v1, v2);
           let y0 = f32x4.add(f32x4.add(f32x4.add(u0, a12), f32x4.add(v3, v4)), bv);
-          let y1 = f32x4.add(f32x4.add(s12, f32x4.sub(f32x4.mul(half, v3), f32x4.mul(two, v4))), bv);
-          let y2 = f32x4.add(f32x4.add(a12, f32x4.add(f32x4.mul(quarter, v3), f32x4.mul(four, v4))), bv);
-          let y3 = f32x4.add(f32x4.add(f32x4.add(s12, v5), f32x4.sub(f32x4.mul(eighth, v3), f32x4.mul(eight, v4))), bv);
+          let y1 = f32x4.add(at1(s12, v3, v4), bv);
+          let y2 = f32x4.add(at2(a12, v3, v4), bv);
+          let y3 = f32x4.add(at3(s12, v3, v4, v5), bv);
           if (relu) {
             y0 = v128.and(y0, f32x4.gt(y0, zero));
             y1 = v128.and(y1, f32x4.gt(y1, zero));

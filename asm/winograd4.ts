@@ -2,7 +2,7 @@
 // at g (asm/geometry.ts).
 
 import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_PT, G_PL, G_X, G_WT, G_OUT, G_BIAS, G_RELU, G_NEXT } from './geometry';
-import { blockProducts, outputColumns } from './winograd4-common';
+import { at1, at2, at3, blockProducts, outputColumns } from './winograd4-common';
 import { gemmWork, poolMax } from './conv-common';
 
 // Winograd F(4×4, 3×3): each 4×4 block of outputs from a 6×6 input patch, 36 products per tile and
@@ -57,8 +57,7 @@ export function convForwardWinograd4Pool(g: usize, t0: i32, t1: i32, work: usize
 // @ts-ignore: decorator
 @inline
 function pooledRelu(tmp: usize, p: usize, prows: i32, pcols: i32, rowBytes: usize, fb: usize, bv: v128): void {
-  const half = f32x4.splat(0.5), two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
-  const quarter = f32x4.splat(0.25), eighth = f32x4.splat(0.125), zero = f32x4.splat(0);
+  const zero = f32x4.splat(0);
   for (let a = 0; a < min(2, prows); a++) {
     let w0 = f32x4.splat(-Infinity), w1 = w0;
     for (let r = 2 * a; r < 2 * a + 2; r++) {
@@ -67,9 +66,7 @@ function pooledRelu(tmp: usize, p: usize, prows: i32, pcols: i32, rowBytes: usiz
       const u3 = v128.load(q, 48), u4 = v128.load(q, 64), u5 = v128.load(q, 80);
       const a12 = f32x4.add(u1, u2), s12 = f32x4.sub(u1, u2);
       const y0 = f32x4.add(f32x4.add(u0, a12), f32x4.add(u3, u4));
-      const y1 = f32x4.add(s12, f32x4.sub(f32x4.mul(half, u3), f32x4.mul(two, u4)));
-      const y2 = f32x4.add(a12, f32x4.add(f32x4.mul(quarter, u3), f32x4.mul(four, u4)));
-      const y3 = f32x4.add(f32x4.add(s12, u5), f32x4.sub(f32x4.mul(eighth, u3), f32x4.mul(eight, u4)));
+      const y1 = at1(s12, u3, u4), y2 = at2(a12, u3, u4), y3 = at3(s12, u3, u4, u5);
       w0 = f32x4.pmax(f32x4.pmax(w0, y0), y1);
       w1 = f32x4.pmax(f32x4.pmax(w1, y2), y3);
     }
@@ -97,8 +94,7 @@ function forwardTiles4(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled:
   const mStride = (<usize>(tb * F) << 2) + 64;
   const tmp = mBase + 36 * mStride;
   const quad = tmp + 512;
-  const zero = f32x4.splat(0), two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
-  const half = f32x4.splat(0.5), quarter = f32x4.splat(0.25), eighth = f32x4.splat(0.125);
+  const zero = f32x4.splat(0);
   const next = g + (<usize>G_NEXT << 2);
   for (let b0 = t0 + atomic.add<i32>(next, tb); b0 < t1; b0 = t0 + atomic.add<i32>(next, tb)) {
     const nt = min(tb, t1 - b0);
@@ -129,9 +125,9 @@ function forwardTiles4(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled:
           const u3 = v128.load(q, 48), u4 = v128.load(q, 64), u5 = v128.load(q, 80);
           const a12 = f32x4.add(u1, u2), s12 = f32x4.sub(u1, u2);
           let y0 = f32x4.add(f32x4.add(f32x4.add(u0, a12), f32x4.add(u3, u4)), bv);
-          let y1 = f32x4.add(f32x4.add(s12, f32x4.sub(f32x4.mul(half, u3), f32x4.mul(two, u4))), bv);
-          let y2 = f32x4.add(f32x4.add(a12, f32x4.add(f32x4.mul(quarter, u3), f32x4.mul(four, u4))), bv);
-          let y3 = f32x4.add(f32x4.add(f32x4.add(s12, u5), f32x4.sub(f32x4.mul(eighth, u3), f32x4.mul(eight, u4))), bv);
+          let y1 = f32x4.add(at1(s12, u3, u4), bv);
+          let y2 = f32x4.add(at2(a12, u3, u4), bv);
+          let y3 = f32x4.add(at3(s12, u3, u4, u5), bv);
           if (relu) {
             y0 = v128.and(y0, f32x4.gt(y0, zero));
             y1 = v128.and(y1, f32x4.gt(y1, zero));
