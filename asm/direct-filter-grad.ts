@@ -15,26 +15,14 @@
 import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_KH, G_KW, G_SH, G_DH, G_PT, G_PL, G_X, G_DY } from './geometry';
 import { madd } from './microkernel';
 
-// At batch 32 x and dy (24 MB) come from memory, not cache: the first block of a row also reads
-// one word of each 64-byte line of dy AHEAD rows further on, so those misses overlap this row's
-// multiply-adds instead of stalling the row that needs them. The words are xor-ed into a global
-// so that the reads are not dropped; nothing reads it.
-let touchedSink: i32 = 0;
-const AHEAD = 2;
-
 // pa[f0..f0+16) += Σ_ow xa[ow·C] · dy[ow, f0..], and the same for (xb, pb), over n columns.
 // @ts-ignore: decorator
 @inline
-function pairBlock(xa: usize, xb: usize, dyp: usize, n: i32, xStep: usize, rowF: usize, pa: usize, pb: usize, ahead: usize, aheadStep: usize): i32 {
+function pairBlock(xa: usize, xb: usize, dyp: usize, n: i32, xStep: usize, rowF: usize, pa: usize, pb: usize): void {
   const zero = f32x4.splat(0);
   let a0 = zero, a1 = zero, a2 = zero, a3 = zero, b0 = zero, b1 = zero, b2 = zero, b3 = zero;
-  let oa = xa, ob = xb, dp = dyp, ap = ahead;
-  let touched = 0;
+  let oa = xa, ob = xb, dp = dyp;
   for (let t = 0; t < n; t++) {
-    if (aheadStep != 0) {
-      touched ^= load<i32>(ap);
-      ap += aheadStep;
-    }
     const g0 = v128.load(dp), g1 = v128.load(dp, 16), g2 = v128.load(dp, 32), g3 = v128.load(dp, 48);
     let xv = v128.load32_splat(oa);
     a0 = madd(xv, g0, a0); a1 = madd(xv, g1, a1); a2 = madd(xv, g2, a2); a3 = madd(xv, g3, a3);
@@ -52,7 +40,6 @@ function pairBlock(xa: usize, xb: usize, dyp: usize, n: i32, xStep: usize, rowF:
   v128.store(pb, f32x4.add(v128.load(pb, 16), b1), 16);
   v128.store(pb, f32x4.add(v128.load(pb, 32), b2), 32);
   v128.store(pb, f32x4.add(v128.load(pb, 48), b3), 48);
-  return touched;
 }
 
 // pairBlock for one (tap row, k): four accumulators.
@@ -81,7 +68,7 @@ function singleBlock(xa: usize, dyp: usize, n: i32, xStep: usize, rowF: usize, p
  */
 // @ts-ignore: decorator
 @inline
-export function filterGradRow16(g: usize, q: i32, qEnd: i32, part: usize): void {
+export function filterGradRow16(g: usize, q: i32, part: usize): void {
   const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
   const KH = gi(g, G_KH), KW = gi(g, G_KW), sh = gi(g, G_SH), dh = gi(g, G_DH), pt = gi(g, G_PT), pl = gi(g, G_PL);
   const x = <usize>gi(g, G_X), dy = <usize>gi(g, G_DY);
@@ -104,7 +91,6 @@ export function filterGradRow16(g: usize, q: i32, qEnd: i32, part: usize): void 
       const dyp = dyRow + <usize>owA * rowF + (<usize>f0 << 2);
       // The odd k left over by a tap row waits here for the next tap row's.
       let heldX: usize = 0, heldP: usize = 0;
-      let ahead: usize = f0 == 0 && q + AHEAD < qEnd && rowF == 64 ? dyRow + <usize>(AHEAD * OW + owA) * rowF : 0;
       for (let i = 0; i < KH; i++) {
         const ih = oh * sh - pt + i * dh;
         if (ih < 0 || ih >= H) continue;
@@ -112,15 +98,12 @@ export function filterGradRow16(g: usize, q: i32, qEnd: i32, part: usize): void 
         const pr = part + <usize>(i * K) * rowF + (<usize>f0 << 2);
         let k = 0;
         for (; k + 2 <= K; k += 2) {
-          if (ahead != 0) {
-            touchedSink ^= pairBlock(xr, xr + 4, dyp, cols, xStep, rowF, pr, pr + rowF, ahead, rowF);
-            ahead = 0;
-          } else pairBlock(xr + (<usize>k << 2), xr + (<usize>(k + 1) << 2), dyp, cols, xStep, rowF, pr + <usize>k * rowF, pr + <usize>(k + 1) * rowF, 0, 0);
+          pairBlock(xr + (<usize>k << 2), xr + (<usize>(k + 1) << 2), dyp, cols, xStep, rowF, pr + <usize>k * rowF, pr + <usize>(k + 1) * rowF);
         }
         if (k < K) {
           const xk = xr + (<usize>k << 2), pk = pr + <usize>k * rowF;
           if (heldP != 0) {
-            pairBlock(heldX, xk, dyp, cols, xStep, rowF, heldP, pk, 0, 0);
+            pairBlock(heldX, xk, dyp, cols, xStep, rowF, heldP, pk);
             heldP = 0;
           } else {
             heldX = xk;

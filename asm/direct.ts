@@ -232,7 +232,7 @@ export function convBackpropFilterDirect(g: usize, q0: i32, q1: i32, part: usize
   if (sw == 1 && dw == 1 && (F & 15) == 0) {
     for (let q = q0; q < q1; q++) {
       if (db != 0) rowChannelSums(dy + <usize>(q * OW) * rowF, OW, F, db);
-      filterGradRow16(g, q, q1, part);
+      filterGradRow16(g, q, part);
     }
     return;
   }
