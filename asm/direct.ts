@@ -8,6 +8,7 @@ import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_KH, G_KW, G_SH, G_SW, G_DH, G_DW,
 import { poolMax, storeFour } from './conv-common';
 import { madd } from './microkernel';
 import { directPairs, directPixel, directWindow, PAIR_POOL_LOWER, PAIR_POOL_UPPER, PAIR_STORE } from './direct-blocks';
+import { filterGradRow16 } from './direct-filter-grad';
 
 /**
  * Direct forward convolution of output pixels [start, end) for few input channels (F a multiple
@@ -216,6 +217,8 @@ function directRange(g: usize, start: i32, end: i32, y: usize): void {
  * separate parts the caller adds up). One output row at a time, so its dy and x rows stay in L1
  * while every tap and channel group sweeps them; no im2col columns. When db ≠ 0, also the bias
  * gradient's sums over the same rows, read from L1: db[f] += Σ dy[n, oh, ow, f] (F f64).
+ * Column stride and dilation 1 with F a multiple of 16 (the first layer's usual case) run in
+ * pair blocks (asm/direct-filter-grad.ts filterGradRow16); the per-tap sweep below covers the rest.
  */
 export function convBackpropFilterDirect(g: usize, q0: i32, q1: i32, part: usize, db: usize): void {
   const H = gi(g, G_H), W = gi(g, G_W), C = gi(g, G_C), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F);
@@ -226,6 +229,13 @@ export function convBackpropFilterDirect(g: usize, q0: i32, q1: i32, part: usize
   const xStep = <usize>(sw * C) << 2;
   memory.fill(part, 0, <usize>(KH * KW * C) * rowF);
   const zero = f32x4.splat(0);
+  if (sw == 1 && dw == 1 && (F & 15) == 0) {
+    for (let q = q0; q < q1; q++) {
+      if (db != 0) rowChannelSums(dy + <usize>(q * OW) * rowF, OW, F, db);
+      filterGradRow16(g, q, part);
+    }
+    return;
+  }
   for (let q = q0; q < q1; q++) {
     if (db != 0) rowChannelSums(dy + <usize>(q * OW) * rowF, OW, F, db);
     const n = q / OH;
