@@ -16,7 +16,7 @@ export interface ChildResult {
   signal: NodeJS.Signals | null;
   out: string;
   ms: number;
-  /** Peak resident set size in MB as the child measured it at exit (NaN when it did not get there). */
+  /** Peak resident set size in MB as the child measured it at exit (its own VmHWM on Linux; NaN when it did not get there). */
   peakMB: number;
 }
 
@@ -31,7 +31,12 @@ export function runChild(body: string, { heapMB = 512, timeoutMs = 30_000 } = {}
   writeFileSync(
     file,
     `try {\n${body}\n} catch (e) { console.log('ERROR: ' + (e instanceof Error ? e.message : String(e))); process.exitCode = 1; }\n` +
-      `console.log('PEAK_RSS_MB ' + (process.resourceUsage().maxRSS / 1024).toFixed(0));\n`,
+      // Linux keeps ru_maxrss across exec: resourceUsage().maxRSS would report the parent's
+      // resident size at fork (the test runner's, ~600 MB late in the suite). VmHWM is this
+      // process's own peak; other systems fall back to maxRSS.
+      `const status = await import('node:fs').then((fs) => fs.readFileSync('/proc/self/status', 'utf8')).catch(() => '');\n` +
+      `const hwm = /VmHWM:\\s+(\\d+) kB/.exec(status);\n` +
+      `console.log('PEAK_RSS_MB ' + (hwm ? Number(hwm[1]) / 1024 : process.resourceUsage().maxRSS / 1024).toFixed(0));\n`,
   );
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [`--max-old-space-size=${heapMB}`, '--import', 'tsx', file], {
