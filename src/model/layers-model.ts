@@ -13,17 +13,16 @@ import { getOptimizer, type Optimizer } from '../train/optimizers.js';
 import { regularizationLoss } from '../train/regularizers.js';
 import { formatLogs } from '../util/progress.js';
 import { getGlobalRandom, Random } from '../util/random.js';
-import { Tensor, wrap, type Shape } from '../tensor.js';
+import { Tensor, type Shape } from '../tensor.js';
 import type { Doctor } from '../train/doctor/index.js';
 import { checkWeightValues, renameErrors } from '../util/errors.js';
 import type { ClassWeight } from '../train/label-checks.js';
 import { fitModel, type FitHost } from './fit.js';
-import { batchLists, checkInputs, checkTargets, inputLabel, outputLogs, outputSpecs, portList, updateOutputMetrics, weightedLoss, type ModelData, type Ports } from './model-io.js';
+import { batchLists, checkInputs, checkTargets, heldInputs, testsHeld, checkWeightTensors, outputLogs, outputSpecs, portList, updateOutputMetrics, weightedLoss, type ModelData, type Ports } from './model-io.js';
 import { findLayer, joinRows, summaryTable } from './summary.js';
 import { ModelLayer } from './model-layer.js';
 import type { SymbolicTensor } from '../layers/symbolic.js';
-import { firstNonFinite, nonFiniteError } from '../util/finite.js';
-import { History, checkCount, checkFinite, checkOptions, copyTensor, isDataset, sampleWeights, takeRows, type BatchDataset, type CompileArgs, type FitArgs } from './data-args.js';
+import { History, checkCount, checkOptions, copyTensor, isDataset, sampleWeights, takeRows, type BatchDataset, type CompileArgs, type FitArgs } from './data-args.js';
 
 /** What `predict` resolves to: one tensor for a one-output model, a list in output order with several. */
 export type Prediction = Tensor | Tensor[];
@@ -216,33 +215,6 @@ export abstract class LayersModel {
     return checkInputs(op, xs, this.inputShapes, this.inputNames, finite);
   }
 
-  /**
-   * Whether the backend tests a batch's values where it holds them for a step (the cpu backend's
-   * engine, on all its threads): then trainOnBatch and predict leave that test to
-   * {@link heldInputs} instead of a loop over the caller's arrays first.
-   */
-  private get testsHeld(): boolean {
-    return getBackend().firstNonFinite !== undefined;
-  }
-
-  /**
-   * xs for a step, each x's values held for it (`hold(x, true)`: the cpu backend copies a large
-   * batch into its engine's memory once) and, with `op`, tested for NaN and ±Infinity (where the
-   * backend holds them when it can, else in x). `from`: x's first sample in what the caller gave,
-   * counted into the flat index an error names.
-   */
-  private heldInputs(xs: readonly Tensor[], op?: string, from = 0): Tensor[] {
-    const backend = getBackend();
-    return xs.map((x, i) => {
-      const held = backend.hold(x.values, true);
-      if (op !== undefined) {
-        const at = backend.firstNonFinite ? backend.firstNonFinite(held) : firstNonFinite(x.values);
-        if (at >= 0) throw nonFiniteError(op, inputLabel(this.inputNames, i), x.values, at, x.shape[0] ? from * (x.size / x.shape[0]) : 0);
-      }
-      return wrap(held, x.shape);
-    });
-  }
-
   /** Validates every output's y against x's sample count and the output's units. */
   private checkY(op: string, ys: readonly Tensor[], n: number): void {
     checkTargets(op, ys, n, this.outputShapes, this.outputNames, this.outputLosses);
@@ -256,7 +228,7 @@ export abstract class LayersModel {
   /**
    * One optimizer step on a batch; returns the batch loss (total and per output) and predictions,
    * or null when the doctor stopped training. With `check` (the caller's op), xs' values are
-   * tested as the step holds them (see heldInputs), before any weight changes.
+   * tested as the step holds them (see model-io's heldInputs), before any weight changes.
    */
   protected step(
     xs: readonly Tensor[], ys: readonly Float32Array[], sampleWeight: Float32Array | undefined, rng: Random, doctor?: Doctor | null, check?: string,
@@ -267,9 +239,7 @@ export abstract class LayersModel {
     this.holdWeights(true);
     const backend = getBackend();
     return this.trainArena.run(() => backend.scope(() => {
-      // The first layers read the batch forward and backward: the gpu backend uploads it once, the
-      // cpu backend copies it into its engine's memory once.
-      const inputs = this.heldInputs(xs, check);
+      const inputs = heldInputs(xs, this.inputNames, check);
       zeroGradients(params);
       let dys: Tensor[], loss: number, losses: number[], yPreds: Tensor[];
       try {
@@ -425,10 +395,10 @@ export abstract class LayersModel {
     const rows = this.outputShapes.map((s) => s.reduce((a, b) => a * b, 1));
     const parts: Float32Array[][] = rows.map(() => []);
     // Where the backend tests a batch as it holds it, each batch is tested there, not x up front.
-    const held = this.testsHeld;
+    const held = testsHeld();
     // A batch's device arrays are freed once its outputs are copied out (a scope), not by GC.
     const keep = (xs: Tensor[], from: number) => this.inferArena.run(() => getBackend().scope(() => {
-      this.forward(held ? this.heldInputs(xs, op, from) : xs, this.rng).forEach((y, i) => parts[i].push(y.values.slice()));
+      this.forward(held ? heldInputs(xs, this.inputNames, op, from) : xs, this.rng).forEach((y, i) => parts[i].push(y.values.slice()));
     }));
     if (isDataset(x)) {
       for await (const batch of x.batches()) {
@@ -451,7 +421,7 @@ export abstract class LayersModel {
     getBackend().wake?.();
     checkOptions(op, args, ['sampleWeight', 'classWeight']);
     const { xs, ys } = this.lists(op, x, y);
-    const held = this.testsHeld;
+    const held = testsHeld();
     const n = this.checkX(op, xs, !held);
     this.checkY(op, ys, n);
     if (ys.length > 1 && (args.sampleWeight !== undefined || args.classWeight !== undefined)) {
@@ -475,16 +445,7 @@ export abstract class LayersModel {
   /** Sets every weight, in `getWeights()` order. Validates all shapes first; on error nothing changes. */
   setWeights(weights: Tensor[]): void {
     const params = this.params();
-    if (!Array.isArray(weights) || weights.length !== params.length) {
-      throw new Error(`setWeights: the model has ${params.length} weights, got ${Array.isArray(weights) ? weights.length : String(weights)}`);
-    }
-    params.forEach((p, i) => {
-      const w = weights[i];
-      if (!(w instanceof Tensor) || w.shape.join() !== p.shape.join()) {
-        throw new Error(`setWeights: weight ${i} (${p.name}) has shape [${p.shape.join(', ')}], got ${w instanceof Tensor ? `[${w.shape.join(', ')}]` : String(w)}`);
-      }
-      checkFinite('setWeights', `weight ${i} (${p.name})`, w.values);
-    });
+    checkWeightTensors('setWeights', params, weights);
     params.forEach((p, i) => (p.value = weights[i].values.slice()));
     for (const layer of this.layers) layer.markInitialized();
   }

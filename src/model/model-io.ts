@@ -8,6 +8,8 @@ import { getMetric, type Metric } from '../train/metrics/index.js';
 import { checkFinite, type DataBatch, type MultiDataBatch } from './data-args.js';
 import { formatShape } from '../layers/layer.js';
 import { checkSparseLabels } from '../train/label-checks.js';
+import { getBackend } from '../backend/index.js';
+import { firstNonFinite, nonFiniteError } from '../util/finite.js';
 
 /** What fit, evaluate, predict and trainOnBatch take for x or y: one tensor, a list, or a dict by input/output name. */
 export type ModelData = Tensor | readonly Tensor[] | Readonly<Record<string, Tensor>>;
@@ -137,6 +139,48 @@ export function checkInputs(op: string, xs: readonly Tensor[], shapes: readonly 
     if (finite) checkFinite(op, label(i), x.values);
   });
   return xs[0].shape[0]!;
+}
+
+/**
+ * Whether the backend tests a batch's values where it holds them for a step (the cpu backend's
+ * engine, on all its threads): then trainOnBatch and predict leave that test to
+ * {@link heldInputs} instead of a loop over the caller's arrays first.
+ */
+export function testsHeld(): boolean {
+  return getBackend().firstNonFinite !== undefined;
+}
+
+/**
+ * xs for a step, each x's values held for it (`hold(x, true)`: the first layers read the batch
+ * forward and backward, so the gpu backend uploads it once and the cpu backend copies a large one
+ * into its engine's memory once) and, with `op`, tested for NaN and ±Infinity (where the
+ * backend holds them when it can, else in x), naming the input among `names`. `from`: x's first
+ * sample in what the caller gave, counted into the flat index an error names.
+ */
+export function heldInputs(xs: readonly Tensor[], names: readonly string[], op?: string, from = 0): Tensor[] {
+  const backend = getBackend();
+  return xs.map((x, i) => {
+    const held = backend.hold(x.values, true);
+    if (op !== undefined) {
+      const at = backend.firstNonFinite ? backend.firstNonFinite(held) : firstNonFinite(x.values);
+      if (at >= 0) throw nonFiniteError(op, inputLabel(names, i), x.values, at, x.shape[0] ? from * (x.size / x.shape[0]) : 0);
+    }
+    return wrap(held, x.shape);
+  });
+}
+
+/** Validates `weights` (Keras order) against the model's params: count, shapes, finite values. */
+export function checkWeightTensors(op: string, params: readonly { name: string; shape: readonly number[] }[], weights: unknown): void {
+  if (!Array.isArray(weights) || weights.length !== params.length) {
+    throw new Error(`${op}: the model has ${params.length} weights, got ${Array.isArray(weights) ? weights.length : String(weights)}`);
+  }
+  params.forEach((p, i) => {
+    const w: unknown = weights[i];
+    if (!(w instanceof Tensor) || w.shape.join() !== p.shape.join()) {
+      throw new Error(`${op}: weight ${i} (${p.name}) has shape [${p.shape.join(', ')}], got ${w instanceof Tensor ? `[${w.shape.join(', ')}]` : String(w)}`);
+    }
+    checkFinite(op, `weight ${i} (${p.name})`, w.values);
+  });
 }
 
 /** How errors name input i of a model with inputs `names`. */
