@@ -5,6 +5,7 @@
 //   backward     dx = k·(dy − Σdy/R − xHat·Σ(dy·xHat)/R), k = γ·invStd  (f64 sums)
 //   relu         y = x > 0 ? x : 0;  dx = x > 0 ? dy : 0  (NaN → 0, as the reference)
 //   relu options y = x > t ? min(x, maxValue) : slope·(x − t)  (NaN stays NaN, as the reference)
+//   add          y = a + b
 //   sigmoid/tanh y and dx from y, with a SIMD exp (at the end of this file)
 // where r runs over every row (pixel) of C channels. Row-wise entry points take rows [r0, r1), so
 // threads can split the work by calling them with disjoint ranges; sums go to a per-call f64 array.
@@ -259,6 +260,23 @@ export function reluOptionsForward(x: usize, i0: i32, i1: i32, y: usize, maxBits
     const o = <usize>i << 2;
     const v = load<f32>(x + o);
     store<f32>(y + o, v > threshold ? min(v, maxValue) : slope * (v - threshold));
+  }
+}
+
+/** y[i] = a[i] + b[i] for i in [i0, i1) (y may equal a or b): the f32 sum, as the reference's. */
+export function addForward(a: usize, b: usize, i0: i32, i1: i32, y: usize): void {
+  let i = i0;
+  for (; i < i1 && (i & 3) != 0; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, load<f32>(a + o) + load<f32>(b + o));
+  }
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, load<f32>(a + o) + load<f32>(b + o));
   }
 }
 

@@ -1,5 +1,6 @@
 // Max pooling and the fused ops around it, NHWC f32:
 //   max pool     y[o, c] = first max of the window in window order, NaN wins; argmax = flat x index
+//   avg pool     y[o, c] = mean of the window's cells inside the image (f64 sums, as the reference)
 //   bn-act-pool  max pool of act(batch norm(x)); its backward: the sums, then every dx in one pass
 //   scatter      dz of a convolution whose (relu) output fed a max pool, with its bias gradient
 // Pool geometry in the block at g (P_* of asm/geometry.ts); pointers are byte offsets into the
@@ -66,6 +67,47 @@ export function maxPool(g: usize, q0: i32, q1: i32): void {
         }
         store<f32>(y + o + (<usize>c << 2), best);
         store<i32>(am + o + (<usize>c << 2), arg);
+      }
+    }
+  }
+}
+
+/**
+ * Average pooling of output rows (n, oh) in [q0, q1): each window's cells inside the image summed
+ * in f64 in window order (rows, then columns) per channel, divided by their count (NaN for a
+ * window without any), rounded to f32: the reference's avgPool bit for bit. Two channels per
+ * f64x2; the window's cells are walked once per channel pair (one image's rows stay in cache).
+ */
+export function avgPool(g: usize, q0: i32, q1: i32): void {
+  const H = gi(g, P_H), W = gi(g, P_W), C = gi(g, P_C), OH = gi(g, P_OH), OW = gi(g, P_OW);
+  const KH = gi(g, P_KH), KW = gi(g, P_KW), sh = gi(g, P_SH), sw = gi(g, P_SW), pt = gi(g, P_PT), pl = gi(g, P_PL);
+  const x = <usize>gi(g, P_X), y = <usize>gi(g, P_Y);
+  const C2 = C & ~1;
+  for (let q = q0; q < q1; q++) {
+    const n = q / OH;
+    const oh = q - n * OH;
+    const ihLo = max(oh * sh - pt, 0);
+    const ihHi = min(oh * sh - pt + KH, H);
+    for (let ow = 0; ow < OW; ow++) {
+      const iwLo = max(ow * sw - pl, 0);
+      const iwHi = min(ow * sw - pl + KW, W);
+      const count = f64(max(ihHi - ihLo, 0) * max(iwHi - iwLo, 0));
+      const o = y + ((<usize>(q * OW + ow) * <usize>C) << 2);
+      let c = 0;
+      for (; c < C2; c += 2) {
+        let acc = f64x2.splat(0);
+        for (let ih = ihLo; ih < ihHi; ih++) {
+          const row = x + ((<usize>(((n * H + ih) * W) * C + c)) << 2);
+          for (let iw = iwLo; iw < iwHi; iw++) acc = f64x2.add(acc, f64x2.promote_low_f32x4(v128.load64_zero(row + ((<usize>(iw * C)) << 2))));
+        }
+        v128.store64_lane(o + (<usize>c << 2), f32x4.demote_f64x2_zero(f64x2.div(acc, f64x2.splat(count))), 0);
+      }
+      if (c < C) {
+        let acc: f64 = 0;
+        for (let ih = ihLo; ih < ihHi; ih++) {
+          for (let iw = iwLo; iw < iwHi; iw++) acc += <f64>load<f32>(x + ((<usize>(((n * H + ih) * W + iw) * C + c)) << 2));
+        }
+        store<f32>(o + (<usize>c << 2), <f32>(acc / count));
       }
     }
   }

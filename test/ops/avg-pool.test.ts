@@ -1,6 +1,7 @@
 // avgPool and avgPoolBackprop on every backend against the reference ('same' windows divide by
 // their cells inside the image), plus hand-computed cases of the reference itself.
 import { test } from 'uvu';
+import * as assert from 'uvu/assert';
 import { conv2dInfo, type Padding } from '../../src/geometry.js';
 import { assertClose } from '../helpers.js';
 import { opTest, runOps, rand, ref } from './backends.js';
@@ -25,6 +26,35 @@ opTest('avgPool', 'values and avgPoolBackprop', (b) => {
     assertClose(b.avgPool(x, info), ref.avgPool(x, info), TOL, `avgPool ${what}`);
     const dy = rand(n * info.outHeight * info.outWidth * c);
     assertClose(b.avgPoolBackprop(dy, info), ref.avgPoolBackprop(dy, info), TOL, `avgPoolBackprop ${what}`);
+  }
+});
+
+// From 16384 input values the cpu backend pools in WebAssembly, with the reference's f64 sums.
+const large: typeof cases = [
+  // The residual example's global pool at batch 32.
+  { shape: [32, 8, 8, 32], k: [8, 8], s: [8, 8], padding: 'valid' },
+  // Odd channels (the f64 pair's leftover lane), 'same' borders, overlapping windows.
+  { shape: [4, 33, 17, 9], k: [3, 3], s: [2, 2], padding: 'same' },
+  { shape: [2, 40, 41, 7], k: [2, 5], s: [1, 3], padding: 'valid' },
+];
+
+opTest('avgPool', 'large inputs: the reference values bit for bit, NaN and ±Infinity included', (b, name) => {
+  for (const t of large) {
+    const [n, h, w, c] = t.shape;
+    const info = conv2dInfo(t.shape, t.k, c, t.s, t.padding);
+    const what = `${t.shape.join('x')} k${t.k.join('x')} s${t.s.join('x')} ${t.padding}`;
+    const x = rand(n * h * w * c);
+    if (!name.startsWith('gpu')) x.set([NaN, Infinity, -Infinity, 3e38, 3e38], 5 * c);
+    const got = b.avgPool(x, info);
+    const want = ref.avgPool(x, info);
+    if (name.startsWith('gpu')) {
+      assertClose(got, want, TOL, `avgPool ${what}`);
+      continue;
+    }
+    assert.is(got.length, want.length);
+    for (let i = 0; i < want.length; i++) {
+      if (!(Object.is(got[i], want[i]) || (Number.isNaN(got[i]) && Number.isNaN(want[i])))) assert.unreachable(`avgPool ${what}: [${i}] ${got[i]} against ${want[i]}`);
+    }
   }
 });
 

@@ -14,6 +14,24 @@ opTest('add', 'element-wise sum', (b) => {
   assert.equal(Array.from(b.add(Float32Array.of(1, 2), Float32Array.of(10, -5))), [11, -3]);
 });
 
+opTest('add', 'large arrays (the cpu backend runs them in WebAssembly): the f32 sums exactly, NaN, ±Infinity and −0 included', (b, name) => {
+  for (const n of [1 << 14, 70001]) {
+    const x = rand(n);
+    const y = rand(n);
+    if (!name.startsWith('gpu')) {
+      x.set([NaN, Infinity, -Infinity, -0, 1e38, 5], 3);
+      y.set([1, -Infinity, -Infinity, -0, 1e38, NaN], 3);
+      x[n - 1] = Infinity;
+    }
+    const got = b.add(x, y);
+    const want = ref.add(x, y);
+    assert.is(got.length, n);
+    for (let i = 0; i < n; i++) {
+      if (!(Object.is(got[i], want[i]) || (Number.isNaN(got[i]) && Number.isNaN(want[i])))) assert.unreachable(`add ${n}: [${i}] ${got[i]} against ${want[i]}`);
+    }
+  }
+});
+
 opTest('concat', 'rows [2] of widths [1, 2] by hand', (b) => {
   const y = b.concat([Float32Array.of(1, 2), Float32Array.of(10, 11, 20, 21)], 2, [1, 2]);
   assert.equal(Array.from(y), [1, 10, 11, 2, 20, 21]);

@@ -4,8 +4,9 @@
 // Depthwise convolutions run in WebAssembly where C·M (channels × depth multiplier) is a multiple of 4
 // (src/backend/wasm/depthwise-fast.ts), else the reference's loops; zero padding and relu with options' backward are those loops only (one copy or
 // compare per value); relu with options' forward runs in WebAssembly (MobileNet's relu6 after every
-// convolution of an inference pass). Average pooling is those loops only: it reads each input once per window and does one add per
-// read, so it is memory-bound and a WebAssembly copy would add a transfer for nothing to gain. The merge
+// convolution of an inference pass). Average pooling's forward and the add op (the Add layer of a
+// residual network) run in WebAssembly from ELEMENT_MIN values (their JavaScript loops took ~1 ms a
+// call of the residual example); average pooling's backward and the other merge
 // ops (combine, extremum) and the augmentation ops (imageTransform, adjustContrast) are the reference's
 // loops too: paired in `npm run bench -- --filter augment`, a rotation's forward + backward costs about
 // the seed model's first convolution's, not a step's bulk.
@@ -79,7 +80,7 @@ function sgdInEngine(value: Float32Array, grad: Float32Array, velocity: Float32A
   return true;
 }
 
-/** `base` with its batch-norm, relu (with options: forward only), sigmoid, tanh and max-pool ops run by `k` wherever `k` can (it returns null where not). */
+/** `base` with its batch-norm, relu (with options: forward only), sigmoid, tanh, max- and average-pool (forward) and add ops run by `k` wherever `k` can (it returns null where not). */
 function withElementwise(base: PlainOps, k: ElementwiseKernels): PlainOps {
   return {
     ...base,
@@ -95,6 +96,8 @@ function withElementwise(base: PlainOps, k: ElementwiseKernels): PlainOps {
       (kind === 'relu' ? k.reluBackward(dy, x) : kind === 'sigmoid' || kind === 'tanh' ? k.activationBackward(kind, dy, y) : null) ??
       base.activationBackward(kind, dy, x, y, channels, alpha),
     maxPool: (x, info) => k.maxPool(x, info) ?? base.maxPool(x, info),
+    avgPool: (x, info) => k.avgPool(x, info) ?? base.avgPool(x, info),
+    add: (a, b) => k.add(a, b) ?? base.add(a, b),
     reluWithOptions: (x, options) => k.reluWithOptions(x, options) ?? base.reluWithOptions(x, options),
   };
 }

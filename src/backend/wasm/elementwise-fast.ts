@@ -36,6 +36,10 @@ export interface ElementwiseKernels {
   activationBackward(kind: 'sigmoid' | 'tanh', dy: Float32Array, y: Float32Array): Float32Array | null;
   /** See Backend.maxPool. */
   maxPool(x: Float32Array, info: Conv2DInfo): { y: Float32Array; argmax: Int32Array } | null;
+  /** See Backend.avgPool (the reference's bits: f64 sums in window order); null under {@link ELEMENT_MIN} input values. */
+  avgPool(x: Float32Array, info: Conv2DInfo): Float32Array | null;
+  /** y = a + b (the f32 sums, as the reference); null under {@link ELEMENT_MIN} values. */
+  add(a: Float32Array, b: Float32Array): Float32Array | null;
   /** See Backend.batchNormActPoolTrain (pool windows must not overlap). */
   batchNormActPoolTrain(
     x: Float32Array, gamma: Float32Array, beta: Float32Array, channels: number, epsilon: number, relu: boolean, pool: Conv2DInfo,
@@ -68,6 +72,12 @@ export function firstNonFinite(a: Float32Array): number | null {
 
 /** Below this many values firstNonFinite leaves the test to the caller's loop. */
 const FIND_MIN = 1 << 16;
+
+/**
+ * Below this many values add and average pooling stay in the reference loops: one add per value
+ * read, so a job (and a copy in of an operand the engine does not hold) costs more than it saves.
+ */
+export const ELEMENT_MIN = 1 << 14;
 
 /** Below this many values sigmoid and tanh stay in the reference loops (a call costs more). */
 const ACTIVATION_MIN = 1024;
@@ -319,6 +329,27 @@ export const elementwiseFast: ElementwiseKernels = {
     const inRows = split(pool.batch * pool.inHeight, x.length);
     runJobs(e, 'bnActPoolBackwardApply', inRows.map(([r0, r1]) => [offG, r0, r1, offDy, offMean, offInv, offGa, offB, r, offK, offMd, offMdx, offDx]));
     return { dx: result(e, dxRes, offDx, x.length), dGamma: Float32Array.from(sumDzX), dBeta: Float32Array.from(sumDz) };
+  },
+
+  add(a, b) {
+    const e = getEngine();
+    if (e === null || a.length < ELEMENT_MIN) return null;
+    return elementJobs(e, 'addForward', [a, b], ([offA, offB], i0, i1, offY) => [offA, offB, i0, i1, offY]);
+  },
+
+  avgPool(x, info) {
+    const e = getEngine();
+    if (e === null || x.length < ELEMENT_MIN) return null;
+    const { batch, outHeight: OH, outWidth: OW, inChannels: C } = info;
+    const sizeY = batch * OH * OW * C;
+    const yRes = residentF32(e, sizeY);
+    const { offs, end } = place(e.workBase, [POOL_GEOMETRY_WORDS, scratchFor(e, x), yRes ? 0 : sizeY]);
+    if (!reserve(e, end)) return null;
+    const offX = stage(e, x, offs[1]);
+    const offY = yRes ? yRes.byteOffset : offs[2];
+    writePoolGeometry(e, offs[0], info, offX, offY, 0);
+    runJobs(e, 'avgPool', split(batch * OH, x.length).map(([q0, q1]) => [offs[0], q0, q1]));
+    return result(e, yRes, offY, sizeY);
   },
 
   maxPool(x, info) {

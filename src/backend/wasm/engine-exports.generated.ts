@@ -85,6 +85,8 @@ export interface EngineExports {
   /** asm/elementwise.ts */
   reluOptionsForward(x: number, i0: number, i1: number, y: number, maxBits: number, slopeBits: number, thresholdBits: number): void;
   /** asm/elementwise.ts */
+  addForward(a: number, b: number, i0: number, i1: number, y: number): void;
+  /** asm/elementwise.ts */
   reluBackward(dy: number, x: number, i0: number, i1: number, dx: number): void;
   /** asm/elementwise.ts */
   activationForward(kind: number, x: number, i0: number, i1: number, y: number): void;
@@ -94,6 +96,8 @@ export interface EngineExports {
   findNonFinite(x: number, i0: number, i1: number, out: number): void;
   /** asm/pool.ts */
   maxPool(g: number, q0: number, q1: number): void;
+  /** asm/pool.ts */
+  avgPool(g: number, q0: number, q1: number): void;
   /** asm/pool.ts */
   bnActMaxPool(g: number, q0: number, q1: number, mean: number, invStd: number, gamma: number, beta: number, relu: 0 | 1): void;
   /** asm/pool.ts */
@@ -161,11 +165,13 @@ export const JOB_NAMES = [
   'batchNormBackwardApply',
   'reluForward',
   'reluOptionsForward',
+  'addForward',
   'reluBackward',
   'activationForward',
   'activationBackward',
   'findNonFinite',
   'maxPool',
+  'avgPool',
   'bnActMaxPool',
   'bnActPoolBackwardSums',
   'bnActPoolBackwardApply',
