@@ -7,7 +7,7 @@
 // the operands and one packing workspace per thread. No allocation, no globals: every thread runs
 // its own instance over the same memory. The 4×8 micro-kernel is tile4x8 (asm/microkernel.ts).
 
-import { tile4x8 } from './microkernel';
+import { tile4x8, tile4x8Rows } from './microkernel';
 
 const MR: i32 = 4;
 const NR: i32 = 8;
@@ -109,31 +109,28 @@ export function gemmPackedB(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usiz
 }
 
 /**
- * C[m×n] = A₀·B₀ + A₁·B₁ with every operand already packed, the two products summed apart (each
- * from zero, then added: the rounding of two sums of k₀ and k₁ terms, not one of k₀ + k₁).
- * A: slivers of MR = 4 rows, sliver s at ap + 4·s·MR·(k₀ + k₁), holding A₀'s k₀ steps of 4 values
- * then A₁'s k₁ steps; B₀, B₁ packed as gemmPackedB takes B (k₀ × n and k₁ × n). m is a multiple of
- * MR (C has room for the rows past the real ones); C[i, j] at c + 4·(i·ldc + j), overwritten;
- * `tmp`: room for one 4×8 tile.
+ * C[m×n] = A₀·B₀ + A₁·B₁, the two products summed apart and then added (Winograd F(4×4)'s split
+ * channel sums, asm/winograd4.ts): A in rows (row i's k0 + k1 values at a + 4·i·(k0 + k1), A₀ its
+ * first k0 columns; m a multiple of MR), B₀ and B₁ packed as gemm packs B (at bp0, bp1).
  */
-export function gemmPackedSplit(m: i32, n: i32, k0: i32, k1: i32, ap: usize, bp0: usize, bp1: usize, c: usize, ldc: i32, tmp: usize): void {
-  const sliver = <usize>(MR * (k0 + k1)) << 2;
-  const a1 = <usize>(MR * k0) << 2;
+export function gemmRowsSplit(m: i32, n: i32, k0: i32, k1: i32, a: usize, bp0: usize, bp1: usize, c: usize, ldc: i32, tmp: usize): void {
+  const ts = <usize>(k0 + k1) << 2;
+  const a1 = <usize>k0 << 2;
   for (let jr = 0; jr < n; jr += NR) {
     const nr = min(NR, n - jr);
     const b0 = bp0 + (<usize>(jr * k0) << 2), b1 = bp1 + (<usize>(jr * k1) << 2);
-    let as = ap;
+    let as = a;
     for (let i = 0; i < m; i += MR) {
       const ct = c + (<usize>(i * ldc + jr) << 2);
       if (nr == NR) {
-        tile4x8(k0, as, b0, ct, ldc, false);
-        tile4x8(k1, as + a1, b1, ct, ldc, true);
+        tile4x8Rows(k0, as, ts, b0, ct, ldc, false);
+        tile4x8Rows(k1, as + a1, ts, b1, ct, ldc, true);
       } else {
-        tile4x8(k0, as, b0, tmp, NR, false);
-        tile4x8(k1, as + a1, b1, tmp, NR, true);
+        tile4x8Rows(k0, as, ts, b0, tmp, NR, false);
+        tile4x8Rows(k1, as + a1, ts, b1, tmp, NR, true);
         edge(tmp, ct, ldc, MR, nr, true);
       }
-      as += sliver;
+      as += ts * MR;
     }
   }
 }

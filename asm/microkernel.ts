@@ -65,3 +65,55 @@ export function tile4x8(k: i32, a: usize, b: usize, c: usize, ldc: i32, accumula
   v128.store(r3, c30);
   v128.store(r3, c31, 16);
 }
+
+/**
+ * tile4x8 with A in rows: row i's values at a + i·ts + 4p (the Winograd F(4×4) transforms write
+ * each tile's channels contiguous, so the GEMM reads them without a packing or transposing pass).
+ * The same products in the same order as tile4x8, so the same bits.
+ */
+// @ts-ignore: decorator
+@inline
+export function tile4x8Rows(k: i32, a: usize, ts: usize, b: usize, c: usize, ldc: i32, accumulate: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  const t2 = ts + ts, t3 = t2 + ts;
+  const end = a + (<usize>k << 2);
+  for (; a < end; a += 4) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    const a0 = v128.load32_splat(a);
+    c00 = madd(a0, b0, c00);
+    c01 = madd(a0, b1, c01);
+    const a1 = v128.load32_splat(a + ts);
+    c10 = madd(a1, b0, c10);
+    c11 = madd(a1, b1, c11);
+    const a2 = v128.load32_splat(a + t2);
+    c20 = madd(a2, b0, c20);
+    c21 = madd(a2, b1, c21);
+    const a3 = v128.load32_splat(a + t3);
+    c30 = madd(a3, b0, c30);
+    c31 = madd(a3, b1, c31);
+    b += 32;
+  }
+  const r1 = c + (<usize>ldc << 2), r2 = r1 + (<usize>ldc << 2), r3 = r2 + (<usize>ldc << 2);
+  if (accumulate) {
+    c00 = f32x4.add(c00, v128.load(c));
+    c01 = f32x4.add(c01, v128.load(c, 16));
+    c10 = f32x4.add(c10, v128.load(r1));
+    c11 = f32x4.add(c11, v128.load(r1, 16));
+    c20 = f32x4.add(c20, v128.load(r2));
+    c21 = f32x4.add(c21, v128.load(r2, 16));
+    c30 = f32x4.add(c30, v128.load(r3));
+    c31 = f32x4.add(c31, v128.load(r3, 16));
+  }
+  v128.store(c, c00);
+  v128.store(c, c01, 16);
+  v128.store(r1, c10);
+  v128.store(r1, c11, 16);
+  v128.store(r2, c20);
+  v128.store(r2, c21, 16);
+  v128.store(r3, c30);
+  v128.store(r3, c31, 16);
+}

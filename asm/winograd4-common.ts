@@ -3,7 +3,7 @@
 // packed, the 36 GEMMs with the packed transformed filter, and the output transform's first pass. Not an entry file:
 // its exports are inlined into the kernels, not wasm exports.
 
-import { gemmPackedSplit, transpose4 } from './gemm';
+import { gemmRowsSplit } from './gemm';
 import { patch } from './conv-common';
 import { madd } from './microkernel';
 
@@ -61,56 +61,38 @@ export function inputTile(xn: usize, H: i32, W: i32, C: i32, iy0: i32, ix0: i32,
 }
 
 // One block of nt ≤ tb tiles from tile b0 (tile = (n, ty, tx), TX tiles a row, perImage an image):
-// the input transform writes V straight in the layout gemmPackedSplit reads (per ξ, slivers of 4
-// tiles × C channels at vBase + ξ·vStride: the 4 tiles' vectors transposed in registers, missing
-// tiles of the last sliver zero), then one GEMM per ξ sums the two halves of the channels apart
-// into M (F columns a tile, at mBase + ξ·mStride) with the filter packed at u (F padded to 8).
+// the input transform writes V straight in the layout the GEMM reads (per ξ at vBase + ξ·vStride,
+// tile t's C channels at 4·t·C, the tiles of the last group of 4 past nt zero), then one GEMM per ξ
+// sums the two halves of the channels apart into M (F columns a tile, at mBase + ξ·mStride) with
+// the filter packed at u (F padded to 8).
 // @ts-ignore: decorator
 @inline
 export function blockProducts(
   x: usize, H: i32, W: i32, C: i32, F: i32, pt: i32, pl: i32, TX: i32, perImage: i32, b0: i32, nt: i32,
   u: usize, vBase: usize, vStride: usize, mBase: usize, mStride: usize, tmp: usize, quad: usize,
 ): void {
-  const zero = f32x4.splat(0);
   const fPad = ((F + 7) >> 3) << 3;
   const uStride = <usize>(C * fPad) << 2;
   const c0 = C >> 1, c1 = C - c0;
   const u1 = <usize>(c0 * fPad) << 2;
-  const sliverBytes = <usize>(C * 16);
+  const rowBytes = <usize>C << 2;
   const mt4 = (nt + 3) & ~3;
-  for (let s = 0; s < mt4; s += 4) {
-    // The 4 tiles' image and corner at tmp (12 bytes a tile), worked out once for all channels.
-    for (let k = 0; k < min(4, nt - s); k++) {
-      const tile = b0 + s + k;
-      const n = tile / perImage;
-      const rem = tile - n * perImage;
-      const ty = rem / TX;
-      const at = tmp + <usize>(12 * k);
-      store<i32>(at, n * H * W * C);
-      store<i32>(at, 4 * ty - pt, 4);
-      store<i32>(at, 4 * (rem - ty * TX) - pl, 8);
-    }
-    for (let c = 0; c < C; c += 4) {
-      for (let k = 0; k < 4; k++) {
-        const q = quad + <usize>(576 * k);
-        if (s + k >= nt) {
-          for (let xi = 0; xi < 36; xi++) v128.store(q + (<usize>xi << 4), zero);
-          continue;
-        }
-        const at = tmp + <usize>(12 * k);
-        inputTile(x + (<usize>load<i32>(at) << 2), H, W, C, load<i32>(at, 4), load<i32>(at, 8), c, q, q, 96, 16);
-      }
-      // V[ξ] sliver s/4, channels c..c+3: four steps of the 4 tiles' values.
-      const vs = vBase + <usize>(s >> 2) * sliverBytes + (<usize>c << 4);
-      for (let xi = 0; xi < 36; xi++) {
-        const o = quad + (<usize>xi << 4);
-        transpose4(v128.load(o), v128.load(o, 576), v128.load(o, 1152), v128.load(o, 1728), vs + <usize>xi * vStride, 16);
-      }
-    }
+  for (let t = 0; t < nt; t++) {
+    const tile = b0 + t;
+    const n = tile / perImage;
+    const rem = tile - n * perImage;
+    const ty = rem / TX;
+    const xn = x + (<usize>(n * H * W * C) << 2);
+    const iy0 = 4 * ty - pt, ix0 = 4 * (rem - ty * TX) - pl;
+    const vt = vBase + <usize>t * rowBytes;
+    for (let c = 0; c < C; c += 4) inputTile(xn, H, W, C, iy0, ix0, c, quad, vt + (<usize>c << 2), 6 * vStride, vStride);
+  }
+  for (let t = nt; t < mt4; t++) {
+    for (let xi = 0; xi < 36; xi++) memory.fill(vBase + <usize>xi * vStride + <usize>t * rowBytes, 0, rowBytes);
   }
   for (let xi = 0; xi < 36; xi++) {
     const uw = u + <usize>xi * uStride;
-    gemmPackedSplit(mt4, F, c0, c1, vBase + <usize>xi * vStride, uw, uw + u1, mBase + <usize>xi * mStride, F, tmp);
+    gemmRowsSplit(mt4, F, c0, c1, vBase + <usize>xi * vStride, uw, uw + u1, mBase + <usize>xi * mStride, F, tmp);
   }
 }
 

@@ -14,9 +14,10 @@ import { gemmWork, poolMax } from './conv-common';
 //   Bᵀ = [1 −3/2 −2 3/2 1 0; 0 −1 ½ 5/2 1 0; 0 1 −5/2 ½ 1 0; 0 −2 −1 2 1 0; 0 ½ −1 −½ 1 0; 0 1 −3/2 −2 3/2 1]
 //   Aᵀ = [1 1 1 1 1 0; 0 1 −1 ½ −2 0; 0 1 1 ¼ 4 0; 0 1 −1 ⅛ −8 1]
 // The filter (U = G w Gᵀ, G in src/backend/wasm/conv-winograd.ts) comes already packed for the
-// GEMM, 36 matrices of C × F, and the input transform writes V packed, so the GEMMs pack nothing.
+// GEMM, 36 matrices of C × F, and the input transform writes V as the GEMMs read it (each tile's
+// channels in a row, gemmRowsSplit), so they pack nothing.
 // Each matrix of U is packed as two halves of its C rows, and the GEMMs sum the two halves of the
-// channels apart (M = M₀ + M₁, gemmPackedSplit): float32 rounding of a sum grows with its length, the output
+// channels apart (M = M₀ + M₁, gemmRowsSplit): float32 rounding of a sum grows with its length, the output
 // transform multiplies M by up to 64, and two shorter sums keep the error within the op tests'
 // tolerance, which one sum over all C channels does not.
 

@@ -11,7 +11,7 @@ export interface EngineExports {
   /** asm/gemm.ts */
   gemmPackedB(m: number, n: number, k: number, a: number, lda: number, bp: number, c: number, ldc: number, work: number): void;
   /** asm/gemm.ts */
-  gemmPackedSplit(m: number, n: number, k0: number, k1: number, ap: number, bp0: number, bp1: number, c: number, ldc: number, tmp: number): void;
+  gemmRowsSplit(m: number, n: number, k0: number, k1: number, a: number, bp0: number, bp1: number, c: number, ldc: number, tmp: number): void;
   /** asm/gemm.ts */
   packedBFloats(k: number, n: number): number;
   /** asm/gemm.ts */
@@ -133,7 +133,7 @@ export interface EngineExports {
 export const JOB_NAMES = [
   'gemm',
   'gemmPackedB',
-  'gemmPackedSplit',
+  'gemmRowsSplit',
   'packB',
   'gemmPrepacked',
   'addInto',
