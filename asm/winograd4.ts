@@ -23,7 +23,7 @@ import { gemmWork, poolMax } from './conv-common';
 
 /** Bytes of this thread's work area convForwardWinograd4 needs for blocks of `tb` tiles. */
 export function winograd4WorkBytes(tb: i32, C: i32, F: i32): i32 {
-  return <i32>gemmWork() + 36 * (tb * (C + F) * 4 + 128) + 512 + 4 * 576 + 64;
+  return <i32>gemmWork() + 36 * (tb * (C + F) * 4 + 128) + 512 + 576 + 64;
 }
 
 /**
