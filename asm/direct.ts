@@ -4,7 +4,7 @@
 // output channels at a time; the input gradient is in asm/direct-input.ts.
 // Geometry and pointers in the block at g (asm/geometry.ts).
 
-import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_KH, G_KW, G_SH, G_SW, G_DH, G_DW, G_PT, G_PL, G_X, G_WT, G_OUT, G_BIAS, G_RELU, G_DY } from './geometry';
+import { gi, G_H, G_W, G_C, G_OH, G_OW, G_F, G_KH, G_KW, G_SH, G_SW, G_DH, G_DW, G_PT, G_PL, G_X, G_WT, G_OUT, G_BIAS, G_RELU, G_DY, G_NEXT } from './geometry';
 import { poolMax, storeFour } from './conv-common';
 import { madd } from './microkernel';
 import { directPairs, directPixel, directWindow, PAIR_POOL_LOWER, PAIR_POOL_UPPER, PAIR_STORE } from './direct-blocks';
@@ -26,13 +26,24 @@ export function convForwardDirect(g: usize, start: i32, end: i32): void {
 /**
  * Inference: the direct convolution pooled by non-overlapping pkh×pkw windows ('valid'), for
  * pooled rows (n, ph) in [q0, q1); only the window maxima reach `out` [n, POH, POW, F]: the
- * full-size convolution output is never written to memory. 2×2 windows run as pixel pairs
- * (directPairs) where F is a multiple of 16 and columns are undilated, else, for a stride-1
- * undilated convolution, as one register block (directWindow); any other pool, and those 2×2
- * blocks' windows whose taps leave the image horizontally, go through `scratch` (pkh·OW·F floats
- * per thread, in cache).
+ * full-size convolution output is never written to memory. Every thread of one convolution gets
+ * the same range and takes the next `rows` pooled rows from the counter at G_NEXT (0 before the
+ * jobs start) until none is left: a thread slowed by another process on its core leaves its share
+ * to the others, and each row's result is the same whichever thread computes it. 2×2 windows run as
+ * pixel pairs (directPairs) where F is a multiple of 16 and columns are undilated, else, for a
+ * stride-1 undilated convolution, as one register block (directWindow); any other pool, and those
+ * 2×2 blocks' windows whose taps leave the image horizontally, go through `scratch` (pkh·OW·F
+ * floats per thread, in cache).
  */
-export function convForwardDirectPool(g: usize, q0: i32, q1: i32, scratch: usize, out: usize, pkh: i32, pkw: i32, POH: i32, POW: i32): void {
+export function convForwardDirectPool(g: usize, q0: i32, q1: i32, rows: i32, scratch: usize, out: usize, pkh: i32, pkw: i32, POH: i32, POW: i32): void {
+  const next = g + (<usize>G_NEXT << 2);
+  for (let b = q0 + atomic.add<i32>(next, rows); b < q1; b = q0 + atomic.add<i32>(next, rows)) {
+    directPoolRows(g, b, min(b + rows, q1), scratch, out, pkh, pkw, POH, POW);
+  }
+}
+
+// convForwardDirectPool's pooled rows [q0, q1).
+function directPoolRows(g: usize, q0: i32, q1: i32, scratch: usize, out: usize, pkh: i32, pkw: i32, POH: i32, POW: i32): void {
   const W = gi(g, G_W), OH = gi(g, G_OH), OW = gi(g, G_OW), F = gi(g, G_F), KW = gi(g, G_KW), pl = gi(g, G_PL);
   const rowF = <usize>F << 2;
   const rowBytes = <usize>OW * rowF;

@@ -236,7 +236,9 @@ function isPlainPool(pool: Conv2DInfo): boolean {
 }
 
 // Inference conv + pool with the direct kernel: each thread convolves the rows under one pooled
-// row into its own scratch and writes only the pooled maxima (asm convForwardDirectPool).
+// row into its own scratch and writes only the pooled maxima (asm convForwardDirectPool), taking
+// blocks of up to 8 pooled rows from the counter at G_NEXT as it comes free: with a static split,
+// the job waits for a thread slowed by another process on its core.
 function directPool(e: Engine, x: Float32Array, w: Float32Array, info: Conv2DInfo, bias: Float32Array | null, relu: boolean, pool: Conv2DInfo): Float32Array | null {
   const F = info.outChannels;
   const scratchBytes = pool.filterHeight * info.outWidth * F * 4;
@@ -253,9 +255,11 @@ function directPool(e: Engine, x: Float32Array, w: Float32Array, info: Conv2DInf
   e.f32.set(w, offW >> 2);
   if (bias) e.f32.set(bias.subarray(0, F), offB >> 2);
   writeGeometry(e, lay, info, { x: offX, w: offW, out: 0, bias: bias ? offB : 0 }, relu);
+  new Int32Array(e.memory.buffer, lay.g, CONV_GEOMETRY_WORDS)[CONV_GEOMETRY.NEXT] = 0;
   const scratchAt = (i: number) => lay.work + i * lay.threadBytes + lay.threadBytes - align(scratchBytes, 64);
-  runJobs(e, 'convForwardDirectPool', ranges(rowsP, t).map(([s, f], i) => [
-    lay.g, s, f, scratchAt(i), offP, pool.filterHeight, pool.filterWidth, pool.outHeight, pool.outWidth,
+  const rows = Math.max(1, Math.min(8, Math.floor(rowsP / (4 * t))));
+  runJobs(e, 'convForwardDirectPool', Array.from({ length: t }, (_, i) => [
+    lay.g, 0, rowsP, rows, scratchAt(i), offP, pool.filterHeight, pool.filterWidth, pool.outHeight, pool.outWidth,
   ]));
   return result(e, pRes, offP, sizeP);
 }

@@ -29,7 +29,7 @@ export interface EngineExports {
   /** asm/direct.ts */
   convForwardDirect(g: number, start: number, end: number): void;
   /** asm/direct.ts */
-  convForwardDirectPool(g: number, q0: number, q1: number, scratch: number, out: number, pkh: number, pkw: number, POH: number, POW: number): void;
+  convForwardDirectPool(g: number, q0: number, q1: number, rows: number, scratch: number, out: number, pkh: number, pkw: number, POH: number, POW: number): void;
   /** asm/direct.ts */
   convBackpropFilterDirect(g: number, q0: number, q1: number, part: number, db: number): void;
   /** asm/direct-input.ts */
