@@ -17,10 +17,15 @@ import { filterGradRow16 } from './direct-filter-grad';
  * channels (directPairs); else 2×2 blocks where the range holds a whole pair of rows and the
  * convolution has stride 1 and no dilation (directWindow), else four horizontally adjacent pixels.
  * Taps outside the image contribute nothing; a group of four whose taps would leave the image
- * horizontally, and the pixels left over, go through directPixel.
+ * horizontally, and the pixels left over, go through directPixel. Every thread of one convolution
+ * gets the same range and takes the next `chunk` pixels from the counter at G_NEXT (0 before the
+ * jobs start) until none is left, as convForwardDirectPool: a pixel's result does not depend on the
+ * block it is computed in (test/conv-fast.test.ts), so the bits do not depend on the threads.
  */
-export function convForwardDirect(g: usize, start: i32, end: i32): void {
-  directRange(g, start, end, <usize>gi(g, G_OUT));
+export function convForwardDirect(g: usize, start: i32, end: i32, chunk: i32): void {
+  const next = g + (<usize>G_NEXT << 2);
+  const out = <usize>gi(g, G_OUT);
+  for (let b = start + atomic.add<i32>(next, chunk); b < end; b = start + atomic.add<i32>(next, chunk)) directRange(g, b, min(b + chunk, end), out);
 }
 
 /**

@@ -1,8 +1,8 @@
-// The inference kernel of a direct convolution (few input channels) + max pool (asm
-// convForwardDirectPool) with its pooled rows taken in blocks from a shared counter by whichever
-// thread comes free: on 1, 2 and 3 threads, the same bits as the direct convolution written out
-// and then pooled, and the reference within the im2col tolerance; pair, 2×2-block and scratch
-// (3×3 pool) paths, odd sizes, 'same' and 'valid', NaN and ±Infinity inputs.
+// The direct convolution of few input channels, whose threads take their blocks (rows of pixels;
+// with the pool, pooled rows) from a shared counter as they come free (asm convForwardDirect and
+// convForwardDirectPool): on 1, 2 and 3 threads, the same bits, the pooled kernel the same as the
+// direct convolution written out and then pooled, and the reference within the im2col tolerance;
+// pair, 2×2-block and scratch (3×3 pool) paths, odd sizes, 'same' and 'valid', NaN and ±Infinity.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createCpuBackend, referenceBackend, setBackend } from '../src/backend/index.js';
@@ -56,6 +56,36 @@ test('direct conv + pool (inference), pooled rows taken by threads as they come 
           assertIdentical(y, want, `conv2dMaxPool with NaN and ±Infinity = direct conv, then pool ${what}`);
           assert.ok(y.some(Number.isNaN) === (act === 'linear'), `NaN reaches the linear pool only ${what}`);
         }
+      }
+    }
+  } finally {
+    setBackend('cpu');
+  }
+});
+
+test('direct conv (the training forward), rows taken by threads as they come free: 1, 2, 3 threads give the same bits, NaN and ±Infinity included, and = reference', () => {
+  try {
+    for (const [n, h, w, c, f, pad] of shapes) {
+      const info = conv2dInfo([n, h, w, c], [3, 3], f, [1, 1], pad);
+      const x = randomArray(n * h * w * c, h + f);
+      const finite = Float32Array.from(x);
+      x[11] = NaN;
+      x[(2 * h * w + 5 * w + 1) * c] = -Infinity;
+      const other = randomArray(x.length, h + f + 2);
+      const wt = randomArray(9 * c * f, f + 1);
+      const bias = randomArray(f, 5);
+      const plain = ref.biasAdd(ref.conv2d(finite, wt, info), bias, f);
+      setBackend('cpu', { threads: 1 });
+      const want = fast.fused.conv!.conv2d(x, wt, bias, info, 'relu');
+      const wantPlain = fast.conv2d(finite, wt, info);
+      assertClose(fast.fused.conv!.conv2d(finite, wt, bias, info, 'linear'), plain, { atol: 2e-6 * (4 + Math.sqrt(9 * c) * 2), rtol: 1e-4 }, `direct conv = reference [${n},${h},${w},${c}]→${f}`);
+      for (const threads of [1, 2, 3]) {
+        const what = `${threads} thread(s) [${n},${h},${w},${c}]→${f} ${pad}`;
+        setBackend('cpu', { threads });
+        fast.fused.conv!.conv2d(other, wt, bias, info, 'relu');
+        assertIdentical(fast.fused.conv!.conv2d(x, wt, bias, info, 'relu'), want, `conv2d + bias + relu with NaN and ±Infinity ${what}`);
+        fast.conv2d(other, wt, info);
+        assertIdentical(fast.conv2d(finite, wt, info), wantPlain, `conv2d ${what}`);
       }
     }
   } finally {

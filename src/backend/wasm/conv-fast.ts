@@ -85,9 +85,17 @@ function forwardInMemory(
     winogradRun(e, lay, info.batch, info.outHeight, info.outWidth, four ? winograd4Tiles(info) : winogradTiles(info), four, pooledAt, argmaxAt);
     return;
   }
-  const parts = ranges(info.batch * info.outHeight * info.outWidth, lay.t, 4);
-  if (useDirect(info)) runJobs(e, 'convForwardDirect', parts.map(([s, f]) => [lay.g, s, f]));
-  else runJobs(e, 'convForward', parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes]));
+  const pixels = info.batch * info.outHeight * info.outWidth;
+  if (useDirect(info)) {
+    // Blocks of whole row pairs (the 2×2 register blocks), at most 16 rows and a quarter of a
+    // thread's share, taken from the counter by whichever thread comes free.
+    const pairs = Math.max(1, Math.min(8, Math.floor(info.batch * info.outHeight / (8 * lay.t))));
+    new Int32Array(e.memory.buffer, lay.g, CONV_GEOMETRY_WORDS)[CONV_GEOMETRY.NEXT] = 0;
+    runJobs(e, 'convForwardDirect', Array.from({ length: lay.t }, () => [lay.g, 0, pixels, 2 * pairs * info.outWidth]));
+    return;
+  }
+  const parts = ranges(pixels, lay.t, 4);
+  runJobs(e, 'convForward', parts.map(([s, f], i) => [lay.g, s, f, lay.work + i * lay.threadBytes]));
 }
 
 // convForwardWinograd4PoolArgmax over the tiles under the pooled output (odd OH or OW: the last

@@ -27,7 +27,7 @@ export interface EngineExports {
   /** asm/im2col.ts */
   convBackpropFilter(g: number, start: number, end: number, work: number, part: number): void;
   /** asm/direct.ts */
-  convForwardDirect(g: number, start: number, end: number): void;
+  convForwardDirect(g: number, start: number, end: number, chunk: number): void;
   /** asm/direct.ts */
   convForwardDirectPool(g: number, q0: number, q1: number, rows: number, scratch: number, out: number, pkh: number, pkw: number, POH: number, POW: number): void;
   /** asm/direct.ts */
