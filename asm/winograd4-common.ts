@@ -1,7 +1,8 @@
 // Winograd F(4×4, 3×3)'s parts shared by the forward (asm/winograd4.ts) and the training forward
 // with its pool's argmax (asm/winograd4-train.ts): the input transform of a block of tiles, written
-// packed, the 36 GEMMs with the packed transformed filter, and the output transform's first pass. Not an entry file:
-// its exports are inlined into the kernels, not wasm exports.
+// in rows the GEMMs read as they are, the 36 GEMMs with the packed transformed filter, and the
+// output transform's first pass. Not an entry file: its exports are inlined into the kernels, not
+// wasm exports.
 
 import { gemmRowsSplit } from './gemm';
 import { patch } from './conv-common';

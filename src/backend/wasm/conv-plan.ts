@@ -132,7 +132,7 @@ export function useWinograd4TrainPool(info: Conv2DInfo): boolean {
   return useWinograd(info) && useWinograd4(info);
 }
 
-// Tiles per F(4×4) block (a multiple of 4, asm/winograd4.ts's slivers): 36 transformed inputs and
+// Tiles per F(4×4) block (a multiple of 4, the GEMM's rows a tile): 36 transformed inputs and
 // outputs within about 384 KiB, either direction (the input gradient's outputs have the forward's
 // input channels). The outputs are budgeted twice, as when each channel half had its own; blocks
 // up to twice as large measured no different on a loaded machine.
