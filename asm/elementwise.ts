@@ -385,11 +385,30 @@ export function activationBackward(kind: i32, dy: usize, y: usize, i0: i32, i1: 
 }
 
 /**
- * Stores at out (an i32) the index of the first value of x[i0, i1) that is NaN or ±Infinity (its
- * eight exponent bits all set), or -1: a model's input check, on the batch where the engine holds
- * it. Blocks of 64 values are tested with one branch each; the block that holds one is scanned.
+ * The index of the first value of x[i0, i1) that is NaN or ±Infinity (its eight exponent bits all
+ * set) into the i32 at `out`, which holds i1 before the job and keeps it where there is none: a
+ * model's input check, on the batch where the engine holds it. Every thread of one check gets the
+ * same range and takes the next `chunk` values from the i32 counter at `next` (0 before the job)
+ * until none is left, so a thread that comes late leaves its share to the others; `out` keeps the
+ * smallest index any thread found (a compare-and-swap minimum), and a chunk past it is not read.
+ * Blocks of 64 values are tested with one branch each; the block that holds one is scanned.
  */
-export function findNonFinite(x: usize, i0: i32, i1: i32, out: usize): void {
+export function findNonFinite(x: usize, i0: i32, i1: i32, chunk: i32, next: usize, out: usize): void {
+  for (let b = i0 + atomic.add<i32>(next, chunk); b < i1; b = i0 + atomic.add<i32>(next, chunk)) {
+    if (b >= atomic.load<i32>(out)) break;
+    const at = firstNonFiniteIn(x, b, min(b + chunk, i1));
+    if (at < 0) continue;
+    let seen = atomic.load<i32>(out);
+    while (at < seen) {
+      const was = atomic.cmpxchg<i32>(out, seen, at);
+      if (was == seen) break;
+      seen = was;
+    }
+  }
+}
+
+// The index of the first non-finite value of x[i0, i1), or -1.
+function firstNonFiniteIn(x: usize, i0: i32, i1: i32): i32 {
   const exponent = i32x4.splat(0x7f800000);
   let i = i0;
   for (; i + 64 <= i1; i += 64) {
@@ -399,10 +418,7 @@ export function findNonFinite(x: usize, i0: i32, i1: i32, out: usize): void {
     if (v128.any_true(hit)) break;
   }
   for (; i < i1; i++) {
-    if ((load<i32>(x + (<usize>i << 2)) & 0x7f800000) == 0x7f800000) {
-      store<i32>(out, i);
-      return;
-    }
+    if ((load<i32>(x + (<usize>i << 2)) & 0x7f800000) == 0x7f800000) return i;
   }
-  store<i32>(out, -1);
+  return -1;
 }

@@ -1,13 +1,15 @@
 // checkFinite (src/model/data-args.ts), which validates every x, y and sample weight a model is
 // given: each kind of non-finite float32 (NaN payloads, ±Infinity) at every position of the
 // unrolled loop and its tail is found and named; the extreme finite values pass. The cpu backend's
-// firstNonFinite tests a batch its engine holds on the threads (asm/elementwise.ts findNonFinite):
+// firstNonFinite tests a batch its engine holds on the threads, each taking chunks as it comes free
+// (asm/elementwise.ts findNonFinite):
 // the same index as the loop, and trainOnBatch and predict, which leave their x test to it, name
 // the same value and flat index as before and change nothing.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createCpuBackend, setBackend } from '../src/backend/index.js';
 import { convFast } from '../src/backend/wasm/conv-fast.js';
+import { FIND_CHUNK } from '../src/backend/wasm/elementwise-fast.js';
 import { getEngine } from '../src/backend/wasm/engine.js';
 import { gemmFast } from '../src/backend/wasm/gemm.js';
 import { holdResident, residentAt } from '../src/backend/wasm/resident.js';
@@ -46,33 +48,51 @@ test('every non-finite kind at every position is found, with its flat index', ()
   }
 });
 
-test('the engine finds the first non-finite value of a held array where the loop does', () => {
+test('the engine finds the first non-finite value of a held array where the loop does, on 1, 2 and 3 threads', () => {
   const e = getEngine();
   if (e === null) return;
   const cpu = createCpuBackend('cpu', gemmFast, convFast);
-  const n = 100003; // two threads' ranges, 64-value blocks and a tail
+  const n = 100003; // six chunks and a tail of one, 64-value blocks and a tail
   const held = holdResident(randomArray(n, 3));
   assert.ok(residentAt(e, held) >= 0, 'the array is not held in the engine');
-  assert.is(cpu.firstNonFinite!(held), -1, 'a finite array');
-  for (const v of extremes) held[n - 1] = v;
-  assert.is(cpu.firstNonFinite!(held), -1, 'extreme finite values');
-  const positions = [0, 1, 63, 64, 65, 50000, 50015, 50016, 50047, 50048, 99967, 99968, n - 2, n - 1];
-  for (const at of positions) {
-    for (const bad of notFinite) {
-      const keep = held[at];
-      held[at] = bad;
-      assert.is(cpu.firstNonFinite!(held), at, `${bad} at ${at}`);
-      assert.is(firstNonFinite(held), at, `the loop, ${bad} at ${at}`);
-      held[at] = keep;
+  const C = FIND_CHUNK;
+  try {
+    for (const threads of [1, 2, 3]) {
+      setBackend('cpu', { threads });
+      assert.is(cpu.firstNonFinite!(held), -1, `a finite array, ${threads} thread(s)`);
+      const keepLast = held[n - 1];
+      for (const v of extremes) {
+        held[n - 1] = v;
+        assert.is(cpu.firstNonFinite!(held), -1, `extreme finite value ${v}, ${threads} thread(s)`);
+      }
+      held[n - 1] = keepLast;
+      const positions = [0, 1, 63, 64, 65, C - 1, C, C + 1, C + 63, C + 64, 2 * C - 1, 2 * C, 50000, 99967, 99968, 6 * C - 1, 6 * C, n - 2, n - 1];
+      for (const at of positions) {
+        for (const bad of notFinite) {
+          const keep = held[at];
+          held[at] = bad;
+          assert.is(cpu.firstNonFinite!(held), at, `${bad} at ${at}, ${threads} thread(s)`);
+          assert.is(firstNonFinite(held), at, `the loop, ${bad} at ${at}`);
+          held[at] = keep;
+        }
+      }
+      // Several, in different chunks and in one: the first wins, whichever thread takes which chunk.
+      const saved = [held[5 * C + 7], held[C + 3], held[C + 4], held[3 * C]];
+      held[5 * C + 7] = NaN;
+      held[3 * C] = -Infinity;
+      held[C + 3] = Infinity;
+      held[C + 4] = NaN;
+      assert.is(cpu.firstNonFinite!(held), C + 3, `${threads} thread(s)`);
+      held[C + 3] = held[C + 4] = 0.5;
+      assert.is(cpu.firstNonFinite!(held), 3 * C, `${threads} thread(s)`);
+      held[3 * C] = 0.5;
+      assert.is(cpu.firstNonFinite!(held), 5 * C + 7, `${threads} thread(s)`);
+      [held[5 * C + 7], held[C + 3], held[C + 4], held[3 * C]] = saved;
+      assert.is(cpu.firstNonFinite!(held), -1, `finite again, ${threads} thread(s)`);
     }
+  } finally {
+    setBackend('cpu');
   }
-  // Several: the first wins, also when the second thread's range holds one too.
-  held[70000] = NaN;
-  held[40000] = Infinity;
-  held[40001] = NaN;
-  assert.is(cpu.firstNonFinite!(held), 40000);
-  held[40000] = held[40001] = 0.5;
-  assert.is(cpu.firstNonFinite!(held), 70000);
   // An array the engine does not hold is tested by the loop.
   const host = randomArray(n, 4);
   host[77777] = -Infinity;

@@ -61,14 +61,21 @@ export function firstNonFinite(a: Float32Array): number | null {
   if (e === null || a.length < FIND_MIN) return null;
   const at = residentAt(e, a);
   if (at < 0) return null;
-  const parts = elementRanges(a.length);
-  const { offs, end } = place(e.workBase, parts.map(() => 1));
+  const n = a.length;
+  const { offs, end } = place(e.workBase, [1, 1]);
   if (!reserve(e, end)) return null;
-  runJobs(e, 'findNonFinite', parts.map(([i0, i1], i) => [at, i0, i1, offs[i]]));
-  const found = new Int32Array(e.memory.buffer);
-  for (const off of offs) if (found[off >> 2] >= 0) return found[off >> 2];
-  return -1;
+  const words = new Int32Array(e.memory.buffer);
+  words[offs[0] >> 2] = 0;
+  words[offs[1] >> 2] = n;
+  // Threads as for any element-wise pass of this length, each taking chunks as it comes free.
+  const threads = elementRanges(n).length;
+  runJobs(e, 'findNonFinite', Array.from({ length: threads }, () => [at, 0, n, FIND_CHUNK, offs[0], offs[1]]));
+  const found = new Int32Array(e.memory.buffer)[offs[1] >> 2];
+  return found < n ? found : -1;
 }
+
+/** Values per chunk of firstNonFinite's threads (64 KiB). */
+export const FIND_CHUNK = 1 << 14;
 
 /** Below this many values firstNonFinite leaves the test to the caller's loop. */
 const FIND_MIN = 1 << 16;

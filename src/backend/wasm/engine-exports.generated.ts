@@ -93,7 +93,7 @@ export interface EngineExports {
   /** asm/elementwise.ts */
   activationBackward(kind: number, dy: number, y: number, i0: number, i1: number, dx: number): void;
   /** asm/elementwise.ts */
-  findNonFinite(x: number, i0: number, i1: number, out: number): void;
+  findNonFinite(x: number, i0: number, i1: number, chunk: number, next: number, out: number): void;
   /** asm/pool.ts */
   maxPool(g: number, q0: number, q1: number): void;
   /** asm/pool.ts */
