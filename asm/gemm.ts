@@ -188,6 +188,37 @@ export function gemmPrepacked(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: us
   }
 }
 
+/**
+ * gemmPrepacked (overwriting C, j0 0) for every thread of one product, with A read in rows where it
+ * is (row i at a + 4·i·lda; m a multiple of MR): each thread gets the same arguments and takes the
+ * next sliver of NR columns from the i32 counter at `next` (0 before the job) until none is left,
+ * and runs all of k for it, KC rows of B at a time in order. A thread that comes late leaves its
+ * share to the others; C's values are gemmPrepacked's, bit for bit, whichever thread computes a
+ * sliver. `tmp`: room for one 4×8 tile, per thread.
+ */
+export function gemmPrepackedSlivers(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usize, nPad: i32, c: usize, ldc: i32, next: usize, tmp: usize): void {
+  const ts = <usize>lda << 2;
+  const slivers = (n + NR - 1) / NR;
+  for (let s = atomic.add<i32>(next, 1); s < slivers; s = atomic.add<i32>(next, 1)) {
+    const jr = s * NR;
+    const nr = min(NR, n - jr);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      const bs = bp + <usize>(pc * nPad + jr * kc) * 4;
+      for (let i = 0; i < m; i += MR) {
+        const as = a + <usize>(i * lda + pc) * 4;
+        const ct = c + <usize>(i * ldc + jr) * 4;
+        if (nr == NR) {
+          tile4x8Rows(kc, as, ts, bs, ct, ldc, pc > 0);
+        } else {
+          tile4x8Rows(kc, as, ts, bs, tmp, NR, false);
+          edge(tmp, ct, ldc, MR, nr, pc == 0);
+        }
+      }
+    }
+  }
+}
+
 /** dst[i] += src[i] for i < count (reduction of per-thread partial sums). */
 export function addInto(dst: usize, src: usize, count: i32): void {
   let i = 0;

@@ -19,6 +19,8 @@ export interface EngineExports {
   /** asm/gemm.ts */
   gemmPrepacked(m: number, n: number, k: number, a: number, lda: number, bp: number, nPad: number, j0: number, c: number, ldc: number, accumulate: 0 | 1, work: number): void;
   /** asm/gemm.ts */
+  gemmPrepackedSlivers(m: number, n: number, k: number, a: number, lda: number, bp: number, nPad: number, c: number, ldc: number, next: number, tmp: number): void;
+  /** asm/gemm.ts */
   addInto(dst: number, src: number, count: number): void;
   /** asm/im2col.ts */
   convForward(g: number, start: number, end: number, work: number): void;
@@ -136,6 +138,7 @@ export const JOB_NAMES = [
   'gemmRowsSplit',
   'packB',
   'gemmPrepacked',
+  'gemmPrepackedSlivers',
   'addInto',
   'convForward',
   'convBackpropInput',

@@ -94,10 +94,17 @@ export function matmulWeight(a: Float32Array, b: Float32Array, m: number, k: num
   }
   const offA = align(e.workBase + t * e.workBytes, 64);
   const offC = align(offA + scratchFor(e, a) * 4, 64);
-  if (offC + m * n * 4 > MAX_BYTES || !reserve(e, offC + m * n * 4)) return null;
+  const offNext = offC + align(m * n * 4, 64);
+  if (offNext + 4 > MAX_BYTES || !reserve(e, offNext + 4)) return null;
   const aAt = stage(e, a, offA);
   const nPad = p.bytes / 4 / k;
   const work = (j: number) => e.workBase + j * e.workBytes;
+  if (split === 'n' && m % MR === 0) {
+    // Slivers of columns taken from a counter as the threads come free, A read where it is.
+    new Int32Array(e.memory.buffer)[offNext >> 2] = 0;
+    runJobs(e, 'gemmPrepackedSlivers', Array.from({ length: t }, (_, j) => [m, n, k, aAt, k, p.offset, nPad, offC, n, offNext, work(j)]));
+    return copyOut(e, offC, m * n);
+  }
   const jobs: JobArgs<'gemmPrepacked'>[] = [];
   if (t === 1) {
     jobs.push([m, n, k, aAt, k, p.offset, nPad, 0, offC, n, 0, work(0)]);
