@@ -6,7 +6,7 @@ import { elementRanges, place, ranges, threadCount } from './parts.js';
 import { copyOut, residentF32, residentI32, result, resultInt32, scratchFor, stage } from './resident.js';
 import {
   filterFloats, filterPartBytes, forwardThreads, layout, transformedFloats, useDirect, useWinograd, useWinograd4, winograd4Tiles,
-  useWinograd4Grad, useWinograd4TrainPool, winograd4GradTiles, winogradTiles, writeGeometry, type Layout,
+  resetCounter, useWinograd4Grad, useWinograd4TrainPool, winograd4GradTiles, winogradTiles, writeGeometry, type Layout,
 } from './conv-plan.js';
 import { heldWinograd4Filter, winograd2Packed, winogradPools, winogradRun } from './conv-winograd.js';
 
@@ -90,7 +90,7 @@ function forwardInMemory(
     // Blocks of whole row pairs (the 2×2 register blocks), at most 16 rows and a quarter of a
     // thread's share, taken from the counter by whichever thread comes free.
     const pairs = Math.max(1, Math.min(8, Math.floor(info.batch * info.outHeight / (8 * lay.t))));
-    new Int32Array(e.memory.buffer, lay.g, CONV_GEOMETRY_WORDS)[CONV_GEOMETRY.NEXT] = 0;
+    resetCounter(e, lay);
     runJobs(e, 'convForwardDirect', Array.from({ length: lay.t }, () => [lay.g, 0, pixels, 2 * pairs * info.outWidth]));
     return;
   }
@@ -103,7 +103,7 @@ function forwardInMemory(
 function winograd4PoolArgmax(e: Engine, lay: Layout, info: Conv2DInfo, pooledAt: number, argmaxAt: number): void {
   const tiles = info.batch * Math.ceil((info.outHeight >> 1) / 2) * Math.ceil((info.outWidth >> 1) / 2);
   const tb = winograd4Tiles(info);
-  new Int32Array(e.memory.buffer, lay.g, CONV_GEOMETRY_WORDS)[CONV_GEOMETRY.NEXT] = 0;
+  resetCounter(e, lay);
   const t = Math.max(1, Math.min(lay.t, Math.ceil(tiles / tb)));
   runJobs(e, 'convForwardWinograd4PoolArgmax', Array.from({ length: t }, (_, i) => [lay.g, 0, tiles, lay.work + i * lay.threadBytes, tb, pooledAt, argmaxAt]));
 }
@@ -263,7 +263,7 @@ function directPool(e: Engine, x: Float32Array, w: Float32Array, info: Conv2DInf
   e.f32.set(w, offW >> 2);
   if (bias) e.f32.set(bias.subarray(0, F), offB >> 2);
   writeGeometry(e, lay, info, { x: offX, w: offW, out: 0, bias: bias ? offB : 0 }, relu);
-  new Int32Array(e.memory.buffer, lay.g, CONV_GEOMETRY_WORDS)[CONV_GEOMETRY.NEXT] = 0;
+  resetCounter(e, lay);
   const scratchAt = (i: number) => lay.work + i * lay.threadBytes + lay.threadBytes - align(scratchBytes, 64);
   const rows = Math.max(1, Math.min(8, Math.floor(rowsP / (4 * t))));
   runJobs(e, 'convForwardDirectPool', Array.from({ length: t }, (_, i) => [

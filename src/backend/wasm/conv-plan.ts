@@ -161,6 +161,14 @@ export function layout(e: Engine, info: Conv2DInfo, t: number, extra: number): L
   return { g, t, block, work, threadBytes, next: work + t * threadBytes };
 }
 
+/**
+ * Sets the work counter of the geometry block (G_NEXT) to 0: before each job whose threads take
+ * their blocks from it (the F(4×4) and direct convolution kernels).
+ */
+export function resetCounter(e: Engine, lay: Layout): void {
+  new Int32Array(e.memory.buffer, lay.g, CONV_GEOMETRY_WORDS)[G.NEXT] = 0;
+}
+
 export function writeGeometry(e: Engine, lay: Layout, info: Conv2DInfo, ptrs: { x?: number; w?: number; out: number; bias?: number; dy?: number }, relu: boolean): void {
   const g = new Int32Array(e.memory.buffer, lay.g, CONV_GEOMETRY_WORDS);
   g[G.H] = info.inHeight;

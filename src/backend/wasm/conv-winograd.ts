@@ -1,10 +1,9 @@
 // The parts of the Winograd convolutions that run in TypeScript: the F(4×4) filter transform
 // (f64, packed for asm gemmPackedB) and the split of the tiles over the threads.
-import { CONV_GEOMETRY, CONV_GEOMETRY_WORDS } from './engine-exports.generated.js';
 import { align, runJobs, type Engine } from './engine.js';
 import { ranges } from './parts.js';
 import type { Conv2DInfo } from '../../geometry.js';
-import { useWinograd, useWinograd4, type Layout } from './conv-plan.js';
+import { resetCounter, useWinograd, useWinograd4, type Layout } from './conv-plan.js';
 
 // G of F(4×4, 3×3) (points 0, 1, −1, ½, −2, ∞; Bᵀ and Aᵀ in asm/winograd4.ts).
 const G4 = [
@@ -133,7 +132,7 @@ export function winogradRun(e: Engine, lay: Layout, batch: number, OH: number, O
   const work = (i: number) => lay.work + i * lay.threadBytes;
   if (four) {
     // Every thread gets all the tiles and takes blocks of them from the counter at G_NEXT.
-    new Int32Array(e.memory.buffer, lay.g, CONV_GEOMETRY_WORDS)[CONV_GEOMETRY.NEXT] = 0;
+    resetCounter(e, lay);
     const threads = Math.max(1, Math.min(lay.t, Math.ceil(tiles / tb)));
     const each = Array.from({ length: threads }, (_, i) => i);
     if (pooledAt) runJobs(e, 'convForwardWinograd4Pool', each.map((i) => [lay.g, 0, tiles, work(i), tb, pooledAt]));
