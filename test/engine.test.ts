@@ -1,11 +1,14 @@
 // The WebAssembly engine's job interface (src/backend/wasm/engine.ts): a job's arguments are typed
 // by the generated interface (wrong ones do not compile), and a job that fails, on the calling
-// thread or on a worker thread, throws at the caller with the job, the message and the stack.
+// thread or on a worker thread, throws at the caller with the job, the message and the stack. A
+// shared job (threads taking work from one counter) that a worker has not claimed when the
+// calling thread's part returns is taken back: the worker never runs it (control.ts CLAIM).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { setBackend } from '../src/backend/index.js';
 import { CONV_GEOMETRY, JOB_NAMES, MAX_JOB_ARGS, POOL_GEOMETRY, type JobArgs } from '../src/backend/wasm/engine-exports.generated.js';
-import { getEngine, MAX_BYTES, runJobs, wakeEngineThreads, type Engine } from '../src/backend/wasm/engine.js';
+import { CLAIM, claimJob, SPIN_MS, takeBack, TAKEN } from '../src/backend/wasm/control.js';
+import { getEngine, MAX_BYTES, runJobs, takenBackJobs, wakeEngineThreads, type Engine } from '../src/backend/wasm/engine.js';
 import { elementwiseFast } from '../src/backend/wasm/elementwise-fast.js';
 
 const e = getEngine();
@@ -33,6 +36,40 @@ test('the generated interface: one job per void export, argument words enough fo
     const words = Object.values(g);
     assert.is(new Set(words).size, words.length, JSON.stringify(g));
   }
+});
+
+// One control block on this thread, the caller's and the worker's sides played in turn, in every
+// order the two threads can reach CLAIM in.
+test('CLAIM: whoever swaps first wins; a job taken back is never claimed, and a later one is', () => {
+  const w = new Int32Array(new SharedArrayBuffer(4 * 64));
+  const base = 32;
+  const claim = () => Atomics.load(w, base + CLAIM);
+  // Job 1: the worker claims it; the caller then cannot take it back (it waits for DONE).
+  let before = claim();
+  assert.ok(claimJob(w, base, 1), 'the worker claims job 1');
+  assert.not.ok(takeBack(w, base, 1, before), 'job 1, claimed, is not taken back');
+  assert.is(claim(), 1);
+  // Job 2: the caller takes it back first; the worker, seeing SEQ 2 late, does not run it.
+  before = claim();
+  assert.ok(takeBack(w, base, 2, before), 'job 2 is taken back');
+  assert.is(claim(), 2 | TAKEN);
+  assert.not.ok(claimJob(w, base, 2), 'the worker does not claim job 2 once taken back');
+  assert.not.ok(claimJob(w, base, 2), '... however often it looks');
+  // Job 3 posted after job 2 was taken back: the worker claims it whether it saw SEQ 2 first or not.
+  before = claim();
+  assert.ok(claimJob(w, base, 3), 'the worker claims job 3 after job 2 was taken back');
+  assert.not.ok(takeBack(w, base, 3, before), 'job 3, claimed, is not taken back');
+  // Job 4 taken back, then job 5 too, before the worker looks: neither runs; job 6 does.
+  assert.ok(takeBack(w, base, 4, claim()));
+  assert.ok(takeBack(w, base, 5, claim()));
+  assert.not.ok(claimJob(w, base, 5));
+  assert.ok(claimJob(w, base, 6));
+  // A caller whose `before` is stale (the worker claimed in between) does not take the job back.
+  assert.not.ok(takeBack(w, base, 7, 5 | TAKEN));
+  // The largest SEQ (engine.ts wraps at 0x3fffffff) and the wrap to 1.
+  assert.ok(takeBack(w, base, 0x3fffffff, claim()));
+  assert.not.ok(claimJob(w, base, 0x3fffffff));
+  assert.ok(claimJob(w, base, 1), 'SEQ 1 after the wrap is claimed');
 });
 
 if (e === null) {
@@ -83,6 +120,41 @@ if (e === null) {
         wakeEngineThreads();
         for (let i = 0; i < n; i++) if (w[i] !== 0) assert.unreachable(`round ${round}: w[${i}] = ${w[i]}, expected 1 − 0.5·2 = 0 (one update)`);
       }
+    } finally {
+      setBackend('cpu');
+    }
+  });
+
+  test('a shared job that sleeping workers come late to is taken back: found where the loop finds it, never run there, and the next job runs once on each thread', async () => {
+    setBackend('cpu', { threads: 3 });
+    try {
+      const n = 4096, offA = x, offNext = x + 4 * n, offOut = offNext + 64;
+      const a = e.f32.subarray(offA >> 2, (offA >> 2) + n);
+      const words = new Int32Array(e.memory.buffer);
+      const m = 1000, offP = offOut + 64, offW = offP + 64, offG = offW + 4 * m;
+      new Float64Array(e.memory.buffer, offP, 2).set([0.5, 0]);
+      const w = e.f32.subarray(offW >> 2, (offW >> 2) + m), g = e.f32.subarray(offG >> 2, (offG >> 2) + m);
+      const parts = [[0, 300], [300, 700], [700, 1000]];
+      const before = takenBackJobs();
+      for (let round = 0; round < 30; round++) {
+        a.fill(1);
+        const bad = (round * 997 + 5) % n;
+        a[bad] = NaN;
+        a[(bad + 1234) % n] = -Infinity;
+        words[offNext >> 2] = 0;
+        words[offOut >> 2] = n;
+        // The workers poll for SPIN_MS, then sleep in Atomics.wait: this short job is done here
+        // before a sleeping worker wakes, most times.
+        await new Promise((r) => setTimeout(r, 2 * SPIN_MS));
+        runJobs(e, 'findNonFinite', [0, 1, 2].map(() => [offA, 0, n, 64, offNext, offOut]), true);
+        assert.is(words[offOut >> 2], Math.min(bad, (bad + 1234) % n), `round ${round}`);
+        // sgdPlain is not idempotent: a worker that ran a stale job, or this one twice, shows.
+        w.fill(1);
+        g.fill(2);
+        runJobs(e, 'sgdPlain', parts.map(([i0, i1]) => [offW, offG, i0, i1, offP]));
+        for (let i = 0; i < m; i++) if (w[i] !== 0) assert.unreachable(`round ${round}: w[${i}] = ${w[i]}, expected 1 − 0.5·2 = 0 (one update)`);
+      }
+      assert.ok(takenBackJobs() > before, 'no worker came late in 30 rounds: the take-back path did not run');
     } finally {
       setBackend('cpu');
     }

@@ -19,6 +19,34 @@ export const EPOCH = FAILED + 1;
 export const KIND = EPOCH + 1;
 /** 0 while the worker starts; 1 once it is ready, -1 when it could not instantiate the module. */
 export const READY = KIND + 1;
+/**
+ * The SEQ of the last job settled: the worker's claim to run it (the SEQ itself), or the
+ * caller's taking it back (the SEQ | {@link TAKEN}). Whoever swaps it first wins, so a job the
+ * caller took back never runs on the worker, however late the worker comes to it.
+ */
+export const CLAIM = READY + 1;
+/** Set in CLAIM beside a SEQ the caller took back. SEQs stay below it (engine.ts wraps them). */
+export const TAKEN = 0x40000000;
+
+/**
+ * The worker's side of CLAIM, for job `seq`, which it saw posted: true when it claimed the job
+ * and must run it, false when the caller had taken it back (and the worker must not run it).
+ */
+export function claimJob(w: Int32Array, base: number, seq: number): boolean {
+  for (;;) {
+    const c = Atomics.load(w, base + CLAIM);
+    if ((c & ~TAKEN) === seq) return false;
+    if (Atomics.compareExchange(w, base + CLAIM, c, seq) === c) return true;
+  }
+}
+
+/**
+ * The caller's side of CLAIM for job `seq`: `before` is what CLAIM held when the job was posted
+ * (read before SEQ was stored). True when the worker had not claimed the job: it now never runs it.
+ */
+export function takeBack(w: Int32Array, base: number, seq: number, before: number): boolean {
+  return Atomics.compareExchange(w, base + CLAIM, before, seq | TAKEN) === before;
+}
 
 /**
  * How long a thread polls a control word before it sleeps in Atomics.wait, in ms. A vCPU that

@@ -91,7 +91,7 @@ function forwardInMemory(
     // thread's share, taken from the counter by whichever thread comes free.
     const pairs = Math.max(1, Math.min(8, Math.floor(info.batch * info.outHeight / (8 * lay.t))));
     resetCounter(e, lay);
-    runJobs(e, 'convForwardDirect', Array.from({ length: lay.t }, () => [lay.g, 0, pixels, 2 * pairs * info.outWidth]));
+    runJobs(e, 'convForwardDirect', Array.from({ length: lay.t }, () => [lay.g, 0, pixels, 2 * pairs * info.outWidth]), true);
     return;
   }
   const parts = ranges(pixels, lay.t, 4);
@@ -105,7 +105,7 @@ function winograd4PoolArgmax(e: Engine, lay: Layout, info: Conv2DInfo, pooledAt:
   const tb = winograd4Tiles(info);
   resetCounter(e, lay);
   const t = Math.max(1, Math.min(lay.t, Math.ceil(tiles / tb)));
-  runJobs(e, 'convForwardWinograd4PoolArgmax', Array.from({ length: t }, (_, i) => [lay.g, 0, tiles, lay.work + i * lay.threadBytes, tb, pooledAt, argmaxAt]));
+  runJobs(e, 'convForwardWinograd4PoolArgmax', Array.from({ length: t }, (_, i) => [lay.g, 0, tiles, lay.work + i * lay.threadBytes, tb, pooledAt, argmaxAt]), true);
 }
 
 function inputGradThreads(info: Conv2DInfo): number {
@@ -268,7 +268,7 @@ function directPool(e: Engine, x: Float32Array, w: Float32Array, info: Conv2DInf
   const rows = Math.max(1, Math.min(8, Math.floor(rowsP / (4 * t))));
   runJobs(e, 'convForwardDirectPool', Array.from({ length: t }, (_, i) => [
     lay.g, 0, rowsP, rows, scratchAt(i), offP, pool.filterHeight, pool.filterWidth, pool.outHeight, pool.outWidth,
-  ]));
+  ]), true);
   return result(e, pRes, offP, sizeP);
 }
 

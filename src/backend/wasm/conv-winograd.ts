@@ -135,8 +135,8 @@ export function winogradRun(e: Engine, lay: Layout, batch: number, OH: number, O
     resetCounter(e, lay);
     const threads = Math.max(1, Math.min(lay.t, Math.ceil(tiles / tb)));
     const each = Array.from({ length: threads }, (_, i) => i);
-    if (pooledAt) runJobs(e, 'convForwardWinograd4Pool', each.map((i) => [lay.g, 0, tiles, work(i), tb, pooledAt]));
-    else runJobs(e, 'convForwardWinograd4', each.map((i) => [lay.g, 0, tiles, work(i), tb]));
+    if (pooledAt) runJobs(e, 'convForwardWinograd4Pool', each.map((i) => [lay.g, 0, tiles, work(i), tb, pooledAt]), true);
+    else runJobs(e, 'convForwardWinograd4', each.map((i) => [lay.g, 0, tiles, work(i), tb]), true);
     return;
   }
   const parts = ranges(tiles, lay.t);

@@ -69,7 +69,7 @@ export function firstNonFinite(a: Float32Array): number | null {
   words[offs[1] >> 2] = n;
   // Threads as for any element-wise pass of this length, each taking chunks as it comes free.
   const threads = elementRanges(n).length;
-  runJobs(e, 'findNonFinite', Array.from({ length: threads }, () => [at, 0, n, FIND_CHUNK, offs[0], offs[1]]));
+  runJobs(e, 'findNonFinite', Array.from({ length: threads }, () => [at, 0, n, FIND_CHUNK, offs[0], offs[1]]), true);
   const found = words[offs[1] >> 2];
   return found < n ? found : -1;
 }

@@ -6,7 +6,7 @@
 // call runJobs with one typed argument list per thread.
 import { setRegionAllocator, type RegionAllocator } from '../arena.js';
 import { cpuConfig, MAX_THREADS, onCpuConfigChange, type CpuBackendConfig } from '../config.js';
-import { ARGS, CTL_WORDS, DONE, EPOCH, FAILED, KIND, READY, SEQ, spinWhile, type WorkerFailure } from './control.js';
+import { ARGS, CLAIM, CTL_WORDS, DONE, EPOCH, FAILED, KIND, READY, SEQ, spinWhile, takeBack, type WorkerFailure } from './control.js';
 import { JOB_NAMES, type EngineExports, type JobArgs, type JobName } from './engine-exports.generated.js';
 import { engineWasmBase64, engineWasmRelaxedBase64 } from './engine-wasm.generated.js';
 import { platform } from './platform.js';
@@ -285,10 +285,16 @@ export function reserve(e: Engine, end: number): boolean {
  * Runs export `kind` once per argument list: jobs[0] on this thread, jobs 1.. on worker threads
  * 1.., and returns when all are done. A job that throws, here or in a worker, throws here with
  * the job's name, its message and its stack, after every other job has finished.
+ *
+ * `shared`: every job takes its work from one counter until none is left (asm `atomic.add` on a
+ * word the caller zeroed), so once this thread's job returns, a worker that has not yet started
+ * its job has nothing left to do: its job is taken back (never run) instead of waited for. A
+ * worker woken late (a vCPU the host has not yet rescheduled after sleep: up to milliseconds
+ * here) then costs the call nothing; it joins at the next job.
  * @example
  * runJobs(e, 'reluForward', [[x, 0, n / 2, y], [x, n / 2, n, y]]);
  */
-export function runJobs<K extends JobName>(e: Engine, kind: K, jobs: readonly NoInfer<JobArgs<K>>[]): void {
+export function runJobs<K extends JobName>(e: Engine, kind: K, jobs: readonly NoInfer<JobArgs<K>>[], shared = false): void {
   let others = jobs.length - 1;
   const k = JOB_NAMES.indexOf(kind);
   if (others > 0 && !ensureWorkers(e, others)) {
@@ -303,6 +309,8 @@ export function runJobs<K extends JobName>(e: Engine, kind: K, jobs: readonly No
       const job = jobs[t];
       for (let i = 0; i < job.length; i++) e.ctl[base + ARGS + i] = job[i];
       e.ctl[base + KIND] = k;
+      // Settled (the last job claimed and done, or taken back): the worker swaps it only on seeing SEQ.
+      claimBefore[t] = Atomics.load(e.ctl, base + CLAIM);
       Atomics.store(e.ctl, base + SEQ, seq);
       Atomics.notify(e.ctl, base + SEQ);
     }
@@ -315,6 +323,10 @@ export function runJobs<K extends JobName>(e: Engine, kind: K, jobs: readonly No
   }
   for (let t = 1; t <= others; t++) {
     const base = t * CTL_WORDS;
+    if (shared && takeBack(e.ctl, base, seq, claimBefore[t])) {
+      takenBack++;
+      continue;
+    }
     let done: number;
     if (platform.canBlock) {
       while ((done = Atomics.load(e.ctl, base + DONE)) !== seq) if (!spinWhile(e.ctl, base + DONE, done)) Atomics.wait(e.ctl, base + DONE, done);
@@ -327,6 +339,15 @@ export function runJobs<K extends JobName>(e: Engine, kind: K, jobs: readonly No
     }
   }
   if (error) throw error;
+}
+
+/** CLAIM of each worker as its job was posted (index = thread). */
+const claimBefore: number[] = [];
+let takenBack = 0;
+
+/** How many shared jobs' worker parts have been taken back so far (see {@link runJobs}; for tests and profiles). */
+export function takenBackJobs(): number {
+  return takenBack;
 }
 
 function runHere<K extends JobName>(e: Engine, kind: K, job: readonly number[]): void {

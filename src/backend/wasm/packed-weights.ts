@@ -102,7 +102,7 @@ export function matmulWeight(a: Float32Array, b: Float32Array, m: number, k: num
   if (split === 'n' && m % MR === 0) {
     // Slivers of columns taken from a counter as the threads come free, A read where it is.
     new Int32Array(e.memory.buffer)[offNext >> 2] = 0;
-    runJobs(e, 'gemmPrepackedSlivers', Array.from({ length: t }, (_, j) => [m, n, k, aAt, k, p.offset, nPad, offC, n, offNext, work(j)]));
+    runJobs(e, 'gemmPrepackedSlivers', Array.from({ length: t }, (_, j) => [m, n, k, aAt, k, p.offset, nPad, offC, n, offNext, work(j)]), true);
     return copyOut(e, offC, m * n);
   }
   const jobs: JobArgs<'gemmPrepacked'>[] = [];

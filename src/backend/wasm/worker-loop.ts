@@ -1,8 +1,9 @@
 // The loop of a worker of the WebAssembly engine (src/backend/wasm/engine.ts), shared by the Node
 // entry (worker.ts) and the browser one (worker-browser.ts): its own instance of the module over
-// the same shared memory, running one job per SEQ bump of its control block. A job that throws is
-// reported (with its stack) through `report` before DONE is set.
-import { ARGS, CTL_WORDS, DONE, EPOCH, FAILED, KIND, READY, SEQ, spinWhile, type WorkerFailure } from './control.js';
+// the same shared memory, running one job per SEQ bump of its control block that it claims before
+// the caller takes it back (control.ts CLAIM). A job that throws is reported (with its stack)
+// through `report` before DONE is set.
+import { ARGS, claimJob, CTL_WORDS, DONE, EPOCH, FAILED, KIND, READY, SEQ, spinWhile, type WorkerFailure } from './control.js';
 import { JOB_NAMES, MAX_JOB_ARGS, type EngineExports } from './engine-exports.generated.js';
 import type { EngineWorkerInit } from './platform-types.js';
 
@@ -43,6 +44,9 @@ export function runEngineWorker(init: EngineWorkerInit, report: (f: WorkerFailur
     const seq = Atomics.load(w, SEQ);
     if (seq === seen) continue;
     seen = seq;
+    // A job the caller took back (it did the job's work itself) is not run; the caller posts no
+    // other job until this one is claimed and done, or taken back.
+    if (!claimJob(w, 0, seq)) continue;
     const kind = w[KIND];
     let failed = 0;
     try {
