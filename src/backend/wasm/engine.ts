@@ -286,11 +286,14 @@ export function reserve(e: Engine, end: number): boolean {
  * 1.., and returns when all are done. A job that throws, here or in a worker, throws here with
  * the job's name, its message and its stack, after every other job has finished.
  *
- * `shared`: every job takes its work from one counter until none is left (asm `atomic.add` on a
- * word the caller zeroed), so once this thread's job returns, a worker that has not yet started
- * its job has nothing left to do: its job is taken back (never run) instead of waited for. A
- * worker woken late (a vCPU the host has not yet rescheduled after sleep: up to milliseconds
- * here) then costs the call nothing; it joins at the next job.
+ * A worker that has not claimed its job by the time this thread's job returns has its job taken
+ * back (control.ts CLAIM: it never runs it), and this thread runs it instead, with the same
+ * arguments, so the results are the same bits. A worker that has not started after a whole
+ * share of the work is asleep or descheduled: its vCPU, idle for a while, can take milliseconds
+ * to run again on these virtual machines, where waiting for it cost a short call several times
+ * its length. `shared`: every job takes its work from one counter until none is left (asm
+ * `atomic.add` on a word the caller zeroed), so a job taken back has nothing left to do and is
+ * not run at all.
  * @example
  * runJobs(e, 'reluForward', [[x, 0, n / 2, y], [x, n / 2, n, y]]);
  */
@@ -323,8 +326,15 @@ export function runJobs<K extends JobName>(e: Engine, kind: K, jobs: readonly No
   }
   for (let t = 1; t <= others; t++) {
     const base = t * CTL_WORDS;
-    if (shared && takeBack(e.ctl, base, seq, claimBefore[t])) {
+    if (takeBack(e.ctl, base, seq, claimBefore[t])) {
       takenBack++;
+      if (!shared) {
+        try {
+          runHere(e, kind, jobs[t], `the calling thread (worker thread ${t}'s part, taken back)`);
+        } catch (err) {
+          error ??= err as Error;
+        }
+      }
       continue;
     }
     let done: number;
@@ -345,16 +355,16 @@ export function runJobs<K extends JobName>(e: Engine, kind: K, jobs: readonly No
 const claimBefore: number[] = [];
 let takenBack = 0;
 
-/** How many shared jobs' worker parts have been taken back so far (see {@link runJobs}; for tests and profiles). */
+/** How many jobs' worker parts have been taken back so far (see {@link runJobs}; for tests and profiles). */
 export function takenBackJobs(): number {
   return takenBack;
 }
 
-function runHere<K extends JobName>(e: Engine, kind: K, job: readonly number[]): void {
+function runHere<K extends JobName>(e: Engine, kind: K, job: readonly number[], where = 'the calling thread'): void {
   try {
     (e.wasm[kind] as (...args: readonly number[]) => void)(...job);
   } catch (err) {
     const cause = err instanceof Error ? err : new Error(String(err));
-    throw workerError({ job: kind, name: cause.name, message: cause.message, stack: cause.stack ?? '' }, 'the calling thread');
+    throw workerError({ job: kind, name: cause.name, message: cause.message, stack: cause.stack ?? '' }, where);
   }
 }
