@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { setBackend } from '../src/backend/index.js';
 import { CONV_GEOMETRY, JOB_NAMES, MAX_JOB_ARGS, POOL_GEOMETRY, type JobArgs } from '../src/backend/wasm/engine-exports.generated.js';
-import { CLAIM, claimJob, SPIN_MS, takeBack, TAKEN } from '../src/backend/wasm/control.js';
+import { CLAIM, claimJob, SEQ, SPIN_MS, takeBack, TAKEN } from '../src/backend/wasm/control.js';
 import { getEngine, MAX_BYTES, runJobs, takenBackJobs, wakeEngineThreads, type Engine } from '../src/backend/wasm/engine.js';
 import { elementwiseFast } from '../src/backend/wasm/elementwise-fast.js';
 
@@ -39,38 +39,48 @@ test('the generated interface: one job per void export, argument words enough fo
   }
 });
 
-// One control block on this thread, the caller's and the worker's sides played in turn, in every
-// order the two threads can reach CLAIM in.
-test('CLAIM: whoever swaps first wins; a job taken back is never claimed, and a later one is', () => {
+// One control block on this thread, the caller's and the worker's sides played in turn, in the
+// orders the two threads can reach CLAIM in. post() is runJobs' side: CLAIM read, then SEQ stored.
+test('CLAIM: whoever swaps first wins; a job taken back is never claimed, nor an earlier one, and a later one is', () => {
   const w = new Int32Array(new SharedArrayBuffer(4 * 64));
   const base = 32;
   const claim = () => Atomics.load(w, base + CLAIM);
+  const post = (seq: number) => {
+    const before = claim();
+    Atomics.store(w, base + SEQ, seq);
+    return before;
+  };
   // Job 1: the worker claims it; the caller then cannot take it back (it waits for DONE).
-  let before = claim();
-  assert.ok(claimJob(w, base, 1), 'the worker claims job 1');
+  let before = post(1);
+  assert.is(claimJob(w, base), 1, 'the worker claims job 1');
   assert.not.ok(takeBack(w, base, 1, before), 'job 1, claimed, is not taken back');
   assert.is(claim(), 1);
-  // Job 2: the caller takes it back first; the worker, seeing SEQ 2 late, does not run it.
-  before = claim();
+  // Job 2: the caller takes it back first; the worker, coming late, does not run it.
+  before = post(2);
   assert.ok(takeBack(w, base, 2, before), 'job 2 is taken back');
   assert.is(claim(), 2 | TAKEN);
-  assert.not.ok(claimJob(w, base, 2), 'the worker does not claim job 2 once taken back');
-  assert.not.ok(claimJob(w, base, 2), '... however often it looks');
-  // Job 3 posted after job 2 was taken back: the worker claims it whether it saw SEQ 2 first or not.
-  before = claim();
-  assert.ok(claimJob(w, base, 3), 'the worker claims job 3 after job 2 was taken back');
+  assert.is(claimJob(w, base), -2, 'the worker does not claim job 2 once taken back');
+  assert.is(claimJob(w, base), -2, '... however often it looks');
+  // Job 3, posted after job 2 was taken back: claimed.
+  before = post(3);
+  assert.is(claimJob(w, base), 3, 'the worker claims job 3 after job 2 was taken back');
   assert.not.ok(takeBack(w, base, 3, before), 'job 3, claimed, is not taken back');
-  // Job 4 taken back, then job 5 too, before the worker looks: neither runs; job 6 does.
-  assert.ok(takeBack(w, base, 4, claim()));
-  assert.ok(takeBack(w, base, 5, claim()));
-  assert.not.ok(claimJob(w, base, 5));
-  assert.ok(claimJob(w, base, 6));
+  // Jobs 4 and 5 taken back before the worker looks (a thread descheduled for two jobs): it
+  // claims neither, only job 6. Job numbers need not follow each other in one block (a job with
+  // fewer threads skips a worker).
+  assert.ok(takeBack(w, base, 4, post(4)));
+  assert.ok(takeBack(w, base, 7, post(7)));
+  assert.is(claimJob(w, base), -7);
+  before = post(9);
+  assert.is(claimJob(w, base), 9);
+  assert.not.ok(takeBack(w, base, 9, before));
   // A caller whose `before` is stale (the worker claimed in between) does not take the job back.
-  assert.not.ok(takeBack(w, base, 7, 5 | TAKEN));
+  assert.not.ok(takeBack(w, base, 10, 7 | TAKEN));
   // The largest SEQ (engine.ts wraps at 0x3fffffff) and the wrap to 1.
-  assert.ok(takeBack(w, base, 0x3fffffff, claim()));
-  assert.not.ok(claimJob(w, base, 0x3fffffff));
-  assert.ok(claimJob(w, base, 1), 'SEQ 1 after the wrap is claimed');
+  assert.ok(takeBack(w, base, 0x3fffffff, post(0x3fffffff)));
+  assert.is(claimJob(w, base), -0x3fffffff);
+  post(1);
+  assert.is(claimJob(w, base), 1, 'SEQ 1 after the wrap is claimed');
 });
 
 if (e === null) {

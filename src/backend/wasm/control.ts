@@ -29,14 +29,19 @@ export const CLAIM = READY + 1;
 export const TAKEN = 0x40000000;
 
 /**
- * The worker's side of CLAIM, for job `seq`, which it saw posted: true when it claimed the job
- * and must run it, false when the caller had taken it back (and the worker must not run it).
+ * The worker's side of CLAIM: the SEQ of the job now posted in the block at `base` when the worker
+ * claimed it and must run it, or minus that SEQ when the caller had taken it back (the worker must
+ * not run it). CLAIM is read between two reads of the same SEQ, so it is compared with the job
+ * that was posted then: a worker descheduled for a few jobs never claims one it saw earlier, which
+ * the caller may have taken back and run itself.
  */
-export function claimJob(w: Int32Array, base: number, seq: number): boolean {
+export function claimJob(w: Int32Array, base: number): number {
   for (;;) {
+    const seq = Atomics.load(w, base + SEQ);
     const c = Atomics.load(w, base + CLAIM);
-    if ((c & ~TAKEN) === seq) return false;
-    if (Atomics.compareExchange(w, base + CLAIM, c, seq) === c) return true;
+    if (Atomics.load(w, base + SEQ) !== seq) continue;
+    if ((c & ~TAKEN) === seq) return -seq;
+    if (Atomics.compareExchange(w, base + CLAIM, c, seq) === c) return seq;
   }
 }
 

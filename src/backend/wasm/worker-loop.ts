@@ -41,12 +41,13 @@ export function runEngineWorker(init: EngineWorkerInit, report: (f: WorkerFailur
   for (;;) {
     if (!spinWhile(w, SEQ, seen)) Atomics.wait(w, SEQ, seen);
     if (Atomics.load(w, EPOCH) !== epoch) break;
-    const seq = Atomics.load(w, SEQ);
-    if (seq === seen) continue;
-    seen = seq;
-    // A job the caller took back (it did the job's work itself) is not run; the caller posts no
-    // other job until this one is claimed and done, or taken back.
-    if (!claimJob(w, 0, seq)) continue;
+    if (Atomics.load(w, SEQ) === seen) continue;
+    // The job posted now, claimed; or taken back by the caller (which did its work itself), then
+    // not run. The caller posts no other job until this one is claimed and done, or taken back.
+    const got = claimJob(w, 0);
+    seen = Math.abs(got);
+    if (got <= 0) continue;
+    const seq = got;
     const kind = w[KIND];
     let failed = 0;
     try {
