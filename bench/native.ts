@@ -80,6 +80,8 @@ export const spread = (xs: number[]): string => (xs.length ? `${fmt(median(xs))}
  * cores from the next one.
  */
 export const SETTLE_MS = 100;
+/** Calls per engine and round in the back-to-back inference rows. */
+const B2B_CALLS = 5;
 
 export async function alternate(engines: [string, Fn][], rounds: number): Promise<Map<string, number[]>> {
   const times = new Map(engines.map(([name]) => [name, [] as number[]]));
@@ -91,6 +93,31 @@ export async function alternate(engines: [string, Fn][], rounds: number): Promis
       const t0 = performance.now();
       await fn();
       times.get(name)!.push(performance.now() - t0);
+    }
+  }
+  return times;
+}
+
+/**
+ * Like {@link alternate}, but each round runs every engine `calls` times back to back (after
+ * SETTLE_MS idle and one untimed call) and keeps their median: the engines' speed without what
+ * the pause before a call costs (on these virtual machines, both vCPUs sharing one core for a
+ * while after idling).
+ */
+export async function alternateBackToBack(engines: [string, Fn][], rounds: number, calls: number): Promise<Map<string, number[]>> {
+  const times = new Map(engines.map(([name]) => [name, [] as number[]]));
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < engines.length; k++) {
+      const [name, fn] = engines[(k + r) % engines.length]!;
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      await fn();
+      const ts: number[] = [];
+      for (let c = 0; c < calls; c++) {
+        const t0 = performance.now();
+        await fn();
+        ts.push(performance.now() - t0);
+      }
+      times.get(name)!.push(median(ts));
     }
   }
   return times;
@@ -238,6 +265,11 @@ export async function nativeSection(o: NativeOptions): Promise<string[]> {
     o.log(`native: ${checks.join('; ')}`);
     o.log(`native: inference, ${inference.map(([n]) => n).join(' / ')} in turn, ${o.rounds.infer} rounds…`);
     const inf = await alternate(inference, o.rounds.infer);
+    // Back to back: the in-process engines only (PyTorch's calls cross a pipe to its process).
+    const inProcess = inference.filter(([n]) => n !== 'PyTorch');
+    const b2bRounds = Math.max(3, Math.round(o.rounds.infer / 3));
+    o.log(`native: inference back to back, ${inProcess.map(([n]) => n).join(' / ')}, ${b2bRounds} rounds of ${B2B_CALLS} calls each…`);
+    const b2b = await alternateBackToBack(inProcess, b2bRounds, B2B_CALLS);
     if (training.length > 1) o.log(`native: training step, ${training.map(([n]) => n).join(' / ')} in turn, ${o.rounds.train} rounds…`);
     const tr = training.length > 1 ? await alternate(training, o.rounds.train) : new Map<string, number[]>();
     const ratios = (t: Map<string, number[]>, peer: string): number[] => t.get(peer)!.map((ms, r) => ms / t.get('tscnn')![r]!);
@@ -246,15 +278,21 @@ export async function nativeSection(o: NativeOptions): Promise<string[]> {
       const r = name === 'tscnn' ? [] : ratios(inf, name);
       rows.push([`inference: ${name}`, spread(inf.get(name)!), fmt((o.batch / median(inf.get(name)!)) * 1000), name === 'tscnn' ? '1' : `${fmt(median(r))}× (${fmt(Math.min(...r))}–${fmt(Math.max(...r))})`, r.map(fmt).join(' ')]);
     }
+    for (const [name] of inProcess) {
+      const r = name === 'tscnn' ? [] : ratios(b2b, name);
+      rows.push([`inference back to back: ${name}`, spread(b2b.get(name)!), fmt((o.batch / median(b2b.get(name)!)) * 1000), name === 'tscnn' ? '1' : `${fmt(median(r))}× (${fmt(Math.min(...r))}–${fmt(Math.max(...r))})`, r.map(fmt).join(' ')]);
+    }
     for (const [name] of tr.size ? training : []) {
       const r = name === 'tscnn' ? [] : ratios(tr, name);
       rows.push([`training step: ${name}`, spread(tr.get(name)!), fmt((o.batch / median(tr.get(name)!)) * 1000), name === 'tscnn' ? '1' : `${fmt(median(r))}× (${fmt(Math.min(...r))}–${fmt(Math.max(...r))})`, r.map(fmt).join(' ')]);
     }
+    for (const [name, t] of b2b) o.log(`native: ${`${name}, b2b`.padEnd(20)} ${t.map(fmt).join(' ')} ms`);
     for (const [name, t] of [...inf, ...tr]) o.log(`native: ${name.padEnd(20)} ${t.map(fmt).join(' ')} ms`);
     md.push('| Engine | ms, median (min–max) | images/s | peer ÷ tscnn time, median (min–max) | per round |', '|:--|--:|--:|--:|:--|');
     md.push(...rows.map((r) => `| ${r.join(' | ')} |`), '');
     md.push(
       `Every round calls each engine once, in turn (rotating order; one untimed call each first; ${SETTLE_MS} ms idle before each call, so that no engine's spinning threads take the next one's cores), and the ratio is taken within the round (> 1: tscnn is faster). ` +
+        `"Back to back" rows: each round runs each in-process engine ${B2B_CALLS} times in a row (after the same idle and one untimed call) and keeps the median, so they leave out what waking after the idle costs. ` +
         `${o.threads} threads everywhere: tscnn's workers, ONNX Runtime ${ort ? 'onnxruntime-node' : ''} (intra-op ${o.threads}, all graph optimisations)` +
         `${torchVersion ? `, PyTorch ${torchVersion} (a child process; its rows include one JSON line each way)` : ''}. ` +
         `Machine load (1-minute load average, ${os.availableParallelism()} cores): ${loadBefore.toFixed(1)} before the section, ${os.loadavg()[0]!.toFixed(1)} after the timed rounds. ` +
