@@ -2,7 +2,7 @@
 // (the filter gradient, F(3×3, 2×2), in asm/winograd2-grad.ts). Geometry and pointers in the
 // block at g (asm/geometry.ts).
 
-import { gi, G_C, G_OH, G_OW, G_F, G_WT, G_OUT, G_BIAS, G_RELU } from './geometry';
+import { gi, G_C, G_OH, G_OW, G_F, G_WT, G_OUT, G_BIAS, G_RELU, G_NEXT } from './geometry';
 import { gemm } from './gemm';
 import { gemmWork, poolMax, poolWindow } from './conv-common';
 import { rows4x4, rows4x8, winogradInput } from './winograd2-common';
@@ -194,6 +194,9 @@ export function winogradFilterPack(u: usize, cin: i32, cout: i32, packed: usize)
 /**
  * Output tiles [t0, t1) (tile = (n, ty, tx), ty < ⌈OH/2⌉, tx < ⌈OW/2⌉) of the convolution whose
  * geometry is at g, with the transformed filter U (16 × C × F) at G_WT, in blocks of `tb` tiles.
+ * Every thread of one convolution gets the same range and takes the next block from the counter
+ * at G_NEXT (set to 0 before the jobs start) until none is left, as convForwardWinograd4 does. Each
+ * tile's result is the same whichever thread and block compute it.
  */
 export function convForwardWinograd(g: usize, t0: i32, t1: i32, work: usize, tb: i32): void {
   forwardTiles(g, t0, t1, work, tb, 0, 0);
@@ -228,7 +231,8 @@ function forwardTiles(g: usize, t0: i32, t1: i32, work: usize, tb: i32, pooled: 
   const zero = f32x4.splat(0);
   const packed = winogradPacked(C, F);
   const uStride = <usize>(C * (packed ? (F + 7) & ~7 : F)) << 2;
-  for (let b0 = t0; b0 < t1; b0 += tb) {
+  const next = g + (<usize>G_NEXT << 2);
+  for (let b0 = t0 + atomic.add<i32>(next, tb); b0 < t1; b0 = t0 + atomic.add<i32>(next, tb)) {
     const nt = min(tb, t1 - b0);
     winogradInput(g, b0, nt, vBase, vStride, <usize>C << 2, 16);
     // M_ξ = V_ξ · U_ξ.

@@ -1,7 +1,6 @@
 // The parts of the Winograd convolutions that run in TypeScript: the F(4×4) filter transform
 // (f64, packed for asm gemmPackedB) and the split of the tiles over the threads.
 import { align, runJobs, type Engine } from './engine.js';
-import { ranges } from './parts.js';
 import type { Conv2DInfo } from '../../geometry.js';
 import { resetCounter, useWinograd, useWinograd4, type Layout } from './conv-plan.js';
 
@@ -130,18 +129,14 @@ export function winogradRun(e: Engine, lay: Layout, batch: number, OH: number, O
   const [eh, ew] = four && pooledAt ? [OH - (OH % 2), OW - (OW % 2)] : [OH, OW];
   const tiles = batch * Math.ceil(eh / m) * Math.ceil(ew / m);
   const work = (i: number) => lay.work + i * lay.threadBytes;
-  if (four) {
-    // Every thread gets all the tiles and takes blocks of them from the counter at G_NEXT.
-    resetCounter(e, lay);
-    const threads = Math.max(1, Math.min(lay.t, Math.ceil(tiles / tb)));
-    const each = Array.from({ length: threads }, (_, i) => i);
-    if (pooledAt) runJobs(e, 'convForwardWinograd4Pool', each.map((i) => [lay.g, 0, tiles, work(i), tb, pooledAt]), true);
-    else runJobs(e, 'convForwardWinograd4', each.map((i) => [lay.g, 0, tiles, work(i), tb]), true);
-    return;
-  }
-  const parts = ranges(tiles, lay.t);
-  if (pooledAt) runJobs(e, 'convForwardWinogradPool', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb, pooledAt, argmaxAt]));
-  else runJobs(e, 'convForwardWinograd', parts.map(([s, f], i) => [lay.g, s, f, work(i), tb]));
+  // Every thread gets all the tiles and takes blocks of them from the counter at G_NEXT.
+  resetCounter(e, lay);
+  const threads = Math.max(1, Math.min(lay.t, Math.ceil(tiles / tb)));
+  const each = Array.from({ length: threads }, (_, i) => i);
+  if (four && pooledAt) runJobs(e, 'convForwardWinograd4Pool', each.map((i) => [lay.g, 0, tiles, work(i), tb, pooledAt]), true);
+  else if (four) runJobs(e, 'convForwardWinograd4', each.map((i) => [lay.g, 0, tiles, work(i), tb]), true);
+  else if (pooledAt) runJobs(e, 'convForwardWinogradPool', each.map((i) => [lay.g, 0, tiles, work(i), tb, pooledAt, argmaxAt]), true);
+  else runJobs(e, 'convForwardWinograd', each.map((i) => [lay.g, 0, tiles, work(i), tb]), true);
 }
 
 /**
