@@ -83,40 +83,32 @@ export const SETTLE_MS = 100;
 /** Calls per engine and round in the back-to-back inference rows. */
 const B2B_CALLS = 5;
 
-export async function alternate(engines: [string, Fn][], rounds: number): Promise<Map<string, number[]>> {
+/**
+ * Each round calls every engine in turn (rotating order), after SETTLE_MS idle, and records its
+ * time; one untimed call each first. With `backToBack`, each turn is one untimed call and then
+ * that many calls in a row, whose median is recorded: the engines' speed without what the pause
+ * before a call costs (on these virtual machines, both vCPUs sharing one core for a while after
+ * idling).
+ */
+export async function alternate(engines: [string, Fn][], rounds: number, backToBack = 0): Promise<Map<string, number[]>> {
   const times = new Map(engines.map(([name]) => [name, [] as number[]]));
   for (const [, fn] of engines) await fn();
+  const timed = async (fn: Fn): Promise<number> => {
+    const t0 = performance.now();
+    await fn();
+    return performance.now() - t0;
+  };
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < engines.length; k++) {
       const [name, fn] = engines[(k + r) % engines.length]!;
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-      const t0 = performance.now();
-      await fn();
-      times.get(name)!.push(performance.now() - t0);
-    }
-  }
-  return times;
-}
-
-/**
- * Like {@link alternate}, but each round runs every engine `calls` times back to back (after
- * SETTLE_MS idle and one untimed call) and keeps their median: the engines' speed without what
- * the pause before a call costs (on these virtual machines, both vCPUs sharing one core for a
- * while after idling).
- */
-export async function alternateBackToBack(engines: [string, Fn][], rounds: number, calls: number): Promise<Map<string, number[]>> {
-  const times = new Map(engines.map(([name]) => [name, [] as number[]]));
-  for (let r = 0; r < rounds; r++) {
-    for (let k = 0; k < engines.length; k++) {
-      const [name, fn] = engines[(k + r) % engines.length]!;
-      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      if (!backToBack) {
+        times.get(name)!.push(await timed(fn));
+        continue;
+      }
       await fn();
       const ts: number[] = [];
-      for (let c = 0; c < calls; c++) {
-        const t0 = performance.now();
-        await fn();
-        ts.push(performance.now() - t0);
-      }
+      for (let c = 0; c < backToBack; c++) ts.push(await timed(fn));
       times.get(name)!.push(median(ts));
     }
   }
@@ -269,23 +261,16 @@ export async function nativeSection(o: NativeOptions): Promise<string[]> {
     const inProcess = inference.filter(([n]) => n !== 'PyTorch');
     const b2bRounds = Math.max(3, Math.round(o.rounds.infer / 3));
     o.log(`native: inference back to back, ${inProcess.map(([n]) => n).join(' / ')}, ${b2bRounds} rounds of ${B2B_CALLS} calls each…`);
-    const b2b = await alternateBackToBack(inProcess, b2bRounds, B2B_CALLS);
+    const b2b = await alternate(inProcess, b2bRounds, B2B_CALLS);
     if (training.length > 1) o.log(`native: training step, ${training.map(([n]) => n).join(' / ')} in turn, ${o.rounds.train} rounds…`);
     const tr = training.length > 1 ? await alternate(training, o.rounds.train) : new Map<string, number[]>();
     const ratios = (t: Map<string, number[]>, peer: string): number[] => t.get(peer)!.map((ms, r) => ms / t.get('tscnn')![r]!);
-    const rows: string[][] = [];
-    for (const [name] of inference) {
-      const r = name === 'tscnn' ? [] : ratios(inf, name);
-      rows.push([`inference: ${name}`, spread(inf.get(name)!), fmt((o.batch / median(inf.get(name)!)) * 1000), name === 'tscnn' ? '1' : `${fmt(median(r))}× (${fmt(Math.min(...r))}–${fmt(Math.max(...r))})`, r.map(fmt).join(' ')]);
-    }
-    for (const [name] of inProcess) {
-      const r = name === 'tscnn' ? [] : ratios(b2b, name);
-      rows.push([`inference back to back: ${name}`, spread(b2b.get(name)!), fmt((o.batch / median(b2b.get(name)!)) * 1000), name === 'tscnn' ? '1' : `${fmt(median(r))}× (${fmt(Math.min(...r))}–${fmt(Math.max(...r))})`, r.map(fmt).join(' ')]);
-    }
-    for (const [name] of tr.size ? training : []) {
-      const r = name === 'tscnn' ? [] : ratios(tr, name);
-      rows.push([`training step: ${name}`, spread(tr.get(name)!), fmt((o.batch / median(tr.get(name)!)) * 1000), name === 'tscnn' ? '1' : `${fmt(median(r))}× (${fmt(Math.min(...r))}–${fmt(Math.max(...r))})`, r.map(fmt).join(' ')]);
-    }
+    // One row per engine of `t` (in the order it was run), its ratio to tscnn within each round.
+    const rowsOf = (label: string, t: Map<string, number[]>): string[][] => [...t].map(([name, ms]) => {
+      const r = name === 'tscnn' ? [] : ratios(t, name);
+      return [`${label}: ${name}`, spread(ms), fmt((o.batch / median(ms)) * 1000), name === 'tscnn' ? '1' : `${fmt(median(r))}× (${fmt(Math.min(...r))}–${fmt(Math.max(...r))})`, r.map(fmt).join(' ')];
+    });
+    const rows = [...rowsOf('inference', inf), ...rowsOf('inference back to back', b2b), ...rowsOf('training step', tr)];
     for (const [name, t] of b2b) o.log(`native: ${`${name}, b2b`.padEnd(20)} ${t.map(fmt).join(' ')} ms`);
     for (const [name, t] of [...inf, ...tr]) o.log(`native: ${name.padEnd(20)} ${t.map(fmt).join(' ')} ms`);
     md.push('| Engine | ms, median (min–max) | images/s | peer ÷ tscnn time, median (min–max) | per round |', '|:--|--:|--:|--:|:--|');

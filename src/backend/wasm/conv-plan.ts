@@ -163,7 +163,7 @@ export function layout(e: Engine, info: Conv2DInfo, t: number, extra: number): L
 
 /**
  * Sets the work counter of the geometry block (G_NEXT) to 0: before each job whose threads take
- * their blocks from it (the F(4×4) and direct convolution kernels).
+ * their blocks from it (the Winograd and direct convolution forwards).
  */
 export function resetCounter(e: Engine, lay: Layout): void {
   new Int32Array(e.memory.buffer, lay.g, CONV_GEOMETRY_WORDS)[G.NEXT] = 0;
